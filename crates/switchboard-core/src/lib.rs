@@ -1,0 +1,34 @@
+//! Switchboard's domain, with no I/O: typed ids, timestamps, purposes, the case lifecycle,
+//! roles and permissions, and the normalized shape of an inbound message.
+//!
+//! Everything here is plain data and pure functions. The clock, the database, HTTP and the
+//! providers live in other crates and call into this one; `cargo tree -p switchboard-core`
+//! must never show tokio, sqlx, rusqlite, postgres, axum or reqwest (CI checks it).
+
+pub mod case;
+pub mod ids;
+pub mod message;
+pub mod name;
+pub mod purpose;
+pub mod role;
+pub mod timestamp;
+
+pub use case::{CaseStatus, InvalidTransition, Priority};
+pub use ids::*;
+pub use message::{Author, DeliveryState, Direction, InboundMessage};
+pub use name::{Name, Tag, Username};
+pub use purpose::Purpose;
+pub use role::{Permission, Role};
+pub use timestamp::Timestamp;
+
+/// A value that could not be parsed into a domain type. The message names what was wrong,
+/// suitable to show to the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        ParseError(msg.into())
+    }
+}

@@ -1,0 +1,112 @@
+//! Small validated strings: display names, tags, usernames.
+
+use crate::ParseError;
+use serde::{Deserialize, Deserializer, Serialize};
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $name::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A human-facing name (a channel, a team, a person): trimmed, 1 to 200 characters, no
+/// control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(String);
+string_newtype!(Name);
+
+impl Name {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(ParseError::new("must not be empty"));
+        }
+        if t.chars().count() > 200 {
+            return Err(ParseError::new("must be at most 200 characters"));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(ParseError::new("must not contain control characters"));
+        }
+        Ok(Name(t.to_owned()))
+    }
+}
+
+/// A case tag: 1 to 50 characters, no whitespace or control characters, kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+string_newtype!(Tag);
+
+impl Tag {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.is_empty() || s.chars().count() > 50 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ParseError::new(format!(
+                "a tag is 1 to 50 characters without spaces: {s:?}"
+            )));
+        }
+        Ok(Tag(s.to_owned()))
+    }
+}
+
+/// A login name: 1 to 64 of `a-z 0-9 . _ @ -`, lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+string_newtype!(Username);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._@-".contains(&b));
+        if ok {
+            Ok(Username(s.to_owned()))
+        } else {
+            Err(ParseError::new(format!(
+                "a username is 1 to 64 of a-z, 0-9, '.', '_', '@', '-': {s:?}"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(Name::parse("  Partner app ").unwrap().as_str(), "Partner app");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("a\u{0}b").is_err());
+        assert!(Name::parse(&"é".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn tags_and_usernames() {
+        assert!(Tag::parse("vip").is_ok());
+        assert!(Tag::parse("two words").is_err());
+        assert!(Tag::parse("").is_err());
+        assert!(Username::parse("ann.lee@example.com").is_ok());
+        assert!(Username::parse("Ann").is_err());
+    }
+}

@@ -1,0 +1,373 @@
+//! Cases and their messages: listing, reading, changing, replying, notes, and the outbox that
+//! the delivery worker drains.
+
+use crate::journal::{audit, bad, emit};
+use crate::sql::{Conn, Row, Value};
+use crate::{
+    Actor, Author, Case, CaseDetail, CaseFilter, CasePatch, Delivery, Event, Message, OutboundJob, Page, Store, StoreError, params,
+};
+use serde_json::json;
+use switchboard_core::*;
+
+const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
+    c.conversation_id, v.channel_id, v.public, c.created_at, c.updated_at, c.first_response_at, c.resolved_at, c.reopen_count";
+const CASE_FROM: &str = "cases c JOIN conversations v ON v.id = c.conversation_id";
+
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp::from_unix_micros)
+}
+
+fn case_from_row(r: &Row) -> Result<Case, StoreError> {
+    Ok(Case {
+        id: CaseId::parse(&r.text(0)?).map_err(bad)?,
+        status: CaseStatus::parse(&r.text(1)?).map_err(bad)?,
+        purpose: Purpose::parse(&r.text(2)?).map_err(bad)?,
+        team: r.opt_text(3)?.map(|s| TeamId::parse(&s)).transpose().map_err(bad)?,
+        assignee: r.opt_text(4)?.map(|s| UserId::parse(&s)).transpose().map_err(bad)?,
+        priority: Priority::parse(&r.text(5)?).map_err(bad)?,
+        tags: serde_json::from_str(&r.text(6)?).map_err(|e| StoreError::Backend(e.to_string()))?,
+        contact_id: ContactId::parse(&r.text(7)?).map_err(bad)?,
+        conversation_id: ConversationId::parse(&r.text(8)?).map_err(bad)?,
+        channel_id: ChannelId::parse(&r.text(9)?).map_err(bad)?,
+        public: r.bool(10)?,
+        created_at: Timestamp::from_unix_micros(r.int(11)?),
+        updated_at: Timestamp::from_unix_micros(r.int(12)?),
+        first_response_at: ts(r.opt_int(13)?),
+        resolved_at: ts(r.opt_int(14)?),
+        reopen_count: r.int(15)?,
+    })
+}
+
+pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
+    author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to";
+
+pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
+    let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
+    let (contact, user) = (r.opt_text(6)?, r.opt_text(7)?);
+    let author = match (contact, user) {
+        (Some(id), _) => Author { kind: "contact".into(), id: Some(id), name: r.opt_text(8)? },
+        (None, Some(id)) => Author { kind: "user".into(), id: Some(id), name: r.opt_text(8)? },
+        (None, None) => Author { kind: "system".into(), id: None, name: r.opt_text(8)? },
+    };
+    Ok(Message {
+        id: MessageId::parse(&r.text(0)?).map_err(bad)?,
+        case_id: CaseId::parse(&r.text(1)?).map_err(bad)?,
+        conversation_id: ConversationId::parse(&r.text(2)?).map_err(bad)?,
+        channel_id: ChannelId::parse(&r.text(3)?).map_err(bad)?,
+        direction,
+        external_id: r.opt_text(5)?,
+        author,
+        text: r.text(9)?,
+        sent_at: Timestamp::from_unix_micros(r.int(10)?),
+        created_at: Timestamp::from_unix_micros(r.int(11)?),
+        delivery_state: DeliveryState::parse(&r.text(12)?).map_err(bad)?,
+        delivery_error: r.opt_text(13)?,
+        attempts: r.int(14)?,
+        in_reply_to: r.opt_text(15)?.map(|s| MessageId::parse(&s)).transpose().map_err(bad)?,
+    })
+}
+
+pub(crate) fn case_by_id(c: &mut dyn Conn, id: CaseId) -> Result<Case, StoreError> {
+    case_from_row(&c.query_one(&format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"), params![id.to_string()])?)
+}
+
+pub(crate) fn message_by_id(c: &mut dyn Conn, id: MessageId) -> Result<Message, StoreError> {
+    message_from_row(&c.query_one(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1"), params![id.to_string()])?)
+}
+
+fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>, StoreError> {
+    c.query(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY created_at, id"), params![id.to_string()])?
+        .iter()
+        .map(message_from_row)
+        .collect()
+}
+
+/// Adds an outbound message or a note to a case; returns it and the events it caused.
+fn add_message(
+    c: &mut dyn Conn,
+    case_id: CaseId,
+    direction: Direction,
+    text: String,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<(Message, Vec<Event>), StoreError> {
+    let case = case_by_id(c, case_id)?;
+    if direction == Direction::Outbound && case.status == CaseStatus::Closed {
+        return Err(StoreError::Invalid("the case is closed; the customer's next message opens a new case".into()));
+    }
+    let in_reply_to = if direction == Direction::Outbound {
+        c.query_opt(
+            "SELECT id FROM messages WHERE case_id = $1 AND direction = 'inbound' ORDER BY created_at DESC, id DESC LIMIT 1",
+            params![case_id.to_string()],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?
+    } else {
+        None
+    };
+    let id = MessageId::new_at(now);
+    let state = if direction == Direction::Outbound { DeliveryState::Queued } else { DeliveryState::Internal };
+    let next_attempt = (direction == Direction::Outbound).then_some(now.as_unix_micros());
+    c.execute(
+        "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
+         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)",
+        params![
+            id.to_string(),
+            case_id.to_string(),
+            case.conversation_id.to_string(),
+            case.channel_id.to_string(),
+            direction.as_str(),
+            actor.user_id().map(|u| u.to_string()),
+            actor.name(),
+            text,
+            now.as_unix_micros(),
+            now.as_unix_micros(),
+            state.as_str(),
+            next_attempt,
+            in_reply_to,
+            now.as_unix_micros()
+        ],
+    )?;
+    let mut events = Vec::new();
+    let action = if direction == Direction::Outbound { "message.reply_queued" } else { "message.note_added" };
+    audit(c, &actor, action, ("case", case_id.to_string()), json!({"message_id": id}), now)?;
+    if direction == Direction::Outbound {
+        let status = case.status.on_agent_reply();
+        c.execute(
+            "UPDATE cases SET status = $1, first_response_at = COALESCE(first_response_at, $2), updated_at = $2 WHERE id = $3",
+            params![status.as_str(), now.as_unix_micros(), case_id.to_string()],
+        )?;
+        let case = case_by_id(c, case_id)?;
+        events.push(emit(c, "case.updated", Some(case_id), json!({ "case": case }), now)?);
+    }
+    let message = message_by_id(c, id)?;
+    events.push(emit(c, "message.created", Some(case_id), json!({ "message": message }), now)?);
+    Ok((message, events))
+}
+
+impl Store {
+    /// Cases, newest first, filtered. The cursor is the last case's id.
+    pub async fn list_cases(&self, filter: CaseFilter, cursor: Option<CaseId>, limit: i64) -> Result<Page<Case>, StoreError> {
+        self.pool
+            .read(move |c| {
+                let mut sql = format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE 1 = 1");
+                let mut args: Vec<Value> = Vec::new();
+                let mut add = |sql: &mut String, clause: &str, v: Value| {
+                    args.push(v);
+                    sql.push_str(&format!(" AND {clause} ${}", args.len()));
+                };
+                if let Some(s) = filter.status {
+                    add(&mut sql, "c.status =", s.as_str().into());
+                }
+                if let Some(p) = &filter.purpose {
+                    add(&mut sql, "c.purpose =", p.as_str().into());
+                }
+                if let Some(t) = filter.team {
+                    add(&mut sql, "c.team_id =", t.to_string().into());
+                }
+                if let Some(u) = filter.assignee {
+                    add(&mut sql, "c.assignee_id =", u.to_string().into());
+                }
+                if let Some(cur) = cursor {
+                    add(&mut sql, "c.id <", cur.to_string().into());
+                }
+                if filter.unassigned {
+                    sql.push_str(" AND c.assignee_id IS NULL");
+                }
+                args.push(Value::Int(limit + 1));
+                sql.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
+                let mut items = c.query(&sql, &args)?.iter().map(case_from_row).collect::<Result<Vec<_>, _>>()?;
+                let next_cursor = if items.len() as i64 > limit {
+                    items.truncate(limit as usize);
+                    items.last().map(|c| c.id.to_string())
+                } else {
+                    None
+                };
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    /// A case with all its messages in time order.
+    pub async fn case(&self, id: CaseId) -> Result<CaseDetail, StoreError> {
+        self.pool
+            .read(move |c| {
+                let case = case_by_id(c, id)?;
+                Ok(CaseDetail { case, messages: case_messages(c, id)? })
+            })
+            .await
+    }
+
+    /// Changes a case. Status changes follow the lifecycle; the team and assignee must exist.
+    pub async fn update_case(&self, id: CaseId, patch: CasePatch, actor: Actor, now: Timestamp) -> Result<(Case, Vec<Event>), StoreError> {
+        self.pool
+            .write(move |c| {
+                let before = case_by_id(c, id)?;
+                let mut after = before.clone();
+                if let Some(to) = patch.status {
+                    after.status = before.status.transition(to).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                }
+                if let Some(p) = patch.purpose {
+                    after.purpose = p;
+                }
+                if let Some(team) = patch.team {
+                    if let Some(t) = team
+                        && c.query_opt("SELECT 1 FROM teams WHERE id = $1", params![t.to_string()])?.is_none()
+                    {
+                        return Err(StoreError::Invalid(format!("no team with id {t}")));
+                    }
+                    after.team = team;
+                }
+                if let Some(assignee) = patch.assignee {
+                    if let Some(u) = assignee
+                        && c.query_opt("SELECT 1 FROM users WHERE id = $1 AND active = $2", params![u.to_string(), true])?.is_none()
+                    {
+                        return Err(StoreError::Invalid(format!("no active user with id {u}")));
+                    }
+                    after.assignee = assignee;
+                }
+                if let Some(p) = patch.priority {
+                    after.priority = p;
+                }
+                if let Some(tags) = patch.tags {
+                    let mut tags: Vec<String> = tags.into_iter().map(Tag::into_string).collect();
+                    tags.sort();
+                    tags.dedup();
+                    after.tags = tags;
+                }
+                if after == before {
+                    return Ok((before, vec![]));
+                }
+                let resolved_at = match (before.status.is_active() || before.status == CaseStatus::Resolved, after.status) {
+                    (_, CaseStatus::Resolved) if before.status != CaseStatus::Resolved => Some(now),
+                    (_, CaseStatus::Resolved | CaseStatus::Closed) => before.resolved_at.or(Some(now)),
+                    _ => None,
+                };
+                let reopened = before.status == CaseStatus::Resolved && after.status == CaseStatus::Open;
+                c.execute(
+                    "UPDATE cases SET status = $1, purpose = $2, team_id = $3, assignee_id = $4, priority = $5, tags = $6, \
+                     updated_at = $7, resolved_at = $8, reopen_count = reopen_count + $9 WHERE id = $10",
+                    params![
+                        after.status.as_str(),
+                        after.purpose.as_str(),
+                        after.team.map(|t| t.to_string()),
+                        after.assignee.map(|u| u.to_string()),
+                        after.priority.as_str(),
+                        serde_json::to_string(&after.tags).map_err(|e| StoreError::Backend(e.to_string()))?,
+                        now.as_unix_micros(),
+                        resolved_at.map(|t| t.as_unix_micros()),
+                        reopened as i64,
+                        id.to_string()
+                    ],
+                )?;
+                let mut changes = serde_json::Map::new();
+                let b = serde_json::to_value(&before).map_err(|e| StoreError::Backend(e.to_string()))?;
+                let a = serde_json::to_value(&after).map_err(|e| StoreError::Backend(e.to_string()))?;
+                for key in ["status", "purpose", "team", "assignee", "priority", "tags"] {
+                    if b[key] != a[key] {
+                        changes.insert(key.into(), json!({"from": b[key], "to": a[key]}));
+                    }
+                }
+                audit(c, &actor, "case.updated", ("case", id.to_string()), serde_json::Value::Object(changes), now)?;
+                let case = case_by_id(c, id)?;
+                let ev = emit(c, "case.updated", Some(id), json!({ "case": case }), now)?;
+                Ok((case, vec![ev]))
+            })
+            .await
+    }
+
+    /// Queues a reply to the customer on the case's conversation.
+    pub async fn add_reply(&self, case: CaseId, text: String, actor: Actor, now: Timestamp) -> Result<(Message, Vec<Event>), StoreError> {
+        self.pool.write(move |c| add_message(c, case, Direction::Outbound, text, actor, now)).await
+    }
+
+    /// Adds an internal note, never sent to the customer.
+    pub async fn add_note(&self, case: CaseId, text: String, actor: Actor, now: Timestamp) -> Result<(Message, Vec<Event>), StoreError> {
+        self.pool.write(move |c| add_message(c, case, Direction::Note, text, actor, now)).await
+    }
+
+    /// Claims up to `limit` outbound messages due at `now`, leasing them until `lease_until`:
+    /// a node that dies mid-send leaves them to be retried once the lease ends.
+    pub async fn claim_outbound(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboundJob>, StoreError> {
+        self.pool
+            .write(move |c| {
+                let rows = c.query(
+                    "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts \
+                     FROM messages m JOIN conversations v ON v.id = m.conversation_id \
+                     LEFT JOIN messages r ON r.id = m.in_reply_to \
+                     LEFT JOIN identities i ON i.contact_id = v.contact_id AND i.channel_id = m.channel_id \
+                     WHERE m.delivery_state IN ('queued', 'sending') AND m.next_attempt_at <= $1 \
+                     ORDER BY m.next_attempt_at LIMIT $2",
+                    params![now.as_unix_micros(), limit],
+                )?;
+                let mut jobs = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id = MessageId::parse(&r.text(0)?).map_err(bad)?;
+                    c.execute(
+                        "UPDATE messages SET delivery_state = 'sending', next_attempt_at = $1, updated_at = $2 WHERE id = $3",
+                        params![lease_until.as_unix_micros(), now.as_unix_micros(), id.to_string()],
+                    )?;
+                    jobs.push(OutboundJob {
+                        message_id: id,
+                        case_id: CaseId::parse(&r.text(1)?).map_err(bad)?,
+                        channel_id: ChannelId::parse(&r.text(2)?).map_err(bad)?,
+                        thread: r.text(3)?,
+                        in_reply_to: r.opt_text(4)?,
+                        to: r.opt_text(5)?.unwrap_or_default(),
+                        text: r.text(6)?,
+                        attempts: r.int(7)?,
+                    });
+                }
+                Ok(jobs)
+            })
+            .await
+    }
+
+    /// Records how a send attempt ended.
+    pub async fn record_delivery(&self, id: MessageId, delivery: Delivery, now: Timestamp) -> Result<Vec<Event>, StoreError> {
+        self.pool
+            .write(move |c| {
+                let (state, error, next) = match &delivery {
+                    Delivery::Delivered => (DeliveryState::Delivered, None, None),
+                    Delivery::Retry { at, error } => (DeliveryState::Queued, Some(error.clone()), Some(at.as_unix_micros())),
+                    Delivery::Failed { error } => (DeliveryState::Failed, Some(error.clone()), None),
+                };
+                let n = c.execute(
+                    "UPDATE messages SET delivery_state = $1, delivery_error = $2, next_attempt_at = $3, attempts = attempts + 1, \
+                     updated_at = $4 WHERE id = $5 AND delivery_state IN ('queued', 'sending')",
+                    params![state.as_str(), error.clone(), next, now.as_unix_micros(), id.to_string()],
+                )?;
+                if n == 0 {
+                    return Ok(vec![]);
+                }
+                let message = message_by_id(c, id)?;
+                if state.is_final() {
+                    let action = if state == DeliveryState::Failed { "message.failed" } else { "message.delivered" };
+                    audit(c, &Actor::System, action, ("message", id.to_string()), json!({"case_id": message.case_id, "error": error}), now)?;
+                }
+                let ev = emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?;
+                Ok(vec![ev])
+            })
+            .await
+    }
+
+    /// Outbound messages waiting to be sent (queued or in flight).
+    pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        self.pool
+            .read(|c| c.query_one("SELECT COUNT(*) FROM messages WHERE delivery_state IN ('queued', 'sending')", &[])?.int(0))
+            .await
+    }
+
+    /// Cases per status, for the queue gauges.
+    pub async fn case_counts(&self) -> Result<Vec<(CaseStatus, i64)>, StoreError> {
+        self.pool
+            .read(|c| {
+                c.query("SELECT status, COUNT(*) FROM cases GROUP BY status", &[])?
+                    .iter()
+                    .map(|r| Ok((CaseStatus::parse(&r.text(0)?).map_err(bad)?, r.int(1)?)))
+                    .collect()
+            })
+            .await
+    }
+}

@@ -1,0 +1,94 @@
+//! Contacts, their identities, and their timeline across every channel and case.
+
+use crate::cases::{MESSAGE_COLS, message_from_row};
+use crate::journal::bad;
+use crate::sql::{Conn, Row};
+use crate::{Contact, Identity, Message, Page, Store, StoreError, params};
+use switchboard_core::*;
+
+fn identities(c: &mut dyn Conn, id: ContactId) -> Result<Vec<Identity>, StoreError> {
+    c.query(
+        "SELECT channel_id, channel_kind, external_id, name, handle FROM identities WHERE contact_id = $1 ORDER BY created_at",
+        params![id.to_string()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Identity {
+            channel_id: ChannelId::parse(&r.text(0)?).map_err(bad)?,
+            channel_kind: r.text(1)?,
+            external_id: r.text(2)?,
+            name: r.opt_text(3)?,
+            handle: r.opt_text(4)?,
+        })
+    })
+    .collect()
+}
+
+fn contact_from_row(c: &mut dyn Conn, r: &Row) -> Result<Contact, StoreError> {
+    let id = ContactId::parse(&r.text(0)?).map_err(bad)?;
+    Ok(Contact {
+        id,
+        display_name: r.opt_text(1)?,
+        created_at: Timestamp::from_unix_micros(r.int(2)?),
+        identities: identities(c, id)?,
+    })
+}
+
+impl Store {
+    /// Contacts, newest first.
+    pub async fn list_contacts(&self, cursor: Option<ContactId>, limit: i64) -> Result<Page<Contact>, StoreError> {
+        self.pool
+            .read(move |c| {
+                let cursor = cursor.map(|c| c.to_string()).unwrap_or_else(|| "ffffffff-ffff-ffff-ffff-ffffffffffff".into());
+                let rows = c.query(
+                    "SELECT id, display_name, created_at FROM contacts WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    params![cursor, limit + 1],
+                )?;
+                let mut items = rows.iter().map(|r| contact_from_row(c, r)).collect::<Result<Vec<_>, _>>()?;
+                let next_cursor = if items.len() as i64 > limit {
+                    items.truncate(limit as usize);
+                    items.last().map(|c| c.id.to_string())
+                } else {
+                    None
+                };
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
+        self.pool
+            .read(move |c| {
+                let r = c.query_one("SELECT id, display_name, created_at FROM contacts WHERE id = $1", params![id.to_string()])?;
+                contact_from_row(c, &r)
+            })
+            .await
+    }
+
+    /// Everything on the contact's cases, from every channel and team, oldest first: what they
+    /// wrote, what we answered, and the notes. The cursor is the last message's id.
+    pub async fn contact_timeline(&self, id: ContactId, cursor: Option<MessageId>, limit: i64) -> Result<Page<Message>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query_one("SELECT 1 FROM contacts WHERE id = $1", params![id.to_string()])?;
+                let cursor = cursor.map(|m| m.to_string()).unwrap_or_else(|| uuid::Uuid::nil().to_string());
+                let cols = MESSAGE_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+                let rows = c.query(
+                    &format!(
+                        "SELECT {cols} FROM messages m JOIN cases k ON k.id = m.case_id \
+                         WHERE k.contact_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
+                    ),
+                    params![id.to_string(), cursor, limit + 1],
+                )?;
+                let mut items = rows.iter().map(message_from_row).collect::<Result<Vec<Message>, _>>()?;
+                let next_cursor = if items.len() as i64 > limit {
+                    items.truncate(limit as usize);
+                    items.last().map(|m| m.id.to_string())
+                } else {
+                    None
+                };
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+}

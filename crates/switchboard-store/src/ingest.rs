@@ -1,0 +1,262 @@
+//! The durable ingest path: raw events are appended (deduplicated on channel + external id)
+//! and acknowledged; later each is turned into a message on a case: contact resolved or
+//! created, conversation threaded, case attached or opened. Both steps are idempotent, so a
+//! raw event processed twice (after a crash) yields one message.
+
+use crate::cases::{case_by_id, message_by_id};
+use crate::journal::{audit, bad, emit};
+use crate::sql::Conn;
+use crate::{Actor, Appended, IngestItem, IngestReport, RawEvent, Store, StoreError, params};
+use serde_json::json;
+use switchboard_core::case::OnInbound;
+use switchboard_core::*;
+
+impl Store {
+    /// Stores a raw event durably. Returns once it is committed, or `Duplicate` if an event with
+    /// the same (channel, external id) was stored before: then nothing is written.
+    pub async fn append_raw(&self, ev: RawEvent) -> Result<Appended, StoreError> {
+        self.pool
+            .write(move |c| {
+                let rows = c.query(
+                    "INSERT INTO raw_events (id, channel_id, external_id, body, received_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
+                    params![ev.id.to_string(), ev.channel_id.to_string(), ev.external_id, ev.body, ev.received_at.as_unix_micros()],
+                )?;
+                Ok(if rows.is_empty() { Appended::Duplicate } else { Appended::Stored })
+            })
+            .await
+    }
+
+    /// Raw events not yet processed, oldest first, after `after`.
+    pub async fn pending_raw(&self, after: Option<RawEventId>, limit: i64) -> Result<Vec<RawEvent>, StoreError> {
+        self.pool
+            .read(move |c| {
+                let after = after.map(|a| a.to_string()).unwrap_or_else(|| uuid::Uuid::nil().to_string());
+                c.query(
+                    "SELECT id, channel_id, external_id, body, received_at FROM raw_events \
+                     WHERE processed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+                    params![after, limit],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(RawEvent {
+                        id: RawEventId::parse(&r.text(0)?).map_err(bad)?,
+                        channel_id: ChannelId::parse(&r.text(1)?).map_err(bad)?,
+                        external_id: r.opt_text(2)?,
+                        body: r.blob(3)?,
+                        received_at: Timestamp::from_unix_micros(r.int(4)?),
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+
+    /// Counts raw events not yet processed.
+    pub async fn pending_raw_count(&self) -> Result<i64, StoreError> {
+        self.pool
+            .read(|c| c.query_one("SELECT COUNT(*) FROM raw_events WHERE processed_at IS NULL", &[])?.int(0))
+            .await
+    }
+
+    /// Turns parsed raw events into messages on cases, in one transaction, and marks them
+    /// processed. An item that fails is rolled back alone and marked with its error; its raw
+    /// body stays for replay.
+    pub async fn ingest(&self, items: Vec<IngestItem>, now: Timestamp) -> Result<IngestReport, StoreError> {
+        self.pool
+            .write(move |c| {
+                let mut report = IngestReport::default();
+                for item in items {
+                    c.batch("SAVEPOINT item")?;
+                    let mut events = Vec::new();
+                    let outcome = match &item.parsed {
+                        Ok(msgs) => msgs
+                            .iter()
+                            .try_for_each(|m| ingest_one(c, &item, m, now, &mut report, &mut events))
+                            .map(|()| "ok".to_owned()),
+                        Err(reason) => Err(StoreError::Invalid(reason.clone())),
+                    };
+                    let outcome = match outcome {
+                        Ok(o) => {
+                            c.batch("RELEASE item")?;
+                            report.events.append(&mut events);
+                            o
+                        }
+                        Err(e) => {
+                            c.batch("ROLLBACK TO item; RELEASE item")?;
+                            report.failed += 1;
+                            tracing::warn!(raw_event = %item.raw_id, error = %e, "raw event could not be processed");
+                            format!("error: {e}")
+                        }
+                    };
+                    c.execute(
+                        "UPDATE raw_events SET processed_at = $1, outcome = $2 WHERE id = $3",
+                        params![now.as_unix_micros(), outcome, item.raw_id.to_string()],
+                    )?;
+                }
+                Ok(report)
+            })
+            .await
+    }
+}
+
+fn ingest_one(
+    c: &mut dyn Conn,
+    item: &IngestItem,
+    m: &InboundMessage,
+    now: Timestamp,
+    report: &mut IngestReport,
+    events: &mut Vec<crate::Event>,
+) -> Result<(), StoreError> {
+    let channel = item.channel_id.to_string();
+    if c.query_opt(
+        "SELECT 1 FROM messages WHERE channel_id = $1 AND external_id = $2",
+        params![channel.as_str(), m.external_id.as_str()],
+    )?
+    .is_some()
+    {
+        report.duplicates += 1;
+        return Ok(());
+    }
+    let display = m.author.name.clone().or_else(|| m.author.handle.clone());
+
+    // Contact: identity = (channel, the author's id there).
+    let contact = match c.query_opt(
+        "SELECT contact_id, name, handle FROM identities WHERE channel_id = $1 AND external_id = $2",
+        params![channel.as_str(), m.author.external_id.as_str()],
+    )? {
+        Some(r) => {
+            let id = ContactId::parse(&r.text(0)?).map_err(bad)?;
+            let (name, handle) = (r.opt_text(1)?, r.opt_text(2)?);
+            let new_name = m.author.name.clone().or(name.clone());
+            let new_handle = m.author.handle.clone().or(handle.clone());
+            if new_name != name || new_handle != handle {
+                c.execute(
+                    "UPDATE identities SET name = $1, handle = $2 WHERE channel_id = $3 AND external_id = $4",
+                    params![new_name, new_handle, channel.as_str(), m.author.external_id.as_str()],
+                )?;
+            }
+            id
+        }
+        None => {
+            let id = ContactId::new_at(now);
+            c.execute(
+                "INSERT INTO contacts (id, display_name, created_at) VALUES ($1, $2, $3)",
+                params![id.to_string(), display.clone(), now.as_unix_micros()],
+            )?;
+            c.execute(
+                "INSERT INTO identities (channel_id, external_id, contact_id, channel_kind, name, handle, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                params![
+                    channel.as_str(),
+                    m.author.external_id.as_str(),
+                    id.to_string(),
+                    item.channel_kind.as_str(),
+                    m.author.name.clone(),
+                    m.author.handle.clone(),
+                    now.as_unix_micros()
+                ],
+            )?;
+            id
+        }
+    };
+
+    // Conversation: the channel's thread.
+    let sent_at = m.sent_at.unwrap_or(item.received_at);
+    let conversation = match c.query_opt(
+        "SELECT id FROM conversations WHERE channel_id = $1 AND thread = $2",
+        params![channel.as_str(), m.thread.as_str()],
+    )? {
+        Some(r) => {
+            let id = r.text(0)?;
+            c.execute("UPDATE conversations SET last_message_at = $1 WHERE id = $2", params![now.as_unix_micros(), id.as_str()])?;
+            ConversationId::parse(&id).map_err(bad)?
+        }
+        None => {
+            let id = ConversationId::new_at(now);
+            c.execute(
+                "INSERT INTO conversations (id, channel_id, thread, public, contact_id, created_at, last_message_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                params![id.to_string(), channel.as_str(), m.thread.as_str(), m.public, contact.to_string(), now.as_unix_micros(), now.as_unix_micros()],
+            )?;
+            id
+        }
+    };
+
+    // Case: the conversation's latest, unless it is closed.
+    let latest = c.query_opt(
+        "SELECT id, status FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
+        params![conversation.to_string()],
+    )?;
+    let on_inbound = match &latest {
+        Some(r) => CaseStatus::parse(&r.text(1)?).map_err(bad)?.on_inbound(),
+        None => OnInbound::NewCase,
+    };
+    let (case_id, case_event) = match (on_inbound, latest) {
+        (OnInbound::Attach { status, reopened }, Some(r)) => {
+            let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
+            let old = r.text(1)?;
+            if status.as_str() != old {
+                c.execute(
+                    "UPDATE cases SET status = $1, updated_at = $2, reopen_count = reopen_count + $3, resolved_at = NULL WHERE id = $4",
+                    params![status.as_str(), now.as_unix_micros(), reopened as i64, id.to_string()],
+                )?;
+                let action = if reopened { "case.reopened" } else { "case.status_changed" };
+                audit(c, &Actor::System, action, ("case", id.to_string()), json!({"from": old, "to": status, "cause": "customer message"}), now)?;
+                (id, Some("case.updated"))
+            } else {
+                (id, None)
+            }
+        }
+        _ => {
+            let id = CaseId::new_at(now);
+            c.execute(
+                "INSERT INTO cases (id, status, purpose, priority, tags, contact_id, conversation_id, created_at, updated_at, reopen_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+                params![
+                    id.to_string(),
+                    CaseStatus::New.as_str(),
+                    Purpose::tier1().as_str(),
+                    Priority::Normal.as_str(),
+                    "[]",
+                    contact.to_string(),
+                    conversation.to_string(),
+                    now.as_unix_micros(),
+                    now.as_unix_micros()
+                ],
+            )?;
+            audit(c, &Actor::System, "case.created", ("case", id.to_string()), json!({"conversation_id": conversation, "contact_id": contact}), now)?;
+            report.cases_opened += 1;
+            (id, Some("case.created"))
+        }
+    };
+
+    let message_id = MessageId::new_at(now);
+    c.execute(
+        "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
+         sent_at, created_at, delivery_state, attempts, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)",
+        params![
+            message_id.to_string(),
+            case_id.to_string(),
+            conversation.to_string(),
+            channel.as_str(),
+            Direction::Inbound.as_str(),
+            m.external_id.as_str(),
+            contact.to_string(),
+            display,
+            m.text.as_str(),
+            sent_at.as_unix_micros(),
+            now.as_unix_micros(),
+            DeliveryState::Received.as_str(),
+            now.as_unix_micros()
+        ],
+    )?;
+    report.messages += 1;
+    if let Some(kind) = case_event {
+        let case = case_by_id(c, case_id)?;
+        events.push(emit(c, kind, Some(case_id), json!({ "case": case }), now)?);
+    }
+    let message = message_by_id(c, message_id)?;
+    events.push(emit(c, "message.created", Some(case_id), json!({ "message": message }), now)?);
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Switchboard's storage: one [`Store`] over SQLite (embedded, the default) or PostgreSQL,
+//! chosen by the URL's scheme.
+//!
+//! Both backends sit behind one seam, the [`sql::Conn`] trait: queries are written once and run
+//! on either. Each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`),
+//! embedded in the binary and applied in order; an applied migration is never edited.
+//! Writes go through a single writer thread that commits in groups (see [`pool`]).
+
+mod cases;
+mod contacts;
+mod directory;
+mod ingest;
+mod journal;
+mod migrate;
+pub mod model;
+pub mod pool;
+pub mod sql;
+
+pub use model::*;
+pub use pool::PoolStats;
+
+use pool::{Connector, Pool};
+use sql::{Backend, Conn, PgConn, SqliteConn};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything that can go wrong in the store, in terms the server can map to HTTP.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken (a name taken, a duplicate id).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request breaks a domain rule (an invalid status change, an unknown team).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://…`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            // A URL may carry a password: never print it.
+            Location::Postgres(url) => write!(f, "postgres://{}", redact_url(url)),
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => rest.to_owned(),
+    }
+}
+
+/// The store. Cheap to clone; all clones share the same threads.
+#[derive(Clone)]
+pub struct Store {
+    pool: Arc<Pool>,
+}
+
+impl Store {
+    /// Opens the database (creating an SQLite file if needed) and starts its threads.
+    /// Does not migrate: call [`Store::migrate`].
+    pub fn open(location: &Location) -> Result<Store, StoreError> {
+        let (connector, backend): (Connector, Backend) = match location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                let path = path.clone();
+                (
+                    Arc::new(move |writer| Ok(Box::new(SqliteConn::open(&path, writer)?) as Box<dyn Conn>)),
+                    Backend::Sqlite,
+                )
+            }
+            Location::Postgres(url) => {
+                let url = url.clone();
+                (Arc::new(move |_| Ok(Box::new(PgConn::open(&url)?) as Box<dyn Conn>)), Backend::Postgres)
+            }
+        };
+        let pool = Pool::start(connector, backend, 4)?;
+        Ok(Store { pool: Arc::new(pool) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend
+    }
+
+    pub fn stats(&self) -> Arc<PoolStats> {
+        self.pool.stats.clone()
+    }
+
+    /// Applies the migrations not yet applied; returns their versions.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        self.pool.write(migrate::run).await
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.read(|c| c.query("SELECT 1", &[]).map(|_| ())).await
+    }
+}

@@ -1,0 +1,39 @@
+//! Embedded migrations, one list per backend, applied in order inside the writer's
+//! transaction. The applied versions are recorded in `schema_migrations`.
+
+use crate::StoreError;
+use crate::sql::{Backend, Conn};
+
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
+    let list = match conn.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    if conn.backend() == Backend::Postgres {
+        // Two nodes starting at once must not both migrate.
+        conn.batch("SELECT pg_advisory_xact_lock(7462016)")?;
+    }
+    conn.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")?;
+    let applied: Vec<i64> = conn
+        .query("SELECT version FROM schema_migrations ORDER BY version", &[])?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<_, _>>()?;
+    let mut done = Vec::new();
+    for (version, sql) in list {
+        if applied.contains(version) {
+            continue;
+        }
+        conn.batch(sql)
+            .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            crate::params![*version, format!("{:?}", std::time::SystemTime::now())],
+        )?;
+        done.push(*version);
+    }
+    Ok(done)
+}

@@ -1,0 +1,285 @@
+//! The records the store reads and writes. They serialize to the JSON the API returns.
+
+use serde::Serialize;
+use switchboard_core::*;
+
+/// Who did something: a person, a program with a token, or Switchboard itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    User { id: UserId, name: String },
+    Token { id: TokenId, name: String },
+    System,
+}
+
+impl Actor {
+    pub(crate) fn parts(&self) -> (&'static str, Option<String>, String) {
+        match self {
+            Actor::User { id, name } => ("user", Some(id.to_string()), name.clone()),
+            Actor::Token { id, name } => ("token", Some(id.to_string()), name.clone()),
+            Actor::System => ("system", None, "switchboard".to_owned()),
+        }
+    }
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+    pub fn name(&self) -> String {
+        self.parts().2
+    }
+}
+
+/// One page of a list, and the cursor to ask for the next (absent on the last page).
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: Name,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A connected channel. `secret_sealed` is the encrypted secret: only the server's key opens
+/// it, and it is never serialized.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub kind: String,
+    pub name: String,
+    pub config: serde_json::Value,
+    pub active: bool,
+    pub created_at: Timestamp,
+    #[serde(skip)]
+    pub secret_sealed: Vec<u8>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("active", &self.active)
+            .field("secret_sealed", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamMember {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub members: Vec<TeamMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    pub channel_id: ChannelId,
+    pub channel_kind: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub display_name: Option<String>,
+    pub created_at: Timestamp,
+    pub identities: Vec<Identity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub status: CaseStatus,
+    pub purpose: Purpose,
+    pub team: Option<TeamId>,
+    pub assignee: Option<UserId>,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub contact_id: ContactId,
+    pub conversation_id: ConversationId,
+    pub channel_id: ChannelId,
+    pub public: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub reopen_count: i64,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Author {
+    /// `contact`, `user` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub case_id: CaseId,
+    pub conversation_id: ConversationId,
+    pub channel_id: ChannelId,
+    pub direction: Direction,
+    pub external_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub sent_at: Timestamp,
+    pub created_at: Timestamp,
+    pub delivery_state: DeliveryState,
+    pub delivery_error: Option<String>,
+    pub attempts: i64,
+    pub in_reply_to: Option<MessageId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: Case,
+    pub messages: Vec<Message>,
+}
+
+/// A change pushed to live clients, in commit order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub kind: String,
+    pub case_id: Option<CaseId>,
+    pub data: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub details: serde_json::Value,
+}
+
+/// A webhook body as received, stored before it is acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    pub id: RawEventId,
+    pub channel_id: ChannelId,
+    /// The provider's id for deduplication, when the envelope has one.
+    pub external_id: Option<String>,
+    pub body: Vec<u8>,
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Stored,
+    Duplicate,
+}
+
+/// A raw event after its channel adapter parsed it.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub raw_id: RawEventId,
+    pub channel_id: ChannelId,
+    pub channel_kind: String,
+    pub received_at: Timestamp,
+    /// The messages in the event, or why it could not be read.
+    pub parsed: Result<Vec<InboundMessage>, String>,
+}
+
+/// What ingesting a batch did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub messages: u64,
+    pub duplicates: u64,
+    pub cases_opened: u64,
+    pub failed: u64,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<CaseStatus>,
+    pub purpose: Option<Purpose>,
+    pub team: Option<TeamId>,
+    pub assignee: Option<UserId>,
+    pub unassigned: bool,
+}
+
+/// A change to a case. `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct CasePatch {
+    pub status: Option<CaseStatus>,
+    pub purpose: Option<Purpose>,
+    pub team: Option<Option<TeamId>>,
+    pub assignee: Option<Option<UserId>>,
+    pub priority: Option<Priority>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// An outbound message claimed for sending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundJob {
+    pub message_id: MessageId,
+    pub case_id: CaseId,
+    pub channel_id: ChannelId,
+    pub thread: String,
+    /// The provider's id of the customer message this answers.
+    pub in_reply_to: Option<String>,
+    /// The customer's id on the channel.
+    pub to: String,
+    pub text: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// How a send attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Delivered,
+    Retry { at: Timestamp, error: String },
+    Failed { error: String },
+}

@@ -1,0 +1,208 @@
+//! Database threads: one writer that commits in groups, and a few readers.
+//!
+//! Every write is a closure sent to the writer thread. The writer takes what is queued (up to
+//! [`MAX_GROUP`] jobs), runs each inside its own savepoint in one transaction, commits once, and
+//! only then answers each caller. Under load many webhooks share one `fsync`; a job that fails
+//! rolls back only itself. Readers each own a connection and take read closures from a shared
+//! queue; with SQLite's WAL they never wait for the writer.
+
+use crate::StoreError;
+use crate::sql::{Backend, Conn};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::oneshot;
+
+/// The most jobs committed together.
+pub const MAX_GROUP: usize = 512;
+
+type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type WriteJob = Box<dyn FnOnce(&mut dyn Conn) -> (bool, Finish) + Send>;
+type ReadJob = Box<dyn FnOnce(&mut dyn Conn) + Send>;
+
+pub(crate) type Connector = Arc<dyn Fn(bool) -> Result<Box<dyn Conn>, StoreError> + Send + Sync>;
+
+/// Counters the server exports as metrics.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    pub commits: AtomicU64,
+    pub committed_jobs: AtomicU64,
+    pub failed_commits: AtomicU64,
+}
+
+pub(crate) struct Pool {
+    writer: flume::Sender<WriteJob>,
+    readers: flume::Sender<ReadJob>,
+    pub(crate) backend: Backend,
+    pub(crate) stats: Arc<PoolStats>,
+}
+
+impl Pool {
+    pub(crate) fn start(connector: Connector, backend: Backend, readers: usize) -> Result<Self, StoreError> {
+        let stats = Arc::new(PoolStats::default());
+        let (wtx, wrx) = flume::unbounded::<WriteJob>();
+        let writer_conn = connector(true)?;
+        {
+            let connector = connector.clone();
+            let stats = stats.clone();
+            std::thread::Builder::new()
+                .name("sb-db-writer".into())
+                .spawn(move || writer_loop(writer_conn, connector, wrx, stats))
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
+        let (rtx, rrx) = flume::unbounded::<ReadJob>();
+        for i in 0..readers.max(1) {
+            let conn = connector(false)?;
+            let rrx = rrx.clone();
+            let connector = connector.clone();
+            std::thread::Builder::new()
+                .name(format!("sb-db-reader-{i}"))
+                .spawn(move || reader_loop(conn, connector, rrx))
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
+        Ok(Pool { writer: wtx, readers: rtx, backend, stats })
+    }
+
+    /// Runs `f` in the writer's current transaction; returns once its group has committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            });
+            (ok, finish)
+        });
+        self.writer.send(job).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.readers.send(job).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn writer_loop(mut conn: Box<dyn Conn>, connector: Connector, rx: flume::Receiver<WriteJob>, stats: Arc<PoolStats>) {
+    let begin = match conn.backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    let mut jobs: Vec<WriteJob> = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = rx.recv() {
+        jobs.push(first);
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if conn.is_broken() {
+            match connector(true) {
+                Ok(c) => conn = c,
+                Err(e) => {
+                    tracing::error!(error = %e, "database writer cannot reconnect");
+                    for job in jobs.drain(..) {
+                        fail_job(job, e.clone());
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    continue;
+                }
+            }
+        }
+        let single = jobs.len() == 1;
+        let n = jobs.len() as u64;
+        let mut finishers: Vec<Finish> = Vec::with_capacity(jobs.len());
+        let outcome = (|| -> Result<(), StoreError> {
+            conn.batch(begin)?;
+            for job in jobs.drain(..) {
+                if !single {
+                    conn.batch("SAVEPOINT job")?;
+                }
+                let (ok, finish) = job(conn.as_mut());
+                finishers.push(finish);
+                if !single {
+                    conn.batch(if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" })?;
+                }
+            }
+            conn.batch("COMMIT")
+        })();
+        // Jobs not yet run when the transaction broke are answered with the same error.
+        let leftover: Vec<WriteJob> = jobs.drain(..).collect();
+        match &outcome {
+            Ok(()) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.committed_jobs.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => {
+                stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, jobs = n, "database commit failed; rolled back");
+                let _ = conn.batch("ROLLBACK");
+            }
+        }
+        for f in finishers {
+            f(outcome.clone());
+        }
+        for job in leftover {
+            fail_job(job, outcome.clone().err().unwrap_or(StoreError::Closed));
+        }
+    }
+}
+
+fn fail_job(job: WriteJob, e: StoreError) {
+    // The job must not run; answer its caller through a connection that refuses everything.
+    let mut dead = DeadConn(e.clone());
+    let (_, finish) = job(&mut dead);
+    finish(Err(e));
+}
+
+/// A connection that fails every call, used to answer jobs that cannot run.
+struct DeadConn(StoreError);
+
+impl Conn for DeadConn {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+    fn execute(&mut self, _: &str, _: &[crate::sql::Value]) -> Result<u64, StoreError> {
+        Err(self.0.clone())
+    }
+    fn query(&mut self, _: &str, _: &[crate::sql::Value]) -> Result<Vec<crate::sql::Row>, StoreError> {
+        Err(self.0.clone())
+    }
+    fn batch(&mut self, _: &str) -> Result<(), StoreError> {
+        Err(self.0.clone())
+    }
+    fn is_broken(&self) -> bool {
+        true
+    }
+}
+
+fn reader_loop(mut conn: Box<dyn Conn>, connector: Connector, rx: flume::Receiver<ReadJob>) {
+    while let Ok(job) = rx.recv() {
+        if conn.is_broken() {
+            match connector(false) {
+                Ok(c) => conn = c,
+                Err(e) => {
+                    tracing::error!(error = %e, "database reader cannot reconnect");
+                    let mut dead = DeadConn(e);
+                    job(&mut dead);
+                    continue;
+                }
+            }
+        }
+        job(conn.as_mut());
+    }
+}
