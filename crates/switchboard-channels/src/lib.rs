@@ -40,10 +40,16 @@ pub struct PayloadError {
 
 impl PayloadError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        PayloadError { field: Some(field.to_owned()), message: format!("{field}: {}", message.into()) }
+        PayloadError {
+            field: Some(field.to_owned()),
+            message: format!("{field}: {}", message.into()),
+        }
     }
     pub fn body(message: impl Into<String>) -> Self {
-        PayloadError { field: None, message: message.into() }
+        PayloadError {
+            field: None,
+            message: message.into(),
+        }
     }
 }
 

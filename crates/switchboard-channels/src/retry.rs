@@ -37,9 +37,21 @@ mod tests {
     #[test]
     fn backoff_table() {
         // (attempt, jitter, expected)
-        let table = [(1, 1.0, 500), (2, 1.0, 1000), (3, 1.0, 2000), (10, 1.0, 60_000), (40, 1.0, 60_000), (1, 0.0, 250), (2, 0.5, 750)];
+        let table = [
+            (1, 1.0, 500),
+            (2, 1.0, 1000),
+            (3, 1.0, 2000),
+            (10, 1.0, 60_000),
+            (40, 1.0, 60_000),
+            (1, 0.0, 250),
+            (2, 0.5, 750),
+        ];
         for (attempt, jitter, want) in table {
-            assert_eq!(backoff_millis(attempt, 500, 60_000, jitter), want, "attempt {attempt} jitter {jitter}");
+            assert_eq!(
+                backoff_millis(attempt, 500, 60_000, jitter),
+                want,
+                "attempt {attempt} jitter {jitter}"
+            );
         }
     }
 

@@ -39,21 +39,43 @@ fn mac(secret: &[u8]) -> HmacSha256 {
 /// Checks the signature header against the raw body, in constant time.
 pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing("X-Switchboard-Signature"))?;
-    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed("X-Switchboard-Signature"))?;
-    let sig = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed("X-Switchboard-Signature"))?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed("X-Switchboard-Signature"))?;
+    let sig =
+        hex::decode(hex_sig).map_err(|_| SignatureError::Malformed("X-Switchboard-Signature"))?;
     let mut mac = mac(secret);
     mac.update(body);
     mac.verify_slice(&sig).map_err(|_| SignatureError::Mismatch)
 }
 
-fn string_field(obj: &Map<String, Value>, path: &str, key: &str, required: bool, max: usize) -> Result<Option<String>, PayloadError> {
+fn string_field(
+    obj: &Map<String, Value>,
+    path: &str,
+    key: &str,
+    required: bool,
+    max: usize,
+) -> Result<Option<String>, PayloadError> {
     match obj.get(key) {
         None | Some(Value::Null) if required => Err(PayloadError::field(path, "is required")),
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if required && s.trim().is_empty() => Err(PayloadError::field(path, "must not be empty")),
-        Some(Value::String(s)) if s.len() > max => Err(PayloadError::field(path, format!("must be at most {max} bytes"))),
-        Some(Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') && max <= MAX_ID => {
-            Err(PayloadError::field(path, "must not contain control characters"))
+        Some(Value::String(s)) if required && s.trim().is_empty() => {
+            Err(PayloadError::field(path, "must not be empty"))
+        }
+        Some(Value::String(s)) if s.len() > max => Err(PayloadError::field(
+            path,
+            format!("must be at most {max} bytes"),
+        )),
+        Some(Value::String(s))
+            if s.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+                && max <= MAX_ID =>
+        {
+            Err(PayloadError::field(
+                path,
+                "must not contain control characters",
+            ))
         }
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(PayloadError::field(path, "must be a string")),
@@ -72,10 +94,14 @@ fn string_field(obj: &Map<String, Value>, path: &str, key: &str, required: bool,
 /// the sender's direct thread (`dm:<from.id>`) and a public one starts its own (`post:<id>`).
 /// Unknown fields are ignored, so senders may add their own.
 pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| PayloadError::body(format!("the body is not valid JSON: {e}")))?;
-    let obj = value.as_object().ok_or_else(|| PayloadError::body("the body must be a JSON object"))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| PayloadError::body(format!("the body is not valid JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| PayloadError::body("the body must be a JSON object"))?;
     let id = string_field(obj, "id", "id", true, MAX_ID)?.unwrap_or_default();
-    let text = string_field(obj, "text", "text", false, MAX_TEXT)?.ok_or_else(|| PayloadError::field("text", "is required"))?;
+    let text = string_field(obj, "text", "text", false, MAX_TEXT)?
+        .ok_or_else(|| PayloadError::field("text", "is required"))?;
     let public = match obj.get("public") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -88,10 +114,13 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
     };
     let author = Author {
         external_id: string_field(from, "from.id", "id", true, MAX_ID)?.unwrap_or_default(),
-        name: string_field(from, "from.name", "name", false, MAX_ID)?.filter(|s| !s.trim().is_empty()),
-        handle: string_field(from, "from.handle", "handle", false, MAX_ID)?.filter(|s| !s.trim().is_empty()),
+        name: string_field(from, "from.name", "name", false, MAX_ID)?
+            .filter(|s| !s.trim().is_empty()),
+        handle: string_field(from, "from.handle", "handle", false, MAX_ID)?
+            .filter(|s| !s.trim().is_empty()),
     };
-    let conversation = string_field(obj, "conversation", "conversation", false, MAX_ID)?.filter(|s| !s.is_empty());
+    let conversation =
+        string_field(obj, "conversation", "conversation", false, MAX_ID)?.filter(|s| !s.is_empty());
     let sent_at = string_field(obj, "sent_at", "sent_at", false, MAX_ID)?
         .map(|s| Timestamp::parse_rfc3339(&s).map_err(|e| PayloadError::field("sent_at", e.0)))
         .transpose()?;
@@ -100,7 +129,14 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
         None if public => format!("post:{id}"),
         None => format!("dm:{}", author.external_id),
     };
-    Ok(InboundMessage { external_id: id, thread, public, author, text, sent_at })
+    Ok(InboundMessage {
+        external_id: id,
+        thread,
+        public,
+        author,
+        text,
+        sent_at,
+    })
 }
 
 /// The external id to deduplicate a raw body on, if it has one (read without full parsing).
@@ -120,7 +156,14 @@ pub struct OutboundRequest {
 
 /// Builds the signed reply: `{"id","conversation","in_reply_to","to":{"id"},"text"}`.
 /// `conversation` is the thread as the sender named it (without Switchboard's prefix).
-pub fn outbound_request(secret: &[u8], message_id: &str, thread: &str, in_reply_to: Option<&str>, to: &str, text: &str) -> OutboundRequest {
+pub fn outbound_request(
+    secret: &[u8],
+    message_id: &str,
+    thread: &str,
+    in_reply_to: Option<&str>,
+    to: &str,
+    text: &str,
+) -> OutboundRequest {
     let conversation = thread.strip_prefix("c:").unwrap_or(thread);
     let body = json!({
         "id": message_id,
@@ -131,7 +174,11 @@ pub fn outbound_request(secret: &[u8], message_id: &str, thread: &str, in_reply_
     })
     .to_string()
     .into_bytes();
-    OutboundRequest { signature: sign(secret, &body), body, idempotency_key: message_id.to_owned() }
+    OutboundRequest {
+        signature: sign(secret, &body),
+        body,
+        idempotency_key: message_id.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -146,11 +193,26 @@ mod tests {
         let sig = sign(SECRET, body);
         assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64);
         assert_eq!(verify(SECRET, body, Some(&sig)), Ok(()));
-        assert_eq!(verify(SECRET, b"{}", Some(&sig)), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"other", body, Some(&sig)), Err(SignatureError::Mismatch));
-        assert!(matches!(verify(SECRET, body, None), Err(SignatureError::Missing(_))));
-        assert!(matches!(verify(SECRET, body, Some("md5=abc")), Err(SignatureError::Malformed(_))));
-        assert!(matches!(verify(SECRET, body, Some("sha256=zz")), Err(SignatureError::Malformed(_))));
+        assert_eq!(
+            verify(SECRET, b"{}", Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"other", body, Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(matches!(
+            verify(SECRET, body, None),
+            Err(SignatureError::Missing(_))
+        ));
+        assert!(matches!(
+            verify(SECRET, body, Some("md5=abc")),
+            Err(SignatureError::Malformed(_))
+        ));
+        assert!(matches!(
+            verify(SECRET, body, Some("sha256=zz")),
+            Err(SignatureError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -183,7 +245,8 @@ mod tests {
         let m = parse_inbound(br#"{"id":"e","from":{"id":"u"},"text":"hi"}"#).unwrap();
         assert_eq!(m.thread, "dm:u");
         assert!(!m.public && m.sent_at.is_none() && m.author.name.is_none());
-        let p = parse_inbound(br#"{"id":"e","public":true,"from":{"id":"u"},"text":"hi"}"#).unwrap();
+        let p =
+            parse_inbound(br#"{"id":"e","public":true,"from":{"id":"u"},"text":"hi"}"#).unwrap();
         assert_eq!(p.thread, "post:e");
     }
 
@@ -199,13 +262,27 @@ mod tests {
             (br#"{"id":"e","from":"u","text":"t"}"#, Some("from")),
             (br#"{"id":"e","from":{},"text":"t"}"#, Some("from.id")),
             (br#"{"id":"e","from":{"id":"u"}}"#, Some("text")),
-            (br#"{"id":"e","from":{"id":"u"},"text":"t","public":"yes"}"#, Some("public")),
-            (br#"{"id":"e","from":{"id":"u"},"text":"t","sent_at":"monday"}"#, Some("sent_at")),
-            (br#"{"id":"e","from":{"id":"u","name":7},"text":"t"}"#, Some("from.name")),
+            (
+                br#"{"id":"e","from":{"id":"u"},"text":"t","public":"yes"}"#,
+                Some("public"),
+            ),
+            (
+                br#"{"id":"e","from":{"id":"u"},"text":"t","sent_at":"monday"}"#,
+                Some("sent_at"),
+            ),
+            (
+                br#"{"id":"e","from":{"id":"u","name":7},"text":"t"}"#,
+                Some("from.name"),
+            ),
         ];
         for (body, field) in table {
             let err = parse_inbound(body).unwrap_err();
-            assert_eq!(err.field.as_deref(), *field, "{}: {err}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.field.as_deref(),
+                *field,
+                "{}: {err}",
+                String::from_utf8_lossy(body)
+            );
             if let Some(f) = field {
                 assert!(err.message.starts_with(f), "{err}");
             }
@@ -217,7 +294,10 @@ mod tests {
         let req = outbound_request(SECRET, "m-1", "c:thread-9", Some("ext-1"), "u-1", "Hi Ann");
         assert_eq!(verify(SECRET, &req.body, Some(&req.signature)), Ok(()));
         let v: Value = serde_json::from_slice(&req.body).unwrap();
-        assert_eq!(v, json!({"id":"m-1","conversation":"thread-9","in_reply_to":"ext-1","to":{"id":"u-1"},"text":"Hi Ann"}));
+        assert_eq!(
+            v,
+            json!({"id":"m-1","conversation":"thread-9","in_reply_to":"ext-1","to":{"id":"u-1"},"text":"Hi Ann"})
+        );
         assert_eq!(req.idempotency_key, "m-1");
         let dm = outbound_request(SECRET, "m-2", "dm:u-1", None, "u-1", "x");
         let v: Value = serde_json::from_slice(&dm.body).unwrap();

@@ -88,7 +88,11 @@ impl CaseStatus {
             (_, New) => false,
             _ => true,
         };
-        if allowed { Ok(to) } else { Err(InvalidTransition { from: self, to }) }
+        if allowed {
+            Ok(to)
+        } else {
+            Err(InvalidTransition { from: self, to })
+        }
     }
 
     /// A customer wrote again in a conversation whose latest case has this status.
@@ -96,9 +100,18 @@ impl CaseStatus {
         use CaseStatus::*;
         match self {
             Closed => OnInbound::NewCase,
-            Resolved => OnInbound::Attach { status: Open, reopened: true },
-            Pending => OnInbound::Attach { status: Open, reopened: false },
-            other => OnInbound::Attach { status: other, reopened: false },
+            Resolved => OnInbound::Attach {
+                status: Open,
+                reopened: true,
+            },
+            Pending => OnInbound::Attach {
+                status: Open,
+                reopened: false,
+            },
+            other => OnInbound::Attach {
+                status: other,
+                reopened: false,
+            },
         }
     }
 
@@ -136,10 +149,19 @@ impl Priority {
         }
     }
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| ParseError::new(format!("unknown priority {s:?}; expected low, normal, high or urgent")))
+        [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| {
+            ParseError::new(format!(
+                "unknown priority {s:?}; expected low, normal, high or urgent"
+            ))
+        })
     }
 }
 
@@ -174,10 +196,34 @@ mod tests {
 
     #[test]
     fn inbound_reopens_resolved_and_wakes_pending() {
-        assert_eq!(Resolved.on_inbound(), OnInbound::Attach { status: Open, reopened: true });
-        assert_eq!(Pending.on_inbound(), OnInbound::Attach { status: Open, reopened: false });
-        assert_eq!(New.on_inbound(), OnInbound::Attach { status: New, reopened: false });
-        assert_eq!(WithExpert.on_inbound(), OnInbound::Attach { status: WithExpert, reopened: false });
+        assert_eq!(
+            Resolved.on_inbound(),
+            OnInbound::Attach {
+                status: Open,
+                reopened: true
+            }
+        );
+        assert_eq!(
+            Pending.on_inbound(),
+            OnInbound::Attach {
+                status: Open,
+                reopened: false
+            }
+        );
+        assert_eq!(
+            New.on_inbound(),
+            OnInbound::Attach {
+                status: New,
+                reopened: false
+            }
+        );
+        assert_eq!(
+            WithExpert.on_inbound(),
+            OnInbound::Attach {
+                status: WithExpert,
+                reopened: false
+            }
+        );
         assert_eq!(Closed.on_inbound(), OnInbound::NewCase);
     }
 

@@ -66,7 +66,10 @@ impl DeliveryState {
     }
     /// No further attempt will be made.
     pub fn is_final(self) -> bool {
-        matches!(self, DeliveryState::Delivered | DeliveryState::Read | DeliveryState::Failed)
+        matches!(
+            self,
+            DeliveryState::Delivered | DeliveryState::Read | DeliveryState::Failed
+        )
     }
 }
 
@@ -105,7 +108,9 @@ mod tests {
         for d in [Received, Internal, Queued, Sending, Delivered, Read, Failed] {
             assert_eq!(DeliveryState::parse(d.as_str()), Ok(d));
         }
-        assert!(Failed.is_final() && Delivered.is_final() && !Queued.is_final() && !Sending.is_final());
+        assert!(
+            Failed.is_final() && Delivered.is_final() && !Queued.is_final() && !Sending.is_final()
+        );
         for d in [Direction::Inbound, Direction::Outbound, Direction::Note] {
             assert_eq!(Direction::parse(d.as_str()), Ok(d));
         }

@@ -60,7 +60,10 @@ string_newtype!(Tag);
 
 impl Tag {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        if s.is_empty() || s.chars().count() > 50 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty()
+            || s.chars().count() > 50
+            || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ParseError::new(format!(
                 "a tag is 1 to 50 characters without spaces: {s:?}"
             )));
@@ -78,7 +81,8 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._@-".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._@-".contains(&b));
         if ok {
             Ok(Username(s.to_owned()))
         } else {
@@ -95,7 +99,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(Name::parse("  Partner app ").unwrap().as_str(), "Partner app");
+        assert_eq!(
+            Name::parse("  Partner app ").unwrap().as_str(),
+            "Partner app"
+        );
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse("a\u{0}b").is_err());
         assert!(Name::parse(&"é".repeat(201)).is_err());

@@ -18,7 +18,8 @@ impl Purpose {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let ok = !s.is_empty()
             && s.len() <= 40
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
             && s.as_bytes()[0].is_ascii_lowercase();
         if ok {
             Ok(Purpose(s.to_owned()))

@@ -46,7 +46,11 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| ParseError::new(format!("unknown role {s:?}; expected admin, supervisor, agent or reviewer")))
+            .ok_or_else(|| {
+                ParseError::new(format!(
+                    "unknown role {s:?}; expected admin, supervisor, agent or reviewer"
+                ))
+            })
     }
 
     pub fn can(self, p: Permission) -> bool {
@@ -80,7 +84,15 @@ mod tests {
             (Role::Reviewer, [true, false, false, false, false, false]),
         ];
         for (role, expect) in table {
-            let got = [Read, WorkCases, ManageTeams, ManageChannels, ManageUsers, ReadAudit].map(|p| role.can(p));
+            let got = [
+                Read,
+                WorkCases,
+                ManageTeams,
+                ManageChannels,
+                ManageUsers,
+                ReadAudit,
+            ]
+            .map(|p| role.can(p));
             assert_eq!(got, expect, "{role}");
         }
     }

@@ -1,1 +1,125 @@
-//! placeholder
+//! Switchboard's HTTP server: the API under `/api/v1`, provider webhooks under `/hooks`, the
+//! live stream, `/metrics`, and the background workers (ingest processing, outbound delivery).
+//! This is the only crate that knows HTTP. Start it with [`launch`], from `main` or a test.
+
+pub mod api;
+pub mod auth;
+pub mod bus;
+pub mod channels;
+pub mod crypto;
+pub mod error;
+pub mod hooks;
+pub mod ingest;
+pub mod metrics;
+pub mod outbound;
+
+use auth::Clock;
+use bus::LiveBus;
+use channels::ChannelCache;
+use crypto::SecretBox;
+use ingest::IngestQueue;
+use std::future::Future;
+use std::sync::Arc;
+use switchboard_store::Store;
+use tokio::sync::Notify;
+
+/// Tunables, with defaults fit for production.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Attempts before an outbound message is marked failed.
+    pub outbound_max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    pub outbound_base_delay_ms: u64,
+    pub outbound_max_delay_ms: u64,
+    /// Per-attempt HTTP timeout.
+    pub outbound_timeout_ms: u64,
+    /// How long a browser session lasts.
+    pub session_ttl_hours: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            outbound_max_attempts: 8,
+            outbound_base_delay_ms: 1_000,
+            outbound_max_delay_ms: 10 * 60_000,
+            outbound_timeout_ms: 10_000,
+            session_ttl_hours: 12,
+        }
+    }
+}
+
+/// What every handler and worker shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub secrets: SecretBox,
+    pub clock: Arc<dyn Clock>,
+    pub bus: Arc<dyn LiveBus>,
+    pub ingest: Arc<dyn IngestQueue>,
+    pub channels: ChannelCache,
+    pub config: Arc<ServerConfig>,
+    pub outbound_wake: Arc<Notify>,
+    pub http: reqwest::Client,
+}
+
+/// Builds the state with the in-process queue and bus, and starts the workers. Returns the
+/// state for [`serve`].
+pub async fn start(
+    store: Store,
+    secrets: SecretBox,
+    config: ServerConfig,
+) -> anyhow::Result<AppState> {
+    let (queue, rx) = ingest::InProcessQueue::new();
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let state = AppState {
+        channels: ChannelCache::new(store.clone(), secrets.clone()),
+        store,
+        secrets,
+        clock: Arc::new(auth::SystemClock),
+        bus: Arc::new(bus::InProcessBus::new()),
+        ingest: Arc::new(queue),
+        config: Arc::new(config),
+        outbound_wake: Arc::new(Notify::new()),
+        http,
+    };
+    // Raw events acknowledged before a crash are processed first.
+    let recovered = ingest::recover(&state).await?;
+    if recovered > 0 {
+        tracing::info!(
+            recovered,
+            "re-queued raw events left unprocessed by the last run"
+        );
+    }
+    tokio::spawn(ingest::run_processor(state.clone(), rx));
+    tokio::spawn(outbound::run(state.clone()));
+    Ok(state)
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = api::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// [`start`] then [`serve`]: the whole server.
+pub async fn launch(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    secrets: SecretBox,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = start(store, secrets, config).await?;
+    serve(listener, state, shutdown).await
+}

@@ -4,7 +4,8 @@
 use crate::journal::{audit, bad, emit};
 use crate::sql::{Conn, Row, Value};
 use crate::{
-    Actor, Author, Case, CaseDetail, CaseFilter, CasePatch, Delivery, Event, Message, OutboundJob, Page, Store, StoreError, params,
+    Actor, Author, Case, CaseDetail, CaseFilter, CasePatch, Delivery, Event, Message, OutboundJob,
+    Page, Store, StoreError, params,
 };
 use serde_json::json;
 use switchboard_core::*;
@@ -22,8 +23,16 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
         id: CaseId::parse(&r.text(0)?).map_err(bad)?,
         status: CaseStatus::parse(&r.text(1)?).map_err(bad)?,
         purpose: Purpose::parse(&r.text(2)?).map_err(bad)?,
-        team: r.opt_text(3)?.map(|s| TeamId::parse(&s)).transpose().map_err(bad)?,
-        assignee: r.opt_text(4)?.map(|s| UserId::parse(&s)).transpose().map_err(bad)?,
+        team: r
+            .opt_text(3)?
+            .map(|s| TeamId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        assignee: r
+            .opt_text(4)?
+            .map(|s| UserId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
         priority: Priority::parse(&r.text(5)?).map_err(bad)?,
         tags: serde_json::from_str(&r.text(6)?).map_err(|e| StoreError::Backend(e.to_string()))?,
         contact_id: ContactId::parse(&r.text(7)?).map_err(bad)?,
@@ -45,9 +54,21 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
     let (contact, user) = (r.opt_text(6)?, r.opt_text(7)?);
     let author = match (contact, user) {
-        (Some(id), _) => Author { kind: "contact".into(), id: Some(id), name: r.opt_text(8)? },
-        (None, Some(id)) => Author { kind: "user".into(), id: Some(id), name: r.opt_text(8)? },
-        (None, None) => Author { kind: "system".into(), id: None, name: r.opt_text(8)? },
+        (Some(id), _) => Author {
+            kind: "contact".into(),
+            id: Some(id),
+            name: r.opt_text(8)?,
+        },
+        (None, Some(id)) => Author {
+            kind: "user".into(),
+            id: Some(id),
+            name: r.opt_text(8)?,
+        },
+        (None, None) => Author {
+            kind: "system".into(),
+            id: None,
+            name: r.opt_text(8)?,
+        },
     };
     Ok(Message {
         id: MessageId::parse(&r.text(0)?).map_err(bad)?,
@@ -63,23 +84,36 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
         delivery_state: DeliveryState::parse(&r.text(12)?).map_err(bad)?,
         delivery_error: r.opt_text(13)?,
         attempts: r.int(14)?,
-        in_reply_to: r.opt_text(15)?.map(|s| MessageId::parse(&s)).transpose().map_err(bad)?,
+        in_reply_to: r
+            .opt_text(15)?
+            .map(|s| MessageId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
     })
 }
 
 pub(crate) fn case_by_id(c: &mut dyn Conn, id: CaseId) -> Result<Case, StoreError> {
-    case_from_row(&c.query_one(&format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"), params![id.to_string()])?)
+    case_from_row(&c.query_one(
+        &format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"),
+        params![id.to_string()],
+    )?)
 }
 
 pub(crate) fn message_by_id(c: &mut dyn Conn, id: MessageId) -> Result<Message, StoreError> {
-    message_from_row(&c.query_one(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1"), params![id.to_string()])?)
+    message_from_row(&c.query_one(
+        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1"),
+        params![id.to_string()],
+    )?)
 }
 
 fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>, StoreError> {
-    c.query(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY created_at, id"), params![id.to_string()])?
-        .iter()
-        .map(message_from_row)
-        .collect()
+    c.query(
+        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY created_at, id"),
+        params![id.to_string()],
+    )?
+    .iter()
+    .map(message_from_row)
+    .collect()
 }
 
 /// Adds an outbound message or a note to a case; returns it and the events it caused.
@@ -93,7 +127,9 @@ fn add_message(
 ) -> Result<(Message, Vec<Event>), StoreError> {
     let case = case_by_id(c, case_id)?;
     if direction == Direction::Outbound && case.status == CaseStatus::Closed {
-        return Err(StoreError::Invalid("the case is closed; the customer's next message opens a new case".into()));
+        return Err(StoreError::Invalid(
+            "the case is closed; the customer's next message opens a new case".into(),
+        ));
     }
     let in_reply_to = if direction == Direction::Outbound {
         c.query_opt(
@@ -106,7 +142,11 @@ fn add_message(
         None
     };
     let id = MessageId::new_at(now);
-    let state = if direction == Direction::Outbound { DeliveryState::Queued } else { DeliveryState::Internal };
+    let state = if direction == Direction::Outbound {
+        DeliveryState::Queued
+    } else {
+        DeliveryState::Internal
+    };
     let next_attempt = (direction == Direction::Outbound).then_some(now.as_unix_micros());
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
@@ -130,8 +170,19 @@ fn add_message(
         ],
     )?;
     let mut events = Vec::new();
-    let action = if direction == Direction::Outbound { "message.reply_queued" } else { "message.note_added" };
-    audit(c, &actor, action, ("case", case_id.to_string()), json!({"message_id": id}), now)?;
+    let action = if direction == Direction::Outbound {
+        "message.reply_queued"
+    } else {
+        "message.note_added"
+    };
+    audit(
+        c,
+        &actor,
+        action,
+        ("case", case_id.to_string()),
+        json!({"message_id": id}),
+        now,
+    )?;
     if direction == Direction::Outbound {
         let status = case.status.on_agent_reply();
         c.execute(
@@ -139,16 +190,33 @@ fn add_message(
             params![status.as_str(), now.as_unix_micros(), case_id.to_string()],
         )?;
         let case = case_by_id(c, case_id)?;
-        events.push(emit(c, "case.updated", Some(case_id), json!({ "case": case }), now)?);
+        events.push(emit(
+            c,
+            "case.updated",
+            Some(case_id),
+            json!({ "case": case }),
+            now,
+        )?);
     }
     let message = message_by_id(c, id)?;
-    events.push(emit(c, "message.created", Some(case_id), json!({ "message": message }), now)?);
+    events.push(emit(
+        c,
+        "message.created",
+        Some(case_id),
+        json!({ "message": message }),
+        now,
+    )?);
     Ok((message, events))
 }
 
 impl Store {
     /// Cases, newest first, filtered. The cursor is the last case's id.
-    pub async fn list_cases(&self, filter: CaseFilter, cursor: Option<CaseId>, limit: i64) -> Result<Page<Case>, StoreError> {
+    pub async fn list_cases(
+        &self,
+        filter: CaseFilter,
+        cursor: Option<CaseId>,
+        limit: i64,
+    ) -> Result<Page<Case>, StoreError> {
         self.pool
             .read(move |c| {
                 let mut sql = format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE 1 = 1");
@@ -177,7 +245,11 @@ impl Store {
                 }
                 args.push(Value::Int(limit + 1));
                 sql.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
-                let mut items = c.query(&sql, &args)?.iter().map(case_from_row).collect::<Result<Vec<_>, _>>()?;
+                let mut items = c
+                    .query(&sql, &args)?
+                    .iter()
+                    .map(case_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
                 let next_cursor = if items.len() as i64 > limit {
                     items.truncate(limit as usize);
                     items.last().map(|c| c.id.to_string())
@@ -194,13 +266,22 @@ impl Store {
         self.pool
             .read(move |c| {
                 let case = case_by_id(c, id)?;
-                Ok(CaseDetail { case, messages: case_messages(c, id)? })
+                Ok(CaseDetail {
+                    case,
+                    messages: case_messages(c, id)?,
+                })
             })
             .await
     }
 
     /// Changes a case. Status changes follow the lifecycle; the team and assignee must exist.
-    pub async fn update_case(&self, id: CaseId, patch: CasePatch, actor: Actor, now: Timestamp) -> Result<(Case, Vec<Event>), StoreError> {
+    pub async fn update_case(
+        &self,
+        id: CaseId,
+        patch: CasePatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Case, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
                 let before = case_by_id(c, id)?;
@@ -278,18 +359,39 @@ impl Store {
     }
 
     /// Queues a reply to the customer on the case's conversation.
-    pub async fn add_reply(&self, case: CaseId, text: String, actor: Actor, now: Timestamp) -> Result<(Message, Vec<Event>), StoreError> {
-        self.pool.write(move |c| add_message(c, case, Direction::Outbound, text, actor, now)).await
+    pub async fn add_reply(
+        &self,
+        case: CaseId,
+        text: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Message, Vec<Event>), StoreError> {
+        self.pool
+            .write(move |c| add_message(c, case, Direction::Outbound, text, actor, now))
+            .await
     }
 
     /// Adds an internal note, never sent to the customer.
-    pub async fn add_note(&self, case: CaseId, text: String, actor: Actor, now: Timestamp) -> Result<(Message, Vec<Event>), StoreError> {
-        self.pool.write(move |c| add_message(c, case, Direction::Note, text, actor, now)).await
+    pub async fn add_note(
+        &self,
+        case: CaseId,
+        text: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Message, Vec<Event>), StoreError> {
+        self.pool
+            .write(move |c| add_message(c, case, Direction::Note, text, actor, now))
+            .await
     }
 
     /// Claims up to `limit` outbound messages due at `now`, leasing them until `lease_until`:
     /// a node that dies mid-send leaves them to be retried once the lease ends.
-    pub async fn claim_outbound(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboundJob>, StoreError> {
+    pub async fn claim_outbound(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboundJob>, StoreError> {
         self.pool
             .write(move |c| {
                 let rows = c.query(
@@ -325,7 +427,12 @@ impl Store {
     }
 
     /// Records how a send attempt ended.
-    pub async fn record_delivery(&self, id: MessageId, delivery: Delivery, now: Timestamp) -> Result<Vec<Event>, StoreError> {
+    pub async fn record_delivery(
+        &self,
+        id: MessageId,
+        delivery: Delivery,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, StoreError> {
         self.pool
             .write(move |c| {
                 let (state, error, next) = match &delivery {
@@ -355,7 +462,13 @@ impl Store {
     /// Outbound messages waiting to be sent (queued or in flight).
     pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
         self.pool
-            .read(|c| c.query_one("SELECT COUNT(*) FROM messages WHERE delivery_state IN ('queued', 'sending')", &[])?.int(0))
+            .read(|c| {
+                c.query_one(
+                    "SELECT COUNT(*) FROM messages WHERE delivery_state IN ('queued', 'sending')",
+                    &[],
+                )?
+                .int(0)
+            })
             .await
     }
 

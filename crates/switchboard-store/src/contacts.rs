@@ -36,7 +36,11 @@ fn contact_from_row(c: &mut dyn Conn, r: &Row) -> Result<Contact, StoreError> {
 
 impl Store {
     /// Contacts, newest first.
-    pub async fn list_contacts(&self, cursor: Option<ContactId>, limit: i64) -> Result<Page<Contact>, StoreError> {
+    pub async fn list_contacts(
+        &self,
+        cursor: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Page<Contact>, StoreError> {
         self.pool
             .read(move |c| {
                 let cursor = cursor.map(|c| c.to_string()).unwrap_or_else(|| "ffffffff-ffff-ffff-ffff-ffffffffffff".into());
@@ -59,7 +63,10 @@ impl Store {
     pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
         self.pool
             .read(move |c| {
-                let r = c.query_one("SELECT id, display_name, created_at FROM contacts WHERE id = $1", params![id.to_string()])?;
+                let r = c.query_one(
+                    "SELECT id, display_name, created_at FROM contacts WHERE id = $1",
+                    params![id.to_string()],
+                )?;
                 contact_from_row(c, &r)
             })
             .await
@@ -67,12 +74,26 @@ impl Store {
 
     /// Everything on the contact's cases, from every channel and team, oldest first: what they
     /// wrote, what we answered, and the notes. The cursor is the last message's id.
-    pub async fn contact_timeline(&self, id: ContactId, cursor: Option<MessageId>, limit: i64) -> Result<Page<Message>, StoreError> {
+    pub async fn contact_timeline(
+        &self,
+        id: ContactId,
+        cursor: Option<MessageId>,
+        limit: i64,
+    ) -> Result<Page<Message>, StoreError> {
         self.pool
             .read(move |c| {
-                c.query_one("SELECT 1 FROM contacts WHERE id = $1", params![id.to_string()])?;
-                let cursor = cursor.map(|m| m.to_string()).unwrap_or_else(|| uuid::Uuid::nil().to_string());
-                let cols = MESSAGE_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+                c.query_one(
+                    "SELECT 1 FROM contacts WHERE id = $1",
+                    params![id.to_string()],
+                )?;
+                let cursor = cursor
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| uuid::Uuid::nil().to_string());
+                let cols = MESSAGE_COLS
+                    .split(", ")
+                    .map(|c| format!("m.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let rows = c.query(
                     &format!(
                         "SELECT {cols} FROM messages m JOIN cases k ON k.id = m.case_id \
@@ -80,7 +101,10 @@ impl Store {
                     ),
                     params![id.to_string(), cursor, limit + 1],
                 )?;
-                let mut items = rows.iter().map(message_from_row).collect::<Result<Vec<Message>, _>>()?;
+                let mut items = rows
+                    .iter()
+                    .map(message_from_row)
+                    .collect::<Result<Vec<Message>, _>>()?;
                 let next_cursor = if items.len() as i64 > limit {
                     items.truncate(limit as usize);
                     items.last().map(|m| m.id.to_string())

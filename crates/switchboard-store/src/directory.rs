@@ -26,7 +26,8 @@ fn channel_from_row(r: &Row) -> Result<Channel, StoreError> {
         id: ChannelId::parse(&r.text(0)?).map_err(bad)?,
         kind: r.text(1)?,
         name: r.text(2)?,
-        config: serde_json::from_str(&r.text(3)?).map_err(|e| StoreError::Backend(e.to_string()))?,
+        config: serde_json::from_str(&r.text(3)?)
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
         active: r.bool(4)?,
         created_at: Timestamp::from_unix_micros(r.int(5)?),
         secret_sealed: r.blob(6)?,
@@ -52,7 +53,10 @@ fn team_members(conn: &mut dyn Conn, team: TeamId) -> Result<Vec<TeamMember>, St
 }
 
 fn team_by_id(conn: &mut dyn Conn, id: TeamId) -> Result<Team, StoreError> {
-    let r = conn.query_one("SELECT id, name, created_at FROM teams WHERE id = $1", params![id.to_string()])?;
+    let r = conn.query_one(
+        "SELECT id, name, created_at FROM teams WHERE id = $1",
+        params![id.to_string()],
+    )?;
     Ok(Team {
         id,
         name: r.text(1)?,
@@ -67,7 +71,11 @@ impl Store {
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = key.to_owned();
         self.pool
-            .read(move |c| c.query_opt("SELECT value FROM settings WHERE key = $1", params![key])?.map(|r| r.text(0)).transpose())
+            .read(move |c| {
+                c.query_opt("SELECT value FROM settings WHERE key = $1", params![key])?
+                    .map(|r| r.text(0))
+                    .transpose()
+            })
             .await
     }
 
@@ -86,7 +94,12 @@ impl Store {
 
     // ----- users and sessions --------------------------------------------------------------
 
-    pub async fn create_user(&self, new: NewUser, actor: Actor, now: Timestamp) -> Result<User, StoreError> {
+    pub async fn create_user(
+        &self,
+        new: NewUser,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
         self.pool
             .write(move |c| {
                 let id = UserId::new_at(now);
@@ -122,29 +135,54 @@ impl Store {
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         self.pool
-            .read(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY username"), &[])?.iter().map(user_from_row).collect())
+            .read(|c| {
+                c.query(
+                    &format!("SELECT {USER_COLS} FROM users ORDER BY username"),
+                    &[],
+                )?
+                .iter()
+                .map(user_from_row)
+                .collect()
+            })
             .await
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
         self.pool
-            .read(move |c| user_from_row(&c.query_one(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"), params![id.to_string()])?))
-            .await
-    }
-
-    /// The user and their password hash, for a login attempt.
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
-        let username = username.to_owned();
-        self.pool
             .read(move |c| {
-                c.query_opt(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"), params![username])?
-                    .map(|r| Ok((user_from_row(&r)?, r.opt_text(6)?)))
-                    .transpose()
+                user_from_row(&c.query_one(
+                    &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+                    params![id.to_string()],
+                )?)
             })
             .await
     }
 
-    pub async fn create_session(&self, token_hash: String, user: UserId, now: Timestamp, expires: Timestamp) -> Result<(), StoreError> {
+    /// The user and their password hash, for a login attempt.
+    pub async fn user_credentials(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let username = username.to_owned();
+        self.pool
+            .read(move |c| {
+                c.query_opt(
+                    &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"),
+                    params![username],
+                )?
+                .map(|r| Ok((user_from_row(&r)?, r.opt_text(6)?)))
+                .transpose()
+            })
+            .await
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: String,
+        user: UserId,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
         self.pool
             .write(move |c| {
                 c.execute(
@@ -157,7 +195,11 @@ impl Store {
     }
 
     /// The active user behind a session that has not expired.
-    pub async fn session_user(&self, token_hash: String, now: Timestamp) -> Result<Option<User>, StoreError> {
+    pub async fn session_user(
+        &self,
+        token_hash: String,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
         self.pool
             .read(move |c| {
                 c.query_opt(
@@ -174,13 +216,26 @@ impl Store {
 
     pub async fn delete_session(&self, token_hash: String) -> Result<(), StoreError> {
         self.pool
-            .write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = $1", params![token_hash]).map(|_| ()))
+            .write(move |c| {
+                c.execute(
+                    "DELETE FROM sessions WHERE token_hash = $1",
+                    params![token_hash],
+                )
+                .map(|_| ())
+            })
             .await
     }
 
     // ----- API tokens ------------------------------------------------------------------------
 
-    pub async fn create_token(&self, name: Name, role: Role, token_hash: String, actor: Actor, now: Timestamp) -> Result<ApiToken, StoreError> {
+    pub async fn create_token(
+        &self,
+        name: Name,
+        role: Role,
+        token_hash: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<ApiToken, StoreError> {
         self.pool
             .write(move |c| {
                 let id = TokenId::new_at(now);
@@ -242,19 +297,37 @@ impl Store {
 
     pub async fn channel(&self, id: ChannelId) -> Result<Channel, StoreError> {
         self.pool
-            .read(move |c| channel_from_row(&c.query_one(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1"), params![id.to_string()])?))
+            .read(move |c| {
+                channel_from_row(&c.query_one(
+                    &format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1"),
+                    params![id.to_string()],
+                )?)
+            })
             .await
     }
 
     pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
         self.pool
-            .read(|c| c.query(&format!("SELECT {CHANNEL_COLS} FROM channels ORDER BY id"), &[])?.iter().map(channel_from_row).collect())
+            .read(|c| {
+                c.query(
+                    &format!("SELECT {CHANNEL_COLS} FROM channels ORDER BY id"),
+                    &[],
+                )?
+                .iter()
+                .map(channel_from_row)
+                .collect()
+            })
             .await
     }
 
     // ----- teams -----------------------------------------------------------------------------
 
-    pub async fn create_team(&self, name: Name, actor: Actor, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn create_team(
+        &self,
+        name: Name,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         self.pool
             .write(move |c| {
                 let id = TeamId::new_at(now);
@@ -263,11 +336,25 @@ impl Store {
                     params![id.to_string(), name.as_str(), now.as_unix_micros()],
                 )
                 .map_err(|e| match e {
-                    StoreError::Conflict(_) => StoreError::Conflict(format!("a team named {name} exists")),
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict(format!("a team named {name} exists"))
+                    }
                     e => e,
                 })?;
-                audit(c, &actor, "team.created", ("team", id.to_string()), json!({"name": name.as_str()}), now)?;
-                Ok(Team { id, name: name.into_string(), created_at: now, members: vec![] })
+                audit(
+                    c,
+                    &actor,
+                    "team.created",
+                    ("team", id.to_string()),
+                    json!({"name": name.as_str()}),
+                    now,
+                )?;
+                Ok(Team {
+                    id,
+                    name: name.into_string(),
+                    created_at: now,
+                    members: vec![],
+                })
             })
             .await
     }
@@ -280,13 +367,21 @@ impl Store {
         self.pool
             .read(|c| {
                 let ids = c.query("SELECT id FROM teams ORDER BY name", &[])?;
-                ids.iter().map(|r| team_by_id(c, TeamId::parse(&r.text(0)?).map_err(bad)?)).collect()
+                ids.iter()
+                    .map(|r| team_by_id(c, TeamId::parse(&r.text(0)?).map_err(bad)?))
+                    .collect()
             })
             .await
     }
 
     /// Adds a member (no-op if already a member); returns the team.
-    pub async fn add_team_member(&self, team: TeamId, user: UserId, actor: Actor, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn add_team_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         self.pool
             .write(move |c| {
                 team_by_id(c, team)?;
@@ -305,7 +400,13 @@ impl Store {
             .await
     }
 
-    pub async fn remove_team_member(&self, team: TeamId, user: UserId, actor: Actor, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn remove_team_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         self.pool
             .write(move |c| {
                 team_by_id(c, team)?;
@@ -316,7 +417,14 @@ impl Store {
                 if n == 0 {
                     return Err(StoreError::NotFound);
                 }
-                audit(c, &actor, "team.member_removed", ("team", team.to_string()), json!({"user_id": user}), now)?;
+                audit(
+                    c,
+                    &actor,
+                    "team.member_removed",
+                    ("team", team.to_string()),
+                    json!({"user_id": user}),
+                    now,
+                )?;
                 team_by_id(c, team)
             })
             .await

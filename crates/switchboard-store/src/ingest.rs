@@ -28,10 +28,16 @@ impl Store {
     }
 
     /// Raw events not yet processed, oldest first, after `after`.
-    pub async fn pending_raw(&self, after: Option<RawEventId>, limit: i64) -> Result<Vec<RawEvent>, StoreError> {
+    pub async fn pending_raw(
+        &self,
+        after: Option<RawEventId>,
+        limit: i64,
+    ) -> Result<Vec<RawEvent>, StoreError> {
         self.pool
             .read(move |c| {
-                let after = after.map(|a| a.to_string()).unwrap_or_else(|| uuid::Uuid::nil().to_string());
+                let after = after
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| uuid::Uuid::nil().to_string());
                 c.query(
                     "SELECT id, channel_id, external_id, body, received_at FROM raw_events \
                      WHERE processed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
@@ -55,14 +61,24 @@ impl Store {
     /// Counts raw events not yet processed.
     pub async fn pending_raw_count(&self) -> Result<i64, StoreError> {
         self.pool
-            .read(|c| c.query_one("SELECT COUNT(*) FROM raw_events WHERE processed_at IS NULL", &[])?.int(0))
+            .read(|c| {
+                c.query_one(
+                    "SELECT COUNT(*) FROM raw_events WHERE processed_at IS NULL",
+                    &[],
+                )?
+                .int(0)
+            })
             .await
     }
 
     /// Turns parsed raw events into messages on cases, in one transaction, and marks them
     /// processed. An item that fails is rolled back alone and marked with its error; its raw
     /// body stays for replay.
-    pub async fn ingest(&self, items: Vec<IngestItem>, now: Timestamp) -> Result<IngestReport, StoreError> {
+    pub async fn ingest(
+        &self,
+        items: Vec<IngestItem>,
+        now: Timestamp,
+    ) -> Result<IngestReport, StoreError> {
         self.pool
             .write(move |c| {
                 let mut report = IngestReport::default();
@@ -169,7 +185,10 @@ fn ingest_one(
     )? {
         Some(r) => {
             let id = r.text(0)?;
-            c.execute("UPDATE conversations SET last_message_at = $1 WHERE id = $2", params![now.as_unix_micros(), id.as_str()])?;
+            c.execute(
+                "UPDATE conversations SET last_message_at = $1 WHERE id = $2",
+                params![now.as_unix_micros(), id.as_str()],
+            )?;
             ConversationId::parse(&id).map_err(bad)?
         }
         None => {
@@ -201,8 +220,19 @@ fn ingest_one(
                     "UPDATE cases SET status = $1, updated_at = $2, reopen_count = reopen_count + $3, resolved_at = NULL WHERE id = $4",
                     params![status.as_str(), now.as_unix_micros(), reopened as i64, id.to_string()],
                 )?;
-                let action = if reopened { "case.reopened" } else { "case.status_changed" };
-                audit(c, &Actor::System, action, ("case", id.to_string()), json!({"from": old, "to": status, "cause": "customer message"}), now)?;
+                let action = if reopened {
+                    "case.reopened"
+                } else {
+                    "case.status_changed"
+                };
+                audit(
+                    c,
+                    &Actor::System,
+                    action,
+                    ("case", id.to_string()),
+                    json!({"from": old, "to": status, "cause": "customer message"}),
+                    now,
+                )?;
                 (id, Some("case.updated"))
             } else {
                 (id, None)
@@ -225,7 +255,14 @@ fn ingest_one(
                     now.as_unix_micros()
                 ],
             )?;
-            audit(c, &Actor::System, "case.created", ("case", id.to_string()), json!({"conversation_id": conversation, "contact_id": contact}), now)?;
+            audit(
+                c,
+                &Actor::System,
+                "case.created",
+                ("case", id.to_string()),
+                json!({"conversation_id": conversation, "contact_id": contact}),
+                now,
+            )?;
             report.cases_opened += 1;
             (id, Some("case.created"))
         }
@@ -257,6 +294,12 @@ fn ingest_one(
         events.push(emit(c, kind, Some(case_id), json!({ "case": case }), now)?);
     }
     let message = message_by_id(c, message_id)?;
-    events.push(emit(c, "message.created", Some(case_id), json!({ "message": message }), now)?);
+    events.push(emit(
+        c,
+        "message.created",
+        Some(case_id),
+        json!({ "message": message }),
+        now,
+    )?);
     Ok(())
 }

@@ -16,7 +16,13 @@ pub(crate) fn emit(
         "INSERT INTO events (kind, case_id, data, created_at) VALUES ($1, $2, $3, $4) RETURNING seq",
         params![kind, case_id.map(|c| c.to_string()), data.to_string(), now.as_unix_micros()],
     )?;
-    Ok(Event { seq: row.int(0)?, kind: kind.to_owned(), case_id, data, created_at: now })
+    Ok(Event {
+        seq: row.int(0)?,
+        kind: kind.to_owned(),
+        case_id,
+        data,
+        created_at: now,
+    })
 }
 
 pub(crate) fn audit(
@@ -40,7 +46,11 @@ fn event_from_row(r: &Row) -> Result<Event, StoreError> {
     Ok(Event {
         seq: r.int(0)?,
         kind: r.text(1)?,
-        case_id: r.opt_text(2)?.map(|s| CaseId::parse(&s)).transpose().map_err(bad)?,
+        case_id: r
+            .opt_text(2)?
+            .map(|s| CaseId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
         data: serde_json::from_str(&r.text(3)?).map_err(|e| StoreError::Backend(e.to_string()))?,
         created_at: Timestamp::from_unix_micros(r.int(4)?),
     })
@@ -69,12 +79,19 @@ impl Store {
     /// The newest event's `seq` (0 when there is none).
     pub async fn last_event_seq(&self) -> Result<i64, StoreError> {
         self.pool
-            .read(|c| c.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.int(0))
+            .read(|c| {
+                c.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?
+                    .int(0)
+            })
             .await
     }
 
     /// The audit log, newest first. The cursor is the last entry's `seq`.
-    pub async fn list_audit(&self, cursor: Option<i64>, limit: i64) -> Result<Page<AuditEntry>, StoreError> {
+    pub async fn list_audit(
+        &self,
+        cursor: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<AuditEntry>, StoreError> {
         self.pool
             .read(move |c| {
                 let rows = c.query(

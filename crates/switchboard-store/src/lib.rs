@@ -83,22 +83,30 @@ impl Store {
                 if let Some(dir) = path.parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
                 let path = path.clone();
                 (
-                    Arc::new(move |writer| Ok(Box::new(SqliteConn::open(&path, writer)?) as Box<dyn Conn>)),
+                    Arc::new(move |writer| {
+                        Ok(Box::new(SqliteConn::open(&path, writer)?) as Box<dyn Conn>)
+                    }),
                     Backend::Sqlite,
                 )
             }
             Location::Postgres(url) => {
                 let url = url.clone();
-                (Arc::new(move |_| Ok(Box::new(PgConn::open(&url)?) as Box<dyn Conn>)), Backend::Postgres)
+                (
+                    Arc::new(move |_| Ok(Box::new(PgConn::open(&url)?) as Box<dyn Conn>)),
+                    Backend::Postgres,
+                )
             }
         };
         let pool = Pool::start(connector, backend, 4)?;
-        Ok(Store { pool: Arc::new(pool) })
+        Ok(Store {
+            pool: Arc::new(pool),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -116,6 +124,8 @@ impl Store {
 
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool.read(|c| c.query("SELECT 1", &[]).map(|_| ())).await
+        self.pool
+            .read(|c| c.query("SELECT 1", &[]).map(|_| ()))
+            .await
     }
 }

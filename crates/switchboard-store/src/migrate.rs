@@ -5,7 +5,10 @@ use crate::StoreError;
 use crate::sql::{Backend, Conn};
 
 const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_foundation.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(
+    1,
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
     let list = match conn.backend() {
@@ -18,7 +21,10 @@ pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
     }
     conn.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")?;
     let applied: Vec<i64> = conn
-        .query("SELECT version FROM schema_migrations ORDER BY version", &[])?
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )?
         .iter()
         .map(|r| r.int(0))
         .collect::<Result<_, _>>()?;

@@ -37,7 +37,11 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn start(connector: Connector, backend: Backend, readers: usize) -> Result<Self, StoreError> {
+    pub(crate) fn start(
+        connector: Connector,
+        backend: Backend,
+        readers: usize,
+    ) -> Result<Self, StoreError> {
         let stats = Arc::new(PoolStats::default());
         let (wtx, wrx) = flume::unbounded::<WriteJob>();
         let writer_conn = connector(true)?;
@@ -59,7 +63,12 @@ impl Pool {
                 .spawn(move || reader_loop(conn, connector, rrx))
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
-        Ok(Pool { writer: wtx, readers: rtx, backend, stats })
+        Ok(Pool {
+            writer: wtx,
+            readers: rtx,
+            backend,
+            stats,
+        })
     }
 
     /// Runs `f` in the writer's current transaction; returns once its group has committed.
@@ -96,7 +105,12 @@ impl Pool {
     }
 }
 
-fn writer_loop(mut conn: Box<dyn Conn>, connector: Connector, rx: flume::Receiver<WriteJob>, stats: Arc<PoolStats>) {
+fn writer_loop(
+    mut conn: Box<dyn Conn>,
+    connector: Connector,
+    rx: flume::Receiver<WriteJob>,
+    stats: Arc<PoolStats>,
+) {
     let begin = match conn.backend() {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
@@ -135,7 +149,11 @@ fn writer_loop(mut conn: Box<dyn Conn>, connector: Connector, rx: flume::Receive
                 let (ok, finish) = job(conn.as_mut());
                 finishers.push(finish);
                 if !single {
-                    conn.batch(if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" })?;
+                    conn.batch(if ok {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    })?;
                 }
             }
             conn.batch("COMMIT")
@@ -179,7 +197,11 @@ impl Conn for DeadConn {
     fn execute(&mut self, _: &str, _: &[crate::sql::Value]) -> Result<u64, StoreError> {
         Err(self.0.clone())
     }
-    fn query(&mut self, _: &str, _: &[crate::sql::Value]) -> Result<Vec<crate::sql::Row>, StoreError> {
+    fn query(
+        &mut self,
+        _: &str,
+        _: &[crate::sql::Value],
+    ) -> Result<Vec<crate::sql::Row>, StoreError> {
         Err(self.0.clone())
     }
     fn batch(&mut self, _: &str) -> Result<(), StoreError> {

@@ -62,13 +62,17 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     fn at(&self, i: usize) -> Result<&Value, StoreError> {
-        self.0.get(i).ok_or_else(|| StoreError::Backend(format!("column {i} missing")))
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Backend(format!("column {i} missing")))
     }
     pub fn int(&self, i: usize) -> Result<i64, StoreError> {
         match self.at(i)? {
             Value::Int(v) => Ok(*v),
             Value::Bool(b) => Ok(*b as i64),
-            other => Err(StoreError::Backend(format!("column {i}: expected integer, got {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "column {i}: expected integer, got {other:?}"
+            ))),
         }
     }
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
@@ -80,7 +84,9 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
         match self.at(i)? {
             Value::Text(s) => Ok(s.clone()),
-            other => Err(StoreError::Backend(format!("column {i}: expected text, got {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
         }
     }
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
@@ -96,7 +102,9 @@ impl Row {
         match self.at(i)? {
             Value::Blob(b) => Ok(b.clone()),
             Value::Text(s) => Ok(s.clone().into_bytes()),
-            other => Err(StoreError::Backend(format!("column {i}: expected bytes, got {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "column {i}: expected bytes, got {other:?}"
+            ))),
         }
     }
 }
@@ -140,7 +148,8 @@ impl SqliteConn {
     pub(crate) fn open(path: &std::path::Path, writer: bool) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path).map_err(sqlite_err)?;
         conn.set_prepared_statement_cache_capacity(512);
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite_err)?;
         // WAL: readers never block the writer. synchronous=FULL: a commit is on disk before
         // it returns, so an acknowledged webhook survives power loss, not just a crash.
         conn.execute_batch(
@@ -148,9 +157,13 @@ impl SqliteConn {
         )
         .map_err(sqlite_err)?;
         if !writer {
-            conn.execute_batch("PRAGMA query_only=ON;").map_err(sqlite_err)?;
+            conn.execute_batch("PRAGMA query_only=ON;")
+                .map_err(sqlite_err)?;
         }
-        Ok(SqliteConn { conn, translated: HashMap::new() })
+        Ok(SqliteConn {
+            conn,
+            translated: HashMap::new(),
+        })
     }
 
     fn translate(&mut self, sql: &str) -> String {
@@ -206,14 +219,18 @@ impl Conn for SqliteConn {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let sql = self.translate(sql);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(sqlite_err)?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter())).map_err(sqlite_err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(sqlite_err)?;
         Ok(n as u64)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let sql = self.translate(sql);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(sqlite_err)?;
         let cols = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(sqlite_err)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(sqlite_err)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(sqlite_err)? {
             let mut vals = Vec::with_capacity(cols);
@@ -246,7 +263,10 @@ const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 impl PgConn {
     pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
         let client = postgres::Client::connect(url, postgres::NoTls).map_err(pg_err)?;
-        Ok(PgConn { client, statements: HashMap::new() })
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+        })
     }
 
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
@@ -341,9 +361,13 @@ mod pg_types {
                 Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
                 Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)? as f64),
                 Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
-                Type::TIMESTAMPTZ | Type::TIMESTAMP => Value::Int(i64::from_sql(&Type::INT8, raw)? + PG_EPOCH_MICROS),
+                Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+                    Value::Int(i64::from_sql(&Type::INT8, raw)? + PG_EPOCH_MICROS)
+                }
                 Type::UUID => Value::Text(uuid::Uuid::from_slice(raw)?.hyphenated().to_string()),
-                Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned()),
+                Type::JSONB => {
+                    Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned())
+                }
                 Type::BYTEA => Value::Blob(raw.to_vec()),
                 _ => Value::Text(std::str::from_utf8(raw)?.to_owned()),
             })
@@ -363,12 +387,14 @@ impl Conn for PgConn {
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p as _).collect();
         self.client.execute(&stmt, &refs).map_err(pg_err)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p as _).collect();
         let rows = self.client.query(&stmt, &refs).map_err(pg_err)?;
         rows.iter()
             .map(|r| {

@@ -1,1 +1,276 @@
-fn main() {}
+//! `switchboard`: the one binary. A thin main: parse flags, open the store, hand over to the
+//! server crate. Exit codes: 0 success, 1 runtime failure (the message says why), 2 bad usage.
+
+mod bench;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use switchboard_core::{Name, Role, Timestamp, Username};
+use switchboard_server::ServerConfig;
+use switchboard_server::crypto::SecretBox;
+use switchboard_store::{Actor, Location, NewUser, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Switchboard: every message, routed by purpose, tracked to resolution."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Where Switchboard keeps its SQLite database and its secret key.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATA_DIR",
+        default_value = "switchboard-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Use PostgreSQL instead of the embedded SQLite: postgres://user:pass@host/db.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(&self) -> anyhow::Result<Location> {
+        match &self.database {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Location::Postgres(url.clone()))
+            }
+            Some(url) if url.starts_with("sqlite:") => Ok(Location::Sqlite(PathBuf::from(
+                url.trim_start_matches("sqlite:").trim_start_matches("//"),
+            ))),
+            Some(_) => anyhow::bail!("--database must be a postgres:// URL or sqlite:PATH"),
+            None => Ok(Location::Sqlite(self.data_dir.join("switchboard.db"))),
+        }
+    }
+
+    async fn open(&self) -> anyhow::Result<Store> {
+        let location = self.location()?;
+        let store = Store::open(&location)
+            .with_context(|| format!("cannot open the database {location:?}"))?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        Ok(store)
+    }
+
+    fn secrets(&self) -> anyhow::Result<SecretBox> {
+        let env = std::env::var("SWITCHBOARD_SECRET_KEY").ok();
+        Ok(SecretBox::load_or_create(&self.data_dir, env.as_deref())?)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Switchboard: the API, the webhooks, the live stream and the workers.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Attempts before an outbound message is marked failed.
+        #[arg(long, default_value_t = 8)]
+        outbound_max_attempts: u32,
+        /// First outbound retry delay in milliseconds (doubles per attempt).
+        #[arg(long, default_value_t = 1000)]
+        outbound_base_delay_ms: u64,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load generators that measure a running server (see docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (only the token) on stdout. Works while the server runs.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// What the token is for, e.g. "CRM sync".
+        #[arg(long)]
+        name: String,
+        /// admin, supervisor, agent or reviewer.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_offset_datetime(time_now())
+}
+
+fn time_now() -> ::time::OffsetDateTime {
+    ::time::OffsetDateTime::now_utc()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            store: args,
+            listen,
+            outbound_max_attempts,
+            outbound_base_delay_ms,
+        } => {
+            let secrets = args.secrets()?;
+            let store = args.open().await?;
+            let first_password = ensure_admin(&store).await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = listener.local_addr()?;
+            let config = ServerConfig {
+                outbound_max_attempts,
+                outbound_base_delay_ms,
+                ..ServerConfig::default()
+            };
+            let state = switchboard_server::start(store, secrets, config).await?;
+            println!(
+                "Switchboard is listening on http://{addr}  (database: {:?})",
+                args.location()?
+            );
+            if let Some(pw) = first_password {
+                println!("First start: log in as \"admin\" with password {pw}");
+                println!(
+                    "(shown only this once; for API tokens run: switchboard token create --name NAME --role admin)"
+                );
+            }
+            tracing::info!(%addr, "listening");
+            switchboard_server::serve(listener, state, shutdown_signal()).await
+        }
+        Command::Migrate { store: args } => {
+            let store = Store::open(&args.location()?)?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("the database is up to date");
+            } else {
+                println!("applied migrations {applied:?}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    store: args,
+                    name,
+                    role,
+                },
+        } => {
+            let name = Name::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let store = args.open().await?;
+            let token = switchboard_server::auth::new_credential("sbt");
+            store
+                .create_token(
+                    name,
+                    role,
+                    switchboard_server::auth::credential_hash(&token),
+                    Actor::System,
+                    now(),
+                )
+                .await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Bench { command } => bench::run(command).await,
+    }
+}
+
+/// On the very first start, creates the `admin` user with a random password and returns it.
+async fn ensure_admin(store: &Store) -> anyhow::Result<Option<String>> {
+    if !store.list_users().await?.is_empty() {
+        return Ok(None);
+    }
+    if !store.set_setting_once("admin_created", "yes").await? {
+        return Ok(None);
+    }
+    let password = switchboard_server::auth::new_credential("pw")
+        .split_off(3)
+        .chars()
+        .take(20)
+        .collect::<String>();
+    let hash = {
+        let pw = password.clone();
+        tokio::task::spawn_blocking(move || switchboard_server::auth::hash_password(&pw))
+            .await?
+            .map_err(|e| anyhow::anyhow!(e.detail))?
+    };
+    let new = NewUser {
+        username: Username::parse("admin").map_err(|e| anyhow::anyhow!(e))?,
+        display_name: Name::parse("Administrator").map_err(|e| anyhow::anyhow!(e))?,
+        role: Role::Admin,
+        password_hash: Some(hash),
+    };
+    store.create_user(new, Actor::System, now()).await?;
+    Ok(Some(password))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,234 @@
+//! Cases: list, read, change, reply, note.
+
+use super::PageQuery;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use switchboard_core::*;
+use switchboard_store::{CaseFilter, CasePatch};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    purpose: Option<String>,
+    team: Option<String>,
+    /// A user id, or `none` for unassigned cases.
+    assignee: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+fn field<T>(name: &str, r: Result<T, ParseError>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::invalid_field(name, e.0))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    let mut filter = CaseFilter {
+        status: q
+            .status
+            .as_deref()
+            .map(|s| field("status", CaseStatus::parse(s)))
+            .transpose()?,
+        purpose: q
+            .purpose
+            .as_deref()
+            .map(|s| field("purpose", Purpose::parse(s)))
+            .transpose()?,
+        team: q
+            .team
+            .as_deref()
+            .map(|s| field("team", TeamId::parse(s)))
+            .transpose()?,
+        ..Default::default()
+    };
+    match q.assignee.as_deref() {
+        Some("none") => filter.unassigned = true,
+        Some(u) => filter.assignee = Some(field("assignee", UserId::parse(u))?),
+        None => {}
+    }
+    let page = state
+        .store
+        .list_cases(filter, q.page.cursor(CaseId::parse)?, q.page.limit()?)
+        .await?;
+    Ok(axum::Json(page))
+}
+
+fn case_id(s: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(s).map_err(|_| ApiError::not_found("case"))
+}
+
+fn not_found_case(e: switchboard_store::StoreError) -> ApiError {
+    match e {
+        switchboard_store::StoreError::NotFound => ApiError::not_found("case"),
+        e => e.into(),
+    }
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    let detail = state
+        .store
+        .case(case_id(&id)?)
+        .await
+        .map_err(not_found_case)?;
+    Ok(axum::Json(detail))
+}
+
+/// Reads an optional, nullable id field: absent → None, null → Some(None).
+fn nullable_id<T>(
+    obj: &Map<String, Value>,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+) -> Result<Option<Option<T>>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(field(key, parse(s))?))),
+        Some(_) => Err(ApiError::invalid_field(key, "must be an id or null")),
+    }
+}
+
+fn string_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid_field(key, "must be a string")),
+    }
+}
+
+const PATCHABLE: [&str; 6] = ["status", "purpose", "team", "assignee", "priority", "tags"];
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WorkCases)?;
+    let id = case_id(&id)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("invalid_body", "the body must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return Err(ApiError::invalid_field(
+            k,
+            format!(
+                "is not a field that can be changed; use {}",
+                PATCHABLE.join(", ")
+            ),
+        ));
+    }
+    let patch = CasePatch {
+        status: string_of(obj, "status")?
+            .map(|s| field("status", CaseStatus::parse(s)))
+            .transpose()?,
+        purpose: string_of(obj, "purpose")?
+            .map(|s| field("purpose", Purpose::parse(s)))
+            .transpose()?,
+        priority: string_of(obj, "priority")?
+            .map(|s| field("priority", Priority::parse(s)))
+            .transpose()?,
+        team: nullable_id(obj, "team", TeamId::parse)?,
+        assignee: nullable_id(obj, "assignee", UserId::parse)?,
+        tags: match obj.get("tags") {
+            None => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|t| {
+                        t.as_str()
+                            .ok_or_else(|| {
+                                ApiError::invalid_field("tags", "must be an array of strings")
+                            })
+                            .and_then(|s| field("tags", Tag::parse(s)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "tags",
+                    "must be an array of strings",
+                ));
+            }
+        },
+    };
+    let (case, events) = state
+        .store
+        .update_case(id, patch, caller.actor, state.clock.now())
+        .await
+        .map_err(not_found_case)?;
+    state.bus.publish(events);
+    Ok(axum::Json(case))
+}
+
+#[derive(Deserialize)]
+pub struct TextBody {
+    text: String,
+}
+
+fn message_text(body: TextBody) -> Result<String, ApiError> {
+    if body.text.trim().is_empty() {
+        return Err(ApiError::invalid_field("text", "must not be empty"));
+    }
+    if body.text.len() > switchboard_channels::webhook::MAX_TEXT {
+        return Err(ApiError::invalid_field(
+            "text",
+            format!(
+                "must be at most {} bytes",
+                switchboard_channels::webhook::MAX_TEXT
+            ),
+        ));
+    }
+    Ok(body.text)
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<TextBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WorkCases)?;
+    let id = case_id(&id)?;
+    let text = message_text(body)?;
+    let (message, events) = state
+        .store
+        .add_reply(id, text, caller.actor, state.clock.now())
+        .await
+        .map_err(not_found_case)?;
+    state.bus.publish(events);
+    state.outbound_wake.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(message)))
+}
+
+pub async fn note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<TextBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WorkCases)?;
+    let id = case_id(&id)?;
+    let text = message_text(body)?;
+    let (message, events) = state
+        .store
+        .add_note(id, text, caller.actor, state.clock.now())
+        .await
+        .map_err(not_found_case)?;
+    state.bus.publish(events);
+    Ok((StatusCode::CREATED, axum::Json(message)))
+}

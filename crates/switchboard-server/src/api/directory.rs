@@ -1,0 +1,310 @@
+//! Channels, teams, users, API tokens and the audit log.
+
+use super::PageQuery;
+use crate::AppState;
+use crate::auth::{Caller, credential_hash, hash_password, new_credential};
+use crate::crypto::Secret;
+use crate::error::{ApiError, Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_channels::ChannelKind;
+use switchboard_core::*;
+use switchboard_store::{NewUser, StoreError};
+
+fn name(field: &str, s: &str) -> Result<Name, ApiError> {
+    Name::parse(s).map_err(|e| ApiError::invalid_field(field, e.0))
+}
+
+// ----- channels ----------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewChannel {
+    kind: String,
+    name: String,
+    outbound_url: Option<String>,
+}
+
+pub async fn create_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewChannel>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let kind = ChannelKind::parse(&body.kind).ok_or_else(|| {
+        ApiError::invalid_field(
+            "kind",
+            format!("unknown channel kind {:?}; supported: webhook", body.kind),
+        )
+    })?;
+    let name = name("name", &body.name)?;
+    let config = match kind {
+        ChannelKind::Webhook => {
+            let url = body.outbound_url.ok_or_else(|| {
+                ApiError::invalid_field("outbound_url", "is required for a webhook channel")
+            })?;
+            let parsed = reqwest::Url::parse(&url).map_err(|e| {
+                ApiError::invalid_field("outbound_url", format!("is not a URL: {e}"))
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(ApiError::invalid_field(
+                    "outbound_url",
+                    "must be an http:// or https:// URL with a host",
+                ));
+            }
+            json!({ "outbound_url": url })
+        }
+    };
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let secret = hex::encode(raw);
+    let sealed = state
+        .secrets
+        .seal(&Secret::new(secret.clone().into_bytes()));
+    let ch = state
+        .store
+        .create_channel(
+            kind.as_str().to_owned(),
+            name,
+            config,
+            sealed,
+            caller.actor,
+            state.clock.now(),
+        )
+        .await?;
+    let webhook_url = format!("/hooks/{}/{}", ch.kind, ch.id);
+    let mut out = serde_json::to_value(&ch).map_err(ApiError::internal)?;
+    out["secret"] = json!(secret);
+    out["webhook_url"] = json!(webhook_url);
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+pub async fn list_channels(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(axum::Json(
+        json!({ "items": state.store.list_channels().await?, "next_cursor": null }),
+    ))
+}
+
+pub async fn get_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    let id = ChannelId::parse(&id).map_err(|_| ApiError::not_found("channel"))?;
+    match state.store.channel(id).await {
+        Ok(c) => Ok(axum::Json(c)),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("channel")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ----- teams -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewTeam {
+    name: String,
+}
+
+pub async fn create_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewTeam>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let team = state
+        .store
+        .create_team(name("name", &body.name)?, caller.actor, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(team)))
+}
+
+pub async fn list_teams(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(axum::Json(
+        json!({ "items": state.store.list_teams().await?, "next_cursor": null }),
+    ))
+}
+
+fn team_id(s: &str) -> Result<TeamId, ApiError> {
+    TeamId::parse(s).map_err(|_| ApiError::not_found("team"))
+}
+
+fn team_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("team"),
+        e => e.into(),
+    }
+}
+
+pub async fn get_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(axum::Json(
+        state
+            .store
+            .team(team_id(&id)?)
+            .await
+            .map_err(team_not_found)?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewMember {
+    user_id: String,
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<NewMember>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let user = UserId::parse(&body.user_id).map_err(|e| ApiError::invalid_field("user_id", e.0))?;
+    Ok(axum::Json(
+        state
+            .store
+            .add_team_member(team_id(&id)?, user, caller.actor, state.clock.now())
+            .await
+            .map_err(team_not_found)?,
+    ))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let user = UserId::parse(&user).map_err(|_| ApiError::not_found("member"))?;
+    match state
+        .store
+        .remove_team_member(team_id(&id)?, user, caller.actor, state.clock.now())
+        .await
+    {
+        Ok(t) => Ok(axum::Json(t)),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("team member")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ----- users and tokens --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewUserBody {
+    username: String,
+    display_name: Option<String>,
+    role: String,
+    password: Option<String>,
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewUserBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let username =
+        Username::parse(&body.username).map_err(|e| ApiError::invalid_field("username", e.0))?;
+    let display_name = name(
+        "display_name",
+        body.display_name.as_deref().unwrap_or(username.as_str()),
+    )?;
+    let role = Role::parse(&body.role).map_err(|e| ApiError::invalid_field("role", e.0))?;
+    let password_hash = match body.password {
+        Some(p) if p.chars().count() < 12 => {
+            return Err(ApiError::invalid_field(
+                "password",
+                "must be at least 12 characters",
+            ));
+        }
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(ApiError::internal)??,
+        ),
+        None => None,
+    };
+    let user = state
+        .store
+        .create_user(
+            NewUser {
+                username,
+                display_name,
+                role,
+                password_hash,
+            },
+            caller.actor,
+            state.clock.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(axum::Json(
+        json!({ "items": state.store.list_users().await?, "next_cursor": null }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+    role: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewToken>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let name = name("name", &body.name)?;
+    let role = Role::parse(&body.role).map_err(|e| ApiError::invalid_field("role", e.0))?;
+    let token = new_credential("sbt");
+    let record = state
+        .store
+        .create_token(
+            name,
+            role,
+            credential_hash(&token),
+            caller.actor,
+            state.clock.now(),
+        )
+        .await?;
+    let mut out = serde_json::to_value(&record).map_err(ApiError::internal)?;
+    out["token"] = json!(token);
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+// ----- audit -------------------------------------------------------------------------------
+
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ReadAudit)?;
+    let cursor = q.cursor(|s| s.parse::<i64>().map_err(|e| ParseError::new(e.to_string())))?;
+    Ok(axum::Json(
+        state.store.list_audit(cursor, q.limit()?).await?,
+    ))
+}

@@ -1,0 +1,164 @@
+//! The HTTP API under `/api/v1`, plus `/healthz`, `/metrics` and the webhooks. Every route
+//! authenticates with [`Caller`](crate::auth::Caller) and checks its permission first.
+
+mod cases;
+mod contacts;
+mod directory;
+mod session;
+mod stream;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::metrics::global;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tower_http::trace::TraceLayer;
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=200).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid_field(
+                "limit",
+                "must be between 1 and 200",
+            )),
+        }
+    }
+    pub fn cursor<T>(
+        &self,
+        parse: impl Fn(&str) -> Result<T, switchboard_core::ParseError>,
+    ) -> Result<Option<T>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                parse(c).map_err(|_| {
+                    ApiError::invalid_field("cursor", "is not a cursor this list returned")
+                })
+            })
+            .transpose()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::get_one).patch(cases::update))
+        .route("/cases/{id}/replies", post(cases::reply))
+        .route("/cases/{id}/notes", post(cases::note))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{id}", get(contacts::get_one))
+        .route("/contacts/{id}/timeline", get(contacts::timeline))
+        .route(
+            "/channels",
+            get(directory::list_channels).post(directory::create_channel),
+        )
+        .route("/channels/{id}", get(directory::get_channel))
+        .route(
+            "/teams",
+            get(directory::list_teams).post(directory::create_team),
+        )
+        .route("/teams/{id}", get(directory::get_team))
+        .route("/teams/{id}/members", post(directory::add_member))
+        .route(
+            "/teams/{id}/members/{user_id}",
+            delete(directory::remove_member),
+        )
+        .route(
+            "/users",
+            get(directory::list_users).post(directory::create_user),
+        )
+        .route("/tokens", post(directory::create_token))
+        .route("/audit", get(directory::audit))
+        .route("/stream", get(stream::stream))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/hooks/webhook/{channel_id}",
+            post(crate::hooks::webhook_inbound),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let path = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(req.uri().path(), |p| p.as_str());
+            tracing::info_span!("http", method = %req.method(), path)
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unreachable"})),
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let m = global();
+    if let Ok(counts) = state.store.case_counts().await {
+        for s in switchboard_core::CaseStatus::ALL {
+            m.set_cases(
+                s.as_str(),
+                counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n),
+            );
+        }
+    }
+    if let Ok(n) = state.store.outbox_depth().await {
+        m.outbox_depth.set(n);
+    }
+    if let Ok(n) = state.store.pending_raw_count().await {
+        m.raw_pending.set(n);
+    }
+    let stats = state.store.stats();
+    m.db_commits
+        .set(stats.commits.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    m.db_committed_jobs.set(
+        stats
+            .committed_jobs
+            .load(std::sync::atomic::Ordering::Relaxed) as i64,
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.render(),
+    )
+}

@@ -1,0 +1,168 @@
+//! Who is calling: a bearer token (programs) or a session cookie (people in the browser).
+//! Tokens and session ids are random 32-byte values; only their SHA-256 is stored.
+//! Passwords are hashed with Argon2id, off the async threads.
+
+use crate::AppState;
+use crate::error::ApiError;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use switchboard_core::{Permission, Role, Timestamp};
+use switchboard_store::Actor;
+
+pub const SESSION_COOKIE: &str = "sb_session";
+
+/// A new random credential: `<prefix>_<43 base64url characters>`.
+pub fn new_credential(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{prefix}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// What is stored for a credential.
+pub fn credential_hash(credential: &str) -> String {
+    hex::encode(Sha256::digest(credential.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The authenticated caller of an API route.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Fails with 403 unless the caller's role grants `p`.
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.role.can(p) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer(parts) {
+            let t = state
+                .store
+                .token_by_hash(credential_hash(token))
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("the bearer token is not valid"))?;
+            return Ok(Caller {
+                actor: Actor::Token {
+                    id: t.id,
+                    name: t.name,
+                },
+                role: t.role,
+            });
+        }
+        if let Some(session) = session_cookie(&parts.headers) {
+            let now = state.clock.now();
+            if let Some(u) = state
+                .store
+                .session_user(credential_hash(&session), now)
+                .await?
+            {
+                return Ok(Caller {
+                    actor: Actor::User {
+                        id: u.id,
+                        name: u.display_name,
+                    },
+                    role: u.role,
+                });
+            }
+            return Err(ApiError::unauthorized(
+                "the session has expired; log in again",
+            ));
+        }
+        Err(ApiError::unauthorized(
+            "send Authorization: Bearer <token>, or log in",
+        ))
+    }
+}
+
+/// The server's clock; tests may replace it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn credentials_are_random_and_hash_stably() {
+        let a = new_credential("sbt");
+        assert!(a.starts_with("sbt_") && a.len() == 4 + 43);
+        assert_ne!(a, new_credential("sbt"));
+        assert_eq!(credential_hash(&a), credential_hash(&a));
+        assert_eq!(credential_hash(&a).len(), 64);
+    }
+}

@@ -1,0 +1,66 @@
+//! Connected channels as the server uses them: kind, config and the opened secret, cached in
+//! memory (a channel is read on every webhook).
+
+use crate::crypto::{Secret, SecretBox};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use switchboard_channels::ChannelKind;
+use switchboard_core::ChannelId;
+use switchboard_store::{Store, StoreError};
+
+#[derive(Debug)]
+pub struct LiveChannel {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub config: serde_json::Value,
+    pub secret: Secret,
+}
+
+#[derive(Clone)]
+pub struct ChannelCache {
+    store: Store,
+    secrets: SecretBox,
+    map: Arc<RwLock<HashMap<ChannelId, Arc<LiveChannel>>>>,
+}
+
+impl ChannelCache {
+    pub fn new(store: Store, secrets: SecretBox) -> Self {
+        ChannelCache {
+            store,
+            secrets,
+            map: Arc::default(),
+        }
+    }
+
+    /// The channel, or `None` if no such channel exists.
+    pub async fn get(&self, id: ChannelId) -> Result<Option<Arc<LiveChannel>>, StoreError> {
+        if let Some(c) = self.map.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(c));
+        }
+        let ch = match self.store.channel(id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let kind = ChannelKind::parse(&ch.kind).ok_or_else(|| {
+            StoreError::Backend(format!("channel {id} has unknown kind {}", ch.kind))
+        })?;
+        let secret = self.secrets.open(&ch.secret_sealed).ok_or_else(|| {
+            StoreError::Backend(format!(
+                "channel {id}: the secret does not open with this server's key"
+            ))
+        })?;
+        let live = Arc::new(LiveChannel {
+            id,
+            kind,
+            name: ch.name,
+            config: ch.config,
+            secret,
+        });
+        if let Ok(mut m) = self.map.write() {
+            m.insert(id, live.clone());
+        }
+        Ok(Some(live))
+    }
+}

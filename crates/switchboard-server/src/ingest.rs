@@ -1,0 +1,110 @@
+//! The ingest seam and its worker. A webhook handler stores the raw event (durable, deduped),
+//! answers the provider, and publishes the event on the [`IngestQueue`]; the processor takes
+//! events in batches, parses them with the channel's adapter and has the store turn them into
+//! messages on cases in one transaction. In-process the queue is a channel; across nodes it is
+//! NATS JetStream. Whatever was stored but not processed (a crash) is re-queued at start.
+
+use crate::AppState;
+use crate::metrics::global;
+use switchboard_channels::{ChannelKind, webhook};
+use switchboard_store::{IngestItem, RawEvent};
+use tokio::sync::mpsc;
+
+/// Most raw events handed to the store in one transaction.
+const BATCH: usize = 1024;
+
+pub trait IngestQueue: Send + Sync {
+    fn publish(&self, event: RawEvent);
+}
+
+pub struct InProcessQueue {
+    tx: mpsc::UnboundedSender<RawEvent>,
+}
+
+impl InProcessQueue {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<RawEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (InProcessQueue { tx }, rx)
+    }
+}
+
+impl IngestQueue for InProcessQueue {
+    fn publish(&self, event: RawEvent) {
+        // The receiver lives as long as the server; if it is gone the event stays pending in
+        // the store and is processed at the next start.
+        let _ = self.tx.send(event);
+    }
+}
+
+/// Queues every stored-but-unprocessed raw event; returns how many.
+pub async fn recover(state: &AppState) -> anyhow::Result<usize> {
+    let mut after = None;
+    let mut n = 0;
+    loop {
+        let page = state.store.pending_raw(after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        n += page.len();
+        for ev in page {
+            state.ingest.publish(ev);
+        }
+    }
+    Ok(n)
+}
+
+async fn parse(state: &AppState, ev: &RawEvent) -> IngestItem {
+    let (kind, parsed) = match state.channels.get(ev.channel_id).await {
+        Ok(Some(ch)) => (
+            ch.kind.as_str().to_owned(),
+            match ch.kind {
+                ChannelKind::Webhook => webhook::parse_inbound(&ev.body)
+                    .map(|m| vec![m])
+                    .map_err(|e| e.message),
+            },
+        ),
+        Ok(None) => (
+            "unknown".to_owned(),
+            Err(format!("channel {} no longer exists", ev.channel_id)),
+        ),
+        Err(e) => ("unknown".to_owned(), Err(e.to_string())),
+    };
+    IngestItem {
+        raw_id: ev.id,
+        channel_id: ev.channel_id,
+        channel_kind: kind,
+        received_at: ev.received_at,
+        parsed,
+    }
+}
+
+pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawEvent>) {
+    let mut batch: Vec<RawEvent> = Vec::with_capacity(BATCH);
+    loop {
+        if rx.recv_many(&mut batch, BATCH).await == 0 {
+            return;
+        }
+        let mut items = Vec::with_capacity(batch.len());
+        for ev in &batch {
+            items.push(parse(&state, ev).await);
+        }
+        loop {
+            match state.store.ingest(items.clone(), state.clock.now()).await {
+                Ok(report) => {
+                    let m = global();
+                    m.ingest_messages.inc_by(report.messages);
+                    m.ingest_duplicates.inc_by(report.duplicates);
+                    m.ingest_failed.inc_by(report.failed);
+                    m.cases_opened.inc_by(report.cases_opened);
+                    state.bus.publish(report.events);
+                    break;
+                }
+                Err(e) => {
+                    // The raw events are safe in the store; try the same batch again.
+                    tracing::error!(error = %e, events = items.len(), "ingest batch failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+        batch.clear();
+    }
+}

@@ -1,0 +1,159 @@
+//! Prometheus metrics, served at `/metrics` in the text format. Counters are process-wide
+//! (so error rendering can count without threading state through); gauges that describe
+//! stored data (queues, outbox) are read from the store at scrape time.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+
+type Labels = Vec<(String, String)>;
+
+pub struct Metrics {
+    registry: Registry,
+    pub webhook_requests: Family<Labels, Counter>,
+    pub api_errors: Family<Labels, Counter>,
+    pub ingest_messages: Counter,
+    pub ingest_duplicates: Counter,
+    pub ingest_failed: Counter,
+    pub cases_opened: Counter,
+    pub outbound: Family<Labels, Counter>,
+    pub stream_clients: Gauge,
+    pub cases: Family<Labels, Gauge>,
+    pub outbox_depth: Gauge,
+    pub raw_pending: Gauge,
+    pub db_commits: Gauge,
+    pub db_committed_jobs: Gauge,
+}
+
+static GLOBAL: OnceLock<Metrics> = OnceLock::new();
+
+/// The process's metrics.
+pub fn global() -> &'static Metrics {
+    GLOBAL.get_or_init(Metrics::new)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let m = Metrics {
+            webhook_requests: Family::default(),
+            api_errors: Family::default(),
+            ingest_messages: Counter::default(),
+            ingest_duplicates: Counter::default(),
+            ingest_failed: Counter::default(),
+            cases_opened: Counter::default(),
+            outbound: Family::default(),
+            stream_clients: Gauge::default(),
+            cases: Family::default(),
+            outbox_depth: Gauge::default(),
+            raw_pending: Gauge::default(),
+            db_commits: Gauge::default(),
+            db_committed_jobs: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "webhook_requests",
+            "Inbound webhook requests by channel kind and outcome",
+            m.webhook_requests.clone(),
+        );
+        registry.register(
+            "api_errors",
+            "Error answers by HTTP status and problem code",
+            m.api_errors.clone(),
+        );
+        registry.register(
+            "ingest_messages",
+            "Inbound messages stored on cases",
+            m.ingest_messages.clone(),
+        );
+        registry.register(
+            "ingest_duplicates",
+            "Inbound messages dropped as already stored",
+            m.ingest_duplicates.clone(),
+        );
+        registry.register(
+            "ingest_failed",
+            "Raw events that could not be turned into messages",
+            m.ingest_failed.clone(),
+        );
+        registry.register(
+            "cases_opened",
+            "Cases opened by inbound messages",
+            m.cases_opened.clone(),
+        );
+        registry.register(
+            "outbound_attempts",
+            "Outbound send attempts by outcome",
+            m.outbound.clone(),
+        );
+        registry.register(
+            "stream_clients",
+            "Connected live-stream clients",
+            m.stream_clients.clone(),
+        );
+        registry.register("cases", "Cases by status", m.cases.clone());
+        registry.register(
+            "outbox_depth",
+            "Outbound messages queued or in flight",
+            m.outbox_depth.clone(),
+        );
+        registry.register(
+            "raw_events_pending",
+            "Raw events stored but not yet processed",
+            m.raw_pending.clone(),
+        );
+        registry.register(
+            "db_commits",
+            "Write transactions committed since start",
+            m.db_commits.clone(),
+        );
+        registry.register(
+            "db_committed_jobs",
+            "Write jobs committed since start (jobs per commit = group size)",
+            m.db_committed_jobs.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    pub fn webhook(&self, kind: &str, outcome: &str) {
+        self.webhook_requests
+            .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))
+            .inc();
+    }
+
+    pub fn api_error(&self, status: u16, code: &str) {
+        self.api_errors
+            .get_or_create(&labels(&[("status", &status.to_string()), ("code", code)]))
+            .inc();
+    }
+
+    pub fn outbound(&self, kind: &str, outcome: &str) {
+        self.outbound
+            .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))
+            .inc();
+    }
+
+    pub fn set_cases(&self, status: &str, n: i64) {
+        self.cases
+            .get_or_create(&labels(&[("status", status)]))
+            .set(n);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,207 @@
+//! `switchboard bench ingest`: a load generator for a running server. It connects a fresh
+//! webhook channel, signs distinct messages ahead of time, sends them over many keep-alive
+//! connections, records each acknowledgement's latency, and then waits until the server has
+//! fully processed every message (durable, threaded, on a case), read from `/metrics`.
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use switchboard_channels::webhook;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Send signed webhook messages and report events/s processed end to end and ack latency.
+    Ingest {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin API token (to connect the bench channel).
+        #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Messages to send.
+        #[arg(long, default_value_t = 50_000)]
+        messages: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Messages per conversation (1 = every message opens its own case).
+        #[arg(long, default_value_t = 5)]
+        per_conversation: usize,
+    },
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest {
+            url,
+            token,
+            messages,
+            connections,
+            per_conversation,
+        } => ingest(&url, &token, messages, connections, per_conversation.max(1)).await,
+    }
+}
+
+async fn ingested_total(client: &reqwest::Client, url: &str) -> anyhow::Result<(f64, f64)> {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let read = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((
+        read("switchboard_ingest_messages_total") + read("switchboard_ingest_duplicates_total"),
+        read("switchboard_raw_events_pending"),
+    ))
+}
+
+async fn ingest(
+    url: &str,
+    token: &str,
+    messages: usize,
+    connections: usize,
+    per_conversation: usize,
+) -> anyhow::Result<()> {
+    let url = url.trim_end_matches('/').to_owned();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+    let created: serde_json::Value = client
+        .post(format!("{url}/api/v1/channels"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"kind": "webhook", "name": format!("bench {}", uuid::Uuid::now_v7()), "outbound_url": "http://127.0.0.1:9/"}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("cannot create the bench channel (is the token an admin token?)")?
+        .json()
+        .await?;
+    let id = created["id"].as_str().context("no channel id")?.to_owned();
+    let secret = created["secret"]
+        .as_str()
+        .context("no channel secret")?
+        .to_owned();
+    let hook = format!("{url}/hooks/webhook/{id}");
+
+    eprintln!("signing {messages} messages…");
+    let run_id = uuid::Uuid::now_v7().simple().to_string();
+    let bodies: Arc<Vec<(bytes_body::Body, String)>> = Arc::new(
+        (0..messages)
+            .map(|i| {
+                let conv = i / per_conversation;
+                let body = serde_json::json!({
+                    "id": format!("{run_id}-{i}"),
+                    "conversation": format!("{run_id}-c{conv}"),
+                    "from": {"id": format!("{run_id}-u{conv}"), "name": format!("Customer {conv}")},
+                    "text": format!("Hello, this is message {i}: my order has not arrived yet, can you help?"),
+                })
+                .to_string()
+                .into_bytes();
+                let sig = webhook::sign(secret.as_bytes(), &body);
+                (bytes_body::Body(body), sig)
+            })
+            .collect(),
+    );
+
+    let (before, _) = ingested_total(&client, &url).await?;
+    eprintln!("sending over {connections} connections…");
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (client, hook, bodies, next) =
+            (client.clone(), hook.clone(), bodies.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let mut errors = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((body, sig)) = bodies.get(i) else {
+                    break;
+                };
+                let t = Instant::now();
+                let res = client
+                    .post(&hook)
+                    .header("content-type", "application/json")
+                    .header(webhook::SIGNATURE_HEADER, sig)
+                    .body(body.0.clone())
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => errors += 1,
+                }
+                hist.record(t.elapsed().as_micros().max(1) as u64)?;
+            }
+            anyhow::Ok((hist, errors))
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut errors = 0;
+    for t in tasks {
+        let (h, e) = t.await??;
+        hist.add(h)?;
+        errors += e;
+    }
+    let acked = start.elapsed();
+    eprintln!(
+        "all sent in {:.2}s; waiting for processing…",
+        acked.as_secs_f64()
+    );
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let processed_at = loop {
+        let (now_total, pending) = ingested_total(&client, &url).await?;
+        if now_total - before >= (messages - errors) as f64 && pending == 0.0 {
+            break start.elapsed();
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "timed out waiting for processing ({} of {messages} processed)",
+                now_total - before
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let ok = messages - errors;
+    println!("messages          {messages} ({errors} errors)");
+    println!("connections       {connections}");
+    println!(
+        "acked in          {:.3}s  ({:.0} msg/s)",
+        acked.as_secs_f64(),
+        ok as f64 / acked.as_secs_f64()
+    );
+    println!(
+        "processed in      {:.3}s  ({:.0} msg/s end to end)",
+        processed_at.as_secs_f64(),
+        ok as f64 / processed_at.as_secs_f64()
+    );
+    println!(
+        "ack latency       p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        hist.value_at_quantile(0.50) as f64 / 1000.0,
+        hist.value_at_quantile(0.90) as f64 / 1000.0,
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+        hist.max() as f64 / 1000.0
+    );
+    if errors > 0 {
+        bail!("{errors} requests failed");
+    }
+    Ok(())
+}
+
+mod bytes_body {
+    /// A pre-built request body, cheap to clone into each request.
+    #[derive(Clone)]
+    pub struct Body(pub Vec<u8>);
+}
