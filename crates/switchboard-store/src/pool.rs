@@ -44,24 +44,45 @@ impl Pool {
     ) -> Result<Self, StoreError> {
         let stats = Arc::new(PoolStats::default());
         let (wtx, wrx) = flume::unbounded::<WriteJob>();
-        let writer_conn = connector(true)?;
+        let (rtx, rrx) = flume::unbounded::<ReadJob>();
+        // Each thread opens its own connection (the synchronous PostgreSQL client may not be
+        // created on an async runtime's thread) and reports whether it could.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), StoreError>>();
         {
-            let connector = connector.clone();
-            let stats = stats.clone();
+            let (connector, stats, ready) = (connector.clone(), stats.clone(), ready_tx.clone());
             std::thread::Builder::new()
                 .name("sb-db-writer".into())
-                .spawn(move || writer_loop(writer_conn, connector, wrx, stats))
+                .spawn(move || match connector(true) {
+                    Ok(conn) => {
+                        let _ = ready.send(Ok(()));
+                        writer_loop(conn, connector, wrx, stats)
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
-        let (rtx, rrx) = flume::unbounded::<ReadJob>();
-        for i in 0..readers.max(1) {
-            let conn = connector(false)?;
-            let rrx = rrx.clone();
-            let connector = connector.clone();
+        let readers = readers.max(1);
+        for i in 0..readers {
+            let (connector, rrx, ready) = (connector.clone(), rrx.clone(), ready_tx.clone());
             std::thread::Builder::new()
                 .name(format!("sb-db-reader-{i}"))
-                .spawn(move || reader_loop(conn, connector, rrx))
+                .spawn(move || match connector(false) {
+                    Ok(conn) => {
+                        let _ = ready.send(Ok(()));
+                        reader_loop(conn, connector, rrx)
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
+        drop(ready_tx);
+        for _ in 0..readers + 1 {
+            // A failed thread has ended; dropping the senders ends the others.
+            ready_rx.recv().map_err(|_| StoreError::Closed)??;
         }
         Ok(Pool {
             writer: wtx,

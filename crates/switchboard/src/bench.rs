@@ -30,6 +30,10 @@ pub enum BenchCommand {
         /// Messages per conversation (1 = every message opens its own case).
         #[arg(long, default_value_t = 5)]
         per_conversation: usize,
+        /// Send the same load to this URL instead (e.g. nginx answering a constant 200) and
+        /// report only acknowledgements: the machine's ceiling, measured the same way.
+        #[arg(long)]
+        baseline: Option<String>,
     },
 }
 
@@ -41,7 +45,18 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             messages,
             connections,
             per_conversation,
-        } => ingest(&url, &token, messages, connections, per_conversation.max(1)).await,
+            baseline,
+        } => {
+            ingest(
+                &url,
+                &token,
+                messages,
+                connections,
+                per_conversation.max(1),
+                baseline,
+            )
+            .await
+        }
     }
 }
 
@@ -71,11 +86,34 @@ async fn ingest(
     messages: usize,
     connections: usize,
     per_conversation: usize,
+    baseline: Option<String>,
 ) -> anyhow::Result<()> {
     let url = url.trim_end_matches('/').to_owned();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;
+    let (hook, secret) = match &baseline {
+        Some(b) => (b.clone(), "baseline".to_owned()),
+        None => connect_channel(&client, &url, token).await?,
+    };
+    send_and_measure(
+        &client,
+        &url,
+        &hook,
+        &secret,
+        messages,
+        connections,
+        per_conversation,
+        baseline.is_some(),
+    )
+    .await
+}
+
+async fn connect_channel(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<(String, String)> {
     let created: serde_json::Value = client
         .post(format!("{url}/api/v1/channels"))
         .bearer_auth(token)
@@ -91,8 +129,20 @@ async fn ingest(
         .as_str()
         .context("no channel secret")?
         .to_owned();
-    let hook = format!("{url}/hooks/webhook/{id}");
+    Ok((format!("{url}/hooks/webhook/{id}"), secret))
+}
 
+#[allow(clippy::too_many_arguments)]
+async fn send_and_measure(
+    client: &reqwest::Client,
+    url: &str,
+    hook: &str,
+    secret: &str,
+    messages: usize,
+    connections: usize,
+    per_conversation: usize,
+    baseline: bool,
+) -> anyhow::Result<()> {
     eprintln!("signing {messages} messages…");
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     let bodies: Arc<Vec<(bytes_body::Body, String)>> = Arc::new(
@@ -113,14 +163,22 @@ async fn ingest(
             .collect(),
     );
 
-    let (before, _) = ingested_total(&client, &url).await?;
+    let before = if baseline {
+        0.0
+    } else {
+        ingested_total(client, url).await?.0
+    };
     eprintln!("sending over {connections} connections…");
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (client, hook, bodies, next) =
-            (client.clone(), hook.clone(), bodies.clone(), next.clone());
+        let (client, hook, bodies, next) = (
+            client.clone(),
+            hook.to_owned(),
+            bodies.clone(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut errors = 0usize;
@@ -162,7 +220,10 @@ async fn ingest(
     );
     let deadline = Instant::now() + Duration::from_secs(600);
     let processed_at = loop {
-        let (now_total, pending) = ingested_total(&client, &url).await?;
+        if baseline {
+            break acked;
+        }
+        let (now_total, pending) = ingested_total(client, url).await?;
         if now_total - before >= (messages - errors) as f64 && pending == 0.0 {
             break start.elapsed();
         }
