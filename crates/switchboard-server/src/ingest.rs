@@ -11,7 +11,7 @@ use switchboard_store::{IngestItem, RawEvent};
 use tokio::sync::mpsc;
 
 /// Most raw events handed to the store in one transaction.
-const BATCH: usize = 1024;
+const BATCH: usize = 256;
 
 pub trait IngestQueue: Send + Sync {
     fn publish(&self, event: RawEvent);

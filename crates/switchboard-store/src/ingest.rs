@@ -3,10 +3,12 @@
 //! created, conversation threaded, case attached or opened. Both steps are idempotent, so a
 //! raw event processed twice (after a crash) yields one message.
 
-use crate::cases::{case_by_id, message_by_id};
+use crate::cases::case_by_id;
 use crate::journal::{audit, bad, emit};
 use crate::sql::Conn;
-use crate::{Actor, Appended, IngestItem, IngestReport, RawEvent, Store, StoreError, params};
+use crate::{
+    Actor, Appended, Case, IngestItem, IngestReport, Message, RawEvent, Store, StoreError, params,
+};
 use serde_json::json;
 use switchboard_core::case::OnInbound;
 use switchboard_core::*;
@@ -15,16 +17,7 @@ impl Store {
     /// Stores a raw event durably. Returns once it is committed, or `Duplicate` if an event with
     /// the same (channel, external id) was stored before: then nothing is written.
     pub async fn append_raw(&self, ev: RawEvent) -> Result<Appended, StoreError> {
-        self.pool
-            .write(move |c| {
-                let rows = c.query(
-                    "INSERT INTO raw_events (id, channel_id, external_id, body, received_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
-                    params![ev.id.to_string(), ev.channel_id.to_string(), ev.external_id, ev.body, ev.received_at.as_unix_micros()],
-                )?;
-                Ok(if rows.is_empty() { Appended::Duplicate } else { Appended::Stored })
-            })
-            .await
+        self.appender.append(ev).await
     }
 
     /// Raw events not yet processed, oldest first, after `after`.
@@ -233,21 +226,38 @@ fn ingest_one(
                     json!({"from": old, "to": status, "cause": "customer message"}),
                     now,
                 )?;
-                (id, Some("case.updated"))
+                (id, Some(("case.updated", case_by_id(c, id)?)))
             } else {
                 (id, None)
             }
         }
         _ => {
-            let id = CaseId::new_at(now);
+            let case = Case {
+                id: CaseId::new_at(now),
+                status: CaseStatus::New,
+                purpose: Purpose::tier1(),
+                team: None,
+                assignee: None,
+                priority: Priority::Normal,
+                tags: vec![],
+                contact_id: contact,
+                conversation_id: conversation,
+                channel_id: item.channel_id,
+                public: m.public,
+                created_at: now,
+                updated_at: now,
+                first_response_at: None,
+                resolved_at: None,
+                reopen_count: 0,
+            };
             c.execute(
                 "INSERT INTO cases (id, status, purpose, priority, tags, contact_id, conversation_id, created_at, updated_at, reopen_count) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
                 params![
-                    id.to_string(),
-                    CaseStatus::New.as_str(),
-                    Purpose::tier1().as_str(),
-                    Priority::Normal.as_str(),
+                    case.id.to_string(),
+                    case.status.as_str(),
+                    case.purpose.as_str(),
+                    case.priority.as_str(),
                     "[]",
                     contact.to_string(),
                     conversation.to_string(),
@@ -259,21 +269,40 @@ fn ingest_one(
                 c,
                 &Actor::System,
                 "case.created",
-                ("case", id.to_string()),
+                ("case", case.id.to_string()),
                 json!({"conversation_id": conversation, "contact_id": contact}),
                 now,
             )?;
             report.cases_opened += 1;
-            (id, Some("case.created"))
+            (case.id, Some(("case.created", case)))
         }
     };
 
-    let message_id = MessageId::new_at(now);
+    let message = Message {
+        id: MessageId::new_at(now),
+        case_id,
+        conversation_id: conversation,
+        channel_id: item.channel_id,
+        direction: Direction::Inbound,
+        external_id: Some(m.external_id.clone()),
+        author: crate::Author {
+            kind: "contact".into(),
+            id: Some(contact.to_string()),
+            name: display.clone(),
+        },
+        text: m.text.clone(),
+        sent_at,
+        created_at: now,
+        delivery_state: DeliveryState::Received,
+        delivery_error: None,
+        attempts: 0,
+        in_reply_to: None,
+    };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
          sent_at, created_at, delivery_state, attempts, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)",
         params![
-            message_id.to_string(),
+            message.id.to_string(),
             case_id.to_string(),
             conversation.to_string(),
             channel.as_str(),
@@ -289,11 +318,9 @@ fn ingest_one(
         ],
     )?;
     report.messages += 1;
-    if let Some(kind) = case_event {
-        let case = case_by_id(c, case_id)?;
+    if let Some((kind, case)) = case_event {
         events.push(emit(c, kind, Some(case_id), json!({ "case": case }), now)?);
     }
-    let message = message_by_id(c, message_id)?;
     events.push(emit(
         c,
         "message.created",

@@ -6,6 +6,7 @@
 //! embedded in the binary and applied in order; an applied migration is never edited.
 //! Writes go through a single writer thread that commits in groups (see [`pool`]).
 
+mod append;
 mod cases;
 mod contacts;
 mod directory;
@@ -72,6 +73,7 @@ fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     pool: Arc<Pool>,
+    appender: Arc<append::Appender>,
 }
 
 impl Store {
@@ -103,10 +105,9 @@ impl Store {
                 )
             }
         };
-        let pool = Pool::start(connector, backend, 4)?;
-        Ok(Store {
-            pool: Arc::new(pool),
-        })
+        let pool = Arc::new(Pool::start(connector.clone(), backend, 4)?);
+        let appender = Arc::new(append::Appender::start(pool.clone(), connector)?);
+        Ok(Store { pool, appender })
     }
 
     pub fn backend(&self) -> Backend {

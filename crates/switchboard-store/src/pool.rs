@@ -111,6 +111,25 @@ impl Pool {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// [`Pool::write`] for a plain thread (not an async task): blocks until committed.
+    pub(crate) fn write_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            });
+            (ok, finish)
+        });
+        self.writer.send(job).map_err(|_| StoreError::Closed)?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
     /// Runs `f` on a reader connection.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -180,7 +199,7 @@ fn writer_loop(
             conn.batch("COMMIT")
         })();
         // Jobs not yet run when the transaction broke are answered with the same error.
-        let leftover: Vec<WriteJob> = jobs.drain(..).collect();
+        let leftover: Vec<WriteJob> = std::mem::take(&mut jobs);
         match &outcome {
             Ok(()) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
