@@ -102,6 +102,15 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
     let id = string_field(obj, "id", "id", true, MAX_ID)?.unwrap_or_default();
     let text = string_field(obj, "text", "text", false, MAX_TEXT)?
         .ok_or_else(|| PayloadError::field("text", "is required"))?;
+    if text.trim().is_empty() {
+        return Err(PayloadError::field("text", "must not be empty"));
+    }
+    if text.contains('\0') {
+        return Err(PayloadError::field(
+            "text",
+            "must not contain NUL characters",
+        ));
+    }
     let public = match obj.get("public") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -262,6 +271,15 @@ mod tests {
             (br#"{"id":"e","from":"u","text":"t"}"#, Some("from")),
             (br#"{"id":"e","from":{},"text":"t"}"#, Some("from.id")),
             (br#"{"id":"e","from":{"id":"u"}}"#, Some("text")),
+            (br#"{"id":"e","from":{"id":"u"},"text":"  "}"#, Some("text")),
+            (
+                br#"{"id":"e","from":{"id":"u"},"text":"a\u0000b"}"#,
+                Some("text"),
+            ),
+            (
+                br#"{"id":"e\u0000","from":{"id":"u"},"text":"t"}"#,
+                Some("id"),
+            ),
             (
                 br#"{"id":"e","from":{"id":"u"},"text":"t","public":"yes"}"#,
                 Some("public"),

@@ -17,13 +17,7 @@ macro_rules! typed_id {
         impl $name {
             /// A new id for something created at `at` (UUIDv7 embeds the time).
             pub fn new_at(at: crate::Timestamp) -> Self {
-                let micros = at.as_unix_micros().max(0) as u64;
-                let ts = uuid::Timestamp::from_unix(
-                    uuid::NoContext,
-                    micros / 1_000_000,
-                    ((micros % 1_000_000) * 1000) as u32,
-                );
-                $name(Uuid::new_v7(ts))
+                $name(uuid_v7_micros(at))
             }
             pub fn from_uuid(u: Uuid) -> Self {
                 $name(u)
@@ -52,6 +46,20 @@ macro_rules! typed_id {
             }
         }
     };
+}
+
+/// A UUIDv7 whose 12 `rand_a` bits carry the sub-millisecond part of `at` (RFC 9562, section
+/// 6.2, method 3), so ids made at distinct microseconds sort in time order.
+fn uuid_v7_micros(at: crate::Timestamp) -> Uuid {
+    let micros = at.as_unix_micros().max(0) as u64;
+    let millis = micros / 1000;
+    let sub = ((micros % 1000) * 4096 / 1000) as u16;
+    // Random bits (and the variant) come from a v4 uuid; the rest is overwritten.
+    let mut bytes = *Uuid::new_v4().as_bytes();
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (sub >> 8) as u8;
+    bytes[7] = (sub & 0xff) as u8;
+    Uuid::from_bytes(bytes)
 }
 
 typed_id!(/// A case: the unit of work.
@@ -84,6 +92,21 @@ mod tests {
         let b = CaseId::new_at(Timestamp::from_unix_micros(2_000_000));
         assert!(a < b);
         assert!(a.to_string() < b.to_string(), "text form sorts too");
+    }
+
+    #[test]
+    fn ids_at_distinct_microseconds_sort_in_order() {
+        let base = 1_790_000_000_000_000;
+        let ids: Vec<MessageId> = (0..2000)
+            .map(|i| MessageId::new_at(Timestamp::from_unix_micros(base + i)))
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids made a microsecond apart must sort in order"
+        );
+        let id = ids[0].as_uuid();
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
     }
 
     #[test]

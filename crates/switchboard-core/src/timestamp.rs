@@ -30,6 +30,10 @@ impl Timestamp {
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| self.0.to_string())
     }
+    /// `self + micros` microseconds, saturating.
+    pub fn plus_micros(self, micros: i64) -> Self {
+        Timestamp(self.0.saturating_add(micros))
+    }
     /// `self + millis` milliseconds, saturating.
     pub fn plus_millis(self, millis: i64) -> Self {
         Timestamp(self.0.saturating_add(millis.saturating_mul(1000)))

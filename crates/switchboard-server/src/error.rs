@@ -153,7 +153,12 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
             "malformed_json",
-            format!("the body is not valid JSON: {}", e.body_text()),
+            format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+                    .split_once(": ")
+                    .map_or(e.body_text().as_str(), |(_, why)| why)
+            ),
         ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -28,7 +28,10 @@ pub async fn run(state: AppState) {
             .claim_outbound(now, now.plus_millis(lease), 64)
             .await
         {
-            Ok(j) => j,
+            Ok((jobs, events)) => {
+                state.bus.publish(events);
+                jobs
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot claim outbound messages");
                 continue;

@@ -98,7 +98,7 @@ fn appender_loop(
         match result {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                    let _ = reply.send(outcome);
                 }
             }
             Err(e) => {
@@ -110,7 +110,7 @@ fn appender_loop(
     }
 }
 
-fn own_transaction(c: &mut dyn Conn, events: &[RawEvent]) -> Result<Vec<Appended>, StoreError> {
+fn own_transaction(c: &mut dyn Conn, events: &[RawEvent]) -> Result<Vec<Outcome>, StoreError> {
     c.batch("BEGIN")?;
     match insert_batch(c, events).and_then(|r| c.batch("COMMIT").map(|()| r)) {
         Ok(r) => Ok(r),
@@ -135,9 +135,12 @@ fn values(ev: &RawEvent) -> [Value; 5] {
     ]
 }
 
+type Outcome = Result<Appended, StoreError>;
+
 /// Inserts the batch inside the caller's transaction; says for each event whether it was
-/// stored or was a duplicate (of an earlier event, or of one earlier in the same batch).
-fn insert_batch(c: &mut dyn Conn, events: &[RawEvent]) -> Result<Vec<Appended>, StoreError> {
+/// stored, was a duplicate (of an earlier event, or of one earlier in the same batch), or was
+/// refused. The outer error means the transaction itself failed.
+fn insert_batch(c: &mut dyn Conn, events: &[RawEvent]) -> Result<Vec<Outcome>, StoreError> {
     c.batch("SAVEPOINT raw_batch")?;
     let mut sql = String::with_capacity(INSERT.len() + events.len() * 32 + ON_CONFLICT.len());
     sql.push_str(INSERT);
@@ -165,30 +168,27 @@ fn insert_batch(c: &mut dyn Conn, events: &[RawEvent]) -> Result<Vec<Appended>, 
             Ok(events
                 .iter()
                 .map(|e| {
-                    if stored.contains(&e.id.to_string()) {
+                    Ok(if stored.contains(&e.id.to_string()) {
                         Appended::Stored
                     } else {
                         Appended::Duplicate
-                    }
+                    })
                 })
                 .collect())
         }
         Err(e) if events.len() > 1 => {
             tracing::warn!(error = %e, rows = events.len(), "raw batch insert failed; inserting one by one");
             c.batch("ROLLBACK TO raw_batch; RELEASE raw_batch")?;
-            events
-                .iter()
-                .map(|ev| insert_one(c, ev))
-                .collect::<Result<Vec<_>, _>>()
+            events.iter().map(|ev| insert_one(c, ev)).collect()
         }
         Err(e) => {
             c.batch("ROLLBACK TO raw_batch; RELEASE raw_batch")?;
-            Err(e)
+            Ok(vec![Err(e)])
         }
     }
 }
 
-fn insert_one(c: &mut dyn Conn, ev: &RawEvent) -> Result<Appended, StoreError> {
+fn insert_one(c: &mut dyn Conn, ev: &RawEvent) -> Result<Outcome, StoreError> {
     c.batch("SAVEPOINT raw_one")?;
     let [a, b, d, e, f] = values(ev);
     match c.query(
@@ -197,15 +197,15 @@ fn insert_one(c: &mut dyn Conn, ev: &RawEvent) -> Result<Appended, StoreError> {
     ) {
         Ok(rows) => {
             c.batch("RELEASE raw_one")?;
-            Ok(if rows.is_empty() {
+            Ok(Ok(if rows.is_empty() {
                 Appended::Duplicate
             } else {
                 Appended::Stored
-            })
+            }))
         }
         Err(err) => {
             c.batch("ROLLBACK TO raw_one; RELEASE raw_one")?;
-            Err(err)
+            Ok(Err(err))
         }
     }
 }

@@ -48,27 +48,19 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
-    author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to";
+    author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
-    let (contact, user) = (r.opt_text(6)?, r.opt_text(7)?);
-    let author = match (contact, user) {
-        (Some(id), _) => Author {
-            kind: "contact".into(),
-            id: Some(id),
-            name: r.opt_text(8)?,
-        },
-        (None, Some(id)) => Author {
-            kind: "user".into(),
-            id: Some(id),
-            name: r.opt_text(8)?,
-        },
-        (None, None) => Author {
-            kind: "system".into(),
-            id: None,
-            name: r.opt_text(8)?,
-        },
+    let kind = r.text(16)?;
+    let id = match kind.as_str() {
+        "contact" => r.opt_text(6)?,
+        _ => r.opt_text(7)?,
+    };
+    let author = Author {
+        kind,
+        id,
+        name: r.opt_text(8)?,
     };
     Ok(Message {
         id: MessageId::parse(&r.text(0)?).map_err(bad)?,
@@ -150,15 +142,15 @@ fn add_message(
     let next_attempt = (direction == Direction::Outbound).then_some(now.as_unix_micros());
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
-         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)",
+         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15)",
         params![
             id.to_string(),
             case_id.to_string(),
             case.conversation_id.to_string(),
             case.channel_id.to_string(),
             direction.as_str(),
-            actor.user_id().map(|u| u.to_string()),
+            actor.parts().1,
             actor.name(),
             text,
             now.as_unix_micros(),
@@ -166,7 +158,8 @@ fn add_message(
             state.as_str(),
             next_attempt,
             in_reply_to,
-            now.as_unix_micros()
+            now.as_unix_micros(),
+            actor.parts().0
         ],
     )?;
     let mut events = Vec::new();
@@ -385,25 +378,28 @@ impl Store {
     }
 
     /// Claims up to `limit` outbound messages due at `now`, leasing them until `lease_until`:
-    /// a node that dies mid-send leaves them to be retried once the lease ends.
+    /// a node that dies mid-send leaves them to be retried once the lease ends. Each claimed
+    /// message becomes `sending` (one `message.updated` event each). The reply goes to the
+    /// author of the message it answers (in a shared thread, not always who started it).
     pub async fn claim_outbound(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
-    ) -> Result<Vec<OutboundJob>, StoreError> {
+    ) -> Result<(Vec<OutboundJob>, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
                 let rows = c.query(
                     "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts \
                      FROM messages m JOIN conversations v ON v.id = m.conversation_id \
                      LEFT JOIN messages r ON r.id = m.in_reply_to \
-                     LEFT JOIN identities i ON i.contact_id = v.contact_id AND i.channel_id = m.channel_id \
+                     LEFT JOIN identities i ON i.contact_id = COALESCE(r.contact_id, v.contact_id) AND i.channel_id = m.channel_id \
                      WHERE m.delivery_state IN ('queued', 'sending') AND m.next_attempt_at <= $1 \
                      ORDER BY m.next_attempt_at LIMIT $2",
                     params![now.as_unix_micros(), limit],
                 )?;
                 let mut jobs = Vec::with_capacity(rows.len());
+                let mut events = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let id = MessageId::parse(&r.text(0)?).map_err(bad)?;
                     c.execute(
@@ -420,8 +416,10 @@ impl Store {
                         text: r.text(6)?,
                         attempts: r.int(7)?,
                     });
+                    let message = message_by_id(c, id)?;
+                    events.push(emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?);
                 }
-                Ok(jobs)
+                Ok((jobs, events))
             })
             .await
     }

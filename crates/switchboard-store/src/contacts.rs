@@ -97,7 +97,7 @@ impl Store {
                 let rows = c.query(
                     &format!(
                         "SELECT {cols} FROM messages m JOIN cases k ON k.id = m.case_id \
-                         WHERE k.contact_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
+                         WHERE (k.contact_id = $1 OR m.contact_id = $1) AND m.id > $2 ORDER BY m.id LIMIT $3"
                     ),
                     params![id.to_string(), cursor, limit + 1],
                 )?;

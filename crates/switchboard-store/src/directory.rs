@@ -189,7 +189,8 @@ impl Store {
                     "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                     params![token_hash, user.to_string(), now.as_unix_micros(), expires.as_unix_micros()],
                 )?;
-                audit(c, &Actor::User { id: user, name: String::new() }, "session.created", ("user", user.to_string()), json!({}), now)
+                let name = c.query_one("SELECT display_name FROM users WHERE id = $1", params![user.to_string()])?.text(0)?;
+                audit(c, &Actor::User { id: user, name }, "session.created", ("user", user.to_string()), json!({}), now)
             })
             .await
     }

@@ -75,20 +75,31 @@ impl Store {
         self.pool
             .write(move |c| {
                 let mut report = IngestReport::default();
+                // Each message gets its own microsecond, so messages stored together keep
+                // their order (ids and times sort the way they arrived).
+                let mut tick = 0i64;
                 for item in items {
                     c.batch("SAVEPOINT item")?;
-                    let mut events = Vec::new();
+                    // Counted apart and added only if the item commits.
+                    let mut part = IngestReport::default();
                     let outcome = match &item.parsed {
                         Ok(msgs) => msgs
                             .iter()
-                            .try_for_each(|m| ingest_one(c, &item, m, now, &mut report, &mut events))
+                            .try_for_each(|m| {
+                                let at = now.plus_micros(tick);
+                                tick += 1;
+                                ingest_one(c, &item, m, at, &mut part)
+                            })
                             .map(|()| "ok".to_owned()),
                         Err(reason) => Err(StoreError::Invalid(reason.clone())),
                     };
                     let outcome = match outcome {
                         Ok(o) => {
                             c.batch("RELEASE item")?;
-                            report.events.append(&mut events);
+                            report.messages += part.messages;
+                            report.duplicates += part.duplicates;
+                            report.cases_opened += part.cases_opened;
+                            report.events.append(&mut part.events);
                             o
                         }
                         Err(e) => {
@@ -115,8 +126,14 @@ fn ingest_one(
     m: &InboundMessage,
     now: Timestamp,
     report: &mut IngestReport,
-    events: &mut Vec<crate::Event>,
 ) -> Result<(), StoreError> {
+    let events = &mut report.events;
+    if m.text.contains('\0') || m.external_id.contains('\0') || m.thread.contains('\0') {
+        // PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
+        return Err(StoreError::Invalid(
+            "the message contains a NUL character".into(),
+        ));
+    }
     let channel = item.channel_id.to_string();
     if c.query_opt(
         "SELECT 1 FROM messages WHERE channel_id = $1 AND external_id = $2",
@@ -300,7 +317,8 @@ fn ingest_one(
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
-         sent_at, created_at, delivery_state, attempts, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)",
+         sent_at, created_at, delivery_state, attempts, updated_at, author_kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact')",
         params![
             message.id.to_string(),
             case_id.to_string(),

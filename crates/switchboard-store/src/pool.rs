@@ -63,6 +63,9 @@ impl Pool {
                 })
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
+        // The writer first: on a new SQLite file it switches the journal to WAL, which must not
+        // race with the readers opening.
+        ready_rx.recv().map_err(|_| StoreError::Closed)??;
         let readers = readers.max(1);
         for i in 0..readers {
             let (connector, rrx, ready) = (connector.clone(), rrx.clone(), ready_tx.clone());
@@ -80,7 +83,7 @@ impl Pool {
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
         drop(ready_tx);
-        for _ in 0..readers + 1 {
+        for _ in 0..readers {
             // A failed thread has ended; dropping the senders ends the others.
             ready_rx.recv().map_err(|_| StoreError::Closed)??;
         }
@@ -182,11 +185,13 @@ fn writer_loop(
         let mut finishers: Vec<Finish> = Vec::with_capacity(jobs.len());
         let outcome = (|| -> Result<(), StoreError> {
             conn.batch(begin)?;
+            let mut any_ok = false;
             for job in jobs.drain(..) {
                 if !single {
                     conn.batch("SAVEPOINT job")?;
                 }
                 let (ok, finish) = job(conn.as_mut());
+                any_ok |= ok;
                 finishers.push(finish);
                 if !single {
                     conn.batch(if ok {
@@ -196,7 +201,8 @@ fn writer_loop(
                     })?;
                 }
             }
-            conn.batch("COMMIT")
+            // A job that failed alone had no savepoint: undo whatever it did.
+            conn.batch(if any_ok { "COMMIT" } else { "ROLLBACK" })
         })();
         // Jobs not yet run when the transaction broke are answered with the same error.
         let leftover: Vec<WriteJob> = std::mem::take(&mut jobs);

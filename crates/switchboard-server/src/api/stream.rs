@@ -30,8 +30,13 @@ struct Cursor {
     rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
     last: i64,
     ready: VecDeque<Event>,
+    /// The last backfill filled a whole page: there may be more in the store.
+    more: bool,
     _gauge: GaugeGuard,
 }
+
+/// Events read from the store per catch-up query.
+const BACKFILL_PAGE: i64 = 500;
 
 struct GaugeGuard;
 
@@ -59,8 +64,13 @@ fn to_sse(e: &Event) -> SseEvent {
 impl Cursor {
     /// Loads from the store everything after `last` (up to `upto` if given).
     async fn backfill(&mut self) -> bool {
-        match self.state.store.events_after(self.last, 500).await {
+        let after = self
+            .ready
+            .back()
+            .map_or(self.last, |e| e.seq.max(self.last));
+        match self.state.store.events_after(after, BACKFILL_PAGE).await {
             Ok(events) => {
+                self.more = events.len() as i64 == BACKFILL_PAGE;
                 self.ready.extend(events);
                 true
             }
@@ -79,6 +89,13 @@ impl Cursor {
                 }
                 self.last = e.seq;
                 return Some(e);
+            }
+            if self.more {
+                // The store had more than one page to catch up on.
+                if !self.backfill().await {
+                    return None;
+                }
+                continue;
             }
             match self.rx.recv().await {
                 Ok(e) if e.seq <= self.last => continue,
@@ -127,6 +144,7 @@ pub async fn stream(
         rx,
         last,
         ready: VecDeque::new(),
+        more: false,
         _gauge: GaugeGuard::new(),
     };
     if resume.is_some() && !cursor.backfill().await {

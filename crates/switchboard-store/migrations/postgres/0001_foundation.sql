@@ -111,6 +111,7 @@ CREATE TABLE messages (
     external_id     TEXT,
     contact_id      UUID REFERENCES contacts(id),
     user_id         UUID,
+    author_kind     TEXT NOT NULL,
     author_name     TEXT,
     text            TEXT NOT NULL,
     sent_at         TIMESTAMPTZ NOT NULL,

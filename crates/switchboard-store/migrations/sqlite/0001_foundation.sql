@@ -111,6 +111,7 @@ CREATE TABLE messages (
     external_id     TEXT,
     contact_id      TEXT REFERENCES contacts(id),
     user_id         TEXT,
+    author_kind     TEXT NOT NULL,
     author_name     TEXT,
     text            TEXT NOT NULL,
     sent_at         INTEGER NOT NULL,

@@ -1,0 +1,3231 @@
+//! The store's contract, written once and run against every backend.
+//!
+//! Every test runs against SQLite (a file in a fresh temporary directory), and against
+//! PostgreSQL when `SWITCHBOARD_TEST_DATABASE_URL` is set (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`): each PostgreSQL test then gets its own
+//! `sb_test_<hex>` database, dropped at the end. Without the variable the PostgreSQL variants
+//! say so on stderr and pass.
+//!
+//! Only the crate's public API is used. Times are fixed, increasing instants (see [`t`]).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use switchboard_core::{
+    Author as Sender, CaseId, CaseStatus, ChannelId, ContactId, DeliveryState, Direction,
+    InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role, Tag, TeamId, Timestamp,
+    UserId, Username,
+};
+use switchboard_store::sql::Backend;
+use switchboard_store::{
+    Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Delivery, Event,
+    Identity, IngestItem, IngestReport, Location, NewUser, OutboundJob, RawEvent, Store,
+    StoreError, Team, TeamMember, User,
+};
+
+const PG_ENV: &str = "SWITCHBOARD_TEST_DATABASE_URL";
+
+// =============================================================================================
+// Harness: one fresh database per test.
+
+/// A fresh, unmigrated database and a store on it. Dropping it drops the store first, then the
+/// database (the temporary directory, or the PostgreSQL database).
+struct TestDb {
+    store: Store,
+    location: Location,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, database: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres {
+            admin_url,
+            database,
+        } = self
+        {
+            // Best effort: FORCE ends the store's connections if its threads have not yet.
+            let sql = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+            if let Err(e) = on_admin_connection(admin_url.clone(), move |c| c.batch_execute(&sql)) {
+                eprintln!("could not drop test database {database}: {e}");
+            }
+        }
+    }
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::TempDir::new().unwrap();
+        let location = Location::Sqlite(dir.path().join("switchboard.db"));
+        let store = open_store(location.clone());
+        assert_eq!(store.backend(), Backend::Sqlite);
+        TestDb {
+            store,
+            location,
+            _cleanup: Cleanup::Sqlite { _dir: dir },
+        }
+    }
+
+    /// `None` (after saying so on stderr) when no PostgreSQL server is configured.
+    fn postgres() -> Option<TestDb> {
+        let admin_url = match std::env::var(PG_ENV) {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                eprintln!("skipped: {PG_ENV} not set");
+                return None;
+            }
+        };
+        let database = format!("sb_test_{}", random_hex());
+        let mut attempt = 0;
+        loop {
+            let sql = format!("CREATE DATABASE {database}");
+            match on_admin_connection(admin_url.clone(), move |c| c.batch_execute(&sql)) {
+                Ok(()) => break,
+                // Concurrent CREATE DATABASE from the same template can collide; try again.
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    eprintln!("CREATE DATABASE {database} failed ({e}); retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+                }
+                Err(e) => panic!("cannot create test database {database}: {e}"),
+            }
+        }
+        let cleanup = Cleanup::Postgres {
+            admin_url: admin_url.clone(),
+            database: database.clone(),
+        };
+        let location = Location::Postgres(with_database(&admin_url, &database));
+        let store = open_store(location.clone());
+        assert_eq!(store.backend(), Backend::Postgres);
+        Some(TestDb {
+            store,
+            location,
+            _cleanup: cleanup,
+        })
+    }
+}
+
+/// Opens a store on a plain thread: for PostgreSQL, `Store::open` connects with the synchronous
+/// `postgres` crate, which must not run on a tokio runtime thread.
+///
+/// A failed open is retried a few times (and said on stderr) so that the other tests check their
+/// own contract; `fresh_stores_open_reliably` is the test that opening works the first time.
+fn open_store(location: Location) -> Store {
+    let mut attempt = 0;
+    loop {
+        match try_open_store(location.clone()) {
+            Ok(store) => return store,
+            Err(e) if attempt < 4 => {
+                attempt += 1;
+                eprintln!(
+                    "Store::open({location:?}) failed ({e}); retrying (see fresh_stores_open_reliably)"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("Store::open({location:?}): {e:?}"),
+        }
+    }
+}
+
+fn try_open_store(location: Location) -> Result<Store, StoreError> {
+    std::thread::spawn(move || Store::open(&location))
+        .join()
+        .expect("the thread opening the store panicked")
+}
+
+/// Runs `f` on a new connection to the server's admin database, on a plain thread (the
+/// synchronous `postgres` crate must not be called from a tokio runtime thread).
+fn on_admin_connection<T, F>(url: String, f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+{
+    std::thread::spawn(move || {
+        let mut client =
+            postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+        f(&mut client).map_err(|e| e.to_string())
+    })
+    .join()
+    .map_err(|_| "the admin connection thread panicked".to_owned())?
+}
+
+/// `url` with its database (the path) replaced by `database`; the query string is kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+    let mut out = format!("{scheme}://{authority}/{database}");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Generates `#[tokio::test] async fn $sqlite()` and `async fn $postgres()` for each contract
+/// `async fn $test(store: Store)`. With `location:` the test also gets the database's location.
+macro_rules! contract {
+    (location: $($test:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test]
+        async fn $sqlite() {
+            let db = TestDb::sqlite();
+            $test(db.store.clone(), db.location.clone()).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(db) = TestDb::postgres() else { return };
+            $test(db.store.clone(), db.location.clone()).await;
+        }
+    )*};
+    ($($test:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test]
+        async fn $sqlite() {
+            let db = TestDb::sqlite();
+            $test(db.store.clone()).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(db) = TestDb::postgres() else { return };
+            $test(db.store.clone()).await;
+        }
+    )*};
+}
+
+contract! { location:
+    migrations_are_idempotent => sqlite_migrations_are_idempotent, postgres_migrations_are_idempotent;
+    fresh_stores_open_reliably => sqlite_fresh_stores_open_reliably, postgres_fresh_stores_open_reliably;
+}
+
+contract! {
+    users => sqlite_users, postgres_users;
+    sessions => sqlite_sessions, postgres_sessions;
+    tokens => sqlite_tokens, postgres_tokens;
+    channels => sqlite_channels, postgres_channels;
+    teams => sqlite_teams, postgres_teams;
+    raw_events => sqlite_raw_events, postgres_raw_events;
+    ingest_creates_contact_conversation_and_case => sqlite_ingest_creates_contact_conversation_and_case,
+        postgres_ingest_creates_contact_conversation_and_case;
+    ingest_threads_messages_into_cases => sqlite_ingest_threads_messages_into_cases,
+        postgres_ingest_threads_messages_into_cases;
+    ingest_deduplicates_messages => sqlite_ingest_deduplicates_messages, postgres_ingest_deduplicates_messages;
+    ingest_isolates_failed_items => sqlite_ingest_isolates_failed_items, postgres_ingest_isolates_failed_items;
+    ingest_reopens_resolved_and_replaces_closed_cases => sqlite_ingest_reopens_resolved_and_replaces_closed_cases,
+        postgres_ingest_reopens_resolved_and_replaces_closed_cases;
+    ingest_wakes_pending_case => sqlite_ingest_wakes_pending_case, postgres_ingest_wakes_pending_case;
+    case_messages_in_time_order => sqlite_case_messages_in_time_order, postgres_case_messages_in_time_order;
+    ingest_batch_keeps_message_order => sqlite_ingest_batch_keeps_message_order,
+        postgres_ingest_batch_keeps_message_order;
+    list_cases_filters => sqlite_list_cases_filters, postgres_list_cases_filters;
+    list_cases_pagination => sqlite_list_cases_pagination, postgres_list_cases_pagination;
+    update_case_transitions => sqlite_update_case_transitions, postgres_update_case_transitions;
+    update_case_rejects_invalid_changes => sqlite_update_case_rejects_invalid_changes,
+        postgres_update_case_rejects_invalid_changes;
+    update_case_fields_events_and_audit => sqlite_update_case_fields_events_and_audit,
+        postgres_update_case_fields_events_and_audit;
+    add_reply_queues_outbound => sqlite_add_reply_queues_outbound, postgres_add_reply_queues_outbound;
+    add_reply_to_closed_case_is_invalid => sqlite_add_reply_to_closed_case_is_invalid,
+        postgres_add_reply_to_closed_case_is_invalid;
+    add_note_is_internal => sqlite_add_note_is_internal, postgres_add_note_is_internal;
+    claim_outbound_leases => sqlite_claim_outbound_leases, postgres_claim_outbound_leases;
+    record_delivery_outcomes => sqlite_record_delivery_outcomes, postgres_record_delivery_outcomes;
+    events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
+    list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
+    contact_and_timeline => sqlite_contact_and_timeline, postgres_contact_and_timeline;
+    audit_log_is_append_only => sqlite_audit_log_is_append_only, postgres_audit_log_is_append_only;
+    concurrent_appends_are_isolated => sqlite_concurrent_appends_are_isolated,
+        postgres_concurrent_appends_are_isolated;
+    text_round_trips => sqlite_text_round_trips, postgres_text_round_trips;
+    text_with_nul_round_trips => sqlite_text_with_nul_round_trips, postgres_text_with_nul_round_trips;
+    ingest_report_matches_what_was_stored => sqlite_ingest_report_matches_what_was_stored,
+        postgres_ingest_report_matches_what_was_stored;
+    concurrent_writes_are_isolated => sqlite_concurrent_writes_are_isolated, postgres_concurrent_writes_are_isolated;
+    names_sort_the_same_on_every_backend => sqlite_names_sort_the_same_on_every_backend,
+        postgres_names_sort_the_same_on_every_backend;
+}
+
+// =============================================================================================
+// Fixtures.
+
+/// 2026-01-01T00:00:00Z, in microseconds.
+const T0: i64 = 1_767_225_600_000_000;
+
+/// `T0` plus `sec` seconds. Tests use distinct seconds for things that must be ordered.
+fn t(sec: i64) -> Timestamp {
+    Timestamp::from_unix_micros(T0 + sec * 1_000_000)
+}
+
+/// Migrates a fresh database and checks a second run applies nothing.
+async fn migrated(store: &Store) {
+    let first = store.migrate().await.unwrap();
+    assert!(!first.is_empty(), "a fresh database applies migrations");
+    assert!(
+        first.windows(2).all(|w| w[0] < w[1]),
+        "applied in order: {first:?}"
+    );
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        Vec::<i64>::new(),
+        "a second migrate applies nothing"
+    );
+}
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+fn as_user(u: &User) -> Actor {
+    Actor::User {
+        id: u.id,
+        name: u.display_name.clone(),
+    }
+}
+
+async fn make_user(store: &Store, username: &str, role: Role, at: Timestamp) -> User {
+    store
+        .create_user(
+            NewUser {
+                username: Username::parse(username).unwrap(),
+                display_name: name(&format!("User {username}")),
+                role,
+                password_hash: Some(format!("$argon2id$hash-of-{username}")),
+            },
+            Actor::System,
+            at,
+        )
+        .await
+        .unwrap()
+}
+
+async fn make_channel(store: &Store, kind: &str, label: &str, at: Timestamp) -> Channel {
+    store
+        .create_channel(
+            kind.to_owned(),
+            name(label),
+            json!({ "label": label }),
+            vec![1, 2, 3],
+            Actor::System,
+            at,
+        )
+        .await
+        .unwrap()
+}
+
+async fn make_team(store: &Store, label: &str, at: Timestamp) -> Team {
+    store
+        .create_team(name(label), Actor::System, at)
+        .await
+        .unwrap()
+}
+
+/// A private message from `author` (the channel's id for them) on `thread`.
+fn msg(external_id: &str, thread: &str, author: &str) -> InboundMessage {
+    InboundMessage {
+        external_id: external_id.to_owned(),
+        thread: thread.to_owned(),
+        public: false,
+        author: Sender {
+            external_id: author.to_owned(),
+            name: Some(format!("Customer {author}")),
+            handle: None,
+        },
+        text: format!("text of {external_id}"),
+        sent_at: None,
+    }
+}
+
+/// A raw event holding `msgs`, received at `t(at)` on `channel`, stored and not yet ingested.
+async fn raw_item(
+    store: &Store,
+    channel: &Channel,
+    at: Timestamp,
+    msgs: Vec<InboundMessage>,
+) -> IngestItem {
+    let raw = RawEvent {
+        id: RawEventId::new_at(at),
+        channel_id: channel.id,
+        external_id: None,
+        body: b"{}".to_vec(),
+        received_at: at,
+    };
+    assert_eq!(
+        store.append_raw(raw.clone()).await.unwrap(),
+        Appended::Stored
+    );
+    IngestItem {
+        raw_id: raw.id,
+        channel_id: channel.id,
+        channel_kind: channel.kind.clone(),
+        received_at: at,
+        parsed: Ok(msgs),
+    }
+}
+
+/// Stores one raw event with `msgs` and ingests it at `t(at)`.
+async fn deliver(
+    store: &Store,
+    channel: &Channel,
+    at: i64,
+    msgs: Vec<InboundMessage>,
+) -> IngestReport {
+    let item = raw_item(store, channel, t(at), msgs).await;
+    store.ingest(vec![item], t(at)).await.unwrap()
+}
+
+/// The case the last message of an ingest went to.
+fn case_of(report: &IngestReport) -> CaseId {
+    report
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "message.created")
+        .and_then(|e| e.case_id)
+        .expect("a message.created event with a case id")
+}
+
+/// The id of the last message an ingest created.
+fn message_of(report: &IngestReport) -> MessageId {
+    let ev = report
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "message.created")
+        .expect("a message.created event");
+    MessageId::parse(
+        ev.data["message"]["id"]
+            .as_str()
+            .expect("message id in the event"),
+    )
+    .unwrap()
+}
+
+async fn case(store: &Store, id: CaseId) -> Case {
+    store.case(id).await.unwrap().case
+}
+
+async fn detail(store: &Store, id: CaseId) -> CaseDetail {
+    store.case(id).await.unwrap()
+}
+
+fn status(s: CaseStatus) -> CasePatch {
+    CasePatch {
+        status: Some(s),
+        ..CasePatch::default()
+    }
+}
+
+/// The whole audit log, newest first.
+async fn all_audit(store: &Store) -> Vec<AuditEntry> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_audit(cursor, 100).await.unwrap();
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c.parse::<i64>().expect("audit cursor is a seq")),
+            None => return out,
+        }
+    }
+}
+
+async fn all_events(store: &Store) -> Vec<Event> {
+    store.events_after(0, 10_000).await.unwrap()
+}
+
+async fn all_cases(store: &Store, filter: CaseFilter) -> Vec<CaseId> {
+    store
+        .list_cases(filter, None, 1000)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+fn kinds(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+fn assert_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::Invalid(_)) => {}
+        other => panic!("{what}: expected StoreError::Invalid, got {other:?}"),
+    }
+}
+
+fn assert_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("{what}: expected StoreError::Conflict, got {other:?}"),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::NotFound) => {}
+        other => panic!("{what}: expected StoreError::NotFound, got {other:?}"),
+    }
+}
+
+// =============================================================================================
+// Migrations.
+
+async fn migrations_are_idempotent(store: Store, location: Location) {
+    // Two nodes (here: two callers) migrating at once: the migrations are applied once.
+    let (a, b) = tokio::join!(store.migrate(), store.migrate());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(
+        a.is_empty() != b.is_empty(),
+        "exactly one of two concurrent migrations applies: {a:?} {b:?}"
+    );
+    let applied = if a.is_empty() { b } else { a };
+    assert!(applied.windows(2).all(|w| w[0] < w[1]), "{applied:?}");
+    assert_eq!(store.migrate().await.unwrap(), Vec::<i64>::new());
+    store.ping().await.unwrap();
+
+    assert!(store.set_setting_once("instance", "first").await.unwrap());
+    assert!(
+        !store.set_setting_once("instance", "second").await.unwrap(),
+        "a set setting is kept"
+    );
+    assert_eq!(
+        store.setting("instance").await.unwrap().as_deref(),
+        Some("first")
+    );
+    assert_eq!(store.setting("missing").await.unwrap(), None);
+    let ann = make_user(&store, "ann", Role::Admin, t(1)).await;
+    drop(store);
+
+    // Reopened: nothing to migrate, the data is there.
+    let again = open_store(location);
+    assert_eq!(again.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(
+        again.setting("instance").await.unwrap().as_deref(),
+        Some("first")
+    );
+    assert_eq!(again.user(ann.id).await.unwrap(), ann);
+}
+
+/// Opening a store succeeds the first time: on a new SQLite file (next to this test's database)
+/// and, on PostgreSQL, several stores at once on the same database.
+async fn fresh_stores_open_reliably(store: Store, location: Location) {
+    migrated(&store).await;
+    let mut failures = Vec::new();
+    match &location {
+        Location::Sqlite(path) => {
+            let dir = path.parent().expect("the test database is in a directory");
+            for i in 0..40 {
+                let fresh = Location::Sqlite(dir.join(format!("fresh-{i}.db")));
+                match try_open_store(fresh) {
+                    Ok(s) => {
+                        assert_eq!(s.migrate().await.map(|v| v.is_empty()), Ok(false));
+                        s.ping().await.unwrap();
+                    }
+                    Err(e) => failures.push(format!("fresh-{i}.db: {e:?}")),
+                }
+            }
+        }
+        Location::Postgres(_) => {
+            let opened: Vec<_> = (0..5)
+                .map(|_| {
+                    let location = location.clone();
+                    std::thread::spawn(move || Store::open(&location))
+                })
+                .collect();
+            for (i, h) in opened.into_iter().enumerate() {
+                match h.join().expect("open thread panicked") {
+                    Ok(s) => {
+                        assert_eq!(s.migrate().await, Ok(vec![]));
+                        s.ping().await.unwrap();
+                    }
+                    Err(e) => failures.push(format!("store {i}: {e:?}")),
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "Store::open failed: {failures:#?}");
+}
+
+// =============================================================================================
+// People, credentials, channels, teams.
+
+async fn users(store: Store) {
+    migrated(&store).await;
+    let ann = store
+        .create_user(
+            NewUser {
+                username: Username::parse("ann").unwrap(),
+                display_name: name("Ann Lee"),
+                role: Role::Admin,
+                password_hash: Some("$argon2id$v=19$ann".into()),
+            },
+            Actor::System,
+            t(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            ann.username.as_str(),
+            ann.display_name.as_str(),
+            ann.role,
+            ann.active,
+            ann.created_at
+        ),
+        ("ann", "Ann Lee", Role::Admin, true, t(1))
+    );
+    let bob = store
+        .create_user(
+            NewUser {
+                username: Username::parse("bob").unwrap(),
+                display_name: name("Bob"),
+                role: Role::Agent,
+                password_hash: None,
+            },
+            as_user(&ann),
+            t(2),
+        )
+        .await
+        .unwrap();
+
+    let dup = store
+        .create_user(
+            NewUser {
+                username: Username::parse("ann").unwrap(),
+                display_name: name("Another Ann"),
+                role: Role::Reviewer,
+                password_hash: None,
+            },
+            Actor::System,
+            t(3),
+        )
+        .await;
+    assert_conflict(dup, "duplicate username");
+
+    assert_eq!(
+        store.list_users().await.unwrap(),
+        vec![ann.clone(), bob.clone()]
+    );
+    assert_eq!(store.user(ann.id).await.unwrap(), ann);
+    assert_eq!(store.user(bob.id).await.unwrap(), bob);
+    assert_not_found(store.user(UserId::new_at(t(4))).await, "unknown user");
+
+    let (user, hash) = store
+        .user_credentials("ann")
+        .await
+        .unwrap()
+        .expect("ann exists");
+    assert_eq!(user, ann);
+    assert_eq!(hash.as_deref(), Some("$argon2id$v=19$ann"));
+    let (user, hash) = store
+        .user_credentials("bob")
+        .await
+        .unwrap()
+        .expect("bob exists");
+    assert_eq!((user, hash), (bob.clone(), None));
+    assert_eq!(store.user_credentials("nobody").await.unwrap(), None);
+
+    // Each creation is audited, with its actor; the refused duplicate is not.
+    let created: Vec<AuditEntry> = all_audit(&store)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "user.created")
+        .collect();
+    assert_eq!(created.len(), 2, "{created:?}");
+    let (for_bob, for_ann) = (&created[0], &created[1]);
+    assert_eq!(
+        (for_ann.subject_kind.as_str(), for_ann.subject_id.clone()),
+        ("user", ann.id.to_string())
+    );
+    assert_eq!(
+        (for_ann.actor_kind.as_str(), for_ann.actor_id.clone()),
+        ("system", None)
+    );
+    assert_eq!(for_ann.at, t(1));
+    assert_eq!(for_ann.details["username"], "ann");
+    assert_eq!(
+        (for_bob.actor_kind.as_str(), for_bob.actor_id.clone()),
+        ("user", Some(ann.id.to_string()))
+    );
+    assert_eq!(for_bob.actor_name, "Ann Lee");
+}
+
+async fn sessions(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    store
+        .create_session("session-1".into(), ann.id, t(10), t(20))
+        .await
+        .unwrap();
+    store
+        .create_session("session-2".into(), ann.id, t(10), t(20))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.session_user("session-1".into(), t(11)).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.session_user("session-1".into(), t(19)).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.session_user("session-1".into(), t(20)).await.unwrap(),
+        None,
+        "expired at expiry"
+    );
+    assert_eq!(
+        store.session_user("session-1".into(), t(21)).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store
+            .session_user("no-such-session".into(), t(11))
+            .await
+            .unwrap(),
+        None
+    );
+
+    store.delete_session("session-2".into()).await.unwrap();
+    assert_eq!(
+        store.session_user("session-2".into(), t(11)).await.unwrap(),
+        None,
+        "deleted"
+    );
+    assert_eq!(
+        store.session_user("session-1".into(), t(11)).await.unwrap(),
+        Some(ann.clone()),
+        "others stay"
+    );
+    store
+        .delete_session("no-such-session".into())
+        .await
+        .unwrap();
+
+    // A session must belong to a user.
+    let orphan = store
+        .create_session("session-3".into(), UserId::new_at(t(2)), t(10), t(20))
+        .await;
+    assert!(orphan.is_err(), "a session for an unknown user: {orphan:?}");
+    assert_eq!(
+        store.session_user("session-3".into(), t(11)).await.unwrap(),
+        None
+    );
+}
+
+async fn tokens(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let token = store
+        .create_token(
+            name("CI bot"),
+            Role::Agent,
+            "token-hash-1".into(),
+            as_user(&ann),
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            token.name.as_str(),
+            token.role,
+            token.created_at,
+            token.revoked_at
+        ),
+        ("CI bot", Role::Agent, t(2), None)
+    );
+    assert_eq!(
+        store.token_by_hash("token-hash-1".into()).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .token_by_hash("token-hash-unknown".into())
+            .await
+            .unwrap(),
+        None
+    );
+
+    let dup = store
+        .create_token(
+            name("Other"),
+            Role::Reviewer,
+            "token-hash-1".into(),
+            as_user(&ann),
+            t(3),
+        )
+        .await;
+    assert_conflict(dup, "duplicate token hash");
+    assert_eq!(
+        store.token_by_hash("token-hash-1".into()).await.unwrap(),
+        Some(token.clone())
+    );
+
+    let audit = all_audit(&store).await;
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "token.created")
+        .expect("token.created audited");
+    assert_eq!(entry.subject_id, token.id.to_string());
+    assert_eq!(entry.actor_id, Some(ann.id.to_string()));
+    assert!(
+        !entry.details.to_string().contains("token-hash-1"),
+        "the token hash is not audited"
+    );
+}
+
+async fn channels(store: Store) {
+    migrated(&store).await;
+    // Every byte value, and a recognizable marker.
+    let mut secret: Vec<u8> = (0..=255u8).rev().collect();
+    secret.extend_from_slice(b"TOPSECRET-7f3a");
+    let config = json!({ "page_id": "1234567890", "nested": { "list": [1, 2, 3], "flag": true }, "ratio": 0.5 });
+    let fb = store
+        .create_channel(
+            "facebook".into(),
+            name("Main page"),
+            config.clone(),
+            secret.clone(),
+            Actor::System,
+            t(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            fb.kind.as_str(),
+            fb.name.as_str(),
+            &fb.config,
+            fb.active,
+            fb.created_at
+        ),
+        ("facebook", "Main page", &config, true, t(1))
+    );
+    assert_eq!(fb.secret_sealed, secret);
+    let hook = store
+        .create_channel(
+            "webhook".into(),
+            name("Partner app"),
+            json!({}),
+            b"plain".to_vec(),
+            Actor::System,
+            t(2),
+        )
+        .await
+        .unwrap();
+
+    let got = store.channel(fb.id).await.unwrap();
+    assert_eq!(
+        got.secret_sealed, secret,
+        "the sealed secret round-trips byte for byte"
+    );
+    assert_eq!(got, fb);
+    assert_eq!(
+        store.channel(hook.id).await.unwrap().secret_sealed,
+        b"plain".to_vec()
+    );
+    assert_eq!(
+        store.list_channels().await.unwrap(),
+        vec![fb.clone(), hook.clone()]
+    );
+    assert_not_found(
+        store.channel(ChannelId::new_at(t(3))).await,
+        "unknown channel",
+    );
+
+    // The secret never shows in Debug output, serialization or the audit log.
+    let secret_list = format!("{:?}", &secret[..8]);
+    let secret_list = secret_list.trim_end_matches(']');
+    for text in [
+        format!("{fb:?}"),
+        format!("{got:?}"),
+        format!("{:?}", store.list_channels().await.unwrap()),
+        serde_json::to_string(&got).unwrap(),
+        format!("{:?}", all_audit(&store).await),
+    ] {
+        assert!(!text.contains("TOPSECRET"), "secret marker leaked: {text}");
+        assert!(!text.contains(secret_list), "secret bytes leaked: {text}");
+    }
+    assert!(
+        !serde_json::to_string(&got).unwrap().contains("secret"),
+        "secret_sealed is not serialized"
+    );
+}
+
+async fn teams(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Supervisor, t(1)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(2)).await;
+    let member = |u: &User| TeamMember {
+        user_id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+    };
+
+    let support = store
+        .create_team(name("Support EU"), as_user(&ann), t(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            support.name.as_str(),
+            support.created_at,
+            support.members.len()
+        ),
+        ("Support EU", t(3), 0)
+    );
+    assert_conflict(
+        store
+            .create_team(name("Support EU"), as_user(&ann), t(4))
+            .await,
+        "duplicate team name",
+    );
+    assert_conflict(
+        store
+            .create_team(name("  Support EU "), as_user(&ann), t(4))
+            .await,
+        "duplicate after trimming",
+    );
+
+    let team = store
+        .add_team_member(support.id, bob.id, as_user(&ann), t(5))
+        .await
+        .unwrap();
+    assert_eq!(team.members, vec![member(&bob)]);
+    let again = store
+        .add_team_member(support.id, bob.id, as_user(&ann), t(6))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.members,
+        vec![member(&bob)],
+        "adding a member twice is a no-op"
+    );
+    let team = store
+        .add_team_member(support.id, ann.id, as_user(&ann), t(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        team.members,
+        vec![member(&ann), member(&bob)],
+        "members by username"
+    );
+    assert_eq!(store.team(support.id).await.unwrap(), team);
+
+    assert_invalid(
+        store
+            .add_team_member(support.id, UserId::new_at(t(8)), as_user(&ann), t(8))
+            .await,
+        "unknown user",
+    );
+    assert_not_found(
+        store
+            .add_team_member(TeamId::new_at(t(8)), bob.id, as_user(&ann), t(8))
+            .await,
+        "unknown team",
+    );
+    assert_eq!(
+        store.team(support.id).await.unwrap(),
+        team,
+        "failed adds change nothing"
+    );
+
+    let team = store
+        .remove_team_member(support.id, bob.id, as_user(&ann), t(9))
+        .await
+        .unwrap();
+    assert_eq!(team.members, vec![member(&ann)]);
+    assert_not_found(
+        store
+            .remove_team_member(support.id, bob.id, as_user(&ann), t(10))
+            .await,
+        "not a member",
+    );
+    assert_not_found(store.team(TeamId::new_at(t(10))).await, "unknown team");
+
+    let sales = make_team(&store, "Sales", t(11)).await;
+    let listed = store.list_teams().await.unwrap();
+    assert_eq!(listed, vec![sales, team], "teams by name");
+
+    let audit = all_audit(&store).await;
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("team.created"), 2);
+    assert_eq!(
+        count("team.member_added"),
+        2,
+        "the repeated add is not audited"
+    );
+    assert_eq!(count("team.member_removed"), 1);
+}
+
+// =============================================================================================
+// Raw events and ingest.
+
+async fn raw_events(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let other = make_channel(&store, "instagram", "Insta", t(2)).await;
+    let ev = |sec: i64, channel: &Channel, external_id: Option<&str>, body: Vec<u8>| RawEvent {
+        id: RawEventId::new_at(t(sec)),
+        channel_id: channel.id,
+        external_id: external_id.map(str::to_owned),
+        body,
+        received_at: t(sec),
+    };
+    let e1 = ev(10, &ch, Some("evt-1"), b"{\"n\":1}".to_vec());
+    let e1_again = ev(11, &ch, Some("evt-1"), b"{\"n\":\"again\"}".to_vec());
+    let e1_elsewhere = ev(12, &other, Some("evt-1"), b"{\"n\":2}".to_vec());
+    let anon_a = ev(13, &ch, None, vec![0, 159, 146, 150, 255]);
+    let anon_b = ev(14, &ch, None, Vec::new());
+
+    assert_eq!(
+        store.append_raw(e1.clone()).await.unwrap(),
+        Appended::Stored
+    );
+    assert_eq!(
+        store.append_raw(e1_again.clone()).await.unwrap(),
+        Appended::Duplicate
+    );
+    assert_eq!(
+        store.append_raw(e1_elsewhere.clone()).await.unwrap(),
+        Appended::Stored,
+        "another channel"
+    );
+    assert_eq!(
+        store.append_raw(anon_a.clone()).await.unwrap(),
+        Appended::Stored
+    );
+    assert_eq!(
+        store.append_raw(anon_b.clone()).await.unwrap(),
+        Appended::Stored,
+        "no external id: never a duplicate"
+    );
+
+    let pending = store.pending_raw(None, 100).await.unwrap();
+    assert_eq!(
+        pending,
+        vec![
+            e1.clone(),
+            e1_elsewhere.clone(),
+            anon_a.clone(),
+            anon_b.clone()
+        ],
+        "oldest first, as stored"
+    );
+    assert_eq!(store.pending_raw_count().await.unwrap(), 4);
+    assert_eq!(
+        store.pending_raw(None, 2).await.unwrap(),
+        vec![e1.clone(), e1_elsewhere.clone()]
+    );
+    assert_eq!(
+        store.pending_raw(Some(e1_elsewhere.id), 100).await.unwrap(),
+        vec![anon_a.clone(), anon_b.clone()]
+    );
+
+    let item = |raw: &RawEvent, parsed: Result<Vec<InboundMessage>, String>| IngestItem {
+        raw_id: raw.id,
+        channel_id: raw.channel_id,
+        channel_kind: if raw.channel_id == ch.id {
+            "facebook".into()
+        } else {
+            "instagram".into()
+        },
+        received_at: raw.received_at,
+        parsed,
+    };
+    let report = store
+        .ingest(
+            vec![
+                item(&e1, Ok(vec![msg("m-1", "thread-1", "cust-1")])),
+                item(&anon_a, Err("unreadable body".into())),
+            ],
+            t(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.messages, report.failed), (1, 1));
+    assert_eq!(
+        store.pending_raw(None, 100).await.unwrap(),
+        vec![e1_elsewhere.clone(), anon_b.clone()]
+    );
+    assert_eq!(store.pending_raw_count().await.unwrap(), 2);
+
+    let report = store
+        .ingest(
+            vec![item(&e1_elsewhere, Ok(vec![])), item(&anon_b, Ok(vec![]))],
+            t(21),
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.messages, report.failed), (0, 0));
+    assert_eq!(store.pending_raw(None, 100).await.unwrap(), Vec::new());
+    assert_eq!(store.pending_raw_count().await.unwrap(), 0);
+
+    // Once processed, the deduplication still holds.
+    assert_eq!(
+        store.append_raw(e1_again).await.unwrap(),
+        Appended::Duplicate
+    );
+}
+
+/// Raw events appended at once (and so possibly stored in one batch): each gets its own answer.
+/// Duplicates within the burst are told apart, and an event that cannot be stored (its channel
+/// does not exist) is refused alone, without refusing or losing its neighbours.
+async fn concurrent_appends_are_isolated(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Partner app", t(1)).await;
+    let mut events = Vec::new();
+    for i in 0..20 {
+        events.push((Some(format!("evt-{i}")), ch.id));
+    }
+    for i in 0..5 {
+        events.push((Some(format!("evt-{i}")), ch.id)); // the provider sends it again
+    }
+    for _ in 0..3 {
+        events.push((None, ch.id));
+    }
+    events.insert(7, (Some("evt-ghost-1".into()), ChannelId::new_at(t(2))));
+    events.insert(15, (None, ChannelId::new_at(t(3))));
+
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (external_id, channel_id)) in events.into_iter().enumerate() {
+        let store = store.clone();
+        let ev = RawEvent {
+            id: RawEventId::new_at(t(10 + i as i64)),
+            channel_id,
+            external_id,
+            body: format!("body {i}").into_bytes(),
+            received_at: t(10 + i as i64),
+        };
+        set.spawn(async move { (ev.clone(), store.append_raw(ev).await) });
+    }
+    let mut stored: Vec<RawEvent> = Vec::new();
+    let mut duplicates: Vec<RawEvent> = Vec::new();
+    let mut refused: Vec<(RawEvent, StoreError)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            (ev, Ok(Appended::Stored)) => stored.push(ev),
+            (ev, Ok(Appended::Duplicate)) => duplicates.push(ev),
+            (ev, Err(e)) => refused.push((ev, e)),
+        }
+    }
+    let ghosts: Vec<&RawEvent> = refused
+        .iter()
+        .map(|(ev, _)| ev)
+        .filter(|ev| ev.channel_id != ch.id)
+        .collect();
+    let in_store = store.pending_raw(None, 100).await.unwrap();
+    assert_eq!(
+        (stored.len(), duplicates.len(), refused.len(), ghosts.len()),
+        (23, 5, 2, 2),
+        "stored {stored:?}\nduplicates {duplicates:?}\nrefused {refused:?}\n{} events in the store",
+        in_store.len()
+    );
+    for i in 0..5 {
+        let ext = Some(format!("evt-{i}"));
+        let n = stored.iter().filter(|e| e.external_id == ext).count();
+        assert_eq!(n, 1, "exactly one evt-{i} stored");
+    }
+    stored.sort_by_key(|e| e.id);
+    assert_eq!(
+        store.pending_raw(None, 100).await.unwrap(),
+        stored,
+        "what was acknowledged as stored is stored"
+    );
+}
+
+async fn ingest_creates_contact_conversation_and_case(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let mut first = msg("m-1", "thread-1", "cust-1");
+    first.author = Sender {
+        external_id: "cust-1".into(),
+        name: Some("Carla".into()),
+        handle: Some("@carla".into()),
+    };
+    first.text = "Hello, my order is late".into();
+    first.sent_at = Some(t(9));
+    let item = raw_item(&store, &ch, t(10), vec![first]).await;
+    let report = store.ingest(vec![item], t(10)).await.unwrap();
+    assert_eq!(
+        (
+            report.messages,
+            report.duplicates,
+            report.cases_opened,
+            report.failed
+        ),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(kinds(&report.events), ["case.created", "message.created"]);
+    assert_eq!(store.pending_raw_count().await.unwrap(), 0);
+
+    let cases = store
+        .list_cases(CaseFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(cases.items.len(), 1);
+    assert_eq!(cases.next_cursor, None);
+    let c = cases.items[0].clone();
+    assert!(report.events.iter().all(|e| e.case_id == Some(c.id)));
+    assert_eq!(c.status, CaseStatus::New);
+    assert_eq!(c.purpose, Purpose::tier1());
+    assert_eq!(c.priority, Priority::Normal);
+    assert_eq!(
+        (c.team, c.assignee, c.tags.clone()),
+        (None, None, Vec::<String>::new())
+    );
+    assert_eq!((c.channel_id, c.public), (ch.id, false));
+    assert_eq!(
+        (
+            c.created_at,
+            c.updated_at,
+            c.first_response_at,
+            c.resolved_at,
+            c.reopen_count
+        ),
+        (t(10), t(10), None, None, 0)
+    );
+
+    let contact = store.contact(c.contact_id).await.unwrap();
+    assert_eq!(contact.display_name.as_deref(), Some("Carla"));
+    assert_eq!(contact.created_at, t(10));
+    assert_eq!(
+        contact.identities,
+        vec![Identity {
+            channel_id: ch.id,
+            channel_kind: "facebook".into(),
+            external_id: "cust-1".into(),
+            name: Some("Carla".into()),
+            handle: Some("@carla".into()),
+        }]
+    );
+    let contacts = store.list_contacts(None, 10).await.unwrap();
+    assert_eq!(contacts.items, vec![contact.clone()]);
+
+    let d = detail(&store, c.id).await;
+    assert_eq!(d.case, c);
+    assert_eq!(d.messages.len(), 1);
+    let m = &d.messages[0];
+    assert_eq!(
+        (m.case_id, m.conversation_id, m.channel_id),
+        (c.id, c.conversation_id, ch.id)
+    );
+    assert_eq!(m.direction, Direction::Inbound);
+    assert_eq!(m.external_id.as_deref(), Some("m-1"));
+    assert_eq!(m.author.kind, "contact");
+    assert_eq!(m.author.id, Some(contact.id.to_string()));
+    assert_eq!(m.author.name.as_deref(), Some("Carla"));
+    assert_eq!(m.text, "Hello, my order is late");
+    assert_eq!(
+        (m.sent_at, m.created_at),
+        (t(9), t(10)),
+        "sent_at is the customer's time"
+    );
+    assert_eq!(
+        (
+            m.delivery_state,
+            m.delivery_error.clone(),
+            m.attempts,
+            m.in_reply_to
+        ),
+        (DeliveryState::Received, None, 0, None)
+    );
+    assert_eq!(message_of(&report), m.id);
+
+    // The events carry the records; the audit log names the system as the actor.
+    assert_eq!(report.events[0].data["case"]["id"], c.id.to_string());
+    assert_eq!(
+        report.events[1].data["message"]["text"],
+        "Hello, my order is late"
+    );
+    assert_eq!(
+        all_events(&store).await,
+        report.events,
+        "the live events are the stored ones"
+    );
+    let audit = all_audit(&store).await;
+    let created = audit
+        .iter()
+        .find(|e| e.action == "case.created")
+        .expect("case.created audited");
+    assert_eq!(
+        (created.actor_kind.as_str(), created.subject_id.clone()),
+        ("system", c.id.to_string())
+    );
+
+    // Without sent_at the message is dated when received; a public comment makes a public case.
+    let mut comment = msg("m-2", "post-9", "cust-2");
+    comment.public = true;
+    comment.author.name = None;
+    comment.author.handle = Some("@dora".into());
+    let report = deliver(&store, &ch, 11, vec![comment]).await;
+    let c2 = case(&store, case_of(&report)).await;
+    assert!(c2.public);
+    assert_eq!(
+        store
+            .contact(c2.contact_id)
+            .await
+            .unwrap()
+            .display_name
+            .as_deref(),
+        Some("@dora"),
+        "handle as name"
+    );
+    let d2 = detail(&store, c2.id).await;
+    assert_eq!(d2.messages[0].sent_at, t(11));
+    assert_eq!(store.list_contacts(None, 10).await.unwrap().items.len(), 2);
+}
+
+async fn ingest_threads_messages_into_cases(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let r1 = deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let case1 = case_of(&r1);
+
+    let r2 = deliver(&store, &ch, 11, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    assert_eq!((r2.messages, r2.cases_opened), (1, 0));
+    assert_eq!(
+        case_of(&r2),
+        case1,
+        "the same thread attaches to the same case"
+    );
+    assert_eq!(
+        kinds(&r2.events),
+        ["message.created"],
+        "a New case stays New"
+    );
+
+    let r3 = deliver(&store, &ch, 12, vec![msg("m-3", "thread-b", "cust-1")]).await;
+    assert_eq!((r3.messages, r3.cases_opened), (1, 1));
+    let case2 = case_of(&r3);
+    assert_ne!(case2, case1, "another thread opens another case");
+
+    let (c1, c2) = (case(&store, case1).await, case(&store, case2).await);
+    assert_eq!(c1.contact_id, c2.contact_id, "one contact");
+    assert_ne!(c1.conversation_id, c2.conversation_id, "two conversations");
+    assert_eq!(
+        c1.updated_at,
+        t(10),
+        "attaching a message to a New case does not change it"
+    );
+    let contact = store.contact(c1.contact_id).await.unwrap();
+    assert_eq!(contact.identities.len(), 1);
+    assert_eq!(store.list_contacts(None, 10).await.unwrap().items.len(), 1);
+
+    let texts = |d: CaseDetail| {
+        d.messages
+            .into_iter()
+            .map(|m| m.external_id.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(detail(&store, case1).await), ["m-1", "m-2"]);
+    assert_eq!(texts(detail(&store, case2).await), ["m-3"]);
+    assert_eq!(
+        all_cases(&store, CaseFilter::default()).await,
+        vec![case2, case1]
+    );
+
+    // The same thread key on another channel is another conversation, and another contact.
+    let ig = make_channel(&store, "instagram", "Insta", t(2)).await;
+    let r4 = deliver(&store, &ig, 13, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    assert_eq!((r4.messages, r4.duplicates, r4.cases_opened), (1, 0, 1));
+    let c4 = case(&store, case_of(&r4)).await;
+    assert_eq!(c4.channel_id, ig.id);
+    assert_ne!(c4.contact_id, c1.contact_id, "an identity is per channel");
+    assert_eq!(store.list_contacts(None, 10).await.unwrap().items.len(), 2);
+}
+
+async fn ingest_deduplicates_messages(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let r1 = deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let case1 = case_of(&r1);
+
+    // The provider sends the same message again, in another raw event.
+    let r2 = deliver(&store, &ch, 11, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    assert_eq!(
+        (r2.messages, r2.duplicates, r2.cases_opened, r2.failed),
+        (0, 1, 0, 0)
+    );
+    assert!(
+        r2.events.is_empty(),
+        "a duplicate emits nothing: {:?}",
+        r2.events
+    );
+
+    // Twice within one batch.
+    let r3 = deliver(
+        &store,
+        &ch,
+        12,
+        vec![
+            msg("m-2", "thread-a", "cust-1"),
+            msg("m-2", "thread-a", "cust-1"),
+        ],
+    )
+    .await;
+    assert_eq!((r3.messages, r3.duplicates), (1, 1));
+
+    let ids: Vec<String> = detail(&store, case1)
+        .await
+        .messages
+        .into_iter()
+        .map(|m| m.external_id.unwrap())
+        .collect();
+    assert_eq!(ids, ["m-1", "m-2"]);
+    assert_eq!(all_cases(&store, CaseFilter::default()).await, vec![case1]);
+    assert_eq!(
+        store.pending_raw_count().await.unwrap(),
+        0,
+        "duplicates are processed too"
+    );
+}
+
+async fn ingest_isolates_failed_items(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let good_a = raw_item(&store, &ch, t(10), vec![msg("m-a", "thread-a", "cust-a")]).await;
+    let mut unreadable = raw_item(&store, &ch, t(11), vec![]).await;
+    unreadable.parsed = Err("not JSON".into());
+    // A message for a channel that does not exist: the database refuses it.
+    let ghost = IngestItem {
+        raw_id: RawEventId::new_at(t(12)),
+        channel_id: ChannelId::new_at(t(12)),
+        channel_kind: "facebook".into(),
+        received_at: t(12),
+        parsed: Ok(vec![msg("m-ghost", "thread-g", "cust-g")]),
+    };
+    let good_b = raw_item(&store, &ch, t(13), vec![msg("m-b", "thread-b", "cust-b")]).await;
+
+    let report = store
+        .ingest(vec![good_a, unreadable, ghost, good_b], t(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.messages,
+            report.duplicates,
+            report.cases_opened,
+            report.failed
+        ),
+        (2, 0, 2, 2),
+        "{report:?}"
+    );
+    assert_eq!(
+        kinds(&report.events),
+        [
+            "case.created",
+            "message.created",
+            "case.created",
+            "message.created"
+        ]
+    );
+
+    let cases = store
+        .list_cases(CaseFilter::default(), None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(cases.len(), 2);
+    let contacts = store.list_contacts(None, 10).await.unwrap().items;
+    assert_eq!(
+        contacts.len(),
+        2,
+        "the failed item's contact was rolled back: {contacts:?}"
+    );
+    let mut ext: Vec<String> = Vec::new();
+    for c in &cases {
+        ext.extend(
+            detail(&store, c.id)
+                .await
+                .messages
+                .into_iter()
+                .map(|m| m.external_id.unwrap()),
+        );
+    }
+    ext.sort();
+    assert_eq!(ext, ["m-a", "m-b"]);
+    assert_eq!(
+        store.pending_raw_count().await.unwrap(),
+        0,
+        "failed items are marked with their error"
+    );
+    assert_eq!(
+        all_events(&store).await,
+        report.events,
+        "no events from the failed items"
+    );
+}
+
+async fn ingest_reopens_resolved_and_replaces_closed_cases(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let case1 = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    let (resolved, _) = store
+        .update_case(case1, status(CaseStatus::Resolved), Actor::System, t(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resolved.status, resolved.resolved_at),
+        (CaseStatus::Resolved, Some(t(11)))
+    );
+
+    // A customer message reopens a resolved case.
+    let r = deliver(&store, &ch, 12, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    assert_eq!((r.messages, r.cases_opened), (1, 0));
+    assert_eq!(case_of(&r), case1);
+    assert_eq!(kinds(&r.events), ["case.updated", "message.created"]);
+    assert_eq!(r.events[0].data["case"]["status"], "open");
+    let c = case(&store, case1).await;
+    assert_eq!(
+        (c.status, c.reopen_count, c.resolved_at, c.updated_at),
+        (CaseStatus::Open, 1, None, t(12))
+    );
+    let audit = all_audit(&store).await;
+    assert_eq!(audit[0].action, "case.reopened", "{audit:?}");
+    assert_eq!(
+        (audit[0].actor_kind.as_str(), audit[0].subject_id.clone()),
+        ("system", case1.to_string())
+    );
+
+    // Into a closed case: a new case on the same conversation.
+    store
+        .update_case(case1, status(CaseStatus::Closed), Actor::System, t(13))
+        .await
+        .unwrap();
+    let r = deliver(&store, &ch, 14, vec![msg("m-3", "thread-a", "cust-1")]).await;
+    assert_eq!((r.messages, r.cases_opened), (1, 1));
+    let case2 = case_of(&r);
+    assert_ne!(case2, case1);
+    let (c1, c2) = (case(&store, case1).await, case(&store, case2).await);
+    assert_eq!(
+        (c1.status, c1.reopen_count),
+        (CaseStatus::Closed, 1),
+        "the closed case stays closed"
+    );
+    assert_eq!((c2.status, c2.reopen_count), (CaseStatus::New, 0));
+    assert_eq!(
+        (c2.conversation_id, c2.contact_id),
+        (c1.conversation_id, c1.contact_id)
+    );
+    let ext = |d: CaseDetail| {
+        d.messages
+            .into_iter()
+            .map(|m| m.external_id.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ext(detail(&store, case1).await), ["m-1", "m-2"]);
+    assert_eq!(ext(detail(&store, case2).await), ["m-3"]);
+
+    // The next message goes to the new case.
+    let r = deliver(&store, &ch, 15, vec![msg("m-4", "thread-a", "cust-1")]).await;
+    assert_eq!((case_of(&r), r.cases_opened), (case2, 0));
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::Closed)).await,
+        vec![case1]
+    );
+}
+
+fn status_filter(s: CaseStatus) -> CaseFilter {
+    CaseFilter {
+        status: Some(s),
+        ..CaseFilter::default()
+    }
+}
+
+async fn ingest_wakes_pending_case(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let case1 = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    store
+        .update_case(case1, status(CaseStatus::Pending), Actor::System, t(11))
+        .await
+        .unwrap();
+    let r = deliver(&store, &ch, 12, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    assert_eq!((case_of(&r), r.cases_opened), (case1, 0));
+    let c = case(&store, case1).await;
+    assert_eq!(
+        (c.status, c.reopen_count, c.updated_at),
+        (CaseStatus::Open, 0, t(12)),
+        "woken, not reopened"
+    );
+
+    // With an expert, a customer message changes nothing but adds the message.
+    store
+        .update_case(case1, status(CaseStatus::WithExpert), Actor::System, t(13))
+        .await
+        .unwrap();
+    let r = deliver(&store, &ch, 14, vec![msg("m-3", "thread-a", "cust-1")]).await;
+    assert_eq!(kinds(&r.events), ["message.created"]);
+    assert_eq!(case(&store, case1).await.status, CaseStatus::WithExpert);
+}
+
+async fn case_messages_in_time_order(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let r = deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let case1 = case_of(&r);
+    let (reply1, _) = store
+        .add_reply(case1, "first answer".into(), as_user(&ann), t(11))
+        .await
+        .unwrap();
+    let (note, _) = store
+        .add_note(case1, "customer seems upset".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    let r2 = deliver(&store, &ch, 13, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    let (reply2, _) = store
+        .add_reply(case1, "second answer".into(), as_user(&ann), t(14))
+        .await
+        .unwrap();
+
+    let d = detail(&store, case1).await;
+    let got: Vec<(MessageId, Direction, Timestamp)> = d
+        .messages
+        .iter()
+        .map(|m| (m.id, m.direction, m.created_at))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (message_of(&r), Direction::Inbound, t(10)),
+            (reply1.id, Direction::Outbound, t(11)),
+            (note.id, Direction::Note, t(12)),
+            (message_of(&r2), Direction::Inbound, t(13)),
+            (reply2.id, Direction::Outbound, t(14)),
+        ]
+    );
+    assert_eq!(d.messages[1], reply1);
+    assert_eq!(d.messages[2], note);
+    assert_eq!(reply2.in_reply_to, Some(message_of(&r2)));
+    assert_not_found(store.case(CaseId::new_at(t(20))).await, "unknown case");
+}
+
+/// Messages that arrive together (one ingest batch, one `now`) keep their order: the order the
+/// customer sent them, which is also the order of the batch.
+async fn ingest_batch_keeps_message_order(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let mut items = Vec::new();
+    for i in 0..8 {
+        let mut m = msg(&format!("m-{i}"), "thread-a", "cust-1");
+        m.sent_at = Some(t(10 + i));
+        items.push(raw_item(&store, &ch, t(10 + i), vec![m]).await);
+    }
+    let report = store.ingest(items, t(30)).await.unwrap();
+    assert_eq!((report.messages, report.cases_opened), (8, 1));
+    let expected: Vec<String> = (0..8).map(|i| format!("m-{i}")).collect();
+
+    let d = detail(&store, case_of(&report)).await;
+    let got: Vec<String> = d
+        .messages
+        .iter()
+        .map(|m| m.external_id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        got, expected,
+        "case messages of one batch, in the order sent (and ingested)"
+    );
+
+    let contact = d.case.contact_id;
+    let timeline = store.contact_timeline(contact, None, 100).await.unwrap();
+    let got: Vec<String> = timeline
+        .items
+        .iter()
+        .map(|m| m.external_id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        got, expected,
+        "the contact timeline of one batch, in the order sent (and ingested)"
+    );
+}
+
+// =============================================================================================
+// Listing and changing cases.
+
+async fn list_cases_filters(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let support = make_team(&store, "Support", t(2)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(3)).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let r = deliver(
+            &store,
+            &ch,
+            10 + i,
+            vec![msg(
+                &format!("m-{i}"),
+                &format!("thread-{i}"),
+                &format!("cust-{i}"),
+            )],
+        )
+        .await;
+        ids.push(case_of(&r));
+    }
+    let (c1, c2, c3, c4) = (ids[0], ids[1], ids[2], ids[3]);
+    let sales = Purpose::parse("sales").unwrap();
+    let patch = CasePatch {
+        status: Some(CaseStatus::Open),
+        assignee: Some(Some(ann.id)),
+        team: Some(Some(support.id)),
+        ..CasePatch::default()
+    };
+    store
+        .update_case(c1, patch, as_user(&ann), t(20))
+        .await
+        .unwrap();
+    let patch = CasePatch {
+        purpose: Some(sales.clone()),
+        ..CasePatch::default()
+    };
+    store
+        .update_case(c2, patch, as_user(&ann), t(21))
+        .await
+        .unwrap();
+    let patch = CasePatch {
+        status: Some(CaseStatus::Pending),
+        team: Some(Some(support.id)),
+        ..CasePatch::default()
+    };
+    store
+        .update_case(c3, patch, as_user(&ann), t(22))
+        .await
+        .unwrap();
+
+    let f = CaseFilter::default;
+    assert_eq!(
+        all_cases(&store, f()).await,
+        vec![c4, c3, c2, c1],
+        "newest first"
+    );
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::New)).await,
+        vec![c4, c2]
+    );
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::Open)).await,
+        vec![c1]
+    );
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::Pending)).await,
+        vec![c3]
+    );
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::Closed)).await,
+        vec![]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                purpose: Some(sales.clone()),
+                ..f()
+            }
+        )
+        .await,
+        vec![c2]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                purpose: Some(Purpose::tier1()),
+                ..f()
+            }
+        )
+        .await,
+        vec![c4, c3, c1]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                team: Some(support.id),
+                ..f()
+            }
+        )
+        .await,
+        vec![c3, c1]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                team: Some(TeamId::new_at(t(5))),
+                ..f()
+            }
+        )
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                assignee: Some(ann.id),
+                ..f()
+            }
+        )
+        .await,
+        vec![c1]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                unassigned: true,
+                ..f()
+            }
+        )
+        .await,
+        vec![c4, c3, c2]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                team: Some(support.id),
+                unassigned: true,
+                ..f()
+            }
+        )
+        .await,
+        vec![c3]
+    );
+    assert_eq!(
+        all_cases(
+            &store,
+            CaseFilter {
+                status: Some(CaseStatus::Open),
+                purpose: Some(sales),
+                ..f()
+            }
+        )
+        .await,
+        vec![]
+    );
+
+    let mut counts = store.case_counts().await.unwrap();
+    counts.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(
+        counts,
+        vec![
+            (CaseStatus::New, 2),
+            (CaseStatus::Open, 1),
+            (CaseStatus::Pending, 1)
+        ]
+    );
+}
+
+async fn list_cases_pagination(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let r = deliver(
+            &store,
+            &ch,
+            10 + i,
+            vec![msg(&format!("m-{i}"), &format!("thread-{i}"), "cust-1")],
+        )
+        .await;
+        created.push(case_of(&r));
+    }
+    let newest_first: Vec<CaseId> = created.iter().rev().copied().collect();
+
+    let mut seen: Vec<Case> = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_cases(CaseFilter::default(), cursor, 2)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(CaseId::parse(&c).unwrap()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(pages, 3);
+    let ids: Vec<CaseId> = seen.iter().map(|c| c.id).collect();
+    assert_eq!(ids, newest_first, "5 distinct cases, newest first");
+    assert!(seen.windows(2).all(|w| w[0].created_at > w[1].created_at));
+
+    // A page that ends exactly at the last case has no next cursor.
+    let page = store
+        .list_cases(CaseFilter::default(), None, 5)
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.next_cursor), (5, None));
+    let page = store
+        .list_cases(CaseFilter::default(), None, 4)
+        .await
+        .unwrap();
+    assert_eq!(page.next_cursor, Some(created[1].to_string()));
+    let last = store
+        .list_cases(CaseFilter::default(), Some(created[1]), 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            last.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            last.next_cursor
+        ),
+        (vec![created[0]], None)
+    );
+
+    // Filters and cursors together.
+    store
+        .update_case(created[1], status(CaseStatus::Open), Actor::System, t(20))
+        .await
+        .unwrap();
+    store
+        .update_case(created[3], status(CaseStatus::Open), Actor::System, t(21))
+        .await
+        .unwrap();
+    let p1 = store
+        .list_cases(status_filter(CaseStatus::New), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        p1.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![created[4], created[2]]
+    );
+    let cursor = CaseId::parse(&p1.next_cursor.expect("more New cases")).unwrap();
+    let p2 = store
+        .list_cases(status_filter(CaseStatus::New), Some(cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            p2.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            p2.next_cursor
+        ),
+        (vec![created[0]], None)
+    );
+}
+
+async fn update_case_transitions(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+
+    let steps = [
+        (CaseStatus::Open, 11),
+        (CaseStatus::Pending, 12),
+        (CaseStatus::WithExpert, 13),
+        (CaseStatus::Open, 14),
+        (CaseStatus::Resolved, 15),
+    ];
+    for (to, at) in steps {
+        let (c, events) = store
+            .update_case(id, status(to), Actor::System, t(at))
+            .await
+            .unwrap();
+        assert_eq!((c.status, c.updated_at), (to, t(at)));
+        assert_eq!(kinds(&events), ["case.updated"]);
+        assert_eq!(case(&store, id).await, c);
+    }
+    let c = case(&store, id).await;
+    assert_eq!((c.resolved_at, c.reopen_count), (Some(t(15)), 0));
+
+    // Reopened by a person.
+    let (c, _) = store
+        .update_case(id, status(CaseStatus::Open), Actor::System, t(16))
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.resolved_at, c.reopen_count),
+        (CaseStatus::Open, None, 1)
+    );
+    let (c, _) = store
+        .update_case(id, status(CaseStatus::Resolved), Actor::System, t(17))
+        .await
+        .unwrap();
+    assert_eq!(c.resolved_at, Some(t(17)));
+    let (c, _) = store
+        .update_case(id, status(CaseStatus::Closed), Actor::System, t(18))
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.resolved_at, c.reopen_count),
+        (CaseStatus::Closed, Some(t(17)), 1),
+        "closing keeps resolved_at"
+    );
+
+    // A change to the same status changes nothing.
+    let seq = store.last_event_seq().await.unwrap();
+    let (same, events) = store
+        .update_case(id, status(CaseStatus::Closed), Actor::System, t(19))
+        .await
+        .unwrap();
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(same, c);
+    assert_eq!(store.last_event_seq().await.unwrap(), seq);
+
+    // New → Closed directly.
+    let other = case_of(&deliver(&store, &ch, 20, vec![msg("m-2", "thread-b", "cust-1")]).await);
+    let (c, _) = store
+        .update_case(other, status(CaseStatus::Closed), Actor::System, t(21))
+        .await
+        .unwrap();
+    assert_eq!((c.status, c.resolved_at), (CaseStatus::Closed, Some(t(21))));
+}
+
+async fn update_case_rejects_invalid_changes(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    store
+        .update_case(id, status(CaseStatus::Open), as_user(&ann), t(11))
+        .await
+        .unwrap();
+
+    let snapshot = |store: Store| async move {
+        (
+            store.case(id).await.unwrap(),
+            store.last_event_seq().await.unwrap(),
+            all_audit(&store).await.len(),
+        )
+    };
+    let before = snapshot(store.clone()).await;
+    assert_invalid(
+        store
+            .update_case(id, status(CaseStatus::New), as_user(&ann), t(12))
+            .await,
+        "Open -> New",
+    );
+    let patch = CasePatch {
+        team: Some(Some(TeamId::new_at(t(3)))),
+        ..CasePatch::default()
+    };
+    assert_invalid(
+        store.update_case(id, patch, as_user(&ann), t(12)).await,
+        "unknown team",
+    );
+    let patch = CasePatch {
+        assignee: Some(Some(UserId::new_at(t(3)))),
+        ..CasePatch::default()
+    };
+    assert_invalid(
+        store.update_case(id, patch, as_user(&ann), t(12)).await,
+        "unknown assignee",
+    );
+    // A valid field in the same patch as an invalid one is not applied either.
+    let patch = CasePatch {
+        priority: Some(Priority::Urgent),
+        team: Some(Some(TeamId::new_at(t(3)))),
+        ..CasePatch::default()
+    };
+    assert_invalid(
+        store.update_case(id, patch, as_user(&ann), t(12)).await,
+        "unknown team with priority",
+    );
+    assert_eq!(snapshot(store.clone()).await, before, "nothing changed");
+
+    store
+        .update_case(id, status(CaseStatus::Resolved), as_user(&ann), t(13))
+        .await
+        .unwrap();
+    assert_invalid(
+        store
+            .update_case(id, status(CaseStatus::Pending), as_user(&ann), t(14))
+            .await,
+        "Resolved -> Pending",
+    );
+    store
+        .update_case(id, status(CaseStatus::Closed), as_user(&ann), t(15))
+        .await
+        .unwrap();
+    let before = snapshot(store.clone()).await;
+    for to in [
+        CaseStatus::Open,
+        CaseStatus::New,
+        CaseStatus::Pending,
+        CaseStatus::WithExpert,
+        CaseStatus::Resolved,
+    ] {
+        assert_invalid(
+            store
+                .update_case(id, status(to), as_user(&ann), t(16))
+                .await,
+            &format!("Closed -> {to}"),
+        );
+    }
+    assert_eq!(snapshot(store.clone()).await, before, "nothing changed");
+    assert_eq!(before.0.case.status, CaseStatus::Closed);
+
+    assert_not_found(
+        store
+            .update_case(
+                CaseId::new_at(t(17)),
+                status(CaseStatus::Open),
+                as_user(&ann),
+                t(17),
+            )
+            .await,
+        "unknown case",
+    );
+}
+
+async fn update_case_fields_events_and_audit(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Supervisor, t(1)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(2)).await;
+    let support = make_team(&store, "Support", t(3)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(4)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+
+    let tags = ["vip", "billing", "vip", "angry"]
+        .map(|s| Tag::parse(s).unwrap())
+        .to_vec();
+    let patch = CasePatch {
+        status: Some(CaseStatus::Open),
+        purpose: Some(Purpose::parse("support").unwrap()),
+        team: Some(Some(support.id)),
+        assignee: Some(Some(bob.id)),
+        priority: Some(Priority::High),
+        tags: Some(tags),
+    };
+    let seq_before = store.last_event_seq().await.unwrap();
+    let (c, events) = store
+        .update_case(id, patch, as_user(&ann), t(11))
+        .await
+        .unwrap();
+    assert_eq!(c.status, CaseStatus::Open);
+    assert_eq!(c.purpose.as_str(), "support");
+    assert_eq!(
+        (c.team, c.assignee, c.priority),
+        (Some(support.id), Some(bob.id), Priority::High)
+    );
+    assert_eq!(
+        c.tags,
+        ["angry", "billing", "vip"],
+        "tags sorted and deduplicated"
+    );
+    assert_eq!(c.updated_at, t(11));
+    assert_eq!(case(&store, id).await, c);
+
+    // One case.updated event, carrying the case, in the log too.
+    assert_eq!(events.len(), 1);
+    let ev = &events[0];
+    assert_eq!(
+        (ev.kind.as_str(), ev.case_id, ev.created_at),
+        ("case.updated", Some(id), t(11))
+    );
+    assert!(ev.seq > seq_before);
+    assert_eq!(ev.data["case"]["id"], id.to_string());
+    assert_eq!(ev.data["case"]["tags"], json!(["angry", "billing", "vip"]));
+    assert_eq!(store.events_after(seq_before, 10).await.unwrap(), events);
+
+    // The audit entry names who and what changed.
+    let entry = all_audit(&store).await.remove(0);
+    assert_eq!(entry.action, "case.updated");
+    assert_eq!(
+        (entry.subject_kind.as_str(), entry.subject_id.clone()),
+        ("case", id.to_string())
+    );
+    assert_eq!(
+        (entry.actor_kind.as_str(), entry.actor_id.clone()),
+        ("user", Some(ann.id.to_string()))
+    );
+    assert_eq!((entry.actor_name.as_str(), entry.at), ("User ann", t(11)));
+    assert_eq!(
+        entry.details["status"],
+        json!({ "from": "new", "to": "open" })
+    );
+    assert_eq!(
+        entry.details["priority"],
+        json!({ "from": "normal", "to": "high" })
+    );
+    assert_eq!(entry.details["team"]["to"], json!(support.id.to_string()));
+    assert_eq!(
+        entry.details["tags"]["to"],
+        json!(["angry", "billing", "vip"])
+    );
+
+    // Clearing fields; the audit shows only what changed.
+    let patch = CasePatch {
+        team: Some(None),
+        assignee: Some(None),
+        ..CasePatch::default()
+    };
+    let (c, events) = store
+        .update_case(id, patch, as_user(&ann), t(12))
+        .await
+        .unwrap();
+    assert_eq!((c.team, c.assignee), (None, None));
+    assert_eq!(events.len(), 1);
+    let entry = all_audit(&store).await.remove(0);
+    let mut keys: Vec<&String> = entry.details.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["assignee", "team"]);
+
+    // A patch that changes nothing writes nothing.
+    let audit_len = all_audit(&store).await.len();
+    let seq = store.last_event_seq().await.unwrap();
+    let patch = CasePatch {
+        priority: Some(Priority::High),
+        tags: Some(vec![
+            Tag::parse("vip").unwrap(),
+            Tag::parse("angry").unwrap(),
+            Tag::parse("billing").unwrap(),
+        ]),
+        ..CasePatch::default()
+    };
+    let (same, events) = store
+        .update_case(id, patch, as_user(&ann), t(13))
+        .await
+        .unwrap();
+    assert!(events.is_empty());
+    assert_eq!(same, c);
+    assert_eq!(
+        (
+            all_audit(&store).await.len(),
+            store.last_event_seq().await.unwrap()
+        ),
+        (audit_len, seq)
+    );
+}
+
+// =============================================================================================
+// Replies, notes and the outbox.
+
+async fn add_reply_queues_outbound(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let r1 = deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let id = case_of(&r1);
+    let r2 = deliver(&store, &ch, 11, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    let last_inbound = message_of(&r2);
+    let before = case(&store, id).await;
+
+    let (reply, events) = store
+        .add_reply(id, "We're on it".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    assert_eq!(reply.direction, Direction::Outbound);
+    assert_eq!(reply.delivery_state, DeliveryState::Queued);
+    assert_eq!(
+        (
+            reply.attempts,
+            reply.delivery_error.clone(),
+            reply.external_id.clone()
+        ),
+        (0, None, None)
+    );
+    assert_eq!(
+        reply.in_reply_to,
+        Some(last_inbound),
+        "answers the last inbound message"
+    );
+    assert_eq!(
+        (reply.case_id, reply.conversation_id, reply.channel_id),
+        (id, before.conversation_id, ch.id)
+    );
+    assert_eq!(reply.author.kind, "user");
+    assert_eq!(reply.author.id, Some(ann.id.to_string()));
+    assert_eq!(reply.author.name.as_deref(), Some("User ann"));
+    assert_eq!(
+        (reply.text.as_str(), reply.sent_at, reply.created_at),
+        ("We're on it", t(12), t(12))
+    );
+
+    assert_eq!(kinds(&events), ["case.updated", "message.created"]);
+    assert_eq!(events[0].data["case"]["status"], "open");
+    assert_eq!(events[1].data["message"]["id"], reply.id.to_string());
+
+    let c = case(&store, id).await;
+    assert_eq!(
+        (c.status, c.first_response_at, c.updated_at),
+        (CaseStatus::Open, Some(t(12)), t(12))
+    );
+    let d = detail(&store, id).await;
+    assert_eq!(d.messages.last(), Some(&reply));
+
+    // A second reply: the first response time stays.
+    let (second, _) = store
+        .add_reply(id, "Any news?".into(), Actor::System, t(13))
+        .await
+        .unwrap();
+    assert_eq!(second.in_reply_to, Some(last_inbound));
+    assert_eq!(second.author.kind, "system");
+    let c = case(&store, id).await;
+    assert_eq!(
+        (c.status, c.first_response_at, c.updated_at),
+        (CaseStatus::Open, Some(t(12)), t(13))
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), 2);
+
+    let audit = all_audit(&store).await;
+    let queued: Vec<&AuditEntry> = audit
+        .iter()
+        .filter(|e| e.action == "message.reply_queued")
+        .collect();
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[1].details["message_id"], reply.id.to_string());
+
+    // A reply to a Pending case keeps it Pending.
+    store
+        .update_case(id, status(CaseStatus::Pending), Actor::System, t(14))
+        .await
+        .unwrap();
+    store
+        .add_reply(id, "Waiting for you".into(), as_user(&ann), t(15))
+        .await
+        .unwrap();
+    assert_eq!(case(&store, id).await.status, CaseStatus::Pending);
+
+    assert_not_found(
+        store
+            .add_reply(CaseId::new_at(t(16)), "x".into(), Actor::System, t(16))
+            .await,
+        "unknown case",
+    );
+}
+
+async fn add_reply_to_closed_case_is_invalid(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    store
+        .update_case(id, status(CaseStatus::Closed), Actor::System, t(11))
+        .await
+        .unwrap();
+    let before = detail(&store, id).await;
+    let seq = store.last_event_seq().await.unwrap();
+
+    assert_invalid(
+        store
+            .add_reply(id, "too late".into(), Actor::System, t(12))
+            .await,
+        "reply to a closed case",
+    );
+    assert_eq!(detail(&store, id).await, before, "nothing added");
+    assert_eq!(store.last_event_seq().await.unwrap(), seq);
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+}
+
+async fn add_note_is_internal(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    let before = case(&store, id).await;
+
+    let (note, events) = store
+        .add_note(id, "VIP customer".into(), as_user(&ann), t(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        (note.direction, note.delivery_state),
+        (Direction::Note, DeliveryState::Internal)
+    );
+    assert_eq!(
+        (note.in_reply_to, note.attempts, note.external_id.clone()),
+        (None, 0, None)
+    );
+    assert_eq!(
+        (note.author.kind.as_str(), note.author.id.clone()),
+        ("user", Some(ann.id.to_string()))
+    );
+    assert_eq!(kinds(&events), ["message.created"]);
+    assert_eq!(
+        case(&store, id).await,
+        before,
+        "a note does not change the case"
+    );
+    assert_eq!(detail(&store, id).await.messages.last(), Some(&note));
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+    assert!(
+        store
+            .claim_outbound(t(100), t(160), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty(),
+        "notes are never sent"
+    );
+    assert!(
+        all_audit(&store)
+            .await
+            .iter()
+            .any(|e| e.action == "message.note_added")
+    );
+}
+
+async fn claim_outbound_leases(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let r = deliver(&store, &ch, 10, vec![msg("m-ext-1", "thread-a", "cust-42")]).await;
+    let id = case_of(&r);
+    store
+        .add_note(id, "internal".into(), as_user(&ann), t(11))
+        .await
+        .unwrap();
+    let (reply, _) = store
+        .add_reply(id, "Hi there".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+
+    assert!(
+        store
+            .claim_outbound(t(11), t(71), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty(),
+        "not due yet"
+    );
+    let jobs = store.claim_outbound(t(20), t(80), 10).await.unwrap().0;
+    assert_eq!(
+        jobs,
+        vec![OutboundJob {
+            message_id: reply.id,
+            case_id: id,
+            channel_id: ch.id,
+            thread: "thread-a".into(),
+            in_reply_to: Some("m-ext-1".into()),
+            to: "cust-42".into(),
+            text: "Hi there".into(),
+            attempts: 0,
+        }]
+    );
+    let state = |d: CaseDetail, m: MessageId| {
+        d.messages
+            .into_iter()
+            .find(|x| x.id == m)
+            .unwrap()
+            .delivery_state
+    };
+    assert_eq!(
+        state(detail(&store, id).await, reply.id),
+        DeliveryState::Sending
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), 1, "in flight counts");
+
+    assert!(
+        store
+            .claim_outbound(t(21), t(81), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty(),
+        "leased"
+    );
+    assert!(
+        store
+            .claim_outbound(t(79), t(139), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty(),
+        "still leased"
+    );
+    let again = store.claim_outbound(t(81), t(141), 10).await.unwrap().0;
+    assert_eq!(
+        again.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        vec![reply.id],
+        "claimable after the lease"
+    );
+    assert_eq!(again[0].attempts, 0);
+
+    // The limit holds, and the earliest due goes first.
+    let (r2, _) = store
+        .add_reply(id, "second".into(), as_user(&ann), t(90))
+        .await
+        .unwrap();
+    let (r3, _) = store
+        .add_reply(id, "third".into(), as_user(&ann), t(91))
+        .await
+        .unwrap();
+    let first = store.claim_outbound(t(100), t(160), 1).await.unwrap().0;
+    assert_eq!(
+        first.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        vec![r2.id]
+    );
+    let rest = store.claim_outbound(t(100), t(160), 10).await.unwrap().0;
+    assert_eq!(
+        rest.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        vec![r3.id]
+    );
+
+    // Another customer on another case gets their own address.
+    let other = case_of(
+        &deliver(
+            &store,
+            &ch,
+            101,
+            vec![msg("m-ext-2", "thread-b", "cust-43")],
+        )
+        .await,
+    );
+    store
+        .add_reply(other, "hello".into(), as_user(&ann), t(102))
+        .await
+        .unwrap();
+    let jobs = store.claim_outbound(t(103), t(163), 10).await.unwrap().0;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (
+            jobs[0].to.as_str(),
+            jobs[0].in_reply_to.as_deref(),
+            jobs[0].thread.as_str()
+        ),
+        ("cust-43", Some("m-ext-2"), "thread-b")
+    );
+}
+
+async fn record_delivery_outcomes(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    let (r1, _) = store
+        .add_reply(id, "one".into(), Actor::System, t(11))
+        .await
+        .unwrap();
+    let (r2, _) = store
+        .add_reply(id, "two".into(), Actor::System, t(12))
+        .await
+        .unwrap();
+    let (r3, _) = store
+        .add_reply(id, "three".into(), Actor::System, t(13))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_outbound(t(20), t(80), 10)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        3
+    );
+    let get = |store: Store, m: MessageId| async move {
+        store
+            .case(id)
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .find(|x| x.id == m)
+            .unwrap()
+    };
+
+    let events = store
+        .record_delivery(r1.id, Delivery::Delivered, t(21))
+        .await
+        .unwrap();
+    assert_eq!(kinds(&events), ["message.updated"]);
+    assert_eq!(events[0].data["message"]["delivery_state"], "delivered");
+    let m = get(store.clone(), r1.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts, m.delivery_error),
+        (DeliveryState::Delivered, 1, None)
+    );
+
+    let retry = Delivery::Retry {
+        at: t(100),
+        error: "HTTP 503".into(),
+    };
+    let events = store.record_delivery(r2.id, retry, t(22)).await.unwrap();
+    assert_eq!(kinds(&events), ["message.updated"]);
+    let m = get(store.clone(), r2.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts, m.delivery_error.as_deref()),
+        (DeliveryState::Queued, 1, Some("HTTP 503"))
+    );
+
+    let events = store
+        .record_delivery(
+            r3.id,
+            Delivery::Failed {
+                error: "recipient blocked".into(),
+            },
+            t(23),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kinds(&events), ["message.updated"]);
+    let m = get(store.clone(), r3.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts, m.delivery_error.as_deref()),
+        (DeliveryState::Failed, 1, Some("recipient blocked"))
+    );
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        1,
+        "only the retry waits"
+    );
+
+    // The retry is due at its time, not before; it carries its attempts.
+    assert!(
+        store
+            .claim_outbound(t(99), t(159), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    let jobs = store.claim_outbound(t(100), t(160), 10).await.unwrap().0;
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.message_id, j.attempts))
+            .collect::<Vec<_>>(),
+        vec![(r2.id, 1)]
+    );
+    store
+        .record_delivery(r2.id, Delivery::Delivered, t(101))
+        .await
+        .unwrap();
+    let m = get(store.clone(), r2.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts),
+        (DeliveryState::Delivered, 2)
+    );
+
+    // Final states are final.
+    let seq = store.last_event_seq().await.unwrap();
+    assert!(
+        store
+            .record_delivery(r3.id, Delivery::Delivered, t(102))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .record_delivery(
+                r1.id,
+                Delivery::Failed {
+                    error: "late".into()
+                },
+                t(102)
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retry = Delivery::Retry {
+        at: t(200),
+        error: "again".into(),
+    };
+    assert!(
+        store
+            .record_delivery(r1.id, retry, t(102))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .record_delivery(MessageId::new_at(t(102)), Delivery::Delivered, t(102))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let m = get(store.clone(), r3.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts, m.delivery_error.as_deref()),
+        (DeliveryState::Failed, 1, Some("recipient blocked"))
+    );
+    let m = get(store.clone(), r1.id).await;
+    assert_eq!(
+        (m.delivery_state, m.attempts, m.delivery_error),
+        (DeliveryState::Delivered, 1, None)
+    );
+    assert_eq!(
+        store.last_event_seq().await.unwrap(),
+        seq,
+        "no-ops emit nothing"
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+    assert!(
+        store
+            .claim_outbound(t(300), t(360), 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+
+    let audit = all_audit(&store).await;
+    let failed = audit
+        .iter()
+        .find(|e| e.action == "message.failed")
+        .expect("failure audited");
+    assert_eq!(
+        (failed.subject_id.clone(), failed.details["error"].clone()),
+        (r3.id.to_string(), json!("recipient blocked"))
+    );
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "message.delivered")
+            .count(),
+        2
+    );
+}
+
+// =============================================================================================
+// Events, audit, contacts.
+
+async fn events_after_resumes(store: Store) {
+    migrated(&store).await;
+    assert_eq!(store.last_event_seq().await.unwrap(), 0);
+    assert!(store.events_after(0, 100).await.unwrap().is_empty());
+
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let r = deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let id = case_of(&r);
+    let mut live = r.events.clone();
+    live.extend(
+        store
+            .add_reply(id, "hi".into(), as_user(&ann), t(11))
+            .await
+            .unwrap()
+            .1,
+    );
+    live.extend(
+        store
+            .add_note(id, "note".into(), as_user(&ann), t(12))
+            .await
+            .unwrap()
+            .1,
+    );
+    live.extend(
+        store
+            .update_case(id, status(CaseStatus::Pending), as_user(&ann), t(13))
+            .await
+            .unwrap()
+            .1,
+    );
+
+    let all = all_events(&store).await;
+    assert_eq!(
+        kinds(&all),
+        [
+            "case.created",
+            "message.created",
+            "case.updated",
+            "message.created",
+            "message.created",
+            "case.updated"
+        ]
+    );
+    assert_eq!(all, live, "the log holds exactly what was returned live");
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "seq order");
+    assert!(all.iter().all(|e| e.case_id == Some(id)));
+    assert_eq!(
+        all.iter().map(|e| e.created_at).collect::<Vec<_>>(),
+        [t(10), t(10), t(11), t(11), t(12), t(13)]
+    );
+    assert_eq!(store.last_event_seq().await.unwrap(), all[5].seq);
+
+    assert_eq!(
+        store.events_after(all[2].seq, 100).await.unwrap(),
+        all[3..].to_vec(),
+        "resumes after a seq"
+    );
+    assert_eq!(
+        store.events_after(0, 2).await.unwrap(),
+        all[..2].to_vec(),
+        "limit"
+    );
+    assert_eq!(
+        store.events_after(all[1].seq, 2).await.unwrap(),
+        all[2..4].to_vec()
+    );
+    assert!(
+        store
+            .events_after(all[5].seq, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn list_audit_pagination(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Admin, t(1)).await;
+    for (i, u) in ["bob", "cid", "dee", "eve"].into_iter().enumerate() {
+        store
+            .create_user(
+                NewUser {
+                    username: Username::parse(u).unwrap(),
+                    display_name: name(u),
+                    role: Role::Agent,
+                    password_hash: None,
+                },
+                as_user(&ann),
+                t(2 + i as i64),
+            )
+            .await
+            .unwrap();
+    }
+    make_channel(&store, "facebook", "Page", t(6)).await;
+
+    let mut entries: Vec<AuditEntry> = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list_audit(cursor, 2).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        entries.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c.parse::<i64>().unwrap()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(
+        pages, 3,
+        "6 entries, 2 per page, the last page has no cursor"
+    );
+    assert_eq!(entries.len(), 6);
+    assert!(
+        entries.windows(2).all(|w| w[0].seq > w[1].seq),
+        "newest first, distinct"
+    );
+    assert_eq!(
+        entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [t(6), t(5), t(4), t(3), t(2), t(1)]
+    );
+    assert_eq!(entries[0].action, "channel.created");
+    assert!(entries[1..].iter().all(|e| e.action == "user.created"));
+    assert_eq!(entries[5].subject_id, ann.id.to_string());
+    assert_eq!(
+        (
+            entries[5].actor_kind.as_str(),
+            entries[5].actor_name.as_str()
+        ),
+        ("system", "switchboard")
+    );
+    assert_eq!(
+        (entries[4].actor_kind.as_str(), entries[4].actor_id.clone()),
+        ("user", Some(ann.id.to_string()))
+    );
+    assert_eq!(entries[4].details["username"], "bob");
+    assert_eq!(entries, all_audit(&store).await);
+
+    let exact = store.list_audit(None, 6).await.unwrap();
+    assert_eq!((exact.items.len(), exact.next_cursor), (6, None));
+    let after_first = store.list_audit(Some(entries[0].seq), 100).await.unwrap();
+    assert_eq!(after_first.items, entries[1..].to_vec());
+}
+
+async fn contact_and_timeline(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let fb = make_channel(&store, "facebook", "Page", t(2)).await;
+    let ig = make_channel(&store, "instagram", "Insta", t(3)).await;
+
+    let r = deliver(&store, &fb, 10, vec![msg("m-1", "thread-a", "cust-7")]).await;
+    let (case1, in1) = (case_of(&r), message_of(&r));
+    let (reply, _) = store
+        .add_reply(case1, "hello".into(), as_user(&ann), t(11))
+        .await
+        .unwrap();
+    let (note, _) = store
+        .add_note(case1, "note".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    store
+        .update_case(case1, status(CaseStatus::Closed), as_user(&ann), t(13))
+        .await
+        .unwrap();
+    let r = deliver(&store, &fb, 14, vec![msg("m-2", "thread-a", "cust-7")]).await;
+    let (case2, in2) = (case_of(&r), message_of(&r));
+    let r = deliver(&store, &fb, 15, vec![msg("m-3", "thread-b", "cust-7")]).await;
+    let (case3, in3) = (case_of(&r), message_of(&r));
+    // Someone else, and the same id on another channel: other contacts.
+    deliver(&store, &fb, 16, vec![msg("m-4", "thread-c", "cust-8")]).await;
+    let r = deliver(&store, &ig, 17, vec![msg("m-1", "thread-a", "cust-7")]).await;
+    let ig_contact = case(&store, case_of(&r)).await.contact_id;
+
+    let contact_id = case(&store, case1).await.contact_id;
+    assert_ne!(ig_contact, contact_id);
+    assert_eq!(case(&store, case3).await.contact_id, contact_id);
+    let contact = store.contact(contact_id).await.unwrap();
+    assert_eq!(
+        (
+            contact.id,
+            contact.display_name.as_deref(),
+            contact.created_at
+        ),
+        (contact_id, Some("Customer cust-7"), t(10))
+    );
+    assert_eq!(contact.identities.len(), 1);
+    assert_eq!(
+        (
+            contact.identities[0].channel_id,
+            contact.identities[0].external_id.as_str()
+        ),
+        (fb.id, "cust-7")
+    );
+
+    let expected = vec![
+        (in1, case1, Direction::Inbound),
+        (reply.id, case1, Direction::Outbound),
+        (note.id, case1, Direction::Note),
+        (in2, case2, Direction::Inbound),
+        (in3, case3, Direction::Inbound),
+    ];
+    let timeline = store.contact_timeline(contact_id, None, 100).await.unwrap();
+    assert_eq!(timeline.next_cursor, None);
+    let got: Vec<_> = timeline
+        .items
+        .iter()
+        .map(|m| (m.id, m.case_id, m.direction))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "every case of the contact, oldest first, with replies and notes"
+    );
+    assert_eq!(timeline.items[1], reply);
+
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = store.contact_timeline(contact_id, cursor, 2).await.unwrap();
+        pages += 1;
+        paged.extend(page.items.iter().map(|m| (m.id, m.case_id, m.direction)));
+        match page.next_cursor {
+            Some(c) => cursor = Some(MessageId::parse(&c).unwrap()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!((paged, pages), (expected, 3));
+
+    let other = store.contact_timeline(ig_contact, None, 100).await.unwrap();
+    assert_eq!(other.items.len(), 1);
+
+    // Contacts list newest first, with cursor.
+    let contacts = store.list_contacts(None, 100).await.unwrap().items;
+    assert_eq!(contacts.len(), 3);
+    assert_eq!(contacts[2].id, contact_id);
+    assert_eq!(contacts[0].id, ig_contact);
+    let page = store.list_contacts(None, 2).await.unwrap();
+    let cursor = ContactId::parse(&page.next_cursor.expect("a third contact")).unwrap();
+    let rest = store.list_contacts(Some(cursor), 2).await.unwrap();
+    assert_eq!(
+        (
+            rest.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            rest.next_cursor
+        ),
+        (vec![contact_id], None)
+    );
+
+    assert_not_found(
+        store.contact(ContactId::new_at(t(20))).await,
+        "unknown contact",
+    );
+    assert_not_found(
+        store
+            .contact_timeline(ContactId::new_at(t(20)), None, 10)
+            .await,
+        "unknown contact's timeline",
+    );
+}
+
+/// The crate offers no raw SQL, so tampering with the log directly is not tried here; what the
+/// API can show is checked: entries, once written, stay exactly as they were while the store
+/// keeps changing, and new ones only come after them.
+async fn audit_log_is_append_only(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(2)).await;
+    let team = make_team(&store, "Support", t(3)).await;
+    store
+        .add_team_member(team.id, bob.id, as_user(&ann), t(4))
+        .await
+        .unwrap();
+    let ch = make_channel(&store, "facebook", "Page", t(5)).await;
+    let id = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    let before = all_audit(&store).await;
+    assert!(before.len() >= 6, "{before:?}");
+
+    // Change the very things the entries are about.
+    store
+        .remove_team_member(team.id, bob.id, as_user(&ann), t(20))
+        .await
+        .unwrap();
+    store
+        .update_case(id, status(CaseStatus::Resolved), as_user(&ann), t(21))
+        .await
+        .unwrap();
+    store
+        .update_case(id, status(CaseStatus::Closed), as_user(&ann), t(22))
+        .await
+        .unwrap();
+    deliver(&store, &ch, 23, vec![msg("m-2", "thread-a", "cust-1")]).await;
+    let _ = store
+        .update_case(id, status(CaseStatus::Open), as_user(&ann), t(24))
+        .await;
+
+    let after = all_audit(&store).await;
+    assert!(after.len() > before.len());
+    let (new, old) = after.split_at(after.len() - before.len());
+    assert_eq!(old, before.as_slice(), "earlier entries are unchanged");
+    let newest_old = before[0].seq;
+    assert!(
+        new.iter().all(|e| e.seq > newest_old),
+        "new entries come after"
+    );
+}
+
+// =============================================================================================
+// Text, consistency under concurrency, ordering.
+
+/// Whatever a customer or an agent writes comes back exactly.
+async fn text_round_trips(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "webhook", "Partner app", t(2)).await;
+    let text = "Grüße 👋🏽 — 你好, مرحبا, e\u{301}\n\ttab \"quotes\" 'single' \\backslash \\u0000 $1 ?1 '); DROP TABLE cases; --";
+    let mut m = msg("ext-ü-1", "c:thread-✓", "user-🙂");
+    m.text = text.to_owned();
+    m.author.name = Some("Zoë O'Brien".into());
+    m.author.handle = Some("@zoë".into());
+    let r = deliver(&store, &ch, 10, vec![m]).await;
+    assert_eq!((r.messages, r.failed), (1, 0));
+    let d = detail(&store, case_of(&r)).await;
+    assert_eq!(d.messages[0].text, text);
+    assert_eq!(d.messages[0].external_id.as_deref(), Some("ext-ü-1"));
+    assert_eq!(d.messages[0].author.name.as_deref(), Some("Zoë O'Brien"));
+    let contact = store.contact(d.case.contact_id).await.unwrap();
+    assert_eq!(contact.identities[0].external_id, "user-🙂");
+    assert_eq!(contact.identities[0].handle.as_deref(), Some("@zoë"));
+
+    let (reply, _) = store
+        .add_reply(d.case.id, text.to_owned(), as_user(&ann), t(11))
+        .await
+        .unwrap();
+    let (note, _) = store
+        .add_note(d.case.id, text.to_owned(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    assert_eq!((reply.text.as_str(), note.text.as_str()), (text, text));
+    let jobs = store.claim_outbound(t(20), t(80), 10).await.unwrap().0;
+    assert_eq!(
+        (
+            jobs[0].text.as_str(),
+            jobs[0].thread.as_str(),
+            jobs[0].to.as_str()
+        ),
+        (text, "c:thread-✓", "user-🙂")
+    );
+    let events = all_events(&store).await;
+    assert_eq!(events.last().unwrap().data["message"]["text"], text);
+}
+
+/// U+0000 cannot be stored in PostgreSQL text, so both backends refuse it the same way: the
+/// item fails alone (the adapters already refuse it at the door with a 400).
+async fn text_with_nul_round_trips(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Partner app", t(1)).await;
+    let text = "before\u{0}after";
+    let mut m = msg("m-1", "c:thread-1", "u-1");
+    m.text = text.to_owned();
+    let r = deliver(&store, &ch, 10, vec![m]).await;
+    assert_eq!(
+        (r.messages, r.failed),
+        (0, 1),
+        "a message with U+0000 in its text fails on every backend: {r:?}"
+    );
+    let _ = text;
+}
+
+/// The report of an ingest counts what was committed: a failed item contributes only to
+/// `failed`, even when some of its messages were processed before the one that failed.
+async fn ingest_report_matches_what_was_stored(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Partner app", t(1)).await;
+    let first = raw_item(&store, &ch, t(10), vec![msg("m-a", "c:a", "u-a")]).await;
+    // One event with two messages; the second carries U+0000 (see text_with_nul_round_trips),
+    // which a backend may refuse: then the whole item fails and is rolled back.
+    let mut nul = msg("m-c", "c:b", "u-b");
+    nul.text = "x\u{0}y".into();
+    let second = raw_item(&store, &ch, t(11), vec![msg("m-b", "c:b", "u-b"), nul]).await;
+    let mut third = raw_item(&store, &ch, t(12), vec![]).await;
+    third.parsed = Err("unreadable".into());
+
+    let report = store
+        .ingest(vec![first, second, third], t(20))
+        .await
+        .unwrap();
+    let cases = store
+        .list_cases(CaseFilter::default(), None, 100)
+        .await
+        .unwrap()
+        .items;
+    let mut stored_messages = 0;
+    for c in &cases {
+        stored_messages += detail(&store, c.id).await.messages.len() as u64;
+    }
+    assert!(report.failed == 1 || report.failed == 2, "{report:?}");
+    assert_eq!(
+        report.messages, stored_messages,
+        "messages reported vs stored: {report:?}"
+    );
+    assert_eq!(
+        report.cases_opened,
+        cases.len() as u64,
+        "cases reported vs stored: {report:?}"
+    );
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(
+        all_events(&store).await,
+        report.events,
+        "events reported vs stored"
+    );
+    let contacts = store.list_contacts(None, 100).await.unwrap().items;
+    assert_eq!(contacts.len(), cases.len(), "one contact per case here");
+}
+
+/// Writes that run at once (and so may be committed in one group) do not see or spoil each
+/// other: a failing one fails alone, and leases are not handed out twice.
+async fn concurrent_writes_are_isolated(store: Store) {
+    migrated(&store).await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let store = store.clone();
+        // user-00 … user-19, and four names taken twice.
+        let username = format!("user-{:02}", if i < 20 { i } else { i - 20 });
+        set.spawn(async move {
+            let new = NewUser {
+                username: Username::parse(&username).unwrap(),
+                display_name: name(&username),
+                role: Role::Agent,
+                password_hash: None,
+            };
+            store.create_user(new, Actor::System, t(1 + i)).await
+        });
+    }
+    let (mut ok, mut conflicts) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (20, 4));
+    assert_eq!(store.list_users().await.unwrap().len(), 20);
+    let audited = all_audit(&store)
+        .await
+        .iter()
+        .filter(|e| e.action == "user.created")
+        .count();
+    assert_eq!(audited, 20, "only the committed creations are audited");
+
+    // Concurrent ingests of the same message: one message.
+    let ch = make_channel(&store, "facebook", "Page", t(30)).await;
+    let a = raw_item(&store, &ch, t(31), vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let b = raw_item(&store, &ch, t(32), vec![msg("m-1", "thread-a", "cust-1")]).await;
+    let (ra, rb) = tokio::join!(store.ingest(vec![a], t(33)), store.ingest(vec![b], t(33)));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(
+        (ra.messages + rb.messages, ra.duplicates + rb.duplicates),
+        (1, 1)
+    );
+    let id = case_of(if ra.messages == 1 { &ra } else { &rb });
+
+    // Concurrent claims share the outbox without overlap.
+    for i in 0..5 {
+        store
+            .add_reply(id, format!("reply {i}"), Actor::System, t(40 + i))
+            .await
+            .unwrap();
+    }
+    let (x, y, z) = tokio::join!(
+        store.claim_outbound(t(50), t(110), 2),
+        store.claim_outbound(t(50), t(110), 2),
+        store.claim_outbound(t(50), t(110), 2),
+    );
+    let mut claimed: Vec<MessageId> = [x.unwrap().0, y.unwrap().0, z.unwrap().0]
+        .into_iter()
+        .flatten()
+        .map(|j| j.message_id)
+        .collect();
+    assert_eq!(claimed.len(), 5, "each reply claimed once");
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), 5, "no reply claimed twice");
+    assert_eq!(
+        store
+            .stats()
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+/// Lists ordered by a name come out in the same order on every backend: byte order, as SQLite
+/// compares text (a PostgreSQL database with a linguistic collation would order them otherwise).
+async fn names_sort_the_same_on_every_backend(store: Store) {
+    migrated(&store).await;
+    for (i, u) in ["annb", "ann_b", "ann.lee", "ann-c"]
+        .into_iter()
+        .enumerate()
+    {
+        make_user(&store, u, Role::Agent, t(1 + i as i64)).await;
+    }
+    let users: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(users, ["ann-c", "ann.lee", "ann_b", "annb"]);
+
+    for (i, n) in ["alpha", "Zeta", "Beta", "beta 2"].into_iter().enumerate() {
+        make_team(&store, n, t(10 + i as i64)).await;
+    }
+    let teams: Vec<String> = store
+        .list_teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(teams, ["Beta", "Zeta", "alpha", "beta 2"]);
+}
