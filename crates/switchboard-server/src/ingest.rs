@@ -77,18 +77,53 @@ async fn parse(state: &AppState, ev: &RawEvent) -> IngestItem {
     }
 }
 
+/// Reads raw events, parses them, and hands each to the lane that owns its conversation
+/// (a hash of channel and thread), so one conversation is never processed on two lanes at once.
 pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawEvent>) {
+    let lanes = state.store.ingest_lanes().max(1);
+    let mut senders = Vec::with_capacity(lanes);
+    for lane in 0..lanes {
+        let (tx, lane_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_lane(state.clone(), lane, lane_rx));
+        senders.push(tx);
+    }
     let mut batch: Vec<RawEvent> = Vec::with_capacity(BATCH);
     loop {
         if rx.recv_many(&mut batch, BATCH).await == 0 {
             return;
         }
-        let mut items = Vec::with_capacity(batch.len());
-        for ev in &batch {
-            items.push(parse(&state, ev).await);
+        for ev in batch.drain(..) {
+            let item = parse(&state, &ev).await;
+            let lane = lane_of(&item, lanes);
+            if senders[lane].send(item).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn lane_of(item: &IngestItem, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    item.channel_id.hash(&mut h);
+    if let Ok(Some(m)) = item.parsed.as_ref().map(|msgs| msgs.first()) {
+        m.thread.hash(&mut h);
+    }
+    (h.finish() % lanes as u64) as usize
+}
+
+async fn run_lane(state: AppState, lane: usize, mut rx: mpsc::UnboundedReceiver<IngestItem>) {
+    let mut items: Vec<IngestItem> = Vec::with_capacity(BATCH);
+    loop {
+        if rx.recv_many(&mut items, BATCH).await == 0 {
+            return;
         }
         loop {
-            match state.store.ingest(items.clone(), state.clock.now()).await {
+            match state
+                .store
+                .ingest_on(lane, items.clone(), state.clock.now())
+                .await
+            {
                 Ok(report) => {
                     let m = global();
                     m.ingest_messages.inc_by(report.messages);
@@ -100,11 +135,11 @@ pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawE
                 }
                 Err(e) => {
                     // The raw events are safe in the store; try the same batch again.
-                    tracing::error!(error = %e, events = items.len(), "ingest batch failed; retrying");
+                    tracing::error!(error = %e, lane, events = items.len(), "ingest batch failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
         }
-        batch.clear();
+        items.clear();
     }
 }

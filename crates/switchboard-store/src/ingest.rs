@@ -4,7 +4,7 @@
 //! raw event processed twice (after a crash) yields one message.
 
 use crate::cases::case_by_id;
-use crate::journal::{audit, bad, emit};
+use crate::journal::{PendingEvent, audit, bad, emit_many};
 use crate::sql::Conn;
 use crate::{
     Actor, Appended, Case, IngestItem, IngestReport, Message, RawEvent, Store, StoreError, params,
@@ -67,46 +67,72 @@ impl Store {
     /// Turns parsed raw events into messages on cases, in one transaction, and marks them
     /// processed. An item that fails is rolled back alone and marked with its error; its raw
     /// body stays for replay.
+    /// How many [`Store::ingest_on`] lanes may run at once (1 on SQLite).
+    pub fn ingest_lanes(&self) -> usize {
+        self.pool.lane_count()
+    }
+
+    /// [`Store::ingest_on`] lane 0.
     pub async fn ingest(
         &self,
         items: Vec<IngestItem>,
         now: Timestamp,
     ) -> Result<IngestReport, StoreError> {
+        self.ingest_on(0, items, now).await
+    }
+
+    /// Turns parsed raw events into messages on cases, in one transaction, and marks them
+    /// processed. An item that fails is rolled back alone and marked with its error; its raw
+    /// body stays for replay. Lanes run in parallel on PostgreSQL: callers keep each
+    /// conversation on one lane; an item that collides with another lane (the same new author
+    /// at once) is retried.
+    pub async fn ingest_on(
+        &self,
+        lane: usize,
+        items: Vec<IngestItem>,
+        now: Timestamp,
+    ) -> Result<IngestReport, StoreError> {
         self.pool
-            .write(move |c| {
+            .write_on(lane, move |c| {
                 let mut report = IngestReport::default();
+                let mut pending = Vec::new();
                 // Each message gets its own microsecond, so messages stored together keep
                 // their order (ids and times sort the way they arrived).
                 let mut tick = 0i64;
                 for item in items {
-                    c.batch("SAVEPOINT item")?;
-                    // Counted apart and added only if the item commits.
-                    let mut part = IngestReport::default();
-                    let outcome = match &item.parsed {
-                        Ok(msgs) => msgs
-                            .iter()
-                            .try_for_each(|m| {
+                    let mut attempt = 0;
+                    let outcome = loop {
+                        attempt += 1;
+                        c.batch("SAVEPOINT item")?;
+                        // Counted apart and added only if the item commits.
+                        let mut part = IngestReport::default();
+                        let mut part_events = Vec::new();
+                        let result = match &item.parsed {
+                            Ok(msgs) => msgs.iter().try_for_each(|m| {
                                 let at = now.plus_micros(tick);
                                 tick += 1;
-                                ingest_one(c, &item, m, at, &mut part)
-                            })
-                            .map(|()| "ok".to_owned()),
-                        Err(reason) => Err(StoreError::Invalid(reason.clone())),
-                    };
-                    let outcome = match outcome {
-                        Ok(o) => {
-                            c.batch("RELEASE item")?;
-                            report.messages += part.messages;
-                            report.duplicates += part.duplicates;
-                            report.cases_opened += part.cases_opened;
-                            report.events.append(&mut part.events);
-                            o
-                        }
-                        Err(e) => {
-                            c.batch("ROLLBACK TO item; RELEASE item")?;
-                            report.failed += 1;
-                            tracing::warn!(raw_event = %item.raw_id, error = %e, "raw event could not be processed");
-                            format!("error: {e}")
+                                ingest_one(c, &item, m, at, &mut part, &mut part_events)
+                            }),
+                            Err(reason) => Err(StoreError::Invalid(reason.clone())),
+                        };
+                        match result {
+                            Ok(()) => {
+                                c.batch("RELEASE item")?;
+                                report.messages += part.messages;
+                                report.duplicates += part.duplicates;
+                                report.cases_opened += part.cases_opened;
+                                pending.append(&mut part_events);
+                                break "ok".to_owned();
+                            }
+                            Err(StoreError::Conflict(_)) if attempt < 3 => {
+                                c.batch("ROLLBACK TO item; RELEASE item")?;
+                            }
+                            Err(e) => {
+                                c.batch("ROLLBACK TO item; RELEASE item")?;
+                                report.failed += 1;
+                                tracing::warn!(raw_event = %item.raw_id, error = %e, "raw event could not be processed");
+                                break format!("error: {e}");
+                            }
                         }
                     };
                     c.execute(
@@ -114,6 +140,7 @@ impl Store {
                         params![now.as_unix_micros(), outcome, item.raw_id.to_string()],
                     )?;
                 }
+                report.events = emit_many(c, pending)?;
                 Ok(report)
             })
             .await
@@ -126,8 +153,8 @@ fn ingest_one(
     m: &InboundMessage,
     now: Timestamp,
     report: &mut IngestReport,
+    events: &mut Vec<PendingEvent>,
 ) -> Result<(), StoreError> {
-    let events = &mut report.events;
     if m.text.contains('\0') || m.external_id.contains('\0') || m.thread.contains('\0') {
         // PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
         return Err(StoreError::Invalid(
@@ -337,14 +364,18 @@ fn ingest_one(
     )?;
     report.messages += 1;
     if let Some((kind, case)) = case_event {
-        events.push(emit(c, kind, Some(case_id), json!({ "case": case }), now)?);
+        events.push(PendingEvent {
+            kind,
+            case_id: Some(case_id),
+            data: json!({ "case": case }),
+            at: now,
+        });
     }
-    events.push(emit(
-        c,
-        "message.created",
-        Some(case_id),
-        json!({ "message": message }),
-        now,
-    )?);
+    events.push(PendingEvent {
+        kind: "message.created",
+        case_id: Some(case_id),
+        data: json!({ "message": message }),
+        at: now,
+    });
     Ok(())
 }

@@ -1,9 +1,82 @@
 //! The two append-only logs: live events (what the stream pushes, resumable by `seq`) and the
 //! audit log (who changed what). Both are written in the same transaction as the change.
 
-use crate::sql::{Conn, Row};
+use crate::sql::{Backend, Conn, Row, Value};
 use crate::{Actor, AuditEntry, Event, Page, Store, StoreError, params};
 use switchboard_core::{CaseId, Timestamp};
+
+/// Key of the transaction-scoped advisory lock taken before appending events on PostgreSQL.
+/// Held from the append to the commit, it makes `seq` order equal commit order even with
+/// several writers (several lanes, several nodes), so a reader that has seen `seq` n has seen
+/// everything before it.
+const EVENTS_LOCK: i64 = 7_462_017;
+
+fn lock_events(conn: &mut dyn Conn) -> Result<(), StoreError> {
+    if conn.backend() == Backend::Postgres {
+        conn.query("SELECT pg_advisory_xact_lock($1)", params![EVENTS_LOCK])?;
+    }
+    Ok(())
+}
+
+/// An event not yet appended.
+pub(crate) struct PendingEvent {
+    pub kind: &'static str,
+    pub case_id: Option<CaseId>,
+    pub data: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// Appends events in one statement; call it last in a transaction (the lock it takes on
+/// PostgreSQL is held until commit).
+pub(crate) fn emit_many(
+    conn: &mut dyn Conn,
+    pending: Vec<PendingEvent>,
+) -> Result<Vec<Event>, StoreError> {
+    if pending.is_empty() {
+        return Ok(vec![]);
+    }
+    lock_events(conn)?;
+    let mut out = Vec::with_capacity(pending.len());
+    // Chunks keep the statement under the parameter limits.
+    for chunk in pending.chunks(1000) {
+        let mut sql = String::from("INSERT INTO events (kind, case_id, data, created_at) VALUES ");
+        let mut args = Vec::with_capacity(chunk.len() * 4);
+        for (i, e) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 4;
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+            args.push(Value::from(e.kind));
+            args.push(e.case_id.map(|c| c.to_string()).into());
+            args.push(Value::Text(e.data.to_string()));
+            args.push(Value::Int(e.at.as_unix_micros()));
+        }
+        sql.push_str(" RETURNING seq");
+        // Identity values are drawn in row order within one statement.
+        let mut seqs = conn
+            .query(&sql, &args)?
+            .iter()
+            .map(|r| r.int(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        seqs.sort_unstable();
+        if seqs.len() != chunk.len() {
+            return Err(StoreError::Backend(
+                "event insert returned a different number of rows".into(),
+            ));
+        }
+        for (e, seq) in chunk.iter().zip(seqs) {
+            out.push(Event {
+                seq,
+                kind: e.kind.to_owned(),
+                case_id: e.case_id,
+                data: e.data.clone(),
+                created_at: e.at,
+            });
+        }
+    }
+    Ok(out)
+}
 
 pub(crate) fn emit(
     conn: &mut dyn Conn,
@@ -12,6 +85,7 @@ pub(crate) fn emit(
     data: serde_json::Value,
     now: Timestamp,
 ) -> Result<Event, StoreError> {
+    lock_events(conn)?;
     let row = conn.query_one(
         "INSERT INTO events (kind, case_id, data, created_at) VALUES ($1, $2, $3, $4) RETURNING seq",
         params![kind, case_id.map(|c| c.to_string()), data.to_string(), now.as_unix_micros()],

@@ -69,6 +69,9 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// Writers that ingest in parallel on PostgreSQL.
+const INGEST_LANES: usize = 4;
+
 /// The store. Cheap to clone; all clones share the same threads.
 #[derive(Clone)]
 pub struct Store {
@@ -105,7 +108,12 @@ impl Store {
                 )
             }
         };
-        let pool = Arc::new(Pool::start(connector.clone(), backend, 4)?);
+        // SQLite has one writer per database; PostgreSQL takes several ingest lanes at once.
+        let lanes = match backend {
+            Backend::Sqlite => 0,
+            Backend::Postgres => INGEST_LANES,
+        };
+        let pool = Arc::new(Pool::start(connector.clone(), backend, 4, lanes)?);
         let appender = Arc::new(append::Appender::start(pool.clone(), connector)?);
         Ok(Store { pool, appender })
     }

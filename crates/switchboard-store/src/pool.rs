@@ -31,6 +31,8 @@ pub struct PoolStats {
 
 pub(crate) struct Pool {
     writer: flume::Sender<WriteJob>,
+    /// Extra writers for ingest on PostgreSQL (empty on SQLite, which has one writer).
+    lanes: Vec<flume::Sender<WriteJob>>,
     readers: flume::Sender<ReadJob>,
     pub(crate) backend: Backend,
     pub(crate) stats: Arc<PoolStats>,
@@ -41,6 +43,7 @@ impl Pool {
         connector: Connector,
         backend: Backend,
         readers: usize,
+        lanes: usize,
     ) -> Result<Self, StoreError> {
         let stats = Arc::new(PoolStats::default());
         let (wtx, wrx) = flume::unbounded::<WriteJob>();
@@ -87,16 +90,62 @@ impl Pool {
             // A failed thread has ended; dropping the senders ends the others.
             ready_rx.recv().map_err(|_| StoreError::Closed)??;
         }
+        let mut lane_senders = Vec::new();
+        for i in 0..lanes {
+            let (ltx, lrx) = flume::unbounded::<WriteJob>();
+            let (connector, stats) = (connector.clone(), stats.clone());
+            let (ready, ready_rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name(format!("sb-db-lane-{i}"))
+                .spawn(move || match connector(true) {
+                    Ok(conn) => {
+                        let _ = ready.send(Ok(()));
+                        writer_loop(conn, connector, lrx, stats)
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            ready_rx.recv().map_err(|_| StoreError::Closed)??;
+            lane_senders.push(ltx);
+        }
         Ok(Pool {
             writer: wtx,
+            lanes: lane_senders,
             readers: rtx,
             backend,
             stats,
         })
     }
 
+    /// How many writers ingest may use at once: the lanes on PostgreSQL, else 1.
+    pub(crate) fn lane_count(&self) -> usize {
+        self.lanes.len().max(1)
+    }
+
+    /// [`Pool::write`] on ingest lane `lane` (the main writer when there are no lanes).
+    pub(crate) async fn write_on<T, F>(&self, lane: usize, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self.lanes.get(lane % self.lanes.len().max(1)) {
+            Some(sender) => Self::submit(sender, f).await,
+            None => self.write(f).await,
+        }
+    }
+
     /// Runs `f` in the writer's current transaction; returns once its group has committed.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        Self::submit(&self.writer, f).await
+    }
+
+    async fn submit<T, F>(writer: &flume::Sender<WriteJob>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
@@ -110,7 +159,7 @@ impl Pool {
             });
             (ok, finish)
         });
-        self.writer.send(job).map_err(|_| StoreError::Closed)?;
+        writer.send(job).map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 

@@ -283,7 +283,11 @@ impl PgConn {
 
 fn pg_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
-        if *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION {
+        use postgres::error::SqlState;
+        if *db.code() == SqlState::UNIQUE_VIOLATION
+            || *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+            || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
+        {
             return StoreError::Conflict(db.message().to_owned());
         }
         return StoreError::Backend(format!("{}: {}", db.code().code(), db.message()));
