@@ -19,8 +19,9 @@ pub struct ListQuery {
     team: Option<String>,
     /// A user id, or `none` for unassigned cases.
     assignee: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    // Not `#[serde(flatten)] PageQuery`: flattened query fields arrive as strings.
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
 fn field<T>(name: &str, r: Result<T, ParseError>) -> Result<T, ApiError> {
@@ -56,9 +57,13 @@ pub async fn list(
         Some(u) => filter.assignee = Some(field("assignee", UserId::parse(u))?),
         None => {}
     }
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = state
         .store
-        .list_cases(filter, q.page.cursor(CaseId::parse)?, q.page.limit()?)
+        .list_cases(filter, page.cursor(CaseId::parse)?, page.limit()?)
         .await?;
     Ok(axum::Json(page))
 }

@@ -1,0 +1,567 @@
+//! Starting a real server for one test, and talking HTTP to it.
+//!
+//! Every test gets its own server on `127.0.0.1:0` over its own database: an SQLite file in a
+//! temporary directory, or (for the PostgreSQL tests) a fresh database created for the test and
+//! dropped afterwards. Tokens for the four roles are written straight into the store, the way
+//! `switchboard token create` does it.
+
+use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchboard_core::{Name, Role, Timestamp};
+use switchboard_server::ServerConfig;
+use switchboard_server::auth::{credential_hash, new_credential};
+use switchboard_server::crypto::SecretBox;
+use switchboard_store::{Actor, Location, Store};
+
+/// The example body from the issue, byte for byte.
+pub const ISSUE_BODY: &str = r#"{"id":"ext-1","conversation":"thread-9","public":false,"from":{"id":"u-1","name":"Ann Lee","handle":"@ann"},"text":"…","sent_at":"2026-11-22T10:00:00Z"}"#;
+
+/// Where nothing listens: outbound deliveries to it fail (and are retried) quietly.
+pub const NOWHERE: &str = "http://127.0.0.1:9/switchboard";
+
+pub const ADMIN_TOKEN_NAME: &str = "test admin";
+pub const AGENT_TOKEN_NAME: &str = "test agent";
+
+/// How long a test waits for something that should happen within milliseconds.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    pub http: reqwest::Client,
+    pub admin: String,
+    pub supervisor: String,
+    pub agent: String,
+    pub reviewer: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    // Dropped last: the database outlives everything that uses it.
+    _pg: Option<PgDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+/// A server on a fresh SQLite database.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&Location::Sqlite(dir.path().join("switchboard.db"))).expect("open");
+    start(store, dir, None).await
+}
+
+/// A server on a fresh PostgreSQL database, or `None` (and a note saying why) when
+/// `SWITCHBOARD_TEST_DATABASE_URL` is not set.
+pub async fn spawn_app_pg(test: &str) -> Option<TestApp> {
+    let db = PgDatabase::for_test(test)?;
+    let url = db.url.clone();
+    // The synchronous PostgreSQL client must not run on a tokio thread: open on a plain one.
+    let store = std::thread::spawn(move || Store::open(&Location::Postgres(url)))
+        .join()
+        .expect("open thread")
+        .expect("open the PostgreSQL store");
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(start(store, dir, Some(db)).await)
+}
+
+async fn start(store: Store, dir: tempfile::TempDir, pg: Option<PgDatabase>) -> TestApp {
+    store.migrate().await.expect("migrate");
+    let secrets = SecretBox::from_key(rand::random::<[u8; 32]>());
+    let mut tokens = Vec::new();
+    for (name, role) in [
+        (ADMIN_TOKEN_NAME, Role::Admin),
+        ("test supervisor", Role::Supervisor),
+        (AGENT_TOKEN_NAME, Role::Agent),
+        ("test reviewer", Role::Reviewer),
+    ] {
+        let token = new_credential("sbt");
+        store
+            .create_token(
+                Name::parse(name).expect("name"),
+                role,
+                credential_hash(&token),
+                Actor::System,
+                Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc()),
+            )
+            .await
+            .expect("create token");
+        tokens.push(token);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        outbound_base_delay_ms: 20,
+        outbound_max_attempts: 3,
+        outbound_timeout_ms: 2000,
+        ..Default::default()
+    };
+    tokio::spawn(async move {
+        let stopped = async {
+            let _ = stop.await;
+        };
+        if let Err(e) = switchboard_server::launch(listener, store, secrets, config, stopped).await
+        {
+            eprintln!("the test server stopped: {e:#}");
+        }
+    });
+    let mut tokens = tokens.into_iter();
+    let mut next = || tokens.next().expect("token");
+    let app = TestApp {
+        address,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        admin: next(),
+        supervisor: next(),
+        agent: next(),
+        reviewer: next(),
+        _shutdown: shutdown,
+        _pg: pg,
+        _dir: dir,
+    };
+    wait_for("the server to answer /healthz", || async {
+        let r = app.http.get(app.url("/healthz")).send().await.ok()?;
+        (r.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+    app
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    /// The body as JSON, or `Null` if it is not JSON.
+    pub json: Value,
+}
+
+impl Answer {
+    pub async fn read(r: reqwest::Response) -> Answer {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("read body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code; returns the problem.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.text
+        );
+        assert_eq!(self.json["status"], json!(status), "{}", self.text);
+        assert_eq!(self.json["code"], json!(code), "{}", self.text);
+        assert!(
+            self.json["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a problem says what went wrong: {}",
+            self.text
+        );
+        &self.json
+    }
+}
+
+/// A webhook channel as created through the API.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Answer::read(req.send().await.expect("send")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// A request with a raw body (for bodies that are not valid JSON).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        Answer::read(r).await
+    }
+
+    /// Creates a webhook channel; returns its id and the secret shown once.
+    pub async fn create_channel(&self, outbound_url: &str) -> Channel {
+        let a = self
+            .post(
+                "/api/v1/channels",
+                &self.admin,
+                &json!({"kind": "webhook", "name": "Partner app", "outbound_url": outbound_url}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        let id = a.json["id"].as_str().expect("channel id").to_owned();
+        let secret = a.json["secret"]
+            .as_str()
+            .expect("channel secret")
+            .to_owned();
+        assert!(!secret.is_empty());
+        Channel { id, secret }
+    }
+
+    /// POSTs `body` to the channel's webhook with a correct signature.
+    pub async fn post_webhook(&self, channel: &Channel, body: &str) -> Answer {
+        let sig = sign(&channel.secret, body.as_bytes());
+        self.post_webhook_with(&channel.id, Some(&sig), body.as_bytes().to_vec())
+            .await
+    }
+
+    /// POSTs to `/hooks/webhook/{channel}` with whatever signature header (or none).
+    pub async fn post_webhook_with(
+        &self,
+        channel: &str,
+        signature: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .post(self.url(&format!("/hooks/webhook/{channel}")))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header("X-Switchboard-Signature", s);
+        }
+        Answer::read(req.send().await.expect("send webhook")).await
+    }
+
+    /// POSTs a signed webhook and asserts it was accepted.
+    pub async fn deliver(&self, channel: &Channel, body: &str) {
+        let a = self.post_webhook(channel, body).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert_eq!(a.json["status"], "accepted", "{}", a.text);
+    }
+
+    /// Every case, following the cursor (with the default page size).
+    pub async fn all_cases(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut path = "/api/v1/cases".to_owned();
+        loop {
+            let a = self.get(&path, &self.admin).await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+            out.extend(a.json["items"].as_array().expect("items").iter().cloned());
+            match a.json["next_cursor"].as_str() {
+                Some(c) => path = format!("/api/v1/cases?cursor={c}"),
+                None => return out,
+            }
+        }
+    }
+
+    pub async fn case(&self, id: &str) -> Value {
+        let a = self.get(&format!("/api/v1/cases/{id}"), &self.admin).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        a.json
+    }
+
+    /// Every message on every case.
+    pub async fn all_messages(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for c in self.all_cases().await {
+            let detail = self.case(c["id"].as_str().expect("case id")).await;
+            out.extend(detail["messages"].as_array().expect("messages").clone());
+        }
+        out
+    }
+
+    /// Waits until the case with an inbound message of this external id exists; returns the
+    /// case detail.
+    pub async fn wait_for_message(&self, external_id: &str) -> Value {
+        wait_for(&format!("message {external_id} on a case"), || async {
+            for c in self.all_cases().await {
+                let detail = self.case(c["id"].as_str()?).await;
+                if detail["messages"]
+                    .as_array()?
+                    .iter()
+                    .any(|m| m["external_id"] == external_id)
+                {
+                    return Some(detail);
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// Waits until exactly `n` inbound messages are stored; returns them.
+    pub async fn wait_for_inbound(&self, n: usize) -> Vec<Value> {
+        wait_for(&format!("{n} inbound messages"), || async {
+            let msgs: Vec<Value> = self
+                .all_messages()
+                .await
+                .into_iter()
+                .filter(|m| m["direction"] == "inbound")
+                .collect();
+            (msgs.len() == n).then_some(msgs)
+        })
+        .await
+    }
+
+    /// A counter or gauge from `/metrics` (0 if the series is absent).
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let r = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.expect("metrics body");
+        metric_value(&text, name, labels).unwrap_or(0.0)
+    }
+
+    pub async fn webhook_outcomes(&self, outcome: &str) -> f64 {
+        self.metric(
+            "switchboard_webhook_requests_total",
+            &[("kind", "webhook"), ("outcome", outcome)],
+        )
+        .await
+    }
+}
+
+/// Finds `name{labels…} value` in Prometheus/OpenMetrics text.
+pub fn metric_value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            let Some(rest) = l.strip_prefix(name) else {
+                return false;
+            };
+            let series_labels = match rest.strip_prefix('{') {
+                Some(r) => r.split_once('}').map_or("", |(ls, _)| ls),
+                None if rest.starts_with(' ') => "",
+                None => return false,
+            };
+            labels.iter().all(|(k, v)| {
+                series_labels
+                    .split(',')
+                    .any(|p| p == format!("{k}=\"{v}\""))
+            })
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`, computed here, independently of the product.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A webhook body.
+pub fn message(id: &str, conversation: &str, from: &str, text: &str) -> String {
+    json!({
+        "id": id,
+        "conversation": conversation,
+        "from": {"id": from, "name": format!("Customer {from}")},
+        "text": text,
+    })
+    .to_string()
+}
+
+/// Polls `check` until it yields a value; panics after a deadline.
+pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// ----- a fake partner endpoint -------------------------------------------------------------
+
+/// One request the fake partner received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+struct PartnerState {
+    /// Statuses to answer, in order; then `otherwise`.
+    script: Mutex<VecDeque<u16>>,
+    otherwise: u16,
+    received: Mutex<Vec<Received>>,
+}
+
+/// An HTTP server playing the partner app's `outbound_url`: it records every request and
+/// answers from a script.
+pub struct FakePartner {
+    pub url: String,
+    state: Arc<PartnerState>,
+}
+
+impl FakePartner {
+    pub async fn start(script: &[u16], otherwise: u16) -> FakePartner {
+        let state = Arc::new(PartnerState {
+            script: Mutex::new(script.iter().copied().collect()),
+            otherwise,
+            received: Mutex::new(Vec::new()),
+        });
+        let app = axum::Router::new()
+            .route("/inbox", axum::routing::post(partner_inbox))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/inbox", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakePartner { url, state }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().expect("lock").clone()
+    }
+}
+
+async fn partner_inbox(
+    axum::extract::State(state): axum::extract::State<Arc<PartnerState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    state.received.lock().expect("lock").push(Received {
+        headers,
+        body: body.to_vec(),
+    });
+    let code = state
+        .script
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or(state.otherwise);
+    axum::http::StatusCode::from_u16(code).expect("status")
+}
+
+// ----- PostgreSQL --------------------------------------------------------------------------
+
+/// A database created for one test and dropped after it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// A fresh database on `SWITCHBOARD_TEST_DATABASE_URL`'s server, or `None` (and a note
+    /// saying why) when the variable is not set.
+    pub fn for_test(test: &str) -> Option<PgDatabase> {
+        let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") else {
+            eprintln!("{test}: skipped: SWITCHBOARD_TEST_DATABASE_URL not set");
+            return None;
+        };
+        Some(PgDatabase::create(&base))
+    }
+
+    fn create(admin_url: &str) -> PgDatabase {
+        let name = format!("sb_api_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mut url = reqwest::Url::parse(admin_url).expect("SWITCHBOARD_TEST_DATABASE_URL");
+        url.set_path(&format!("/{name}"));
+        let db = PgDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        };
+        let (admin, name) = (db.admin_url.clone(), db.name.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("connect to SWITCHBOARD_TEST_DATABASE_URL");
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
+        })
+        .join()
+        .expect("create thread");
+        db
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}

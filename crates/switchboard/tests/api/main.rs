@@ -1,0 +1,14 @@
+//! Black-box tests of the Switchboard server: each test starts the real server on port 0 over
+//! its own database and talks HTTP to it (the crash-recovery tests run the real binary).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cases;
+mod helpers;
+mod ops;
+mod outbound;
+mod pg;
+mod recovery;
+mod stream;
+mod webhook;
