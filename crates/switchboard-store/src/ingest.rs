@@ -94,57 +94,93 @@ impl Store {
     ) -> Result<IngestReport, StoreError> {
         self.pool
             .write_on(lane, move |c| {
-                let mut report = IngestReport::default();
-                let mut pending = Vec::new();
-                // Each message gets its own microsecond, so messages stored together keep
-                // their order (ids and times sort the way they arrived).
-                let mut tick = 0i64;
-                for item in items {
-                    let mut attempt = 0;
-                    let outcome = loop {
-                        attempt += 1;
-                        c.batch("SAVEPOINT item")?;
-                        // Counted apart and added only if the item commits.
-                        let mut part = IngestReport::default();
-                        let mut part_events = Vec::new();
-                        let result = match &item.parsed {
-                            Ok(msgs) => msgs.iter().try_for_each(|m| {
-                                let at = now.plus_micros(tick);
-                                tick += 1;
-                                ingest_one(c, &item, m, at, &mut part, &mut part_events)
-                            }),
-                            Err(reason) => Err(StoreError::Invalid(reason.clone())),
-                        };
-                        match result {
-                            Ok(()) => {
-                                c.batch("RELEASE item")?;
-                                report.messages += part.messages;
-                                report.duplicates += part.duplicates;
-                                report.cases_opened += part.cases_opened;
-                                pending.append(&mut part_events);
-                                break "ok".to_owned();
-                            }
-                            Err(StoreError::Conflict(_)) if attempt < 3 => {
-                                c.batch("ROLLBACK TO item; RELEASE item")?;
-                            }
-                            Err(e) => {
-                                c.batch("ROLLBACK TO item; RELEASE item")?;
-                                report.failed += 1;
-                                tracing::warn!(raw_event = %item.raw_id, error = %e, "raw event could not be processed");
-                                break format!("error: {e}");
-                            }
-                        }
-                    };
-                    c.execute(
-                        "UPDATE raw_events SET processed_at = $1, outcome = $2 WHERE id = $3",
-                        params![now.as_unix_micros(), outcome, item.raw_id.to_string()],
-                    )?;
+                // Fast path: the whole batch under one savepoint (SQLite journals each page once
+                // per savepoint, so one per item is costly). If any item fails, undo the batch
+                // and do it again with one savepoint per item, so the failure stays alone.
+                c.batch("SAVEPOINT batch")?;
+                match ingest_items(c, &items, now, false) {
+                    Ok(report) => {
+                        c.batch("RELEASE batch")?;
+                        Ok(report)
+                    }
+                    Err(_) => {
+                        c.batch("ROLLBACK TO batch; RELEASE batch")?;
+                        ingest_items(c, &items, now, true)
+                    }
                 }
-                report.events = emit_many(c, pending)?;
-                Ok(report)
             })
             .await
     }
+}
+
+/// Ingests `items` in the current transaction. With `isolate`, each item runs in its own
+/// savepoint and a failing item is rolled back and recorded alone; without it, the first
+/// failure is returned (the caller undoes the batch and retries with `isolate`).
+fn ingest_items(
+    c: &mut dyn Conn,
+    items: &[IngestItem],
+    now: Timestamp,
+    isolate: bool,
+) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport::default();
+    let mut pending = Vec::new();
+    // Each message gets its own microsecond, so messages stored together keep their order
+    // (ids and times sort the way they arrived).
+    let mut tick = 0i64;
+    for item in items {
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            if isolate {
+                c.batch("SAVEPOINT item")?;
+            }
+            // Counted apart and added only if the item commits.
+            let mut part = IngestReport::default();
+            let mut part_events = Vec::new();
+            let result = match &item.parsed {
+                Ok(msgs) => msgs.iter().try_for_each(|m| {
+                    let at = now.plus_micros(tick);
+                    tick += 1;
+                    ingest_one(c, item, m, at, &mut part, &mut part_events)
+                }),
+                Err(reason) => {
+                    report.failed += 1;
+                    if isolate {
+                        c.batch("RELEASE item")?;
+                    }
+                    break format!("error: {reason}");
+                }
+            };
+            match result {
+                Ok(()) => {
+                    if isolate {
+                        c.batch("RELEASE item")?;
+                    }
+                    report.messages += part.messages;
+                    report.duplicates += part.duplicates;
+                    report.cases_opened += part.cases_opened;
+                    pending.append(&mut part_events);
+                    break "ok".to_owned();
+                }
+                Err(e) if !isolate => return Err(e),
+                Err(StoreError::Conflict(_)) if attempt < 3 => {
+                    c.batch("ROLLBACK TO item; RELEASE item")?;
+                }
+                Err(e) => {
+                    c.batch("ROLLBACK TO item; RELEASE item")?;
+                    report.failed += 1;
+                    tracing::warn!(raw_event = %item.raw_id, error = %e, "raw event could not be processed");
+                    break format!("error: {e}");
+                }
+            }
+        };
+        c.execute(
+            "UPDATE raw_events SET processed_at = $1, outcome = $2 WHERE id = $3",
+            params![now.as_unix_micros(), outcome, item.raw_id.to_string()],
+        )?;
+    }
+    report.events = emit_many(c, pending)?;
+    Ok(report)
 }
 
 fn ingest_one(

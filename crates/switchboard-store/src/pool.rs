@@ -31,6 +31,8 @@ pub struct PoolStats {
 
 pub(crate) struct Pool {
     writer: flume::Sender<WriteJob>,
+    /// Dropping it stops the SQLite checkpointer.
+    _checkpointer: Option<flume::Sender<()>>,
     /// Extra writers for ingest on PostgreSQL (empty on SQLite, which has one writer).
     lanes: Vec<flume::Sender<WriteJob>>,
     readers: flume::Sender<ReadJob>,
@@ -110,7 +112,12 @@ impl Pool {
             ready_rx.recv().map_err(|_| StoreError::Closed)??;
             lane_senders.push(ltx);
         }
+        let checkpointer = match backend {
+            Backend::Sqlite => Some(start_checkpointer(connector.clone())?),
+            Backend::Postgres => None,
+        };
         Ok(Pool {
+            _checkpointer: checkpointer,
             writer: wtx,
             lanes: lane_senders,
             readers: rtx,
@@ -273,6 +280,27 @@ fn writer_loop(
             fail_job(job, outcome.clone().err().unwrap_or(StoreError::Closed));
         }
     }
+}
+
+/// Copies the SQLite WAL back into the database file every half second, on its own
+/// connection, so commits never pay for it. PASSIVE never blocks the writer or the readers; once
+/// everything is copied, the next commit starts the WAL from the beginning again.
+fn start_checkpointer(connector: Connector) -> Result<flume::Sender<()>, StoreError> {
+    let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+    let mut conn = connector(true)?;
+    std::thread::Builder::new()
+        .name("sb-db-checkpointer".into())
+        .spawn(move || {
+            while let Err(flume::RecvTimeoutError::Timeout) =
+                stop_rx.recv_timeout(std::time::Duration::from_millis(500))
+            {
+                if let Err(e) = conn.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(stop_tx)
 }
 
 fn fail_job(job: WriteJob, e: StoreError) {
