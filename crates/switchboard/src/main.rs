@@ -2,9 +2,10 @@
 //! server crate. Exit codes: 0 success, 1 runtime failure (the message says why), 2 bad usage.
 
 mod bench;
+mod config;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use switchboard_core::{Name, Role, Timestamp, Username};
 use switchboard_server::ServerConfig;
@@ -18,6 +19,11 @@ use switchboard_store::{Actor, Location, NewUser, Store};
     about = "Switchboard: every message, routed by purpose, tracked to resolution."
 )]
 struct Cli {
+    /// A TOML file of settings (data_dir, database, listen, outbound_max_attempts,
+    /// outbound_base_delay_ms). Defaults to ./switchboard.toml when it exists. Environment
+    /// variables and flags override it.
+    #[arg(long, env = "SWITCHBOARD_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -121,8 +127,55 @@ enum TokenCommand {
     },
 }
 
+/// Parses flags and environment, then fills what they left to defaults from the file.
+fn parse_cli() -> anyhow::Result<Cli> {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let file = config::FileConfig::load(cli.config.as_deref())?;
+    let m = config::leaf(&matches);
+    let store = match &mut cli.command {
+        Command::Serve {
+            store,
+            listen,
+            outbound_max_attempts,
+            outbound_base_delay_ms,
+        } => {
+            config::layer(m, "listen", listen, file.listen);
+            config::layer(
+                m,
+                "outbound_max_attempts",
+                outbound_max_attempts,
+                file.outbound_max_attempts,
+            );
+            config::layer(
+                m,
+                "outbound_base_delay_ms",
+                outbound_base_delay_ms,
+                file.outbound_base_delay_ms,
+            );
+            Some(store)
+        }
+        Command::Migrate { store } => Some(store),
+        Command::Token {
+            command: TokenCommand::Create { store, .. },
+        } => Some(store),
+        Command::Bench { .. } => None,
+    };
+    if let Some(store) = store {
+        config::layer(m, "data_dir", &mut store.data_dir, file.data_dir);
+        config::layer(m, "database", &mut store.database, file.database.map(Some));
+    }
+    Ok(cli)
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {

@@ -5,6 +5,7 @@
 
 mod auth;
 mod cases;
+mod config;
 mod helpers;
 mod ops;
 mod outbound;
