@@ -14,6 +14,8 @@ pub struct LiveChannel {
     pub kind: ChannelKind,
     pub name: String,
     pub config: serde_json::Value,
+    /// A disabled channel refuses webhooks (410) and replies (422).
+    pub active: bool,
     pub secret: Secret,
 }
 
@@ -30,6 +32,14 @@ impl ChannelCache {
             store,
             secrets,
             map: Arc::default(),
+        }
+    }
+
+    /// Forgets a channel so the next use reads it again (after it changed).
+    /// With several nodes each keeps its own cache; see ARCHITECTURE.md.
+    pub fn invalidate(&self, id: ChannelId) {
+        if let Ok(mut m) = self.map.write() {
+            m.remove(&id);
         }
     }
 
@@ -56,6 +66,7 @@ impl ChannelCache {
             kind,
             name: ch.name,
             config: ch.config,
+            active: ch.active,
             secret,
         });
         if let Ok(mut m) = self.map.write() {

@@ -53,6 +53,16 @@ async fn webhook_inner(
     let not_found = || ("unknown_channel", ApiError::not_found("webhook channel"));
     let id = ChannelId::parse(channel).map_err(|_| not_found())?;
     let ch = match state.channels.get(id).await {
+        Ok(Some(c)) if c.kind == ChannelKind::Webhook && !c.active => {
+            return Err((
+                "channel_disabled",
+                ApiError::new(
+                    StatusCode::GONE,
+                    "channel_disabled",
+                    "this channel is disabled; an admin can enable it again",
+                ),
+            ));
+        }
         Ok(Some(c)) if c.kind == ChannelKind::Webhook => c,
         Ok(_) => return Err(not_found()),
         Err(e) => return Err(("error", e.into())),

@@ -53,6 +53,9 @@ pub async fn run(state: AppState) {
 /// One attempt; returns the outcome to record.
 async fn attempt(state: &AppState, job: &OutboundJob) -> Result<(), (Verdict, String)> {
     let channel = match state.channels.get(job.channel_id).await {
+        Ok(Some(c)) if !c.active => {
+            return Err((Verdict::Reject, "the channel is disabled".into()));
+        }
         Ok(Some(c)) => c,
         Ok(None) => return Err((Verdict::Reject, "the channel no longer exists".into())),
         Err(e) => return Err((Verdict::Retry, e.to_string())),

@@ -431,3 +431,140 @@ impl Store {
             .await
     }
 }
+
+/// A change to a channel. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub name: Option<Name>,
+    pub config: Option<serde_json::Value>,
+    pub active: Option<bool>,
+    /// A new sealed secret (rotation).
+    pub secret_sealed: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Replaces a user's password hash (the caller has checked the old password).
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.pool
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE users SET password_hash = $1 WHERE id = $2",
+                    params![password_hash, user.to_string()],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                // Other sessions of this user end: a changed password logs everyone else out.
+                c.execute(
+                    "DELETE FROM sessions WHERE user_id = $1",
+                    params![user.to_string()],
+                )?;
+                audit(
+                    c,
+                    &actor,
+                    "user.password_changed",
+                    ("user", user.to_string()),
+                    json!({}),
+                    now,
+                )
+            })
+            .await
+    }
+
+    /// API tokens, newest first (never their values).
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.pool
+            .read(|c| {
+                c.query("SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY id DESC", &[])?
+                    .iter()
+                    .map(|r| {
+                        Ok(ApiToken {
+                            id: TokenId::parse(&r.text(0)?).map_err(bad)?,
+                            name: r.text(1)?,
+                            role: Role::parse(&r.text(2)?).map_err(bad)?,
+                            created_at: Timestamp::from_unix_micros(r.int(3)?),
+                            revoked_at: r.opt_int(4)?.map(Timestamp::from_unix_micros),
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Revokes a token; it stops working at once. Revoking twice is a no-op.
+    pub async fn revoke_token(
+        &self,
+        id: TokenId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.pool
+            .write(move |c| {
+                c.query_one(
+                    "SELECT 1 FROM api_tokens WHERE id = $1",
+                    params![id.to_string()],
+                )?;
+                let n = c.execute(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                    params![now.as_unix_micros(), id.to_string()],
+                )?;
+                if n == 1 {
+                    audit(
+                        c,
+                        &actor,
+                        "token.revoked",
+                        ("token", id.to_string()),
+                        json!({}),
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Changes a channel's name, config, active flag or secret.
+    pub async fn update_channel(
+        &self,
+        id: ChannelId,
+        patch: ChannelPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Channel, StoreError> {
+        self.pool
+            .write(move |c| {
+                let before = channel_from_row(&c.query_one(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1"), params![id.to_string()])?)?;
+                let mut after = before.clone();
+                let mut changed = Vec::new();
+                if let Some(n) = patch.name {
+                    after.name = n.into_string();
+                    changed.push("name");
+                }
+                if let Some(cfg) = patch.config {
+                    after.config = cfg;
+                    changed.push("config");
+                }
+                if let Some(a) = patch.active {
+                    after.active = a;
+                    changed.push("active");
+                }
+                if let Some(s) = patch.secret_sealed {
+                    after.secret_sealed = s;
+                    changed.push("secret");
+                }
+                c.execute(
+                    "UPDATE channels SET name = $1, config = $2, active = $3, secret = $4 WHERE id = $5",
+                    params![after.name.as_str(), after.config.to_string(), after.active, after.secret_sealed.clone(), id.to_string()],
+                )?;
+                audit(c, &actor, "channel.updated", ("channel", id.to_string()), json!({ "changed": changed, "active": after.active }), now)?;
+                Ok(after)
+            })
+            .await
+    }
+}

@@ -17,6 +17,7 @@ pub mod model;
 pub mod pool;
 pub mod sql;
 
+pub use directory::ChannelPatch;
 pub use model::*;
 pub use pool::PoolStats;
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_channels::ChannelKind;
 use switchboard_core::*;
-use switchboard_store::{NewUser, StoreError};
+use switchboard_store::{ChannelPatch, NewUser, StoreError};
 
 fn name(field: &str, s: &str) -> Result<Name, ApiError> {
     Name::parse(s).map_err(|e| ApiError::invalid_field(field, e.0))
@@ -46,21 +46,10 @@ pub async fn create_channel(
             let url = body.outbound_url.ok_or_else(|| {
                 ApiError::invalid_field("outbound_url", "is required for a webhook channel")
             })?;
-            let parsed = reqwest::Url::parse(&url).map_err(|e| {
-                ApiError::invalid_field("outbound_url", format!("is not a URL: {e}"))
-            })?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(ApiError::invalid_field(
-                    "outbound_url",
-                    "must be an http:// or https:// URL with a host",
-                ));
-            }
-            json!({ "outbound_url": url })
+            json!({ "outbound_url": outbound_url(&url)? })
         }
     };
-    let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let secret = hex::encode(raw);
+    let secret = new_channel_secret();
     let sealed = state
         .secrets
         .seal(&Secret::new(secret.clone().into_bytes()));
@@ -104,6 +93,98 @@ pub async fn get_channel(
         Err(StoreError::NotFound) => Err(ApiError::not_found("channel")),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelChange {
+    name: Option<String>,
+    outbound_url: Option<String>,
+    active: Option<bool>,
+}
+
+fn channel_id(s: &str) -> Result<ChannelId, ApiError> {
+    ChannelId::parse(s).map_err(|_| ApiError::not_found("channel"))
+}
+
+fn channel_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("channel"),
+        e => e.into(),
+    }
+}
+
+fn outbound_url(url: &str) -> Result<String, ApiError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::invalid_field("outbound_url", format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::invalid_field(
+            "outbound_url",
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+pub async fn update_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ChannelChange>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let id = channel_id(&id)?;
+    let current = state.store.channel(id).await.map_err(channel_not_found)?;
+    let mut patch = ChannelPatch {
+        name: body.name.as_deref().map(|n| name("name", n)).transpose()?,
+        active: body.active,
+        ..Default::default()
+    };
+    if let Some(url) = body.outbound_url {
+        let mut config = current.config.clone();
+        config["outbound_url"] = json!(outbound_url(&url)?);
+        patch.config = Some(config);
+    }
+    let ch = state
+        .store
+        .update_channel(id, patch, caller.actor, state.clock.now())
+        .await
+        .map_err(channel_not_found)?;
+    state.channels.invalidate(id);
+    Ok(axum::Json(ch))
+}
+
+/// A new secret for the channel; the old one stops verifying at once. Shown only here.
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let id = channel_id(&id)?;
+    let secret = new_channel_secret();
+    let sealed = state
+        .secrets
+        .seal(&Secret::new(secret.clone().into_bytes()));
+    let patch = ChannelPatch {
+        secret_sealed: Some(sealed),
+        ..Default::default()
+    };
+    let ch = state
+        .store
+        .update_channel(id, patch, caller.actor, state.clock.now())
+        .await
+        .map_err(channel_not_found)?;
+    state.channels.invalidate(id);
+    let mut out = serde_json::to_value(&ch).map_err(ApiError::internal)?;
+    out["secret"] = json!(secret);
+    Ok(axum::Json(out))
+}
+
+fn new_channel_secret() -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
 }
 
 // ----- teams -------------------------------------------------------------------------------
@@ -293,6 +374,34 @@ pub async fn create_token(
     let mut out = serde_json::to_value(&record).map_err(ApiError::internal)?;
     out["token"] = json!(token);
     Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    Ok(axum::Json(
+        json!({ "items": state.store.list_tokens().await?, "next_cursor": null }),
+    ))
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let id = TokenId::parse(&id).map_err(|_| ApiError::not_found("token"))?;
+    match state
+        .store
+        .revoke_token(id, caller.actor, state.clock.now())
+        .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ----- audit -------------------------------------------------------------------------------

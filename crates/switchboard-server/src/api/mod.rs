@@ -70,7 +70,11 @@ pub fn router(state: AppState) -> Router {
             "/channels",
             get(directory::list_channels).post(directory::create_channel),
         )
-        .route("/channels/{id}", get(directory::get_channel))
+        .route(
+            "/channels/{id}",
+            get(directory::get_channel).patch(directory::update_channel),
+        )
+        .route("/channels/{id}/secret", post(directory::rotate_secret))
         .route(
             "/teams",
             get(directory::list_teams).post(directory::create_team),
@@ -85,7 +89,12 @@ pub fn router(state: AppState) -> Router {
             "/users",
             get(directory::list_users).post(directory::create_user),
         )
-        .route("/tokens", post(directory::create_token))
+        .route(
+            "/tokens",
+            get(directory::list_tokens).post(directory::create_token),
+        )
+        .route("/tokens/{id}", delete(directory::revoke_token))
+        .route("/me/password", post(session::change_password))
         .route("/audit", get(directory::audit))
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi))

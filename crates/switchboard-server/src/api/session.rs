@@ -73,3 +73,57 @@ pub async fn logout(
 pub async fn me(caller: Caller) -> impl IntoResponse {
     axum::Json(json!({ "actor": caller.actor, "role": caller.role }))
 }
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// A person changes their own password; their other sessions end.
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    let Some(user_id) = caller.actor.user_id() else {
+        return Err(ApiError::bad_request(
+            "not_a_person",
+            "API tokens have no password; log in as a person",
+        ));
+    };
+    let user = state.store.user(user_id).await?;
+    if body.new_password.chars().count() < 12 {
+        return Err(ApiError::invalid_field(
+            "new_password",
+            "must be at least 12 characters",
+        ));
+    }
+    let (_, hash) = state
+        .store
+        .user_credentials(&user.username)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown user"))?;
+    let current = body.current_password;
+    let ok = match hash {
+        Some(h) => tokio::task::spawn_blocking(move || verify_password(&current, &h))
+            .await
+            .map_err(ApiError::internal)?,
+        None => false,
+    };
+    if !ok {
+        return Err(ApiError {
+            field: Some("current_password".into()),
+            ..ApiError::forbidden("the current password is wrong")
+        });
+    }
+    let new = body.new_password;
+    let new_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&new))
+        .await
+        .map_err(ApiError::internal)??;
+    state
+        .store
+        .set_password(user_id, new_hash, caller.actor, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
