@@ -4,6 +4,7 @@
 use crate::crypto::{Secret, SecretBox};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use switchboard_channels::ChannelKind;
 use switchboard_core::ChannelId;
 use switchboard_store::{Store, StoreError};
@@ -23,8 +24,12 @@ pub struct LiveChannel {
 pub struct ChannelCache {
     store: Store,
     secrets: SecretBox,
-    map: Arc<RwLock<HashMap<ChannelId, Arc<LiveChannel>>>>,
+    map: Arc<RwLock<HashMap<ChannelId, (Instant, Arc<LiveChannel>)>>>,
 }
+
+/// How long a cached channel is trusted before it is read again, so a change made through
+/// another node (a rename, a disabled channel, a rotated secret) takes effect here too.
+const FRESH_FOR: Duration = Duration::from_secs(5);
 
 impl ChannelCache {
     pub fn new(store: Store, secrets: SecretBox) -> Self {
@@ -45,7 +50,9 @@ impl ChannelCache {
 
     /// The channel, or `None` if no such channel exists.
     pub async fn get(&self, id: ChannelId) -> Result<Option<Arc<LiveChannel>>, StoreError> {
-        if let Some(c) = self.map.read().ok().and_then(|m| m.get(&id).cloned()) {
+        if let Some((at, c)) = self.map.read().ok().and_then(|m| m.get(&id).cloned())
+            && at.elapsed() < FRESH_FOR
+        {
             return Ok(Some(c));
         }
         let ch = match self.store.channel(id).await {
@@ -70,7 +77,7 @@ impl ChannelCache {
             secret,
         });
         if let Ok(mut m) = self.map.write() {
-            m.insert(id, live.clone());
+            m.insert(id, (Instant::now(), live.clone()));
         }
         Ok(Some(live))
     }
