@@ -49,8 +49,19 @@ impl Name {
         if t.chars().any(char::is_control) {
             return Err(ParseError::new("must not contain control characters"));
         }
+        if t.chars().any(is_invisible) {
+            return Err(ParseError::new(
+                "must not contain invisible or direction-changing characters",
+            ));
+        }
         Ok(Name(t.to_owned()))
     }
+}
+
+/// Zero-width and bidirectional-override characters: they let one name pass for another
+/// ("admin\u{202E}" shows as something else).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// A case tag: 1 to 50 characters, no whitespace or control characters, kept as written.
@@ -106,6 +117,9 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse("a\u{0}b").is_err());
         assert!(Name::parse(&"é".repeat(201)).is_err());
+        assert!(Name::parse("admin\u{202E}").is_err());
+        assert!(Name::parse("ad\u{200B}min").is_err());
+        assert!(Name::parse("Zoë Ångström").is_ok());
     }
 
     #[test]

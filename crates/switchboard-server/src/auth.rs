@@ -39,6 +39,13 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
+/// An Argon2 hash of a random password, made once: verified against when a login names no
+/// user, so that case takes as long as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&new_credential("dummy")).unwrap_or_default())
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
@@ -123,7 +130,7 @@ impl FromRequestParts<AppState> for Caller {
                 });
             }
             return Err(ApiError::unauthorized(
-                "the session has expired; log in again",
+                "the session is not valid or has expired; log in again",
             ));
         }
         Err(ApiError::unauthorized(
@@ -164,5 +171,47 @@ mod tests {
         assert_ne!(a, new_credential("sbt"));
         assert_eq!(credential_hash(&a), credential_hash(&a));
         assert_eq!(credential_hash(&a).len(), 64);
+    }
+}
+
+/// A caller whose role grants `N`'s permission, checked while extracting: before the body is
+/// read, so a forbidden request is a 403 whatever its body. Use it as
+/// `Allowed(caller, _): Allowed<need::WorkCases>`.
+pub struct Allowed<N>(pub Caller, pub std::marker::PhantomData<N>);
+
+/// The permission a route needs, as a type.
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+/// One marker type per [`Permission`].
+pub mod need {
+    use super::{Needs, Permission};
+
+    macro_rules! needs {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl Needs for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+    needs!(
+        Read,
+        WorkCases,
+        ManageTeams,
+        ManageChannels,
+        ManageUsers,
+        ReadAudit
+    );
+}
+
+impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Allowed<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(N::PERMISSION)?;
+        Ok(Allowed(caller, std::marker::PhantomData))
     }
 }

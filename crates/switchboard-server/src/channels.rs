@@ -20,11 +20,14 @@ pub struct LiveChannel {
     pub secret: Secret,
 }
 
+/// A channel and when it was read.
+type Cached = (Instant, Arc<LiveChannel>);
+
 #[derive(Clone)]
 pub struct ChannelCache {
     store: Store,
     secrets: SecretBox,
-    map: Arc<RwLock<HashMap<ChannelId, (Instant, Arc<LiveChannel>)>>>,
+    map: Arc<RwLock<HashMap<ChannelId, Cached>>>,
 }
 
 /// How long a cached channel is trusted before it is read again, so a change made through
@@ -80,5 +83,52 @@ impl ChannelCache {
             m.insert(id, (Instant::now(), live.clone()));
         }
         Ok(Some(live))
+    }
+}
+
+/// A URL fit to show: the password in it and the values of its query replaced with `***`
+/// (webhook URLs often carry credentials there).
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return "<invalid url>".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, _)| (k.into_owned(), "***".to_owned()))
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+/// A channel as the API shows it: no secret (never serialized) and credentials in its
+/// outbound URL redacted.
+pub fn public_channel(ch: &switchboard_store::Channel) -> serde_json::Value {
+    let mut v = serde_json::to_value(ch).unwrap_or_default();
+    if let Some(url) = v["config"]["outbound_url"].as_str() {
+        v["config"]["outbound_url"] = serde_json::Value::String(redact_url(url));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_and_query_values() {
+        assert_eq!(
+            redact_url("https://user:hunter2@example.com/x?token=abc&a=1"),
+            "https://user:***@example.com/x?token=***&a=***"
+        );
+        assert_eq!(
+            redact_url("http://127.0.0.1:9/hook"),
+            "http://127.0.0.1:9/hook"
+        );
+        assert_eq!(redact_url("not a url"), "<invalid url>");
     }
 }

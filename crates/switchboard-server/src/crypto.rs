@@ -46,6 +46,8 @@ pub enum KeyError {
         "the key file {0} is not 32 bytes of hex; restore it from backup (without it, stored secrets cannot be read)"
     )]
     BadFile(String),
+    #[error("SWITCHBOARD_SECRET_KEY is not the key in {0}; use one or the other")]
+    Conflict(String),
     #[error("cannot read or create the key file {0}: {1}")]
     Io(String, std::io::Error),
 }
@@ -59,19 +61,24 @@ impl SecretBox {
 
     /// The key from `SWITCHBOARD_SECRET_KEY`, else from `<dir>/secret.key` (created if absent).
     pub fn load_or_create(dir: &Path, env_key: Option<&str>) -> Result<Self, KeyError> {
-        if let Some(hex_key) = env_key {
-            return parse_key(hex_key)
-                .map(Self::from_key)
-                .ok_or(KeyError::BadEnv);
-        }
         let path = dir.join("secret.key");
         let shown = path.display().to_string();
+        if let Some(hex_key) = env_key {
+            let key = parse_key(hex_key).ok_or(KeyError::BadEnv)?;
+            // Two keys for one data directory is a mistake waiting to lose secrets.
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && parse_key(text.trim()) != Some(key)
+            {
+                return Err(KeyError::Conflict(shown));
+            }
+            return Ok(Self::from_key(key));
+        }
         match std::fs::read_to_string(&path) {
             Ok(text) => parse_key(text.trim())
                 .map(Self::from_key)
                 .ok_or(KeyError::BadFile(shown)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(shown.clone(), e))?;
+                create_private_dir(dir).map_err(|e| KeyError::Io(shown.clone(), e))?;
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
                 write_private(&path, hex::encode(key).as_bytes())
@@ -109,6 +116,20 @@ impl SecretBox {
 
 fn parse_key(hex_key: &str) -> Option<[u8; 32]> {
     hex::decode(hex_key.trim()).ok()?.try_into().ok()
+}
+
+/// Creates the data directory readable by its owner only (it holds the database and the key).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 #[cfg(unix)]

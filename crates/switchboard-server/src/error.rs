@@ -2,7 +2,7 @@
 //! `application/problem+json` with a stable machine-readable `code`. 5xx bodies say nothing
 //! about the cause; the cause is logged.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -54,6 +54,13 @@ impl ApiError {
         ApiError {
             field: Some(field.to_owned()),
             ..Self::bad_request("invalid_field", detail)
+        }
+    }
+    /// The same error, naming the request field it is about.
+    pub fn on_field(self, field: &str) -> Self {
+        ApiError {
+            field: Some(field.to_owned()),
+            ..self
         }
     }
     pub fn not_found(what: &str) -> Self {
@@ -113,12 +120,19 @@ impl IntoResponse for ApiError {
             field: self.field.as_deref(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        (
+        let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"switchboard\""),
+            );
+        }
+        response
     }
 }
 
@@ -128,54 +142,79 @@ pub struct Json<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the body is too large",
+                )
+            })?;
+        parse_body(&bytes).map(Json)
     }
 }
 
-fn json_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::JsonDataError(e) => {
-            // serde's message: "Failed to deserialize the JSON body into the target type: <path>: <why> at line…"
-            let text = e.body_text();
-            let inner = text
-                .split_once(": ")
-                .map_or(text.as_str(), |(_, rest)| rest)
-                .to_owned();
-            let field = missing_field(&inner)
-                .or_else(|| inner.split_once(": ").map(|(path, _)| path.to_owned()));
-            match field {
-                Some(f) if !f.contains(' ') => ApiError::invalid_field(&f, inner.clone()),
-                _ => ApiError::bad_request("invalid_body", inner),
+/// A request body: JSON, an object, and exactly the fields `T` has (unknown fields are
+/// refused, so a typo is never silently ignored). Errors name the field by its path.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let why = e.inner().to_string();
+        let named = |name: &str| {
+            if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
             }
+        };
+        let field = if let Some(name) = quoted_after(&why, "missing field `") {
+            named(&name)
+        } else if let Some(name) = quoted_after(&why, "unknown field `") {
+            named(&name)
+        } else {
+            path.clone()
+        };
+        if field == "." {
+            ApiError::bad_request("invalid_body", why)
+        } else {
+            ApiError::invalid_field(&field, why)
         }
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-            "malformed_json",
-            format!(
-                "the body is not valid JSON: {}",
-                e.body_text()
-                    .split_once(": ")
-                    .map_or(e.body_text().as_str(), |(_, why)| why)
-            ),
-        ),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
-        JsonRejection::BytesRejection(_) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "the body is too large",
-        ),
-        other => ApiError::bad_request("invalid_body", other.body_text()),
-    }
+    })
 }
 
-fn missing_field(msg: &str) -> Option<String> {
-    let rest = msg.split("missing field `").nth(1)?;
+fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
+    let rest = msg.split(prefix).nth(1)?;
     Some(rest.split('`').next()?.to_owned())
 }
 
@@ -204,7 +243,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ApiError::bad_request("invalid_query", e.body_text()))
+                // "Failed to deserialize query string: limit: invalid digit found in string"
+                let text = e.body_text();
+                let why = text
+                    .split_once("query string: ")
+                    .map_or(text.as_str(), |(_, w)| w)
+                    .to_owned();
+                let field = quoted_after(&why, "unknown field `")
+                    .or_else(|| quoted_after(&why, "missing field `"))
+                    .or_else(|| {
+                        why.split_once(": ")
+                            .map(|(f, _)| f.to_owned())
+                            .filter(|f| !f.contains(' '))
+                    });
+                Err(match field {
+                    Some(f) => ApiError::invalid_field(&f, why),
+                    None => ApiError::bad_request("invalid_query", why),
+                })
             }
             Err(e) => Err(ApiError::bad_request("invalid_query", e.body_text())),
         }

@@ -61,6 +61,9 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub outbound_wake: Arc<Notify>,
     pub http: reqwest::Client,
+    /// Flips to true when the server starts shutting down; long-lived responses (the live
+    /// stream) end on it, so a graceful shutdown never waits for them.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Builds the state with the in-process queue and bus, and starts the workers. Returns the
@@ -85,6 +88,7 @@ pub async fn start(
         config: Arc::new(config),
         outbound_wake: Arc::new(Notify::new()),
         http,
+        shutdown: Arc::new(tokio::sync::watch::channel(false).0),
     };
     // Raw events acknowledged before a crash are processed first.
     let recovered = ingest::recover(&state).await?;
@@ -105,7 +109,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let trigger = state.shutdown.clone();
     let app = api::router(state);
+    let shutdown = async move {
+        shutdown.await;
+        // End the live streams first: graceful shutdown waits for open responses.
+        let _ = trigger.send(true);
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -4,6 +4,7 @@
 //! so a message being sent when a node dies is retried by another.
 
 use crate::AppState;
+use crate::channels::redact_url;
 use crate::metrics::global;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,14 +94,35 @@ async fn attempt(state: &AppState, job: &OutboundJob) -> Result<(), (Verdict, St
                         v => {
                             let body = r.text().await.unwrap_or_default();
                             let snippet: String = body.chars().take(200).collect();
-                            Err((v, format!("HTTP {status} from {url}: {snippet}")))
+                            Err((
+                                v,
+                                format!("HTTP {status} from {}: {snippet}", redact_url(url)),
+                            ))
                         }
                     }
                 }
-                Err(e) => Err((Verdict::Retry, format!("cannot reach {url}: {e}"))),
+                Err(e) => Err((
+                    Verdict::Retry,
+                    format!("cannot reach {}: {}", redact_url(url), error_chain(&e)),
+                )),
             }
         }
     }
+}
+
+/// An error and its causes ("error sending request: … : Connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    msg
 }
 
 async fn send(state: &AppState, job: OutboundJob) {
@@ -135,7 +157,11 @@ async fn send(state: &AppState, job: OutboundJob) {
     };
     global().outbound("webhook", label);
     if label != "delivered" {
-        tracing::warn!(message = %job.message_id, attempt = attempt_no, outcome = label, "outbound attempt did not deliver");
+        let reason = match &delivery {
+            Delivery::Retry { error, .. } | Delivery::Failed { error } => error.as_str(),
+            Delivery::Delivered => "",
+        };
+        tracing::warn!(message = %job.message_id, attempt = attempt_no, outcome = label, reason, "outbound attempt did not deliver");
     }
     match state
         .store

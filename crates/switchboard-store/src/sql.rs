@@ -301,9 +301,22 @@ fn pg_err(e: postgres::Error) -> StoreError {
         {
             return StoreError::Conflict(db.message().to_owned());
         }
+        if *db.code() == SqlState::CHARACTER_NOT_IN_REPERTOIRE {
+            // U+0000 in text: PostgreSQL cannot store it. The API refuses it first; this is the
+            // backstop, so it is a refusal, not a server error.
+            return StoreError::Invalid("text must not contain NUL characters".into());
+        }
         return StoreError::Backend(format!("{}: {}", db.code().code(), db.message()));
     }
-    StoreError::Backend(e.to_string())
+    // Connection errors say little at the top ("error connecting to server"): add the causes.
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    StoreError::Backend(msg)
 }
 
 mod pg_types {

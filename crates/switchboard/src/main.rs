@@ -6,7 +6,7 @@ mod config;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use switchboard_core::{Name, Role, Timestamp, Username};
 use switchboard_server::ServerConfig;
 use switchboard_server::crypto::SecretBox;
@@ -30,7 +30,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct StoreArgs {
-    /// Where Switchboard keeps its SQLite database and its secret key.
+    /// Where Switchboard keeps its SQLite database and the key that encrypts channel secrets
+    /// (secret.key; or set SWITCHBOARD_SECRET_KEY to 64 hex characters).
     #[arg(
         long,
         env = "SWITCHBOARD_DATA_DIR",
@@ -38,7 +39,8 @@ struct StoreArgs {
         global = true
     )]
     data_dir: PathBuf,
-    /// Use PostgreSQL instead of the embedded SQLite: postgres://user:pass@host/db.
+    /// Use PostgreSQL (postgres://user:pass@host/db) instead of the embedded SQLite, or
+    /// sqlite:PATH for an SQLite file outside the data directory.
     #[arg(
         long,
         env = "SWITCHBOARD_DATABASE_URL",
@@ -57,7 +59,9 @@ impl StoreArgs {
             Some(url) if url.starts_with("sqlite:") => Ok(Location::Sqlite(PathBuf::from(
                 url.trim_start_matches("sqlite:").trim_start_matches("//"),
             ))),
-            Some(_) => anyhow::bail!("--database must be a postgres:// URL or sqlite:PATH"),
+            Some(_) => {
+                Err(Usage("--database must be a postgres:// URL or sqlite:PATH".into()).into())
+            }
             None => Ok(Location::Sqlite(self.data_dir.join("switchboard.db"))),
         }
     }
@@ -71,6 +75,60 @@ impl StoreArgs {
             .await
             .context("cannot migrate the database")?;
         Ok(store)
+    }
+
+    /// Flags that point another command at this same database, for hints.
+    fn hint(&self) -> String {
+        match &self.database {
+            Some(_) => " --database \"$SWITCHBOARD_DATABASE_URL\"".into(),
+            None if self.data_dir == Path::new("switchboard-data") => String::new(),
+            None => format!(" --data-dir {}", self.data_dir.display()),
+        }
+    }
+
+    /// For SQLite: an exclusive lock held while serving, so two servers never share a
+    /// database (each would only see its own live events).
+    fn lock(&self, location: &Location) -> anyhow::Result<Option<std::fs::File>> {
+        let Location::Sqlite(db) = location else {
+            return Ok(None);
+        };
+        let path = db.with_extension("lock");
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!(
+                    "another switchboard server is using {}; stop it first",
+                    db.display()
+                )
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    /// The store of a database that must exist already (for commands other than serve and
+    /// migrate, so a mistyped --data-dir is an error, not a new empty database).
+    async fn open_existing(&self) -> anyhow::Result<Store> {
+        if let Location::Sqlite(db) = self.location()?
+            && !db.exists()
+        {
+            anyhow::bail!(
+                "there is no database at {}; start `switchboard serve` first, or pass the --data-dir / --database the server uses",
+                db.display()
+            );
+        }
+        self.open().await
     }
 
     fn secrets(&self) -> anyhow::Result<SecretBox> {
@@ -88,11 +146,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Attempts before an outbound message is marked failed.
-        #[arg(long, default_value_t = 8)]
+        /// Attempts before an outbound message is marked failed (1 to 100).
+        #[arg(long, env = "SWITCHBOARD_OUTBOUND_MAX_ATTEMPTS", default_value_t = 8,
+              value_parser = clap::value_parser!(u32).range(1..=100))]
         outbound_max_attempts: u32,
         /// First outbound retry delay in milliseconds (doubles per attempt).
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, env = "SWITCHBOARD_OUTBOUND_BASE_DELAY_MS", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
         outbound_base_delay_ms: u64,
     },
     /// Apply database migrations and exit.
@@ -104,6 +164,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage people.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Load generators that measure a running server (see docs/PERFORMANCE.md).
     Bench {
@@ -125,6 +190,36 @@ enum TokenCommand {
         #[arg(long)]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Give a user a new random password, print it (only it) on stdout, and end their sessions.
+    /// For when the admin password is lost.
+    ResetPassword {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The user's login name, e.g. admin.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// A mistake in how the command was called (exit code 2), as opposed to a failure while
+/// running it (exit code 1).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    Usage(e.to_string()).into()
 }
 
 /// Parses flags and environment, then fills what they left to defaults from the file.
@@ -159,6 +254,9 @@ fn parse_cli() -> anyhow::Result<Cli> {
         Command::Token {
             command: TokenCommand::Create { store, .. },
         } => Some(store),
+        Command::User {
+            command: UserCommand::ResetPassword { store, .. },
+        } => Some(store),
         Command::Bench { .. } => None,
     };
     if let Some(store) = store {
@@ -183,6 +281,7 @@ fn main() -> std::process::ExitCode {
             }),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -198,7 +297,12 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(1)
+            let code = if e.downcast_ref::<Usage>().is_some() {
+                2
+            } else {
+                1
+            };
+            std::process::ExitCode::from(code)
         }
     }
 }
@@ -219,27 +323,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             outbound_max_attempts,
             outbound_base_delay_ms,
         } => {
+            // Everything that can fail comes before the first admin is made, so its password,
+            // printed once, is never lost to a failed start.
+            let location = args.location()?;
+            // The key first: it creates the data directory, readable by its owner only.
             let secrets = args.secrets()?;
+            let _lock = args.lock(&location)?;
             let store = args.open().await?;
-            let first_password = ensure_admin(&store).await?;
+            check_key(&store, &secrets, &args).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
+            let first_password = ensure_admin(&store).await?;
             let config = ServerConfig {
                 outbound_max_attempts,
                 outbound_base_delay_ms,
                 ..ServerConfig::default()
             };
             let state = switchboard_server::start(store, secrets, config).await?;
-            println!(
-                "Switchboard is listening on http://{addr}  (database: {:?})",
-                args.location()?
-            );
+            println!("Switchboard is listening on http://{addr}  (database: {location:?})");
             if let Some(pw) = first_password {
+                let hint = args.hint();
                 println!("First start: log in as \"admin\" with password {pw}");
                 println!(
-                    "(shown only this once; for API tokens run: switchboard token create --name NAME --role admin)"
+                    "(shown only this once; if it is lost: switchboard user reset-password{hint} --username admin)"
+                );
+                println!(
+                    "API tokens for programs: switchboard token create{hint} --name NAME --role admin"
                 );
             }
             tracing::info!(%addr, "listening");
@@ -263,9 +374,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                 },
         } => {
-            let name = Name::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let store = args.open().await?;
+            let name = Name::parse(&name).map_err(|e| usage(format!("--name: {e}")))?;
+            let role = Role::parse(&role).map_err(|e| usage(format!("--role: {e}")))?;
+            let store = args.open_existing().await?;
             let token = switchboard_server::auth::new_credential("sbt");
             store
                 .create_token(
@@ -279,8 +390,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::User {
+            command:
+                UserCommand::ResetPassword {
+                    store: args,
+                    username,
+                },
+        } => {
+            let username =
+                Username::parse(&username).map_err(|e| usage(format!("--username: {e}")))?;
+            let store = args.open_existing().await?;
+            let (user, _) = store
+                .user_credentials(username.as_str())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no user named {username}"))?;
+            let password = new_password();
+            let hash = hash(&password).await?;
+            store
+                .set_password(user.id, hash, Actor::System, now())
+                .await?;
+            println!("{password}");
+            Ok(())
+        }
         Command::Bench { command } => bench::run(command).await,
     }
+}
+
+/// Refuses to serve with a key that cannot open the channel secrets already stored (a lost
+/// or different `secret.key`): every webhook would fail.
+async fn check_key(store: &Store, secrets: &SecretBox, args: &StoreArgs) -> anyhow::Result<()> {
+    if let Some(ch) = store.list_channels().await?.first()
+        && secrets.open(&ch.secret_sealed).is_none()
+    {
+        anyhow::bail!(
+            "the secret key ({}) does not open the channel secrets stored in this database; \
+             restore the secret.key that was used with it, or set SWITCHBOARD_SECRET_KEY to that key",
+            if std::env::var_os("SWITCHBOARD_SECRET_KEY").is_some() {
+                "SWITCHBOARD_SECRET_KEY".to_owned()
+            } else {
+                args.data_dir.join("secret.key").display().to_string()
+            }
+        );
+    }
+    Ok(())
+}
+
+fn new_password() -> String {
+    switchboard_server::auth::new_credential("pw")
+        .split_off(3)
+        .chars()
+        .take(20)
+        .collect()
+}
+
+async fn hash(password: &str) -> anyhow::Result<String> {
+    let pw = password.to_owned();
+    tokio::task::spawn_blocking(move || switchboard_server::auth::hash_password(&pw))
+        .await?
+        .map_err(|e| anyhow::anyhow!(e.detail))
 }
 
 /// On the very first start, creates the `admin` user with a random password and returns it.
@@ -291,17 +458,8 @@ async fn ensure_admin(store: &Store) -> anyhow::Result<Option<String>> {
     if !store.set_setting_once("admin_created", "yes").await? {
         return Ok(None);
     }
-    let password = switchboard_server::auth::new_credential("pw")
-        .split_off(3)
-        .chars()
-        .take(20)
-        .collect::<String>();
-    let hash = {
-        let pw = password.clone();
-        tokio::task::spawn_blocking(move || switchboard_server::auth::hash_password(&pw))
-            .await?
-            .map_err(|e| anyhow::anyhow!(e.detail))?
-    };
+    let password = new_password();
+    let hash = hash(&password).await?;
     let new = NewUser {
         username: Username::parse("admin").map_err(|e| anyhow::anyhow!(e))?,
         display_name: Name::parse("Administrator").map_err(|e| anyhow::anyhow!(e))?,

@@ -2,7 +2,7 @@
 
 use super::PageQuery;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, need};
 use crate::error::{ApiError, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,6 +13,7 @@ use switchboard_core::*;
 use switchboard_store::{CaseFilter, CasePatch};
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<String>,
     purpose: Option<String>,
@@ -24,27 +25,36 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+/// A purpose a case may have: the built-in ones (custom purposes come with the playbook).
+fn known_purpose(s: &str) -> Result<Purpose, ApiError> {
+    match Purpose::parse(s) {
+        Ok(p) if p.is_built_in() => Ok(p),
+        _ => Err(ApiError::invalid_field(
+            "purpose",
+            format!(
+                "unknown purpose {s:?}; expected one of {}",
+                Purpose::BUILT_IN.join(", ")
+            ),
+        )),
+    }
+}
+
 fn field<T>(name: &str, r: Result<T, ParseError>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::invalid_field(name, e.0))
 }
 
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     let mut filter = CaseFilter {
         status: q
             .status
             .as_deref()
             .map(|s| field("status", CaseStatus::parse(s)))
             .transpose()?,
-        purpose: q
-            .purpose
-            .as_deref()
-            .map(|s| field("purpose", Purpose::parse(s)))
-            .transpose()?,
+        purpose: q.purpose.as_deref().map(known_purpose).transpose()?,
         team: q
             .team
             .as_deref()
@@ -81,10 +91,9 @@ fn not_found_case(e: switchboard_store::StoreError) -> ApiError {
 
 pub async fn get_one(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     let detail = state
         .store
         .case(case_id(&id)?)
@@ -115,15 +124,17 @@ fn string_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a st
     }
 }
 
+/// The most tags a case may carry.
+const MAX_TAGS: usize = 50;
+
 const PATCHABLE: [&str; 6] = ["status", "purpose", "team", "assignee", "priority", "tags"];
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::WorkCases>,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::WorkCases)?;
     let id = case_id(&id)?;
     let obj = body
         .as_object()
@@ -141,9 +152,7 @@ pub async fn update(
         status: string_of(obj, "status")?
             .map(|s| field("status", CaseStatus::parse(s)))
             .transpose()?,
-        purpose: string_of(obj, "purpose")?
-            .map(|s| field("purpose", Purpose::parse(s)))
-            .transpose()?,
+        purpose: string_of(obj, "purpose")?.map(known_purpose).transpose()?,
         priority: string_of(obj, "priority")?
             .map(|s| field("priority", Priority::parse(s)))
             .transpose()?,
@@ -151,6 +160,12 @@ pub async fn update(
         assignee: nullable_id(obj, "assignee", UserId::parse)?,
         tags: match obj.get("tags") {
             None => None,
+            Some(Value::Array(items)) if items.len() > MAX_TAGS => {
+                return Err(ApiError::invalid_field(
+                    "tags",
+                    format!("at most {MAX_TAGS} tags"),
+                ));
+            }
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
@@ -175,12 +190,32 @@ pub async fn update(
         .store
         .update_case(id, patch, caller.actor, state.clock.now())
         .await
-        .map_err(not_found_case)?;
+        .map_err(|e| {
+            // Name the field a refused change is about.
+            let field = match &e {
+                switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
+                    Some("team")
+                }
+                switchboard_store::StoreError::Invalid(m) if m.starts_with("no active user") => {
+                    Some("assignee")
+                }
+                switchboard_store::StoreError::Invalid(m) if m.contains("cannot move") => {
+                    Some("status")
+                }
+                _ => None,
+            };
+            let err = not_found_case(e);
+            match field {
+                Some(f) => err.on_field(f),
+                None => err,
+            }
+        })?;
     state.bus.publish(events);
     Ok(axum::Json(case))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TextBody {
     text: String,
 }
@@ -188,6 +223,12 @@ pub struct TextBody {
 fn message_text(body: TextBody) -> Result<String, ApiError> {
     if body.text.trim().is_empty() {
         return Err(ApiError::invalid_field("text", "must not be empty"));
+    }
+    if body.text.contains('\0') {
+        return Err(ApiError::invalid_field(
+            "text",
+            "must not contain NUL characters",
+        ));
     }
     if body.text.len() > switchboard_channels::webhook::MAX_TEXT {
         return Err(ApiError::invalid_field(
@@ -203,11 +244,10 @@ fn message_text(body: TextBody) -> Result<String, ApiError> {
 
 pub async fn reply(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::WorkCases>,
     Path(id): Path<String>,
     Json(body): Json<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::WorkCases)?;
     let id = case_id(&id)?;
     let text = message_text(body)?;
     let (message, events) = state
@@ -222,11 +262,10 @@ pub async fn reply(
 
 pub async fn note(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::WorkCases>,
     Path(id): Path<String>,
     Json(body): Json<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::WorkCases)?;
     let id = case_id(&id)?;
     let text = message_text(body)?;
     let (message, events) = state

@@ -2,11 +2,11 @@
 
 use super::PageQuery;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, need};
 use crate::error::{ApiError, Path, Query};
 use axum::extract::State;
 use axum::response::IntoResponse;
-use switchboard_core::{ContactId, MessageId, Permission};
+use switchboard_core::{ContactId, MessageId};
 use switchboard_store::StoreError;
 
 fn contact_id(s: &str) -> Result<ContactId, ApiError> {
@@ -22,10 +22,9 @@ fn not_found(e: StoreError) -> ApiError {
 
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
         state
             .store
@@ -36,10 +35,9 @@ pub async fn list(
 
 pub async fn get_one(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
         state
             .store
@@ -51,11 +49,10 @@ pub async fn get_one(
 
 pub async fn timeline(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     let page = state
         .store
         .contact_timeline(contact_id(&id)?, q.cursor(MessageId::parse)?, q.limit()?)

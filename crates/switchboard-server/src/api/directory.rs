@@ -2,7 +2,8 @@
 
 use super::PageQuery;
 use crate::AppState;
-use crate::auth::{Caller, credential_hash, hash_password, new_credential};
+use crate::auth::{Allowed, credential_hash, hash_password, need, new_credential};
+use crate::channels::public_channel;
 use crate::crypto::Secret;
 use crate::error::{ApiError, Json, Path, Query};
 use axum::extract::State;
@@ -22,6 +23,7 @@ fn name(field: &str, s: &str) -> Result<Name, ApiError> {
 // ----- channels ----------------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewChannel {
     kind: String,
     name: String,
@@ -30,10 +32,9 @@ pub struct NewChannel {
 
 pub async fn create_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageChannels>,
     Json(body): Json<NewChannel>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageChannels)?;
     let kind = ChannelKind::parse(&body.kind).ok_or_else(|| {
         ApiError::invalid_field(
             "kind",
@@ -65,7 +66,7 @@ pub async fn create_channel(
         )
         .await?;
     let webhook_url = format!("/hooks/{}/{}", ch.kind, ch.id);
-    let mut out = serde_json::to_value(&ch).map_err(ApiError::internal)?;
+    let mut out = public_channel(&ch);
     out["secret"] = json!(secret);
     out["webhook_url"] = json!(webhook_url);
     Ok((StatusCode::CREATED, axum::Json(out)))
@@ -73,23 +74,21 @@ pub async fn create_channel(
 
 pub async fn list_channels(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
-        json!({ "items": state.store.list_channels().await?, "next_cursor": null }),
+        json!({ "items": state.store.list_channels().await?.iter().map(public_channel).collect::<Vec<_>>(), "next_cursor": null }),
     ))
 }
 
 pub async fn get_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     let id = ChannelId::parse(&id).map_err(|_| ApiError::not_found("channel"))?;
     match state.store.channel(id).await {
-        Ok(c) => Ok(axum::Json(c)),
+        Ok(c) => Ok(axum::Json(public_channel(&c))),
         Err(StoreError::NotFound) => Err(ApiError::not_found("channel")),
         Err(e) => Err(e.into()),
     }
@@ -128,11 +127,10 @@ fn outbound_url(url: &str) -> Result<String, ApiError> {
 
 pub async fn update_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageChannels>,
     Path(id): Path<String>,
     Json(body): Json<ChannelChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageChannels)?;
     let id = channel_id(&id)?;
     let current = state.store.channel(id).await.map_err(channel_not_found)?;
     let mut patch = ChannelPatch {
@@ -151,16 +149,15 @@ pub async fn update_channel(
         .await
         .map_err(channel_not_found)?;
     state.channels.invalidate(id);
-    Ok(axum::Json(ch))
+    Ok(axum::Json(public_channel(&ch)))
 }
 
 /// A new secret for the channel; the old one stops verifying at once. Shown only here.
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageChannels>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageChannels)?;
     let id = channel_id(&id)?;
     let secret = new_channel_secret();
     let sealed = state
@@ -176,7 +173,7 @@ pub async fn rotate_secret(
         .await
         .map_err(channel_not_found)?;
     state.channels.invalidate(id);
-    let mut out = serde_json::to_value(&ch).map_err(ApiError::internal)?;
+    let mut out = public_channel(&ch);
     out["secret"] = json!(secret);
     Ok(axum::Json(out))
 }
@@ -190,28 +187,28 @@ fn new_channel_secret() -> String {
 // ----- teams -------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewTeam {
     name: String,
 }
 
 pub async fn create_team(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageTeams>,
     Json(body): Json<NewTeam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageTeams)?;
     let team = state
         .store
         .create_team(name("name", &body.name)?, caller.actor, state.clock.now())
-        .await?;
+        .await
+        .map_err(|e| ApiError::from(e).on_field("name"))?;
     Ok((StatusCode::CREATED, axum::Json(team)))
 }
 
 pub async fn list_teams(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
         json!({ "items": state.store.list_teams().await?, "next_cursor": null }),
     ))
@@ -230,10 +227,9 @@ fn team_not_found(e: StoreError) -> ApiError {
 
 pub async fn get_team(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
         state
             .store
@@ -244,33 +240,35 @@ pub async fn get_team(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewMember {
     user_id: String,
 }
 
 pub async fn add_member(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageTeams>,
     Path(id): Path<String>,
     Json(body): Json<NewMember>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageTeams)?;
     let user = UserId::parse(&body.user_id).map_err(|e| ApiError::invalid_field("user_id", e.0))?;
     Ok(axum::Json(
         state
             .store
             .add_team_member(team_id(&id)?, user, caller.actor, state.clock.now())
             .await
-            .map_err(team_not_found)?,
+            .map_err(|e| match e {
+                StoreError::Invalid(_) => ApiError::from(e).on_field("user_id"),
+                e => team_not_found(e),
+            })?,
     ))
 }
 
 pub async fn remove_member(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageTeams>,
     Path((id, user)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageTeams)?;
     let user = UserId::parse(&user).map_err(|_| ApiError::not_found("member"))?;
     match state
         .store
@@ -286,6 +284,7 @@ pub async fn remove_member(
 // ----- users and tokens --------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     username: String,
     display_name: Option<String>,
@@ -295,10 +294,9 @@ pub struct NewUserBody {
 
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageUsers>,
     Json(body): Json<NewUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageUsers)?;
     let username =
         Username::parse(&body.username).map_err(|e| ApiError::invalid_field("username", e.0))?;
     let display_name = name(
@@ -307,10 +305,10 @@ pub async fn create_user(
     )?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::invalid_field("role", e.0))?;
     let password_hash = match body.password {
-        Some(p) if p.chars().count() < 12 => {
+        Some(p) if password_problem(&p).is_some() => {
             return Err(ApiError::invalid_field(
                 "password",
-                "must be at least 12 characters",
+                password_problem(&p).unwrap_or_default(),
             ));
         }
         Some(p) => Some(
@@ -332,21 +330,22 @@ pub async fn create_user(
             caller.actor,
             state.clock.now(),
         )
-        .await?;
+        .await
+        .map_err(|e| ApiError::from(e).on_field("username"))?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
 pub async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::Read)?;
     Ok(axum::Json(
         json!({ "items": state.store.list_users().await?, "next_cursor": null }),
     ))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     name: String,
     role: String,
@@ -354,10 +353,9 @@ pub struct NewToken {
 
 pub async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageUsers>,
     Json(body): Json<NewToken>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageUsers)?;
     let name = name("name", &body.name)?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::invalid_field("role", e.0))?;
     let token = new_credential("sbt");
@@ -378,9 +376,8 @@ pub async fn create_token(
 
 pub async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::ManageUsers>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageUsers)?;
     Ok(axum::Json(
         json!({ "items": state.store.list_tokens().await?, "next_cursor": null }),
     ))
@@ -388,10 +385,9 @@ pub async fn list_tokens(
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed(caller, _): Allowed<need::ManageUsers>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ManageUsers)?;
     let id = TokenId::parse(&id).map_err(|_| ApiError::not_found("token"))?;
     match state
         .store
@@ -408,12 +404,23 @@ pub async fn revoke_token(
 
 pub async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::ReadAudit>,
     Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::ReadAudit)?;
     let cursor = q.cursor(|s| s.parse::<i64>().map_err(|e| ParseError::new(e.to_string())))?;
     Ok(axum::Json(
         state.store.list_audit(cursor, q.limit()?).await?,
     ))
+}
+
+/// Why a new password is not acceptable, if it is not.
+pub fn password_problem(p: &str) -> Option<&'static str> {
+    let n = p.chars().count();
+    if n < 12 || p.trim().chars().count() < 12 {
+        Some("must be at least 12 characters, not counting spaces at either end")
+    } else if n > 1024 {
+        Some("must be at most 1024 characters")
+    } else {
+        None
+    }
 }

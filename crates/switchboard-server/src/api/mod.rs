@@ -23,6 +23,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// `?limit=&cursor=` on every list.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -98,7 +99,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(directory::audit))
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi))
-        .fallback(not_found);
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .route(
@@ -108,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let path = req
                 .extensions()
@@ -120,6 +123,14 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("route")
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here; see /api/v1/openapi.json"),
+    )
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
     password: String,
@@ -22,19 +23,25 @@ pub async fn login(
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
     let denied = || ApiError::unauthorized("unknown username or wrong password");
-    let (user, hash) = state
-        .store
-        .user_credentials(&body.username)
-        .await?
-        .ok_or_else(denied)?;
-    let hash = hash.ok_or_else(denied)?;
+    // A name that cannot be a username names no one (and never reaches the database).
+    let found = match switchboard_core::Username::parse(&body.username) {
+        Ok(u) => state.store.user_credentials(u.as_str()).await?,
+        Err(_) => None,
+    };
+    // Unknown users cost the same Argon2 verification as known ones, so response times do
+    // not tell which usernames exist.
+    let (user, hash) = match found {
+        Some((user, Some(hash))) => (Some(user), hash),
+        _ => (None, crate::auth::dummy_hash().to_owned()),
+    };
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
-    if !ok || !user.active {
-        return Err(denied());
-    }
+    let user = match user {
+        Some(u) if ok && u.active => u,
+        _ => return Err(denied()),
+    };
     let session = new_credential("sbs");
     let now = state.clock.now();
     let ttl = state.config.session_ttl_hours;
@@ -75,6 +82,7 @@ pub async fn me(caller: Caller) -> impl IntoResponse {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
@@ -93,11 +101,8 @@ pub async fn change_password(
         ));
     };
     let user = state.store.user(user_id).await?;
-    if body.new_password.chars().count() < 12 {
-        return Err(ApiError::invalid_field(
-            "new_password",
-            "must be at least 12 characters",
-        ));
+    if let Some(problem) = super::directory::password_problem(&body.new_password) {
+        return Err(ApiError::invalid_field("new_password", problem));
     }
     let (_, hash) = state
         .store

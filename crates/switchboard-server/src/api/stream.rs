@@ -5,22 +5,22 @@
 //! skipped or repeated.
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, need};
 use crate::error::{ApiError, Query};
 use crate::metrics::global;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
-use switchboard_core::Permission;
 use switchboard_store::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     last_event_id: Option<i64>,
 }
@@ -114,11 +114,10 @@ impl Cursor {
 
 pub async fn stream(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<need::Read>,
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    caller.require(Permission::Read)?;
     let from_header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -135,10 +134,14 @@ pub async fn stream(
     };
     // Subscribe before reading the store, so nothing committed in between is missed.
     let rx = state.bus.subscribe();
+    let newest = state.store.last_event_seq().await?;
+    // An id from the future (another database, a restored backup) would skip every event
+    // until the store caught up with it: start from now instead.
     let last = match resume {
-        Some(n) => n,
-        None => state.store.last_event_seq().await?,
+        Some(n) if (0..=newest).contains(&n) => n,
+        _ => newest,
     };
+    let mut stop = state.shutdown.subscribe();
     let mut cursor = Cursor {
         state,
         rx,
@@ -153,6 +156,9 @@ pub async fn stream(
     let stream = futures_util::stream::unfold(cursor, |mut c| async move {
         let e = c.next().await?;
         Some((Ok(to_sse(&e)), c))
+    })
+    .take_until(async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
