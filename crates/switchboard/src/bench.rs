@@ -22,11 +22,11 @@ pub enum BenchCommand {
         #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
         token: String,
         /// Messages to send.
-        #[arg(long, default_value_t = 50_000)]
-        messages: usize,
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        messages: u64,
         /// Concurrent connections.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        connections: u64,
         /// Messages per conversation (1 = every message opens its own case).
         #[arg(long, default_value_t = 5)]
         per_conversation: usize,
@@ -50,8 +50,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             ingest(
                 &url,
                 &token,
-                messages,
-                connections,
+                messages as usize,
+                connections as usize,
                 per_conversation.max(1),
                 baseline,
             )
@@ -96,7 +96,7 @@ async fn ingest(
         Some(b) => (b.clone(), "baseline".to_owned()),
         None => connect_channel(&client, &url, token).await?,
     };
-    send_and_measure(
+    let result = send_and_measure(
         &client,
         &url,
         &hook,
@@ -106,7 +106,18 @@ async fn ingest(
         per_conversation,
         baseline.is_some(),
     )
-    .await
+    .await;
+    if baseline.is_none() {
+        // Leave no live channel behind: disable the bench channel (its messages stay).
+        let id = hook.rsplit('/').next().unwrap_or_default();
+        let _ = client
+            .patch(format!("{url}/api/v1/channels/{id}"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"active": false}))
+            .send()
+            .await;
+    }
+    result
 }
 
 async fn connect_channel(
