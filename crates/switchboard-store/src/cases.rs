@@ -238,18 +238,12 @@ impl Store {
                 }
                 args.push(Value::Int(limit + 1));
                 sql.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
-                let mut items = c
+                let items = c
                     .query(&sql, &args)?
                     .iter()
                     .map(case_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
-                let next_cursor = if items.len() as i64 > limit {
-                    items.truncate(limit as usize);
-                    items.last().map(|c| c.id.to_string())
-                } else {
-                    None
-                };
-                Ok(Page { items, next_cursor })
+                Ok(Page::from_overfetch(items, limit, |c| c.id.to_string()))
             })
             .await
     }

@@ -48,14 +48,8 @@ impl Store {
                     "SELECT id, display_name, created_at FROM contacts WHERE id < $1 ORDER BY id DESC LIMIT $2",
                     params![cursor, limit + 1],
                 )?;
-                let mut items = rows.iter().map(|r| contact_from_row(c, r)).collect::<Result<Vec<_>, _>>()?;
-                let next_cursor = if items.len() as i64 > limit {
-                    items.truncate(limit as usize);
-                    items.last().map(|c| c.id.to_string())
-                } else {
-                    None
-                };
-                Ok(Page { items, next_cursor })
+                let items = rows.iter().map(|r| contact_from_row(c, r)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Page::from_overfetch(items, limit, |c| c.id.to_string()))
             })
             .await
     }
@@ -101,17 +95,11 @@ impl Store {
                     ),
                     params![id.to_string(), cursor, limit + 1],
                 )?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(message_from_row)
                     .collect::<Result<Vec<Message>, _>>()?;
-                let next_cursor = if items.len() as i64 > limit {
-                    items.truncate(limit as usize);
-                    items.last().map(|m| m.id.to_string())
-                } else {
-                    None
-                };
-                Ok(Page { items, next_cursor })
+                Ok(Page::from_overfetch(items, limit, |m| m.id.to_string()))
             })
             .await
     }

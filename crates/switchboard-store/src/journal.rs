@@ -173,7 +173,7 @@ impl Store {
                      FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
                     params![cursor.unwrap_or(i64::MAX), limit + 1],
                 )?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(|r| {
                         Ok(AuditEntry {
@@ -189,13 +189,7 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                let next = if items.len() as i64 > limit {
-                    items.truncate(limit as usize);
-                    items.last().map(|e| e.seq.to_string())
-                } else {
-                    None
-                };
-                Ok(Page { items, next_cursor: next })
+                Ok(Page::from_overfetch(items, limit, |e| e.seq.to_string()))
             })
             .await
     }

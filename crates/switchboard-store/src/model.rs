@@ -31,11 +31,29 @@ impl Actor {
     }
 }
 
-/// One page of a list, and the cursor to ask for the next (absent on the last page).
+/// One page of a list, and the cursor to ask for the next (`null` on the last page).
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// From a query that fetched `limit + 1` rows: the extra row, if any, proves there is a
+    /// next page, whose cursor is the last kept item's.
+    pub(crate) fn from_overfetch(
+        mut items: Vec<T>,
+        limit: i64,
+        cursor: impl Fn(&T) -> String,
+    ) -> Page<T> {
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(cursor)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

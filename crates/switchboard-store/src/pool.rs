@@ -51,65 +51,30 @@ impl Pool {
         let (wtx, wrx) = flume::unbounded::<WriteJob>();
         let (rtx, rrx) = flume::unbounded::<ReadJob>();
         // Each thread opens its own connection (the synchronous PostgreSQL client may not be
-        // created on an async runtime's thread) and reports whether it could.
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), StoreError>>();
+        // created on an async runtime's thread). The writer first: on a new SQLite file it
+        // switches the journal to WAL, which must not race with the readers opening.
         {
-            let (connector, stats, ready) = (connector.clone(), stats.clone(), ready_tx.clone());
-            std::thread::Builder::new()
-                .name("sb-db-writer".into())
-                .spawn(move || match connector(true) {
-                    Ok(conn) => {
-                        let _ = ready.send(Ok(()));
-                        writer_loop(conn, connector, wrx, stats)
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                })
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let (connector2, stats) = (connector.clone(), stats.clone());
+            spawn_with_conn("sb-db-writer".into(), &connector, true, move |conn| {
+                writer_loop(conn, connector2, wrx, stats)
+            })?;
         }
-        // The writer first: on a new SQLite file it switches the journal to WAL, which must not
-        // race with the readers opening.
-        ready_rx.recv().map_err(|_| StoreError::Closed)??;
-        let readers = readers.max(1);
-        for i in 0..readers {
-            let (connector, rrx, ready) = (connector.clone(), rrx.clone(), ready_tx.clone());
-            std::thread::Builder::new()
-                .name(format!("sb-db-reader-{i}"))
-                .spawn(move || match connector(false) {
-                    Ok(conn) => {
-                        let _ = ready.send(Ok(()));
-                        reader_loop(conn, connector, rrx)
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                })
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-        }
-        drop(ready_tx);
-        for _ in 0..readers {
-            // A failed thread has ended; dropping the senders ends the others.
-            ready_rx.recv().map_err(|_| StoreError::Closed)??;
+        for i in 0..readers.max(1) {
+            let (connector2, rrx) = (connector.clone(), rrx.clone());
+            spawn_with_conn(
+                format!("sb-db-reader-{i}"),
+                &connector,
+                false,
+                move |conn| reader_loop(conn, connector2, rrx),
+            )?;
         }
         let mut lane_senders = Vec::new();
         for i in 0..lanes {
             let (ltx, lrx) = flume::unbounded::<WriteJob>();
-            let (connector, stats) = (connector.clone(), stats.clone());
-            let (ready, ready_rx) = std::sync::mpsc::channel();
-            std::thread::Builder::new()
-                .name(format!("sb-db-lane-{i}"))
-                .spawn(move || match connector(true) {
-                    Ok(conn) => {
-                        let _ = ready.send(Ok(()));
-                        writer_loop(conn, connector, lrx, stats)
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                })
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            ready_rx.recv().map_err(|_| StoreError::Closed)??;
+            let (connector2, stats) = (connector.clone(), stats.clone());
+            spawn_with_conn(format!("sb-db-lane-{i}"), &connector, true, move |conn| {
+                writer_loop(conn, connector2, lrx, stats)
+            })?;
             lane_senders.push(ltx);
         }
         let checkpointer = match backend {
@@ -157,15 +122,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let job: WriteJob = Box::new(move |conn| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let finish: Finish = Box::new(move |commit| {
-                let _ = tx.send(commit.and(result));
-            });
-            (ok, finish)
-        });
+        let (job, rx) = write_job(f);
         writer.send(job).map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -176,15 +133,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let job: WriteJob = Box::new(move |conn| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let finish: Finish = Box::new(move |commit| {
-                let _ = tx.send(commit.and(result));
-            });
-            (ok, finish)
-        });
+        let (job, rx) = write_job(f);
         self.writer.send(job).map_err(|_| StoreError::Closed)?;
         rx.blocking_recv().map_err(|_| StoreError::Closed)?
     }
@@ -301,6 +250,50 @@ fn start_checkpointer(connector: Connector) -> Result<flume::Sender<()>, StoreEr
         })
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(stop_tx)
+}
+
+/// Starts a named thread that opens a connection and hands it to `body`; returns once the
+/// connection is open, or with the error that kept it from opening.
+fn spawn_with_conn(
+    name: String,
+    connector: &Connector,
+    writer: bool,
+    body: impl FnOnce(Box<dyn Conn>) + Send + 'static,
+) -> Result<(), StoreError> {
+    let (ready, ready_rx) = std::sync::mpsc::channel();
+    let connector = connector.clone();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || match connector(writer) {
+            Ok(conn) => {
+                let _ = ready.send(Ok(()));
+                body(conn)
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+            }
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    ready_rx.recv().map_err(|_| StoreError::Closed)?
+}
+
+/// Wraps `f` as a job for a writer, and the receiver its caller awaits: the job's result,
+/// delivered only after its group's commit (or the commit's error).
+fn write_job<T, F>(f: F) -> (WriteJob, oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let job: WriteJob = Box::new(move |conn| {
+        let result = f(conn);
+        let ok = result.is_ok();
+        let finish: Finish = Box::new(move |commit| {
+            let _ = tx.send(commit.and(result));
+        });
+        (ok, finish)
+    });
+    (job, rx)
 }
 
 fn fail_job(job: WriteJob, e: StoreError) {
