@@ -28,7 +28,7 @@ pub enum CaseStatus {
 
 /// A status change that the lifecycle does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} case cannot become {to}")]
+#[error("a case cannot move from {from} to {to}")]
 pub struct InvalidTransition {
     pub from: CaseStatus,
     pub to: CaseStatus,

@@ -198,12 +198,10 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 format!("{path}.{name}")
             }
         };
-        let field = if let Some(name) = quoted_after(&why, "missing field `") {
-            named(&name)
-        } else if let Some(name) = quoted_after(&why, "unknown field `") {
-            named(&name)
-        } else {
-            path.clone()
+        // A missing field's path is its parent's; an unknown field's path is the field itself.
+        let field = match quoted_after(&why, "missing field `") {
+            Some(name) => named(&name),
+            None => path.clone(),
         };
         if field == "." {
             ApiError::bad_request("invalid_body", why)

@@ -101,9 +101,14 @@ async fn attempt(state: &AppState, job: &OutboundJob) -> Result<(), (Verdict, St
                         }
                     }
                 }
+                // reqwest's message repeats the URL, query included: drop it (ours is redacted).
                 Err(e) => Err((
                     Verdict::Retry,
-                    format!("cannot reach {}: {}", redact_url(url), error_chain(&e)),
+                    format!(
+                        "cannot reach {}: {}",
+                        redact_url(url),
+                        error_chain(&e.without_url())
+                    ),
                 )),
             }
         }

@@ -6,11 +6,13 @@
 mod admin;
 mod auth;
 mod cases;
+mod cli;
 mod config;
 mod helpers;
 mod ops;
 mod outbound;
 mod pg;
 mod recovery;
+mod regressions;
 mod stream;
 mod webhook;

@@ -1,0 +1,448 @@
+//! Regression tests against the real binary: first-start password, `user reset-password`, the
+//! data-dir lock, usage errors, a lost secret key, and shutdown with an open live stream.
+
+use crate::helpers::Answer;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn switchboard(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("SWITCHBOARD_DATA_DIR")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
+        .env_remove("SWITCHBOARD_SECRET_KEY")
+        .env_remove("SWITCHBOARD_LISTEN")
+        .env_remove("SWITCHBOARD_OUTBOUND_MAX_ATTEMPTS")
+        .env_remove("SWITCHBOARD_OUTBOUND_BASE_DELAY_MS")
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    switchboard(args).output().expect("run switchboard")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A spawned `switchboard serve`, its stdout and stderr read line by line; killed when
+/// dropped.
+struct Proc {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+fn lines_of(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Proc {
+    fn serve(data_dir: &Path, listen: &str) -> Proc {
+        let mut child = switchboard(&["serve", "--data-dir", path(data_dir), "--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start switchboard serve");
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        Proc {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for the "listening" line; returns the address.
+    fn address(&self) -> String {
+        let line = self
+            .stdout
+            .recv_timeout(Duration::from_secs(60))
+            .expect("switchboard serve printed nothing");
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned()
+    }
+
+    /// Waits (with a deadline) for the process to end.
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything printed so far (after the process ended).
+    fn drain(rx: &mpsc::Receiver<String>) -> String {
+        let mut out = String::new();
+        while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn wait_healthy(http: &reqwest::Client, address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{address}/healthz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the server never became healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn login(http: &reqwest::Client, address: &str, username: &str, password: &str) -> Answer {
+    let r = http
+        .post(format!("{address}/api/v1/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    Answer::read(r).await
+}
+
+fn first_password(server: &Proc) -> String {
+    let line = server
+        .stdout
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a line about logging in");
+    assert!(
+        line.starts_with("First start: log in as \"admin\" with password "),
+        "{line}"
+    );
+    line.rsplit(' ').next().unwrap().trim().to_owned()
+}
+
+const EXIT: Duration = Duration::from_secs(30);
+
+// ----- 12 ----------------------------------------------------------------------------------
+
+#[test]
+fn the_first_admin_password_survives_a_failed_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+
+    let mut failed = Proc::serve(&data, &format!("127.0.0.1:{port}"));
+    let status = failed.wait_exit(EXIT);
+    assert!(!status.success(), "{status:?}");
+    let out = Proc::drain(&failed.stdout);
+    assert!(!out.contains("password"), "{out}");
+    drop(failed);
+    drop(busy);
+
+    let server = Proc::serve(&data, "127.0.0.1:0");
+    let address = server.address();
+    let password = first_password(&server);
+    assert!(password.len() >= 12, "{password:?}");
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let a = login(&http, &address, "admin", &password).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    });
+}
+
+// ----- 13 ----------------------------------------------------------------------------------
+
+#[test]
+fn user_reset_password_prints_a_working_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Proc::serve(&data, "127.0.0.1:0");
+    let address = server.address();
+    let first = first_password(&server);
+
+    let out = run(&[
+        "user",
+        "reset-password",
+        "--data-dir",
+        path(&data),
+        "--username",
+        "admin",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the password on stdout: {stdout:?}");
+    let password = lines[0].trim().to_owned();
+    assert!(password.len() >= 12, "{password:?}");
+    assert_ne!(password, first);
+
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let a = login(&http, &address, "admin", &password).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let a = login(&http, &address, "admin", &first).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.text);
+    });
+
+    let out = run(&[
+        "user",
+        "reset-password",
+        "--data-dir",
+        path(&data),
+        "--username",
+        "nosuchuser",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+
+    let empty = dir.path().join("empty");
+    let out = run(&[
+        "user",
+        "reset-password",
+        "--data-dir",
+        path(&empty),
+        "--username",
+        "admin",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(text(&out.stderr).contains("no database"), "{out:?}");
+    assert!(!empty.join("switchboard.db").exists());
+}
+
+// ----- 14 ----------------------------------------------------------------------------------
+
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Proc::serve(&data, "127.0.0.1:0");
+    let address = first.address();
+
+    let mut second = Proc::serve(&data, "127.0.0.1:0");
+    let status = second.wait_exit(EXIT);
+    assert!(!status.success(), "{status:?}");
+    let err = Proc::drain(&second.stderr);
+    assert!(err.contains("another switchboard server"), "{err}");
+    let out = Proc::drain(&second.stdout);
+    assert!(!out.contains("listening"), "{out}");
+
+    // The first one still serves.
+    runtime().block_on(wait_healthy(&reqwest::Client::new(), &address));
+}
+
+// ----- 15 ----------------------------------------------------------------------------------
+
+#[test]
+fn token_create_needs_a_database_and_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    let out = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        path(&empty),
+        "--name",
+        "t",
+        "--role",
+        "admin",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(text(&out.stderr).contains("no database"), "{out:?}");
+    assert!(!empty.join("switchboard.db").exists());
+
+    let out = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        path(&empty),
+        "--name",
+        "t",
+        "--role",
+        "god",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+
+    let mut bad = switchboard(&[
+        "serve",
+        "--data-dir",
+        path(&dir.path().join("d")),
+        "--database",
+        "nonsense",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + EXIT;
+    let status = loop {
+        if let Some(s) = bad.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = bad.kill();
+            let _ = bad.wait();
+            panic!("serve --database nonsense did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2), "{status:?}");
+}
+
+// ----- 16 ----------------------------------------------------------------------------------
+
+#[test]
+fn a_lost_secret_key_is_detected_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Proc::serve(&data, "127.0.0.1:0");
+    let address = server.address();
+    let out = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        path(&data),
+        "--name",
+        "t",
+        "--role",
+        "admin",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let token = text(&out.stdout).trim().to_owned();
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let r = http
+            .post(format!("{address}/api/v1/channels"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"kind": "webhook", "name": "Keyed", "outbound_url": "http://127.0.0.1:9/"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let a = Answer::read(r).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    });
+    drop(server);
+    std::fs::remove_file(data.join("secret.key")).expect("remove secret.key");
+
+    let mut again = Proc::serve(&data, "127.0.0.1:0");
+    let status = again.wait_exit(EXIT);
+    assert!(!status.success(), "{status:?}");
+    let err = Proc::drain(&again.stderr);
+    assert!(err.contains("secret key"), "{err}");
+    let out = Proc::drain(&again.stdout);
+    assert!(!out.contains("listening"), "{out}");
+}
+
+// ----- 17 ----------------------------------------------------------------------------------
+
+#[test]
+fn sigterm_ends_the_server_even_with_an_open_live_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(&["migrate", "--data-dir", path(&data)]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        path(&data),
+        "--name",
+        "t",
+        "--role",
+        "admin",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let token = text(&out.stdout).trim().to_owned();
+
+    let mut server = Proc::serve(&data, "127.0.0.1:0");
+    let address = server.address();
+    let rt = runtime();
+    let stream = rt.block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let r = http
+            .get(format!("{address}/api/v1/stream"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r
+    });
+
+    let pid = server.child.id();
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "the server did not exit within 10 s of SIGTERM with a live stream open; stderr: {}",
+            Proc::drain(&server.stderr)
+        )
+    });
+    assert!(status.success(), "{status:?}");
+    drop(stream);
+}
