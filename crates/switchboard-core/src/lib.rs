@@ -9,6 +9,7 @@ pub mod case;
 pub mod ids;
 pub mod message;
 pub mod name;
+pub mod playbook;
 pub mod purpose;
 pub mod role;
 pub mod timestamp;

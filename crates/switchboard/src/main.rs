@@ -165,6 +165,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Work with playbook files (routing rules as code).
+    Playbook {
+        #[command(subcommand)]
+        command: PlaybookCommand,
+    },
     /// Manage people.
     User {
         #[command(subcommand)]
@@ -189,6 +194,16 @@ enum TokenCommand {
         /// admin, supervisor, agent or reviewer.
         #[arg(long)]
         role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlaybookCommand {
+    /// Check a playbook file: exit 0 if it is valid, else print every problem as
+    /// FILE:LINE:COL: message and exit 1. Teams must be declared in the file.
+    Check {
+        /// The playbook (TOML).
+        file: PathBuf,
     },
 }
 
@@ -257,7 +272,7 @@ fn parse_cli() -> anyhow::Result<Cli> {
         Command::User {
             command: UserCommand::ResetPassword { store, .. },
         } => Some(store),
-        Command::Bench { .. } => None,
+        Command::Bench { .. } | Command::Playbook { .. } => None,
     };
     if let Some(store) = store {
         config::layer(m, "data_dir", &mut store.data_dir, file.data_dir);
@@ -411,6 +426,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("{password}");
             Ok(())
+        }
+        Command::Playbook {
+            command: PlaybookCommand::Check { file },
+        } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            match switchboard_core::playbook::parse(&source, &[]) {
+                Ok(pb) => {
+                    println!(
+                        "{}: valid ({} teams, {} rules)",
+                        file.display(),
+                        pb.teams.len(),
+                        pb.rules.len()
+                    );
+                    Ok(())
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        println!("{}:{e}", file.display());
+                    }
+                    Err(anyhow::anyhow!(
+                        "{} problem(s) in {}",
+                        errors.len(),
+                        file.display()
+                    ))
+                }
+            }
         }
         Command::Bench { command } => bench::run(command).await,
     }

@@ -446,3 +446,60 @@ fn sigterm_ends_the_server_even_with_an_open_live_stream() {
     assert!(status.success(), "{status:?}");
     drop(stream);
 }
+
+/// `switchboard playbook check`: the example of issue 3 is valid (exit 0); a broken file
+/// gets every problem as FILE:LINE:COL: message on stdout and exit 1.
+#[test]
+fn playbook_check_reports_every_problem_with_its_position() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/playbook.toml");
+    let ok = run(&["playbook", "check", example]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("valid (4 teams, 3 rules)"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[team]]\nid = \"pr\"\nname = \"PR\"\n\n[[rule]]\nname = \"r\"\nwhen.text_regex = \"(oops\"\nthen.team = \"ghost\"\nthen.priority = \"asap\"\n",
+    )
+    .unwrap();
+    let out = run(&["playbook", "check", path(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let file = path(&bad);
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{file}:7:19: bad regex")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{file}:8:13: team: unknown team \"ghost\"")),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{file}:9:17: unknown priority")),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        &bad,
+        "[[rule]]\nname = \"r\"\nwhen.txt_any = [\"x\"]\nthen.purpose = \"sales\"\n",
+    )
+    .unwrap();
+    let out = run(&["playbook", "check", path(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with(&format!("{}:3:6: unknown field `txt_any`", path(&bad))),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let missing = run(&["playbook", "check", "/nonexistent/playbook.toml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("cannot read"));
+}

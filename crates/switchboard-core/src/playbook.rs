@@ -1,0 +1,1055 @@
+//! The playbook: an ordered set of rules, kept as TOML, that decides each case's purpose, team,
+//! priority and more from what is known about the message. Pure: parsing, checking and
+//! evaluation take data and return data.
+//!
+//! # Evaluation (deterministic)
+//! Rules run in file order. A rule **fires** when every condition it states holds; a rule with
+//! no conditions always fires. For single-valued actions (`purpose`, `team`, `assignee`,
+//! `priority`, `require_approval`, `auto_answer`, `escalate`) the **first** rule that fired and
+//! set the action wins: later rules cannot change it, so put specific rules first and the
+//! catch-all last. `tags` and `notify` accumulate over every rule that fired. A rule with
+//! `then.stop = true` ends evaluation after it fires. Every fired rule is recorded with the
+//! reasons its conditions held.
+//!
+//! # Format
+//! ```toml
+//! [[team]]
+//! id = "pr"
+//! name = "Marketing & PR"
+//!
+//! [[rule]]
+//! name = "Outage or legal threat in public goes to PR"
+//! when.public = true
+//! when.text_any = ["outage", "lawsuit"]
+//! then.purpose = "crisis"
+//! then.team = "pr"
+//! then.priority = "urgent"
+//! ```
+//! Conditions (`when.*`): `channel_kind_any`, `channel_any`, `public`, `text_any` (words or
+//! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
+//! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
+//! understood purpose), `sentiment_any` (`negative`, `neutral`, `positive`), `language_any`,
+//! `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
+//! `business_hours`. Actions (`then.*`): `purpose`, `team`, `assignee`, `priority`, `tags`,
+//! `require_approval` (a reviewer team), `auto_answer`, `notify` (a URL), `escalate`, `stop`.
+
+use crate::{Priority, Purpose, Tag};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use toml::Spanned;
+
+/// A problem in a playbook file, at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for PlaybookError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// A team the playbook declares (or refers to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamDecl {
+    pub id: String,
+    pub name: String,
+}
+
+/// A checked playbook, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub teams: Vec<TeamDecl>,
+    pub purposes: Vec<Purpose>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    /// 1-based line of the rule in its file.
+    pub line: usize,
+    pub when: Conditions,
+    pub then: Actions,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    pub channel_kind_any: Option<Vec<String>>,
+    pub channel_any: Option<Vec<String>>,
+    pub public: Option<bool>,
+    pub text_any: Option<Vec<String>>,
+    pub text_regex: Option<Regex>,
+    pub intent_any: Option<Vec<String>>,
+    pub purpose_any: Option<Vec<Purpose>>,
+    pub min_confidence: Option<f64>,
+    pub sentiment_any: Option<Vec<Sentiment>>,
+    pub language_any: Option<Vec<String>>,
+    pub author_tags_any: Option<Vec<String>>,
+    pub min_followers: Option<u64>,
+    pub verified: Option<bool>,
+    pub min_open_cases: Option<u32>,
+    pub business_hours: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actions {
+    pub purpose: Option<Purpose>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<Priority>,
+    pub tags: Vec<Tag>,
+    pub require_approval: Option<String>,
+    pub auto_answer: Option<bool>,
+    /// Signed outbound webhooks to notify (accumulated over the rules that fired).
+    pub notify: Vec<String>,
+    pub escalate: Option<bool>,
+    pub stop: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sentiment {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Sentiment {
+    pub fn parse(s: &str) -> Option<Sentiment> {
+        match s {
+            "negative" => Some(Sentiment::Negative),
+            "neutral" => Some(Sentiment::Neutral),
+            "positive" => Some(Sentiment::Positive),
+            _ => None,
+        }
+    }
+}
+
+/// What is known about a message when it is routed.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub channel_id: String,
+    pub channel_kind: String,
+    pub public: bool,
+    pub text: String,
+    /// The understood intent and its confidence.
+    pub intent: Option<(String, f64)>,
+    /// The understood purpose and its confidence.
+    pub purpose: Option<(Purpose, f64)>,
+    pub sentiment: Option<Sentiment>,
+    pub language: Option<String>,
+    pub author_tags: Vec<String>,
+    pub followers: Option<u64>,
+    pub verified: bool,
+    pub open_cases: u32,
+    pub in_business_hours: Option<bool>,
+}
+
+/// A rule that fired, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub rule: String,
+    pub line: usize,
+    pub reasons: Vec<String>,
+}
+
+/// The outcome of evaluating a playbook for one message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    pub actions: Actions,
+    pub fired: Vec<Fired>,
+}
+
+// ----- parsing -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlaybook {
+    #[serde(default)]
+    team: Vec<Spanned<RawTeam>>,
+    #[serde(default)]
+    purpose: Vec<Spanned<RawPurpose>>,
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    id: Spanned<String>,
+    name: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    id: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    #[serde(default)]
+    when: RawWhen,
+    #[serde(default)]
+    then: RawThen,
+}
+
+type List = Option<Spanned<Vec<Spanned<String>>>>;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWhen {
+    channel_kind_any: List,
+    channel_any: List,
+    public: Option<bool>,
+    text_any: List,
+    text_regex: Option<Spanned<String>>,
+    intent_any: List,
+    purpose_any: List,
+    min_confidence: Option<Spanned<f64>>,
+    sentiment_any: List,
+    language_any: List,
+    author_tags_any: List,
+    min_followers: Option<u64>,
+    verified: Option<bool>,
+    min_open_cases: Option<u32>,
+    business_hours: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawThen {
+    purpose: Option<Spanned<String>>,
+    team: Option<Spanned<String>>,
+    assignee: Option<Spanned<String>>,
+    priority: Option<Spanned<String>>,
+    tags: List,
+    require_approval: Option<Spanned<String>>,
+    auto_answer: Option<bool>,
+    notify: Option<Spanned<String>>,
+    escalate: Option<bool>,
+    stop: Option<bool>,
+}
+
+impl RawThen {
+    /// States no action at all (as opposed to stating invalid ones).
+    fn is_empty(&self) -> bool {
+        self.purpose.is_none()
+            && self.team.is_none()
+            && self.assignee.is_none()
+            && self.priority.is_none()
+            && self.tags.is_none()
+            && self.require_approval.is_none()
+            && self.auto_answer.is_none()
+            && self.notify.is_none()
+            && self.escalate.is_none()
+            && self.stop.is_none()
+    }
+}
+
+/// Byte offset → 1-based (line, column in characters).
+fn position(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Errors<'a> {
+    source: &'a str,
+    list: Vec<PlaybookError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = position(self.source, offset);
+        self.list.push(PlaybookError {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+}
+
+/// Parses and checks a playbook. `known_teams` are team ids that exist in the workspace
+/// already (the file may also declare its own). Returns every problem found, in file order.
+pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<PlaybookError>> {
+    let raw: RawPlaybook = toml::from_str(source).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, column) = position(source, offset);
+        vec![PlaybookError {
+            line,
+            column,
+            message: e.message().trim().to_owned(),
+        }]
+    })?;
+    let mut errs = Errors {
+        source,
+        list: Vec::new(),
+    };
+
+    let mut teams = Vec::new();
+    let mut team_ids: BTreeSet<String> = known_teams.iter().cloned().collect();
+    for t in &raw.team {
+        let t = t.get_ref();
+        let id = t.id.get_ref();
+        if !is_slug(id) {
+            errs.at(
+                t.id.span().start,
+                format!("team id {id:?} must be a lowercase slug (a-z, 0-9, _, -)"),
+            );
+        } else if teams.iter().any(|d: &TeamDecl| &d.id == id) {
+            errs.at(t.id.span().start, format!("team {id:?} is declared twice"));
+        }
+        if crate::Name::parse(t.name.get_ref()).is_err() {
+            errs.at(
+                t.name.span().start,
+                "a team name is 1 to 200 visible characters",
+            );
+        }
+        team_ids.insert(id.clone());
+        teams.push(TeamDecl {
+            id: id.clone(),
+            name: t.name.get_ref().trim().to_owned(),
+        });
+    }
+
+    let mut purposes: Vec<Purpose> = Purpose::BUILT_IN
+        .iter()
+        .filter_map(|p| Purpose::parse(p).ok())
+        .collect();
+    for p in &raw.purpose {
+        let id = p.get_ref().id.get_ref();
+        match Purpose::parse(id) {
+            Ok(pp) if !purposes.contains(&pp) => purposes.push(pp),
+            Ok(_) => errs.at(
+                p.get_ref().id.span().start,
+                format!("purpose {id:?} is declared twice or built in"),
+            ),
+            Err(e) => errs.at(p.get_ref().id.span().start, e.0),
+        }
+    }
+
+    let mut rules = Vec::new();
+    let mut names = BTreeSet::new();
+    for r in &raw.rule {
+        let rule_at = r.span().start;
+        let r = r.get_ref();
+        let name = r.name.get_ref().trim().to_owned();
+        if name.is_empty() {
+            errs.at(r.name.span().start, "a rule needs a name");
+        } else if !names.insert(name.clone()) {
+            errs.at(
+                r.name.span().start,
+                format!("two rules are named {name:?}; names say which rule fired"),
+            );
+        }
+        let when = check_when(&r.when, &purposes, &mut errs);
+        let then = check_then(&r.then, &purposes, &team_ids, &mut errs);
+        if r.then.is_empty() {
+            errs.at(
+                r.name.span().start,
+                format!("rule {name:?} has no `then` actions: it would do nothing"),
+            );
+        }
+        rules.push(Rule {
+            name,
+            line: position(source, rule_at).0,
+            when,
+            then,
+        });
+    }
+    if errs.list.is_empty() {
+        Ok(Playbook {
+            teams,
+            purposes,
+            rules,
+        })
+    } else {
+        errs.list.sort_by_key(|e| (e.line, e.column));
+        Err(errs.list)
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn strings(list: &List) -> Option<Vec<String>> {
+    list.as_ref()
+        .map(|l| l.get_ref().iter().map(|s| s.get_ref().clone()).collect())
+}
+
+fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Conditions {
+    let text_regex = w.text_regex.as_ref().and_then(|r| {
+        match RegexBuilder::new(r.get_ref())
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(re) => Some(re),
+            Err(e) => {
+                let why = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_owned();
+                errs.at(r.span().start, format!("bad regex: {why}"));
+                None
+            }
+        }
+    });
+    if let Some(c) = &w.min_confidence
+        && !(0.0..=1.0).contains(c.get_ref())
+    {
+        errs.at(c.span().start, "min_confidence must be between 0 and 1");
+    }
+    let mut each = |list: &List, what: &str, ok: &dyn Fn(&str) -> bool| {
+        if let Some(l) = list {
+            if l.get_ref().is_empty() {
+                errs.at(l.span().start, format!("{what} must not be empty"));
+            }
+            for s in l.get_ref() {
+                if !ok(s.get_ref()) {
+                    errs.at(
+                        s.span().start,
+                        format!("{what}: {:?} is not valid", s.get_ref()),
+                    );
+                }
+            }
+        }
+    };
+    each(
+        &w.sentiment_any,
+        "sentiment_any (negative, neutral, positive)",
+        &|s| Sentiment::parse(s).is_some(),
+    );
+    each(
+        &w.purpose_any,
+        "purpose_any (a built-in or declared purpose)",
+        &|s| Purpose::parse(s).is_ok_and(|p| purposes.contains(&p)),
+    );
+    each(&w.text_any, "text_any", &|s| !s.trim().is_empty());
+    each(&w.intent_any, "intent_any", &|s| !s.trim().is_empty());
+    each(&w.channel_kind_any, "channel_kind_any", &|s| {
+        !s.trim().is_empty()
+    });
+    each(&w.channel_any, "channel_any", &|s| !s.trim().is_empty());
+    each(&w.language_any, "language_any", &|s| !s.trim().is_empty());
+    each(&w.author_tags_any, "author_tags_any", &|s| {
+        !s.trim().is_empty()
+    });
+    Conditions {
+        channel_kind_any: strings(&w.channel_kind_any),
+        channel_any: strings(&w.channel_any),
+        public: w.public,
+        text_any: strings(&w.text_any).map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
+        text_regex,
+        intent_any: strings(&w.intent_any),
+        purpose_any: strings(&w.purpose_any)
+            .map(|v| v.iter().filter_map(|s| Purpose::parse(s).ok()).collect()),
+        min_confidence: w.min_confidence.as_ref().map(|c| *c.get_ref()),
+        sentiment_any: strings(&w.sentiment_any)
+            .map(|v| v.iter().filter_map(|s| Sentiment::parse(s)).collect()),
+        language_any: strings(&w.language_any)
+            .map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
+        author_tags_any: strings(&w.author_tags_any)
+            .map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
+        min_followers: w.min_followers,
+        verified: w.verified,
+        min_open_cases: w.min_open_cases,
+        business_hours: w.business_hours,
+    }
+}
+
+fn check_then(
+    t: &RawThen,
+    purposes: &[Purpose],
+    teams: &BTreeSet<String>,
+    errs: &mut Errors<'_>,
+) -> Actions {
+    let purpose = t
+        .purpose
+        .as_ref()
+        .and_then(|p| match Purpose::parse(p.get_ref()) {
+            Ok(pp) if purposes.contains(&pp) => Some(pp),
+            _ => {
+                errs.at(
+                    p.span().start,
+                    format!(
+                        "unknown purpose {:?}; declare it with [[purpose]] or use a built-in one",
+                        p.get_ref()
+                    ),
+                );
+                None
+            }
+        });
+    let mut team_ref = |t: &Option<Spanned<String>>, what: &str| {
+        t.as_ref().and_then(|team| {
+            if teams.contains(team.get_ref()) {
+                Some(team.get_ref().clone())
+            } else {
+                errs.at(
+                    team.span().start,
+                    format!(
+                        "{what}: unknown team {:?}; declare it with [[team]]",
+                        team.get_ref()
+                    ),
+                );
+                None
+            }
+        })
+    };
+    let team = team_ref(&t.team, "team");
+    let require_approval = team_ref(&t.require_approval, "require_approval");
+    let priority = t
+        .priority
+        .as_ref()
+        .and_then(|p| match Priority::parse(p.get_ref()) {
+            Ok(pr) => Some(pr),
+            Err(e) => {
+                errs.at(p.span().start, e.0);
+                None
+            }
+        });
+    let mut tags = Vec::new();
+    if let Some(list) = &t.tags {
+        for s in list.get_ref() {
+            match Tag::parse(s.get_ref()) {
+                Ok(tag) => tags.push(tag),
+                Err(e) => errs.at(s.span().start, e.0),
+            }
+        }
+    }
+    let notify = t.notify.as_ref().and_then(|n| {
+        let u = n.get_ref();
+        if (u.starts_with("http://") || u.starts_with("https://"))
+            && !u.contains(char::is_whitespace)
+        {
+            Some(u.clone())
+        } else {
+            errs.at(n.span().start, "notify must be an http:// or https:// URL");
+            None
+        }
+    });
+    Actions {
+        purpose,
+        team,
+        assignee: t.assignee.as_ref().map(|a| a.get_ref().clone()),
+        priority,
+        tags,
+        require_approval,
+        auto_answer: t.auto_answer,
+        notify: notify.into_iter().collect(),
+        escalate: t.escalate,
+        stop: t.stop.unwrap_or(false),
+    }
+}
+
+// ----- evaluation ----------------------------------------------------------------------------
+
+/// Does `text` (lowercase) contain `phrase` (lowercase) starting and ending on word
+/// boundaries?
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase).any(|(i, m)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + m.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The reasons every condition of `c` holds for `f`, or `None` if one does not.
+fn holds(c: &Conditions, f: &Facts, lower_text: &str) -> Option<Vec<String>> {
+    let mut why = Vec::new();
+    if let Some(kinds) = &c.channel_kind_any {
+        kinds.iter().find(|k| **k == f.channel_kind)?;
+        why.push(format!("channel kind is {}", f.channel_kind));
+    }
+    if let Some(ids) = &c.channel_any {
+        ids.iter().find(|k| **k == f.channel_id)?;
+        why.push(format!("channel is {}", f.channel_id));
+    }
+    if let Some(p) = c.public {
+        if p != f.public {
+            return None;
+        }
+        why.push(if p { "public".into() } else { "private".into() });
+    }
+    if let Some(words) = &c.text_any {
+        let hit = words.iter().find(|w| contains_phrase(lower_text, w))?;
+        why.push(format!("text contains {hit:?}"));
+    }
+    if let Some(re) = &c.text_regex {
+        let m = re.find(&f.text)?;
+        why.push(format!(
+            "text matches /{}/ at {:?}",
+            re.as_str(),
+            m.as_str()
+        ));
+    }
+    if let Some(intents) = &c.intent_any {
+        let (intent, conf) = f.intent.as_ref()?;
+        intents.iter().find(|i| *i == intent)?;
+        why.push(format!("intent is {intent} ({conf:.2})"));
+    }
+    if let Some(purposes) = &c.purpose_any {
+        let (p, conf) = f.purpose.as_ref()?;
+        purposes.iter().find(|x| *x == p)?;
+        why.push(format!("understood purpose is {p} ({conf:.2})"));
+    }
+    if let Some(min) = c.min_confidence {
+        let conf = f
+            .intent
+            .as_ref()
+            .map(|i| i.1)
+            .or(f.purpose.as_ref().map(|p| p.1))?;
+        if conf < min {
+            return None;
+        }
+        why.push(format!("confidence {conf:.2} ≥ {min:.2}"));
+    }
+    if let Some(s) = &c.sentiment_any {
+        let have = f.sentiment?;
+        s.iter().find(|x| **x == have)?;
+        why.push(format!("sentiment is {have:?}").to_lowercase());
+    }
+    if let Some(langs) = &c.language_any {
+        let lang = f.language.as_ref()?.to_lowercase();
+        langs.iter().find(|l| **l == lang)?;
+        why.push(format!("language is {lang}"));
+    }
+    if let Some(tags) = &c.author_tags_any {
+        let hit = tags
+            .iter()
+            .find(|t| f.author_tags.iter().any(|a| a.eq_ignore_ascii_case(t)))?;
+        why.push(format!("author is tagged {hit}"));
+    }
+    if let Some(min) = c.min_followers {
+        let n = f.followers?;
+        if n < min {
+            return None;
+        }
+        why.push(format!("author has {n} followers (≥ {min})"));
+    }
+    if let Some(v) = c.verified {
+        if v != f.verified {
+            return None;
+        }
+        why.push(if v {
+            "author is verified".into()
+        } else {
+            "author is not verified".into()
+        });
+    }
+    if let Some(min) = c.min_open_cases {
+        if f.open_cases < min {
+            return None;
+        }
+        why.push(format!("contact has {} open cases (≥ {min})", f.open_cases));
+    }
+    if let Some(b) = c.business_hours {
+        if f.in_business_hours? != b {
+            return None;
+        }
+        why.push(if b {
+            "within business hours".into()
+        } else {
+            "outside business hours".into()
+        });
+    }
+    if why.is_empty() {
+        why.push("no conditions: always".into());
+    }
+    Some(why)
+}
+
+fn first<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if slot.is_none() {
+        slot.clone_from(value);
+    }
+}
+
+impl Playbook {
+    /// Decides what to do with a message (see the module docs for the order of rules).
+    pub fn evaluate(&self, facts: &Facts) -> Decision {
+        let lower = facts.text.to_lowercase();
+        let mut d = Decision::default();
+        for rule in &self.rules {
+            let Some(reasons) = holds(&rule.when, facts, &lower) else {
+                continue;
+            };
+            let a = &mut d.actions;
+            let t = &rule.then;
+            first(&mut a.purpose, &t.purpose);
+            first(&mut a.team, &t.team);
+            first(&mut a.assignee, &t.assignee);
+            first(&mut a.priority, &t.priority);
+            first(&mut a.require_approval, &t.require_approval);
+            first(&mut a.auto_answer, &t.auto_answer);
+            first(&mut a.escalate, &t.escalate);
+            for url in &t.notify {
+                if !a.notify.contains(url) {
+                    a.notify.push(url.clone());
+                }
+            }
+            for tag in &t.tags {
+                if !a.tags.contains(tag) {
+                    a.tags.push(tag.clone());
+                }
+            }
+            d.fired.push(Fired {
+                rule: rule.name.clone(),
+                line: rule.line,
+                reasons,
+            });
+            if t.stop {
+                a.stop = true;
+                break;
+            }
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of issue 3, exactly as written.
+    const EXAMPLE: &str = r#"[[team]]
+id = "front-desk"
+name = "Front desk"
+
+[[team]]
+id = "sales"
+name = "Sales"
+
+[[team]]
+id = "pr"
+name = "Marketing & PR"
+
+[[team]]
+id = "legal"
+name = "Legal"
+
+[[rule]]
+name = "Outage or legal threat in public goes to PR"
+when.public = true
+when.text_any = ["outage", "lawsuit", "boycott", "data breach"]
+then.purpose = "crisis"
+then.team = "pr"
+then.priority = "urgent"
+then.require_approval = "legal"
+
+[[rule]]
+name = "Pricing questions go to Sales"
+when.intent_any = ["pricing", "upgrade", "demo_request"]
+when.min_confidence = 0.6
+then.purpose = "sales"
+then.team = "sales"
+
+[[rule]]
+name = "Everything else starts at the front desk"
+then.purpose = "tier1"
+then.team = "front-desk"
+"#;
+
+    fn facts(public: bool, text: &str, intent: Option<(&str, f64)>) -> Facts {
+        Facts {
+            channel_kind: "webhook".into(),
+            public,
+            text: text.into(),
+            intent: intent.map(|(i, c)| (i.to_owned(), c)),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn the_issue_example_checks_in_an_empty_workspace() {
+        let pb = parse(EXAMPLE, &[]).unwrap();
+        assert_eq!(
+            pb.teams.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["front-desk", "sales", "pr", "legal"]
+        );
+        assert_eq!(pb.rules.len(), 3);
+        assert_eq!(pb.rules[0].line, 17);
+        assert_eq!(pb.rules[2].line, 33);
+    }
+
+    /// (public, text, intent, purpose, team, priority, approval, indexes of the rules fired)
+    type Row<'a> = (
+        bool,
+        &'a str,
+        Option<(&'a str, f64)>,
+        &'a str,
+        &'a str,
+        Option<Priority>,
+        Option<&'a str>,
+        &'a [usize],
+    );
+
+    #[test]
+    fn evaluation_table() {
+        let pb = parse(EXAMPLE, &[]).unwrap();
+        // (public, text, intent, purpose, team, priority, approval, rules fired)
+        let table: &[Row] = &[
+            (
+                true,
+                "Is there an OUTAGE right now?",
+                None,
+                "crisis",
+                "pr",
+                Some(Priority::Urgent),
+                Some("legal"),
+                &[0, 2],
+            ),
+            (
+                true,
+                "We will file a lawsuit",
+                Some(("pricing", 0.9)),
+                "crisis",
+                "pr",
+                Some(Priority::Urgent),
+                Some("legal"),
+                &[0, 1, 2],
+            ),
+            (
+                false,
+                "outage again",
+                None,
+                "tier1",
+                "front-desk",
+                None,
+                None,
+                &[2],
+            ),
+            (
+                true,
+                "three outages this week",
+                None,
+                "tier1",
+                "front-desk",
+                None,
+                None,
+                &[2],
+            ),
+            (
+                true,
+                "a DATA BREACH!",
+                None,
+                "crisis",
+                "pr",
+                Some(Priority::Urgent),
+                Some("legal"),
+                &[0, 2],
+            ),
+            (
+                false,
+                "how much is it?",
+                Some(("pricing", 0.8)),
+                "sales",
+                "sales",
+                None,
+                None,
+                &[1, 2],
+            ),
+            (
+                false,
+                "how much is it?",
+                Some(("pricing", 0.5)),
+                "tier1",
+                "front-desk",
+                None,
+                None,
+                &[2],
+            ),
+            (
+                false,
+                "how much is it?",
+                Some(("refund", 0.99)),
+                "tier1",
+                "front-desk",
+                None,
+                None,
+                &[2],
+            ),
+            (
+                false,
+                "what time does the game start?",
+                None,
+                "tier1",
+                "front-desk",
+                None,
+                None,
+                &[2],
+            ),
+        ];
+        for (public, text, intent, purpose, team, priority, approval, fired) in table {
+            let d = pb.evaluate(&facts(*public, text, *intent));
+            let a = &d.actions;
+            assert_eq!(
+                a.purpose.as_ref().map(Purpose::as_str),
+                Some(*purpose),
+                "{text}"
+            );
+            assert_eq!(a.team.as_deref(), Some(*team), "{text}");
+            assert_eq!(a.priority, *priority, "{text}");
+            assert_eq!(a.require_approval.as_deref(), *approval, "{text}");
+            let names: Vec<usize> = d
+                .fired
+                .iter()
+                .map(|f| pb.rules.iter().position(|r| r.name == f.rule).unwrap())
+                .collect();
+            assert_eq!(&names, fired, "{text}");
+        }
+    }
+
+    #[test]
+    fn reasons_say_why_each_rule_fired() {
+        let pb = parse(EXAMPLE, &[]).unwrap();
+        let d = pb.evaluate(&facts(true, "Lawsuit incoming", Some(("pricing", 0.75))));
+        assert_eq!(d.fired[0].reasons, ["public", "text contains \"lawsuit\""]);
+        assert_eq!(
+            d.fired[1].reasons,
+            ["intent is pricing (0.75)", "confidence 0.75 ≥ 0.60"]
+        );
+        assert_eq!(d.fired[2].reasons, ["no conditions: always"]);
+    }
+
+    #[test]
+    fn stop_tags_and_notify() {
+        let src = r#"
+[[rule]]
+name = "vip"
+when.author_tags_any = ["VIP"]
+then.tags = ["vip"]
+then.priority = "high"
+then.notify = "https://crm.example/hook"
+
+[[rule]]
+name = "angry"
+when.sentiment_any = ["negative"]
+then.tags = ["angry", "vip"]
+then.priority = "urgent"
+then.stop = true
+
+[[rule]]
+name = "never after stop"
+then.purpose = "support"
+"#;
+        let pb = parse(src, &[]).unwrap();
+        let f = Facts {
+            author_tags: vec!["vip".into()],
+            sentiment: Some(Sentiment::Negative),
+            ..Facts::default()
+        };
+        let d = pb.evaluate(&f);
+        assert_eq!(
+            d.actions.priority,
+            Some(Priority::High),
+            "the first rule to set it wins"
+        );
+        assert_eq!(
+            d.actions.tags.iter().map(Tag::as_str).collect::<Vec<_>>(),
+            ["vip", "angry"]
+        );
+        assert_eq!(d.actions.notify, ["https://crm.example/hook"]);
+        assert!(d.actions.stop && d.actions.purpose.is_none());
+        assert_eq!(d.fired.len(), 2);
+        let calm = pb.evaluate(&Facts::default());
+        assert_eq!(calm.fired.len(), 1);
+        assert_eq!(
+            calm.actions.purpose.as_ref().map(Purpose::as_str),
+            Some("support")
+        );
+    }
+
+    #[test]
+    fn known_teams_may_be_used_without_declaring_them() {
+        let src = "[[rule]]\nname = \"r\"\nthen.team = \"billing\"\n";
+        assert!(parse(src, &[]).is_err());
+        assert!(parse(src, &["billing".to_owned()]).is_ok());
+    }
+
+    #[test]
+    fn every_semantic_error_is_reported_with_its_position() {
+        let src = r#"[[team]]
+id = "pr"
+name = "PR"
+
+[[rule]]
+name = "one"
+when.text_regex = "(unclosed"
+when.min_confidence = 1.5
+then.team = "nobody"
+then.purpose = "nope"
+then.priority = "asap"
+
+[[rule]]
+name = "one"
+when.sentiment_any = ["grumpy"]
+then.require_approval = "legal"
+
+[[rule]]
+name = "idle"
+when.public = true
+"#;
+        let errs = parse(src, &[]).unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        let expect = [
+            ("7:19:", "bad regex"),
+            ("8:23:", "min_confidence"),
+            ("9:13:", "unknown team \"nobody\""),
+            ("10:16:", "unknown purpose \"nope\""),
+            ("11:17:", "unknown priority"),
+            ("14:8:", "two rules are named \"one\""),
+            ("15:23:", "\"grumpy\" is not valid"),
+            ("16:25:", "require_approval: unknown team \"legal\""),
+            ("19:8:", "has no `then` actions"),
+        ];
+        assert_eq!(shown.len(), expect.len(), "{shown:#?}");
+        for (got, (pos, text)) in shown.iter().zip(expect) {
+            assert!(
+                got.starts_with(pos) && got.contains(text),
+                "{got} should be at {pos} and say {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn structural_errors_have_positions_too() {
+        let unknown_key = parse(
+            "[[rule]]\nname = \"r\"\nwhen.txt_any = [\"x\"]\nthen.team = \"t\"\n",
+            &["t".into()],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (unknown_key[0].line, unknown_key[0].column),
+            (3, 6),
+            "{unknown_key:?}"
+        );
+        assert!(
+            unknown_key[0].message.contains("txt_any"),
+            "{unknown_key:?}"
+        );
+        let wrong_type = parse(
+            "[[rule]]\nname = \"r\"\nwhen.public = \"yes\"\nthen.team = \"t\"\n",
+            &["t".into()],
+        )
+        .unwrap_err();
+        assert_eq!(wrong_type[0].line, 3, "{wrong_type:?}");
+        let not_toml = parse("[[rule]\n", &[]).unwrap_err();
+        assert_eq!(not_toml[0].line, 1);
+    }
+}
