@@ -63,6 +63,21 @@ impl ApiError {
             ..self
         }
     }
+    /// A store error, where `NotFound` means the named resource (a 404 that says which).
+    pub fn from_store(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+        move |e| match e {
+            StoreError::NotFound => ApiError::not_found(what),
+            e => e.into(),
+        }
+    }
+    /// An id from the path: one that does not parse names nothing, so it is a 404.
+    pub fn path_id<T>(
+        s: &str,
+        parse: impl Fn(&str) -> Result<T, switchboard_core::ParseError>,
+        what: &str,
+    ) -> Result<T, ApiError> {
+        parse(s).map_err(|_| ApiError::not_found(what))
+    }
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -78,17 +78,6 @@ pub async fn list(
     Ok(axum::Json(page))
 }
 
-fn case_id(s: &str) -> Result<CaseId, ApiError> {
-    CaseId::parse(s).map_err(|_| ApiError::not_found("case"))
-}
-
-fn not_found_case(e: switchboard_store::StoreError) -> ApiError {
-    match e {
-        switchboard_store::StoreError::NotFound => ApiError::not_found("case"),
-        e => e.into(),
-    }
-}
-
 pub async fn get_one(
     State(state): State<AppState>,
     _: Allowed<need::Read>,
@@ -96,9 +85,9 @@ pub async fn get_one(
 ) -> Result<impl IntoResponse, ApiError> {
     let detail = state
         .store
-        .case(case_id(&id)?)
+        .case(ApiError::path_id(&id, CaseId::parse, "case")?)
         .await
-        .map_err(not_found_case)?;
+        .map_err(ApiError::from_store("case"))?;
     Ok(axum::Json(detail))
 }
 
@@ -135,7 +124,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("invalid_body", "the body must be a JSON object"))?;
@@ -204,7 +193,7 @@ pub async fn update(
                 }
                 _ => None,
             };
-            let err = not_found_case(e);
+            let err = ApiError::from_store("case")(e);
             match field {
                 Some(f) => err.on_field(f),
                 None => err,
@@ -248,13 +237,13 @@ pub async fn reply(
     Path(id): Path<String>,
     Json(body): Json<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
     let text = message_text(body)?;
     let (message, events) = state
         .store
         .add_reply(id, text, caller.actor, state.clock.now())
         .await
-        .map_err(not_found_case)?;
+        .map_err(ApiError::from_store("case"))?;
     state.bus.publish(events);
     state.outbound_wake.notify_one();
     Ok((StatusCode::CREATED, axum::Json(message)))
@@ -266,13 +255,13 @@ pub async fn note(
     Path(id): Path<String>,
     Json(body): Json<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
     let text = message_text(body)?;
     let (message, events) = state
         .store
         .add_note(id, text, caller.actor, state.clock.now())
         .await
-        .map_err(not_found_case)?;
+        .map_err(ApiError::from_store("case"))?;
     state.bus.publish(events);
     Ok((StatusCode::CREATED, axum::Json(message)))
 }

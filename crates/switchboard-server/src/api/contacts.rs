@@ -7,18 +7,6 @@ use crate::error::{ApiError, Path, Query};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use switchboard_core::{ContactId, MessageId};
-use switchboard_store::StoreError;
-
-fn contact_id(s: &str) -> Result<ContactId, ApiError> {
-    ContactId::parse(s).map_err(|_| ApiError::not_found("contact"))
-}
-
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("contact"),
-        e => e.into(),
-    }
-}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -41,9 +29,9 @@ pub async fn get_one(
     Ok(axum::Json(
         state
             .store
-            .contact(contact_id(&id)?)
+            .contact(ApiError::path_id(&id, ContactId::parse, "contact")?)
             .await
-            .map_err(not_found)?,
+            .map_err(ApiError::from_store("contact"))?,
     ))
 }
 
@@ -55,8 +43,12 @@ pub async fn timeline(
 ) -> Result<impl IntoResponse, ApiError> {
     let page = state
         .store
-        .contact_timeline(contact_id(&id)?, q.cursor(MessageId::parse)?, q.limit()?)
+        .contact_timeline(
+            ApiError::path_id(&id, ContactId::parse, "contact")?,
+            q.cursor(MessageId::parse)?,
+            q.limit()?,
+        )
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::from_store("contact"))?;
     Ok(axum::Json(page))
 }

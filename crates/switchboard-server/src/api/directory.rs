@@ -102,17 +102,6 @@ pub struct ChannelChange {
     active: Option<bool>,
 }
 
-fn channel_id(s: &str) -> Result<ChannelId, ApiError> {
-    ChannelId::parse(s).map_err(|_| ApiError::not_found("channel"))
-}
-
-fn channel_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("channel"),
-        e => e.into(),
-    }
-}
-
 fn outbound_url(url: &str) -> Result<String, ApiError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ApiError::invalid_field("outbound_url", format!("is not a URL: {e}")))?;
@@ -131,8 +120,12 @@ pub async fn update_channel(
     Path(id): Path<String>,
     Json(body): Json<ChannelChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = channel_id(&id)?;
-    let current = state.store.channel(id).await.map_err(channel_not_found)?;
+    let id = ApiError::path_id(&id, ChannelId::parse, "channel")?;
+    let current = state
+        .store
+        .channel(id)
+        .await
+        .map_err(ApiError::from_store("channel"))?;
     let mut patch = ChannelPatch {
         name: body.name.as_deref().map(|n| name("name", n)).transpose()?,
         active: body.active,
@@ -147,7 +140,7 @@ pub async fn update_channel(
         .store
         .update_channel(id, patch, caller.actor, state.clock.now())
         .await
-        .map_err(channel_not_found)?;
+        .map_err(ApiError::from_store("channel"))?;
     state.channels.invalidate(id);
     Ok(axum::Json(public_channel(&ch)))
 }
@@ -158,7 +151,7 @@ pub async fn rotate_secret(
     Allowed(caller, _): Allowed<need::ManageChannels>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = channel_id(&id)?;
+    let id = ApiError::path_id(&id, ChannelId::parse, "channel")?;
     let secret = new_channel_secret();
     let sealed = state
         .secrets
@@ -171,7 +164,7 @@ pub async fn rotate_secret(
         .store
         .update_channel(id, patch, caller.actor, state.clock.now())
         .await
-        .map_err(channel_not_found)?;
+        .map_err(ApiError::from_store("channel"))?;
     state.channels.invalidate(id);
     let mut out = public_channel(&ch);
     out["secret"] = json!(secret);
@@ -214,17 +207,6 @@ pub async fn list_teams(
     ))
 }
 
-fn team_id(s: &str) -> Result<TeamId, ApiError> {
-    TeamId::parse(s).map_err(|_| ApiError::not_found("team"))
-}
-
-fn team_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("team"),
-        e => e.into(),
-    }
-}
-
 pub async fn get_team(
     State(state): State<AppState>,
     _: Allowed<need::Read>,
@@ -233,9 +215,9 @@ pub async fn get_team(
     Ok(axum::Json(
         state
             .store
-            .team(team_id(&id)?)
+            .team(ApiError::path_id(&id, TeamId::parse, "team")?)
             .await
-            .map_err(team_not_found)?,
+            .map_err(ApiError::from_store("team"))?,
     ))
 }
 
@@ -255,11 +237,16 @@ pub async fn add_member(
     Ok(axum::Json(
         state
             .store
-            .add_team_member(team_id(&id)?, user, caller.actor, state.clock.now())
+            .add_team_member(
+                ApiError::path_id(&id, TeamId::parse, "team")?,
+                user,
+                caller.actor,
+                state.clock.now(),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Invalid(_) => ApiError::from(e).on_field("user_id"),
-                e => team_not_found(e),
+                e => ApiError::from_store("team")(e),
             })?,
     ))
 }
@@ -272,7 +259,12 @@ pub async fn remove_member(
     let user = UserId::parse(&user).map_err(|_| ApiError::not_found("member"))?;
     match state
         .store
-        .remove_team_member(team_id(&id)?, user, caller.actor, state.clock.now())
+        .remove_team_member(
+            ApiError::path_id(&id, TeamId::parse, "team")?,
+            user,
+            caller.actor,
+            state.clock.now(),
+        )
         .await
     {
         Ok(t) => Ok(axum::Json(t)),
