@@ -86,11 +86,11 @@ fn string_field(
 ///
 /// ```json
 /// {"id":"ext-1","conversation":"thread-9","public":false,
-///  "from":{"id":"u-1","name":"Ann Lee","handle":"@ann"},
+///  "from":{"id":"u-1","name":"Ann Lee","handle":"@ann","followers":1200,"verified":false},
 ///  "text":"…","sent_at":"2026-11-22T10:00:00Z"}
 /// ```
 /// `id`, `from.id` and `text` are required; `conversation`, `public`, `from.name`,
-/// `from.handle` and `sent_at` are optional. Without `conversation`, a private message joins
+/// `from.handle`, `from.followers`, `from.verified` and `sent_at` are optional. Without `conversation`, a private message joins
 /// the sender's direct thread (`dm:<from.id>`) and a public one starts its own (`post:<id>`).
 /// Unknown fields are ignored, so senders may add their own.
 pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
@@ -127,6 +127,26 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
             .filter(|s| !s.trim().is_empty()),
         handle: string_field(from, "from.handle", "handle", false, MAX_ID)?
             .filter(|s| !s.trim().is_empty()),
+        followers: match from.get("followers") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "from.followers",
+                    "must be a whole number, 0 or more",
+                ));
+            }
+        },
+        verified: match from.get("verified") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "from.verified",
+                    "must be true or false",
+                ));
+            }
+        },
     };
     let conversation =
         string_field(obj, "conversation", "conversation", false, MAX_ID)?.filter(|s| !s.is_empty());

@@ -5,13 +5,18 @@
 //! providers live in other crates and call into this one; `cargo tree -p switchboard-core`
 //! must never show tokio, sqlx, rusqlite, postgres, axum or reqwest (CI checks it).
 
+pub mod assign;
 pub mod case;
+pub mod guard;
 pub mod ids;
 pub mod message;
 pub mod name;
 pub mod playbook;
 pub mod purpose;
 pub mod role;
+pub mod routing;
+pub mod schedule;
+pub mod sla;
 pub mod timestamp;
 
 pub use case::{CaseStatus, InvalidTransition, Priority};

@@ -80,6 +80,12 @@ pub struct Author {
     pub external_id: String,
     pub name: Option<String>,
     pub handle: Option<String>,
+    /// Followers on a social network, when the channel says (a routing signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<u64>,
+    /// The network verified the account, when the channel says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 /// An inbound message after its channel adapter parsed it: the same shape for every channel.

@@ -7,7 +7,7 @@
 //! no conditions always fires. For single-valued actions (`purpose`, `team`, `assignee`,
 //! `priority`, `require_approval`, `auto_answer`, `escalate`) the **first** rule that fired and
 //! set the action wins: later rules cannot change it, so put specific rules first and the
-//! catch-all last. `tags` and `notify` accumulate over every rule that fired. A rule with
+//! catch-all last. `tags`, `skills` and `notify` accumulate over every rule that fired. A rule with
 //! `then.stop = true` ends evaluation after it fires. Every fired rule is recorded with the
 //! reasons its conditions held.
 //!
@@ -25,14 +25,25 @@
 //! then.team = "pr"
 //! then.priority = "urgent"
 //! ```
-//! Conditions (`when.*`): `channel_kind_any`, `channel_any`, `public`, `text_any` (words or
+//! A `[[team]]` may also say how it assigns: `strategy` (`round_robin`, `least_loaded` or
+//! `manual`, the default), `capacity` (open cases per member) and `overflow` (the team that
+//! takes new cases when this one is full or closed) and `[team.hours]`, its business hours
+//! (see [`crate::schedule`]); outside them the team is closed. A top-level `[hours]` table is
+//! the workspace's business hours, which `when.business_hours` tests. `[[sla]]` tables declare
+//! SLA policies (see [`crate::sla`]); the first that matches a case's purpose and priority
+//! applies.
+//! Conditions (`when.*`): `channel_kind_any`, `channel_any` (channel ids or names), `public`, `text_any` (words or
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
 //! understood purpose), `sentiment_any` (`negative`, `neutral`, `positive`), `language_any`,
 //! `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
-//! `business_hours`. Actions (`then.*`): `purpose`, `team`, `assignee`, `priority`, `tags`,
+//! `business_hours`. Actions (`then.*`): `purpose`, `team`, `assignee` (a username), `priority`, `tags`,
+//! `skills` (the assignee must have them all),
 //! `require_approval` (a reviewer team), `auto_answer`, `notify` (a URL), `escalate`, `stop`.
 
+use crate::assign::Strategy;
+use crate::schedule::{BusinessHours, HoursSpec};
+use crate::sla::{SlaPolicy, SlaSpec};
 use crate::{Priority, Purpose, Tag};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -40,7 +51,7 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 /// A problem in a playbook file, at a 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlaybookError {
     pub line: usize,
     pub column: usize,
@@ -53,16 +64,28 @@ impl std::fmt::Display for PlaybookError {
     }
 }
 
-/// A team the playbook declares (or refers to).
+/// A team the playbook declares. What the file states about a team is the whole truth:
+/// an unstated setting takes its default (manual assignment, no capacity limit, no overflow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamDecl {
     pub id: String,
     pub name: String,
+    pub strategy: Strategy,
+    /// Most open cases one member may hold before assignment skips them.
+    pub capacity: Option<u32>,
+    /// Where new cases go when this team is full (nobody can take one) or closed.
+    pub overflow: Option<String>,
+    /// When the team works (checked); `None`: always.
+    pub hours: Option<HoursSpec>,
 }
 
 /// A checked playbook, ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct Playbook {
+    /// The workspace's business hours (`[hours]`), for `when.business_hours`; default: always.
+    pub hours: BusinessHours,
+    /// SLA policies in file order (the first that matches a case applies).
+    pub slas: Vec<SlaPolicy>,
     pub teams: Vec<TeamDecl>,
     pub purposes: Vec<Purpose>,
     pub rules: Vec<Rule>,
@@ -103,6 +126,8 @@ pub struct Actions {
     pub assignee: Option<String>,
     pub priority: Option<Priority>,
     pub tags: Vec<Tag>,
+    /// Skills the assignee must have (all of them).
+    pub skills: Vec<String>,
     pub require_approval: Option<String>,
     pub auto_answer: Option<bool>,
     /// Signed outbound webhooks to notify (accumulated over the rules that fired).
@@ -133,6 +158,7 @@ impl Sentiment {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub channel_id: String,
+    pub channel_name: String,
     pub channel_kind: String,
     pub public: bool,
     pub text: String,
@@ -169,6 +195,9 @@ pub struct Decision {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlaybook {
+    hours: Option<Spanned<HoursSpec>>,
+    #[serde(default)]
+    sla: Vec<Spanned<SlaSpec>>,
     #[serde(default)]
     team: Vec<Spanned<RawTeam>>,
     #[serde(default)]
@@ -182,6 +211,10 @@ struct RawPlaybook {
 struct RawTeam {
     id: Spanned<String>,
     name: Spanned<String>,
+    strategy: Option<Spanned<String>>,
+    capacity: Option<Spanned<u32>>,
+    overflow: Option<Spanned<String>>,
+    hours: Option<Spanned<HoursSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +263,7 @@ struct RawThen {
     assignee: Option<Spanned<String>>,
     priority: Option<Spanned<String>>,
     tags: List,
+    skills: List,
     require_approval: Option<Spanned<String>>,
     auto_answer: Option<bool>,
     notify: Option<Spanned<String>>,
@@ -245,6 +279,7 @@ impl RawThen {
             && self.assignee.is_none()
             && self.priority.is_none()
             && self.tags.is_none()
+            && self.skills.is_none()
             && self.require_approval.is_none()
             && self.auto_answer.is_none()
             && self.notify.is_none()
@@ -313,11 +348,50 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
                 "a team name is 1 to 200 visible characters",
             );
         }
+        let strategy = t
+            .strategy
+            .as_ref()
+            .map_or(Ok(Strategy::Manual), |s| {
+                Strategy::parse(s.get_ref()).map_err(|e| errs.at(s.span().start, e.0))
+            })
+            .unwrap_or_default();
+        if let Some(c) = &t.capacity
+            && *c.get_ref() == 0
+        {
+            errs.at(
+                c.span().start,
+                "capacity must be at least 1 (leave it out for no limit)",
+            );
+        }
+        let hours = t.hours.as_ref().and_then(|h| {
+            check_hours(h, &format!("team {id:?} hours"), &mut errs).map(|_| h.get_ref().clone())
+        });
         team_ids.insert(id.clone());
         teams.push(TeamDecl {
             id: id.clone(),
             name: t.name.get_ref().trim().to_owned(),
+            strategy,
+            capacity: t.capacity.as_ref().map(|c| *c.get_ref()),
+            overflow: t.overflow.as_ref().map(|o| o.get_ref().clone()),
+            hours,
         });
+    }
+    // Overflow may name any team, declared before or after, but not the team itself.
+    for t in &raw.team {
+        let t = t.get_ref();
+        if let Some(o) = &t.overflow {
+            if o.get_ref() == t.id.get_ref() {
+                errs.at(o.span().start, "a team cannot overflow to itself");
+            } else if !team_ids.contains(o.get_ref()) {
+                errs.at(
+                    o.span().start,
+                    format!(
+                        "overflow: unknown team {:?}; declare it with [[team]]",
+                        o.get_ref()
+                    ),
+                );
+            }
+        }
     }
 
     let mut purposes: Vec<Purpose> = Purpose::BUILT_IN
@@ -333,6 +407,36 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
                 format!("purpose {id:?} is declared twice or built in"),
             ),
             Err(e) => errs.at(p.get_ref().id.span().start, e.0),
+        }
+    }
+
+    let hours = raw
+        .hours
+        .as_ref()
+        .and_then(|h| check_hours(h, "hours", &mut errs))
+        .unwrap_or_default();
+    let mut slas = Vec::new();
+    for spec in &raw.sla {
+        let at = spec.span().start;
+        let spec = spec.get_ref();
+        match SlaPolicy::from_spec(spec) {
+            Ok(policy) => {
+                if let Some(p) = &policy.purpose
+                    && !purposes.contains(p)
+                {
+                    errs.at(at, format!("sla {:?}: unknown purpose \"{p}\"", spec.name));
+                }
+                for team in policy.referenced_teams() {
+                    if !team_ids.contains(team) {
+                        errs.at(
+                            at,
+                            format!("sla {:?}: on_breach: unknown team {team:?}", spec.name),
+                        );
+                    }
+                }
+                slas.push(policy);
+            }
+            Err(e) => errs.at(at, format!("sla {:?}: {e}", spec.name)),
         }
     }
 
@@ -367,6 +471,8 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
     }
     if errs.list.is_empty() {
         Ok(Playbook {
+            hours,
+            slas,
             teams,
             purposes,
             rules,
@@ -374,6 +480,16 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
     } else {
         errs.list.sort_by_key(|e| (e.line, e.column));
         Err(errs.list)
+    }
+}
+
+fn check_hours(h: &Spanned<HoursSpec>, what: &str, errs: &mut Errors<'_>) -> Option<BusinessHours> {
+    match BusinessHours::from_spec(h.get_ref()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            errs.at(h.span().start, format!("{what}: {e}"));
+            None
+        }
     }
 }
 
@@ -532,6 +648,17 @@ fn check_then(
             }
         }
     }
+    let mut skills = Vec::new();
+    if let Some(list) = &t.skills {
+        for s in list.get_ref() {
+            let skill = s.get_ref().trim().to_lowercase();
+            if skill.is_empty() || skill.len() > 60 || skill.contains(char::is_control) {
+                errs.at(s.span().start, "a skill is 1 to 60 visible characters");
+            } else if !skills.contains(&skill) {
+                skills.push(skill);
+            }
+        }
+    }
     let notify = t.notify.as_ref().and_then(|n| {
         let u = n.get_ref();
         if (u.starts_with("http://") || u.starts_with("https://"))
@@ -549,6 +676,7 @@ fn check_then(
         assignee: t.assignee.as_ref().map(|a| a.get_ref().clone()),
         priority,
         tags,
+        skills,
         require_approval,
         auto_answer: t.auto_answer,
         notify: notify.into_iter().collect(),
@@ -577,8 +705,10 @@ fn holds(c: &Conditions, f: &Facts, lower_text: &str) -> Option<Vec<String>> {
         why.push(format!("channel kind is {}", f.channel_kind));
     }
     if let Some(ids) = &c.channel_any {
-        ids.iter().find(|k| **k == f.channel_id)?;
-        why.push(format!("channel is {}", f.channel_id));
+        let hit = ids
+            .iter()
+            .find(|k| **k == f.channel_id || k.eq_ignore_ascii_case(&f.channel_name))?;
+        why.push(format!("channel is {hit}"));
     }
     if let Some(p) = c.public {
         if p != f.public {
@@ -706,6 +836,11 @@ impl Playbook {
             for tag in &t.tags {
                 if !a.tags.contains(tag) {
                     a.tags.push(tag.clone());
+                }
+            }
+            for skill in &t.skills {
+                if !a.skills.contains(skill) {
+                    a.skills.push(skill.clone());
                 }
             }
             d.fired.push(Fired {
@@ -973,6 +1108,135 @@ then.purpose = "support"
             calm.actions.purpose.as_ref().map(Purpose::as_str),
             Some("support")
         );
+    }
+
+    #[test]
+    fn teams_state_how_they_assign() {
+        let src = r#"[[team]]
+id = "support"
+name = "Support"
+strategy = "least_loaded"
+capacity = 5
+overflow = "front-desk"
+
+[[team]]
+id = "front-desk"
+name = "Front desk"
+
+[[rule]]
+name = "German speakers"
+when.channel_any = ["DE Facebook"]
+then.team = "support"
+then.skills = ["German", "billing"]
+"#;
+        let pb = parse(src, &[]).unwrap();
+        assert_eq!(pb.teams[0].strategy, Strategy::LeastLoaded);
+        assert_eq!(pb.teams[0].capacity, Some(5));
+        assert_eq!(pb.teams[0].overflow.as_deref(), Some("front-desk"));
+        assert_eq!(pb.teams[1].strategy, Strategy::Manual, "the default");
+        assert_eq!(
+            (pb.teams[1].capacity, pb.teams[1].overflow.as_deref()),
+            (None, None)
+        );
+        let f = Facts {
+            channel_id: "0193".into(),
+            channel_name: "de facebook".into(),
+            ..Facts::default()
+        };
+        let d = pb.evaluate(&f);
+        assert_eq!(d.actions.skills, ["german", "billing"]);
+        assert_eq!(d.fired[0].reasons, ["channel is DE Facebook"]);
+
+        let bad = r#"[[team]]
+id = "a"
+name = "A"
+strategy = "random"
+capacity = 0
+overflow = "a"
+
+[[team]]
+id = "b"
+name = "B"
+overflow = "nowhere"
+"#;
+        let shown: Vec<String> = parse(bad, &[])
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expect = [
+            "4:12: unknown assignment strategy",
+            "5:12: capacity must be at least 1",
+            "6:12: a team cannot overflow to itself",
+            "11:12: overflow: unknown team \"nowhere\"",
+        ];
+        assert_eq!(shown.len(), expect.len(), "{shown:#?}");
+        for (got, want) in shown.iter().zip(expect) {
+            assert!(got.starts_with(want), "{got} should start with {want}");
+        }
+    }
+
+    #[test]
+    fn hours_and_slas_are_checked() {
+        let src = r#"[hours]
+timezone = "Europe/Berlin"
+mon = "09:00-17:00"
+
+[[sla]]
+name = "urgent"
+priority = "urgent"
+first_response = "15m"
+on_breach = ["reassign:pr"]
+
+[[team]]
+id = "pr"
+name = "PR"
+[team.hours]
+timezone = "America/New_York"
+fri = "09:00-17:00"
+
+[[rule]]
+name = "after hours"
+when.business_hours = false
+then.team = "pr"
+"#;
+        let pb = parse(src, &[]).unwrap();
+        assert_eq!(pb.slas.len(), 1);
+        assert_eq!(pb.hours.timezone(), "Europe/Berlin");
+        assert_eq!(
+            pb.teams[0].hours.as_ref().map(|h| h.timezone.as_str()),
+            Some("America/New_York")
+        );
+
+        let bad = r#"[hours]
+timezone = "Mars/Olympus"
+mon = "09:00-17:00"
+
+[[sla]]
+name = "x"
+purpose = "nope"
+first_response = "15m"
+on_breach = ["reassign:ghosts"]
+
+[[sla]]
+name = "y"
+first_response = "soon"
+"#;
+        let shown: Vec<String> = parse(bad, &[])
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expect = [
+            "1:1: hours: unknown time zone \"Mars/Olympus\"",
+            "5:1: sla \"x\": unknown purpose \"nope\"",
+            "5:1: sla \"x\": on_breach: unknown team \"ghosts\"",
+            "11:1: sla \"y\": first_response: not a duration",
+        ];
+        assert_eq!(shown.len(), expect.len(), "{shown:#?}");
+        for (got, want) in shown.iter().zip(expect) {
+            assert!(got.starts_with(want), "{got} should start with {want}");
+        }
     }
 
     #[test]

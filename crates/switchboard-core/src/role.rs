@@ -28,6 +28,10 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ReadAudit,
+    /// Apply, restore and simulate playbooks; change how teams assign.
+    ManageRouting,
+    /// Approve or reject replies held for review (never one's own).
+    ReviewReplies,
 }
 
 impl Role {
@@ -57,9 +61,14 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Supervisor => matches!(p, Read | WorkCases | ManageTeams),
+            Role::Supervisor => {
+                matches!(
+                    p,
+                    Read | WorkCases | ManageTeams | ManageRouting | ReviewReplies
+                )
+            }
             Role::Agent => matches!(p, Read | WorkCases),
-            Role::Reviewer => matches!(p, Read),
+            Role::Reviewer => matches!(p, Read | ReviewReplies),
         }
     }
 }
@@ -78,10 +87,19 @@ mod tests {
     #[test]
     fn permission_table() {
         let table = [
-            (Role::Admin, [true, true, true, true, true, true]),
-            (Role::Supervisor, [true, true, true, false, false, false]),
-            (Role::Agent, [true, true, false, false, false, false]),
-            (Role::Reviewer, [true, false, false, false, false, false]),
+            (Role::Admin, [true; 8]),
+            (
+                Role::Supervisor,
+                [true, true, true, false, false, false, true, true],
+            ),
+            (
+                Role::Agent,
+                [true, true, false, false, false, false, false, false],
+            ),
+            (
+                Role::Reviewer,
+                [true, false, false, false, false, false, false, true],
+            ),
         ];
         for (role, expect) in table {
             let got = [
@@ -91,6 +109,8 @@ mod tests {
                 ManageChannels,
                 ManageUsers,
                 ReadAudit,
+                ManageRouting,
+                ReviewReplies,
             ]
             .map(|p| role.can(p));
             assert_eq!(got, expect, "{role}");

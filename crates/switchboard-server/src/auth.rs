@@ -202,7 +202,9 @@ pub mod need {
         ManageTeams,
         ManageChannels,
         ManageUsers,
-        ReadAudit
+        ReadAudit,
+        ManageRouting,
+        ReviewReplies
     );
 }
 

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub detail: String,
     /// The request field at fault, when there is one.
     pub field: Option<String>,
+    /// A list of problems (e.g. every error in a playbook), when there are several.
+    pub errors: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +32,8 @@ struct Problem<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
@@ -39,6 +43,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             field: None,
+            errors: None,
         }
     }
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -114,6 +119,21 @@ impl From<StoreError> for ApiError {
                 "shutting_down",
                 "the server is shutting down",
             ),
+            StoreError::InvalidPlaybook(list) => ApiError {
+                errors: serde_json::to_value(&list).ok(),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_playbook",
+                    format!(
+                        "the playbook has {} problem(s); the active playbook is unchanged: {}",
+                        list.len(),
+                        list.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                )
+            },
             e @ StoreError::Backend(_) => ApiError::internal(e),
         }
     }
@@ -133,6 +153,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             detail: &self.detail,
             field: self.field.as_deref(),
+            errors: self.errors.as_ref(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (

@@ -98,6 +98,8 @@ fn bench(c: &mut Criterion) {
                                 external_id: format!("u-{round}-{}", i / 5),
                                 name: Some("Customer".into()),
                                 handle: None,
+                                followers: None,
+                                verified: None,
                             },
                             text: "Hello, my order has not arrived yet, can you help?".into(),
                             sent_at: None,

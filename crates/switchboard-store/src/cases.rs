@@ -11,7 +11,8 @@ use serde_json::json;
 use switchboard_core::*;
 
 const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
-    c.conversation_id, v.channel_id, v.public, c.created_at, c.updated_at, c.first_response_at, c.resolved_at, c.reopen_count";
+    c.conversation_id, v.channel_id, v.public, c.created_at, c.updated_at, c.first_response_at, c.resolved_at, c.reopen_count, \
+    c.skills, c.approval_team_id, c.escalated, c.routing";
 const CASE_FROM: &str = "cases c JOIN conversations v ON v.id = c.conversation_id";
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
@@ -44,6 +45,20 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
         first_response_at: ts(r.opt_int(13)?),
         resolved_at: ts(r.opt_int(14)?),
         reopen_count: r.int(15)?,
+        skills: crate::directory::json_list(&r.text(16)?)?,
+        approval_team: r
+            .opt_text(17)?
+            .map(|s| TeamId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        escalated: r.bool(18)?,
+        routing: r
+            .opt_text(19)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| {
+                StoreError::Backend(format!("a stored routing record is not JSON: {e}"))
+            })?,
     })
 }
 

@@ -30,6 +30,7 @@ fn contact_from_row(c: &mut dyn Conn, r: &Row) -> Result<Contact, StoreError> {
         id,
         display_name: r.opt_text(1)?,
         created_at: Timestamp::from_unix_micros(r.int(2)?),
+        tags: crate::directory::json_list(&r.text(3)?)?,
         identities: identities(c, id)?,
     })
 }
@@ -45,7 +46,7 @@ impl Store {
             .read(move |c| {
                 let cursor = cursor.map(|c| c.to_string()).unwrap_or_else(|| "ffffffff-ffff-ffff-ffff-ffffffffffff".into());
                 let rows = c.query(
-                    "SELECT id, display_name, created_at FROM contacts WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    "SELECT id, display_name, created_at, tags FROM contacts WHERE id < $1 ORDER BY id DESC LIMIT $2",
                     params![cursor, limit + 1],
                 )?;
                 let items = rows.iter().map(|r| contact_from_row(c, r)).collect::<Result<Vec<_>, _>>()?;
@@ -58,7 +59,7 @@ impl Store {
         self.pool
             .read(move |c| {
                 let r = c.query_one(
-                    "SELECT id, display_name, created_at FROM contacts WHERE id = $1",
+                    "SELECT id, display_name, created_at, tags FROM contacts WHERE id = $1",
                     params![id.to_string()],
                 )?;
                 contact_from_row(c, &r)
@@ -100,6 +101,51 @@ impl Store {
                     .map(message_from_row)
                     .collect::<Result<Vec<Message>, _>>()?;
                 Ok(Page::from_overfetch(items, limit, |m| m.id.to_string()))
+            })
+            .await
+    }
+}
+
+impl Store {
+    /// Replaces a contact's tags (`vip`, `enterprise`…), which the playbook can route on.
+    pub async fn set_contact_tags(
+        &self,
+        id: ContactId,
+        tags: Vec<Tag>,
+        actor: crate::Actor,
+        now: Timestamp,
+    ) -> Result<Contact, StoreError> {
+        self.pool
+            .write(move |c| {
+                let mut list: Vec<&str> = Vec::new();
+                for t in &tags {
+                    if !list.contains(&t.as_str()) {
+                        list.push(t.as_str());
+                    }
+                }
+                let n = c.execute(
+                    "UPDATE contacts SET tags = $1 WHERE id = $2",
+                    params![
+                        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()),
+                        id.to_string()
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                crate::journal::audit(
+                    c,
+                    &actor,
+                    "contact.tags",
+                    ("contact", id.to_string()),
+                    serde_json::json!({"tags": list}),
+                    now,
+                )?;
+                let r = c.query_one(
+                    "SELECT id, display_name, created_at, tags FROM contacts WHERE id = $1",
+                    params![id.to_string()],
+                )?;
+                contact_from_row(c, &r)
             })
             .await
     }

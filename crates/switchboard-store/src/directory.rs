@@ -4,9 +4,10 @@ use crate::journal::{audit, bad};
 use crate::sql::{Conn, Row};
 use crate::{Actor, ApiToken, Channel, NewUser, Store, StoreError, Team, TeamMember, User, params};
 use serde_json::json;
+use switchboard_core::assign::{Availability, Strategy};
 use switchboard_core::*;
 
-const USER_COLS: &str = "id, username, display_name, role, active, created_at";
+const USER_COLS: &str = "id, username, display_name, role, active, created_at, availability";
 
 fn user_from_row(r: &Row) -> Result<User, StoreError> {
     Ok(User {
@@ -16,6 +17,7 @@ fn user_from_row(r: &Row) -> Result<User, StoreError> {
         role: Role::parse(&r.text(3)?).map_err(bad)?,
         active: r.bool(4)?,
         created_at: Timestamp::from_unix_micros(r.int(5)?),
+        availability: Availability::parse(&r.text(6)?).map_err(bad)?,
     })
 }
 
@@ -36,7 +38,7 @@ fn channel_from_row(r: &Row) -> Result<Channel, StoreError> {
 
 fn team_members(conn: &mut dyn Conn, team: TeamId) -> Result<Vec<TeamMember>, StoreError> {
     conn.query(
-        "SELECT u.id, u.username, u.display_name, u.role FROM team_members m JOIN users u ON u.id = m.user_id \
+        "SELECT u.id, u.username, u.display_name, u.role, m.skills, u.availability FROM team_members m JOIN users u ON u.id = m.user_id \
          WHERE m.team_id = $1 ORDER BY u.username",
         params![team.to_string()],
     )?
@@ -47,19 +49,66 @@ fn team_members(conn: &mut dyn Conn, team: TeamId) -> Result<Vec<TeamMember>, St
             username: r.text(1)?,
             display_name: r.text(2)?,
             role: Role::parse(&r.text(3)?).map_err(bad)?,
+            skills: json_list(&r.text(4)?)?,
+            availability: Availability::parse(&r.text(5)?).map_err(bad)?,
         })
     })
     .collect()
 }
 
-fn team_by_id(conn: &mut dyn Conn, id: TeamId) -> Result<Team, StoreError> {
+/// A slug made from a team's name (`Marketing & PR` → `marketing-pr`), not yet taken.
+fn free_slug(c: &mut dyn Conn, name: &str) -> Result<String, StoreError> {
+    let mut base = String::new();
+    for ch in name.chars().flat_map(char::to_lowercase) {
+        if ch.is_ascii_alphanumeric() {
+            base.push(ch);
+        } else if !base.is_empty() && !base.ends_with('-') {
+            base.push('-');
+        }
+    }
+    let mut base: String = base.trim_end_matches('-').chars().take(34).collect();
+    if base.is_empty() {
+        base = "team".into();
+    }
+    for n in 1..1000 {
+        let slug = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        if c.query_opt(
+            "SELECT 1 FROM teams WHERE slug = $1",
+            params![slug.as_str()],
+        )?
+        .is_none()
+        {
+            return Ok(slug);
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "no free short name for team {name:?}"
+    )))
+}
+
+/// A JSON array of strings, as stored in `tags` and `skills` columns.
+pub(crate) fn json_list(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s)
+        .map_err(|e| StoreError::Backend(format!("a stored list is not JSON: {e}")))
+}
+
+pub(crate) fn team_by_id(conn: &mut dyn Conn, id: TeamId) -> Result<Team, StoreError> {
     let r = conn.query_one(
-        "SELECT id, name, created_at FROM teams WHERE id = $1",
+        "SELECT t.id, t.name, t.created_at, t.slug, t.strategy, t.capacity, o.slug \
+         FROM teams t LEFT JOIN teams o ON o.id = t.overflow_team_id WHERE t.id = $1",
         params![id.to_string()],
     )?;
     Ok(Team {
         id,
+        slug: r.text(3)?,
         name: r.text(1)?,
+        strategy: Strategy::parse(&r.text(4)?).map_err(bad)?,
+        capacity: r.opt_int(5)?.map(|c| c.clamp(0, u32::MAX as i64) as u32),
+        overflow: r.opt_text(6)?,
         created_at: Timestamp::from_unix_micros(r.int(2)?),
         members: team_members(conn, id)?,
     })
@@ -128,6 +177,7 @@ impl Store {
                     role: new.role,
                     active: true,
                     created_at: now,
+                    availability: Availability::Offline,
                 })
             })
             .await
@@ -170,7 +220,7 @@ impl Store {
                     &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"),
                     params![username],
                 )?
-                .map(|r| Ok((user_from_row(&r)?, r.opt_text(6)?)))
+                .map(|r| Ok((user_from_row(&r)?, r.opt_text(7)?)))
                 .transpose()
             })
             .await
@@ -189,6 +239,11 @@ impl Store {
                     "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                     params![token_hash, user.to_string(), now.as_unix_micros(), expires.as_unix_micros()],
                 )?;
+                // Logging in means being at work: an offline agent comes online (away stays away).
+                c.execute(
+                    "UPDATE users SET availability = 'online' WHERE id = $1 AND availability = 'offline'",
+                    params![user.to_string()],
+                )?;
                 let name = c.query_one("SELECT display_name FROM users WHERE id = $1", params![user.to_string()])?.text(0)?;
                 audit(c, &Actor::User { id: user, name }, "session.created", ("user", user.to_string()), json!({}), now)
             })
@@ -204,7 +259,7 @@ impl Store {
         self.pool
             .read(move |c| {
                 c.query_opt(
-                    "SELECT u.id, u.username, u.display_name, u.role, u.active, u.created_at FROM sessions s \
+                    "SELECT u.id, u.username, u.display_name, u.role, u.active, u.created_at, u.availability FROM sessions s \
                      JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
                     params![token_hash, now.as_unix_micros()],
                 )?
@@ -332,9 +387,15 @@ impl Store {
         self.pool
             .write(move |c| {
                 let id = TeamId::new_at(now);
+                let slug = free_slug(c, name.as_str())?;
                 c.execute(
-                    "INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)",
-                    params![id.to_string(), name.as_str(), now.as_unix_micros()],
+                    "INSERT INTO teams (id, name, created_at, slug) VALUES ($1, $2, $3, $4)",
+                    params![
+                        id.to_string(),
+                        name.as_str(),
+                        now.as_unix_micros(),
+                        slug.as_str()
+                    ],
                 )
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => {
@@ -347,15 +408,10 @@ impl Store {
                     &actor,
                     "team.created",
                     ("team", id.to_string()),
-                    json!({"name": name.as_str()}),
+                    json!({"name": name.as_str(), "slug": slug}),
                     now,
                 )?;
-                Ok(Team {
-                    id,
-                    name: name.into_string(),
-                    created_at: now,
-                    members: vec![],
-                })
+                team_by_id(c, id)
             })
             .await
     }
@@ -564,6 +620,149 @@ impl Store {
                 )?;
                 audit(c, &actor, "channel.updated", ("channel", id.to_string()), json!({ "changed": changed, "active": after.active }), now)?;
                 Ok(after)
+            })
+            .await
+    }
+}
+
+/// A change to how a team assigns. `None` leaves a field as it is; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TeamPatch {
+    pub name: Option<Name>,
+    pub strategy: Option<Strategy>,
+    pub capacity: Option<Option<u32>>,
+    /// A team slug, or `None` to clear.
+    pub overflow: Option<Option<String>>,
+}
+
+impl Store {
+    pub async fn update_team(
+        &self,
+        id: TeamId,
+        patch: TeamPatch,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
+        self.pool
+            .write(move |c| {
+                let before = team_by_id(c, id)?;
+                if let Some(name) = &patch.name {
+                    c.execute("UPDATE teams SET name = $1 WHERE id = $2", params![name.as_str(), id.to_string()])
+                        .map_err(|e| match e {
+                            StoreError::Conflict(_) => StoreError::Conflict(format!("a team named {name} exists")),
+                            e => e,
+                        })?;
+                }
+                if let Some(s) = patch.strategy {
+                    c.execute("UPDATE teams SET strategy = $1 WHERE id = $2", params![s.as_str(), id.to_string()])?;
+                }
+                if let Some(cap) = patch.capacity {
+                    c.execute("UPDATE teams SET capacity = $1 WHERE id = $2", params![cap.map(i64::from), id.to_string()])?;
+                }
+                if let Some(overflow) = &patch.overflow {
+                    let target = match overflow {
+                        Some(slug) => {
+                            let r = c
+                                .query_opt("SELECT id FROM teams WHERE slug = $1", params![slug.as_str()])?
+                                .ok_or_else(|| StoreError::Invalid(format!("no team {slug:?} to overflow to")))?;
+                            let target = r.text(0)?;
+                            if target == id.to_string() {
+                                return Err(StoreError::Invalid("a team cannot overflow to itself".into()));
+                            }
+                            Some(target)
+                        }
+                        None => None,
+                    };
+                    c.execute("UPDATE teams SET overflow_team_id = $1 WHERE id = $2", params![target, id.to_string()])?;
+                }
+                let after = team_by_id(c, id)?;
+                audit(
+                    c,
+                    &actor,
+                    "team.updated",
+                    ("team", id.to_string()),
+                    json!({
+                        "before": {"name": before.name, "strategy": before.strategy, "capacity": before.capacity, "overflow": before.overflow},
+                        "after": {"name": after.name, "strategy": after.strategy, "capacity": after.capacity, "overflow": after.overflow},
+                    }),
+                    now,
+                )?;
+                Ok(after)
+            })
+            .await
+    }
+
+    /// Replaces a member's skills (lowercased, deduplicated).
+    pub async fn set_member_skills(
+        &self,
+        team: TeamId,
+        user: UserId,
+        skills: Vec<String>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
+        self.pool
+            .write(move |c| {
+                let mut list: Vec<String> = Vec::new();
+                for s in skills {
+                    let s = s.trim().to_lowercase();
+                    if !s.is_empty() && !list.contains(&s) {
+                        list.push(s);
+                    }
+                }
+                let n = c.execute(
+                    "UPDATE team_members SET skills = $1 WHERE team_id = $2 AND user_id = $3",
+                    params![
+                        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()),
+                        team.to_string(),
+                        user.to_string()
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                audit(
+                    c,
+                    &actor,
+                    "team.member_skills",
+                    ("team", team.to_string()),
+                    json!({"user_id": user, "skills": list}),
+                    now,
+                )?;
+                team_by_id(c, team)
+            })
+            .await
+    }
+
+    /// Sets whether a user takes new cases now.
+    pub async fn set_availability(
+        &self,
+        user: UserId,
+        availability: Availability,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        self.pool
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE users SET availability = $1 WHERE id = $2",
+                    params![availability.as_str(), user.to_string()],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                audit(
+                    c,
+                    &actor,
+                    "user.availability",
+                    ("user", user.to_string()),
+                    json!({"availability": availability}),
+                    now,
+                )?;
+                user_from_row(&c.query_one(
+                    &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+                    params![user.to_string()],
+                )?)
             })
             .await
     }

@@ -5,6 +5,7 @@
 
 use crate::cases::case_by_id;
 use crate::journal::{PendingEvent, audit, bad, emit_many};
+use crate::routing::{self, ActivePlaybook};
 use crate::sql::Conn;
 use crate::{
     Actor, Appended, Case, IngestItem, IngestReport, Message, RawEvent, Store, StoreError, params,
@@ -92,20 +93,28 @@ impl Store {
         items: Vec<IngestItem>,
         now: Timestamp,
     ) -> Result<IngestReport, StoreError> {
+        let playbooks = self.playbooks.clone();
         self.pool
             .write_on(lane, move |c| {
+                // Routing must not stop messages from being stored: if the playbook cannot be
+                // read, cases open unrouted (in the front desk's view) and the error is logged.
+                let active = playbooks.current(c).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "the active playbook cannot be read; new cases stay unrouted");
+                    None
+                });
+                let active = active.as_deref();
                 // Fast path: the whole batch under one savepoint (SQLite journals each page once
                 // per savepoint, so one per item is costly). If any item fails, undo the batch
                 // and do it again with one savepoint per item, so the failure stays alone.
                 c.batch("SAVEPOINT batch")?;
-                match ingest_items(c, &items, now, false) {
+                match ingest_items(c, &items, now, false, active) {
                     Ok(report) => {
                         c.batch("RELEASE batch")?;
                         Ok(report)
                     }
                     Err(_) => {
                         c.batch("ROLLBACK TO batch; RELEASE batch")?;
-                        ingest_items(c, &items, now, true)
+                        ingest_items(c, &items, now, true, active)
                     }
                 }
             })
@@ -121,6 +130,7 @@ fn ingest_items(
     items: &[IngestItem],
     now: Timestamp,
     isolate: bool,
+    active: Option<&ActivePlaybook>,
 ) -> Result<IngestReport, StoreError> {
     let mut report = IngestReport::default();
     let mut pending = Vec::new();
@@ -141,7 +151,7 @@ fn ingest_items(
                 Ok(msgs) => msgs.iter().try_for_each(|m| {
                     let at = now.plus_micros(tick);
                     tick += 1;
-                    ingest_one(c, item, m, at, &mut part, &mut part_events)
+                    ingest_one(c, item, m, at, active, &mut part, &mut part_events)
                 }),
                 Err(reason) => {
                     report.failed += 1;
@@ -188,6 +198,7 @@ fn ingest_one(
     item: &IngestItem,
     m: &InboundMessage,
     now: Timestamp,
+    active: Option<&ActivePlaybook>,
     report: &mut IngestReport,
     events: &mut Vec<PendingEvent>,
 ) -> Result<(), StoreError> {
@@ -225,6 +236,18 @@ fn ingest_one(
                     params![new_name, new_handle, channel.as_str(), m.author.external_id.as_str()],
                 )?;
             }
+            if m.author.followers.is_some() || m.author.verified.is_some() {
+                c.execute(
+                    "UPDATE identities SET followers = COALESCE($1, followers), verified = COALESCE($2, verified) \
+                     WHERE channel_id = $3 AND external_id = $4",
+                    params![
+                        m.author.followers.map(|f| f.min(i64::MAX as u64) as i64),
+                        m.author.verified,
+                        channel.as_str(),
+                        m.author.external_id.as_str()
+                    ],
+                )?;
+            }
             id
         }
         None => {
@@ -234,8 +257,8 @@ fn ingest_one(
                 params![id.to_string(), display.clone(), now.as_unix_micros()],
             )?;
             c.execute(
-                "INSERT INTO identities (channel_id, external_id, contact_id, channel_kind, name, handle, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO identities (channel_id, external_id, contact_id, channel_kind, name, handle, created_at, followers, verified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 params![
                     channel.as_str(),
                     m.author.external_id.as_str(),
@@ -243,7 +266,9 @@ fn ingest_one(
                     item.channel_kind.as_str(),
                     m.author.name.clone(),
                     m.author.handle.clone(),
-                    now.as_unix_micros()
+                    now.as_unix_micros(),
+                    m.author.followers.map(|f| f.min(i64::MAX as u64) as i64),
+                    m.author.verified
                 ],
             )?;
             id
@@ -312,7 +337,14 @@ fn ingest_one(
             }
         }
         _ => {
-            let case = Case {
+            let routed = match active {
+                Some(active) => {
+                    let facts = routing::facts(c, item.channel_id, &item.channel_kind, contact, m)?;
+                    Some(routing::route(c, active, &facts, now)?)
+                }
+                None => None,
+            };
+            let mut case = Case {
                 id: CaseId::new_at(now),
                 status: CaseStatus::New,
                 purpose: Purpose::tier1(),
@@ -329,20 +361,42 @@ fn ingest_one(
                 first_response_at: None,
                 resolved_at: None,
                 reopen_count: 0,
+                skills: vec![],
+                approval_team: None,
+                escalated: false,
+                routing: None,
             };
+            if let Some(r) = routed {
+                case.purpose = r.purpose;
+                case.team = r.team;
+                case.assignee = r.assignee;
+                case.priority = r.priority;
+                case.tags = r.tags;
+                case.skills = r.skills;
+                case.approval_team = r.approval_team;
+                case.escalated = r.escalated;
+                case.routing = Some(r.record);
+            }
             c.execute(
-                "INSERT INTO cases (id, status, purpose, priority, tags, contact_id, conversation_id, created_at, updated_at, reopen_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+                "INSERT INTO cases (id, status, purpose, priority, tags, contact_id, conversation_id, created_at, updated_at, reopen_count, \
+                 team_id, assignee_id, skills, approval_team_id, escalated, routing) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15)",
                 params![
                     case.id.to_string(),
                     case.status.as_str(),
                     case.purpose.as_str(),
                     case.priority.as_str(),
-                    "[]",
+                    serde_json::to_string(&case.tags).unwrap_or_else(|_| "[]".into()),
                     contact.to_string(),
                     conversation.to_string(),
                     now.as_unix_micros(),
-                    now.as_unix_micros()
+                    now.as_unix_micros(),
+                    case.team.map(|t| t.to_string()),
+                    case.assignee.map(|u| u.to_string()),
+                    serde_json::to_string(&case.skills).unwrap_or_else(|_| "[]".into()),
+                    case.approval_team.map(|t| t.to_string()),
+                    case.escalated,
+                    case.routing.as_ref().map(|r| r.to_string())
                 ],
             )?;
             audit(
@@ -353,6 +407,16 @@ fn ingest_one(
                 json!({"conversation_id": conversation, "contact_id": contact}),
                 now,
             )?;
+            if let Some(record) = &case.routing {
+                audit(
+                    c,
+                    &Actor::System,
+                    "case.routed",
+                    ("case", case.id.to_string()),
+                    record.clone(),
+                    now,
+                )?;
+            }
             report.cases_opened += 1;
             (case.id, Some(("case.created", case)))
         }

@@ -15,11 +15,15 @@ mod journal;
 mod migrate;
 pub mod model;
 pub mod pool;
+mod routing;
+mod simulate;
 pub mod sql;
 
-pub use directory::ChannelPatch;
+pub use directory::{ChannelPatch, TeamPatch};
 pub use model::*;
 pub use pool::PoolStats;
+pub use routing::PlaybookVersion;
+pub use simulate::SimulationReport;
 
 use pool::{Connector, Pool};
 use sql::{Backend, Conn, PgConn, SqliteConn};
@@ -37,6 +41,9 @@ pub enum StoreError {
     /// The request breaks a domain rule (an invalid status change, an unknown team).
     #[error("{0}")]
     Invalid(String),
+    /// A playbook that does not check; every problem, with its line and column.
+    #[error("the playbook has {} problem(s)", .0.len())]
+    InvalidPlaybook(Vec<switchboard_core::playbook::PlaybookError>),
     #[error("database error: {0}")]
     Backend(String),
     #[error("the store is shut down")]
@@ -78,6 +85,7 @@ const INGEST_LANES: usize = 4;
 pub struct Store {
     pool: Arc<Pool>,
     appender: Arc<append::Appender>,
+    playbooks: Arc<routing::PlaybookCache>,
 }
 
 impl Store {
@@ -116,7 +124,11 @@ impl Store {
         };
         let pool = Arc::new(Pool::start(connector.clone(), backend, 4, lanes)?);
         let appender = Arc::new(append::Appender::start(pool.clone(), connector)?);
-        Ok(Store { pool, appender })
+        Ok(Store {
+            pool,
+            appender,
+            playbooks: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -63,6 +63,7 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub active: bool,
+    pub availability: switchboard_core::assign::Availability,
     pub created_at: Timestamp,
 }
 
@@ -116,12 +117,21 @@ pub struct TeamMember {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    pub skills: Vec<String>,
+    pub availability: switchboard_core::assign::Availability,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Team {
     pub id: TeamId,
+    /// The short name playbooks use (`front-desk`).
+    pub slug: String,
     pub name: String,
+    pub strategy: switchboard_core::assign::Strategy,
+    /// Most open cases per member before assignment skips them; `null`: no limit.
+    pub capacity: Option<u32>,
+    /// The team that takes new cases when this one is full or closed.
+    pub overflow: Option<String>,
     pub created_at: Timestamp,
     pub members: Vec<TeamMember>,
 }
@@ -140,6 +150,7 @@ pub struct Contact {
     pub id: ContactId,
     pub display_name: Option<String>,
     pub created_at: Timestamp,
+    pub tags: Vec<String>,
     pub identities: Vec<Identity>,
 }
 
@@ -161,6 +172,14 @@ pub struct Case {
     pub first_response_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     pub reopen_count: i64,
+    /// Skills the assignee needs (from the playbook).
+    pub skills: Vec<String>,
+    /// Replies need a reviewer of this team to approve them.
+    pub approval_team: Option<TeamId>,
+    pub escalated: bool,
+    /// How the playbook routed the case: its version, the rules that fired and why, and where
+    /// the case landed (with any overflow). `null` when no playbook was active.
+    pub routing: Option<serde_json::Value>,
 }
 
 /// Who wrote a message.

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
+use switchboard_core::assign::Availability;
 use switchboard_core::{
     Author as Sender, CaseId, CaseStatus, ChannelId, ContactId, DeliveryState, Direction,
     InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role, Tag, TeamId, Timestamp,
@@ -262,6 +263,11 @@ contract! {
     concurrent_writes_are_isolated => sqlite_concurrent_writes_are_isolated, postgres_concurrent_writes_are_isolated;
     names_sort_the_same_on_every_backend => sqlite_names_sort_the_same_on_every_backend,
         postgres_names_sort_the_same_on_every_backend;
+    playbook_versions => sqlite_playbook_versions, postgres_playbook_versions;
+    ingest_routes_by_the_active_playbook => sqlite_ingest_routes_by_the_active_playbook,
+        postgres_ingest_routes_by_the_active_playbook;
+    simulation_replays_stored_cases => sqlite_simulation_replays_stored_cases,
+        postgres_simulation_replays_stored_cases;
 }
 
 // =============================================================================================
@@ -348,6 +354,8 @@ fn msg(external_id: &str, thread: &str, author: &str) -> InboundMessage {
             external_id: author.to_owned(),
             name: Some(format!("Customer {author}")),
             handle: None,
+            followers: None,
+            verified: None,
         },
         text: format!("text of {external_id}"),
         sent_at: None,
@@ -682,6 +690,11 @@ async fn sessions(store: Store) {
         .create_session("session-2".into(), ann.id, t(10), t(20))
         .await
         .unwrap();
+    assert_eq!(ann.availability, Availability::Offline);
+    let ann = User {
+        availability: Availability::Online,
+        ..ann
+    };
 
     assert_eq!(
         store.session_user("session-1".into(), t(11)).await.unwrap(),
@@ -885,6 +898,8 @@ async fn teams(store: Store) {
         username: u.username.clone(),
         display_name: u.display_name.clone(),
         role: u.role,
+        skills: vec![],
+        availability: Availability::Offline,
     };
 
     let support = store
@@ -1167,6 +1182,8 @@ async fn ingest_creates_contact_conversation_and_case(store: Store) {
         external_id: "cust-1".into(),
         name: Some("Carla".into()),
         handle: Some("@carla".into()),
+        followers: None,
+        verified: None,
     };
     first.text = "Hello, my order is late".into();
     first.sent_at = Some(t(9));
@@ -3292,4 +3309,243 @@ async fn futures_join<T>(
         out.push(h.await);
     }
     out
+}
+
+// =============================================================================================
+// Playbooks and routing (issue 3).
+
+const PLAYBOOK_V1: &str = r#"[[team]]
+id = "support"
+name = "Support"
+strategy = "round_robin"
+overflow = "desk"
+[team.hours]
+timezone = "Europe/Berlin"
+mon = "09:00-17:00"
+
+[[team]]
+id = "desk"
+name = "Front desk"
+
+[[rule]]
+name = "Refunds"
+when.text_any = ["refund"]
+then.purpose = "support"
+then.team = "support"
+then.priority = "high"
+then.tags = ["money"]
+
+[[rule]]
+name = "Rest"
+then.team = "desk"
+"#;
+
+async fn playbook_versions(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    assert_eq!(
+        store.playbook(None).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    let v1 = store
+        .apply_playbook(PLAYBOOK_V1.into(), as_user(&admin), t(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v1.version, v1.summary.as_str(), v1.active),
+        (1, "2 teams, 2 rules", true)
+    );
+    let teams = store.list_teams().await.unwrap();
+    let support = teams.iter().find(|t| t.slug == "support").unwrap();
+    assert_eq!(support.overflow.as_deref(), Some("desk"));
+
+    // Invalid: refused with positions, nothing stored.
+    let err = store
+        .apply_playbook(
+            "[[rule]]\nname = \"x\"\nthen.team = \"ghost\"\n".into(),
+            as_user(&admin),
+            t(3),
+        )
+        .await
+        .unwrap_err();
+    let StoreError::InvalidPlaybook(list) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((list[0].line, list[0].column), (3, 13));
+    assert_eq!(store.list_playbooks().await.unwrap().len(), 1);
+
+    // A second version may refer to teams that exist only in the database now.
+    let v2 = store
+        .apply_playbook(
+            "[[rule]]\nname = \"all\"\nthen.team = \"desk\"\n".into(),
+            as_user(&admin),
+            t(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    let v3 = store
+        .restore_playbook(1, as_user(&admin), t(5))
+        .await
+        .unwrap();
+    assert_eq!((v3.version, v3.restored_from), (3, Some(1)));
+    let list = store.list_playbooks().await.unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|v| (v.version, v.active))
+            .collect::<Vec<_>>(),
+        [(3, true), (2, false), (1, false)]
+    );
+    assert_eq!(
+        store.playbook(Some(2)).await.unwrap().source.as_deref(),
+        Some("[[rule]]\nname = \"all\"\nthen.team = \"desk\"\n")
+    );
+    assert_eq!(store.playbook(None).await.unwrap().version, 3);
+    assert_eq!(
+        store
+            .restore_playbook(9, as_user(&admin), t(6))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    let audit = store.list_audit(None, 50).await.unwrap();
+    assert_eq!(
+        audit
+            .items
+            .iter()
+            .filter(|e| e.action.starts_with("playbook."))
+            .count(),
+        3
+    );
+}
+
+async fn ingest_routes_by_the_active_playbook(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(1)).await;
+    let cy = make_user(&store, "cy", Role::Agent, t(2)).await;
+    let ch = make_channel(&store, "webhook", "Shop", t(1)).await;
+    // Before any playbook: cases open unrouted.
+    let r = deliver(&store, &ch, 2, vec![msg("m-0", "th-0", "c-0")]).await;
+    let plain = detail(&store, case_of(&r)).await.case;
+    assert_eq!((plain.team, plain.routing.clone()), (None, None));
+
+    store
+        .apply_playbook(PLAYBOOK_V1.into(), as_user(&admin), t(3))
+        .await
+        .unwrap();
+    let teams = store.list_teams().await.unwrap();
+    let id = |slug: &str| teams.iter().find(|t| t.slug == slug).unwrap().id;
+    for u in [&bob, &cy] {
+        store
+            .add_team_member(id("support"), u.id, as_user(&admin), t(3))
+            .await
+            .unwrap();
+        store
+            .set_availability(u.id, Availability::Online, as_user(&admin), t(3))
+            .await
+            .unwrap();
+    }
+    // 2026-01-05 is a Monday: 10:00 Berlin is 09:00 UTC; t(0) is 2026-01-01 (Thursday) 00:00 UTC.
+    let monday_10 = 4 * 86_400 + 9 * 3600;
+    let mut refund = msg("m-1", "th-1", "c-1");
+    refund.text = "I want a REFUND".into();
+    let r = deliver(&store, &ch, monday_10, vec![refund]).await;
+    let first = detail(&store, case_of(&r)).await.case;
+    assert_eq!(first.purpose.as_str(), "support");
+    assert_eq!(first.priority, Priority::High);
+    assert_eq!(first.tags, ["money"]);
+    assert_eq!(first.team, Some(id("support")));
+    assert_eq!(
+        first.assignee,
+        Some(bob.id),
+        "round robin starts with the first member"
+    );
+    let routing = first.routing.clone().unwrap();
+    assert_eq!(
+        routing["fired"][0]["reasons"],
+        json!(["text contains \"refund\""])
+    );
+    assert_eq!(routing["playbook_version"], 1);
+
+    let mut again = msg("m-2", "th-2", "c-2");
+    again.text = "refund please".into();
+    let r = deliver(&store, &ch, monday_10 + 1, vec![again]).await;
+    assert_eq!(
+        detail(&store, case_of(&r)).await.case.assignee,
+        Some(cy.id),
+        "then the next"
+    );
+
+    // Saturday: support is closed and overflows to the desk (manual: nobody assigned).
+    let saturday = 9 * 86_400 + 9 * 3600;
+    let mut weekend = msg("m-3", "th-3", "c-3");
+    weekend.text = "refund?".into();
+    let r = deliver(&store, &ch, saturday, vec![weekend]).await;
+    let c = detail(&store, case_of(&r)).await.case;
+    assert_eq!((c.team, c.assignee), (Some(id("desk")), None));
+    let hop = &c.routing.unwrap()["placement"]["overflow"][0];
+    assert_eq!(hop["reason"], "the team is outside its business hours");
+
+    // A follow-up in an existing case does not route again.
+    let r = deliver(&store, &ch, saturday + 1, vec![msg("m-4", "th-1", "c-1")]).await;
+    assert_eq!(r.cases_opened, 0);
+    assert_eq!(detail(&store, first.id).await.case.assignee, Some(bob.id));
+}
+
+async fn simulation_replays_stored_cases(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    store
+        .apply_playbook(PLAYBOOK_V1.into(), as_user(&admin), t(2))
+        .await
+        .unwrap();
+    let ch = make_channel(&store, "webhook", "Shop", t(1)).await;
+    for (i, text) in ["refund now", "hello", "where is my parcel", "refund?"]
+        .iter()
+        .enumerate()
+    {
+        let mut m = msg(&format!("m-{i}"), &format!("th-{i}"), &format!("c-{i}"));
+        m.text = (*text).into();
+        deliver(&store, &ch, 10 + i as i64, vec![m]).await;
+    }
+    let candidate = switchboard_core::playbook::parse(
+        "[[rule]]\nname = \"Parcels\"\nwhen.text_any = [\"parcel\"]\nthen.purpose = \"support\"\nthen.team = \"support\"\n\n[[rule]]\nname = \"Refunds\"\nwhen.text_any = [\"refund\"]\nthen.purpose = \"support\"\nthen.team = \"support\"\n",
+        &["support".into(), "desk".into()],
+    )
+    .unwrap();
+    let report = store
+        .simulate_playbook(candidate, t(0), t(100))
+        .await
+        .unwrap();
+    assert_eq!(report.cases, 4);
+    assert_eq!(
+        report
+            .rules
+            .iter()
+            .map(|r| (r.rule.as_str(), r.matched))
+            .collect::<Vec<_>>(),
+        [("Parcels", 1), ("Refunds", 2)]
+    );
+    assert_eq!(report.unmatched, 1);
+    // "hello" would have no team (was desk); the parcel question would go to support.
+    assert_eq!(report.routed_differently, 2);
+    assert_eq!(report.examples.len(), 2);
+    assert_eq!(report.examples[0].text, "hello");
+    assert_eq!(report.examples[0].actual.team.as_deref(), Some("desk"));
+    assert_eq!(report.examples[0].simulated.team, None);
+    // The window is respected.
+    let none = store
+        .simulate_playbook(
+            switchboard_core::playbook::parse(
+                "[[rule]]\nname = \"a\"\nthen.team = \"desk\"\n",
+                &["desk".into()],
+            )
+            .unwrap(),
+            t(12),
+            t(13),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.cases, 1);
 }

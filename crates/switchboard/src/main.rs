@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod playbook_cmd;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -168,7 +169,7 @@ enum Command {
     /// Work with playbook files (routing rules as code).
     Playbook {
         #[command(subcommand)]
-        command: PlaybookCommand,
+        command: playbook_cmd::PlaybookCommand,
     },
     /// Manage people.
     User {
@@ -194,16 +195,6 @@ enum TokenCommand {
         /// admin, supervisor, agent or reviewer.
         #[arg(long)]
         role: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum PlaybookCommand {
-    /// Check a playbook file: exit 0 if it is valid, else print every problem as
-    /// FILE:LINE:COL: message and exit 1. Teams must be declared in the file.
-    Check {
-        /// The playbook (TOML).
-        file: PathBuf,
     },
 }
 
@@ -427,33 +418,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{password}");
             Ok(())
         }
-        Command::Playbook {
-            command: PlaybookCommand::Check { file },
-        } => {
-            let source = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            match switchboard_core::playbook::parse(&source, &[]) {
-                Ok(pb) => {
-                    println!(
-                        "{}: valid ({} teams, {} rules)",
-                        file.display(),
-                        pb.teams.len(),
-                        pb.rules.len()
-                    );
-                    Ok(())
-                }
-                Err(errors) => {
-                    for e in &errors {
-                        println!("{}:{e}", file.display());
-                    }
-                    Err(anyhow::anyhow!(
-                        "{} problem(s) in {}",
-                        errors.len(),
-                        file.display()
-                    ))
-                }
-            }
-        }
+        Command::Playbook { command } => playbook_cmd::run(command).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -416,3 +416,164 @@ pub fn password_problem(p: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// `PATCH /teams/{id}`: `name`, `strategy`, `capacity` (a number or null) and `overflow` (a
+/// team slug or null). Absent fields stay as they are.
+pub async fn update_team(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    use serde_json::Value;
+    const FIELDS: [&str; 4] = ["name", "strategy", "capacity", "overflow"];
+    let id = ApiError::path_id(&id, TeamId::parse, "team")?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("invalid_body", "the body must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid_field(
+            k,
+            format!(
+                "is not a field that can be changed; use {}",
+                FIELDS.join(", ")
+            ),
+        ));
+    }
+    let text = |k: &str| match obj.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(ApiError::invalid_field(k, "must be a string")),
+    };
+    let patch = switchboard_store::TeamPatch {
+        name: text("name")?.map(|s| name("name", s)).transpose()?,
+        strategy: text("strategy")?
+            .map(|s| {
+                switchboard_core::assign::Strategy::parse(s)
+                    .map_err(|e| ApiError::invalid_field("strategy", e.0))
+            })
+            .transpose()?,
+        capacity: match obj.get("capacity") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=10_000) => Some(Some(n as u32)),
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        "capacity",
+                        "must be a whole number from 1 to 10000, or null for no limit",
+                    ));
+                }
+            },
+        },
+        overflow: match obj.get("overflow") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "overflow",
+                    "must be a team slug or null",
+                ));
+            }
+        },
+    };
+    let team = state
+        .store
+        .update_team(id, patch, caller.actor, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid(_) => ApiError::from(e).on_field("overflow"),
+            StoreError::Conflict(_) => ApiError::from(e).on_field("name"),
+            e => ApiError::from_store("team")(e),
+        })?;
+    Ok(axum::Json(team))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skills {
+    skills: Vec<String>,
+}
+
+/// `PUT /teams/{id}/members/{user_id}/skills`: replaces the member's skills.
+pub async fn set_member_skills(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageTeams>,
+    Path((id, user)): Path<(String, String)>,
+    Json(body): Json<Skills>,
+) -> Result<impl IntoResponse, ApiError> {
+    let team = ApiError::path_id(&id, TeamId::parse, "team")?;
+    let user = ApiError::path_id(&user, UserId::parse, "team member")?;
+    if body.skills.len() > 50 {
+        return Err(ApiError::invalid_field("skills", "at most 50 skills"));
+    }
+    if let Some(bad) = body
+        .skills
+        .iter()
+        .find(|s| s.trim().is_empty() || s.len() > 60 || s.contains(char::is_control))
+    {
+        return Err(ApiError::invalid_field(
+            "skills",
+            format!("{bad:?} is not a skill: 1 to 60 visible characters"),
+        ));
+    }
+    let team = state
+        .store
+        .set_member_skills(team, user, body.skills, caller.actor, state.clock.now())
+        .await
+        .map_err(ApiError::from_store("team member"))?;
+    Ok(axum::Json(team))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityBody {
+    availability: String,
+}
+
+fn availability(
+    body: &AvailabilityBody,
+) -> Result<switchboard_core::assign::Availability, ApiError> {
+    switchboard_core::assign::Availability::parse(&body.availability)
+        .map_err(|e| ApiError::invalid_field("availability", e.0))
+}
+
+/// `PUT /users/{id}/availability`: a supervisor sets someone online, away or offline.
+pub async fn set_user_availability(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageTeams>,
+    Path(id): Path<String>,
+    Json(body): Json<AvailabilityBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = ApiError::path_id(&id, UserId::parse, "user")?;
+    let a = availability(&body)?;
+    Ok(axum::Json(
+        state
+            .store
+            .set_availability(user, a, caller.actor, state.clock.now())
+            .await
+            .map_err(ApiError::from_store("user"))?,
+    ))
+}
+
+/// `PUT /me/availability`: an agent says whether they take new cases now.
+pub async fn set_my_availability(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Json(body): Json<AvailabilityBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Some(user) = caller.actor.user_id() else {
+        return Err(ApiError::forbidden(
+            "an API token is not a person; set a user's availability with PUT /users/{id}/availability",
+        ));
+    };
+    let a = availability(&body)?;
+    Ok(axum::Json(
+        state
+            .store
+            .set_availability(user, a, caller.actor, state.clock.now())
+            .await
+            .map_err(ApiError::from_store("user"))?,
+    ))
+}

@@ -4,8 +4,11 @@
 mod cases;
 mod contacts;
 mod directory;
+mod playbook;
 mod session;
 mod stream;
+
+pub use playbook::parse_since;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -13,7 +16,7 @@ use crate::metrics::global;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tower_http::trace::TraceLayer;
@@ -65,7 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/replies", post(cases::reply))
         .route("/cases/{id}/notes", post(cases::note))
         .route("/contacts", get(contacts::list))
-        .route("/contacts/{id}", get(contacts::get_one))
+        .route(
+            "/contacts/{id}",
+            get(contacts::get_one).patch(contacts::update),
+        )
         .route("/contacts/{id}/timeline", get(contacts::timeline))
         .route(
             "/channels",
@@ -80,7 +86,28 @@ pub fn router(state: AppState) -> Router {
             "/teams",
             get(directory::list_teams).post(directory::create_team),
         )
-        .route("/teams/{id}", get(directory::get_team))
+        .route(
+            "/teams/{id}",
+            get(directory::get_team).patch(directory::update_team),
+        )
+        .route(
+            "/teams/{id}/members/{user_id}/skills",
+            put(directory::set_member_skills),
+        )
+        .route(
+            "/users/{id}/availability",
+            put(directory::set_user_availability),
+        )
+        .route("/me/availability", put(directory::set_my_availability))
+        .route("/playbook", get(playbook::get_active).put(playbook::apply))
+        .route("/playbook/check", post(playbook::check))
+        .route("/playbook/simulate", post(playbook::simulate))
+        .route("/playbook/versions", get(playbook::versions))
+        .route("/playbook/versions/{version}", get(playbook::get_version))
+        .route(
+            "/playbook/versions/{version}/restore",
+            post(playbook::restore),
+        )
         .route("/teams/{id}/members", post(directory::add_member))
         .route(
             "/teams/{id}/members/{user_id}",

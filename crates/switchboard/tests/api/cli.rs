@@ -503,3 +503,162 @@ fn playbook_check_reports_every_problem_with_its_position() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("cannot read"));
 }
+
+/// `switchboard playbook apply | versions | show | simulate | restore` on the database of a
+/// running server: a version applied by the CLI routes the server's next case.
+#[test]
+fn playbook_commands_work_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = path(&data);
+    let server = Proc::serve(&data, "127.0.0.1:0");
+    let address = server.address();
+    let token = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        d,
+        "--name",
+        "t",
+        "--role",
+        "admin",
+    ]);
+    assert!(token.status.success(), "{token:?}");
+    let token = text(&token.stdout).trim().to_owned();
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/playbook.toml");
+    let out = run(&["playbook", "apply", "--data-dir", d, example]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        text(&out.stdout).contains("as version 1 (4 teams, 3 rules;"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nname = \"r\"\nthen.team = \"ghost\"\n").unwrap();
+    let out = run(&["playbook", "apply", "--data-dir", d, path(&bad)]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stdout).starts_with(&format!("{}:3:13: team: unknown team", path(&bad))),
+        "{out:?}"
+    );
+    assert!(
+        text(&out.stderr).contains("the active playbook is unchanged"),
+        "{out:?}"
+    );
+
+    // check knows the workspace's teams once there is a database.
+    let uses_pr = dir.path().join("uses-pr.toml");
+    std::fs::write(&uses_pr, "[[rule]]\nname = \"r\"\nthen.team = \"pr\"\n").unwrap();
+    let out = run(&["playbook", "check", "--data-dir", d, path(&uses_pr)]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let ch = Answer::read(
+            http.post(format!("{address}/api/v1/channels"))
+                .bearer_auth(&token)
+                .json(&json!({"kind": "webhook", "name": "App", "outbound_url": "http://127.0.0.1:9/x"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(ch.status, StatusCode::CREATED, "{}", ch.text);
+        let body = json!({"id": "m-1", "public": true, "from": {"id": "u-1"}, "text": "Data breach?!"}).to_string();
+        let sig = crate::helpers::sign(ch.json["secret"].as_str().unwrap(), body.as_bytes());
+        let r = http
+            .post(format!("{address}/hooks/webhook/{}", ch.json["id"].as_str().unwrap()))
+            .header("X-Switchboard-Signature", sig)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let cases = Answer::read(
+                http.get(format!("{address}/api/v1/cases"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            if let Some(c) = cases.json["items"].as_array().and_then(|a| a.first()) {
+                assert_eq!(c["purpose"], "crisis", "{c}");
+                assert_eq!(c["routing"]["playbook_version"], 1, "{c}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the case never appeared");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+
+    let out = run(&[
+        "playbook",
+        "simulate",
+        "--data-dir",
+        d,
+        path(&uses_pr),
+        "--since",
+        "1h",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = text(&out.stdout);
+    assert!(report.contains("on 1 cases created since"), "{report}");
+    assert!(
+        report.contains("Routed differently: 1 of 1 cases (100.0%)"),
+        "{report}"
+    );
+    assert!(report.contains("crisis/pr -> tier1/pr"), "{report}");
+    let out = run(&[
+        "playbook",
+        "simulate",
+        "--data-dir",
+        d,
+        path(&uses_pr),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["cases"], 1);
+    let out = run(&[
+        "playbook",
+        "simulate",
+        "--data-dir",
+        d,
+        path(&uses_pr),
+        "--since",
+        "soon",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    let out = run(&["playbook", "apply", "--data-dir", d, path(&uses_pr)]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["playbook", "restore", "--data-dir", d, "1"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "restored version 1 as version 3 (4 teams, 3 rules)"
+    );
+    let out = run(&["playbook", "versions", "--data-dir", d]);
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[0].starts_with("*   3") && lines[0].ends_with("(restored from 1)"),
+        "{lines:?}"
+    );
+    let out = run(&["playbook", "show", "--data-dir", d, "2"]);
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(&uses_pr).unwrap()
+    );
+    let out = run(&["playbook", "restore", "--data-dir", d, "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("there is no playbook version 9"),
+        "{out:?}"
+    );
+}

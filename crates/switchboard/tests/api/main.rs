@@ -14,5 +14,6 @@ mod outbound;
 mod pg;
 mod recovery;
 mod regressions;
+mod routing;
 mod stream;
 mod webhook;

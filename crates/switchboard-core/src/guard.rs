@@ -1,0 +1,1453 @@
+//! Guards on outbound public replies (a reply under a public post, a public review answer).
+//! Before a reply is sent, [`check`] looks for personal data and for banned phrases and says
+//! whether it may go out as written, must go out redacted, or must not go out at all. Pure:
+//! text in, verdict out.
+//!
+//! # Verdicts
+//! - A **banned phrase** always blocks, whatever the policy says about personal data.
+//! - **Personal data** blocks, is redacted or is allowed, per [`OnPersonalData`]. Redaction
+//!   replaces each finding with a label such as `[card number removed]` and keeps every other
+//!   byte of the text as written.
+//! - Every verdict explains itself in plain English ([`Verdict::explain`]):
+//!   `blocked: contains a card number and an e-mail address`, `redacted: a phone number`,
+//!   `passed`.
+//!
+//! Findings carry byte ranges into the checked text, sorted by start and never overlapping.
+//! When two candidates overlap, the first in this order wins: banned phrase, e-mail address,
+//! card number, national id number, phone number (so a card number is never also a phone
+//! number, and a number inside an e-mail address is part of the address).
+//!
+//! # What is detected
+//! - **Card numbers**: 13 to 19 digits passing the Luhn check, not starting with 0, written
+//!   as one run (`4111111111111111`) or in groups joined by single spaces or single dashes,
+//!   the same separator throughout: a first group of 4, middle groups of 4 or 6 and a last
+//!   group of 3 to 6 digits (`4111 1111 1111 1111`, `3782-822463-10005`,
+//!   `6304 0000 0000 0000 000`). Never a part of a longer digit run, of a longer number
+//!   grouped the same way (a tracking number `9400 1000 0000 …`), of a word (`ID4111…`) or
+//!   of a decimal number, and never a number after `+` (that is a phone number). A Luhn-valid
+//!   number is reported as a card even after `Order`: a card wrongly held back costs less
+//!   than one published.
+//! - **National id numbers**: US Social Security numbers written `123-45-6789` (area not
+//!   000, 666 or 900–999, group not 00, serial not 0000); UK National Insurance numbers
+//!   written `AB 12 34 56 C` or `AB123456C` (upper case; lower case only in the compact
+//!   form), suffix A–D, without the prefixes HMRC never issues (first letter D, F, I, Q, U or
+//!   V; second letter D, F, I, O, Q, U or V; BG, GB, KN, NK, NT, TN, ZZ).
+//! - **E-mail addresses**: `local@domain.tld` with a dotted domain and a top-level domain of
+//!   two or more letters (letters may be non-ASCII). Image names such as `logo@2x.png` are
+//!   not addresses.
+//! - **Phone numbers**, where precision matters more than recall:
+//!   - international: `+` and a country code, 8 to 15 digits (a `(0)` not counted), with
+//!     single spaces, dashes or dots and at most one pair of parentheses
+//!     (`+1 (555) 123-4567`, `+44 (0)20 7946 0958`, `+49-30-1234567`, `+33 1 23 45 67 89`,
+//!     `+4930123456`); or `00`, a country code and groups, 10 to 15 digits
+//!     (`0044 20 7946 0958`);
+//!   - North American: `555-123-4567`, `555.123.4567`, `555 123 4567`, optionally with a
+//!     leading `1` (`1-800-555-0199`), and `(555) 123-4567`;
+//!   - with a leading trunk `0`, 9 to 12 digits in groups of 2 to 8 joined by one kind of
+//!     separator (space, dash or dot; or a `/` after the area code): `030 1234567`,
+//!     `030/1234567`, `020 7946 0958`, `06 12 34 56 78`, `06.12.34.56.78`;
+//!   - an area code in parentheses, 9 to 12 digits: `(555) 123-4567`, `(030) 1234567`.
+//!
+//! # What is deliberately not detected
+//! - SSNs without dashes (`123456789`) and other countries' id numbers: a bare run of nine
+//!   digits is far more often an order number.
+//! - National phone numbers written as one run of digits (`5551234567`, `07700900123`) and
+//!   short local numbers (`555-1234`): they look like order numbers and ranges.
+//! - As phone numbers: numbers glued to letters or symbols (`ORD-555-123-4567`,
+//!   `#555-123-4567`, `v555.123.4567`, `$555 123 4567`, `555-123-4567x89`), numbers written
+//!   with spaces that more digits continue (`555 123 4567 8901`), numbers introduced as ids
+//!   (`Order 123-456-7890`, `ticket no. 555 123 4567`), dates (`2026-11-23`, `01.12.2026`),
+//!   times (`10:30`, `0930-1730`) and prices (`$1,299.00`).
+//! - Other phone layouts: `089 / 123 456 78`, `(0)20 7946 0958`, en dashes
+//!   (`555–123–4567`), Spanish or Italian numbers without a trunk `0` (`612 345 678`).
+//! - Card numbers written with dots, mixed separators or double spaces.
+//!
+//! # Banned phrases
+//! Matched case-insensitively (full Unicode lower-casing) as whole words: a phrase matches
+//! only where the characters just before and just after it are not letters or digits, so
+//! a banned `refund` matches `Refund!` but not `refunded` or `nonrefund`. Any run of
+//! whitespace in the text matches the single space between two words of a phrase, so
+//! `guaranteed refund` also matches `Guaranteed\n  refund`. Phrases repeated in the list
+//! (after that normalisation) count once.
+
+use crate::ParseError;
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// What a guard does when a reply contains personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnPersonalData {
+    /// Refuse to send (the default).
+    #[default]
+    Block,
+    /// Send with each finding replaced by a label.
+    Redact,
+    /// Send as written.
+    Allow,
+}
+
+/// A workspace's guard settings, with the banned phrases compiled. The default blocks
+/// personal data and bans no phrase.
+#[derive(Debug, Clone, Default)]
+pub struct GuardPolicy {
+    on_personal_data: OnPersonalData,
+    /// The phrases as configured (trimmed), one per pattern of `matcher`.
+    phrases: Vec<String>,
+    /// `None` when no phrase is banned.
+    matcher: Option<AhoCorasick>,
+}
+
+impl GuardPolicy {
+    /// A policy banning `banned_phrases`. A phrase that is empty or only whitespace is an
+    /// error naming its position in the list.
+    pub fn new(
+        on_personal_data: OnPersonalData,
+        banned_phrases: &[String],
+    ) -> Result<Self, ParseError> {
+        let mut phrases = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        for (i, p) in banned_phrases.iter().enumerate() {
+            let trimmed = p.trim();
+            if trimmed.is_empty() {
+                return Err(ParseError::new(format!(
+                    "banned phrase {} is empty: {p:?}",
+                    i + 1
+                )));
+            }
+            let key = fold(trimmed).text;
+            if !keys.contains(&key) {
+                keys.push(key);
+                phrases.push(trimmed.to_owned());
+            }
+        }
+        let matcher = if keys.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&keys)
+                .map_err(|e| {
+                    ParseError::new(format!("the banned phrases could not be compiled: {e}"))
+                })?;
+            Some(ac)
+        };
+        Ok(GuardPolicy {
+            on_personal_data,
+            phrases,
+            matcher,
+        })
+    }
+
+    pub fn on_personal_data(&self) -> OnPersonalData {
+        self.on_personal_data
+    }
+
+    /// The banned phrases, trimmed, without repeats, in the order given.
+    pub fn banned_phrases(&self) -> &[String] {
+        &self.phrases
+    }
+}
+
+/// What was found, and where: `start..end` is a byte range of the checked text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    #[serde(flatten)]
+    pub kind: FindingKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Serialized as `{"kind": "card_number"}` or
+/// `{"kind": "banned_phrase", "phrase": "guaranteed refund"}` (flattened into [`Finding`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "phrase", rename_all = "snake_case")]
+pub enum FindingKind {
+    CardNumber,
+    NationalId,
+    Email,
+    Phone,
+    /// The phrase as configured in the policy.
+    BannedPhrase(String),
+}
+
+impl FindingKind {
+    /// The finding in a sentence: `a card number`, `the banned phrase "guaranteed refund"`.
+    pub fn describe(&self) -> String {
+        match self {
+            FindingKind::BannedPhrase(p) => format!("the banned phrase \"{p}\""),
+            FindingKind::Email => "an e-mail address".to_owned(),
+            other => format!("a {}", other.noun()),
+        }
+    }
+
+    /// What replaces the finding in a redacted text: `[card number removed]`.
+    pub fn redaction_label(&self) -> String {
+        format!("[{} removed]", self.noun())
+    }
+
+    fn noun(&self) -> &'static str {
+        match self {
+            FindingKind::CardNumber => "card number",
+            FindingKind::NationalId => "national id number",
+            FindingKind::Email => "e-mail address",
+            FindingKind::Phone => "phone number",
+            FindingKind::BannedPhrase(_) => "banned phrase",
+        }
+    }
+
+    fn plural(&self) -> &'static str {
+        match self {
+            FindingKind::CardNumber => "card numbers",
+            FindingKind::NationalId => "national id numbers",
+            FindingKind::Email => "e-mail addresses",
+            FindingKind::Phone => "phone numbers",
+            FindingKind::BannedPhrase(_) => "banned phrases",
+        }
+    }
+}
+
+/// The outcome of [`check`]. Serialized with an `outcome` tag: `{"outcome": "pass"}`,
+/// `{"outcome": "redacted", "text": …, "findings": […]}`, `{"outcome": "blocked",
+/// "findings": […]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Nothing found: send as written.
+    Pass,
+    /// Send `text` instead; `findings` are ranges of the original text.
+    Redacted {
+        text: String,
+        findings: Vec<Finding>,
+    },
+    /// Do not send. Lists banned phrases and, unless the policy allows it, personal data.
+    Blocked { findings: Vec<Finding> },
+}
+
+impl Verdict {
+    /// The verdict as a sentence for the agent: `blocked: contains a card number and an
+    /// e-mail address`, `redacted: a phone number`, `passed`.
+    pub fn explain(&self) -> String {
+        match self {
+            Verdict::Pass => "passed".to_owned(),
+            Verdict::Redacted { findings, .. } => format!("redacted: {}", describe(findings)),
+            Verdict::Blocked { findings } => format!("blocked: contains {}", describe(findings)),
+        }
+    }
+
+    /// What was found (none when the reply passed).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Verdict::Pass => &[],
+            Verdict::Redacted { findings, .. } | Verdict::Blocked { findings } => findings,
+        }
+    }
+}
+
+/// Checks an outbound public reply against `policy`.
+pub fn check(text: &str, policy: &GuardPolicy) -> Verdict {
+    let mut ranked = vec![banned_phrases(text, policy)];
+    if policy.on_personal_data != OnPersonalData::Allow {
+        ranked.extend([
+            ranges(FindingKind::Email, emails(text)),
+            ranges(FindingKind::CardNumber, card_numbers(text)),
+            ranges(FindingKind::NationalId, national_ids(text)),
+            ranges(FindingKind::Phone, phone_numbers(text)),
+        ]);
+    }
+    let findings = resolve(ranked);
+    if findings.is_empty() {
+        return Verdict::Pass;
+    }
+    let banned = findings
+        .iter()
+        .any(|f| matches!(f.kind, FindingKind::BannedPhrase(_)));
+    if banned || policy.on_personal_data == OnPersonalData::Block {
+        Verdict::Blocked { findings }
+    } else {
+        Verdict::Redacted {
+            text: redact(text, &findings),
+            findings,
+        }
+    }
+}
+
+// ----- findings ------------------------------------------------------------------------------
+
+fn ranges(kind: FindingKind, found: Vec<(usize, usize)>) -> Vec<Finding> {
+    found
+        .into_iter()
+        .map(|(start, end)| Finding {
+            kind: kind.clone(),
+            start,
+            end,
+        })
+        .collect()
+}
+
+/// Keeps the candidates that overlap no earlier kept one. Kinds come in priority order;
+/// within a kind, the leftmost and then longest wins.
+fn resolve(ranked: Vec<Vec<Finding>>) -> Vec<Finding> {
+    // Kept findings by start; they never overlap, so only the last one starting before a
+    // candidate ends can overlap it.
+    let mut kept: BTreeMap<usize, Finding> = BTreeMap::new();
+    for mut candidates in ranked {
+        candidates.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        for c in candidates {
+            let overlaps = kept
+                .range(..c.end)
+                .next_back()
+                .is_some_and(|(_, k)| k.end > c.start);
+            if !overlaps {
+                kept.insert(c.start, c);
+            }
+        }
+    }
+    kept.into_values().collect()
+}
+
+/// `text` with each finding replaced by its label.
+fn redact(text: &str, findings: &[Finding]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in findings {
+        out.push_str(&text[at..f.start]);
+        out.push_str(&f.kind.redaction_label());
+        at = f.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The findings as an English list: banned phrases first (each once, in order of
+/// appearance), then card numbers, national ids, e-mail addresses and phone numbers, counted.
+fn describe(findings: &[Finding]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for f in findings {
+        if let FindingKind::BannedPhrase(_) = &f.kind {
+            let d = f.kind.describe();
+            if !parts.contains(&d) {
+                parts.push(d);
+            }
+        }
+    }
+    for kind in [
+        FindingKind::CardNumber,
+        FindingKind::NationalId,
+        FindingKind::Email,
+        FindingKind::Phone,
+    ] {
+        match findings.iter().filter(|f| f.kind == kind).count() {
+            0 => {}
+            1 => parts.push(kind.describe()),
+            n => parts.push(format!("{n} {}", kind.plural())),
+        }
+    }
+    match parts.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+// ----- banned phrases ------------------------------------------------------------------------
+
+/// A text lower-cased, with each run of whitespace as one space, and for every byte of
+/// `text` the byte range of the original character (or whitespace run) it came from.
+struct Folded {
+    text: String,
+    from: Vec<(usize, usize)>,
+}
+
+fn fold(original: &str) -> Folded {
+    let mut text = String::with_capacity(original.len());
+    let mut from = Vec::with_capacity(original.len());
+    let mut chars = original.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let mut end = i + c.len_utf8();
+        if c.is_whitespace() {
+            while let Some((j, d)) = chars.next_if(|(_, d)| d.is_whitespace()) {
+                end = j + d.len_utf8();
+            }
+            text.push(' ');
+            from.push((i, end));
+        } else {
+            for l in c.to_lowercase() {
+                text.push(l);
+                from.extend(std::iter::repeat_n((i, end), l.len_utf8()));
+            }
+        }
+    }
+    Folded { text, from }
+}
+
+fn banned_phrases(text: &str, policy: &GuardPolicy) -> Vec<Finding> {
+    let Some(matcher) = &policy.matcher else {
+        return Vec::new();
+    };
+    let folded = fold(text);
+    let from = &folded.from;
+    matcher
+        .find_overlapping_iter(&folded.text)
+        .filter_map(|m| {
+            let (s, e) = (m.start(), m.end());
+            // Whole original characters only (a lower-cased character may be several).
+            let whole = s < e
+                && (s == 0 || from[s - 1] != from[s])
+                && (e == from.len() || from[e] != from[e - 1]);
+            if !whole {
+                return None;
+            }
+            let (start, end) = (from[s].0, from[e - 1].1);
+            on_word_boundaries(text, start, end).then(|| Finding {
+                kind: FindingKind::BannedPhrase(policy.phrases[m.pattern().as_usize()].clone()),
+                start,
+                end,
+            })
+        })
+        .collect()
+}
+
+fn on_word_boundaries(text: &str, start: usize, end: usize) -> bool {
+    !prev_char(text, start).is_some_and(char::is_alphanumeric)
+        && !next_char(text, end).is_some_and(char::is_alphanumeric)
+}
+
+// ----- shared helpers ------------------------------------------------------------------------
+
+/// A regex known to be valid (every one is exercised by the tests).
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+fn prev_char(text: &str, i: usize) -> Option<char> {
+    text[..i].chars().next_back()
+}
+
+fn next_char(text: &str, i: usize) -> Option<char> {
+    text[i..].chars().next()
+}
+
+/// The matches of `re` that `keep` accepts. After a rejected match the search resumes one
+/// character after its start, so a rejected candidate does not hide a later one.
+fn matches_where(
+    re: &Regex,
+    text: &str,
+    mut keep: impl FnMut(&str, usize, usize) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(m) = re.find_at(text, at) {
+        if m.start() < m.end() && keep(m.as_str(), m.start(), m.end()) {
+            found.push((m.start(), m.end()));
+            at = m.end();
+        } else {
+            at = m.start() + next_char(text, m.start()).map_or(1, char::len_utf8);
+        }
+        if at > text.len() {
+            break;
+        }
+    }
+    found
+}
+
+/// The lengths of the digit runs in `s`.
+fn digit_groups(s: &str) -> Vec<usize> {
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .collect()
+}
+
+fn digit_count(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_digit).count()
+}
+
+/// The first and last separator (space, dash, dot, slash) inside a number.
+fn separators(s: &str) -> (Option<char>, Option<char>) {
+    let is_sep = |c: &char| matches!(c, ' ' | '-' | '.' | '/');
+    (s.chars().find(is_sep), s.chars().rev().find(is_sep))
+}
+
+/// Does the number `text[start..end]` stand on its own, rather than being part of a word,
+/// an identifier, an amount or a longer number? A number whose first (last) separator is a
+/// space, preceded (followed) by a space and more digits, is part of something longer,
+/// unless it opens with `+` or `(`.
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let (first_sep, last_sep) = separators(&text[start..end]);
+    let before = prev_char(text, start);
+    let before2 = before.and_then(|c| prev_char(text, start - c.len_utf8()));
+    let after = next_char(text, end);
+    let after2 = after.and_then(|c| next_char(text, end + c.len_utf8()));
+    let glued_before = match before {
+        None => false,
+        Some(c) if c.is_alphanumeric() || "_+#$€£¥@/\\=&".contains(c) => true,
+        Some('-' | '.') => before2.is_some_and(char::is_alphanumeric),
+        Some(',' | ':') => before2.is_some_and(|c| c.is_ascii_digit()),
+        Some(' ') => {
+            first_sep == Some(' ')
+                && text[start..].starts_with(|c: char| c.is_ascii_digit())
+                && before2.is_some_and(|c| c.is_ascii_digit())
+        }
+        Some(_) => false,
+    };
+    let glued_after = match after {
+        None => false,
+        Some(c) if c.is_alphanumeric() || "_+#%@/\\=&".contains(c) => true,
+        Some('-' | '.') => after2.is_some_and(char::is_alphanumeric),
+        Some(',' | ':') => after2.is_some_and(|c| c.is_ascii_digit()),
+        Some(' ') => last_sep == Some(' ') && after2.is_some_and(|c| c.is_ascii_digit()),
+        Some(_) => false,
+    };
+    !glued_before && !glued_after
+}
+
+/// Day-month-year or year-month-day: three digit groups shaped 1–2, 1–2, 4 or 4, 1–2, 1–2.
+fn looks_like_date(s: &str) -> bool {
+    matches!(
+        digit_groups(s).as_slice(),
+        [1 | 2, 1 | 2, 4] | [4, 1 | 2, 1 | 2]
+    )
+}
+
+// ----- e-mail addresses ----------------------------------------------------------------------
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| regex(r"\w[\w.%+-]*@(?:[\w-]+\.)+([^\W\d_]{2,})"));
+
+/// File extensions that follow `@2x` in image names.
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "svg", "webp"];
+
+fn emails(text: &str) -> Vec<(usize, usize)> {
+    EMAIL
+        .captures_iter(text)
+        .filter(|c| {
+            let tld = c.get(1).map_or("", |m| m.as_str());
+            !IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(tld))
+        })
+        .filter_map(|c| c.get(0))
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
+// ----- card numbers --------------------------------------------------------------------------
+
+/// Digit runs joined by single spaces or dashes.
+static DIGIT_CHAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"[0-9]+(?:[ -][0-9]+)*"));
+
+fn card_numbers(text: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for chain in DIGIT_CHAIN.find_iter(text) {
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut at = chain.start();
+        for g in chain.as_str().split([' ', '-']) {
+            groups.push((at, at + g.len()));
+            at += g.len() + 1;
+        }
+        let chain = Chain {
+            text,
+            groups,
+            open_start: !card_glued_before(text, chain.start()),
+            open_end: !card_glued_after(text, chain.end()),
+        };
+        let mut i = 0;
+        while i < chain.groups.len() {
+            match chain.longest_card_from(i) {
+                Some(j) => {
+                    found.push((chain.groups[i].0, chain.groups[j].1));
+                    i = j + 1;
+                }
+                None => i += 1,
+            }
+        }
+    }
+    found
+}
+
+fn card_glued_before(text: &str, start: usize) -> bool {
+    match prev_char(text, start) {
+        Some(c) if c.is_alphanumeric() || c == '_' || c == '+' => true,
+        Some(c @ ('.' | ',')) => {
+            prev_char(text, start - c.len_utf8()).is_some_and(|d| d.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+fn card_glued_after(text: &str, end: usize) -> bool {
+    match next_char(text, end) {
+        Some(c) if c.is_alphanumeric() || c == '_' => true,
+        Some(c @ ('.' | ',')) => {
+            next_char(text, end + c.len_utf8()).is_some_and(|d| d.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// The digit groups of one [`DIGIT_CHAIN`] match (byte ranges) and whether the chain is
+/// free of words and amounts on each side.
+struct Chain<'a> {
+    text: &'a str,
+    groups: Vec<(usize, usize)>,
+    open_start: bool,
+    open_end: bool,
+}
+
+impl Chain<'_> {
+    fn len(&self, k: usize) -> usize {
+        self.groups[k].1 - self.groups[k].0
+    }
+
+    /// The separator between group `k` and group `k + 1`.
+    fn sep(&self, k: usize) -> u8 {
+        self.text.as_bytes()[self.groups[k].1]
+    }
+
+    /// The last group of the longest card number starting at group `i`.
+    fn longest_card_from(&self, i: usize) -> Option<usize> {
+        let mut digits = 0;
+        let mut ends = Vec::new();
+        for j in i..self.groups.len() {
+            digits += self.len(j);
+            if digits > 19 {
+                break;
+            }
+            if digits >= 13 {
+                ends.push(j);
+            }
+        }
+        ends.into_iter().rev().find(|&j| self.is_card(i, j))
+    }
+
+    fn is_card(&self, i: usize, j: usize) -> bool {
+        let last = self.groups.len() - 1;
+        if (i == 0 && !self.open_start) || (j == last && !self.open_end) {
+            return false;
+        }
+        let digits: Vec<u8> = self.groups[i..=j]
+            .iter()
+            .flat_map(|&(s, e)| self.text.as_bytes()[s..e].iter().copied())
+            .collect();
+        if digits.first() == Some(&b'0') || !luhn(&digits) {
+            return false;
+        }
+        if i == j {
+            return true; // one run of digits, bounded by non-digits
+        }
+        let sep = self.sep(i);
+        let grouped = self.len(i) == 4
+            && (i + 1..j).all(|k| matches!(self.len(k), 4 | 6))
+            && (3..=6).contains(&self.len(j))
+            && (i..j).all(|k| self.sep(k) == sep);
+        // A neighbouring group of four with the same separator: a longer grouped number.
+        let continued_before = i > 0 && self.sep(i - 1) == sep && self.len(i - 1) == 4;
+        let continued_after = j < last && self.sep(j) == sep && self.len(j + 1) == 4;
+        grouped && !continued_before && !continued_after
+    }
+}
+
+/// The Luhn checksum of ASCII digits.
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d - b'0');
+            match (i % 2 == 1, d * 2) {
+                (false, _) => d,
+                (true, x) if x > 9 => x - 9,
+                (true, x) => x,
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+// ----- national id numbers -------------------------------------------------------------------
+
+static SSN: LazyLock<Regex> = LazyLock::new(|| regex(r"([0-9]{3})-([0-9]{2})-([0-9]{4})"));
+static NINO: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]"));
+
+fn national_ids(text: &str) -> Vec<(usize, usize)> {
+    let mut found = matches_where(&SSN, text, |s, start, end| {
+        valid_ssn(s) && stands_alone(text, start, end)
+    });
+    found.extend(matches_where(&NINO, text, |s, start, end| {
+        valid_nino(s) && stands_alone(text, start, end)
+    }));
+    found
+}
+
+/// `s` is `ddd-dd-dddd`.
+fn valid_ssn(s: &str) -> bool {
+    let (area, group, serial) = (&s[0..3], &s[4..6], &s[7..11]);
+    area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
+}
+
+/// `s` is two letters, six digits (maybe in pairs) and a suffix letter.
+fn valid_nino(s: &str) -> bool {
+    let compact: String = s.chars().filter(|c| *c != ' ').collect();
+    let upper = compact.to_ascii_uppercase();
+    let case_ok = compact == upper || (compact == compact.to_ascii_lowercase() && s == compact);
+    let b = upper.as_bytes();
+    case_ok
+        && !b"DFIQUV".contains(&b[0])
+        && !b"DFIOQUV".contains(&b[1])
+        && !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&&upper[0..2])
+}
+
+// ----- phone numbers -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PhoneForm {
+    /// `+` and a country code.
+    International,
+    /// `555-123-4567` and its dotted, spaced and `1-` prefixed forms.
+    NorthAmerican,
+    /// `(555) 123-4567`, `(030) 1234567`.
+    AreaInParentheses,
+    /// A trunk `0` (or an international `00`) and groups: `030 1234567`, `06 12 34 56 78`.
+    Trunk,
+}
+
+/// The forms, each as a regex. Repetitions are bounded (a phone number has at most 15
+/// digits) so that a rejected match is short and the search after it stays linear; a longer
+/// run is then rejected because more digits continue it.
+static PHONE_FORMS: LazyLock<Vec<(PhoneForm, Regex)>> = LazyLock::new(|| {
+    use PhoneForm::*;
+    [
+        (
+            International,
+            r"\+[0-9]{1,15}(?:(?:[ .\-]|[ ]?\(|\)[ .\-]?)[0-9]{1,15}){0,15}",
+        ),
+        (NorthAmerican, r"(?:1-)?[0-9]{3}-[0-9]{3}-[0-9]{4}"),
+        (NorthAmerican, r"(?:1\.)?[0-9]{3}\.[0-9]{3}\.[0-9]{4}"),
+        (NorthAmerican, r"(?:1 )?[0-9]{3} [0-9]{3} [0-9]{4}"),
+        (
+            AreaInParentheses,
+            r"(?:1[ -]?)?\([0-9]{2,5}\) ?[0-9]{2,8}(?:[ .\-][0-9]{2,8}){0,5}",
+        ),
+        (Trunk, r"0[0-9]{1,4}(?: [0-9]{2,8}){1,6}"),
+        (Trunk, r"0[0-9]{1,4}(?:-[0-9]{2,8}){1,6}"),
+        (Trunk, r"0[0-9]{1,4}(?:\.[0-9]{2,8}){1,6}"),
+        (Trunk, r"0[0-9]{1,4}/[0-9]{2,8}(?:[ \-][0-9]{2,8}){0,5}"),
+    ]
+    .into_iter()
+    .map(|(form, pattern)| (form, regex(pattern)))
+    .collect()
+});
+
+fn phone_numbers(text: &str) -> Vec<(usize, usize)> {
+    PHONE_FORMS
+        .iter()
+        .flat_map(|(form, re)| {
+            matches_where(re, text, |s, start, end| {
+                valid_phone(*form, s)
+                    && !looks_like_date(s)
+                    && stands_alone(text, start, end)
+                    && !named_as_an_id(text, start)
+            })
+        })
+        .collect()
+}
+
+/// Words that, just before a number, say it is not a phone number: `Order 123-456-7890`,
+/// `ticket no. 555 123 4567`, `Rechnung 030 1234567`.
+const ID_WORDS: &[&str] = &[
+    "account",
+    "acct",
+    "article",
+    "auftrag",
+    "booking",
+    "case",
+    "confirmation",
+    "id",
+    "invoice",
+    "item",
+    "kundennummer",
+    "order",
+    "parcel",
+    "po",
+    "product",
+    "receipt",
+    "ref",
+    "reference",
+    "rechnung",
+    "reservation",
+    "serial",
+    "shipment",
+    "sku",
+    "ticket",
+    "tracking",
+    "transaction",
+];
+
+/// Words that stand between an id word and its number: `order no. 555-123-4567`.
+const NUMBER_WORDS: &[&str] = &["no", "nr", "num", "number"];
+
+/// Is the number at `start` introduced as an id (`Order #`, `ticket no.`, `Ref:`)?
+fn named_as_an_id(text: &str, start: usize) -> bool {
+    let mut before = &text[..start];
+    for _ in 0..2 {
+        let trimmed = before.trim_end_matches(|c: char| c.is_whitespace() || "#:.-".contains(c));
+        let word_start = trimmed
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphabetic())
+            .last()
+            .map_or(trimmed.len(), |(i, _)| i);
+        let word = trimmed[word_start..].to_lowercase();
+        if ID_WORDS.contains(&word.as_str()) {
+            return true;
+        }
+        if !NUMBER_WORDS.contains(&word.as_str()) {
+            return false;
+        }
+        before = &trimmed[..word_start];
+    }
+    false
+}
+
+fn valid_phone(form: PhoneForm, s: &str) -> bool {
+    let digits = digit_count(s);
+    match form {
+        PhoneForm::International => {
+            let trunk_in_parens = usize::from(s.contains("(0)"));
+            (8..=15).contains(&(digits - trunk_in_parens)) && one_pair_of_parentheses_at_most(s)
+        }
+        PhoneForm::NorthAmerican => true,
+        PhoneForm::AreaInParentheses => (9..=12).contains(&digits),
+        PhoneForm::Trunk => {
+            let first = s.split([' ', '-', '.', '/']).next().unwrap_or(s);
+            if first.bytes().all(|b| b == b'0') {
+                false
+            } else if let Some(rest) = s.strip_prefix("00") {
+                !rest.starts_with('0') && (10..=15).contains(&digits)
+            } else {
+                (9..=12).contains(&digits)
+            }
+        }
+    }
+}
+
+fn one_pair_of_parentheses_at_most(s: &str) -> bool {
+    let open = s.matches('(').count();
+    let close = s.matches(')').count();
+    match (open, close) {
+        (0, 0) => true,
+        (1, 1) => s.find('(') < s.find(')'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FindingKind::*;
+
+    fn policy(on: OnPersonalData, banned: &[&str]) -> GuardPolicy {
+        let banned: Vec<String> = banned.iter().map(|s| (*s).to_owned()).collect();
+        GuardPolicy::new(on, &banned).unwrap()
+    }
+
+    /// Every finding under the default policy, as (kind, the text it covers).
+    fn found(text: &str) -> Vec<(FindingKind, &str)> {
+        found_with(text, &GuardPolicy::default())
+    }
+
+    fn found_with<'a>(text: &'a str, policy: &GuardPolicy) -> Vec<(FindingKind, &'a str)> {
+        check(text, policy)
+            .findings()
+            .iter()
+            .map(|f| (f.kind.clone(), &text[f.start..f.end]))
+            .collect()
+    }
+
+    /// (text, the one finding of `kind` expected, or None for none at all)
+    fn run_table(kind: FindingKind, table: &[(&str, Option<&str>)]) {
+        for (text, want) in table {
+            let want: Vec<(FindingKind, &str)> = want.iter().map(|w| (kind.clone(), *w)).collect();
+            assert_eq!(found(text), want, "in {text:?}");
+        }
+    }
+
+    #[test]
+    fn luhn_checksum() {
+        for (digits, ok) in [
+            ("4111111111111111", true),
+            ("4111111111111112", false),
+            ("5555555555554444", true),
+            ("378282246310005", true),
+            ("1234567890123456", false),
+            ("0", true),
+            ("18", true),
+            ("19", false),
+        ] {
+            assert_eq!(luhn(digits.as_bytes()), ok, "{digits}");
+        }
+    }
+
+    #[test]
+    fn card_numbers_table() {
+        run_table(
+            CardNumber,
+            &[
+                (
+                    "Card 4111 1111 1111 1111 was charged",
+                    Some("4111 1111 1111 1111"),
+                ),
+                ("4111111111111111", Some("4111111111111111")),
+                ("4111-1111-1111-1111.", Some("4111-1111-1111-1111")),
+                (
+                    "Mastercard 5555 5555 5555 4444",
+                    Some("5555 5555 5555 4444"),
+                ),
+                ("amex 3782 822463 10005 ok", Some("3782 822463 10005")),
+                ("amex 378282246310005", Some("378282246310005")),
+                ("diners 3056 930902 5904", Some("3056 930902 5904")),
+                ("visa-13 4222222222222", Some("4222222222222")),
+                (
+                    "19 digits 6304 0000 0000 0000 000",
+                    Some("6304 0000 0000 0000 000"),
+                ),
+                ("(4111111111111111)", Some("4111111111111111")),
+                (
+                    "card: 4111 1111 1111 1111, exp 12/27",
+                    Some("4111 1111 1111 1111"),
+                ),
+                ("4111 1111 1111 1111 12/27", Some("4111 1111 1111 1111")),
+                ("ref 12 4111111111111111", Some("4111111111111111")),
+                // Luhn fails: an order number, not a card.
+                ("Card 4111 1111 1111 1112 was charged", None),
+                ("order 1234567890123456", None),
+                ("Order #100234567", None),
+                // Inside a longer digit run or a longer grouped number.
+                ("41111111111111111111111", None),
+                ("94004111111111111111", None),
+                ("tracking 9400 4111 1111 1111 1111 00", None),
+                ("4111 1111 1111 1111 1111", None),
+                // Glued to a word, a plus sign or a decimal point.
+                ("ID4111111111111111", None),
+                ("4111111111111111abc", None),
+                ("+4111111111111111", None),
+                ("1.4111111111111111", None),
+                ("4111111111111111,5", None),
+                // Mixed separators, double spaces, dots, odd grouping, leading zero.
+                ("4111 1111-1111 1111", None),
+                ("4111  1111  1111  1111", None),
+                ("4111.1111.1111.1111", None),
+                ("41 1111 1111 1111 11", None),
+                ("04111111111111111", None),
+                ("ISBN 978-3-16-148410-0", None),
+                ("too short 411111111111", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn national_ids_table() {
+        run_table(
+            NationalId,
+            &[
+                ("SSN 123-45-6789 on file", Some("123-45-6789")),
+                ("ssn:078-05-1120.", Some("078-05-1120")),
+                ("(665-01-0001)", Some("665-01-0001")),
+                ("SSN 000-45-6789", None),
+                ("SSN 666-45-6789", None),
+                ("SSN 900-45-6789", None),
+                ("SSN 999-45-6789", None),
+                ("SSN 123-00-6789", None),
+                ("SSN 123-45-0000", None),
+                ("123456789", None),
+                ("1123-45-6789", None),
+                ("123-45-67890", None),
+                ("123-45-6789-1", None),
+                ("X-123-45-6789", None),
+                ("#123-45-6789", None),
+                ("NI number AB 12 34 56 C.", Some("AB 12 34 56 C")),
+                ("NI number AB123456C", Some("AB123456C")),
+                ("ni ab123456c", Some("ab123456c")),
+                ("JG 10 37 26 D", Some("JG 10 37 26 D")),
+                ("AB 12 34 56 E", None),
+                ("DA123456C", None),
+                ("AO123456C", None),
+                ("QQ123456C", None),
+                ("GB123456A", None),
+                ("ZZ123456A", None),
+                ("NT 12 34 56 A", None),
+                ("ab 12 34 56 c", None),
+                ("Ab123456C", None),
+                ("XAB123456C", None),
+                ("AB123456CD", None),
+                ("AB1234567C", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn emails_table() {
+        run_table(
+            Email,
+            &[
+                ("write to ann.lee@example.com.", Some("ann.lee@example.com")),
+                (
+                    "<ann+vip@mail.example.co.uk>",
+                    Some("ann+vip@mail.example.co.uk"),
+                ),
+                ("mailto:SUPPORT@Example.ORG", Some("SUPPORT@Example.ORG")),
+                ("jörg@müller.de schreibt", Some("jörg@müller.de")),
+                ("...ann@example.com", Some("ann@example.com")),
+                (
+                    "4111111111111111@example.com",
+                    Some("4111111111111111@example.com"),
+                ),
+                ("thanks @ann for the tip", None),
+                ("hi@everyone", None),
+                ("user@localhost", None),
+                ("see logo@2x.png", None),
+                ("ann@example.c", None),
+                ("price @ 5.99", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn phone_numbers_table() {
+        run_table(
+            Phone,
+            &[
+                ("Call (555) 123-4567 today", Some("(555) 123-4567")),
+                ("Call 555-123-4567.", Some("555-123-4567")),
+                ("Call 555.123.4567", Some("555.123.4567")),
+                ("Call 555 123 4567", Some("555 123 4567")),
+                ("Call 1-800-555-0199", Some("1-800-555-0199")),
+                ("Call 1 (800) 555-0199", Some("1 (800) 555-0199")),
+                ("Call 555-123-4567 24/7", Some("555-123-4567")),
+                ("Ruf an: 030 1234567", Some("030 1234567")),
+                ("Ruf an: 030/1234567", Some("030/1234567")),
+                ("Ruf an: 030-1234567", Some("030-1234567")),
+                ("Ruf an: (030) 1234567", Some("(030) 1234567")),
+                ("call 020 7946 0958 now", Some("020 7946 0958")),
+                ("appelez le 06 12 34 56 78", Some("06 12 34 56 78")),
+                ("appelez le 06.12.34.56.78", Some("06.12.34.56.78")),
+                ("call 0044 20 7946 0958", Some("0044 20 7946 0958")),
+                ("call +1 (555) 123-4567", Some("+1 (555) 123-4567")),
+                ("call +44 (0)20 7946 0958.", Some("+44 (0)20 7946 0958")),
+                ("call +44 20 7946 0958", Some("+44 20 7946 0958")),
+                ("call +49-30-1234567", Some("+49-30-1234567")),
+                ("call +33 1 23 45 67 89", Some("+33 1 23 45 67 89")),
+                ("call +1.555.123.4567", Some("+1.555.123.4567")),
+                ("(+4930123456)", Some("+4930123456")),
+                // Luhn-valid, but after a plus sign it is a phone number, not a card.
+                ("call +4930123456786", Some("+4930123456786")),
+                // Dates, times, prices, amounts, short numbers.
+                ("on 2026-11-23 at 10:30", None),
+                ("on 23.11.2026 or 01.12.2026", None),
+                ("on 01-12-2026", None),
+                ("on +2026-11-23", None),
+                ("open 0930-1730", None),
+                ("open 09.30-17.30", None),
+                ("now $1,299.00", None),
+                ("now € 1.299,00 or 1 299 000 €", None),
+                ("now $555 123 4567", None),
+                ("call 555-1234", None),
+                ("code 12345", None),
+                ("+1 for this idea", None),
+                ("+30 days", None),
+                ("+49 30 123", None),
+                // Ids: glued to letters or symbols, or part of longer numbers.
+                ("Order #100234567", None),
+                ("Order #555-123-4567", None),
+                ("ORD-555-123-4567", None),
+                ("A555-123-4567", None),
+                ("555-123-4567-B", None),
+                ("555-123-4567x89", None),
+                ("v555.123.4567", None),
+                ("1555-123-4567", None),
+                ("555 123 4567 8901", None),
+                ("2024 555 123 4567", None),
+                ("5551234567", None),
+                ("07700900123", None),
+                ("tracking 1Z999AA10123456784", None),
+                ("IBAN DE89 3704 0044 0532 0130 00", None),
+                ("+1 555 123 4567 890 123", None),
+                ("0000 123 4567", None),
+                ("000 1234 5678", None),
+                ("12 34 56 78 90", None),
+                ("100-200 items", None),
+                ("4111 1111 1111 1112", None),
+                ("ratio 1:555-123-4567", None),
+                // Introduced as an id.
+                ("Order 123-456-7890 is on its way", None),
+                ("Ticket: 555 123 4567", None),
+                ("order no. 555-123-4567", None),
+                ("Rechnung Nr. 030 1234567", None),
+                ("Tel. no. 555-123-4567", Some("555-123-4567")),
+                ("my number: 555-123-4567", Some("555-123-4567")),
+                ("for your order, call 555-123-4567", Some("555-123-4567")),
+                ("tel:+1-555-123-4567", Some("+1-555-123-4567")),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_card_number_is_never_also_a_phone_number() {
+        for text in [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "5555 5555 5555 4444",
+            "4930123456786",
+        ] {
+            assert_eq!(found(text), [(CardNumber, text)], "{text}");
+        }
+    }
+
+    #[test]
+    fn banned_phrases_table() {
+        let p = policy(
+            OnPersonalData::Allow,
+            &["refund", "guaranteed refund", "Ü-Bahn", "100%", "straße"],
+        );
+        // (text, the phrases found, as written in the text)
+        let table: &[(&str, &[&str])] = &[
+            ("We offer a refund.", &["refund"]),
+            ("REFUND!", &["REFUND"]),
+            ("(Refund)", &["Refund"]),
+            ("It was refunded", &[]),
+            ("nonrefund policy", &[]),
+            ("refund_2", &["refund"]),
+            ("A guaranteed refund!", &["guaranteed refund"]),
+            ("A Guaranteed\n   REFUND", &["Guaranteed\n   REFUND"]),
+            ("A guaranteedrefund", &[]),
+            ("a refund, a refund", &["refund", "refund"]),
+            ("ü-bahn fährt", &["ü-bahn"]),
+            ("Ü-Bahnhof", &[]),
+            ("100% sure", &["100%"]),
+            ("1100% sure", &[]),
+            ("STRASSE", &[]),
+            ("Hauptstraße 5", &[]),
+            ("die STRAßE", &["STRAßE"]),
+            ("", &[]),
+        ];
+        for (text, want) in table {
+            let got: Vec<&str> = found_with(text, &p).into_iter().map(|(_, s)| s).collect();
+            assert_eq!(&got, want, "in {text:?}");
+        }
+        // The finding names the phrase as configured, the longest phrase wins.
+        assert_eq!(
+            found_with("A GUARANTEED refund", &p),
+            [(
+                BannedPhrase("guaranteed refund".into()),
+                "GUARANTEED refund"
+            )]
+        );
+    }
+
+    #[test]
+    fn phrases_are_checked_when_the_policy_is_built() {
+        let bad = GuardPolicy::new(OnPersonalData::Block, &["ok".into(), "  ".into()]);
+        assert_eq!(
+            bad.unwrap_err().to_string(),
+            "banned phrase 2 is empty: \"  \""
+        );
+        assert!(GuardPolicy::new(OnPersonalData::Block, &[String::new()]).is_err());
+        let p = policy(
+            OnPersonalData::Redact,
+            &[" Guaranteed refund ", "guaranteed  REFUND", "lawsuit"],
+        );
+        assert_eq!(p.banned_phrases(), ["Guaranteed refund", "lawsuit"]);
+        assert_eq!(p.on_personal_data(), OnPersonalData::Redact);
+        let d = GuardPolicy::default();
+        assert_eq!(d.on_personal_data(), OnPersonalData::Block);
+        assert!(d.banned_phrases().is_empty());
+    }
+
+    #[test]
+    fn verdicts_and_explanations() {
+        let block = GuardPolicy::default();
+        let redact = policy(OnPersonalData::Redact, &["guaranteed refund"]);
+        let allow = policy(OnPersonalData::Allow, &["guaranteed refund"]);
+        // (policy, text, explanation, redacted text if redacted)
+        let table: &[(&GuardPolicy, &str, &str, Option<&str>)] = &[
+            (&block, "", "passed", None),
+            (&block, "Thanks, we are on it!", "passed", None),
+            (
+                &block,
+                "Card 4111 1111 1111 1111",
+                "blocked: contains a card number",
+                None,
+            ),
+            (
+                &block,
+                "4111 1111 1111 1111 / ann@example.com",
+                "blocked: contains a card number and an e-mail address",
+                None,
+            ),
+            (
+                &block,
+                "ann@example.com, 555-123-4567, 555-123-4568, 123-45-6789",
+                "blocked: contains a national id number, an e-mail address and 2 phone numbers",
+                None,
+            ),
+            (
+                &redact,
+                "Call us on 555-123-4567 :)",
+                "redacted: a phone number",
+                Some("Call us on [phone number removed] :)"),
+            ),
+            (
+                &redact,
+                "Is 4111 1111 1111 1111 yours? Mail ann@example.com.",
+                "redacted: a card number and an e-mail address",
+                Some("Is [card number removed] yours? Mail [e-mail address removed]."),
+            ),
+            (
+                &redact,
+                "SSN 123-45-6789, NI AB123456C",
+                "redacted: 2 national id numbers",
+                Some("SSN [national id number removed], NI [national id number removed]"),
+            ),
+            (
+                &redact,
+                "A guaranteed refund to ann@example.com",
+                "blocked: contains the banned phrase \"guaranteed refund\" and an e-mail address",
+                None,
+            ),
+            (
+                &redact,
+                "Guaranteed refund! guaranteed refund!",
+                "blocked: contains the banned phrase \"guaranteed refund\"",
+                None,
+            ),
+            (
+                &allow,
+                "Mail ann@example.com or 555-123-4567",
+                "passed",
+                None,
+            ),
+            (
+                &allow,
+                "guaranteed refund for 4111 1111 1111 1111",
+                "blocked: contains the banned phrase \"guaranteed refund\"",
+                None,
+            ),
+            (
+                &redact,
+                "Your order 4111 1111 1111 1112 ships on 2026-11-23 for $1,299.00",
+                "passed",
+                None,
+            ),
+        ];
+        for (p, text, explanation, redacted) in table {
+            let v = check(text, p);
+            assert_eq!(v.explain(), *explanation, "for {text:?}");
+            match (&v, redacted) {
+                (Verdict::Redacted { text: out, .. }, Some(want)) => assert_eq!(out, want),
+                (Verdict::Redacted { .. }, None) => panic!("{text:?} was redacted"),
+                (_, Some(_)) => panic!("{text:?} was not redacted: {v:?}"),
+                (_, None) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn counts_in_explanations() {
+        let v = check(
+            "a@example.com b@example.com c@example.com 4111111111111111 5555555555554444",
+            &GuardPolicy::default(),
+        );
+        assert_eq!(
+            v.explain(),
+            "blocked: contains 2 card numbers and 3 e-mail addresses"
+        );
+        let v = check(
+            "123-45-6789 078-05-1120 +1 555 123 4567 ann@example.com",
+            &policy(OnPersonalData::Redact, &[]),
+        );
+        assert_eq!(
+            v.explain(),
+            "redacted: 2 national id numbers, an e-mail address and a phone number"
+        );
+    }
+
+    #[test]
+    fn several_banned_phrases_are_each_named() {
+        let p = policy(OnPersonalData::Block, &["lawsuit", "guaranteed refund"]);
+        let v = check("Guaranteed refund, no lawsuit, guaranteed refund", &p);
+        assert_eq!(
+            v.explain(),
+            "blocked: contains the banned phrase \"guaranteed refund\" and the banned phrase \"lawsuit\""
+        );
+        assert_eq!(v.findings().len(), 3);
+    }
+
+    #[test]
+    fn findings_are_sorted_and_do_not_overlap() {
+        let p = policy(OnPersonalData::Block, &["call", "ann@example.com"]);
+        let text = "call +1 555 123 4567, ann@example.com, 4111111111111111 or \
+                    AB 12 34 56 C; call 030 1234567";
+        let got = found_with(text, &p);
+        assert_eq!(
+            got,
+            [
+                (BannedPhrase("call".into()), "call"),
+                (Phone, "+1 555 123 4567"),
+                (BannedPhrase("ann@example.com".into()), "ann@example.com"),
+                (CardNumber, "4111111111111111"),
+                (NationalId, "AB 12 34 56 C"),
+                (BannedPhrase("call".into()), "call"),
+                (Phone, "030 1234567"),
+            ]
+        );
+        let v = check(text, &p);
+        for pair in v.findings().windows(2) {
+            assert!(pair[0].end <= pair[1].start, "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn multi_byte_text_around_findings() {
+        let redact = policy(OnPersonalData::Redact, &["café crème"]);
+        let text = "Zoë 🎉 écrit à zoë@exemple.fr — 📞 +33 6 12 34 56 78 ✓ 4111 1111 1111 1111€";
+        let v = check(text, &redact);
+        assert_eq!(
+            v,
+            Verdict::Redacted {
+                text: "Zoë 🎉 écrit à [e-mail address removed] — 📞 [phone number removed] ✓ \
+                       [card number removed]€"
+                    .into(),
+                findings: vec![
+                    Finding {
+                        kind: Email,
+                        start: text.find("zoë@").unwrap(),
+                        end: text.find(" —").unwrap(),
+                    },
+                    Finding {
+                        kind: Phone,
+                        start: text.find("+33").unwrap(),
+                        end: text.find(" ✓").unwrap(),
+                    },
+                    Finding {
+                        kind: CardNumber,
+                        start: text.find("4111").unwrap(),
+                        end: text.find('€').unwrap(),
+                    },
+                ],
+            }
+        );
+        assert_eq!(
+            check("Un CAFÉ CRÈME 😋", &redact).explain(),
+            "blocked: contains the banned phrase \"café crème\""
+        );
+        assert_eq!(check("Un cafécrème", &redact), Verdict::Pass);
+    }
+
+    #[test]
+    fn no_panic_on_any_slice_of_mixed_text() {
+        let p = policy(OnPersonalData::Redact, &["i̇stanbul", "ß", "refund"]);
+        let text = "İstanbul ẞ 🎉é+44 (0)20 7946 0958é4111 1111 1111 1111ñ ann@ex.com \
+                    123-45-6789 AB123456C Σ refund ﬁ 030/1234567";
+        let bounds: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        for &a in &bounds {
+            for &b in bounds.iter().filter(|&&b| b >= a) {
+                let s = &text[a..b];
+                let v = check(s, &p);
+                for f in v.findings() {
+                    assert!(s.is_char_boundary(f.start) && s.is_char_boundary(f.end));
+                    assert!(f.start < f.end && f.end <= s.len());
+                }
+                if let Verdict::Redacted { text: out, .. } = &v {
+                    assert!(out.contains("removed]"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lower_casing_that_changes_length_maps_back_to_the_original() {
+        // 'İ' lower-cases to two characters; the finding still covers whole characters.
+        let p = policy(OnPersonalData::Block, &["i̇stanbul"]);
+        assert_eq!(
+            found_with("in İSTANBUL!", &p),
+            [(BannedPhrase("i̇stanbul".into()), "İSTANBUL")]
+        );
+        // A phrase that matches only half of a lower-cased character does not count.
+        let p = policy(OnPersonalData::Block, &["i"]);
+        assert_eq!(found_with("İ", &p), []);
+    }
+
+    #[test]
+    fn serialized_shapes() {
+        let p = policy(OnPersonalData::Block, &["guaranteed refund"]);
+        let v = check("guaranteed refund to ann@example.com", &p);
+        let got = toml::Value::try_from(&v).unwrap();
+        let want: toml::Value = toml::from_str(
+            r#"
+            outcome = "blocked"
+            [[findings]]
+            kind = "banned_phrase"
+            phrase = "guaranteed refund"
+            start = 0
+            end = 17
+            [[findings]]
+            kind = "email"
+            start = 21
+            end = 36
+            "#,
+        )
+        .unwrap();
+        assert_eq!(got, want);
+
+        let v = check("ok 555-123-4567", &policy(OnPersonalData::Redact, &[]));
+        let got = toml::Value::try_from(&v).unwrap();
+        let want: toml::Value = toml::from_str(
+            r#"
+            outcome = "redacted"
+            text = "ok [phone number removed]"
+            [[findings]]
+            kind = "phone"
+            start = 3
+            end = 15
+            "#,
+        )
+        .unwrap();
+        assert_eq!(got, want);
+
+        let got = toml::Value::try_from(Verdict::Pass).unwrap();
+        assert_eq!(
+            got,
+            toml::from_str::<toml::Value>(r#"outcome = "pass""#).unwrap()
+        );
+
+        #[derive(Deserialize)]
+        struct Config {
+            on_personal_data: OnPersonalData,
+        }
+        for (s, want) in [
+            ("block", OnPersonalData::Block),
+            ("redact", OnPersonalData::Redact),
+            ("allow", OnPersonalData::Allow),
+        ] {
+            let c: Config = toml::from_str(&format!("on_personal_data = {s:?}")).unwrap();
+            assert_eq!(c.on_personal_data, want);
+        }
+        assert!(toml::from_str::<Config>(r#"on_personal_data = "warn""#).is_err());
+    }
+
+    #[test]
+    fn every_static_regex_compiles() {
+        LazyLock::force(&EMAIL);
+        LazyLock::force(&DIGIT_CHAIN);
+        LazyLock::force(&SSN);
+        LazyLock::force(&NINO);
+        assert_eq!(PHONE_FORMS.len(), 9);
+    }
+}

@@ -1,0 +1,36 @@
+-- Routing (issue 3): playbook versions, how teams assign, member skills, agent availability,
+-- contact tags and author signals, and each case's routing record.
+CREATE TABLE playbooks (
+    version       BIGINT PRIMARY KEY,
+    source        TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    created_by    TEXT NOT NULL,
+    restored_from BIGINT
+);
+
+ALTER TABLE teams ADD COLUMN slug TEXT;
+UPDATE teams SET slug = id::text;
+CREATE UNIQUE INDEX teams_slug ON teams(slug);
+ALTER TABLE teams ADD COLUMN strategy TEXT NOT NULL DEFAULT 'manual';
+ALTER TABLE teams ADD COLUMN capacity BIGINT;
+ALTER TABLE teams ADD COLUMN overflow_team_id UUID REFERENCES teams(id);
+ALTER TABLE teams ADD COLUMN hours JSONB;
+ALTER TABLE teams ADD COLUMN last_assigned_id UUID;
+
+ALTER TABLE team_members ADD COLUMN skills JSONB NOT NULL DEFAULT '[]';
+ALTER TABLE users ADD COLUMN availability TEXT NOT NULL DEFAULT 'offline';
+ALTER TABLE users ADD COLUMN last_assigned_at TIMESTAMPTZ;
+
+ALTER TABLE contacts ADD COLUMN tags JSONB NOT NULL DEFAULT '[]';
+ALTER TABLE identities ADD COLUMN followers BIGINT;
+ALTER TABLE identities ADD COLUMN verified BOOLEAN;
+
+ALTER TABLE cases ADD COLUMN routing JSONB;
+ALTER TABLE cases ADD COLUMN approval_team_id UUID REFERENCES teams(id);
+ALTER TABLE cases ADD COLUMN skills JSONB NOT NULL DEFAULT '[]';
+ALTER TABLE cases ADD COLUMN escalated BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX cases_assignee ON cases(assignee_id, status);
+CREATE INDEX cases_team ON cases(team_id, status, id);
+CREATE INDEX cases_created ON cases(created_at, id);
