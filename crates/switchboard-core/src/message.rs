@@ -32,7 +32,8 @@ impl Direction {
 
 /// Where a message is on its way. Inbound messages are `received`; notes are `internal`;
 /// outbound ones go `queued` → `sending` → `delivered` (→ `read`), or end `failed` with a
-/// reason after their retries.
+/// reason after their retries. A reply that needs review waits as `pending_approval` until a
+/// reviewer approves it (→ `queued`) or rejects it (`rejected`, never sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
@@ -43,6 +44,8 @@ pub enum DeliveryState {
     Delivered,
     Read,
     Failed,
+    PendingApproval,
+    Rejected,
 }
 
 impl DeliveryState {
@@ -55,20 +58,35 @@ impl DeliveryState {
             DeliveryState::Delivered => "delivered",
             DeliveryState::Read => "read",
             DeliveryState::Failed => "failed",
+            DeliveryState::PendingApproval => "pending_approval",
+            DeliveryState::Rejected => "rejected",
         }
     }
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         use DeliveryState::*;
-        [Received, Internal, Queued, Sending, Delivered, Read, Failed]
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| ParseError::new(format!("unknown delivery state {s:?}")))
+        [
+            Received,
+            Internal,
+            Queued,
+            Sending,
+            Delivered,
+            Read,
+            Failed,
+            PendingApproval,
+            Rejected,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+        .ok_or_else(|| ParseError::new(format!("unknown delivery state {s:?}")))
     }
     /// No further attempt will be made.
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DeliveryState::Delivered | DeliveryState::Read | DeliveryState::Failed
+            DeliveryState::Delivered
+                | DeliveryState::Read
+                | DeliveryState::Failed
+                | DeliveryState::Rejected
         )
     }
 }

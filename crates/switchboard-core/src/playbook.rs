@@ -31,7 +31,11 @@
 //! (see [`crate::schedule`]); outside them the team is closed. A top-level `[hours]` table is
 //! the workspace's business hours, which `when.business_hours` tests. `[[sla]]` tables declare
 //! SLA policies (see [`crate::sla`]); the first that matches a case's purpose and priority
-//! applies.
+//! applies. `[guards]` says what public replies are checked for (`personal_data = "block"`,
+//! `"redact"` or `"allow"`; `banned_phrases = [...]`; see [`crate::guard`]). Each
+//! `[[approval]]` names a reviewer team (`reviewers`) whose approval replies need, optionally
+//! only on cases of a `team`, `channel`, `purpose` or `public` (or private) conversation; a
+//! rule's `then.require_approval` asks the same for the cases it routes.
 //! Conditions (`when.*`): `channel_kind_any`, `channel_any` (channel ids or names), `public`, `text_any` (words or
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
@@ -42,6 +46,7 @@
 //! `require_approval` (a reviewer team), `auto_answer`, `notify` (a URL), `escalate`, `stop`.
 
 use crate::assign::Strategy;
+use crate::guard::{GuardPolicy, OnPersonalData};
 use crate::schedule::{BusinessHours, HoursSpec};
 use crate::sla::{SlaPolicy, SlaSpec};
 use crate::{Priority, Purpose, Tag};
@@ -79,9 +84,44 @@ pub struct TeamDecl {
     pub hours: Option<HoursSpec>,
 }
 
+/// Replies on matching cases wait for a reviewer of `reviewers` (a team) before they are
+/// sent. Every stated filter must hold; a policy with none applies to every reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalPolicy {
+    pub reviewers: String,
+    /// The case's team (slug).
+    pub team: Option<String>,
+    /// The channel's id or name.
+    pub channel: Option<String>,
+    pub purpose: Option<Purpose>,
+    pub public: Option<bool>,
+}
+
+impl ApprovalPolicy {
+    pub fn applies(
+        &self,
+        team: Option<&str>,
+        channel: (&str, &str),
+        purpose: &Purpose,
+        public: bool,
+    ) -> bool {
+        self.team.as_deref().is_none_or(|t| Some(t) == team)
+            && self
+                .channel
+                .as_deref()
+                .is_none_or(|c| c == channel.0 || c.eq_ignore_ascii_case(channel.1))
+            && self.purpose.as_ref().is_none_or(|p| p == purpose)
+            && self.public.is_none_or(|p| p == public)
+    }
+}
+
 /// A checked playbook, ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct Playbook {
+    /// What public replies are checked for before they are sent (`[guards]`).
+    pub guards: GuardPolicy,
+    /// Which replies need a reviewer's approval (`[[approval]]`), in file order.
+    pub approvals: Vec<ApprovalPolicy>,
     /// The workspace's business hours (`[hours]`), for `when.business_hours`; default: always.
     pub hours: BusinessHours,
     /// SLA policies in file order (the first that matches a case applies).
@@ -195,6 +235,9 @@ pub struct Decision {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlaybook {
+    guards: Option<Spanned<RawGuards>>,
+    #[serde(default)]
+    approval: Vec<Spanned<RawApproval>>,
     hours: Option<Spanned<HoursSpec>>,
     #[serde(default)]
     sla: Vec<Spanned<SlaSpec>>,
@@ -215,6 +258,24 @@ struct RawTeam {
     capacity: Option<Spanned<u32>>,
     overflow: Option<Spanned<String>>,
     hours: Option<Spanned<HoursSpec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuards {
+    personal_data: Option<OnPersonalData>,
+    #[serde(default)]
+    banned_phrases: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    reviewers: Spanned<String>,
+    team: Option<Spanned<String>>,
+    channel: Option<String>,
+    purpose: Option<Spanned<String>>,
+    public: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +501,55 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
         }
     }
 
+    let guards = match &raw.guards {
+        Some(g) => {
+            let r = g.get_ref();
+            GuardPolicy::new(r.personal_data.unwrap_or_default(), &r.banned_phrases).unwrap_or_else(
+                |e| {
+                    errs.at(g.span().start, format!("guards: {e}"));
+                    GuardPolicy::default()
+                },
+            )
+        }
+        None => GuardPolicy::default(),
+    };
+    let mut approvals = Vec::new();
+    for a in &raw.approval {
+        let a = a.get_ref();
+        let mut team_ref = |t: &Spanned<String>, what: &str| {
+            if !team_ids.contains(t.get_ref()) {
+                errs.at(
+                    t.span().start,
+                    format!(
+                        "{what}: unknown team {:?}; declare it with [[team]]",
+                        t.get_ref()
+                    ),
+                );
+            }
+        };
+        team_ref(&a.reviewers, "reviewers");
+        if let Some(t) = &a.team {
+            team_ref(t, "team");
+        }
+        let purpose = a
+            .purpose
+            .as_ref()
+            .and_then(|p| match Purpose::parse(p.get_ref()) {
+                Ok(pp) if purposes.contains(&pp) => Some(pp),
+                _ => {
+                    errs.at(p.span().start, format!("unknown purpose {:?}", p.get_ref()));
+                    None
+                }
+            });
+        approvals.push(ApprovalPolicy {
+            reviewers: a.reviewers.get_ref().clone(),
+            team: a.team.as_ref().map(|t| t.get_ref().clone()),
+            channel: a.channel.clone(),
+            purpose,
+            public: a.public,
+        });
+    }
+
     let mut rules = Vec::new();
     let mut names = BTreeSet::new();
     for r in &raw.rule {
@@ -471,6 +581,8 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
     }
     if errs.list.is_empty() {
         Ok(Playbook {
+            guards,
+            approvals,
             hours,
             slas,
             teams,
@@ -1237,6 +1349,49 @@ first_response = "soon"
         for (got, want) in shown.iter().zip(expect) {
             assert!(got.starts_with(want), "{got} should start with {want}");
         }
+    }
+
+    #[test]
+    fn guards_and_approvals() {
+        let src = r#"[guards]
+personal_data = "redact"
+banned_phrases = ["guaranteed refund"]
+
+[[approval]]
+reviewers = "legal"
+public = true
+purpose = "crisis"
+
+[[team]]
+id = "legal"
+name = "Legal"
+"#;
+        let pb = parse(src, &[]).unwrap();
+        assert_eq!(pb.guards.on_personal_data(), OnPersonalData::Redact);
+        assert_eq!(pb.guards.banned_phrases(), ["guaranteed refund"]);
+        let a = &pb.approvals[0];
+        let crisis = Purpose::parse("crisis").unwrap();
+        assert!(a.applies(None, ("id", "name"), &crisis, true));
+        assert!(!a.applies(None, ("id", "name"), &crisis, false));
+        assert!(!a.applies(None, ("id", "name"), &Purpose::tier1(), true));
+
+        let bad = "[guards]\npersonal_data = \"shout\"\n";
+        assert!(parse(bad, &[]).is_err());
+        let bad = "[guards]\nbanned_phrases = [\" \"]\n\n[[approval]]\nreviewers = \"nobody\"\n";
+        let shown: Vec<String> = parse(bad, &[])
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].starts_with("1:1: guards: banned phrase 1 is empty"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("5:13: reviewers: unknown team \"nobody\""),
+            "{shown:?}"
+        );
     }
 
     #[test]

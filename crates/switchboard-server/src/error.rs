@@ -119,6 +119,18 @@ impl From<StoreError> for ApiError {
                 "shutting_down",
                 "the server is shutting down",
             ),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            StoreError::ReplyBlocked {
+                explanation,
+                findings,
+            } => ApiError {
+                errors: Some(findings),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "reply_blocked",
+                    explanation,
+                )
+            },
             StoreError::InvalidPlaybook(list) => ApiError {
                 errors: serde_json::to_value(&list).ok(),
                 ..ApiError::new(

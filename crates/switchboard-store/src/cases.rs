@@ -2,12 +2,14 @@
 //! the delivery worker drains.
 
 use crate::journal::{audit, bad, emit};
+use crate::routing::ActivePlaybook;
 use crate::sql::{Conn, Row, Value};
 use crate::{
     Actor, Author, Case, CaseDetail, CaseFilter, CasePatch, Delivery, Event, Message, OutboundJob,
-    Page, Store, StoreError, params,
+    Page, ReplyOutcome, Store, StoreError, params,
 };
 use serde_json::json;
+use switchboard_core::guard::{self, GuardPolicy, Verdict};
 use switchboard_core::*;
 
 const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
@@ -63,7 +65,8 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
-    author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind";
+    author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
+    review_team_id, reviewed_by, review_comment";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -96,6 +99,17 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
             .map(|s| MessageId::parse(&s))
             .transpose()
             .map_err(bad)?,
+        review_team: r
+            .opt_text(17)?
+            .map(|s| TeamId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        reviewed_by: r
+            .opt_text(18)?
+            .map(|s| UserId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        review_comment: r.opt_text(19)?,
     })
 }
 
@@ -123,7 +137,96 @@ fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>, StoreErro
     .collect()
 }
 
-/// Adds an outbound message or a note to a case; returns it and the events it caused.
+/// What the guards and approval policies make of a reply before it is stored.
+pub(crate) struct Screened {
+    pub text: String,
+    /// The team whose approval the reply needs.
+    pub review_team: Option<TeamId>,
+    /// `redacted: …` when the guards changed the text.
+    pub guard: Option<String>,
+}
+
+/// Runs a public reply through the guards (the active playbook's, else the default: personal
+/// data blocks) and finds whether it needs approval.
+pub(crate) fn screen(
+    c: &mut dyn Conn,
+    case: &Case,
+    text: String,
+    active: Option<&ActivePlaybook>,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Screened, StoreError> {
+    let default = GuardPolicy::default();
+    let policy = active.map_or(&default, |a| &a.playbook.guards);
+    let mut out = Screened {
+        text,
+        review_team: case.approval_team,
+        guard: None,
+    };
+    if case.public {
+        let verdict = guard::check(&out.text, policy);
+        let kinds: Vec<String> = verdict
+            .findings()
+            .iter()
+            .map(|f| f.kind.describe())
+            .collect();
+        let explanation = verdict.explain();
+        match verdict {
+            Verdict::Pass => {}
+            Verdict::Redacted { text, .. } => {
+                out.guard = Some(explanation);
+                audit(
+                    c,
+                    actor,
+                    "message.redacted",
+                    ("case", case.id.to_string()),
+                    json!({ "found": kinds }),
+                    now,
+                )?;
+                out.text = text;
+            }
+            Verdict::Blocked { findings } => {
+                // What was found is named by kind and place, never repeated.
+                return Err(StoreError::ReplyBlocked {
+                    findings: serde_json::to_value(findings).unwrap_or_default(),
+                    explanation,
+                });
+            }
+        }
+    }
+    if out.review_team.is_none()
+        && let Some(active) = active
+        && !active.playbook.approvals.is_empty()
+    {
+        let r = c.query_one(
+            "SELECT t.slug, ch.name FROM cases k JOIN conversations v ON v.id = k.conversation_id \
+             JOIN channels ch ON ch.id = v.channel_id LEFT JOIN teams t ON t.id = k.team_id WHERE k.id = $1",
+            params![case.id.to_string()],
+        )?;
+        let (team, channel_name) = (r.opt_text(0)?, r.text(1)?);
+        let channel_id = case.channel_id.to_string();
+        if let Some(policy) = active.playbook.approvals.iter().find(|p| {
+            p.applies(
+                team.as_deref(),
+                (&channel_id, &channel_name),
+                &case.purpose,
+                case.public,
+            )
+        }) {
+            out.review_team = c
+                .query_opt(
+                    "SELECT id FROM teams WHERE slug = $1",
+                    params![policy.reviewers.as_str()],
+                )?
+                .map(|r| TeamId::parse(&r.text(0)?).map_err(bad))
+                .transpose()?;
+        }
+    }
+    Ok(out)
+}
+
+/// Adds an outbound message or a note to a case; returns it, the events it caused, and what
+/// the guards did to it.
 fn add_message(
     c: &mut dyn Conn,
     case_id: CaseId,
@@ -131,13 +234,25 @@ fn add_message(
     text: String,
     actor: Actor,
     now: Timestamp,
-) -> Result<(Message, Vec<Event>), StoreError> {
+    active: Option<&ActivePlaybook>,
+) -> Result<(Message, Vec<Event>, Option<String>), StoreError> {
     let case = case_by_id(c, case_id)?;
     if direction == Direction::Outbound && case.status == CaseStatus::Closed {
         return Err(StoreError::Invalid(
             "the case is closed; the customer's next message opens a new case".into(),
         ));
     }
+    let screened = if direction == Direction::Outbound {
+        screen(c, &case, text, active, &actor, now)?
+    } else {
+        Screened {
+            text,
+            review_team: None,
+            guard: None,
+        }
+    };
+    let text = screened.text;
+    let held = screened.review_team.is_some();
     let in_reply_to = if direction == Direction::Outbound {
         c.query_opt(
             "SELECT id FROM messages WHERE case_id = $1 AND direction = 'inbound' ORDER BY created_at DESC, id DESC LIMIT 1",
@@ -149,16 +264,16 @@ fn add_message(
         None
     };
     let id = MessageId::new_at(now);
-    let state = if direction == Direction::Outbound {
-        DeliveryState::Queued
-    } else {
-        DeliveryState::Internal
+    let state = match direction {
+        Direction::Outbound if held => DeliveryState::PendingApproval,
+        Direction::Outbound => DeliveryState::Queued,
+        _ => DeliveryState::Internal,
     };
-    let next_attempt = (direction == Direction::Outbound).then_some(now.as_unix_micros());
+    let next_attempt = (state == DeliveryState::Queued).then_some(now.as_unix_micros());
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
-         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15)",
+         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16)",
         params![
             id.to_string(),
             case_id.to_string(),
@@ -174,24 +289,25 @@ fn add_message(
             next_attempt,
             in_reply_to,
             now.as_unix_micros(),
-            actor.parts().0
+            actor.parts().0,
+            screened.review_team.map(|t| t.to_string())
         ],
     )?;
     let mut events = Vec::new();
-    let action = if direction == Direction::Outbound {
-        "message.reply_queued"
-    } else {
-        "message.note_added"
+    let action = match state {
+        DeliveryState::PendingApproval => "message.held_for_approval",
+        DeliveryState::Queued => "message.reply_queued",
+        _ => "message.note_added",
     };
     audit(
         c,
         &actor,
         action,
         ("case", case_id.to_string()),
-        json!({"message_id": id}),
+        json!({"message_id": id, "review_team": screened.review_team}),
         now,
     )?;
-    if direction == Direction::Outbound {
+    if state == DeliveryState::Queued {
         let status = case.status.on_agent_reply();
         c.execute(
             "UPDATE cases SET status = $1, first_response_at = COALESCE(first_response_at, $2), updated_at = $2 WHERE id = $3",
@@ -214,7 +330,7 @@ fn add_message(
         json!({ "message": message }),
         now,
     )?);
-    Ok((message, events))
+    Ok((message, events, screened.guard))
 }
 
 impl Store {
@@ -360,7 +476,39 @@ impl Store {
             .await
     }
 
-    /// Queues a reply to the customer on the case's conversation.
+    /// Queues a reply to the customer on the case's conversation, after the guards (a public
+    /// reply with personal data is blocked or redacted, per the playbook) and held for
+    /// approval when the case or an approval policy asks for it.
+    pub async fn reply(
+        &self,
+        case: CaseId,
+        text: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<ReplyOutcome, StoreError> {
+        let playbooks = self.playbooks.clone();
+        self.pool
+            .write(move |c| {
+                let active = playbooks.current(c)?;
+                let (message, events, guard) = add_message(
+                    c,
+                    case,
+                    Direction::Outbound,
+                    text,
+                    actor,
+                    now,
+                    active.as_deref(),
+                )?;
+                Ok(ReplyOutcome {
+                    message,
+                    events,
+                    guard,
+                })
+            })
+            .await
+    }
+
+    /// [`Store::reply`], without what the guards said.
     pub async fn add_reply(
         &self,
         case: CaseId,
@@ -368,9 +516,8 @@ impl Store {
         actor: Actor,
         now: Timestamp,
     ) -> Result<(Message, Vec<Event>), StoreError> {
-        self.pool
-            .write(move |c| add_message(c, case, Direction::Outbound, text, actor, now))
-            .await
+        let r = self.reply(case, text, actor, now).await?;
+        Ok((r.message, r.events))
     }
 
     /// Adds an internal note, never sent to the customer.
@@ -382,7 +529,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Message, Vec<Event>), StoreError> {
         self.pool
-            .write(move |c| add_message(c, case, Direction::Note, text, actor, now))
+            .write(move |c| {
+                add_message(c, case, Direction::Note, text, actor, now, None)
+                    .map(|(m, e, _)| (m, e))
+            })
             .await
     }
 

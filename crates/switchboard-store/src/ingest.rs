@@ -441,6 +441,9 @@ fn ingest_one(
         delivery_error: None,
         attempts: 0,
         in_reply_to: None,
+        review_team: None,
+        reviewed_by: None,
+        review_comment: None,
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \

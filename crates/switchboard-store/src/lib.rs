@@ -15,6 +15,7 @@ mod journal;
 mod migrate;
 pub mod model;
 pub mod pool;
+mod review;
 mod routing;
 mod simulate;
 pub mod sql;
@@ -22,6 +23,7 @@ pub mod sql;
 pub use directory::{ChannelPatch, TeamPatch};
 pub use model::*;
 pub use pool::PoolStats;
+pub use review::Review;
 pub use routing::PlaybookVersion;
 pub use simulate::SimulationReport;
 
@@ -41,6 +43,15 @@ pub enum StoreError {
     /// The request breaks a domain rule (an invalid status change, an unknown team).
     #[error("{0}")]
     Invalid(String),
+    /// The caller may not do this (e.g. approve their own reply).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A reply the guards refused: the explanation, and what was found where.
+    #[error("{explanation}")]
+    ReplyBlocked {
+        explanation: String,
+        findings: serde_json::Value,
+    },
     /// A playbook that does not check; every problem, with its line and column.
     #[error("the playbook has {} problem(s)", .0.len())]
     InvalidPlaybook(Vec<switchboard_core::playbook::PlaybookError>),

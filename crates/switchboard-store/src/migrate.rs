@@ -7,6 +7,7 @@ use crate::sql::{Backend, Conn};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_routing.sql")),
+    (3, include_str!("../migrations/sqlite/0003_approvals.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -14,6 +15,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0001_foundation.sql"),
     ),
     (2, include_str!("../migrations/postgres/0002_routing.sql")),
+    (3, include_str!("../migrations/postgres/0003_approvals.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -207,6 +207,19 @@ pub struct Message {
     pub delivery_error: Option<String>,
     pub attempts: i64,
     pub in_reply_to: Option<MessageId>,
+    /// The team whose approval this reply needs (or needed).
+    pub review_team: Option<TeamId>,
+    pub reviewed_by: Option<UserId>,
+    /// Why a reviewer rejected the reply.
+    pub review_comment: Option<String>,
+}
+
+/// A reply as stored, and what the guards did to it (`redacted: a phone number`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyOutcome {
+    pub message: Message,
+    pub events: Vec<Event>,
+    pub guard: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -426,6 +426,23 @@ fn team_state(
     )))
 }
 
+/// A team's state by id (for transfers).
+pub(crate) fn team_state_by_id(
+    c: &mut dyn Conn,
+    id: TeamId,
+    now: Timestamp,
+) -> Result<TeamState, StoreError> {
+    let slug = c
+        .query_one(
+            "SELECT slug FROM teams WHERE id = $1",
+            params![id.to_string()],
+        )?
+        .text(0)?;
+    team_state(c, &slug, now)?
+        .map(|(_, s)| s)
+        .ok_or(StoreError::NotFound)
+}
+
 fn team_id(c: &mut dyn Conn, slug: &str) -> Result<Option<TeamId>, StoreError> {
     c.query_opt("SELECT id FROM teams WHERE slug = $1", params![slug])?
         .map(|r| TeamId::parse(&r.text(0)?).map_err(bad))

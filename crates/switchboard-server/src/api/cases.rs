@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use switchboard_core::*;
-use switchboard_store::{CaseFilter, CasePatch};
+use switchboard_store::{CaseFilter, CasePatch, Review};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,14 +239,156 @@ pub async fn reply(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ApiError::path_id(&id, CaseId::parse, "case")?;
     let text = message_text(body)?;
-    let (message, events) = state
+    let out = state
         .store
-        .add_reply(id, text, caller.actor, state.clock.now())
+        .reply(id, text, caller.actor, state.clock.now())
         .await
         .map_err(ApiError::from_store("case"))?;
+    state.bus.publish(out.events);
+    state.outbound_wake.notify_one();
+    let mut body = serde_json::to_value(&out.message).map_err(ApiError::internal)?;
+    if let (Some(guard), Some(obj)) = (out.guard, body.as_object_mut()) {
+        obj.insert("guard".into(), Value::String(guard));
+    }
+    Ok((StatusCode::CREATED, axum::Json(body)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// The reviewer's edit of the reply, if any.
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    comment: String,
+}
+
+/// `POST /messages/{id}/approve`: a reviewer sends a held reply, perhaps edited.
+pub async fn approve(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ReviewReplies>,
+    Path(id): Path<String>,
+    Json(body): Json<ApproveBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, MessageId::parse, "message")?;
+    let text = body
+        .text
+        .map(|t| message_text(TextBody { text: t }))
+        .transpose()?;
+    let (message, events) = state
+        .store
+        .review_reply(
+            id,
+            Review::Approve { text },
+            caller.actor,
+            state.clock.now(),
+        )
+        .await
+        .map_err(ApiError::from_store("message"))?;
     state.bus.publish(events);
     state.outbound_wake.notify_one();
-    Ok((StatusCode::CREATED, axum::Json(message)))
+    Ok(axum::Json(message))
+}
+
+/// `POST /messages/{id}/reject`: a reviewer refuses a held reply; the comment says why.
+pub async fn reject(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ReviewReplies>,
+    Path(id): Path<String>,
+    Json(body): Json<RejectBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, MessageId::parse, "message")?;
+    let comment = body.comment.trim().to_owned();
+    if comment.is_empty() || comment.len() > 2000 {
+        return Err(ApiError::invalid_field(
+            "comment",
+            "say why, in 1 to 2000 bytes; the agent sees it",
+        ));
+    }
+    let (message, events) = state
+        .store
+        .review_reply(
+            id,
+            Review::Reject { comment },
+            caller.actor,
+            state.clock.now(),
+        )
+        .await
+        .map_err(ApiError::from_store("message"))?;
+    state.bus.publish(events);
+    Ok(axum::Json(message))
+}
+
+/// `GET /approvals`: replies waiting for the caller's review (all of them for an admin).
+pub async fn approvals(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ReviewReplies>,
+) -> Result<impl IntoResponse, ApiError> {
+    let reviewer = match caller.role {
+        Role::Admin => None,
+        _ => caller.actor.user_id(),
+    };
+    let items = state.store.pending_approvals(reviewer).await?;
+    Ok(axum::Json(json!({ "items": items, "next_cursor": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    team: Option<String>,
+    assignee: Option<String>,
+    reason: String,
+}
+
+/// `POST /cases/{id}/transfer`: to another team and/or person, with a reason.
+pub async fn transfer(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+    Json(body): Json<TransferBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
+    let team = body
+        .team
+        .as_deref()
+        .map(|t| field("team", TeamId::parse(t)))
+        .transpose()?;
+    let assignee = body
+        .assignee
+        .as_deref()
+        .map(|u| field("assignee", UserId::parse(u)))
+        .transpose()?;
+    if team.is_none() && assignee.is_none() {
+        return Err(ApiError::invalid_field(
+            "team",
+            "name a team, an assignee, or both",
+        ));
+    }
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.len() > 2000 {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "say why, in 1 to 2000 bytes; it stays in the case's history",
+        ));
+    }
+    let (case, events) = state
+        .store
+        .transfer_case(id, team, assignee, reason, caller.actor, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
+                ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("team")
+            }
+            switchboard_store::StoreError::Invalid(m) if m.starts_with("no active user") => {
+                ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("assignee")
+            }
+            e => ApiError::from_store("case")(e),
+        })?;
+    state.bus.publish(events);
+    Ok(axum::Json(case))
 }
 
 pub async fn note(

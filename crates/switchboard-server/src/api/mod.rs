@@ -67,6 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}", get(cases::get_one).patch(cases::update))
         .route("/cases/{id}/replies", post(cases::reply))
         .route("/cases/{id}/notes", post(cases::note))
+        .route("/cases/{id}/transfer", post(cases::transfer))
+        .route("/messages/{id}/approve", post(cases::approve))
+        .route("/messages/{id}/reject", post(cases::reject))
+        .route("/approvals", get(cases::approvals))
         .route("/contacts", get(contacts::list))
         .route(
             "/contacts/{id}",

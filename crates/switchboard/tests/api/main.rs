@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod approvals;
 mod auth;
 mod cases;
 mod cli;

@@ -1,0 +1,248 @@
+//! Approvals and transfers: a reviewer approves (perhaps edited) or rejects a held reply; a
+//! case moves to another team or person with a reason. Both go to the audit log.
+
+use crate::cases::{MESSAGE_COLS, case_by_id, message_by_id, message_from_row, screen};
+use crate::journal::{audit, emit};
+use crate::routing::team_state_by_id;
+use crate::sql::Conn;
+use crate::{Actor, Case, Event, Message, Store, StoreError, params};
+use serde_json::json;
+use switchboard_core::assign::assign;
+use switchboard_core::*;
+
+/// What a reviewer decides about a held reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Review {
+    /// Send it, with `text` in place of the agent's when the reviewer edited it.
+    Approve { text: Option<String> },
+    /// Do not send it; the comment tells the agent why.
+    Reject { comment: String },
+}
+
+fn team_name(c: &mut dyn Conn, id: TeamId) -> Result<String, StoreError> {
+    c.query_one(
+        "SELECT name FROM teams WHERE id = $1",
+        params![id.to_string()],
+    )?
+    .text(0)
+}
+
+/// Checks that `reviewer` may decide on `message`; returns the message's case.
+fn may_review(c: &mut dyn Conn, message: &Message, reviewer: &Actor) -> Result<Case, StoreError> {
+    if message.delivery_state != DeliveryState::PendingApproval {
+        return Err(StoreError::Conflict(format!(
+            "the reply is not waiting for approval (it is {})",
+            message.delivery_state.as_str()
+        )));
+    }
+    let Some(user) = reviewer.user_id() else {
+        return Err(StoreError::Forbidden(
+            "replies are approved by people: log in as a reviewer".into(),
+        ));
+    };
+    if message.author.kind == "user" && message.author.id.as_deref() == Some(&user.to_string()) {
+        return Err(StoreError::Forbidden(
+            "reviewers cannot approve or reject their own replies".into(),
+        ));
+    }
+    let team = message
+        .review_team
+        .ok_or_else(|| StoreError::Backend("a held reply without a review team".into()))?;
+    let member = c
+        .query_opt(
+            "SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2",
+            params![team.to_string(), user.to_string()],
+        )?
+        .is_some();
+    if !member {
+        return Err(StoreError::Forbidden(format!(
+            "only members of the team {:?} may review this reply",
+            team_name(c, team)?
+        )));
+    }
+    case_by_id(c, message.case_id)
+}
+
+impl Store {
+    /// A reviewer's decision on a reply held for approval.
+    pub async fn review_reply(
+        &self,
+        id: MessageId,
+        decision: Review,
+        reviewer: Actor,
+        now: Timestamp,
+    ) -> Result<(Message, Vec<Event>), StoreError> {
+        let playbooks = self.playbooks.clone();
+        self.pool
+            .write(move |c| {
+                let message = message_by_id(c, id)?;
+                let case = may_review(c, &message, &reviewer)?;
+                let mut events = Vec::new();
+                match decision {
+                    Review::Approve { text } => {
+                        let edited = text.as_ref().is_some_and(|t| *t != message.text);
+                        let text = match text {
+                            // An edit is screened again; the approval itself stands in for review.
+                            Some(t) if edited => {
+                                let active = playbooks.current(c)?;
+                                let mut unheld = case.clone();
+                                unheld.approval_team = None;
+                                screen(c, &unheld, t, active.as_deref(), &reviewer, now)?.text
+                            }
+                            _ => message.text.clone(),
+                        };
+                        c.execute(
+                            "UPDATE messages SET delivery_state = 'queued', next_attempt_at = $1, text = $2, reviewed_by = $3, \
+                             updated_at = $1 WHERE id = $4",
+                            params![now.as_unix_micros(), text, reviewer.user_id().map(|u| u.to_string()), id.to_string()],
+                        )?;
+                        let status = case.status.on_agent_reply();
+                        c.execute(
+                            "UPDATE cases SET status = $1, first_response_at = COALESCE(first_response_at, $2), updated_at = $2 WHERE id = $3",
+                            params![status.as_str(), now.as_unix_micros(), case.id.to_string()],
+                        )?;
+                        audit(c, &reviewer, "message.approved", ("message", id.to_string()), json!({"case_id": case.id, "edited": edited}), now)?;
+                        let case = case_by_id(c, case.id)?;
+                        events.push(emit(c, "case.updated", Some(case.id), json!({ "case": case }), now)?);
+                    }
+                    Review::Reject { comment } => {
+                        c.execute(
+                            "UPDATE messages SET delivery_state = 'rejected', review_comment = $1, reviewed_by = $2, updated_at = $3 WHERE id = $4",
+                            params![comment.as_str(), reviewer.user_id().map(|u| u.to_string()), now.as_unix_micros(), id.to_string()],
+                        )?;
+                        audit(c, &reviewer, "message.rejected", ("message", id.to_string()), json!({"case_id": case.id, "comment": comment}), now)?;
+                    }
+                }
+                let message = message_by_id(c, id)?;
+                events.push(emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?);
+                Ok((message, events))
+            })
+            .await
+    }
+
+    /// Replies waiting for approval, oldest first; with `reviewer`, only those their teams
+    /// review.
+    pub async fn pending_approvals(
+        &self,
+        reviewer: Option<UserId>,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.pool
+            .read(move |c| {
+                let cols = MESSAGE_COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+                let rows = match reviewer {
+                    Some(u) => c.query(
+                        &format!(
+                            "SELECT {cols} FROM messages m JOIN team_members t ON t.team_id = m.review_team_id AND t.user_id = $1 \
+                             WHERE m.delivery_state = 'pending_approval' ORDER BY m.created_at, m.id LIMIT 500"
+                        ),
+                        params![u.to_string()],
+                    )?,
+                    None => c.query(
+                        &format!("SELECT {cols} FROM messages m WHERE m.delivery_state = 'pending_approval' ORDER BY m.created_at, m.id LIMIT 500"),
+                        &[],
+                    )?,
+                };
+                rows.iter().map(message_from_row).collect()
+            })
+            .await
+    }
+
+    /// Moves a case to `team` (and/or a person) with a reason. Without a person, the new
+    /// team's strategy picks one (no overflow: the sender chose this team). The reason and the
+    /// route are kept as a note in the case's history and in the audit log.
+    pub async fn transfer_case(
+        &self,
+        id: CaseId,
+        team: Option<TeamId>,
+        assignee: Option<UserId>,
+        reason: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(Case, Vec<Event>), StoreError> {
+        self.pool
+            .write(move |c| {
+                let before = case_by_id(c, id)?;
+                if !before.status.is_active() {
+                    return Err(StoreError::Invalid(format!(
+                        "the case is {}; reopen it before transferring it",
+                        before.status.as_str()
+                    )));
+                }
+                let to_team = team.or(before.team);
+                if let Some(t) = team
+                    && c.query_opt("SELECT 1 FROM teams WHERE id = $1", params![t.to_string()])?.is_none()
+                {
+                    return Err(StoreError::Invalid(format!("no team with id {t}")));
+                }
+                let to_assignee = match assignee {
+                    Some(u) => {
+                        if c.query_opt("SELECT 1 FROM users WHERE id = $1 AND active = $2", params![u.to_string(), true])?.is_none() {
+                            return Err(StoreError::Invalid(format!("no active user with id {u}")));
+                        }
+                        Some(u)
+                    }
+                    None => match (team, to_team) {
+                        (Some(_), Some(t)) => {
+                            let state = team_state_by_id(c, t, now)?;
+                            let chosen = if state.open_now {
+                                assign(state.strategy, state.capacity, &state.agents, &before.skills, state.last_assigned).ok()
+                            } else {
+                                None
+                            };
+                            if let Some(u) = chosen {
+                                c.execute("UPDATE teams SET last_assigned_id = $1 WHERE id = $2", params![u.to_string(), t.to_string()])?;
+                                c.execute("UPDATE users SET last_assigned_at = $1 WHERE id = $2", params![now.as_unix_micros(), u.to_string()])?;
+                            }
+                            chosen
+                        }
+                        _ => before.assignee,
+                    },
+                };
+                c.execute(
+                    "UPDATE cases SET team_id = $1, assignee_id = $2, updated_at = $3 WHERE id = $4",
+                    params![to_team.map(|t| t.to_string()), to_assignee.map(|u| u.to_string()), now.as_unix_micros(), id.to_string()],
+                )?;
+                let name_of_team = |c: &mut dyn Conn, t: Option<TeamId>| -> Result<String, StoreError> {
+                    t.map_or(Ok("no team".to_owned()), |t| team_name(c, t))
+                };
+                let name_of_user = |c: &mut dyn Conn, u: Option<UserId>| -> Result<String, StoreError> {
+                    match u {
+                        Some(u) => c.query_one("SELECT display_name FROM users WHERE id = $1", params![u.to_string()])?.text(0),
+                        None => Ok("nobody".to_owned()),
+                    }
+                };
+                let from = format!("{} ({})", name_of_team(c, before.team)?, name_of_user(c, before.assignee)?);
+                let to = format!("{} ({})", name_of_team(c, to_team)?, name_of_user(c, to_assignee)?);
+                let note = format!("Transferred from {from} to {to}: {reason}");
+                let note_id = MessageId::new_at(now);
+                let (kind, actor_id, actor_name) = actor.parts();
+                c.execute(
+                    "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
+                     created_at, delivery_state, attempts, updated_at, author_kind) \
+                     VALUES ($1, $2, $3, $4, 'note', $5, $6, $7, $8, $8, 'internal', 0, $8, $9)",
+                    params![note_id.to_string(), id.to_string(), before.conversation_id.to_string(), before.channel_id.to_string(),
+                        actor_id, actor_name, note, now.as_unix_micros(), kind],
+                )?;
+                audit(
+                    c,
+                    &actor,
+                    "case.transferred",
+                    ("case", id.to_string()),
+                    json!({
+                        "from": {"team": before.team, "assignee": before.assignee},
+                        "to": {"team": to_team, "assignee": to_assignee},
+                        "reason": reason,
+                    }),
+                    now,
+                )?;
+                let case = case_by_id(c, id)?;
+                let note = message_by_id(c, note_id)?;
+                let events = vec![
+                    emit(c, "case.updated", Some(id), json!({ "case": case }), now)?,
+                    emit(c, "message.created", Some(id), json!({ "message": note }), now)?,
+                ];
+                Ok((case, events))
+            })
+            .await
+    }
+}
