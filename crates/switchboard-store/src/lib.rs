@@ -24,7 +24,7 @@ pub use directory::{ChannelPatch, TeamPatch};
 pub use model::*;
 pub use pool::PoolStats;
 pub use review::Review;
-pub use routing::PlaybookVersion;
+pub use routing::{PlaybookVersion, SlaView};
 pub use simulate::SimulationReport;
 
 use pool::{Connector, Pool};

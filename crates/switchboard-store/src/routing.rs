@@ -598,3 +598,87 @@ pub(crate) fn facts(
         ..Facts::default()
     })
 }
+
+// ----- SLA view --------------------------------------------------------------------------------
+
+/// A case's SLA as the active playbook defines it, at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlaView {
+    /// The `[[sla]]` policy that applies (the first matching purpose and priority).
+    pub policy: String,
+    pub targets: Vec<switchboard_core::sla::TargetState>,
+}
+
+/// The SLA targets of `case` at `now`, counted in its team's business hours; `None` when no
+/// playbook is active or no policy matches.
+pub(crate) fn case_sla(
+    c: &mut dyn Conn,
+    cache: &PlaybookCache,
+    case: &crate::Case,
+    messages: &[crate::Message],
+    now: Timestamp,
+) -> Result<Option<SlaView>, StoreError> {
+    let Some(active) = cache.current(c)? else {
+        return Ok(None);
+    };
+    let Some(policy) =
+        switchboard_core::sla::select(&active.playbook.slas, &case.purpose, case.priority)
+    else {
+        return Ok(None);
+    };
+    let hours = match case.team {
+        Some(t) => team_hours(
+            c.query_opt(
+                "SELECT hours FROM teams WHERE id = $1",
+                params![t.to_string()],
+            )?
+            .and_then(|r| r.opt_text(0).ok().flatten()),
+        )?,
+        None => BusinessHours::always(),
+    };
+    // The customer waits from their last message that no sent reply came after.
+    let answered = |m: &&crate::Message| {
+        m.direction == Direction::Outbound
+            && !matches!(
+                m.delivery_state,
+                DeliveryState::PendingApproval | DeliveryState::Rejected
+            )
+    };
+    let last_reply = messages.iter().filter(answered).map(|m| m.created_at).max();
+    let awaiting_since = messages
+        .iter()
+        .filter(|m| {
+            m.direction == Direction::Inbound && last_reply.is_none_or(|r| m.created_at > r)
+        })
+        .map(|m| m.created_at)
+        .min();
+    let clock = switchboard_core::sla::CaseClock {
+        created_at: case.created_at,
+        first_response_at: case.first_response_at,
+        awaiting_since,
+        resolved_at: case.resolved_at,
+        paused_micros: 0,
+    };
+    Ok(Some(SlaView {
+        policy: policy.name.clone(),
+        targets: switchboard_core::sla::evaluate(policy, &hours, &clock, now),
+    }))
+}
+
+impl Store {
+    /// A case, its messages, and its SLA targets at `now`.
+    pub async fn case_at(
+        &self,
+        id: CaseId,
+        now: Timestamp,
+    ) -> Result<(crate::CaseDetail, Option<SlaView>), StoreError> {
+        let cache = self.playbooks.clone();
+        let detail = self.case(id).await?;
+        self.pool
+            .read(move |c| {
+                let sla = case_sla(c, &cache, &detail.case, &detail.messages, now)?;
+                Ok((detail, sla))
+            })
+            .await
+    }
+}

@@ -83,12 +83,22 @@ pub async fn get_one(
     _: Allowed<need::Read>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let detail = state
+    let (detail, sla) = state
         .store
-        .case(ApiError::path_id(&id, CaseId::parse, "case")?)
+        .case_at(
+            ApiError::path_id(&id, CaseId::parse, "case")?,
+            state.clock.now(),
+        )
         .await
         .map_err(ApiError::from_store("case"))?;
-    Ok(axum::Json(detail))
+    let mut body = serde_json::to_value(&detail).map_err(ApiError::internal)?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert(
+            "sla".into(),
+            serde_json::to_value(&sla).map_err(ApiError::internal)?,
+        );
+    }
+    Ok(axum::Json(body))
 }
 
 /// Reads an optional, nullable id field: absent → None, null → Some(None).

@@ -623,3 +623,74 @@ async fn simulation_reports_matches_volumes_and_differences() {
         .await
         .assert_problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_case_shows_its_sla_targets_from_the_playbook() {
+    let app = spawn_app().await;
+    let source = r#"[[sla]]
+name = "Support"
+purpose = "support"
+first_response = "15m"
+next_response = "1h"
+resolution = "1d"
+
+[[team]]
+id = "support"
+name = "Support"
+
+[[rule]]
+name = "All to support"
+then.purpose = "support"
+then.team = "support"
+"#;
+    assert_eq!(apply(&app, source).await.status, StatusCode::CREATED);
+    let ch = app.create_channel(NOWHERE).await;
+    app.deliver(&ch, &post("m-1", "u-1", "help", false)).await;
+    let id = app.wait_for_message("m-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let case = app.case(&id).await;
+    let sla = &case["sla"];
+    assert_eq!(sla["policy"], "Support", "{case}");
+    let first = &sla["targets"][0];
+    assert_eq!(first["target"], "first_response");
+    assert_eq!(first["status"], "running");
+    let created = chrono_micros(case["created_at"].as_str().unwrap());
+    assert_eq!(
+        chrono_micros(first["due_at"].as_str().unwrap()) - created,
+        15 * 60 * 1_000_000
+    );
+    let reply = app
+        .post(
+            &format!("/api/v1/cases/{id}/replies"),
+            &app.agent,
+            &json!({"text": "On it"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let case = app.case(&id).await;
+    assert_eq!(
+        case["sla"]["targets"][0]["status"], "met",
+        "{}",
+        case["sla"]
+    );
+
+    // No policy for other purposes: no SLA.
+    let other = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &app.admin,
+            &json!({"purpose": "sales"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text);
+    assert_eq!(app.case(&id).await["sla"], Value::Null);
+}
+
+/// Microseconds since the epoch of an RFC 3339 time the API returned.
+fn chrono_micros(s: &str) -> i64 {
+    switchboard_core::Timestamp::parse_rfc3339(s)
+        .unwrap()
+        .as_unix_micros()
+}
