@@ -87,3 +87,130 @@ async fn healthz_openapi_and_metrics_answer() {
         "{text}"
     );
 }
+
+/// The router's source, read as text: every `.route(...)` it declares must be in openapi.json.
+const ROUTER_SOURCE: &str = include_str!("../../../switchboard-server/src/api/mod.rs");
+
+/// The `.route("path", handlers)` calls in `text`: each path with the HTTP methods its handler
+/// expression names (`get(..).patch(..)` → `["get", "patch"]`).
+fn routes_in(text: &str) -> Vec<(String, Vec<&'static str>)> {
+    const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(".route(") {
+        let call = &rest[at + ".route(".len()..];
+        // The call's arguments: up to the parenthesis that closes `.route(`.
+        let mut depth = 1usize;
+        let end = call
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            })
+            .expect("a .route( call is closed");
+        let args = call[..end].trim_start();
+        let path = args
+            .strip_prefix('"')
+            .and_then(|a| a.split('"').next())
+            .unwrap_or_else(|| panic!("a .route( call without a string path: {args}"));
+        let handlers = &args[path.len() + 2..];
+        let methods = METHODS
+            .into_iter()
+            .filter(|m| {
+                handlers.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    handlers[..i]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                })
+            })
+            .collect::<Vec<_>>();
+        assert!(!methods.is_empty(), "no method found for route {path}");
+        out.push((path.to_owned(), methods));
+        rest = &call[end..];
+    }
+    out
+}
+
+/// Every route the router serves, with the `/api/v1` prefix where it is nested.
+fn served_routes() -> Vec<(String, Vec<&'static str>)> {
+    let src = &ROUTER_SOURCE[ROUTER_SOURCE
+        .find("pub fn router(")
+        .expect("mod.rs has `pub fn router(`")..];
+    // `.nest("/api/v1", api)`: the prefix, and the variable holding the nested router.
+    let nest_at = src.find(".nest(\"").expect("the router nests the API");
+    let nest = &src[nest_at + ".nest(\"".len()..];
+    let (prefix, nest) = nest.split_once('"').expect("a quoted prefix");
+    let var = nest
+        .trim_start_matches([',', ' '])
+        .split(')')
+        .next()
+        .expect("the nested router's name")
+        .trim();
+    let let_at = src
+        .find(&format!("let {var} = Router::new()"))
+        .unwrap_or_else(|| panic!("mod.rs builds `{var}` with Router::new()"));
+    let nested_text = &src[let_at..];
+    let nested_text = &nested_text[..nested_text.find(';').expect("the `let` ends")];
+    let top_text = &src[nest_at..];
+    let top_text = &top_text[..top_text.find("\n}").expect("router() ends")];
+
+    let nested = routes_in(nested_text);
+    let top = routes_in(top_text);
+    assert!(
+        nested.len() >= 30 && top.len() >= 3,
+        "the router's source no longer looks as expected: {} nested, {} top-level routes",
+        nested.len(),
+        top.len()
+    );
+    nested
+        .into_iter()
+        .map(|(p, m)| (format!("{prefix}{p}"), m))
+        .chain(top)
+        .collect()
+}
+
+#[test]
+fn every_route_is_documented() {
+    let doc: Value =
+        serde_json::from_str(switchboard_server::api::OPENAPI).expect("openapi.json is valid JSON");
+    let file: Value = serde_json::from_str(include_str!(
+        "../../../switchboard-server/src/api/openapi.json"
+    ))
+    .expect("openapi.json is valid JSON");
+    assert_eq!(doc, file, "the served document is the file");
+    let paths = doc["paths"].as_object().expect("the document has paths");
+
+    let routes = served_routes();
+    let mut missing = Vec::new();
+    for (path, methods) in &routes {
+        match paths.get(path) {
+            None => missing.push(path.clone()),
+            Some(item) => {
+                for m in methods {
+                    if item.get(m).is_none() {
+                        missing.push(format!("{} {path}", m.to_uppercase()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes served but not documented in openapi.json: {missing:?}"
+    );
+    // And the other way: nothing documented that is not served.
+    let served: Vec<&str> = routes.iter().map(|(p, _)| p.as_str()).collect();
+    let extra: Vec<&String> = paths
+        .keys()
+        .filter(|p| !served.contains(&p.as_str()))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "paths documented in openapi.json that the router does not serve: {extra:?}"
+    );
+}
