@@ -2,6 +2,9 @@
 //! webhook channel, signs distinct messages ahead of time, sends them over many keep-alive
 //! connections, records each acknowledgement's latency, and then waits until the server has
 //! fully processed every message (durable, threaded, on a case), read from `/metrics`.
+//!
+//! `switchboard bench simulate`: playbook simulation over a large SQLite store it builds
+//! itself (see `bench_simulate.rs`).
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -35,6 +38,27 @@ pub enum BenchCommand {
         #[arg(long)]
         baseline: Option<String>,
     },
+    /// Fill (or reuse) an SQLite store with N messages on cases over the last 30 days and time
+    /// playbook simulation over all of it: a 1-rule floor, the 3-rule example, and an R-rule
+    /// playbook with and without its open-cases rule.
+    Simulate {
+        /// Customer messages in the store.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        messages: u64,
+        /// Messages per case (the first opens the case, the others attach to it).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        messages_per_case: u64,
+        /// Rules in the generated playbook (the last is a catch-all).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=5000))]
+        rules: u64,
+        /// Where to keep the database (reused by later runs with the same sizes). Default:
+        /// $CARGO_TARGET_DIR/bench-simulate, else target/bench-simulate.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Rounds over the playbooks (the first round may read a colder cache).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=20))]
+        runs: u64,
+    },
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -55,6 +79,22 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 per_conversation.max(1),
                 baseline,
             )
+            .await
+        }
+        BenchCommand::Simulate {
+            messages,
+            messages_per_case,
+            rules,
+            data_dir,
+            runs,
+        } => {
+            crate::bench_simulate::run(crate::bench_simulate::Options {
+                messages: messages as usize,
+                messages_per_case: messages_per_case as usize,
+                rules: rules as usize,
+                data_dir,
+                runs: runs as usize,
+            })
             .await
         }
     }

@@ -2,6 +2,7 @@
 //! server crate. Exit codes: 0 success, 1 runtime failure (the message says why), 2 bad usage.
 
 mod bench;
+mod bench_simulate;
 mod config;
 mod playbook_cmd;
 
@@ -176,7 +177,7 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Load generators that measure a running server (see docs/PERFORMANCE.md).
+    /// Benchmarks: load on a running server, and playbook simulation over a generated store (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
