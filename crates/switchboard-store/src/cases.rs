@@ -127,7 +127,7 @@ pub(crate) fn message_by_id(c: &mut dyn Conn, id: MessageId) -> Result<Message, 
     )?)
 }
 
-fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>, StoreError> {
+pub(crate) fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>, StoreError> {
     c.query(
         &format!("SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY created_at, id"),
         params![id.to_string()],
@@ -227,7 +227,7 @@ pub(crate) fn screen(
 
 /// Adds an outbound message or a note to a case; returns it, the events it caused, and what
 /// the guards did to it.
-fn add_message(
+pub(crate) fn add_message(
     c: &mut dyn Conn,
     case_id: CaseId,
     direction: Direction,

@@ -1,7 +1,9 @@
 //! Approvals and transfers: a reviewer approves (perhaps edited) or rejects a held reply; a
 //! case moves to another team or person with a reason. Both go to the audit log.
 
-use crate::cases::{MESSAGE_COLS, case_by_id, message_by_id, message_from_row, screen};
+use crate::cases::{
+    MESSAGE_COLS, add_message, case_by_id, message_by_id, message_from_row, screen,
+};
 use crate::journal::{audit, emit};
 use crate::routing::team_state_by_id;
 use crate::sql::Conn;
@@ -214,15 +216,6 @@ impl Store {
                 let from = format!("{} ({})", name_of_team(c, before.team)?, name_of_user(c, before.assignee)?);
                 let to = format!("{} ({})", name_of_team(c, to_team)?, name_of_user(c, to_assignee)?);
                 let note = format!("Transferred from {from} to {to}: {reason}");
-                let note_id = MessageId::new_at(now);
-                let (kind, actor_id, actor_name) = actor.parts();
-                c.execute(
-                    "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
-                     created_at, delivery_state, attempts, updated_at, author_kind) \
-                     VALUES ($1, $2, $3, $4, 'note', $5, $6, $7, $8, $8, 'internal', 0, $8, $9)",
-                    params![note_id.to_string(), id.to_string(), before.conversation_id.to_string(), before.channel_id.to_string(),
-                        actor_id, actor_name, note, now.as_unix_micros(), kind],
-                )?;
                 audit(
                     c,
                     &actor,
@@ -235,12 +228,10 @@ impl Store {
                     }),
                     now,
                 )?;
+                // The reason joins the case's history as a note (the same path as any note).
+                let (_, mut events, _) = add_message(c, id, Direction::Note, note, actor, now, None)?;
                 let case = case_by_id(c, id)?;
-                let note = message_by_id(c, note_id)?;
-                let events = vec![
-                    emit(c, "case.updated", Some(id), json!({ "case": case }), now)?,
-                    emit(c, "message.created", Some(id), json!({ "message": note }), now)?,
-                ];
+                events.insert(0, emit(c, "case.updated", Some(id), json!({ "case": case }), now)?);
                 Ok((case, events))
             })
             .await

@@ -673,9 +673,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<(crate::CaseDetail, Option<SlaView>), StoreError> {
         let cache = self.playbooks.clone();
-        let detail = self.case(id).await?;
         self.pool
             .read(move |c| {
+                let detail = crate::CaseDetail {
+                    case: crate::cases::case_by_id(c, id)?,
+                    messages: crate::cases::case_messages(c, id)?,
+                };
                 let sla = case_sla(c, &cache, &detail.case, &detail.messages, now)?;
                 Ok((detail, sla))
             })
