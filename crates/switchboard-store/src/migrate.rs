@@ -8,6 +8,7 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_routing.sql")),
     (3, include_str!("../migrations/sqlite/0003_approvals.sql")),
+    (4, include_str!("../migrations/sqlite/0004_lifecycle.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -16,6 +17,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (2, include_str!("../migrations/postgres/0002_routing.sql")),
     (3, include_str!("../migrations/postgres/0003_approvals.sql")),
+    (4, include_str!("../migrations/postgres/0004_lifecycle.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
