@@ -8,8 +8,9 @@
 //! ```
 //! Any non-final status may move to any other non-final status or to `resolved`/`closed`;
 //! `resolved` may only reopen (`open`) or close; `closed` is final: a customer who writes
-//! again after that starts a new case. A customer message reopens a `resolved` case and wakes a
-//! `pending` one.
+//! again after that starts a new case. A customer message reopens a `resolved` case within the
+//! reopen window (a playbook's `[lifecycle] reopen_within`, 7 days by default) and wakes a
+//! `pending` one; after the window, the resolved case is closed and a new case opens.
 
 use crate::ParseError;
 use serde::{Deserialize, Serialize};
@@ -39,9 +40,13 @@ pub struct InvalidTransition {
 pub enum OnInbound {
     /// Attach the message to the case, which now has this status.
     Attach { status: CaseStatus, reopened: bool },
-    /// The case is closed: open a new one.
-    NewCase,
+    /// Open a new case; `close_previous`: the latest case was resolved longer ago than the
+    /// reopen window, so it is closed first.
+    NewCase { close_previous: bool },
 }
+
+/// How long after resolution a customer's message still reopens a case, by default.
+pub const DEFAULT_REOPEN_WINDOW_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
 
 impl CaseStatus {
     pub const ALL: [CaseStatus; 6] = [
@@ -95,11 +100,30 @@ impl CaseStatus {
         }
     }
 
-    /// A customer wrote again in a conversation whose latest case has this status.
-    pub fn on_inbound(self) -> OnInbound {
+    /// A customer wrote again, at `now`, in a conversation whose latest case has this status
+    /// (and, if resolved, was resolved at `resolved_at`). A resolved case reopens if the
+    /// message comes within `reopen_window` microseconds of its resolution (an unknown
+    /// resolution time counts as within).
+    pub fn on_inbound(
+        self,
+        resolved_at: Option<crate::Timestamp>,
+        now: crate::Timestamp,
+        reopen_window: i64,
+    ) -> OnInbound {
         use CaseStatus::*;
         match self {
-            Closed => OnInbound::NewCase,
+            Closed => OnInbound::NewCase {
+                close_previous: false,
+            },
+            Resolved
+                if resolved_at.is_some_and(|r| {
+                    now.as_unix_micros().saturating_sub(r.as_unix_micros()) > reopen_window
+                }) =>
+            {
+                OnInbound::NewCase {
+                    close_previous: true,
+                }
+            }
             Resolved => OnInbound::Attach {
                 status: Open,
                 reopened: true,
@@ -195,36 +219,58 @@ mod tests {
     }
 
     #[test]
-    fn inbound_reopens_resolved_and_wakes_pending() {
-        assert_eq!(
-            Resolved.on_inbound(),
-            OnInbound::Attach {
-                status: Open,
-                reopened: true
-            }
-        );
-        assert_eq!(
-            Pending.on_inbound(),
-            OnInbound::Attach {
-                status: Open,
-                reopened: false
-            }
-        );
-        assert_eq!(
-            New.on_inbound(),
-            OnInbound::Attach {
-                status: New,
-                reopened: false
-            }
-        );
-        assert_eq!(
-            WithExpert.on_inbound(),
-            OnInbound::Attach {
-                status: WithExpert,
-                reopened: false
-            }
-        );
-        assert_eq!(Closed.on_inbound(), OnInbound::NewCase);
+    fn inbound_reopens_resolved_within_the_window_and_wakes_pending() {
+        let at = |s: &str| crate::Timestamp::parse_rfc3339(s).unwrap();
+        let day = 24 * 3600 * 1_000_000;
+        let now = at("2026-03-10T12:00:00Z");
+        let attach = |status, reopened| OnInbound::Attach { status, reopened };
+        let new_case = |close_previous| OnInbound::NewCase { close_previous };
+        // (status, resolved_at, window, expected)
+        let table = [
+            (
+                Resolved,
+                Some("2026-03-09T12:00:00Z"),
+                7 * day,
+                attach(Open, true),
+            ),
+            (
+                Resolved,
+                Some("2026-03-03T12:00:00Z"),
+                7 * day,
+                attach(Open, true),
+            ),
+            (
+                Resolved,
+                Some("2026-03-03T11:59:59Z"),
+                7 * day,
+                new_case(true),
+            ),
+            (Resolved, Some("2026-03-10T11:00:00Z"), 0, new_case(true)),
+            (Resolved, None, 0, attach(Open, true)),
+            // A resolution stamped after the message (clock skew) is within any window.
+            (
+                Resolved,
+                Some("2026-03-11T00:00:00Z"),
+                0,
+                attach(Open, true),
+            ),
+            (Pending, None, 7 * day, attach(Open, false)),
+            (New, None, 7 * day, attach(New, false)),
+            (WithExpert, None, 7 * day, attach(WithExpert, false)),
+            (
+                Closed,
+                Some("2026-03-10T11:00:00Z"),
+                7 * day,
+                new_case(false),
+            ),
+        ];
+        for (status, resolved, window, expected) in table {
+            assert_eq!(
+                status.on_inbound(resolved.map(at), now, window),
+                expected,
+                "{status} resolved {resolved:?} window {window}"
+            );
+        }
     }
 
     #[test]

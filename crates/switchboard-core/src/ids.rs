@@ -80,6 +80,12 @@ typed_id!(/// An API token.
     TokenId, "token");
 typed_id!(/// A raw inbound event, stored before it is acknowledged.
     RawEventId, "raw event");
+typed_id!(/// Something a person should know (an SLA breach, an expert's answer).
+    NotificationId, "notification");
+typed_id!(/// A signed link that lets an outside expert answer one case.
+    ExpertLinkId, "expert link");
+typed_id!(/// One signed outbound webhook call.
+    DeliveryId, "webhook delivery");
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,10 @@
 //! `"redact"` or `"allow"`; `banned_phrases = [...]`; see [`crate::guard`]). Each
 //! `[[approval]]` names a reviewer team (`reviewers`) whose approval replies need, optionally
 //! only on cases of a `team`, `channel`, `purpose` or `public` (or private) conversation; a
-//! rule's `then.require_approval` asks the same for the cases it routes.
+//! rule's `then.require_approval` asks the same for the cases it routes. `[[purpose]]` declares
+//! a custom purpose (`id`, optional `name` and `description`), registered in the workspace when
+//! the playbook is applied. `[lifecycle]` sets `reopen_within` (default `"7d"`): how long after
+//! resolution a customer's message reopens the case rather than opening a new one.
 //! Conditions (`when.*`): `channel_kind_any`, `channel_any` (channel ids or names), `public`, `text_any` (words or
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
@@ -127,8 +130,37 @@ pub struct Playbook {
     /// SLA policies in file order (the first that matches a case applies).
     pub slas: Vec<SlaPolicy>,
     pub teams: Vec<TeamDecl>,
+    /// Every purpose rules may use: the built-in ones, those the file declares, and those the
+    /// workspace had registered.
     pub purposes: Vec<Purpose>,
+    /// The custom purposes the file declares (`[[purpose]]`), registered when it is applied.
+    pub purpose_decls: Vec<PurposeDecl>,
+    pub lifecycle: Lifecycle,
     pub rules: Vec<Rule>,
+}
+
+/// A custom purpose the playbook declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurposeDecl {
+    pub id: Purpose,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// How cases live (`[lifecycle]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// A customer message within this long (microseconds) after resolution reopens the case;
+    /// later, a new case opens. `reopen_within = "7d"` by default.
+    pub reopen_within: i64,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            reopen_within: crate::case::DEFAULT_REOPEN_WINDOW_MICROS,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +277,7 @@ struct RawPlaybook {
     team: Vec<Spanned<RawTeam>>,
     #[serde(default)]
     purpose: Vec<Spanned<RawPurpose>>,
+    lifecycle: Option<Spanned<RawLifecycle>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
@@ -282,6 +315,14 @@ struct RawApproval {
 #[serde(deny_unknown_fields)]
 struct RawPurpose {
     id: Spanned<String>,
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLifecycle {
+    reopen_within: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -376,6 +417,16 @@ impl Errors<'_> {
 /// Parses and checks a playbook. `known_teams` are team ids that exist in the workspace
 /// already (the file may also declare its own). Returns every problem found, in file order.
 pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<PlaybookError>> {
+    parse_in(source, known_teams, &[])
+}
+
+/// [`parse`], where `known_purposes` are custom purposes the workspace has registered already
+/// (usable without a `[[purpose]]` declaration in the file).
+pub fn parse_in(
+    source: &str,
+    known_teams: &[String],
+    known_purposes: &[Purpose],
+) -> Result<Playbook, Vec<PlaybookError>> {
     let raw: RawPlaybook = toml::from_str(source).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         let (line, column) = position(source, offset);
@@ -459,17 +510,53 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
         .iter()
         .filter_map(|p| Purpose::parse(p).ok())
         .collect();
+    let mut purpose_decls = Vec::new();
     for p in &raw.purpose {
-        let id = p.get_ref().id.get_ref();
+        let p = p.get_ref();
+        let id = p.id.get_ref();
         match Purpose::parse(id) {
-            Ok(pp) if !purposes.contains(&pp) => purposes.push(pp),
+            Ok(pp) if !purposes.contains(&pp) => {
+                let name = p.name.as_ref().map(|n| n.get_ref().trim().to_owned());
+                if let Some(n) = &p.name
+                    && crate::Name::parse(n.get_ref()).is_err()
+                {
+                    errs.at(
+                        n.span().start,
+                        "a purpose name is 1 to 200 visible characters",
+                    );
+                }
+                purposes.push(pp.clone());
+                purpose_decls.push(PurposeDecl {
+                    id: pp,
+                    name,
+                    description: p.description.clone(),
+                });
+            }
             Ok(_) => errs.at(
-                p.get_ref().id.span().start,
+                p.id.span().start,
                 format!("purpose {id:?} is declared twice or built in"),
             ),
-            Err(e) => errs.at(p.get_ref().id.span().start, e.0),
+            Err(e) => errs.at(p.id.span().start, e.0),
         }
     }
+    for p in known_purposes {
+        if !purposes.contains(p) {
+            purposes.push(p.clone());
+        }
+    }
+    let lifecycle = match &raw.lifecycle {
+        Some(l) => {
+            let mut out = Lifecycle::default();
+            if let Some(w) = &l.get_ref().reopen_within {
+                match crate::sla::parse_duration(w.get_ref()) {
+                    Ok(micros) => out.reopen_within = micros,
+                    Err(e) => errs.at(w.span().start, format!("reopen_within: {e}")),
+                }
+            }
+            out
+        }
+        None => Lifecycle::default(),
+    };
 
     let hours = raw
         .hours
@@ -587,6 +674,8 @@ pub fn parse(source: &str, known_teams: &[String]) -> Result<Playbook, Vec<Playb
             slas,
             teams,
             purposes,
+            purpose_decls,
+            lifecycle,
             rules,
         })
     } else {
@@ -1399,6 +1488,28 @@ name = "Legal"
         let src = "[[rule]]\nname = \"r\"\nthen.team = \"billing\"\n";
         assert!(parse(src, &[]).is_err());
         assert!(parse(src, &["billing".to_owned()]).is_ok());
+    }
+
+    #[test]
+    fn custom_purposes_are_declared_or_known_and_lifecycle_is_checked() {
+        let src = "[[purpose]]\nid = \"warranty\"\nname = \"Warranty claims\"\n\n\
+                   [lifecycle]\nreopen_within = \"2d\"\n\n\
+                   [[rule]]\nname = \"r\"\nthen.purpose = \"warranty\"\n";
+        let pb = parse(src, &[]).unwrap();
+        assert_eq!(pb.purpose_decls[0].id.as_str(), "warranty");
+        assert_eq!(pb.purpose_decls[0].name.as_deref(), Some("Warranty claims"));
+        assert_eq!(pb.lifecycle.reopen_within, 2 * 24 * 3600 * 1_000_000);
+        assert_eq!(parse("", &[]).unwrap().lifecycle, Lifecycle::default());
+
+        let uses = "[[rule]]\nname = \"r\"\nthen.purpose = \"returns\"\n";
+        assert!(parse(uses, &[]).is_err());
+        let known = [Purpose::parse("returns").unwrap()];
+        assert!(parse_in(uses, &[], &known).is_ok());
+
+        let bad = "[lifecycle]\nreopen_within = \"soon\"\n";
+        let errs = parse(bad, &[]).unwrap_err();
+        assert_eq!((errs[0].line, errs[0].column), (2, 17), "{errs:?}");
+        assert!(errs[0].message.starts_with("reopen_within:"), "{errs:?}");
     }
 
     #[test]

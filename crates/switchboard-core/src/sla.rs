@@ -480,6 +480,34 @@ pub fn next_wakeup(states: &[TargetState]) -> Option<Timestamp> {
         .min()
 }
 
+/// A target that reached a new level (warning or breach) not acted on yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Crossing {
+    pub target: Target,
+    /// [`SlaStatus::Warning`] or [`SlaStatus::Breached`].
+    pub status: SlaStatus,
+    pub due_at: Timestamp,
+    /// Remembered once acted on, so each level fires once per target and due time: a next
+    /// response target that starts again (the customer wrote again) fires again.
+    pub key: String,
+}
+
+/// The warnings and breaches among `states` whose key is not in `fired`. A target found
+/// already breached fires its breach only (its warning is moot).
+pub fn crossings(states: &[TargetState], fired: &[String]) -> Vec<Crossing> {
+    states
+        .iter()
+        .filter(|s| matches!(s.status, SlaStatus::Warning | SlaStatus::Breached))
+        .map(|s| Crossing {
+            target: s.target,
+            status: s.status,
+            due_at: s.due_at,
+            key: format!("{}:{}:{}", s.target, s.status, s.due_at.as_unix_micros()),
+        })
+        .filter(|c| !fired.contains(&c.key))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1059,5 +1087,45 @@ mod tests {
         assert_eq!(value.try_into::<TargetState>().unwrap(), states[0]);
         let clock_value = toml::Value::try_from(c).unwrap();
         assert_eq!(clock_value.try_into::<CaseClock>().unwrap(), c);
+    }
+
+    #[test]
+    fn crossings_fire_once_per_level_and_due_time() {
+        let due = ts("2026-03-02T10:00:00Z");
+        let state = |target, status| TargetState {
+            target,
+            due_at: due,
+            warn_at: ts("2026-03-02T09:00:00Z"),
+            met_at: None,
+            status,
+        };
+        let states = [
+            state(Target::FirstResponse, SlaStatus::Warning),
+            state(Target::Resolution, SlaStatus::Running),
+            state(Target::NextResponse, SlaStatus::Breached),
+        ];
+        let first = crossings(&states, &[]);
+        assert_eq!(
+            first.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            [
+                format!("first_response:warning:{}", due.as_unix_micros()),
+                format!("next_response:breached:{}", due.as_unix_micros()),
+            ]
+        );
+        let fired: Vec<String> = first.into_iter().map(|c| c.key).collect();
+        assert!(crossings(&states, &fired).is_empty());
+        // The same target breached later fires its breach; a new due time fires again.
+        let later = [state(Target::FirstResponse, SlaStatus::Breached)];
+        assert_eq!(crossings(&later, &fired).len(), 1);
+        let mut moved = state(Target::NextResponse, SlaStatus::Breached);
+        moved.due_at = ts("2026-03-03T10:00:00Z");
+        assert_eq!(crossings(&[moved], &fired).len(), 1);
+        // Met and running targets never fire.
+        let quiet = [
+            state(Target::FirstResponse, SlaStatus::Met),
+            state(Target::Resolution, SlaStatus::MetLate),
+            state(Target::NextResponse, SlaStatus::Running),
+        ];
+        assert!(crossings(&quiet, &[]).is_empty());
     }
 }

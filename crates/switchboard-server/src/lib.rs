@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod metrics;
 pub mod outbound;
+pub mod sla;
 
 use auth::Clock;
 use bus::LiveBus;
@@ -35,6 +36,8 @@ pub struct ServerConfig {
     pub outbound_timeout_ms: u64,
     /// How long a browser session lasts.
     pub session_ttl_hours: i64,
+    /// How often the SLA worker looks for due cases.
+    pub sla_tick_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             outbound_max_delay_ms: 10 * 60_000,
             outbound_timeout_ms: 10_000,
             session_ttl_hours: 12,
+            sla_tick_ms: 1_000,
         }
     }
 }
@@ -100,6 +104,7 @@ pub async fn start(
     }
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(outbound::run(state.clone()));
+    tokio::spawn(sla::run(state.clone()));
     Ok(state)
 }
 

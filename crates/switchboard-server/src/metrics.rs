@@ -26,6 +26,12 @@ pub struct Metrics {
     pub raw_pending: Gauge,
     pub db_commits: Gauge,
     pub db_committed_jobs: Gauge,
+    /// SLA warnings and breaches acted on, by kind (`warning`, `breach`).
+    pub sla_events: Family<Labels, Counter>,
+    /// Expert hand-off events by kind (`sent`, `answered`, `reminded`, `revoked`, `mail_failed`).
+    pub expert_events: Family<Labels, Counter>,
+    /// Outbound (notify) webhook attempts by outcome.
+    pub notify_webhooks: Family<Labels, Counter>,
 }
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
@@ -59,6 +65,9 @@ impl Metrics {
             raw_pending: Gauge::default(),
             db_commits: Gauge::default(),
             db_committed_jobs: Gauge::default(),
+            sla_events: Family::default(),
+            expert_events: Family::default(),
+            notify_webhooks: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -122,7 +131,27 @@ impl Metrics {
             "Write jobs committed since start (jobs per commit = group size)",
             m.db_committed_jobs.clone(),
         );
+        registry.register(
+            "sla_events",
+            "SLA warnings and breaches acted on",
+            m.sla_events.clone(),
+        );
+        registry.register(
+            "expert_events",
+            "Expert hand-off links sent, answered, reminded, revoked, or mails that failed",
+            m.expert_events.clone(),
+        );
+        registry.register(
+            "notify_webhooks",
+            "Signed outbound webhook attempts by outcome",
+            m.notify_webhooks.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Counts one event in a family with a single `kind` label.
+    pub fn count(family: &Family<Labels, Counter>, kind: &str, n: u64) {
+        family.get_or_create(&labels(&[("kind", kind)])).inc_by(n);
     }
 
     pub fn webhook(&self, kind: &str, outcome: &str) {

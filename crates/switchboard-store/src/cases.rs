@@ -408,6 +408,7 @@ impl Store {
                     after.status = before.status.transition(to).map_err(|e| StoreError::Invalid(e.to_string()))?;
                 }
                 if let Some(p) = patch.purpose {
+                    crate::purposes::ensure_known(c, &p)?;
                     after.purpose = p;
                 }
                 if let Some(team) = patch.team {
@@ -444,9 +445,12 @@ impl Store {
                     _ => None,
                 };
                 let reopened = before.status == CaseStatus::Resolved && after.status == CaseStatus::Open;
+                if after.status != before.status {
+                    crate::lifecycle::leave_status(c, id, now)?;
+                }
                 c.execute(
                     "UPDATE cases SET status = $1, purpose = $2, team_id = $3, assignee_id = $4, priority = $5, tags = $6, \
-                     updated_at = $7, resolved_at = $8, reopen_count = reopen_count + $9 WHERE id = $10",
+                     updated_at = $7, resolved_at = $8, reopen_count = reopen_count + $9, sla_check_at = $7 WHERE id = $10",
                     params![
                         after.status.as_str(),
                         after.purpose.as_str(),

@@ -300,22 +300,48 @@ fn ingest_one(
         }
     };
 
-    // Case: the conversation's latest, unless it is closed.
-    let latest = c.query_opt(
-        "SELECT id, status FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
+    // Case: the conversation's latest (or the case it was merged into), unless it is closed
+    // or was resolved longer ago than the reopen window.
+    let mut latest = c.query_opt(
+        "SELECT id, status, resolved_at, merged_into FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         params![conversation.to_string()],
     )?;
+    for _ in 0..8 {
+        let Some(target) = latest
+            .as_ref()
+            .map(|r| r.opt_text(3))
+            .transpose()?
+            .flatten()
+        else {
+            break;
+        };
+        latest = c.query_opt(
+            "SELECT id, status, resolved_at, merged_into FROM cases WHERE id = $1",
+            params![target],
+        )?;
+    }
+    let window = active.map_or(switchboard_core::case::DEFAULT_REOPEN_WINDOW_MICROS, |a| {
+        a.playbook.lifecycle.reopen_within
+    });
     let on_inbound = match &latest {
-        Some(r) => CaseStatus::parse(&r.text(1)?).map_err(bad)?.on_inbound(),
-        None => OnInbound::NewCase,
+        Some(r) => CaseStatus::parse(&r.text(1)?).map_err(bad)?.on_inbound(
+            r.opt_int(2)?.map(Timestamp::from_unix_micros),
+            now,
+            window,
+        ),
+        None => OnInbound::NewCase {
+            close_previous: false,
+        },
     };
     let (case_id, case_event) = match (on_inbound, latest) {
         (OnInbound::Attach { status, reopened }, Some(r)) => {
             let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
             let old = r.text(1)?;
             if status.as_str() != old {
+                crate::lifecycle::leave_status(c, id, now)?;
                 c.execute(
-                    "UPDATE cases SET status = $1, updated_at = $2, reopen_count = reopen_count + $3, resolved_at = NULL WHERE id = $4",
+                    "UPDATE cases SET status = $1, updated_at = $2, reopen_count = reopen_count + $3, resolved_at = NULL, \
+                     status_since = $2, sla_check_at = $2 WHERE id = $4",
                     params![status.as_str(), now.as_unix_micros(), reopened as i64, id.to_string()],
                 )?;
                 let action = if reopened {
@@ -333,10 +359,43 @@ fn ingest_one(
                 )?;
                 (id, Some(("case.updated", case_by_id(c, id)?)))
             } else {
+                // The customer waits again: the next response clock may start.
+                c.execute(
+                    "UPDATE cases SET sla_check_at = $1 WHERE id = $2",
+                    params![now.as_unix_micros(), id.to_string()],
+                )?;
                 (id, None)
             }
         }
-        _ => {
+        (on_inbound, latest) => {
+            let close_previous = matches!(
+                on_inbound,
+                OnInbound::NewCase {
+                    close_previous: true
+                }
+            );
+            if close_previous && let Some(r) = &latest {
+                let old = r.text(0)?;
+                c.execute(
+                    "UPDATE cases SET status = 'closed', updated_at = $1, status_since = $1, sla_check_at = NULL WHERE id = $2",
+                    params![now.as_unix_micros(), old.as_str()],
+                )?;
+                audit(
+                    c,
+                    &Actor::System,
+                    "case.closed",
+                    ("case", old.clone()),
+                    json!({"from": "resolved", "cause": "the customer wrote after the reopen window", "reopen_within_micros": window}),
+                    now,
+                )?;
+                let closed = case_by_id(c, CaseId::parse(&old).map_err(bad)?)?;
+                events.push(PendingEvent {
+                    kind: "case.updated",
+                    case_id: Some(closed.id),
+                    data: json!({ "case": closed }),
+                    at: now,
+                });
+            }
             let routed = match active {
                 Some(active) => {
                     let facts = routing::facts(c, item.channel_id, &item.channel_kind, contact, m)?;
@@ -379,8 +438,8 @@ fn ingest_one(
             }
             c.execute(
                 "INSERT INTO cases (id, status, purpose, priority, tags, contact_id, conversation_id, created_at, updated_at, reopen_count, \
-                 team_id, assignee_id, skills, approval_team_id, escalated, routing) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15)",
+                 team_id, assignee_id, skills, approval_team_id, escalated, routing, status_since, sla_check_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15, $8, $8)",
                 params![
                     case.id.to_string(),
                     case.status.as_str(),

@@ -12,20 +12,27 @@ mod contacts;
 mod directory;
 mod ingest;
 mod journal;
+mod lifecycle;
 mod migrate;
 pub mod model;
+mod notify;
 pub mod pool;
+mod purposes;
 mod review;
 mod routing;
 mod simulate;
+mod sla_watch;
 pub mod sql;
 
 pub use directory::{ChannelPatch, TeamPatch};
 pub use model::*;
+pub use notify::Notification;
 pub use pool::PoolStats;
+pub use purposes::PurposeInfo;
 pub use review::Review;
 pub use routing::{PlaybookVersion, SlaView};
 pub use simulate::SimulationReport;
+pub use sla_watch::SlaCheck;
 
 use pool::{Connector, Pool};
 use sql::{Backend, Conn, PgConn, SqliteConn};

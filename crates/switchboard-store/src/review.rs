@@ -162,78 +162,125 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Case, Vec<Event>), StoreError> {
         self.pool
-            .write(move |c| {
-                let before = case_by_id(c, id)?;
-                if !before.status.is_active() {
-                    return Err(StoreError::Invalid(format!(
-                        "the case is {}; reopen it before transferring it",
-                        before.status.as_str()
-                    )));
-                }
-                let to_team = team.or(before.team);
-                if let Some(t) = team
-                    && c.query_opt("SELECT 1 FROM teams WHERE id = $1", params![t.to_string()])?.is_none()
-                {
-                    return Err(StoreError::Invalid(format!("no team with id {t}")));
-                }
-                let to_assignee = match assignee {
-                    Some(u) => {
-                        if c.query_opt("SELECT 1 FROM users WHERE id = $1 AND active = $2", params![u.to_string(), true])?.is_none() {
-                            return Err(StoreError::Invalid(format!("no active user with id {u}")));
-                        }
-                        Some(u)
-                    }
-                    None => match (team, to_team) {
-                        (Some(_), Some(t)) => {
-                            let state = team_state_by_id(c, t, now)?;
-                            let chosen = if state.open_now {
-                                assign(state.strategy, state.capacity, &state.agents, &before.skills, state.last_assigned).ok()
-                            } else {
-                                None
-                            };
-                            if let Some(u) = chosen {
-                                c.execute("UPDATE teams SET last_assigned_id = $1 WHERE id = $2", params![u.to_string(), t.to_string()])?;
-                                c.execute("UPDATE users SET last_assigned_at = $1 WHERE id = $2", params![now.as_unix_micros(), u.to_string()])?;
-                            }
-                            chosen
-                        }
-                        _ => before.assignee,
-                    },
-                };
-                c.execute(
-                    "UPDATE cases SET team_id = $1, assignee_id = $2, updated_at = $3 WHERE id = $4",
-                    params![to_team.map(|t| t.to_string()), to_assignee.map(|u| u.to_string()), now.as_unix_micros(), id.to_string()],
-                )?;
-                let name_of_team = |c: &mut dyn Conn, t: Option<TeamId>| -> Result<String, StoreError> {
-                    t.map_or(Ok("no team".to_owned()), |t| team_name(c, t))
-                };
-                let name_of_user = |c: &mut dyn Conn, u: Option<UserId>| -> Result<String, StoreError> {
-                    match u {
-                        Some(u) => c.query_one("SELECT display_name FROM users WHERE id = $1", params![u.to_string()])?.text(0),
-                        None => Ok("nobody".to_owned()),
-                    }
-                };
-                let from = format!("{} ({})", name_of_team(c, before.team)?, name_of_user(c, before.assignee)?);
-                let to = format!("{} ({})", name_of_team(c, to_team)?, name_of_user(c, to_assignee)?);
-                let note = format!("Transferred from {from} to {to}: {reason}");
-                audit(
-                    c,
-                    &actor,
-                    "case.transferred",
-                    ("case", id.to_string()),
-                    json!({
-                        "from": {"team": before.team, "assignee": before.assignee},
-                        "to": {"team": to_team, "assignee": to_assignee},
-                        "reason": reason,
-                    }),
-                    now,
-                )?;
-                // The reason joins the case's history as a note (the same path as any note).
-                let (_, mut events, _) = add_message(c, id, Direction::Note, note, actor, now, None)?;
-                let case = case_by_id(c, id)?;
-                events.insert(0, emit(c, "case.updated", Some(id), json!({ "case": case }), now)?);
-                Ok((case, events))
-            })
+            .write(move |c| transfer(c, id, team, assignee, &reason, actor, now))
             .await
     }
+}
+
+/// Moves a case to another team and/or person, with a reason that joins the case as a note.
+/// Without a named person, the new team's strategy picks one (if the team is open).
+pub(crate) fn transfer(
+    c: &mut dyn Conn,
+    id: CaseId,
+    team: Option<TeamId>,
+    assignee: Option<UserId>,
+    reason: &str,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<(Case, Vec<Event>), StoreError> {
+    let before = case_by_id(c, id)?;
+    if !before.status.is_active() {
+        return Err(StoreError::Invalid(format!(
+            "the case is {}; reopen it before transferring it",
+            before.status.as_str()
+        )));
+    }
+    let to_team = team.or(before.team);
+    if let Some(t) = team
+        && c.query_opt("SELECT 1 FROM teams WHERE id = $1", params![t.to_string()])?
+            .is_none()
+    {
+        return Err(StoreError::Invalid(format!("no team with id {t}")));
+    }
+    let to_assignee = match assignee {
+        Some(u) => {
+            if c.query_opt(
+                "SELECT 1 FROM users WHERE id = $1 AND active = $2",
+                params![u.to_string(), true],
+            )?
+            .is_none()
+            {
+                return Err(StoreError::Invalid(format!("no active user with id {u}")));
+            }
+            Some(u)
+        }
+        None => match (team, to_team) {
+            (Some(_), Some(t)) => {
+                let state = team_state_by_id(c, t, now)?;
+                let chosen = if state.open_now {
+                    assign(
+                        state.strategy,
+                        state.capacity,
+                        &state.agents,
+                        &before.skills,
+                        state.last_assigned,
+                    )
+                    .ok()
+                } else {
+                    None
+                };
+                if let Some(u) = chosen {
+                    c.execute(
+                        "UPDATE teams SET last_assigned_id = $1 WHERE id = $2",
+                        params![u.to_string(), t.to_string()],
+                    )?;
+                    c.execute(
+                        "UPDATE users SET last_assigned_at = $1 WHERE id = $2",
+                        params![now.as_unix_micros(), u.to_string()],
+                    )?;
+                }
+                chosen
+            }
+            _ => before.assignee,
+        },
+    };
+    c.execute(
+        "UPDATE cases SET team_id = $1, assignee_id = $2, updated_at = $3, sla_check_at = $3 WHERE id = $4",
+        params![to_team.map(|t| t.to_string()), to_assignee.map(|u| u.to_string()), now.as_unix_micros(), id.to_string()],
+    )?;
+    let name_of_team = |c: &mut dyn Conn, t: Option<TeamId>| -> Result<String, StoreError> {
+        t.map_or(Ok("no team".to_owned()), |t| team_name(c, t))
+    };
+    let name_of_user = |c: &mut dyn Conn, u: Option<UserId>| -> Result<String, StoreError> {
+        match u {
+            Some(u) => c
+                .query_one(
+                    "SELECT display_name FROM users WHERE id = $1",
+                    params![u.to_string()],
+                )?
+                .text(0),
+            None => Ok("nobody".to_owned()),
+        }
+    };
+    let from = format!(
+        "{} ({})",
+        name_of_team(c, before.team)?,
+        name_of_user(c, before.assignee)?
+    );
+    let to = format!(
+        "{} ({})",
+        name_of_team(c, to_team)?,
+        name_of_user(c, to_assignee)?
+    );
+    let note = format!("Transferred from {from} to {to}: {reason}");
+    audit(
+        c,
+        &actor,
+        "case.transferred",
+        ("case", id.to_string()),
+        json!({
+            "from": {"team": before.team, "assignee": before.assignee},
+            "to": {"team": to_team, "assignee": to_assignee},
+            "reason": reason,
+        }),
+        now,
+    )?;
+    // The reason joins the case's history as a note (the same path as any note).
+    let (_, mut events, _) = add_message(c, id, Direction::Note, note, actor, now, None)?;
+    let case = case_by_id(c, id)?;
+    events.insert(
+        0,
+        emit(c, "case.updated", Some(id), json!({ "case": case }), now)?,
+    );
+    Ok((case, events))
 }

@@ -75,7 +75,8 @@ impl PlaybookCache {
             )?
             .text(0)?;
         let teams = team_slugs(c)?;
-        let playbook = playbook::parse(&source, &teams).map_err(|errs| {
+        let purposes = crate::purposes::registered(c)?;
+        let playbook = playbook::parse_in(&source, &teams, &purposes).map_err(|errs| {
             StoreError::Backend(format!(
                 "stored playbook version {version} no longer checks: {}",
                 errs.first().map(ToString::to_string).unwrap_or_default()
@@ -145,7 +146,14 @@ fn install(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<PlaybookVersion, StoreError> {
-    let pb = playbook::parse(source, &team_slugs(c)?).map_err(StoreError::InvalidPlaybook)?;
+    let pb = playbook::parse_in(source, &team_slugs(c)?, &crate::purposes::registered(c)?)
+        .map_err(StoreError::InvalidPlaybook)?;
+    let mut purposes_added = Vec::new();
+    for p in &pb.purpose_decls {
+        if crate::purposes::upsert(c, p, now)? {
+            purposes_added.push(p.id.to_string());
+        }
+    }
     let mut created = Vec::new();
     let mut updated = Vec::new();
     for t in &pb.teams {
@@ -252,6 +260,7 @@ fn install(
             "restored_from": restored_from,
             "teams_created": created,
             "teams_updated": updated,
+            "purposes_created": purposes_added,
         }),
         now,
     )?;
@@ -272,7 +281,8 @@ impl Store {
     pub async fn check_playbook(&self, source: String) -> Result<Playbook, StoreError> {
         self.pool
             .read(move |c| {
-                playbook::parse(&source, &team_slugs(c)?).map_err(StoreError::InvalidPlaybook)
+                playbook::parse_in(&source, &team_slugs(c)?, &crate::purposes::registered(c)?)
+                    .map_err(StoreError::InvalidPlaybook)
             })
             .await
     }
@@ -441,6 +451,10 @@ pub(crate) fn team_state_by_id(
     team_state(c, &slug, now)?
         .map(|(_, s)| s)
         .ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn team_id_by_slug(c: &mut dyn Conn, slug: &str) -> Result<Option<TeamId>, StoreError> {
+    team_id(c, slug)
 }
 
 fn team_id(c: &mut dyn Conn, slug: &str) -> Result<Option<TeamId>, StoreError> {
@@ -657,7 +671,7 @@ pub(crate) fn case_sla(
         first_response_at: case.first_response_at,
         awaiting_since,
         resolved_at: case.resolved_at,
-        paused_micros: 0,
+        paused_micros: crate::lifecycle::paused_micros(c, case.id, now)?,
     };
     Ok(Some(SlaView {
         policy: policy.name.clone(),

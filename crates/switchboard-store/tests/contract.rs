@@ -268,6 +268,11 @@ contract! {
         postgres_ingest_routes_by_the_active_playbook;
     simulation_replays_stored_cases => sqlite_simulation_replays_stored_cases,
         postgres_simulation_replays_stored_cases;
+    sla_watch_warns_breaches_and_acts_once => sqlite_sla_watch_warns_breaches_and_acts_once,
+        postgres_sla_watch_warns_breaches_and_acts_once;
+    lifecycle_reopen_window_pause_and_custom_purposes =>
+        sqlite_lifecycle_reopen_window_pause_and_custom_purposes,
+        postgres_lifecycle_reopen_window_pause_and_custom_purposes;
 }
 
 // =============================================================================================
@@ -3548,4 +3553,301 @@ async fn simulation_replays_stored_cases(store: Store) {
         .await
         .unwrap();
     assert_eq!(none.cases, 1);
+}
+
+const SLA_PLAYBOOK: &str = r#"[[team]]
+id = "support"
+name = "Support"
+strategy = "round_robin"
+
+[[team]]
+id = "tier2"
+name = "Tier 2"
+
+[[sla]]
+name = "standard"
+first_response = "1h"
+resolution = "8h"
+warn_before = "15m"
+on_breach = ["raise_priority", "notify_supervisor", "reassign:tier2"]
+
+[[rule]]
+name = "All to support"
+then.purpose = "support"
+then.team = "support"
+"#;
+
+async fn sla_watch_warns_breaches_and_acts_once(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let sue = make_user(&store, "sue", Role::Supervisor, t(2)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(3)).await;
+    store
+        .apply_playbook(SLA_PLAYBOOK.into(), as_user(&admin), t(4))
+        .await
+        .unwrap();
+    let teams = store.list_teams().await.unwrap();
+    let id = |slug: &str| teams.iter().find(|t| t.slug == slug).unwrap().id;
+    for u in [&bob, &sue] {
+        store
+            .add_team_member(id("support"), u.id, as_user(&admin), t(4))
+            .await
+            .unwrap();
+    }
+    store
+        .set_availability(bob.id, Availability::Online, as_user(&admin), t(4))
+        .await
+        .unwrap();
+    let ch = make_channel(&store, "webhook", "Shop", t(1)).await;
+    let start = 100;
+    let r = deliver(&store, &ch, start, vec![msg("m-1", "th-1", "c-1")]).await;
+    let case = case_of(&r);
+    assert_eq!(detail(&store, case).await.case.assignee, Some(bob.id));
+
+    // A new case is due for a check at once; the check says when next (the warning).
+    assert_eq!(store.sla_due(t(start), 10).await.unwrap(), [case]);
+    let (first, events) = store.sla_check(case, t(start)).await.unwrap();
+    assert_eq!((first.warnings, first.breaches), (0, 0));
+    assert!(events.is_empty());
+    assert_eq!(first.next_check_at, Some(t(start + 45 * 60)));
+    assert!(
+        store
+            .sla_due(t(start + 45 * 60 - 1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // 45 minutes in: the assignee is warned, once.
+    let at = start + 46 * 60;
+    assert_eq!(store.sla_due(t(at), 10).await.unwrap(), [case]);
+    let (warned, events) = store.sla_check(case, t(at)).await.unwrap();
+    assert_eq!((warned.warnings, warned.breaches), (1, 0));
+    assert_eq!(warned.next_check_at, Some(t(start + 3600)));
+    assert!(events.iter().any(|e| e.kind == "sla.warning"));
+    let bobs = store
+        .notifications(bob.id, true, None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(bobs.len(), 1, "{bobs:?}");
+    assert_eq!(bobs[0].kind, "sla.warning");
+    assert!(bobs[0].body.contains("first response"), "{}", bobs[0].body);
+    let (again, events) = store.sla_check(case, t(at)).await.unwrap();
+    assert_eq!((again.warnings, again.breaches, events.len()), (0, 0, 0));
+
+    // At the breach: priority raised, supervisor notified, case reassigned to tier 2.
+    let at = start + 3600 + 1;
+    let (breached, events) = store.sla_check(case, t(at)).await.unwrap();
+    assert_eq!((breached.warnings, breached.breaches), (0, 1));
+    assert_eq!(
+        breached.actions,
+        ["raise_priority", "notify_supervisor", "reassign:tier2"]
+    );
+    assert!(events.iter().any(|e| e.kind == "sla.breached"));
+    let after = detail(&store, case).await;
+    assert_eq!(after.case.priority, Priority::High);
+    assert_eq!(after.case.team, Some(id("tier2")));
+    assert!(
+        after
+            .messages
+            .iter()
+            .any(|m| m.direction == Direction::Note && m.text.contains("first_response breached")),
+        "the reassignment leaves a note"
+    );
+    let sues = store
+        .notifications(sue.id, false, None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        sues.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+        ["sla.breached"]
+    );
+    let audit = store.list_audit(None, 200).await.unwrap().items;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "sla.breached" && a.subject_id == case.to_string())
+    );
+    let (quiet, _) = store.sla_check(case, t(at + 10)).await.unwrap();
+    assert_eq!((quiet.warnings, quiet.breaches), (0, 0), "acted on once");
+
+    // Marking read: only one's own, and only once.
+    assert_eq!(
+        store
+            .mark_notifications_read(sue.id, Some(vec![bobs[0].id]), t(at))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .mark_notifications_read(bob.id, None, t(at))
+            .await
+            .unwrap(),
+        2,
+        "the warning and the breach"
+    );
+    assert!(
+        store
+            .notifications(bob.id, true, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    // A resolved case has nothing counting: the check clears itself.
+    store
+        .update_case(
+            case,
+            CasePatch {
+                status: Some(CaseStatus::Resolved),
+                ..Default::default()
+            },
+            as_user(&admin),
+            t(at + 20),
+        )
+        .await
+        .unwrap();
+    let (done, _) = store.sla_check(case, t(at + 20)).await.unwrap();
+    assert_eq!(done.next_check_at, None);
+    assert!(
+        store
+            .sla_due(t(at + 1_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+const LIFECYCLE_PLAYBOOK: &str = r#"[[purpose]]
+id = "warranty"
+name = "Warranty claims"
+
+[lifecycle]
+reopen_within = "1h"
+
+[[sla]]
+name = "resolution"
+resolution = "2h"
+
+[[rule]]
+name = "Warranty"
+when.text_any = ["warranty"]
+then.purpose = "warranty"
+"#;
+
+async fn lifecycle_reopen_window_pause_and_custom_purposes(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    store
+        .apply_playbook(LIFECYCLE_PLAYBOOK.into(), as_user(&admin), t(2))
+        .await
+        .unwrap();
+    let purposes = store.purposes().await.unwrap();
+    let warranty = purposes
+        .iter()
+        .find(|p| p.id.as_str() == "warranty")
+        .unwrap();
+    assert_eq!(
+        (warranty.name.as_str(), warranty.built_in),
+        ("Warranty claims", false)
+    );
+    assert_eq!(purposes.iter().filter(|p| p.built_in).count(), 5);
+
+    let ch = make_channel(&store, "webhook", "Shop", t(1)).await;
+    let mut m = msg("m-1", "th-1", "c-1");
+    m.text = "my warranty ran out".into();
+    let case = case_of(&deliver(&store, &ch, 10, vec![m]).await);
+    assert_eq!(detail(&store, case).await.case.purpose.as_str(), "warranty");
+
+    // Pending stops the resolution clock: 1 hour pending moves the due time by 1 hour.
+    let set = |status| CasePatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    store
+        .update_case(case, set(CaseStatus::Pending), as_user(&admin), t(10))
+        .await
+        .unwrap();
+    store
+        .update_case(case, set(CaseStatus::Open), as_user(&admin), t(10 + 3600))
+        .await
+        .unwrap();
+    let (_, sla) = store.case_at(case, t(10 + 3600)).await.unwrap();
+    let resolution = &sla.unwrap().targets[0];
+    assert_eq!(resolution.due_at, t(10 + 3 * 3600));
+
+    // Within the window a customer message reopens; after it, a new case opens and the old
+    // one is closed.
+    store
+        .update_case(case, set(CaseStatus::Resolved), as_user(&admin), t(5000))
+        .await
+        .unwrap();
+    let r = deliver(&store, &ch, 5000 + 3000, vec![msg("m-2", "th-1", "c-1")]).await;
+    assert_eq!(case_of(&r), case);
+    assert_eq!(detail(&store, case).await.case.status, CaseStatus::Open);
+    store
+        .update_case(case, set(CaseStatus::Resolved), as_user(&admin), t(9000))
+        .await
+        .unwrap();
+    let r = deliver(&store, &ch, 9000 + 3601, vec![msg("m-3", "th-1", "c-1")]).await;
+    let newer = case_of(&r);
+    assert_ne!(newer, case);
+    assert_eq!(r.cases_opened, 1);
+    assert_eq!(detail(&store, case).await.case.status, CaseStatus::Closed);
+    assert_eq!(detail(&store, newer).await.case.status, CaseStatus::New);
+
+    // Custom purposes: unknown ones are refused and nothing changes; registered ones work.
+    let patch = |p: &str| CasePatch {
+        purpose: Some(Purpose::parse(p).unwrap()),
+        ..Default::default()
+    };
+    let err = store
+        .update_case(newer, patch("returns"), as_user(&admin), t(20000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("unknown purpose")),
+        "{err:?}"
+    );
+    assert_eq!(detail(&store, newer).await.case.purpose.as_str(), "tier1");
+    store
+        .add_purpose(
+            switchboard_core::playbook::PurposeDecl {
+                id: Purpose::parse("returns").unwrap(),
+                name: Some("Returns".into()),
+                description: None,
+            },
+            as_user(&admin),
+            t(20000),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_purpose(
+                switchboard_core::playbook::PurposeDecl {
+                    id: Purpose::parse("sales").unwrap(),
+                    name: None,
+                    description: None,
+                },
+                as_user(&admin),
+                t(20000),
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .update_case(newer, patch("returns"), as_user(&admin), t(20001))
+        .await
+        .unwrap();
+    assert_eq!(detail(&store, newer).await.case.purpose.as_str(), "returns");
+    // A registered purpose may be used by a later playbook without declaring it.
+    store
+        .check_playbook("[[rule]]\nname = \"r\"\nthen.purpose = \"returns\"\n".into())
+        .await
+        .unwrap();
 }

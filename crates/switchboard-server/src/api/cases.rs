@@ -25,15 +25,24 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// A purpose a case may have: the built-in ones (custom purposes come with the playbook).
-fn known_purpose(s: &str) -> Result<Purpose, ApiError> {
+/// A purpose a case may have: a built-in one or one the workspace registered.
+async fn known_purpose(state: &AppState, s: &str) -> Result<Purpose, ApiError> {
+    let known = state
+        .store
+        .purposes()
+        .await
+        .map_err(ApiError::from_store("purpose"))?;
     match Purpose::parse(s) {
-        Ok(p) if p.is_built_in() => Ok(p),
+        Ok(p) if known.iter().any(|k| k.id == p) => Ok(p),
         _ => Err(ApiError::invalid_field(
             "purpose",
             format!(
-                "unknown purpose {s:?}; expected one of {}",
-                Purpose::BUILT_IN.join(", ")
+                "unknown purpose {s:?}; expected one of {} (GET /api/v1/purposes lists them)",
+                known
+                    .iter()
+                    .map(|k| k.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
     }
@@ -54,7 +63,10 @@ pub async fn list(
             .as_deref()
             .map(|s| field("status", CaseStatus::parse(s)))
             .transpose()?,
-        purpose: q.purpose.as_deref().map(known_purpose).transpose()?,
+        purpose: match q.purpose.as_deref() {
+            Some(p) => Some(known_purpose(&state, p).await?),
+            None => None,
+        },
         team: q
             .team
             .as_deref()
@@ -151,7 +163,10 @@ pub async fn update(
         status: string_of(obj, "status")?
             .map(|s| field("status", CaseStatus::parse(s)))
             .transpose()?,
-        purpose: string_of(obj, "purpose")?.map(known_purpose).transpose()?,
+        purpose: match string_of(obj, "purpose")? {
+            Some(p) => Some(known_purpose(&state, p).await?),
+            None => None,
+        },
         priority: string_of(obj, "priority")?
             .map(|s| field("priority", Priority::parse(s)))
             .transpose()?,

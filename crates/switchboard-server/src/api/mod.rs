@@ -4,7 +4,9 @@
 mod cases;
 mod contacts;
 mod directory;
+mod notifications;
 mod playbook;
+mod purposes;
 mod session;
 mod stream;
 
@@ -71,6 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}/approve", post(cases::approve))
         .route("/messages/{id}/reject", post(cases::reject))
         .route("/approvals", get(cases::approvals))
+        .route("/purposes", get(purposes::list).post(purposes::create))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::mark_read))
         .route("/contacts", get(contacts::list))
         .route(
             "/contacts/{id}",

@@ -99,6 +99,7 @@ async fn start(store: Store, dir: tempfile::TempDir, pg: Option<PgDatabase>) -> 
         outbound_base_delay_ms: 20,
         outbound_max_attempts: 3,
         outbound_timeout_ms: 2000,
+        sla_tick_ms: 100,
         ..Default::default()
     };
     tokio::spawn(async move {
@@ -567,5 +568,63 @@ impl Drop for PgDatabase {
             }
         })
         .join();
+    }
+}
+
+// ----- people with sessions ----------------------------------------------------------------
+
+/// A person logged in through `/api/v1/login`: their id and session cookie.
+pub struct Person {
+    pub id: String,
+    pub cookie: String,
+}
+
+impl TestApp {
+    /// Creates a user with a password and logs them in.
+    pub async fn person(&self, username: &str, role: &str) -> Person {
+        let password = "a long enough password";
+        let a = self
+            .post(
+                "/api/v1/users",
+                &self.admin,
+                &serde_json::json!({"username": username, "display_name": username, "role": role, "password": password}),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 201, "{}", a.text);
+        let id = a.json["id"].as_str().expect("user id").to_owned();
+        let r = self
+            .http
+            .post(self.url("/api/v1/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status().as_u16(), 200);
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        Person { id, cookie }
+    }
+
+    /// A request as a logged-in person.
+    pub async fn as_person(
+        &self,
+        person: &Person,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("Cookie", &person.cookie);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Answer::read(req.send().await.expect("request")).await
     }
 }
