@@ -30,6 +30,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// Signs links (expert hand-offs): derived from the key, never the key itself.
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -54,8 +56,13 @@ pub enum KeyError {
 
 impl SecretBox {
     pub fn from_key(key: [u8; 32]) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"switchboard link signing v1");
         SecretBox {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            link_key: mac.finalize().into_bytes().into(),
         }
     }
 
@@ -87,6 +94,15 @@ impl SecretBox {
             }
             Err(e) => Err(KeyError::Io(shown, e)),
         }
+    }
+
+    /// HMAC-SHA256 of `data` under the link-signing key.
+    pub fn sign_link(&self, data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.link_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(data);
+        mac.finalize().into_bytes().into()
     }
 
     pub fn seal(&self, plain: &Secret) -> Vec<u8> {

@@ -8,8 +8,11 @@ pub mod bus;
 pub mod channels;
 pub mod crypto;
 pub mod error;
+pub mod expert_page;
+pub mod experts;
 pub mod hooks;
 pub mod ingest;
+pub mod mail;
 pub mod metrics;
 pub mod outbound;
 pub mod sla;
@@ -36,8 +39,15 @@ pub struct ServerConfig {
     pub outbound_timeout_ms: u64,
     /// How long a browser session lasts.
     pub session_ttl_hours: i64,
-    /// How often the SLA worker looks for due cases.
+    /// How often the SLA and reminder workers look for due work.
     pub sla_tick_ms: u64,
+    /// The address people reach this server at, for links in e-mails
+    /// (`SWITCHBOARD_PUBLIC_URL`).
+    pub public_url: String,
+    /// The relay that sends e-mail; `None`: no mail (links are shown to the agent instead).
+    pub smtp: Option<mail::SmtpConfig>,
+    /// When a silent expert is first reminded (then as often again, three times at most).
+    pub expert_remind_after_micros: i64,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +59,9 @@ impl Default for ServerConfig {
             outbound_timeout_ms: 10_000,
             session_ttl_hours: 12,
             sla_tick_ms: 1_000,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            smtp: None,
+            expert_remind_after_micros: 24 * 3600 * 1_000_000,
         }
     }
 }
@@ -65,6 +78,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub outbound_wake: Arc<Notify>,
     pub http: reqwest::Client,
+    /// Sends e-mail, when a relay is configured.
+    pub mailer: Option<Arc<mail::Mailer>>,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -82,7 +97,14 @@ pub async fn start(
         .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    let mailer = config
+        .smtp
+        .as_ref()
+        .map(mail::Mailer::new)
+        .transpose()?
+        .map(Arc::new);
     let state = AppState {
+        mailer,
         channels: ChannelCache::new(store.clone(), secrets.clone()),
         store,
         secrets,
@@ -105,6 +127,7 @@ pub async fn start(
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(sla::run(state.clone()));
+    tokio::spawn(experts::run_reminders(state.clone()));
     Ok(state)
 }
 

@@ -66,7 +66,7 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
     author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
-    review_team_id, reviewed_by, review_comment";
+    review_team_id, reviewed_by, review_comment, suggested";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -110,6 +110,7 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
             .transpose()
             .map_err(bad)?,
         review_comment: r.opt_text(19)?,
+        suggested: r.bool(20)?,
     })
 }
 

@@ -503,6 +503,7 @@ fn ingest_one(
         review_team: None,
         reviewed_by: None,
         review_comment: None,
+        suggested: false,
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \

@@ -10,6 +10,7 @@ mod append;
 mod cases;
 mod contacts;
 mod directory;
+mod experts;
 mod ingest;
 mod journal;
 mod lifecycle;
@@ -25,6 +26,7 @@ mod sla_watch;
 pub mod sql;
 
 pub use directory::{ChannelPatch, TeamPatch};
+pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
 pub use model::*;
 pub use notify::Notification;
 pub use pool::PoolStats;

@@ -7,8 +7,19 @@ use switchboard_core::*;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
-    User { id: UserId, name: String },
-    Token { id: TokenId, name: String },
+    User {
+        id: UserId,
+        name: String,
+    },
+    Token {
+        id: TokenId,
+        name: String,
+    },
+    /// Someone outside the contact center answering through an expert link.
+    Expert {
+        link: ExpertLinkId,
+        name: String,
+    },
     System,
 }
 
@@ -17,6 +28,7 @@ impl Actor {
         match self {
             Actor::User { id, name } => ("user", Some(id.to_string()), name.clone()),
             Actor::Token { id, name } => ("token", Some(id.to_string()), name.clone()),
+            Actor::Expert { link, name } => ("expert", Some(link.to_string()), name.clone()),
             Actor::System => ("system", None, "switchboard".to_owned()),
         }
     }
@@ -212,6 +224,9 @@ pub struct Message {
     pub reviewed_by: Option<UserId>,
     /// Why a reviewer rejected the reply.
     pub review_comment: Option<String>,
+    /// A note an outside expert wrote as a reply for the agent to send.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suggested: bool,
 }
 
 /// A reply as stored, and what the guards did to it (`redacted: a phone number`).

@@ -20,6 +20,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub outbound_max_attempts: Option<u32>,
     pub outbound_base_delay_ms: Option<u64>,
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 impl FileConfig {

@@ -156,6 +156,21 @@ enum Command {
         #[arg(long, env = "SWITCHBOARD_OUTBOUND_BASE_DELAY_MS", default_value_t = 1000,
               value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
         outbound_base_delay_ms: u64,
+        /// The address people reach Switchboard at, for links in e-mails
+        /// (default: http://<listen>).
+        #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// SMTP relay for e-mail to experts: smtp://[user:pass@]host[:port] (add
+        /// ?tls=required for STARTTLS) or smtps://…. Without it, links are shown to the agent.
+        #[arg(long, env = "SWITCHBOARD_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of those e-mails.
+        #[arg(
+            long,
+            env = "SWITCHBOARD_SMTP_FROM",
+            default_value = "switchboard@localhost"
+        )]
+        smtp_from: String,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -241,8 +256,14 @@ fn parse_cli() -> anyhow::Result<Cli> {
             listen,
             outbound_max_attempts,
             outbound_base_delay_ms,
+            public_url,
+            smtp_url,
+            smtp_from,
         } => {
             config::layer(m, "listen", listen, file.listen);
+            config::layer(m, "public_url", public_url, file.public_url.map(Some));
+            config::layer(m, "smtp_url", smtp_url, file.smtp_url.map(Some));
+            config::layer(m, "smtp_from", smtp_from, file.smtp_from);
             config::layer(
                 m,
                 "outbound_max_attempts",
@@ -329,6 +350,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             outbound_max_attempts,
             outbound_base_delay_ms,
+            public_url,
+            smtp_url,
+            smtp_from,
         } => {
             // Everything that can fail comes before the first admin is made, so its password,
             // printed once, is never lost to a failed start.
@@ -346,6 +370,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServerConfig {
                 outbound_max_attempts,
                 outbound_base_delay_ms,
+                public_url: public_url.unwrap_or_else(|| format!("http://{addr}")),
+                smtp: smtp_url.map(|url| switchboard_server::mail::SmtpConfig {
+                    url,
+                    from: smtp_from,
+                }),
                 ..ServerConfig::default()
             };
             let state = switchboard_server::start(store, secrets, config).await?;

@@ -4,6 +4,7 @@
 mod cases;
 mod contacts;
 mod directory;
+mod experts;
 mod notifications;
 mod playbook;
 mod purposes;
@@ -73,6 +74,13 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}/approve", post(cases::approve))
         .route("/messages/{id}/reject", post(cases::reject))
         .route("/approvals", get(cases::approvals))
+        .route(
+            "/cases/{id}/experts",
+            get(experts::list).post(experts::invite),
+        )
+        .route("/cases/{id}/experts/{link}/revoke", post(experts::revoke))
+        .route("/expert/{token}", get(experts::api_view))
+        .route("/expert/{token}/answer", post(experts::api_answer))
         .route("/purposes", get(purposes::list).post(purposes::create))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
@@ -142,6 +150,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/hooks/webhook/{channel_id}",
             post(crate::hooks::webhook_inbound),
+        )
+        .route(
+            "/expert/{token}",
+            get(experts::page).post(experts::page_answer),
         )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

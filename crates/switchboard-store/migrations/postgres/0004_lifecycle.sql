@@ -35,6 +35,8 @@ CREATE TABLE expert_links (
     name        TEXT,
     question    TEXT NOT NULL,
     token_hash  TEXT NOT NULL UNIQUE,
+    -- The link, sealed with the secret key, so reminders can carry it again.
+    token_sealed BYTEA NOT NULL,
     created_by  UUID NOT NULL REFERENCES users(id),
     created_at  TIMESTAMPTZ NOT NULL,
     expires_at  TIMESTAMPTZ NOT NULL,

@@ -35,6 +35,8 @@ CREATE TABLE expert_links (
     name        TEXT,
     question    TEXT NOT NULL,
     token_hash  TEXT NOT NULL UNIQUE,
+    -- The link, sealed with the secret key, so reminders can carry it again.
+    token_sealed BLOB NOT NULL,
     created_by  TEXT NOT NULL REFERENCES users(id),
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,

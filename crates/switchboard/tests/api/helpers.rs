@@ -50,7 +50,14 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&Location::Sqlite(dir.path().join("switchboard.db"))).expect("open");
-    start(store, dir, None).await
+    start(store, dir, None, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed (the public URL is the server's own address).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&Location::Sqlite(dir.path().join("switchboard.db"))).expect("open");
+    start(store, dir, None, tweak).await
 }
 
 /// A server on a fresh PostgreSQL database, or `None` (and a note saying why) when
@@ -64,10 +71,15 @@ pub async fn spawn_app_pg(test: &str) -> Option<TestApp> {
         .expect("open thread")
         .expect("open the PostgreSQL store");
     let dir = tempfile::tempdir().expect("temp dir");
-    Some(start(store, dir, Some(db)).await)
+    Some(start(store, dir, Some(db), |_| {}).await)
 }
 
-async fn start(store: Store, dir: tempfile::TempDir, pg: Option<PgDatabase>) -> TestApp {
+async fn start(
+    store: Store,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     store.migrate().await.expect("migrate");
     let secrets = SecretBox::from_key(rand::random::<[u8; 32]>());
     let mut tokens = Vec::new();
@@ -95,13 +107,15 @@ async fn start(store: Store, dir: tempfile::TempDir, pg: Option<PgDatabase>) -> 
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let config = ServerConfig {
+    let mut config = ServerConfig {
+        public_url: address.clone(),
         outbound_base_delay_ms: 20,
         outbound_max_attempts: 3,
         outbound_timeout_ms: 2000,
         sla_tick_ms: 100,
         ..Default::default()
     };
+    tweak(&mut config);
     tokio::spawn(async move {
         let stopped = async {
             let _ = stop.await;
@@ -626,5 +640,69 @@ impl TestApp {
             req = req.json(b);
         }
         Answer::read(req.send().await.expect("request")).await
+    }
+}
+
+// ----- a real SMTP server ------------------------------------------------------------------
+
+/// aiosmtpd (Python, installed by `.ci/run`) storing every mail it accepts in a Maildir.
+pub struct SmtpPeer {
+    pub port: u16,
+    maildir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmtpPeer {
+    pub async fn start() -> SmtpPeer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let maildir = tempfile::tempdir().expect("maildir");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; .ci/run does)");
+        let peer = SmtpPeer {
+            port,
+            maildir,
+            child,
+        };
+        wait_for("the SMTP server to listen", || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        peer
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every mail received so far, as raw text, oldest first.
+    pub fn mails(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("mail").join("new");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod config;
+mod experts;
 mod helpers;
 mod lifecycle;
 mod ops;
