@@ -12,6 +12,7 @@ mod contacts;
 mod directory;
 mod ingest;
 mod journal;
+mod merge;
 mod migrate;
 pub mod model;
 pub mod pool;
