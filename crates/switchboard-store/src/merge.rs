@@ -74,7 +74,7 @@ fn merge_contact(
         "UPDATE messages SET contact_id = $1 WHERE contact_id = $2",
         params![into_s.as_str(), from_s.as_str()],
     )?;
-    let tags_of =
+    let name_and_tags =
         |c: &mut dyn Conn, id: &str| -> Result<(Option<String>, Vec<String>), StoreError> {
             let r = c.query_one(
                 "SELECT display_name, tags FROM contacts WHERE id = $1",
@@ -82,8 +82,8 @@ fn merge_contact(
             )?;
             Ok((r.opt_text(0)?, crate::directory::json_list(&r.text(1)?)?))
         };
-    let (_, mut tags) = tags_of(c, &into_s)?;
-    let (from_name, from_tags) = tags_of(c, &from_s)?;
+    let (_, mut tags) = name_and_tags(c, &into_s)?;
+    let (from_name, from_tags) = name_and_tags(c, &from_s)?;
     for t in from_tags {
         if !tags.contains(&t) {
             tags.push(t);
@@ -111,6 +111,31 @@ fn merge_contact(
     Ok(cases)
 }
 
+/// Refuses to merge contacts that each have an identity on the same channel: a reply goes to
+/// the contact's identity on the reply's channel, and with two it could not tell which one
+/// the customer wrote from.
+fn one_identity_per_channel(c: &mut dyn Conn, contacts: &[ContactId]) -> Result<(), StoreError> {
+    let mut seen: Vec<(String, ContactId)> = Vec::new();
+    for &contact in contacts {
+        let rows = c.query(
+            "SELECT i.channel_id, ch.name FROM identities i JOIN channels ch ON ch.id = i.channel_id \
+             WHERE i.contact_id = $1 ORDER BY i.created_at",
+            params![contact.to_string()],
+        )?;
+        for r in rows {
+            let (channel, name) = (r.text(0)?, r.text(1)?);
+            if let Some((_, first)) = seen.iter().find(|(ch, _)| *ch == channel) {
+                return Err(StoreError::Invalid(format!(
+                    "contacts {first} and {contact} both have an identity on the channel {name:?}; merged, a reply \
+                     there could not tell which one to write to, so they cannot be merged"
+                )));
+            }
+            seen.push((channel, contact));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Merges `sources` into `target`: their messages move to it (each keeps its conversation
     /// and channel), and each source is closed with `merged_into = target` (its `resolved_at`
@@ -123,10 +148,11 @@ impl Store {
     /// Refused ([`StoreError::Invalid`], nothing changed): no sources, a source named twice or
     /// equal to the target, an unknown source, a source already merged, a target closed or
     /// merged, or a source of another contact unless `merge_contacts` — then each such contact
-    /// is merged into the target's first (identities, conversations, cases and messages move to
-    /// it, tags are unioned; audited as `contact.merged`). An unknown target is
-    /// [`StoreError::NotFound`]. Audits `case.merged` per source; emits `case.updated` for
-    /// every case that changed.
+    /// is merged into the target's first (identities, conversations, cases and messages move
+    /// to it, tags are unioned; audited as `contact.merged`), unless two of the contacts have
+    /// an identity on the same channel (a reply there could not tell them apart). An unknown
+    /// target is [`StoreError::NotFound`]. Audits `case.merged` per source; emits
+    /// `case.updated` for every case that changed.
     pub async fn merge_cases(
         &self,
         target: CaseId,
@@ -181,12 +207,19 @@ impl Store {
                         contacts.push(f.contact_id);
                     }
                 }
-                if let (Some(other), false) = (from.iter().find(|f| f.contact_id != into.contact_id), merge_contacts) {
+                if !merge_contacts
+                    && let Some(other) = from.iter().find(|f| f.contact_id != into.contact_id)
+                {
                     return Err(StoreError::Invalid(format!(
                         "case {} belongs to another contact than case {target}; to merge them, merge the contacts \
                          too with \"merge_contacts\": true (when both are the same person)",
                         other.id
                     )));
+                }
+                if !contacts.is_empty() {
+                    let mut all = contacts.clone();
+                    all.push(into.contact_id);
+                    one_identity_per_channel(c, &all)?;
                 }
 
                 // Contacts first: the cases below then already belong to the target's contact.
