@@ -10,6 +10,7 @@ mod cases;
 mod cli;
 mod config;
 mod helpers;
+mod merge;
 mod ops;
 mod outbound;
 mod pg;
