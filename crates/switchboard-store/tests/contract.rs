@@ -4013,6 +4013,26 @@ async fn merge_contacts_links_a_mention_and_its_follow_up(store: Store) {
         .await,
     );
     assert_eq!(case(&store, next).await.contact_id, x);
+
+    // A second address on the same channel cannot join: a reply there could not tell which
+    // of the two to write to.
+    let work = case_of(
+        &deliver(
+            &store,
+            &mail,
+            21,
+            vec![msg("mail-3", "mail-3", "ann@work.example")],
+        )
+        .await,
+    );
+    let before = snapshot(&store).await;
+    assert_refused(
+        store
+            .merge_cases(mention, vec![work], true, as_user(&ann), t(22))
+            .await,
+        "both have an identity on the channel \"Mail\"",
+    );
+    assert_eq!(snapshot(&store).await, before, "a refusal changes nothing");
 }
 
 async fn split_moves_messages_to_a_new_case(store: Store) {

@@ -287,10 +287,17 @@ async fn bad_merges_and_splits_are_refused_and_change_nothing() {
         .await;
     app.deliver(&ch, &message("b-1", "t-b", "u-1", "other thing"))
         .await;
-    app.wait_for_inbound(3).await;
+    // Someone else on the same channel.
+    app.deliver(&ch, &message("c-1", "t-c", "u-2", "hi")).await;
+    app.wait_for_inbound(4).await;
     let case_a = app.wait_for_message("a-1").await;
     let case_b = app.wait_for_message("b-1").await;
-    let (a, b) = (str_of(&case_a, "id"), str_of(&case_b, "id"));
+    let case_c = app.wait_for_message("c-1").await;
+    let (a, b, c) = (
+        str_of(&case_a, "id"),
+        str_of(&case_b, "id"),
+        str_of(&case_c, "id"),
+    );
     let (a1, a2, b1) = (
         message_id(&case_a, "a-1"),
         message_id(&case_a, "a-2"),
@@ -301,7 +308,7 @@ async fn bad_merges_and_splits_are_refused_and_change_nothing() {
     let split = format!("/api/v1/cases/{a}/split");
 
     let before = everything(&app).await;
-    let cases: [(&str, Value, u16, &str, Option<&str>); 16] = [
+    let cases: [(&str, Value, u16, &str, Option<&str>); 18] = [
         (
             &format!("/api/v1/cases/{unknown}/merge"),
             json!({"cases": [b]}),
@@ -336,6 +343,20 @@ async fn bad_merges_and_splits_are_refused_and_change_nothing() {
             400,
             "invalid_field",
             Some("cases"),
+        ),
+        (
+            &merge,
+            json!({"cases": [b, c]}),
+            422,
+            "contacts_differ",
+            Some("merge_contacts"),
+        ),
+        (
+            &merge,
+            json!({"cases": [c], "merge_contacts": true}),
+            422,
+            "identities_clash",
+            Some("merge_contacts"),
         ),
         (
             &merge,
