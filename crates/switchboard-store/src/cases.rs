@@ -12,16 +12,16 @@ use serde_json::json;
 use switchboard_core::guard::{self, GuardPolicy, Verdict};
 use switchboard_core::*;
 
-const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
+pub(crate) const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
     c.conversation_id, v.channel_id, v.public, c.created_at, c.updated_at, c.first_response_at, c.resolved_at, c.reopen_count, \
-    c.skills, c.approval_team_id, c.escalated, c.routing";
-const CASE_FROM: &str = "cases c JOIN conversations v ON v.id = c.conversation_id";
+    c.skills, c.approval_team_id, c.escalated, c.routing, c.merged_into";
+pub(crate) const CASE_FROM: &str = "cases c JOIN conversations v ON v.id = c.conversation_id";
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_unix_micros)
 }
 
-fn case_from_row(r: &Row) -> Result<Case, StoreError> {
+pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
     Ok(Case {
         id: CaseId::parse(&r.text(0)?).map_err(bad)?,
         status: CaseStatus::parse(&r.text(1)?).map_err(bad)?,
@@ -61,6 +61,11 @@ fn case_from_row(r: &Row) -> Result<Case, StoreError> {
             .map_err(|e| {
                 StoreError::Backend(format!("a stored routing record is not JSON: {e}"))
             })?,
+        merged_into: r
+            .opt_text(20)?
+            .map(|s| CaseId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
     })
 }
 
@@ -138,6 +143,36 @@ pub(crate) fn case_messages(c: &mut dyn Conn, id: CaseId) -> Result<Vec<Message>
     .collect()
 }
 
+/// The case as seen from one of its conversations: `conversation_id`, `channel_id` and `public`
+/// are that conversation's, so the guards and approval policies apply by where a reply goes.
+/// A merged case holds messages from several conversations; `conversation` must be the case's
+/// own or one of its messages'.
+pub(crate) fn case_on_conversation(
+    c: &mut dyn Conn,
+    case: &Case,
+    conversation: ConversationId,
+) -> Result<Case, StoreError> {
+    if conversation == case.conversation_id {
+        return Ok(case.clone());
+    }
+    let found = c.query_opt(
+        "SELECT v.channel_id, v.public FROM conversations v \
+         WHERE v.id = $1 AND EXISTS (SELECT 1 FROM messages m WHERE m.case_id = $2 AND m.conversation_id = v.id)",
+        params![conversation.to_string(), case.id.to_string()],
+    )?;
+    let Some(r) = found else {
+        return Err(StoreError::Invalid(format!(
+            "conversation {conversation} is not one of this case's conversations"
+        )));
+    };
+    Ok(Case {
+        conversation_id: conversation,
+        channel_id: ChannelId::parse(&r.text(0)?).map_err(bad)?,
+        public: r.bool(1)?,
+        ..case.clone()
+    })
+}
+
 /// What the guards and approval policies make of a reply before it is stored.
 pub(crate) struct Screened {
     pub text: String,
@@ -199,10 +234,11 @@ pub(crate) fn screen(
         && let Some(active) = active
         && !active.playbook.approvals.is_empty()
     {
+        // The channel is the one the reply goes out on (see `case_on_conversation`).
         let r = c.query_one(
-            "SELECT t.slug, ch.name FROM cases k JOIN conversations v ON v.id = k.conversation_id \
-             JOIN channels ch ON ch.id = v.channel_id LEFT JOIN teams t ON t.id = k.team_id WHERE k.id = $1",
-            params![case.id.to_string()],
+            "SELECT t.slug, ch.name FROM cases k JOIN channels ch ON ch.id = $2 \
+             LEFT JOIN teams t ON t.id = k.team_id WHERE k.id = $1",
+            params![case.id.to_string(), case.channel_id.to_string()],
         )?;
         let (team, channel_name) = (r.opt_text(0)?, r.text(1)?);
         let channel_id = case.channel_id.to_string();
@@ -226,11 +262,13 @@ pub(crate) fn screen(
     Ok(out)
 }
 
-/// Adds an outbound message or a note to a case; returns it, the events it caused, and what
-/// the guards did to it.
+/// Adds an outbound message or a note to a case, on `conversation` (one of the case's; `None`:
+/// the case's own); returns it, the events it caused, and what the guards did to it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn add_message(
     c: &mut dyn Conn,
     case_id: CaseId,
+    conversation: Option<ConversationId>,
     direction: Direction,
     text: String,
     actor: Actor,
@@ -243,6 +281,10 @@ pub(crate) fn add_message(
             "the case is closed; the customer's next message opens a new case".into(),
         ));
     }
+    let case = match conversation {
+        Some(v) => case_on_conversation(c, &case, v)?,
+        None => case,
+    };
     let screened = if direction == Direction::Outbound {
         screen(c, &case, text, active, &actor, now)?
     } else {
@@ -254,10 +296,12 @@ pub(crate) fn add_message(
     };
     let text = screened.text;
     let held = screened.review_team.is_some();
+    // The reply answers the last customer message on the conversation it goes out on.
     let in_reply_to = if direction == Direction::Outbound {
         c.query_opt(
-            "SELECT id FROM messages WHERE case_id = $1 AND direction = 'inbound' ORDER BY created_at DESC, id DESC LIMIT 1",
-            params![case_id.to_string()],
+            "SELECT id FROM messages WHERE case_id = $1 AND conversation_id = $2 AND direction = 'inbound' \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+            params![case_id.to_string(), case.conversation_id.to_string()],
         )?
         .map(|r| r.text(0))
         .transpose()?
@@ -491,6 +535,21 @@ impl Store {
         actor: Actor,
         now: Timestamp,
     ) -> Result<ReplyOutcome, StoreError> {
+        self.reply_on(case, None, text, actor, now).await
+    }
+
+    /// [`Store::reply`] on one of the case's conversations (a merged case can hold a public
+    /// comment and a private message): `conversation` must be the case's own or one its
+    /// messages are on, else [`StoreError::Invalid`]. The guards go by that conversation's
+    /// public flag, and the reply answers its last customer message.
+    pub async fn reply_on(
+        &self,
+        case: CaseId,
+        conversation: Option<ConversationId>,
+        text: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<ReplyOutcome, StoreError> {
         let playbooks = self.playbooks.clone();
         self.pool
             .write(move |c| {
@@ -498,6 +557,7 @@ impl Store {
                 let (message, events, guard) = add_message(
                     c,
                     case,
+                    conversation,
                     Direction::Outbound,
                     text,
                     actor,
@@ -535,7 +595,7 @@ impl Store {
     ) -> Result<(Message, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
-                add_message(c, case, Direction::Note, text, actor, now, None)
+                add_message(c, case, None, Direction::Note, text, actor, now, None)
                     .map(|(m, e, _)| (m, e))
             })
             .await

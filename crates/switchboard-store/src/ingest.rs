@@ -424,6 +424,7 @@ fn ingest_one(
                 approval_team: None,
                 escalated: false,
                 routing: None,
+                merged_into: None,
             };
             if let Some(r) = routed {
                 case.purpose = r.purpose;

@@ -14,6 +14,7 @@ mod experts;
 mod ingest;
 mod journal;
 mod lifecycle;
+mod merge;
 mod migrate;
 pub mod model;
 mod notify;

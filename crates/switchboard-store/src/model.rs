@@ -192,6 +192,9 @@ pub struct Case {
     /// How the playbook routed the case: its version, the rules that fired and why, and where
     /// the case landed (with any overflow). `null` when no playbook was active.
     pub routing: Option<serde_json::Value>,
+    /// The case that absorbed this one (`POST /cases/{id}/merge`); its messages moved there and
+    /// it is closed. `null` for every case that was not merged away.
+    pub merged_into: Option<CaseId>,
 }
 
 /// Who wrote a message.

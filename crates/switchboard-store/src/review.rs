@@ -2,7 +2,8 @@
 //! case moves to another team or person with a reason. Both go to the audit log.
 
 use crate::cases::{
-    MESSAGE_COLS, add_message, case_by_id, message_by_id, message_from_row, screen,
+    MESSAGE_COLS, add_message, case_by_id, case_on_conversation, message_by_id, message_from_row,
+    screen,
 };
 use crate::journal::{audit, emit};
 use crate::routing::team_state_by_id;
@@ -87,7 +88,8 @@ impl Store {
                             // An edit is screened again; the approval itself stands in for review.
                             Some(t) if edited => {
                                 let active = playbooks.current(c)?;
-                                let mut unheld = case.clone();
+                                // Screened as it goes out: on the held reply's conversation.
+                                let mut unheld = case_on_conversation(c, &case, message.conversation_id)?;
                                 unheld.approval_team = None;
                                 screen(c, &unheld, t, active.as_deref(), &reviewer, now)?.text
                             }
@@ -276,7 +278,7 @@ pub(crate) fn transfer(
         now,
     )?;
     // The reason joins the case's history as a note (the same path as any note).
-    let (_, mut events, _) = add_message(c, id, Direction::Note, note, actor, now, None)?;
+    let (_, mut events, _) = add_message(c, id, None, Direction::Note, note, actor, now, None)?;
     let case = case_by_id(c, id)?;
     events.insert(
         0,

@@ -19,9 +19,9 @@ use switchboard_core::{
 };
 use switchboard_store::sql::Backend;
 use switchboard_store::{
-    Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Delivery, Event,
-    Identity, IngestItem, IngestReport, Location, NewUser, OutboundJob, RawEvent, Store,
-    StoreError, Team, TeamMember, User,
+    Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Contact,
+    Delivery, Event, Identity, IngestItem, IngestReport, Location, NewUser, OutboundJob, RawEvent,
+    Store, StoreError, Team, TeamMember, User,
 };
 
 const PG_ENV: &str = "SWITCHBOARD_TEST_DATABASE_URL";
@@ -273,6 +273,14 @@ contract! {
     lifecycle_reopen_window_pause_and_custom_purposes =>
         sqlite_lifecycle_reopen_window_pause_and_custom_purposes,
         postgres_lifecycle_reopen_window_pause_and_custom_purposes;
+    merge_moves_messages_and_closes_sources => sqlite_merge_moves_messages_and_closes_sources,
+        postgres_merge_moves_messages_and_closes_sources;
+    merge_refusals_change_nothing => sqlite_merge_refusals_change_nothing, postgres_merge_refusals_change_nothing;
+    merge_contacts_links_a_mention_and_its_follow_up => sqlite_merge_contacts_links_a_mention_and_its_follow_up,
+        postgres_merge_contacts_links_a_mention_and_its_follow_up;
+    split_moves_messages_to_a_new_case => sqlite_split_moves_messages_to_a_new_case,
+        postgres_split_moves_messages_to_a_new_case;
+    split_refusals_change_nothing => sqlite_split_refusals_change_nothing, postgres_split_refusals_change_nothing;
 }
 
 // =============================================================================================
@@ -3850,4 +3858,695 @@ async fn lifecycle_reopen_window_pause_and_custom_purposes(store: Store) {
         .check_playbook("[[rule]]\nname = \"r\"\nthen.purpose = \"returns\"\n".into())
         .await
         .unwrap();
+}
+// =============================================================================================
+// Merging and splitting cases.
+
+/// A public comment from `author` on `thread`.
+fn public_msg(external_id: &str, thread: &str, author: &str) -> InboundMessage {
+    InboundMessage {
+        public: true,
+        ..msg(external_id, thread, author)
+    }
+}
+
+/// Everything a merge or a split could change, to compare before and after a refusal.
+async fn snapshot(store: &Store) -> (Vec<CaseDetail>, Vec<Contact>, usize, i64) {
+    let mut cases = Vec::new();
+    for id in all_cases(store, CaseFilter::default()).await {
+        cases.push(detail(store, id).await);
+    }
+    let contacts = store.list_contacts(None, 200).await.unwrap().items;
+    let audit = all_audit(store).await.len();
+    (
+        cases,
+        contacts,
+        audit,
+        store.last_event_seq().await.unwrap(),
+    )
+}
+
+/// `r` is `StoreError::Invalid` with a message that says `phrase`.
+#[track_caller]
+fn assert_refused<T: std::fmt::Debug>(r: Result<T, StoreError>, phrase: &str) {
+    match r {
+        Err(StoreError::Invalid(m)) if m.contains(phrase) => {}
+        other => panic!("expected StoreError::Invalid saying {phrase:?}, got {other:?}"),
+    }
+}
+
+fn tags(list: &[&str]) -> Vec<Tag> {
+    list.iter().map(|t| Tag::parse(t).unwrap()).collect()
+}
+
+async fn merge_moves_messages_and_closes_sources(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    // The customer writes in private first (case b), then comments in public (case a).
+    let r = deliver(&store, &ch, 10, vec![msg("dm-1", "dm:cust-1", "cust-1")]).await;
+    let (b, dm1) = (case_of(&r), message_of(&r));
+    let r = deliver(
+        &store,
+        &ch,
+        11,
+        vec![public_msg("post-1", "post:1", "cust-1")],
+    )
+    .await;
+    let (a, post1) = (case_of(&r), message_of(&r));
+    let (answer, _) = store
+        .add_reply(b, "Hello in private".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    let dm2 = message_of(&deliver(&store, &ch, 13, vec![msg("dm-2", "dm:cust-1", "cust-1")]).await);
+    let tagged = |list: &[&str]| CasePatch {
+        tags: Some(tags(list)),
+        ..CasePatch::default()
+    };
+    store
+        .update_case(a, tagged(&["social"]), Actor::System, t(14))
+        .await
+        .unwrap();
+    let patch = CasePatch {
+        priority: Some(Priority::High),
+        ..tagged(&["billing", "social"])
+    };
+    store
+        .update_case(b, patch, Actor::System, t(14))
+        .await
+        .unwrap();
+    let (before_a, before_b) = (case(&store, a).await, case(&store, b).await);
+    assert_eq!(before_a.contact_id, before_b.contact_id);
+    let (public, private) = (before_a.conversation_id, before_b.conversation_id);
+    let seq = store.last_event_seq().await.unwrap();
+
+    let (merged, events) = store
+        .merge_cases(a, vec![b], false, as_user(&ann), t(20))
+        .await
+        .unwrap();
+    assert_eq!(merged.id, a);
+    assert_eq!(
+        (merged.created_at, merged.first_response_at),
+        (t(10), Some(t(12))),
+        "the earliest of both cases"
+    );
+    assert_eq!(
+        (merged.tags.clone(), merged.priority),
+        (
+            vec!["billing".to_owned(), "social".to_owned()],
+            Priority::High
+        )
+    );
+    assert_eq!(
+        (
+            merged.status,
+            merged.conversation_id,
+            merged.public,
+            merged.merged_into,
+            merged.updated_at
+        ),
+        (before_a.status, public, true, None, t(20)),
+        "the target keeps its own conversation"
+    );
+    assert_eq!(kinds(&events), ["case.updated", "case.updated"]);
+    assert_eq!(
+        events.iter().map(|e| e.case_id).collect::<Vec<_>>(),
+        [Some(b), Some(a)]
+    );
+    assert!(events[0].seq > seq);
+    assert_eq!(events[0].data["case"]["merged_into"], a.to_string());
+    assert_eq!(events[1].data["case"]["tags"], json!(["billing", "social"]));
+
+    let d = detail(&store, a).await;
+    assert_eq!(d.case, merged);
+    assert_eq!(
+        d.messages
+            .iter()
+            .map(|m| (m.id, m.conversation_id))
+            .collect::<Vec<_>>(),
+        [
+            (dm1, private),
+            (post1, public),
+            (answer.id, private),
+            (dm2, private)
+        ],
+        "every message in time order, each on its own conversation"
+    );
+    assert!(d.messages.iter().all(|m| m.case_id == a));
+    let source = detail(&store, b).await;
+    assert!(source.messages.is_empty());
+    assert_eq!(
+        (
+            source.case.status,
+            source.case.merged_into,
+            source.case.resolved_at,
+            source.case.updated_at
+        ),
+        (CaseStatus::Closed, Some(a), Some(t(20)), t(20))
+    );
+    // Lists hide nothing: the source is a closed case.
+    assert_eq!(all_cases(&store, CaseFilter::default()).await, [a, b]);
+    assert_eq!(
+        all_cases(&store, status_filter(CaseStatus::Closed)).await,
+        [b]
+    );
+
+    let audit = all_audit(&store).await;
+    let merges: Vec<&AuditEntry> = audit.iter().filter(|e| e.action == "case.merged").collect();
+    assert_eq!(merges.len(), 1);
+    assert_eq!(
+        (merges[0].subject_id.clone(), merges[0].actor_id.clone()),
+        (b.to_string(), Some(ann.id.to_string()))
+    );
+    assert_eq!(merges[0].details["into"], a.to_string());
+    assert_eq!(merges[0].details["messages"], 3);
+
+    // Replies go out on the case's own (public) conversation, or on the one asked for: the
+    // guards go by that conversation, and the reply answers its last customer message.
+    let text = "Write to help@example.com";
+    match store.reply(a, text.into(), as_user(&ann), t(21)).await {
+        Err(StoreError::ReplyBlocked { .. }) => {}
+        other => panic!("a public reply with an e-mail address is blocked: {other:?}"),
+    }
+    let on_dm = store
+        .reply_on(a, Some(private), text.into(), as_user(&ann), t(21))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            on_dm.message.conversation_id,
+            on_dm.message.channel_id,
+            on_dm.message.text.as_str(),
+            on_dm.message.in_reply_to,
+            on_dm.guard
+        ),
+        (private, ch.id, text, Some(dm2), None)
+    );
+    let on_post = store
+        .reply_on(
+            a,
+            Some(public),
+            "Thanks, see your DMs".into(),
+            as_user(&ann),
+            t(22),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (on_post.message.conversation_id, on_post.message.in_reply_to),
+        (public, Some(post1))
+    );
+    let default = store
+        .reply(a, "And here".into(), as_user(&ann), t(23))
+        .await
+        .unwrap();
+    assert_eq!(default.message.conversation_id, public);
+    let (jobs, _) = store.claim_outbound(t(30), t(90), 10).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| j.message_id == on_dm.message.id)
+        .expect("the DM reply is sent");
+    assert_eq!(
+        (
+            job.thread.as_str(),
+            job.in_reply_to.as_deref(),
+            job.to.as_str()
+        ),
+        ("dm:cust-1", Some("dm-2"), "cust-1")
+    );
+
+    // A conversation that is not the case's is refused, and nothing is stored.
+    let other = case_of(&deliver(&store, &ch, 24, vec![msg("x-1", "dm:cust-2", "cust-2")]).await);
+    let foreign = case(&store, other).await.conversation_id;
+    let before = snapshot(&store).await;
+    assert_refused(
+        store
+            .reply_on(a, Some(foreign), "hi".into(), as_user(&ann), t(25))
+            .await,
+        "is not one of this case's conversations",
+    );
+    assert_eq!(snapshot(&store).await, before);
+}
+
+async fn merge_refusals_change_nothing(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let on = |at: i64, thread: &str, author: &str| {
+        let (store, ch) = (&store, &ch);
+        let (thread, author) = (thread.to_owned(), author.to_owned());
+        async move {
+            let id = format!("m-{at}");
+            case_of(&deliver(store, ch, at, vec![msg(&id, &thread, &author)]).await)
+        }
+    };
+    let a = on(10, "thread-a", "cust-1").await;
+    let b = on(11, "thread-b", "cust-1").await;
+    let gone = on(12, "thread-c", "cust-1").await;
+    let closed = on(13, "thread-d", "cust-1").await;
+    let stranger = on(14, "thread-e", "cust-2").await;
+    store
+        .merge_cases(b, vec![gone], false, Actor::System, t(15))
+        .await
+        .unwrap();
+    store
+        .update_case(closed, status(CaseStatus::Closed), Actor::System, t(16))
+        .await
+        .unwrap();
+    let unknown = CaseId::new_at(t(17));
+
+    let before = snapshot(&store).await;
+    for (target, sources, phrase) in [
+        (a, vec![], "name at least one case"),
+        (a, vec![a], "cannot be merged into itself"),
+        (a, vec![b, a], "cannot be merged into itself"),
+        (a, vec![b, b], "is named twice"),
+        (a, vec![b, unknown], "no case with id"),
+        (a, vec![gone], "was already merged into case"),
+        (gone, vec![a], "merge into that case instead"),
+        (closed, vec![a], "is closed"),
+        (a, vec![b, stranger], "\"merge_contacts\": true"),
+    ] {
+        assert_refused(
+            store
+                .merge_cases(target, sources.clone(), false, Actor::System, t(18))
+                .await,
+            phrase,
+        );
+        assert_eq!(
+            snapshot(&store).await,
+            before,
+            "merging {sources:?} into {target} changed something"
+        );
+    }
+    assert_not_found(
+        store
+            .merge_cases(unknown, vec![a], false, Actor::System, t(18))
+            .await,
+        "unknown target",
+    );
+    assert_eq!(snapshot(&store).await, before);
+
+    // A closed source may be merged: its history joins the target, and it stays resolved when
+    // it was.
+    let resolved_at = case(&store, closed).await.resolved_at;
+    assert_eq!(resolved_at, Some(t(16)));
+    let (merged, _) = store
+        .merge_cases(a, vec![closed], false, Actor::System, t(19))
+        .await
+        .unwrap();
+    assert_eq!(detail(&store, a).await.messages.len(), 2);
+    assert_eq!(merged.status, CaseStatus::New);
+    let source = case(&store, closed).await;
+    assert_eq!(
+        (source.status, source.merged_into, source.resolved_at),
+        (CaseStatus::Closed, Some(a), Some(t(16)))
+    );
+    // A resolved target that takes an active case opens again.
+    store
+        .update_case(a, status(CaseStatus::Resolved), Actor::System, t(20))
+        .await
+        .unwrap();
+    let (merged, _) = store
+        .merge_cases(a, vec![b], false, Actor::System, t(21))
+        .await
+        .unwrap();
+    assert_eq!(
+        (merged.status, merged.resolved_at, merged.reopen_count),
+        (CaseStatus::Open, None, 1)
+    );
+    assert_eq!(detail(&store, a).await.messages.len(), 4);
+}
+
+/// A public mention and the e-mail that follows it come from two contact records of one
+/// person: merging the cases with `merge_contacts` makes them one contact.
+async fn merge_contacts_links_a_mention_and_its_follow_up(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let social = make_channel(&store, "twitter", "Social", t(2)).await;
+    let mail = make_channel(&store, "email", "Mail", t(3)).await;
+    let old = case_of(
+        &deliver(
+            &store,
+            &mail,
+            5,
+            vec![msg("mail-0", "mail-0", "ann@example.com")],
+        )
+        .await,
+    );
+    store
+        .update_case(old, status(CaseStatus::Closed), Actor::System, t(6))
+        .await
+        .unwrap();
+    let mention = case_of(
+        &deliver(
+            &store,
+            &social,
+            10,
+            vec![public_msg("tw-1", "post:1", "@ann")],
+        )
+        .await,
+    );
+    let email = case_of(
+        &deliver(
+            &store,
+            &mail,
+            11,
+            vec![msg("mail-1", "mail-1", "ann@example.com")],
+        )
+        .await,
+    );
+    let (x, y) = (
+        case(&store, mention).await.contact_id,
+        case(&store, email).await.contact_id,
+    );
+    assert_ne!(x, y);
+    assert_eq!(case(&store, old).await.contact_id, y);
+    store
+        .set_contact_tags(x, tags(&["vip"]), Actor::System, t(12))
+        .await
+        .unwrap();
+    store
+        .set_contact_tags(y, tags(&["enterprise", "vip"]), Actor::System, t(12))
+        .await
+        .unwrap();
+
+    let before = snapshot(&store).await;
+    assert_refused(
+        store
+            .merge_cases(mention, vec![email], false, as_user(&ann), t(13))
+            .await,
+        "\"merge_contacts\": true",
+    );
+    assert_eq!(snapshot(&store).await, before, "a refusal changes nothing");
+
+    let (merged, events) = store
+        .merge_cases(mention, vec![email], true, as_user(&ann), t(14))
+        .await
+        .unwrap();
+    assert_eq!(merged.contact_id, x);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.case_id))
+            .collect::<Vec<_>>(),
+        [
+            ("case.updated", Some(email)),
+            ("case.updated", Some(old)),
+            ("case.updated", Some(mention))
+        ],
+        "every case that changed, the target last"
+    );
+    let contact = store.contact(x).await.unwrap();
+    assert_eq!(
+        contact
+            .identities
+            .iter()
+            .map(|i| (i.channel_id, i.external_id.as_str()))
+            .collect::<Vec<_>>(),
+        [(mail.id, "ann@example.com"), (social.id, "@ann")],
+        "both identities, oldest first"
+    );
+    assert_eq!(contact.tags, ["vip", "enterprise"]);
+    assert_eq!(contact.display_name.as_deref(), Some("Customer @ann"));
+    for id in [old, email, mention] {
+        assert_eq!(case(&store, id).await.contact_id, x, "case {id}");
+    }
+    let timeline = store.contact_timeline(x, None, 100).await.unwrap().items;
+    assert_eq!(timeline.len(), 3);
+    assert!(timeline.iter().all(|m| m.author.id == Some(x.to_string())));
+    // The emptied contact stays, with nothing left on it.
+    let emptied = store.contact(y).await.unwrap();
+    assert!(emptied.identities.is_empty());
+    assert!(
+        store
+            .contact_timeline(y, None, 100)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let audit = all_audit(&store).await;
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "contact.merged")
+        .expect("contact.merged is audited");
+    assert_eq!(
+        (entry.subject_kind.as_str(), entry.subject_id.clone()),
+        ("contact", y.to_string())
+    );
+    assert_eq!(entry.details["into"], x.to_string());
+    assert_eq!(entry.details["identities"], 1);
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "case.merged" && e.subject_id == email.to_string())
+    );
+
+    // The e-mail address is now the merged contact's: a new mail from it is theirs.
+    let next = case_of(
+        &deliver(
+            &store,
+            &mail,
+            20,
+            vec![msg("mail-2", "mail-2", "ann@example.com")],
+        )
+        .await,
+    );
+    assert_eq!(case(&store, next).await.contact_id, x);
+
+    // A second address on the same channel cannot join: a reply there could not tell which
+    // of the two to write to.
+    let work = case_of(
+        &deliver(
+            &store,
+            &mail,
+            21,
+            vec![msg("mail-3", "mail-3", "ann@work.example")],
+        )
+        .await,
+    );
+    let before = snapshot(&store).await;
+    assert_refused(
+        store
+            .merge_cases(mention, vec![work], true, as_user(&ann), t(22))
+            .await,
+        "both have an identity on the channel \"Mail\"",
+    );
+    assert_eq!(snapshot(&store).await, before, "a refusal changes nothing");
+}
+
+async fn split_moves_messages_to_a_new_case(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let team = make_team(&store, "Care", t(1)).await;
+    let ch = make_channel(&store, "facebook", "Page", t(2)).await;
+    let r = deliver(&store, &ch, 10, vec![msg("dm-1", "dm:cust-1", "cust-1")]).await;
+    let (b, dm1) = (case_of(&r), message_of(&r));
+    let r = deliver(
+        &store,
+        &ch,
+        11,
+        vec![public_msg("post-1", "post:1", "cust-1")],
+    )
+    .await;
+    let (a, post1) = (case_of(&r), message_of(&r));
+    let (answer, _) = store
+        .add_reply(b, "Hello".into(), as_user(&ann), t(12))
+        .await
+        .unwrap();
+    let dm2 = message_of(&deliver(&store, &ch, 13, vec![msg("dm-2", "dm:cust-1", "cust-1")]).await);
+    let patch = CasePatch {
+        purpose: Some(Purpose::parse("support").unwrap()),
+        team: Some(Some(team.id)),
+        assignee: Some(Some(ann.id)),
+        priority: Some(Priority::Urgent),
+        tags: Some(tags(&["social"])),
+        ..CasePatch::default()
+    };
+    store
+        .update_case(a, patch, Actor::System, t(14))
+        .await
+        .unwrap();
+    store
+        .merge_cases(a, vec![b], false, Actor::System, t(15))
+        .await
+        .unwrap();
+    let (public, private) = (
+        case(&store, a).await.conversation_id,
+        case(&store, b).await.conversation_id,
+    );
+    let before = case(&store, a).await;
+
+    let (new, events) = store
+        .split_case(a, vec![dm2, dm1, answer.id], as_user(&ann), t(20))
+        .await
+        .unwrap();
+    assert_ne!(new.id, a);
+    assert_eq!(
+        (
+            new.status,
+            new.contact_id,
+            new.purpose.clone(),
+            new.team,
+            new.assignee,
+            new.priority,
+            new.tags.clone()
+        ),
+        (
+            CaseStatus::Open,
+            before.contact_id,
+            before.purpose.clone(),
+            Some(team.id),
+            Some(ann.id),
+            Priority::Urgent,
+            before.tags.clone()
+        )
+    );
+    assert_eq!(
+        (
+            new.conversation_id,
+            new.public,
+            new.channel_id,
+            new.merged_into
+        ),
+        (private, false, ch.id, None),
+        "the new case is on the messages' conversation"
+    );
+    assert_eq!(
+        (new.created_at, new.first_response_at, new.updated_at),
+        (t(10), Some(t(12)), t(20)),
+        "from its earliest message and its earliest reply"
+    );
+    assert_eq!(
+        detail(&store, new.id)
+            .await
+            .messages
+            .iter()
+            .map(|m| (m.id, m.case_id))
+            .collect::<Vec<_>>(),
+        [(dm1, new.id), (answer.id, new.id), (dm2, new.id)]
+    );
+    let left = detail(&store, a).await;
+    assert_eq!(
+        left.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [post1]
+    );
+    assert_eq!(
+        (
+            left.case.conversation_id,
+            left.case.status,
+            left.case.updated_at
+        ),
+        (public, before.status, t(20))
+    );
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.case_id))
+            .collect::<Vec<_>>(),
+        [("case.created", Some(new.id)), ("case.updated", Some(a))]
+    );
+    let splits: Vec<AuditEntry> = all_audit(&store)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "case.split")
+        .collect();
+    assert_eq!(
+        splits
+            .iter()
+            .map(|e| e.subject_id.clone())
+            .collect::<Vec<_>>(),
+        [new.id.to_string(), a.to_string()],
+        "one entry on each case (newest first)"
+    );
+    assert_eq!(splits[1].details["into"], new.id.to_string());
+    assert_eq!(splits[0].details["from"], a.to_string());
+    assert_eq!(splits[0].actor_id, Some(ann.id.to_string()));
+
+    // Merged back, then the public comment split off instead: the case follows its customer
+    // to the private conversation.
+    store
+        .merge_cases(a, vec![new.id], false, Actor::System, t(21))
+        .await
+        .unwrap();
+    let (comment, _) = store
+        .split_case(a, vec![post1], Actor::System, t(22))
+        .await
+        .unwrap();
+    assert_eq!((comment.conversation_id, comment.public), (public, true));
+    let left = case(&store, a).await;
+    assert_eq!((left.conversation_id, left.public), (private, false));
+    assert_eq!(detail(&store, a).await.messages.len(), 3);
+}
+
+async fn split_refusals_change_nothing(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "facebook", "Page", t(1)).await;
+    let r = deliver(&store, &ch, 10, vec![msg("dm-1", "dm:cust-1", "cust-1")]).await;
+    let (b, dm1) = (case_of(&r), message_of(&r));
+    let r = deliver(
+        &store,
+        &ch,
+        11,
+        vec![public_msg("post-1", "post:1", "cust-1")],
+    )
+    .await;
+    let (a, post1) = (case_of(&r), message_of(&r));
+    let dm2 = message_of(&deliver(&store, &ch, 12, vec![msg("dm-2", "dm:cust-1", "cust-1")]).await);
+    let r = deliver(&store, &ch, 13, vec![msg("x-1", "dm:cust-2", "cust-2")]).await;
+    let (other, foreign) = (case_of(&r), message_of(&r));
+    store
+        .merge_cases(a, vec![b], false, Actor::System, t(14))
+        .await
+        .unwrap();
+    let closed = case_of(
+        &deliver(
+            &store,
+            &ch,
+            15,
+            vec![
+                msg("y-1", "dm:cust-3", "cust-3"),
+                msg("y-2", "dm:cust-3", "cust-3"),
+            ],
+        )
+        .await,
+    );
+    let closed_msg = detail(&store, closed).await.messages[0].id;
+    store
+        .update_case(closed, status(CaseStatus::Closed), Actor::System, t(16))
+        .await
+        .unwrap();
+
+    let before = snapshot(&store).await;
+    for (case, messages, phrase) in [
+        (a, vec![], "name at least one message"),
+        (a, vec![dm1, post1, dm2], "all the messages"),
+        (a, vec![dm1, foreign], "is not on case"),
+        (a, vec![MessageId::new_at(t(17))], "is not on case"),
+        (a, vec![dm1, dm1], "is named twice"),
+        (a, vec![dm1, post1], "more than one conversation"),
+        (b, vec![dm1], "was merged into case"),
+        (closed, vec![closed_msg], "is closed"),
+        (other, vec![foreign], "all the messages"),
+    ] {
+        assert_refused(
+            store
+                .split_case(case, messages.clone(), Actor::System, t(18))
+                .await,
+            phrase,
+        );
+        assert_eq!(
+            snapshot(&store).await,
+            before,
+            "splitting {messages:?} off {case} changed something"
+        );
+    }
+    assert_not_found(
+        store
+            .split_case(CaseId::new_at(t(18)), vec![dm1], Actor::System, t(18))
+            .await,
+        "unknown case",
+    );
+    assert_eq!(snapshot(&store).await, before);
 }

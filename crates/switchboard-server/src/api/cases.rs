@@ -256,19 +256,39 @@ fn message_text(body: TextBody) -> Result<String, ApiError> {
     Ok(body.text)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    text: String,
+    /// One of the case's conversations (a merged case can have several); default: its own.
+    conversation_id: Option<String>,
+}
+
 pub async fn reply(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::WorkCases>,
     Path(id): Path<String>,
-    Json(body): Json<TextBody>,
+    Json(body): Json<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ApiError::path_id(&id, CaseId::parse, "case")?;
-    let text = message_text(body)?;
+    let conversation = body
+        .conversation_id
+        .as_deref()
+        .map(|v| field("conversation_id", ConversationId::parse(v)))
+        .transpose()?;
+    let text = message_text(TextBody { text: body.text })?;
     let out = state
         .store
-        .reply(id, text, caller.actor, state.clock.now())
+        .reply_on(id, conversation, text, caller.actor, state.clock.now())
         .await
-        .map_err(ApiError::from_store("case"))?;
+        .map_err(|e| match e {
+            switchboard_store::StoreError::Invalid(m)
+                if m.contains("is not one of this case's conversations") =>
+            {
+                super::merge::refused(switchboard_store::StoreError::Invalid(m))
+            }
+            e => ApiError::from_store("case")(e),
+        })?;
     state.bus.publish(out.events);
     state.outbound_wake.notify_one();
     let mut body = serde_json::to_value(&out.message).map_err(ApiError::internal)?;

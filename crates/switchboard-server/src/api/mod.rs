@@ -5,6 +5,7 @@ mod cases;
 mod contacts;
 mod directory;
 mod experts;
+mod merge;
 mod notifications;
 mod playbook;
 mod purposes;
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/replies", post(cases::reply))
         .route("/cases/{id}/notes", post(cases::note))
         .route("/cases/{id}/transfer", post(cases::transfer))
+        .route("/cases/{id}/merge", post(merge::merge))
+        .route("/cases/{id}/split", post(merge::split))
         .route("/messages/{id}/approve", post(cases::approve))
         .route("/messages/{id}/reject", post(cases::reject))
         .route("/approvals", get(cases::approvals))

@@ -12,6 +12,7 @@ mod config;
 mod experts;
 mod helpers;
 mod lifecycle;
+mod merge;
 mod ops;
 mod outbound;
 mod pg;
