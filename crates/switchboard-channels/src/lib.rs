@@ -2,6 +2,7 @@
 //! core [`InboundMessage`](switchboard_core::InboundMessage)s and builds outbound requests.
 //! No I/O here: the server does the HTTP, so every adapter is tested as plain functions.
 
+pub mod notify;
 pub mod retry;
 pub mod webhook;
 

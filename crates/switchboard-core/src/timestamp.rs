@@ -16,6 +16,10 @@ impl Timestamp {
     pub const fn as_unix_micros(self) -> i64 {
         self.0
     }
+    /// Whole seconds since the Unix epoch (rounded down).
+    pub const fn as_unix_secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
     pub fn from_offset_datetime(t: OffsetDateTime) -> Self {
         Timestamp((t.unix_timestamp_nanos() / 1000) as i64)
     }

@@ -1,5 +1,5 @@
 //! Switchboard's HTTP server: the API under `/api/v1`, provider webhooks under `/hooks`, the
-//! live stream, `/metrics`, and the background workers (ingest processing, outbound delivery).
+//! live stream, `/metrics`, and the background workers (ingest processing, outbound delivery, notify hooks, SLA watch, expert reminders).
 //! This is the only crate that knows HTTP. Start it with [`launch`], from `main` or a test.
 
 pub mod api;
@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod mail;
 pub mod metrics;
+pub mod notify_hooks;
 pub mod outbound;
 pub mod sla;
 
@@ -124,7 +125,9 @@ pub async fn start(
             "re-queued raw events left unprocessed by the last run"
         );
     }
+    notify_hooks::ensure_secret(&state).await?;
     tokio::spawn(ingest::run_processor(state.clone(), rx));
+    tokio::spawn(notify_hooks::run(state.clone()));
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(sla::run(state.clone()));
     tokio::spawn(experts::run_reminders(state.clone()));

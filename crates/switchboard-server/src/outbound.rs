@@ -86,32 +86,46 @@ async fn attempt(state: &AppState, job: &OutboundJob) -> Result<(), (Verdict, St
                 .body(req.body)
                 .send()
                 .await;
-            match res {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    match classify_status(status) {
-                        Verdict::Delivered => Ok(()),
-                        v => {
-                            let body = r.text().await.unwrap_or_default();
-                            let snippet: String = body.chars().take(200).collect();
-                            Err((
-                                v,
-                                format!("HTTP {status} from {}: {snippet}", redact_url(url)),
-                            ))
-                        }
-                    }
+            judge(res, url)
+                .await
+                .map(|_| ())
+                .map_err(|(verdict, _, error)| (verdict, error))
+        }
+    }
+}
+
+/// What the answer to one POST means: its status when delivered, else whether to retry, the
+/// status if there was one, and the reason (the URL redacted, the body's first 200 chars).
+pub(crate) async fn judge(
+    res: reqwest::Result<reqwest::Response>,
+    url: &str,
+) -> Result<u16, (Verdict, Option<u16>, String)> {
+    match res {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            match classify_status(status) {
+                Verdict::Delivered => Ok(status),
+                v => {
+                    let body = r.text().await.unwrap_or_default();
+                    let snippet: String = body.chars().take(200).collect();
+                    Err((
+                        v,
+                        Some(status),
+                        format!("HTTP {status} from {}: {snippet}", redact_url(url)),
+                    ))
                 }
-                // reqwest's message repeats the URL, query included: drop it (ours is redacted).
-                Err(e) => Err((
-                    Verdict::Retry,
-                    format!(
-                        "cannot reach {}: {}",
-                        redact_url(url),
-                        error_chain(&e.without_url())
-                    ),
-                )),
             }
         }
+        // reqwest's message repeats the URL, query included: drop it (ours is redacted).
+        Err(e) => Err((
+            Verdict::Retry,
+            None,
+            format!(
+                "cannot reach {}: {}",
+                redact_url(url),
+                error_chain(&e.without_url())
+            ),
+        )),
     }
 }
 

@@ -333,6 +333,8 @@ fn ingest_one(
             close_previous: false,
         },
     };
+    // A new case's notify hooks and escalation, acted on once its first message is stored.
+    let mut after_routing: Option<(Vec<String>, bool)> = None;
     let (case_id, case_event) = match (on_inbound, latest) {
         (OnInbound::Attach { status, reopened }, Some(r)) => {
             let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
@@ -427,6 +429,7 @@ fn ingest_one(
                 merged_into: None,
             };
             if let Some(r) = routed {
+                after_routing = Some((r.notify, r.escalated));
                 case.purpose = r.purpose;
                 case.team = r.team;
                 case.assignee = r.assignee;
@@ -527,6 +530,36 @@ fn ingest_one(
         ],
     )?;
     report.messages += 1;
+    if let Some((notify, escalated)) = after_routing
+        && let Some((_, case)) = &case_event
+    {
+        if !notify.is_empty() {
+            crate::hooks::enqueue(
+                c,
+                &notify,
+                "case.routed",
+                Some(case_id),
+                &json!({ "case": case, "message": message }),
+                now,
+            )?;
+        }
+        if escalated {
+            let supervisors = crate::notify::supervisors_of(c, case.team)?;
+            let who = message.author.name.as_deref().unwrap_or("a contact");
+            crate::notify::notify_later(
+                c,
+                &supervisors,
+                "case.escalated",
+                Some(case_id),
+                &format!(
+                    "Escalated by the playbook: a new {} case from {who}",
+                    case.purpose
+                ),
+                now,
+                events,
+            )?;
+        }
+    }
     if let Some((kind, case)) = case_event {
         events.push(PendingEvent {
             kind,

@@ -11,6 +11,7 @@ mod cases;
 mod contacts;
 mod directory;
 mod experts;
+mod hooks;
 mod ingest;
 mod journal;
 mod lifecycle;
@@ -28,6 +29,7 @@ pub mod sql;
 
 pub use directory::{ChannelPatch, TeamPatch};
 pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
+pub use hooks::{HookDelivery, HookJob, HookOutcome, SealedHookSecrets};
 pub use model::*;
 pub use notify::Notification;
 pub use pool::PoolStats;

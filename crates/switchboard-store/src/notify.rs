@@ -2,7 +2,7 @@
 //! breach, an expert's answer, an escalation). Each is also a live event, so an open
 //! workspace shows it at once.
 
-use crate::journal::{bad, emit};
+use crate::journal::{PendingEvent, bad, emit_many};
 use crate::sql::Conn;
 use crate::{Event, Page, Store, StoreError, params};
 use serde::Serialize;
@@ -48,8 +48,22 @@ pub(crate) fn notify(
     body: &str,
     now: Timestamp,
 ) -> Result<Vec<Event>, StoreError> {
+    let mut pending = Vec::new();
+    notify_later(c, users, kind, case, body, now, &mut pending)?;
+    emit_many(c, pending)
+}
+
+/// [`notify`], leaving the events in `pending` for the caller to emit with its own.
+pub(crate) fn notify_later(
+    c: &mut dyn Conn,
+    users: &[UserId],
+    kind: &str,
+    case: Option<CaseId>,
+    body: &str,
+    now: Timestamp,
+    pending: &mut Vec<PendingEvent>,
+) -> Result<(), StoreError> {
     let mut seen = Vec::new();
-    let mut events = Vec::new();
     for &user in users {
         if seen.contains(&user) {
             continue;
@@ -76,15 +90,14 @@ pub(crate) fn notify(
             created_at: now,
             read_at: None,
         };
-        events.push(emit(
-            c,
-            "notification.created",
-            case,
-            json!({ "notification": n }),
-            now,
-        )?);
+        pending.push(PendingEvent {
+            kind: "notification.created",
+            case_id: case,
+            data: json!({ "notification": n }),
+            at: now,
+        });
     }
-    Ok(events)
+    Ok(())
 }
 
 /// Who supervises a team: its members who are supervisors or admins; if it has none (or

@@ -369,6 +369,8 @@ pub(crate) struct Routed {
     pub skills: Vec<String>,
     pub approval_team: Option<TeamId>,
     pub escalated: bool,
+    /// Notify hooks to tell about the new case.
+    pub notify: Vec<String>,
     /// Stored on the case and in the audit log: which rules fired and why, where it landed.
     pub record: serde_json::Value,
 }
@@ -571,6 +573,7 @@ pub(crate) fn route(
         skills: actions.skills,
         approval_team,
         escalated: actions.escalate.unwrap_or(false),
+        notify: actions.notify,
         record,
     })
 }

@@ -13,9 +13,9 @@
 use serde_json::json;
 use switchboard_core::assign::Availability;
 use switchboard_core::{
-    Author as Sender, CaseId, CaseStatus, ChannelId, ContactId, DeliveryState, Direction,
-    InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role, Tag, TeamId, Timestamp,
-    UserId, Username,
+    Author as Sender, CaseId, CaseStatus, ChannelId, ContactId, DeliveryId, DeliveryState,
+    Direction, InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role, Tag, TeamId,
+    Timestamp, UserId, Username,
 };
 use switchboard_store::sql::Backend;
 use switchboard_store::{
@@ -281,6 +281,11 @@ contract! {
     split_moves_messages_to_a_new_case => sqlite_split_moves_messages_to_a_new_case,
         postgres_split_moves_messages_to_a_new_case;
     split_refusals_change_nothing => sqlite_split_refusals_change_nothing, postgres_split_refusals_change_nothing;
+    notify_hooks_are_queued_with_the_case_and_tracked_to_the_end =>
+        sqlite_notify_hooks_are_queued_with_the_case_and_tracked_to_the_end,
+        postgres_notify_hooks_are_queued_with_the_case_and_tracked_to_the_end;
+    escalation_notifies_the_teams_supervisors => sqlite_escalation_notifies_the_teams_supervisors,
+        postgres_escalation_notifies_the_teams_supervisors;
 }
 
 // =============================================================================================
@@ -4549,4 +4554,254 @@ async fn split_refusals_change_nothing(store: Store) {
         "unknown case",
     );
     assert_eq!(snapshot(&store).await, before);
+}
+
+// =============================================================================================
+// Notify hooks and escalation.
+
+const NOTIFY_PLAYBOOK: &str = r#"
+[[team]]
+id = "pr"
+name = "PR"
+
+[[rule]]
+name = "Outages wake the status page and the on-call"
+when.text_any = ["outage"]
+then.team = "pr"
+then.notify = "https://status.example/hook"
+then.escalate = true
+
+[[rule]]
+name = "Everything is copied to the CRM"
+then.notify = "https://crm.example/hook"
+"#;
+
+async fn notify_hooks_are_queued_with_the_case_and_tracked_to_the_end(store: Store) {
+    use switchboard_store::HookOutcome;
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    store
+        .apply_playbook(NOTIFY_PLAYBOOK.into(), as_user(&admin), t(2))
+        .await
+        .unwrap();
+    let ch = make_channel(&store, "webhook", "Shop", t(3)).await;
+    let mut m = msg("m-1", "th-1", "c-1");
+    m.text = "Is there an outage?".into();
+    let case = case_of(&deliver(&store, &ch, 10, vec![m]).await);
+
+    // One delivery per URL of every rule that fired, queued with the case.
+    let page = store
+        .hook_deliveries(Some(case), None, None, 10)
+        .await
+        .unwrap();
+    let mut urls: Vec<_> = page.items.iter().map(|d| d.url.as_str()).collect();
+    urls.sort();
+    assert_eq!(
+        urls,
+        ["https://crm.example/hook", "https://status.example/hook"]
+    );
+    assert!(
+        page.items
+            .iter()
+            .all(|d| d.state == "queued" && d.attempts == 0)
+    );
+    assert!(
+        page.items
+            .iter()
+            .all(|d| d.event == "case.routed" && d.body.is_none())
+    );
+    let first = store.hook_delivery(page.items[0].id).await.unwrap();
+    let body = first.body.clone().unwrap();
+    assert_eq!(body["id"], json!(first.id));
+    assert_eq!(body["event"], "case.routed");
+    assert_eq!(body["case"]["id"], json!(case));
+    assert_eq!(body["message"]["text"], "Is there an outage?");
+    assert_eq!(
+        body["case"]["routing"]["fired"][0]["rule"],
+        "Outages wake the status page and the on-call"
+    );
+
+    // A second message on the same case queues nothing more (the playbook routes new cases).
+    let again = case_of(&deliver(&store, &ch, 11, vec![msg("m-2", "th-1", "c-1")]).await);
+    assert_eq!(again, case);
+    assert_eq!(store.hooks_pending().await.unwrap(), 2);
+
+    // Claimed under a lease: not due again until it ends.
+    let jobs = store.claim_hooks(t(20), t(80), 10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        store
+            .claim_hooks(t(21), t(81), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (a, b) = (jobs[0].id, jobs[1].id);
+    store
+        .record_hook(a, HookOutcome::Delivered { status: 204 }, t(22))
+        .await
+        .unwrap();
+    store
+        .record_hook(
+            b,
+            HookOutcome::Retry {
+                at: t(30),
+                status: Some(503),
+                error: "HTTP 503".into(),
+            },
+            t(22),
+        )
+        .await
+        .unwrap();
+    let delivered = store.hook_delivery(a).await.unwrap();
+    assert_eq!(
+        (
+            delivered.state.as_str(),
+            delivered.attempts,
+            delivered.last_status,
+            delivered.delivered_at
+        ),
+        ("delivered", 1, Some(204), Some(t(22)))
+    );
+    // A late answer for a delivery no longer in flight changes nothing.
+    store
+        .record_hook(
+            a,
+            HookOutcome::Failed {
+                status: None,
+                error: "late".into(),
+            },
+            t(23),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.hook_delivery(a).await.unwrap(), delivered);
+
+    // The retry is due at its time, not before.
+    assert!(
+        store
+            .claim_hooks(t(29), t(90), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retry = store.claim_hooks(t(30), t(90), 10).await.unwrap();
+    assert_eq!((retry.len(), retry[0].id, retry[0].attempts), (1, b, 1));
+    // Refused while in flight.
+    assert!(matches!(
+        store.redeliver_hook(b, as_user(&admin), t(31)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .record_hook(
+            b,
+            HookOutcome::Failed {
+                status: Some(410),
+                error: "HTTP 410 Gone".into(),
+            },
+            t(32),
+        )
+        .await
+        .unwrap();
+    let failed = store
+        .hook_deliveries(None, Some("failed".into()), None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (
+            failed[0].id,
+            failed[0].attempts,
+            failed[0].last_status,
+            failed[0].last_error.as_deref()
+        ),
+        (b, 2, Some(410), Some("HTTP 410 Gone"))
+    );
+    assert_eq!(store.hooks_pending().await.unwrap(), 0);
+
+    // Sent again by an admin: queued with a fresh count, the same body; audited.
+    let requeued = store
+        .redeliver_hook(b, as_user(&admin), t(40))
+        .await
+        .unwrap();
+    assert_eq!((requeued.state.as_str(), requeued.attempts), ("queued", 0));
+    assert_eq!(requeued.body, store.hook_delivery(b).await.unwrap().body);
+    assert_eq!(store.claim_hooks(t(40), t(99), 10).await.unwrap().len(), 1);
+    let audit = all_audit(&store).await;
+    for action in ["notify.delivered", "notify.failed", "notify.redelivered"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} audited");
+    }
+    assert!(matches!(
+        store.hook_delivery(DeliveryId::new_at(t(1))).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn escalation_notifies_the_teams_supervisors(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let sue = make_user(&store, "sue", Role::Supervisor, t(2)).await;
+    let other = make_user(&store, "otto", Role::Supervisor, t(2)).await;
+    store
+        .apply_playbook(NOTIFY_PLAYBOOK.into(), as_user(&admin), t(3))
+        .await
+        .unwrap();
+    let pr = store
+        .list_teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.slug == "pr")
+        .unwrap()
+        .id;
+    store
+        .add_team_member(pr, sue.id, as_user(&admin), t(4))
+        .await
+        .unwrap();
+    let ch = make_channel(&store, "webhook", "Shop", t(5)).await;
+
+    // No escalation: nobody is notified.
+    deliver(&store, &ch, 10, vec![msg("m-1", "th-1", "c-1")]).await;
+    assert!(
+        store
+            .notifications(sue.id, false, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let mut m = msg("m-2", "th-2", "c-2");
+    m.text = "Total outage here".into();
+    let report = deliver(&store, &ch, 11, vec![m]).await;
+    let case = case_of(&report);
+    let detail = detail(&store, case).await;
+    assert!(detail.case.escalated);
+    let sues = store
+        .notifications(sue.id, false, None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(sues.len(), 1, "{sues:?}");
+    assert_eq!(
+        (sues[0].kind.as_str(), sues[0].case_id),
+        ("case.escalated", Some(case))
+    );
+    assert!(sues[0].body.contains("Customer c-2"), "{}", sues[0].body);
+    // The team has a supervisor, so others are not disturbed; the event is in the ingest's.
+    assert!(
+        store
+            .notifications(other.id, false, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        report
+            .events
+            .iter()
+            .any(|e| e.kind == "notification.created")
+    );
 }

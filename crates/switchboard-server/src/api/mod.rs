@@ -7,6 +7,7 @@ mod directory;
 mod experts;
 mod merge;
 mod notifications;
+mod notify;
 mod playbook;
 mod purposes;
 mod session;
@@ -87,6 +88,11 @@ pub fn router(state: AppState) -> Router {
         .route("/purposes", get(purposes::list).post(purposes::create))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
+        .route("/notify/deliveries", get(notify::list))
+        .route("/notify/deliveries/{id}", get(notify::get_one))
+        .route("/notify/deliveries/{id}/redeliver", post(notify::redeliver))
+        .route("/notify/secret", get(notify::secret))
+        .route("/notify/secret/rotate", post(notify::rotate_secret))
         .route("/contacts", get(contacts::list))
         .route(
             "/contacts/{id}",

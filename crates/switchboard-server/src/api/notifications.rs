@@ -3,8 +3,9 @@
 use crate::AppState;
 use crate::api::PageQuery;
 use crate::auth::Caller;
+use crate::error::Query;
 use crate::error::{ApiError, Json};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;

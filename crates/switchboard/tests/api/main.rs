@@ -13,6 +13,7 @@ mod experts;
 mod helpers;
 mod lifecycle;
 mod merge;
+mod notify;
 mod ops;
 mod outbound;
 mod pg;
