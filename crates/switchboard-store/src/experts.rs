@@ -387,10 +387,7 @@ impl Store {
     ) -> Result<(ExpertLink, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
-                let link = link_by_id(c, id, now).map_err(|e| match e {
-                    StoreError::NotFound => StoreError::NotFound,
-                    e => e,
-                })?;
+                let link = link_by_id(c, id, now)?;
                 if link.case_id != case {
                     return Err(StoreError::NotFound);
                 }
