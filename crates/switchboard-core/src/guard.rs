@@ -32,6 +32,9 @@
 //!   written `AB 12 34 56 C` or `AB123456C` (upper case; lower case only in the compact
 //!   form), suffix A–D, without the prefixes HMRC never issues (first letter D, F, I, Q, U or
 //!   V; second letter D, F, I, O, Q, U or V; BG, GB, KN, NK, NT, TN, ZZ).
+//! - **IBANs**: a country code, two check digits and the account, compact
+//!   (`DE89370400440532013000`) or in groups of four (`GB82 WEST 1234 5698 7654 32`), of the
+//!   country's registered length and passing the ISO 7064 mod-97 check.
 //! - **E-mail addresses**: `local@domain.tld` with a dotted domain and a top-level domain of
 //!   two or more letters (letters may be non-ASCII). Image names such as `logo@2x.png` are
 //!   not addresses.
@@ -167,6 +170,7 @@ pub struct Finding {
 #[serde(tag = "kind", content = "phrase", rename_all = "snake_case")]
 pub enum FindingKind {
     CardNumber,
+    Iban,
     NationalId,
     Email,
     Phone,
@@ -180,6 +184,7 @@ impl FindingKind {
         match self {
             FindingKind::BannedPhrase(p) => format!("the banned phrase \"{p}\""),
             FindingKind::Email => "an e-mail address".to_owned(),
+            FindingKind::Iban => "an IBAN".to_owned(),
             other => format!("a {}", other.noun()),
         }
     }
@@ -192,6 +197,7 @@ impl FindingKind {
     fn noun(&self) -> &'static str {
         match self {
             FindingKind::CardNumber => "card number",
+            FindingKind::Iban => "IBAN",
             FindingKind::NationalId => "national id number",
             FindingKind::Email => "e-mail address",
             FindingKind::Phone => "phone number",
@@ -202,6 +208,7 @@ impl FindingKind {
     fn plural(&self) -> &'static str {
         match self {
             FindingKind::CardNumber => "card numbers",
+            FindingKind::Iban => "IBANs",
             FindingKind::NationalId => "national id numbers",
             FindingKind::Email => "e-mail addresses",
             FindingKind::Phone => "phone numbers",
@@ -251,12 +258,7 @@ impl Verdict {
 pub fn check(text: &str, policy: &GuardPolicy) -> Verdict {
     let mut ranked = vec![banned_phrases(text, policy)];
     if policy.on_personal_data != OnPersonalData::Allow {
-        ranked.extend([
-            ranges(FindingKind::Email, emails(text)),
-            ranges(FindingKind::CardNumber, card_numbers(text)),
-            ranges(FindingKind::NationalId, national_ids(text)),
-            ranges(FindingKind::Phone, phone_numbers(text)),
-        ]);
+        ranked.extend(personal_data_candidates(text));
     }
     let findings = resolve(ranked);
     if findings.is_empty() {
@@ -273,6 +275,28 @@ pub fn check(text: &str, policy: &GuardPolicy) -> Verdict {
             findings,
         }
     }
+}
+
+/// The personal data in `text` (e-mail addresses, card numbers, IBANs, national id numbers,
+/// phone numbers), by position, never overlapping: what the guards look for, for anyone who
+/// needs to know what a message carries.
+pub fn personal_data(text: &str) -> Vec<Finding> {
+    // Every detector needs a digit or an `@`: most messages have neither.
+    if !text.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
+        return Vec::new();
+    }
+    resolve(personal_data_candidates(text))
+}
+
+/// Candidates per kind, in priority order (see the module's documentation).
+fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
+    vec![
+        ranges(FindingKind::Email, emails(text)),
+        ranges(FindingKind::Iban, ibans(text)),
+        ranges(FindingKind::CardNumber, card_numbers(text)),
+        ranges(FindingKind::NationalId, national_ids(text)),
+        ranges(FindingKind::Phone, phone_numbers(text)),
+    ]
 }
 
 // ----- findings ------------------------------------------------------------------------------
@@ -336,6 +360,7 @@ fn describe(findings: &[Finding]) -> String {
     }
     for kind in [
         FindingKind::CardNumber,
+        FindingKind::Iban,
         FindingKind::NationalId,
         FindingKind::Email,
         FindingKind::Phone,
@@ -530,6 +555,133 @@ fn emails(text: &str) -> Vec<(usize, usize)> {
         .filter_map(|c| c.get(0))
         .map(|m| (m.start(), m.end()))
         .collect()
+}
+
+// ----- IBANs ---------------------------------------------------------------------------------
+
+/// A country code, check digits and the account, compact or in groups of four.
+static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)\b[a-z]{2}[0-9]{2}(?:[a-z0-9]{11,30}|(?: [a-z0-9]{4}){2,7}(?: [a-z0-9]{1,3})?)\b")
+});
+
+/// IBAN lengths by country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+];
+
+fn ibans(text: &str) -> Vec<(usize, usize)> {
+    IBAN.find_iter(text)
+        .filter(|m| valid_iban(m.as_str()))
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
+/// The country's length and the ISO 7064 mod-97 check (the remainder must be 1).
+pub fn valid_iban(s: &str) -> bool {
+    let compact: Vec<u8> = s
+        .bytes()
+        .filter(|b| *b != b' ')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    let Some(country) = compact.get(..2).and_then(|c| std::str::from_utf8(c).ok()) else {
+        return false;
+    };
+    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+        return false;
+    };
+    if compact.len() != len || !compact[2..4].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for &b in compact[4..].iter().chain(&compact[..4]) {
+        let v = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
 }
 
 // ----- card numbers --------------------------------------------------------------------------
@@ -1073,7 +1225,7 @@ mod tests {
                 ("5551234567", None),
                 ("07700900123", None),
                 ("tracking 1Z999AA10123456784", None),
-                ("IBAN DE89 3704 0044 0532 0130 00", None),
+                ("IBAN DE88 3704 0044 0532 0130 00", None), // check digits wrong: not an IBAN, and not a phone,
                 ("+1 555 123 4567 890 123", None),
                 ("0000 123 4567", None),
                 ("000 1234 5678", None),
@@ -1449,5 +1601,59 @@ mod tests {
         LazyLock::force(&SSN);
         LazyLock::force(&NINO);
         assert_eq!(PHONE_FORMS.len(), 9);
+    }
+
+    #[test]
+    fn ibans_table() {
+        // (text, found)
+        let cases = [
+            (
+                "pay to DE89370400440532013000 today",
+                Some("DE89370400440532013000"),
+            ),
+            (
+                "IBAN: GB82 WEST 1234 5698 7654 32.",
+                Some("GB82 WEST 1234 5698 7654 32"),
+            ),
+            (
+                "fr14 2004 1010 0505 0001 3m02 606",
+                Some("fr14 2004 1010 0505 0001 3m02 606"),
+            ),
+            ("NL91ABNA0417164300", Some("NL91ABNA0417164300")),
+            // Check digits wrong, length wrong, unknown country.
+            ("DE88370400440532013000", None),
+            ("DE8937040044053201300", None),
+            ("ZZ89370400440532013000", None),
+            ("order AB12 3456 7890", None),
+        ];
+        for (text, want) in cases {
+            let found: Vec<&str> = personal_data(text)
+                .iter()
+                .filter(|f| f.kind == FindingKind::Iban)
+                .map(|f| &text[f.start..f.end])
+                .collect();
+            assert_eq!(found, want.into_iter().collect::<Vec<_>>(), "{text}");
+        }
+        assert!(valid_iban("BE68 5390 0754 7034"));
+        assert!(!valid_iban("BE68 5390 0754 7035"));
+    }
+
+    #[test]
+    fn personal_data_lists_every_kind_by_position() {
+        let text = "Ann ann@example.com card 4111 1111 1111 1111 IBAN DE89370400440532013000 tel +44 20 7946 0958";
+        let kinds: Vec<(FindingKind, &str)> = personal_data(text)
+            .into_iter()
+            .map(|f| (f.kind.clone(), &text[f.start..f.end]))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (FindingKind::Email, "ann@example.com"),
+                (FindingKind::CardNumber, "4111 1111 1111 1111"),
+                (FindingKind::Iban, "DE89370400440532013000"),
+                (FindingKind::Phone, "+44 20 7946 0958"),
+            ]
+        );
+        assert!(personal_data("no digits here, nor at-signs").is_empty());
     }
 }

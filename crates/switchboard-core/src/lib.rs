@@ -21,7 +21,10 @@ pub mod timestamp;
 
 pub use case::{CaseStatus, InvalidTransition, Priority};
 pub use ids::*;
-pub use message::{Author, DeliveryState, Direction, InboundMessage};
+pub use message::{
+    Author, Classification, DeliveryState, Direction, Evidence, InboundMessage, PersonalDataSpan,
+    SentimentScore, Understood,
+};
 pub use name::{Name, Tag, Username};
 pub use purpose::Purpose;
 pub use role::{Permission, Role};

@@ -122,6 +122,57 @@ pub struct InboundMessage {
     pub sent_at: Option<Timestamp>,
 }
 
+/// What the understanding step made of an inbound message (see the `switchboard-understand`
+/// crate): stored with the message, offered to the playbook as facts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Understood {
+    /// Present when the workspace has an intent model.
+    #[serde(default)]
+    pub intent: Option<Classification>,
+    #[serde(default)]
+    pub purpose: Option<Classification>,
+    #[serde(default)]
+    pub sentiment: Option<SentimentScore>,
+    /// ISO 639-1 (or 639-3) code; absent when the text is too short to tell.
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub personal_data: Vec<PersonalDataSpan>,
+}
+
+/// A classifier's label (`unknown` below its confidence floor), its calibrated probability,
+/// and the words that weighed most.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    pub label: String,
+    pub confidence: f32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub because: Vec<Evidence>,
+}
+
+/// A word (or word pair) and how much it pushed toward a label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub feature: String,
+    pub weight: f32,
+}
+
+/// `negative`, `neutral` or `positive`, and a score from −1 to 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentScore {
+    pub label: String,
+    pub score: f32,
+}
+
+/// Personal data found in the text: its kind (`card_number`, `iban`, `national_id`, `email`,
+/// `phone`) and byte range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDataSpan {
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

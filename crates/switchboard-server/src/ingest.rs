@@ -74,6 +74,16 @@ async fn parse(state: &AppState, ev: &RawEvent) -> IngestItem {
         channel_kind: kind,
         received_at: ev.received_at,
         parsed,
+        understood: Vec::new(),
+    }
+}
+
+/// Understands every parsed message of `items` (CPU work: call it off the async threads).
+pub fn understand(analyzer: &switchboard_understand::Analyzer, items: &mut [IngestItem]) {
+    for item in items {
+        if let Ok(msgs) = &item.parsed {
+            item.understood = msgs.iter().map(|m| analyzer.analyze(&m.text)).collect();
+        }
     }
 }
 
@@ -118,6 +128,22 @@ async fn run_lane(state: AppState, lane: usize, mut rx: mpsc::UnboundedReceiver<
         if rx.recv_many(&mut items, BATCH).await == 0 {
             return;
         }
+        let analyzer = state.analyzer();
+        let batch = std::mem::take(&mut items);
+        items = match tokio::task::spawn_blocking(move || {
+            let mut batch = batch;
+            understand(&analyzer, &mut batch);
+            batch
+        })
+        .await
+        {
+            Ok(understood) => understood,
+            Err(e) => {
+                // Only a bug can get here; the raw events stay pending and are retried at start.
+                tracing::error!(error = %e, lane, "understanding a batch failed");
+                continue;
+            }
+        };
         loop {
             match state
                 .store

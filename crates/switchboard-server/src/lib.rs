@@ -81,9 +81,22 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Sends e-mail, when a relay is configured.
     pub mailer: Option<Arc<mail::Mailer>>,
+    /// The models inbound messages are understood with (replaced when a workspace installs
+    /// its own).
+    pub understanding: Arc<std::sync::RwLock<Arc<switchboard_understand::Analyzer>>>,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// The analyzer in force now.
+    pub fn analyzer(&self) -> Arc<switchboard_understand::Analyzer> {
+        match self.understanding.read() {
+            Ok(a) => a.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
 }
 
 /// Builds the state with the in-process queue and bus, and starts the workers. Returns the
@@ -116,6 +129,10 @@ pub async fn start(
         outbound_wake: Arc::new(Notify::new()),
         http,
         shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+        // The shipped models train on first use (well under a second); do it before serving.
+        understanding: Arc::new(std::sync::RwLock::new(Arc::new(
+            tokio::task::spawn_blocking(switchboard_understand::Analyzer::builtin).await?,
+        ))),
     };
     // Raw events acknowledged before a crash are processed first.
     let recovered = ingest::recover(&state).await?;

@@ -104,6 +104,7 @@ fn bench(c: &mut Criterion) {
                             text: "Hello, my order has not arrived yet, can you help?".into(),
                             sent_at: None,
                         }]),
+                        understood: vec![],
                     })
                     .collect();
                 for chunk in items.chunks(256) {

@@ -71,7 +71,7 @@ pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
     author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
-    review_team_id, reviewed_by, review_comment, suggested";
+    review_team_id, reviewed_by, review_comment, suggested, understanding";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -116,6 +116,13 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
             .map_err(bad)?,
         review_comment: r.opt_text(19)?,
         suggested: r.bool(20)?,
+        understanding: r
+            .opt_text(21)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| {
+                StoreError::Backend(format!("a stored understanding is not valid: {e}"))
+            })?,
     })
 }
 

@@ -148,10 +148,20 @@ fn ingest_items(
             let mut part = IngestReport::default();
             let mut part_events = Vec::new();
             let result = match &item.parsed {
-                Ok(msgs) => msgs.iter().try_for_each(|m| {
+                Ok(msgs) => msgs.iter().enumerate().try_for_each(|(i, m)| {
                     let at = now.plus_micros(tick);
                     tick += 1;
-                    ingest_one(c, item, m, at, active, &mut part, &mut part_events)
+                    let understood = item.understood.get(i);
+                    ingest_one(
+                        c,
+                        item,
+                        m,
+                        understood,
+                        at,
+                        active,
+                        &mut part,
+                        &mut part_events,
+                    )
                 }),
                 Err(reason) => {
                     report.failed += 1;
@@ -193,10 +203,12 @@ fn ingest_items(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ingest_one(
     c: &mut dyn Conn,
     item: &IngestItem,
     m: &InboundMessage,
+    understood: Option<&Understood>,
     now: Timestamp,
     active: Option<&ActivePlaybook>,
     report: &mut IngestReport,
@@ -400,7 +412,14 @@ fn ingest_one(
             }
             let routed = match active {
                 Some(active) => {
-                    let facts = routing::facts(c, item.channel_id, &item.channel_kind, contact, m)?;
+                    let facts = routing::facts(
+                        c,
+                        item.channel_id,
+                        &item.channel_kind,
+                        contact,
+                        m,
+                        understood,
+                    )?;
                     Some(routing::route(c, active, &facts, now)?)
                 }
                 None => None,
@@ -408,7 +427,7 @@ fn ingest_one(
             let mut case = Case {
                 id: CaseId::new_at(now),
                 status: CaseStatus::New,
-                purpose: Purpose::tier1(),
+                purpose: routing::understood_purpose(understood).unwrap_or_else(Purpose::tier1),
                 team: None,
                 assignee: None,
                 priority: Priority::Normal,
@@ -508,11 +527,12 @@ fn ingest_one(
         reviewed_by: None,
         review_comment: None,
         suggested: false,
+        understanding: understood.cloned(),
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
-         sent_at, created_at, delivery_state, attempts, updated_at, author_kind) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact')",
+         sent_at, created_at, delivery_state, attempts, updated_at, author_kind, understanding) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact', $14)",
         params![
             message.id.to_string(),
             case_id.to_string(),
@@ -526,7 +546,8 @@ fn ingest_one(
             sent_at.as_unix_micros(),
             now.as_unix_micros(),
             DeliveryState::Received.as_str(),
-            now.as_unix_micros()
+            now.as_unix_micros(),
+            understood.and_then(|u| serde_json::to_string(u).ok())
         ],
     )?;
     report.messages += 1;

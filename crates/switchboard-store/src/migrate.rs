@@ -9,6 +9,10 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_routing.sql")),
     (3, include_str!("../migrations/sqlite/0003_approvals.sql")),
     (4, include_str!("../migrations/sqlite/0004_lifecycle.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_understanding.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -18,6 +22,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_routing.sql")),
     (3, include_str!("../migrations/postgres/0003_approvals.sql")),
     (4, include_str!("../migrations/postgres/0004_lifecycle.sql")),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_understanding.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -230,6 +230,9 @@ pub struct Message {
     /// A note an outside expert wrote as a reply for the agent to send.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub suggested: bool,
+    /// What the understanding step made of an inbound message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub understanding: Option<switchboard_core::Understood>,
 }
 
 /// A reply as stored, and what the guards did to it (`redacted: a phone number`).
@@ -296,6 +299,8 @@ pub struct IngestItem {
     pub received_at: Timestamp,
     /// The messages in the event, or why it could not be read.
     pub parsed: Result<Vec<InboundMessage>, String>,
+    /// What was understood of each parsed message, in the same order (empty: nothing).
+    pub understood: Vec<switchboard_core::Understood>,
 }
 
 /// What ingesting a batch did.

@@ -565,7 +565,11 @@ pub(crate) fn route(
         "notes": notes,
     });
     Ok(Routed {
-        purpose: actions.purpose.unwrap_or_else(Purpose::tier1),
+        // No rule set a purpose: the understood one, else Tier 1.
+        purpose: actions
+            .purpose
+            .or_else(|| facts.purpose.as_ref().map(|(p, _)| p.clone()))
+            .unwrap_or_else(Purpose::tier1),
         team,
         assignee: placement.assignee,
         priority: actions.priority.unwrap_or(Priority::Normal),
@@ -578,13 +582,44 @@ pub(crate) fn route(
     })
 }
 
-/// What the playbook can know about a new case's first message, from the database.
+/// The purpose the understanding step found, unless it was unsure (`unknown`) or it is not
+/// one of the built-in purposes (the only ones its model knows).
+pub(crate) fn understood_purpose(u: Option<&Understood>) -> Option<Purpose> {
+    u?.purpose
+        .as_ref()
+        .and_then(|p| Purpose::parse(&p.label).ok())
+        .filter(Purpose::is_built_in)
+}
+
+/// The facts the understanding step gives (intent, purpose, sentiment, language); the rest
+/// default.
+pub(crate) fn understood_facts(understood: Option<&Understood>) -> Facts {
+    Facts {
+        intent: understood
+            .and_then(|u| u.intent.as_ref())
+            .map(|i| (i.label.clone(), f64::from(i.confidence))),
+        purpose: understood_purpose(understood).zip(
+            understood
+                .and_then(|u| u.purpose.as_ref())
+                .map(|p| f64::from(p.confidence)),
+        ),
+        sentiment: understood
+            .and_then(|u| u.sentiment.as_ref())
+            .and_then(|s| playbook::Sentiment::parse(&s.label)),
+        language: understood.and_then(|u| u.language.clone()),
+        ..Facts::default()
+    }
+}
+
+/// What the playbook can know about a new case's first message, from the database and the
+/// understanding step.
 pub(crate) fn facts(
     c: &mut dyn Conn,
     channel: ChannelId,
     channel_kind: &str,
     contact: ContactId,
     m: &InboundMessage,
+    understood: Option<&Understood>,
 ) -> Result<Facts, StoreError> {
     let channel_name = c
         .query_opt(
@@ -612,7 +647,7 @@ pub(crate) fn facts(
         followers: m.author.followers,
         verified: m.author.verified.unwrap_or(false),
         open_cases: open_cases.clamp(0, u32::MAX as i64) as u32,
-        ..Facts::default()
+        ..understood_facts(understood)
     })
 }
 

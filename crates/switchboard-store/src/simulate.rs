@@ -98,6 +98,8 @@ struct Outcome {
 }
 
 fn replay_from_row(r: &Row) -> Result<Replay, StoreError> {
+    let understood: Option<switchboard_core::Understood> =
+        r.opt_text(14)?.and_then(|s| serde_json::from_str(&s).ok());
     Ok(Replay {
         id: CaseId::parse(&r.text(0)?).map_err(bad)?,
         created_at: Timestamp::from_unix_micros(r.int(1)?),
@@ -113,7 +115,7 @@ fn replay_from_row(r: &Row) -> Result<Replay, StoreError> {
             author_tags: json_list(&r.text(9)?)?,
             followers: r.opt_int(11)?.map(|n| n.max(0) as u64),
             verified: r.opt_int(12)?.is_some_and(|v| v != 0),
-            ..Facts::default()
+            ..crate::routing::understood_facts(understood.as_ref())
         },
     })
 }
@@ -264,7 +266,8 @@ impl Store {
                     let rows = c.query(
                         "SELECT c.id, c.created_at, c.purpose, t.slug, v.channel_id, v.public, ch.kind, ch.name, \
                          (SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.direction = 'inbound' ORDER BY m.created_at, m.id LIMIT 1), \
-                         ct.tags, c.contact_id, i.followers, i.verified, c.resolved_at \
+                         ct.tags, c.contact_id, i.followers, i.verified, c.resolved_at, \
+                         (SELECT m.understanding FROM messages m WHERE m.case_id = c.id AND m.direction = 'inbound' ORDER BY m.created_at, m.id LIMIT 1) \
                          FROM cases c JOIN conversations v ON v.id = c.conversation_id \
                          JOIN channels ch ON ch.id = v.channel_id \
                          JOIN contacts ct ON ct.id = c.contact_id \

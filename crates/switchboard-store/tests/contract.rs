@@ -404,6 +404,7 @@ async fn raw_item(
         channel_kind: channel.kind.clone(),
         received_at: at,
         parsed: Ok(msgs),
+        understood: vec![],
     }
 }
 
@@ -1090,6 +1091,7 @@ async fn raw_events(store: Store) {
         },
         received_at: raw.received_at,
         parsed,
+        understood: vec![],
     };
     let report = store
         .ingest(
@@ -1454,6 +1456,7 @@ async fn ingest_isolates_failed_items(store: Store) {
         channel_kind: "facebook".into(),
         received_at: t(12),
         parsed: Ok(vec![msg("m-ghost", "thread-g", "cust-g")]),
+        understood: vec![],
     };
     let good_b = raw_item(&store, &ch, t(13), vec![msg("m-b", "thread-b", "cust-b")]).await;
 

@@ -640,6 +640,7 @@ async fn fill_store(store: &Store, o: &Options) -> anyhow::Result<(Timestamp, Ti
                         text,
                         sent_at: None,
                     }]),
+                    understood: vec![],
                 });
             }
         }

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_simulate;
 mod config;
+mod model_cmd;
 mod playbook_cmd;
 
 use anyhow::Context;
@@ -187,6 +188,19 @@ enum Command {
         #[command(subcommand)]
         command: playbook_cmd::PlaybookCommand,
     },
+    /// Train and evaluate text classifiers (intent, purpose, sentiment).
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
+    /// Understand texts: one per line on stdin, one JSON object per line on stdout (intent,
+    /// purpose, sentiment, language, personal data).
+    Analyze {
+        /// An intent model (from `model train`) to add to the shipped purpose and sentiment
+        /// models.
+        #[arg(long)]
+        model: Option<String>,
+    },
     /// Manage people.
     User {
         #[command(subcommand)]
@@ -285,7 +299,10 @@ fn parse_cli() -> anyhow::Result<Cli> {
         Command::User {
             command: UserCommand::ResetPassword { store, .. },
         } => Some(store),
-        Command::Bench { .. } | Command::Playbook { .. } => None,
+        Command::Bench { .. }
+        | Command::Playbook { .. }
+        | Command::Model { .. }
+        | Command::Analyze { .. } => None,
     };
     if let Some(store) = store {
         config::layer(m, "data_dir", &mut store.data_dir, file.data_dir);
@@ -449,6 +466,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Playbook { command } => playbook_cmd::run(command).await,
+        Command::Model { command } => {
+            tokio::task::spawn_blocking(move || model_cmd::run(command)).await?
+        }
+        Command::Analyze { model } => {
+            tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
+        }
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -12,6 +12,7 @@ mod playbook;
 mod purposes;
 mod session;
 mod stream;
+mod understand;
 
 pub use playbook::parse_since;
 
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/purposes", get(purposes::list).post(purposes::create))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
+        .route("/analyze", post(understand::analyze))
         .route("/notify/deliveries", get(notify::list))
         .route("/notify/deliveries/{id}", get(notify::get_one))
         .route("/notify/deliveries/{id}/redeliver", post(notify::redeliver))

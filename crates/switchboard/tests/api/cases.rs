@@ -62,6 +62,13 @@ async fn lists_filter_by_status_purpose_team_and_assignee() {
     let user = create_user(&app, "agent.smith", "agent").await;
     let team = create_team(&app, "Billing").await;
     let case = |i: usize| format!("/api/v1/cases/{}", ids[i]);
+    // New cases take the purpose the understanding step found; start every one at Tier 1.
+    for i in 0..4 {
+        let a = app
+            .patch(&case(i), &app.admin, &json!({"purpose": "tier1"}))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
 
     let a = app
         .patch(&case(0), &app.admin, &json!({"status": "open"}))

@@ -1,0 +1,3 @@
+-- What the understanding step made of each inbound message (intent, purpose, sentiment,
+-- language, personal data), as JSON.
+ALTER TABLE messages ADD COLUMN understanding TEXT;

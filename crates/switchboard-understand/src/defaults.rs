@@ -1,0 +1,139 @@
+//! What ships in the binary: a purpose model and a sentiment model, trained (once per process,
+//! on first use, in well under a second) from examples the project wrote, and the sentiment
+//! lexicon. Training is deterministic, so every process has the same models.
+//!
+//! - `data/purpose.jsonl`: short messages labelled `tier1`, `support`, `sales`,
+//!   `marketing_pr`, `crisis`.
+//! - `data/sentiment.jsonl`: short social posts labelled `negative`, `neutral`, `positive`.
+//! - `data/lexicon.tsv`, `data/modifiers.tsv`: term valences, and negations, boosters,
+//!   dampeners and contrasts.
+
+use crate::examples::{Format, read};
+use crate::model::{Extras, TextModel, TrainConfig, train};
+use crate::sentiment::Lexicon;
+use std::sync::{Arc, LazyLock};
+
+const PURPOSE: &str = include_str!("../data/purpose.jsonl");
+const SENTIMENT: &str = include_str!("../data/sentiment.jsonl");
+const LEXICON: &str = include_str!("../data/lexicon.tsv");
+const MODIFIERS: &str = include_str!("../data/modifiers.tsv");
+
+static LEX: LazyLock<Lexicon> = LazyLock::new(|| {
+    // The shipped files are checked by a test; a broken one must not take the server down.
+    Lexicon::parse(LEXICON, MODIFIERS).unwrap_or_default()
+});
+
+static PURPOSE_MODEL: LazyLock<Arc<TextModel>> =
+    LazyLock::new(|| Arc::new(builtin("purpose", PURPOSE, &purpose_config())));
+
+static SENTIMENT_MODEL: LazyLock<Arc<TextModel>> =
+    LazyLock::new(|| Arc::new(builtin("sentiment", SENTIMENT, &sentiment_config())));
+
+/// How the shipped purpose model is trained.
+pub fn purpose_config() -> TrainConfig {
+    TrainConfig {
+        unknown_below: 0.4,
+        ..TrainConfig::default()
+    }
+}
+
+/// How the shipped sentiment model is trained: n-grams plus the lexicon's features.
+pub fn sentiment_config() -> TrainConfig {
+    TrainConfig {
+        features: crate::features::FeatureConfig {
+            exclamations: false,
+            ..crate::features::FeatureConfig::default()
+        },
+        extras: Extras::SentimentLexicon,
+        unknown_below: 0.0,
+        ..TrainConfig::default()
+    }
+}
+
+fn builtin(kind: &str, data: &str, cfg: &TrainConfig) -> TextModel {
+    let examples = read(data, Format::Jsonl, "text", "label").unwrap_or_default();
+    match train(kind, &examples, cfg) {
+        Ok(m) => m,
+        // Only a broken data file can get here, and a test trains both models from it.
+        Err(e) => panic!("the built-in {kind} model does not train: {e}"),
+    }
+}
+
+/// The shipped sentiment lexicon.
+pub fn lexicon() -> &'static Lexicon {
+    &LEX
+}
+
+/// The shipped purpose model.
+pub fn purpose_model() -> Arc<TextModel> {
+    PURPOSE_MODEL.clone()
+}
+
+/// The shipped sentiment model.
+pub fn sentiment_model() -> Arc<TextModel> {
+    SENTIMENT_MODEL.clone()
+}
+
+/// The examples the shipped models learn from (for `model train --builtin`-style tools and
+/// tests).
+pub fn purpose_examples() -> Vec<crate::model::Example> {
+    read(PURPOSE, Format::Jsonl, "text", "label").unwrap_or_default()
+}
+
+pub fn sentiment_examples() -> Vec<crate::model::Example> {
+    read(SENTIMENT, Format::Jsonl, "text", "label").unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_data_parses() {
+        assert!(Lexicon::parse(LEXICON, MODIFIERS).unwrap().len() > 2000);
+        for (data, labels) in [
+            (
+                PURPOSE,
+                &["crisis", "marketing_pr", "sales", "support", "tier1"][..],
+            ),
+            (SENTIMENT, &["negative", "neutral", "positive"][..]),
+        ] {
+            let examples = read(data, Format::Jsonl, "text", "label").unwrap();
+            let mut seen: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen, labels);
+        }
+    }
+
+    #[test]
+    fn the_shipped_models_route_sensibly() {
+        let purpose = purpose_model();
+        for (text, want) in [
+            ("What time does the game start on Saturday?", "tier1"),
+            (
+                "I was charged twice for my order and want a refund",
+                "support",
+            ),
+            (
+                "How much does the enterprise plan cost for 50 seats?",
+                "sales",
+            ),
+            ("Loved your new ad campaign, so creative!", "marketing_pr"),
+            (
+                "Your app leaked my data, I'm calling my lawyer and the press",
+                "crisis",
+            ),
+        ] {
+            assert_eq!(purpose.predict(text).label, want, "{text}");
+        }
+        let sentiment = sentiment_model();
+        for (text, want) in [
+            ("I love this so much 😍", "positive"),
+            ("worst service ever, never again", "negative"),
+            ("The store opens at 9am on Monday", "neutral"),
+        ] {
+            assert_eq!(crate::sentiment_of(&sentiment, text).label, want, "{text}");
+        }
+    }
+}

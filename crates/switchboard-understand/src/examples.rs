@@ -1,0 +1,184 @@
+//! Labelled examples from CSV (with a header row) or JSON Lines, with errors that name the
+//! line and the problem.
+
+use crate::model::Example;
+
+/// The shape of a training or evaluation file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "jsonl" => Ok(Format::Jsonl),
+            other => Err(format!("unknown format {other:?}; expected csv or jsonl")),
+        }
+    }
+}
+
+/// Reads examples: `text_column` and `label_column` name a CSV header's columns or a JSON
+/// object's keys. Refuses an empty input, an unknown column, a row without text or label.
+pub fn read(
+    input: &str,
+    format: Format,
+    text_column: &str,
+    label_column: &str,
+) -> Result<Vec<Example>, String> {
+    let examples = match format {
+        Format::Csv => csv_examples(input, text_column, label_column)?,
+        Format::Jsonl => jsonl_examples(input, text_column, label_column)?,
+    };
+    if examples.is_empty() {
+        return Err("the file has no examples".into());
+    }
+    Ok(examples)
+}
+
+fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Example>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("the header row: {e}"))?
+        .clone();
+    if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
+        return Err("the file is empty (a CSV file needs a header row)".into());
+    }
+    let find = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                format!(
+                    "no column {name:?}; the columns are {}",
+                    headers
+                        .iter()
+                        .map(|h| format!("{h:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    };
+    let (ti, li) = (find(text_col)?, find(label_col)?);
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.position() {
+            Some(p) => format!("line {}: {e}", p.line()),
+            None => e.to_string(),
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let text = record.get(ti).unwrap_or_default().trim();
+        let label = record.get(li).unwrap_or_default().trim();
+        if text.is_empty() {
+            return Err(format!("line {line}: the {text_col:?} column is empty"));
+        }
+        if label.is_empty() {
+            return Err(format!("line {line}: the {label_col:?} column is empty"));
+        }
+        out.push(Example {
+            text: text.to_owned(),
+            label: label.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+fn jsonl_examples(input: &str, text_key: &str, label_key: &str) -> Result<Vec<Example>, String> {
+    let mut out = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        let n = n + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("line {n}: expected a JSON object"))?;
+        let field = |key: &str| -> Result<String, String> {
+            match obj.get(key) {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                    Ok(s.trim().to_owned())
+                }
+                Some(serde_json::Value::String(_)) => Err(format!("line {n}: {key:?} is empty")),
+                Some(serde_json::Value::Number(x)) => Ok(x.to_string()),
+                Some(_) => Err(format!("line {n}: {key:?} must be a string")),
+                None => Err(format!(
+                    "line {n}: no key {key:?}; the keys are {}",
+                    obj.keys()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        };
+        out.push(Example {
+            text: field(text_key)?,
+            label: field(label_key)?,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_quotes_and_commas() {
+        let input =
+            "text,category\n\"Hi, my card, it broke\",card_broken\nwhere is it,card_arrival\n";
+        let got = read(input, Format::Csv, "text", "category").unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].text, "Hi, my card, it broke");
+        assert_eq!(got[1].label, "card_arrival");
+    }
+
+    #[test]
+    fn jsonl_examples_read() {
+        let input = "{\"text\":\"hi\",\"label\":\"a\"}\n\n{\"text\":\"yo\",\"label\":2}\n";
+        let got = read(input, Format::Jsonl, "text", "label").unwrap();
+        assert_eq!(got[1].label, "2");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let cases: &[(&str, Format, &str)] = &[
+            ("", Format::Csv, "empty"),
+            ("text,category\n", Format::Csv, "no examples"),
+            ("text,category\nhi,a\n", Format::Jsonl, "line 1: not JSON"),
+            (
+                "txt,category\nhi,a\n",
+                Format::Csv,
+                "no column \"text\"; the columns are \"txt\", \"category\"",
+            ),
+            ("text,category\nhi,a,extra\n", Format::Csv, "line 2"),
+            (
+                "text,category\n,a\n",
+                Format::Csv,
+                "line 2: the \"text\" column is empty",
+            ),
+            (
+                "{\"text\":\"hi\"}\n",
+                Format::Jsonl,
+                "line 1: no key \"category\"",
+            ),
+            ("[1]\n", Format::Jsonl, "expected a JSON object"),
+            (
+                "{\"text\":\"hi\",\"category\":[]}\n",
+                Format::Jsonl,
+                "must be a string",
+            ),
+        ];
+        for (input, format, want) in cases {
+            let err = read(input, *format, "text", "category").unwrap_err();
+            assert!(err.contains(want), "{input:?}: {err}");
+        }
+    }
+}

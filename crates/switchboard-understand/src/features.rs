@@ -1,0 +1,324 @@
+//! From text to a sparse vector: normalisation, tokens, hashed word and character n-grams.
+//!
+//! - **Normalisation**: lower case; URLs become `url`, `@handles` become `@user`, every digit
+//!   becomes `0` (amounts and order numbers generalise; their length survives).
+//! - **Tokens**: runs of letters and digits (with inner apostrophes: `can't`); every other
+//!   visible character that is not ASCII punctuation (an emoji, a symbol) is a token of its
+//!   own, and so are `!` and `?`.
+//! - **Features**: word unigrams and bigrams, and character n-grams of 2 to 5 characters
+//!   inside each word padded with spaces (`" card "` → `" c"`, `"ca"`, …, `"ard "`). Each is
+//!   hashed to 64 bits with FNV-1a under its own namespace, so a model stores no strings and
+//!   two kinds of feature never collide by construction.
+//!
+//! The hash is part of the model format: changing it (or the normalisation) is a new
+//! [`FORMAT`](crate::model::FORMAT).
+
+use serde::{Deserialize, Serialize};
+
+/// Which n-grams to extract.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Longest word n-gram (1: unigrams only).
+    pub word_max: usize,
+    /// Character n-gram lengths, inclusive.
+    pub char_min: usize,
+    pub char_max: usize,
+    /// Whether `!` is a feature. Sentiment models leave it out: how loud a text is says
+    /// nothing about which way it leans (the lexicon uses it as a strengthener).
+    #[serde(default = "yes")]
+    pub exclamations: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            word_max: 2,
+            char_min: 2,
+            char_max: 5,
+            exclamations: true,
+        }
+    }
+}
+
+/// The block a feature belongs to; each block is weighted and normalised on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Word,
+    Char,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv(ns: u8, parts: &[&[u8]]) -> u64 {
+    let mut h = FNV_OFFSET ^ u64::from(ns);
+    h = h.wrapping_mul(FNV_PRIME);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h ^= 0x1f;
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+        for &b in *p {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+    }
+    h
+}
+
+/// The key of a dense, hand-made feature (for example a lexicon score), numbered `i`.
+pub fn dense_key(i: u8) -> u64 {
+    fnv(9, &[&[i]])
+}
+
+/// Lower-cased tokens of `text`, normalised as the module describes.
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in text.split_whitespace() {
+        let lower = raw.to_lowercase();
+        if lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with("www.")
+        {
+            out.push("url".to_owned());
+            continue;
+        }
+        if EMOTICONS.contains(&lower.as_str()) {
+            out.push(lower);
+            continue;
+        }
+        if lower.len() > 1 && lower.starts_with('@') {
+            out.push("@user".to_owned());
+            continue;
+        }
+        let mut word = String::new();
+        let chars: Vec<char> = lower.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c.is_alphanumeric() {
+                word.push(if c.is_ascii_digit() { '0' } else { c });
+            } else if (c == '\'' || c == '’')
+                && !word.is_empty()
+                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())
+            {
+                word.push('\'');
+            } else {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                let keep = c == '!' || c == '?' || is_symbol(c);
+                if keep {
+                    out.push(c.to_string());
+                }
+            }
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// Emoticons kept as tokens when they stand alone (their punctuation would be dropped).
+const EMOTICONS: &[&str] = &[
+    ":)", ":-)", ":(", ":-(", ":d", ":-d", ";)", ";-)", ":p", ":-p", ":/", ":-/", ":'(", ":o",
+    ":-o", ":|", "<3", "</3", "xd", "^_^", "^^", ":]", ":[", "=)", "=(", ":*", ":3", "-_-", "t_t",
+    ";(", ":s",
+];
+
+/// A visible mark worth a token of its own (an emoji, an arrow, a currency sign), as opposed
+/// to punctuation (ASCII, Latin-1's `¿ ¡ « »`, the General Punctuation block's quotes and
+/// dashes) and the joiners that glue emoji.
+fn is_symbol(c: char) -> bool {
+    !c.is_ascii()
+        && !c.is_whitespace()
+        && !('\u{a0}'..='\u{bf}').contains(&c)
+        && !('\u{2000}'..='\u{206f}').contains(&c)
+        && !('\u{3000}'..='\u{303f}').contains(&c)
+        && !is_joiner(c)
+}
+
+/// Zero-width joiners and variation selectors glue emoji; they are not tokens themselves.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200d}' | '\u{fe0e}' | '\u{fe0f}') || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
+}
+
+/// Calls `emit(key, block, first, last)` for every n-gram occurrence in `tokens`, with the
+/// tokens it came from (`first..=last`): so an explanation can credit words, not fragments.
+pub fn ngrams(
+    cfg: &FeatureConfig,
+    tokens: &[String],
+    emit: &mut dyn FnMut(u64, Block, usize, usize),
+) {
+    for (i, t) in tokens.iter().enumerate() {
+        emit(fnv(1, &[t.as_bytes()]), Block::Word, i, i);
+        if cfg.word_max >= 2
+            && let Some(next) = tokens.get(i + 1)
+        {
+            emit(
+                fnv(2, &[t.as_bytes(), next.as_bytes()]),
+                Block::Word,
+                i,
+                i + 1,
+            );
+        }
+        if cfg.word_max >= 3
+            && let Some(skip) = tokens.get(i + 2)
+        {
+            // A pair with one word between: "card … arrive" whatever the middle word.
+            emit(
+                fnv(4, &[t.as_bytes(), skip.as_bytes()]),
+                Block::Word,
+                i,
+                i + 2,
+            );
+        }
+    }
+    if cfg.char_max == 0 {
+        return;
+    }
+    let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
+    let mut padded: Vec<char> = Vec::with_capacity(32);
+    let mut buf = [0u8; 4];
+    let start = (FNV_OFFSET ^ 3).wrapping_mul(FNV_PRIME);
+    for (i, t) in tokens.iter().enumerate() {
+        if !t.chars().next().is_some_and(char::is_alphanumeric) {
+            continue; // emoji and marks are words already
+        }
+        padded.clear();
+        padded.push(' ');
+        padded.extend(t.chars());
+        padded.push(' ');
+        // FNV-1a is incremental: the hash of "abc" continues the hash of "ab".
+        for from in 0..padded.len() {
+            let mut h = start;
+            for (n, c) in padded[from..].iter().take(hi).enumerate() {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(FNV_PRIME);
+                }
+                if n + 1 >= lo {
+                    emit(h, Block::Char, i, i);
+                }
+            }
+        }
+    }
+}
+
+/// The text of an n-gram's tokens, for explanations.
+pub fn span_text(tokens: &[String], first: usize, last: usize) -> String {
+    tokens[first..=last].join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_table() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "My card got declined!!",
+                &["my", "card", "got", "declined", "!", "!"],
+            ),
+            ("I can't log in", &["i", "can't", "log", "in"]),
+            ("Paid $25.50 twice", &["paid", "00", "00", "twice"]),
+            (
+                "@Bank_Help see https://x.co/a?b=1 pls",
+                &["@user", "see", "url", "pls"],
+            ),
+            ("love it 😍😍", &["love", "it", "😍", "😍"]),
+            ("thumbs 👍🏽 ok", &["thumbs", "👍", "ok"]),
+            ("¿Dónde está?", &["dónde", "está", "?"]),
+            ("SOOOO GOOD", &["soooo", "good"]),
+            ("meh :( but ok :D", &["meh", ":(", "but", "ok", ":d"]),
+            ("", &[]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(tokens(text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn ngrams_cover_words_pairs_and_characters() {
+        let cfg = FeatureConfig::default();
+        let toks = tokens("to me");
+        let mut seen = Vec::new();
+        ngrams(&cfg, &toks, &mut |_, b, first, last| {
+            seen.push((b, span_text(&toks, first, last)))
+        });
+        let words: Vec<&str> = seen
+            .iter()
+            .filter(|(b, _)| *b == Block::Word)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        assert_eq!(words, ["to", "to me", "me"]);
+        // " t", "to", "o ", " to", "to ", " to " for "to", the same six for "me".
+        let chars: Vec<&str> = seen
+            .iter()
+            .filter(|(b, _)| *b == Block::Char)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        assert_eq!(
+            chars,
+            [
+                "to", "to", "to", "to", "to", "to", "me", "me", "me", "me", "me", "me"
+            ]
+        );
+    }
+
+    #[test]
+    fn character_grams_hash_as_their_text() {
+        let toks = tokens("día");
+        let mut keys = Vec::new();
+        ngrams(
+            &FeatureConfig {
+                word_max: 1,
+                ..FeatureConfig::default()
+            },
+            &toks,
+            &mut |k, b, _, _| {
+                if b == Block::Char {
+                    keys.push(k)
+                }
+            },
+        );
+        let padded: Vec<char> = " día ".chars().collect();
+        let mut want = Vec::new();
+        for from in 0..padded.len() {
+            for n in 2..=5 {
+                if from + n <= padded.len() {
+                    let s: String = padded[from..from + n].iter().collect();
+                    want.push(fnv(3, &[s.as_bytes()]));
+                }
+            }
+        }
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn namespaces_keep_kinds_apart() {
+        // The word "ab" and the character bigram "ab" are different features.
+        let mut keys = Vec::new();
+        ngrams(
+            &FeatureConfig::default(),
+            &["ab".to_owned()],
+            &mut |k, _, _, _| keys.push(k),
+        );
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len());
+        assert_ne!(fnv(1, &[b"a", b"b"]), fnv(1, &[b"ab"]));
+    }
+
+    #[test]
+    fn the_hash_is_stable() {
+        // Part of the model format: a saved model must keep meaning the same thing (the value
+        // is FNV-1a 64 of namespace 1 then "card", computed independently in Python).
+        assert_eq!(fnv(1, &[b"card"]), 0xc33c_e6d3_08c8_f602_u64);
+    }
+}

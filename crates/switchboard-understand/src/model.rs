@@ -1,0 +1,897 @@
+//! A trained text classifier: hashed n-gram features weighted by TF-IDF, one linear SVM per
+//! label, and a temperature that turns scores into calibrated probabilities.
+//!
+//! # Training ([`train`])
+//! 1. Every example is tokenised and its n-grams hashed ([`crate::features`]).
+//! 2. The vocabulary is every hashed n-gram seen in at least `min_df` examples; each gets an
+//!    inverse document frequency `ln((1 + N) / (1 + df)) + 1`.
+//! 3. An example's vector: per n-gram `(1 + ln tf) · idf`, each block (words, characters)
+//!    L2-normalised on its own and scaled by its weight.
+//! 4. One-vs-rest linear SVMs ([`crate::linear`]).
+//! 5. Calibration: with enough examples, a stratified tenth is held back, a model trained on
+//!    the rest scores it, and the softmax temperature minimising the held-back negative
+//!    log-likelihood is kept; then the model is trained again on everything.
+//! 6. Weights are stored as `i8` with one scale per label (a few MB for 77 intents).
+//!
+//! # Predicting
+//! `softmax(T · scores)`; the best label, or `unknown` when its probability is below the
+//! model's `unknown_below`. [`TextModel::explain`] credits each word of the text with its
+//! n-grams' contributions to the winning label.
+//!
+//! # File format ([`TextModel::to_bytes`])
+//! `SBMODEL\0`, a little-endian `u32` header length, the JSON [`Header`], then the
+//! vocabulary keys (`u64`), idf (`f32`), per-label scales and biases (`f32`), the weights
+//! (`i8`, feature-major), and a SHA-256 of everything before it. A file that fails any check
+//! is refused whole.
+
+use crate::features::{self, Block, FeatureConfig};
+use crate::linear::{Rng, Sparse, SvmConfig, train_one_vs_rest};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The file format's version; a model of another format is refused.
+pub const FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"SBMODEL\0";
+/// The label of a prediction below the model's confidence floor.
+pub const UNKNOWN: &str = "unknown";
+
+/// Keys are hashes already: use them as they are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Index = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+
+/// Hand-made features a model adds to its n-grams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Extras {
+    None,
+    /// Lexicon scores and style marks ([`crate::sentiment::lexicon_features`]).
+    SentimentLexicon,
+}
+
+/// How to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub features: FeatureConfig,
+    /// Weight of the character block against the word block (1.0 each by default).
+    pub char_weight: f32,
+    /// Scale of the hand-made features ([`Extras`]) against the n-gram blocks.
+    pub dense_weight: f32,
+    pub min_df: u32,
+    pub svm: SvmConfig,
+    /// Below this probability, a prediction is `unknown`.
+    pub unknown_below: f32,
+    pub extras: Extras,
+    /// Threads for training (classes are independent problems).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            features: FeatureConfig::default(),
+            char_weight: 1.0,
+            dense_weight: 1.0,
+            min_df: 1,
+            svm: SvmConfig::default(),
+            unknown_below: 0.3,
+            extras: Extras::None,
+            threads: 2,
+        }
+    }
+}
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    /// What it predicts: `purpose`, `intent`, `sentiment`, or a name a workspace chose.
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub features: FeatureConfig,
+    pub char_weight: f32,
+    #[serde(default = "one")]
+    pub dense_weight: f32,
+    pub extras: Extras,
+    pub temperature: f32,
+    pub unknown_below: f32,
+    /// Examples it was trained on.
+    pub examples: usize,
+    /// Accuracy on the held-back tenth used for calibration, if there was one.
+    pub holdout_accuracy: Option<f32>,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// A trained classifier, ready to predict.
+#[derive(Clone)]
+pub struct TextModel {
+    header: Header,
+    index: Index,
+    idf: Vec<f32>,
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+    /// `n_features × n_labels`, feature-major.
+    weights: Vec<i8>,
+}
+
+impl std::fmt::Debug for TextModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextModel")
+            .field("kind", &self.header.kind)
+            .field("labels", &self.header.labels.len())
+            .field("features", &self.idf.len())
+            .finish()
+    }
+}
+
+/// One labelled text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub text: String,
+    pub label: String,
+}
+
+/// Why training or loading failed, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("no examples to train on")]
+    Empty,
+    #[error("only one label ({0:?}): a classifier needs at least two")]
+    OneLabel(String),
+    #[error("label {label:?} has only {count} example(s); every label needs at least 2")]
+    TooFewExamples { label: String, count: usize },
+    #[error("not a Switchboard model file (it does not start with SBMODEL)")]
+    NotAModel,
+    #[error("model format {0} is not supported (this build reads format {FORMAT})")]
+    Format(u32),
+    #[error("the model file is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// A prediction: the label (or `unknown`) and its calibrated probability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub label: String,
+    pub confidence: f32,
+}
+
+/// A word or word pair of the text and how much it pushed toward the predicted label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub feature: String,
+    pub weight: f32,
+}
+
+/// N-gram occurrences: `(key, block, first token, last token)`.
+type Grams = Vec<(u64, Block, usize, usize)>;
+
+/// One text's tokens, n-grams and hand-made features, before weighting.
+fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<String>, Grams, Vec<f32>) {
+    let mut tokens = features::tokens(text);
+    if !cfg.exclamations {
+        tokens.retain(|t| t != "!");
+    }
+    let mut out = Vec::with_capacity(tokens.len() * 24);
+    features::ngrams(cfg, &tokens, &mut |k, b, f, l| out.push((k, b, f, l)));
+    let dense = match extras {
+        Extras::None => Vec::new(),
+        Extras::SentimentLexicon => crate::sentiment::lexicon_features(text, &tokens).to_vec(),
+    };
+    (tokens, out, dense)
+}
+
+/// Weights raw features into a sparse vector over `index` (unknown n-grams are dropped).
+fn weigh(
+    index: &Index,
+    idf: &[f32],
+    (char_weight, dense_weight): (f32, f32),
+    raw: &[(u64, Block, usize, usize)],
+    dense: &[f32],
+) -> Sparse {
+    let mut words: Vec<u32> = Vec::with_capacity(raw.len());
+    let mut chars: Vec<u32> = Vec::with_capacity(raw.len());
+    for &(k, b, _, _) in raw {
+        if let Some(&i) = index.get(&k) {
+            match b {
+                Block::Word => words.push(i),
+                Block::Char => chars.push(i),
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(words.len() + chars.len() + dense.len());
+    for (ids, weight) in [(&mut words, 1.0f32), (&mut chars, char_weight)] {
+        ids.sort_unstable();
+        let start = out.len();
+        let mut j = 0;
+        while j < ids.len() {
+            let id = ids[j];
+            let mut n = 0;
+            while j < ids.len() && ids[j] == id {
+                n += 1;
+                j += 1;
+            }
+            out.push((id, (1.0 + (n as f32).ln()) * idf[id as usize]));
+        }
+        let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for e in &mut out[start..] {
+                e.1 *= weight / norm;
+            }
+        }
+    }
+    for (i, &v) in dense.iter().enumerate() {
+        if v != 0.0
+            && let Some(&id) = index.get(&features::dense_key(i as u8))
+        {
+            out.push((id, v * dense_weight));
+        }
+    }
+    out
+}
+
+fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+    let exps: Vec<f32> = scores
+        .iter()
+        .map(|&s| ((s - max) * temperature).exp())
+        .collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// The temperature minimising the negative log-likelihood of `gold` under `softmax(T·s)`.
+fn fit_temperature(scores: &[Vec<f32>], gold: &[usize]) -> f32 {
+    let nll = |t: f32| -> f64 {
+        scores
+            .iter()
+            .zip(gold)
+            .map(|(s, &g)| -f64::from(softmax(s, t)[g].max(1e-12)).ln())
+            .sum()
+    };
+    // Golden-section search over ln T in [ln 0.1, ln 200].
+    let (mut lo, mut hi) = (0.1f32.ln(), 200f32.ln());
+    let phi = 0.618_034_f32;
+    let mut a = hi - phi * (hi - lo);
+    let mut b = lo + phi * (hi - lo);
+    let (mut fa, mut fb) = (nll(a.exp()), nll(b.exp()));
+    for _ in 0..60 {
+        if fa < fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - phi * (hi - lo);
+            fa = nll(a.exp());
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + phi * (hi - lo);
+            fb = nll(b.exp());
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
+/// Checks the examples: at least two labels, each with at least two examples. Returns the
+/// labels, sorted, and each example's label number.
+fn label_examples(examples: &[Example]) -> Result<(Vec<String>, Vec<usize>), ModelError> {
+    if examples.is_empty() {
+        return Err(ModelError::Empty);
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in examples {
+        *counts.entry(e.label.as_str()).or_default() += 1;
+    }
+    if counts.len() < 2 {
+        return Err(ModelError::OneLabel(examples[0].label.clone()));
+    }
+    if let Some((label, &count)) = counts.iter().find(|(_, c)| **c < 2) {
+        return Err(ModelError::TooFewExamples {
+            label: (*label).to_owned(),
+            count,
+        });
+    }
+    let labels: Vec<String> = counts.keys().map(|s| (*s).to_owned()).collect();
+    let ids = examples
+        .iter()
+        .map(|e| labels.binary_search(&e.label).unwrap_or(0))
+        .collect();
+    Ok((labels, ids))
+}
+
+/// Trains a model of `kind` on `examples`.
+pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<TextModel, ModelError> {
+    let (labels, gold) = label_examples(examples)?;
+    let raws: Vec<_> = examples
+        .iter()
+        .map(|e| raw_features(&cfg.features, cfg.extras, &e.text))
+        .collect();
+
+    // Vocabulary: keys in at least min_df examples, in key order (deterministic).
+    let mut df: HashMap<u64, u32> = HashMap::new();
+    let mut seen = Vec::new();
+    for (_, raw, _) in &raws {
+        seen.clear();
+        seen.extend(raw.iter().map(|r| r.0));
+        seen.sort_unstable();
+        seen.dedup();
+        for &k in &seen {
+            *df.entry(k).or_default() += 1;
+        }
+    }
+    let n_docs = examples.len() as f32;
+    let mut keys: Vec<(u64, u32)> = df
+        .into_iter()
+        .filter(|(_, d)| *d >= cfg.min_df.max(1))
+        .collect();
+    if cfg.extras != Extras::None {
+        for i in 0..crate::sentiment::LEXICON_FEATURES {
+            keys.push((features::dense_key(i as u8), 0));
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup_by_key(|k| k.0);
+    let mut index = Index::default();
+    let mut idf = Vec::with_capacity(keys.len());
+    for (i, &(k, d)) in keys.iter().enumerate() {
+        index.insert(k, i as u32);
+        idf.push(((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0);
+    }
+    let xs: Vec<Sparse> = raws
+        .iter()
+        .map(|(_, raw, dense)| {
+            weigh(
+                &index,
+                &idf,
+                (cfg.char_weight, cfg.dense_weight),
+                raw,
+                dense,
+            )
+        })
+        .collect();
+    let n_features = idf.len();
+    let n_labels = labels.len();
+
+    // Calibration on a stratified held-back tenth, when every label can spare one.
+    let mut temperature = 5.0;
+    let mut holdout_accuracy = None;
+    let mut per_label: Vec<Vec<usize>> = vec![Vec::new(); n_labels];
+    for (i, &g) in gold.iter().enumerate() {
+        per_label[g].push(i);
+    }
+    if examples.len() >= 100 && per_label.iter().all(|v| v.len() >= 3) {
+        let mut rng = Rng::new(cfg.svm.seed ^ 0x5eed);
+        let mut held = vec![false; examples.len()];
+        for members in &mut per_label {
+            rng.shuffle(members);
+            let take = (members.len() / 10).max(1);
+            for &i in members.iter().take(take) {
+                held[i] = true;
+            }
+        }
+        let (mut tx, mut ty, mut hx, mut hy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, x) in xs.iter().enumerate() {
+            if held[i] {
+                hx.push(x);
+                hy.push(gold[i]);
+            } else {
+                tx.push(x.clone());
+                ty.push(gold[i]);
+            }
+        }
+        let trial = train_one_vs_rest(&tx, &ty, n_labels, n_features, &cfg.svm, cfg.threads);
+        let scores: Vec<Vec<f32>> = hx
+            .iter()
+            .map(|x| {
+                trial
+                    .iter()
+                    .map(|(w, b)| x.iter().map(|&(j, v)| w[j as usize] * v).sum::<f32>() + b)
+                    .collect()
+            })
+            .collect();
+        let right = scores
+            .iter()
+            .zip(&hy)
+            .filter(|(s, g)| argmax(s) == **g)
+            .count();
+        holdout_accuracy = Some(right as f32 / hy.len() as f32);
+        temperature = fit_temperature(&scores, &hy);
+    }
+
+    let trained = train_one_vs_rest(&xs, &gold, n_labels, n_features, &cfg.svm, cfg.threads);
+    let mut scales = Vec::with_capacity(n_labels);
+    let mut bias = Vec::with_capacity(n_labels);
+    let mut weights = vec![0i8; n_features * n_labels];
+    for (c, (w, b)) in trained.iter().enumerate() {
+        let max = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        for (f, &v) in w.iter().enumerate() {
+            weights[f * n_labels + c] = (v / scale).round().clamp(-127.0, 127.0) as i8;
+        }
+        scales.push(scale);
+        bias.push(*b);
+    }
+    Ok(TextModel {
+        header: Header {
+            format: FORMAT,
+            kind: kind.to_owned(),
+            labels,
+            features: cfg.features,
+            char_weight: cfg.char_weight,
+            dense_weight: cfg.dense_weight,
+            extras: cfg.extras,
+            temperature,
+            unknown_below: cfg.unknown_below,
+            examples: examples.len(),
+            holdout_accuracy,
+        },
+        index,
+        idf,
+        scales,
+        bias,
+        weights,
+    })
+}
+
+fn argmax(s: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in s.iter().enumerate() {
+        if v > s[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl TextModel {
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.header.labels
+    }
+
+    fn vector(&self, text: &str) -> (Vec<String>, Grams, Sparse) {
+        let (tokens, raw, dense) = raw_features(&self.header.features, self.header.extras, text);
+        let x = weigh(
+            &self.index,
+            &self.idf,
+            (self.header.char_weight, self.header.dense_weight),
+            &raw,
+            &dense,
+        );
+        (tokens, raw, x)
+    }
+
+    fn scores(&self, x: &Sparse) -> Vec<f32> {
+        let n = self.header.labels.len();
+        let mut acc = vec![0f32; n];
+        for &(f, v) in x {
+            let row = &self.weights[f as usize * n..(f as usize + 1) * n];
+            for (a, &w) in acc.iter_mut().zip(row) {
+                *a += v * f32::from(w);
+            }
+        }
+        acc.iter()
+            .zip(&self.scales)
+            .zip(&self.bias)
+            .map(|((a, s), b)| a * s + b)
+            .collect()
+    }
+
+    /// Every label's probability, in label order.
+    pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        let (_, _, x) = self.vector(text);
+        softmax(&self.scores(&x), self.header.temperature)
+    }
+
+    /// The most likely label, or `unknown` below the model's floor.
+    pub fn predict(&self, text: &str) -> Prediction {
+        let p = self.probabilities(text);
+        let best = argmax(&p);
+        Prediction {
+            label: if p[best] < self.header.unknown_below {
+                UNKNOWN.to_owned()
+            } else {
+                self.header.labels[best].clone()
+            },
+            confidence: p[best],
+        }
+    }
+
+    /// The most likely label, even when below the floor (for evaluation).
+    pub fn best(&self, text: &str) -> usize {
+        argmax(&self.probabilities(text))
+    }
+
+    /// The words (and word pairs) that pushed most toward `label`, strongest first.
+    pub fn explain(&self, text: &str, label: &str, top: usize) -> Vec<Evidence> {
+        let Some(c) = self.header.labels.iter().position(|l| l == label) else {
+            return Vec::new();
+        };
+        let n = self.header.labels.len();
+        let (tokens, raw, x) = self.vector(text);
+        let value: HashMap<u32, f32> = x.iter().copied().collect();
+        // Each occurrence of an n-gram carries an equal share of its vector value.
+        let mut occurrences: HashMap<u32, f32> = HashMap::new();
+        for &(k, _, _, _) in &raw {
+            if let Some(&i) = self.index.get(&k) {
+                *occurrences.entry(i).or_default() += 1.0;
+            }
+        }
+        let mut credit: BTreeMap<String, f32> = BTreeMap::new();
+        for &(k, _, first, last) in &raw {
+            let Some(&i) = self.index.get(&k) else {
+                continue;
+            };
+            let v = value.get(&i).copied().unwrap_or(0.0) / occurrences[&i];
+            let w = f32::from(self.weights[i as usize * n + c]) * self.scales[c];
+            *credit
+                .entry(features::span_text(&tokens, first, last))
+                .or_default() += v * w;
+        }
+        let mut out: Vec<Evidence> = credit
+            .into_iter()
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(feature, weight)| Evidence { feature, weight })
+            .collect();
+        out.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        out.truncate(top);
+        out
+    }
+
+    /// The model as a file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.header).unwrap_or_default();
+        let n = self.idf.len();
+        let mut keys = vec![0u64; n];
+        for (&k, &i) in &self.index {
+            keys[i as usize] = k;
+        }
+        let mut out = Vec::with_capacity(64 + header.len() + n * 12 + self.weights.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        for k in keys {
+            out.extend_from_slice(&k.to_le_bytes());
+        }
+        for v in self.idf.iter().chain(&self.scales).chain(&self.bias) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend(self.weights.iter().map(|&w| w as u8));
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Reads a model file, checking everything; a damaged file is refused whole.
+    pub fn from_bytes(bytes: &[u8]) -> Result<TextModel, ModelError> {
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelError::NotAModel);
+        }
+        if bytes.len() < MAGIC.len() + 4 + 32 {
+            return Err(ModelError::Corrupt("it is truncated".into()));
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(ModelError::Corrupt("its checksum does not match".into()));
+        }
+        let mut r = Reader {
+            bytes: body,
+            at: MAGIC.len(),
+        };
+        let header_len = r.u32()? as usize;
+        let header: Header = serde_json::from_slice(r.take(header_len)?)
+            .map_err(|e| ModelError::Corrupt(format!("its header: {e}")))?;
+        if header.format != FORMAT {
+            return Err(ModelError::Format(header.format));
+        }
+        let labels = header.labels.len();
+        if labels < 2 {
+            return Err(ModelError::Corrupt("it has fewer than two labels".into()));
+        }
+        let n = r.u32()? as usize;
+        let mut index = Index::default();
+        index.reserve(n);
+        for i in 0..n {
+            let k = u64::from_le_bytes(r.array()?);
+            if index.insert(k, i as u32).is_some() {
+                return Err(ModelError::Corrupt("a feature appears twice".into()));
+            }
+        }
+        let mut floats = |count: usize| -> Result<Vec<f32>, ModelError> {
+            (0..count)
+                .map(|_| Ok(f32::from_le_bytes(r.array()?)))
+                .collect()
+        };
+        let idf = floats(n)?;
+        let scales = floats(labels)?;
+        let bias = floats(labels)?;
+        let weights: Vec<i8> = r.take(n * labels)?.iter().map(|&b| b as i8).collect();
+        if r.at != body.len() {
+            return Err(ModelError::Corrupt("it has bytes after the weights".into()));
+        }
+        if !header.temperature.is_finite() || header.temperature <= 0.0 {
+            return Err(ModelError::Corrupt(
+                "its temperature is not positive".into(),
+            ));
+        }
+        Ok(TextModel {
+            header,
+            index,
+            idf,
+            scales,
+            bias,
+            weights,
+        })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| ModelError::Corrupt("it is truncated".into()))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ModelError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+}
+
+/// Precision, recall and F1 of one label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelScore {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: usize,
+}
+
+/// How well predictions match the gold labels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scores {
+    pub examples: usize,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub per_label: BTreeMap<String, LabelScore>,
+}
+
+/// Scores `predicted` against `gold` (label names; a predicted label outside `labels`, such
+/// as `unknown`, counts as wrong). Macro F1 averages over the gold labels.
+pub fn score(labels: &[String], gold: &[&str], predicted: &[&str]) -> Scores {
+    let mut per_label = BTreeMap::new();
+    let mut f1_sum = 0.0;
+    let mut present = 0usize;
+    for l in labels {
+        let tp = gold
+            .iter()
+            .zip(predicted)
+            .filter(|(g, p)| *g == l && *p == l)
+            .count();
+        let predicted_l = predicted.iter().filter(|p| *p == l).count();
+        let support = gold.iter().filter(|g| *g == l).count();
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let (precision, recall) = (ratio(tp, predicted_l), ratio(tp, support));
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        if support > 0 {
+            f1_sum += f1;
+            present += 1;
+        }
+        per_label.insert(
+            l.clone(),
+            LabelScore {
+                precision,
+                recall,
+                f1,
+                support,
+            },
+        );
+    }
+    let right = gold.iter().zip(predicted).filter(|(g, p)| g == p).count();
+    Scores {
+        examples: gold.len(),
+        accuracy: if gold.is_empty() {
+            0.0
+        } else {
+            right as f64 / gold.len() as f64
+        },
+        macro_f1: if present == 0 {
+            0.0
+        } else {
+            f1_sum / present as f64
+        },
+        per_label,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(text: &str, label: &str) -> Example {
+        Example {
+            text: text.to_owned(),
+            label: label.to_owned(),
+        }
+    }
+
+    fn toy() -> Vec<Example> {
+        let mut out = Vec::new();
+        for (i, w) in ["card", "cards", "debit card", "credit card", "my card"]
+            .iter()
+            .enumerate()
+        {
+            out.push(ex(
+                &format!("{w} was declined at the shop {i}"),
+                "card_declined",
+            ));
+            out.push(ex(
+                &format!("where is the {w} I ordered {i}"),
+                "card_arrival",
+            ));
+            out.push(ex(
+                &format!("I want a refund for order {i} please"),
+                "refund",
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn learns_known_examples_and_explains_itself() {
+        let model = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        assert_eq!(model.labels(), ["card_arrival", "card_declined", "refund"]);
+        let p = model.predict("my card got declined");
+        assert_eq!(p.label, "card_declined");
+        assert!(p.confidence > 0.34, "{p:?}");
+        assert_eq!(model.predict("refund please").label, "refund");
+        let why = model.explain("my card got declined", "card_declined", 3);
+        assert!(!why.is_empty());
+        assert!(
+            why.iter().any(|e| e.feature.contains("declined")),
+            "{why:?}"
+        );
+        let probs = model.probabilities("anything at all");
+        assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let a = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        let b = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        assert_eq!(a.to_bytes(), b.to_bytes());
+    }
+
+    #[test]
+    fn low_confidence_is_unknown() {
+        let cfg = TrainConfig {
+            unknown_below: 0.99,
+            ..TrainConfig::default()
+        };
+        let model = train("intent", &toy(), &cfg).unwrap();
+        assert_eq!(model.predict("zebra xylophone").label, UNKNOWN);
+    }
+
+    #[test]
+    fn bad_training_sets_are_refused_by_name() {
+        assert_eq!(
+            train("x", &[], &TrainConfig::default()).unwrap_err(),
+            ModelError::Empty
+        );
+        let one = vec![ex("a", "only"), ex("b", "only")];
+        assert_eq!(
+            train("x", &one, &TrainConfig::default()).unwrap_err(),
+            ModelError::OneLabel("only".into())
+        );
+        let lonely = vec![ex("a", "x"), ex("b", "x"), ex("c", "y")];
+        assert_eq!(
+            train("x", &lonely, &TrainConfig::default()).unwrap_err(),
+            ModelError::TooFewExamples {
+                label: "y".into(),
+                count: 1
+            }
+        );
+    }
+
+    #[test]
+    fn files_round_trip_and_damage_is_refused() {
+        let model = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        let bytes = model.to_bytes();
+        let back = TextModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back.header(), model.header());
+        assert_eq!(back.to_bytes(), bytes);
+        assert_eq!(
+            back.predict("my card got declined"),
+            model.predict("my card got declined")
+        );
+
+        assert_eq!(
+            TextModel::from_bytes(b"hello").unwrap_err(),
+            ModelError::NotAModel
+        );
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 1;
+        assert!(matches!(
+            TextModel::from_bytes(&flipped),
+            Err(ModelError::Corrupt(m)) if m.contains("checksum")
+        ));
+        assert!(matches!(
+            TextModel::from_bytes(&bytes[..bytes.len() - 40]),
+            Err(ModelError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn scores_table() {
+        let labels: Vec<String> = ["a", "b"].iter().map(|s| (*s).to_owned()).collect();
+        let s = score(&labels, &["a", "a", "b", "b"], &["a", "b", "b", "unknown"]);
+        assert_eq!(s.accuracy, 0.5);
+        assert_eq!(s.per_label["a"].precision, 1.0);
+        assert_eq!(s.per_label["a"].recall, 0.5);
+        assert_eq!(s.per_label["b"].precision, 0.5);
+        assert_eq!(s.per_label["b"].recall, 0.5);
+        let f1_a = 2.0 * 1.0 * 0.5 / 1.5;
+        assert!((s.macro_f1 - (f1_a + 0.5) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn temperature_fits_confident_and_unsure_data() {
+        // Scores that separate perfectly want a high temperature; noisy ones a lower one.
+        let clean: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                if i % 2 == 0 {
+                    vec![1.0, -1.0]
+                } else {
+                    vec![-1.0, 1.0]
+                }
+            })
+            .collect();
+        let gold: Vec<usize> = (0..50).map(|i| i % 2).collect();
+        let noisy_gold: Vec<usize> = (0..50)
+            .map(|i| if i % 5 == 0 { 1 - i % 2 } else { i % 2 })
+            .collect();
+        assert!(fit_temperature(&clean, &gold) > fit_temperature(&clean, &noisy_gold));
+    }
+}

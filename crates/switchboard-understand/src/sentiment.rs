@@ -1,0 +1,392 @@
+//! Sentiment of short social text: negative, neutral or positive, with a score in -1..=1.
+//!
+//! Two layers:
+//! - A **lexicon scorer** written for social media: term valences (words, slang, emoticons,
+//!   emoji) adjusted by negation ("not good"), boosters and dampeners ("so good", "kinda
+//!   good"), a contrast ("…, but …" weighs what follows), elongation ("sooooo good"), a
+//!   shouted word in otherwise normal text, and exclamation marks. It gives
+//!   [`lexicon_features`], which a trained model adds to its n-grams
+//!   ([`Extras::SentimentLexicon`](crate::model::Extras)), and a lexicon-only verdict used
+//!   when no model is at hand.
+//! - A trained [`TextModel`](crate::model::TextModel) over n-grams plus those features; its
+//!   score is `P(positive) − P(negative)`.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How many features [`lexicon_features`] returns.
+pub const LEXICON_FEATURES: usize = 8;
+
+/// How a term changes the sentiment words after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Modifier {
+    Negation,
+    /// Adds to the strength of the next sentiment word (negative values weaken it).
+    Scale(f32),
+    Contrast,
+}
+
+/// Term valences (−4..=4) and modifiers.
+#[derive(Debug, Default)]
+pub struct Lexicon {
+    valence: HashMap<String, f32>,
+    modifiers: HashMap<String, Modifier>,
+    /// The longest modifier phrase, in words ("a bit", "not at all").
+    longest_modifier: usize,
+}
+
+impl Lexicon {
+    /// Parses `term<TAB>valence` lines and `term<TAB>kind<TAB>value` modifier lines; a line
+    /// that does not parse is an error naming it.
+    pub fn parse(valences: &str, modifiers: &str) -> Result<Lexicon, String> {
+        let mut lex = Lexicon::default();
+        for (n, line) in valences.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (term, v) = line
+                .split_once('\t')
+                .ok_or_else(|| format!("lexicon line {}: expected term<TAB>valence", n + 1))?;
+            let v: f32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("lexicon line {}: {v:?} is not a number", n + 1))?;
+            lex.valence
+                .insert(term.trim().to_lowercase(), v.clamp(-4.0, 4.0));
+        }
+        for (n, line) in modifiers.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split('\t');
+            let (Some(term), Some(kind)) = (parts.next(), parts.next()) else {
+                return Err(format!(
+                    "modifiers line {}: expected term<TAB>kind<TAB>value",
+                    n + 1
+                ));
+            };
+            let value: f32 = parts
+                .next()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0);
+            let m = match kind.trim() {
+                "negation" => Modifier::Negation,
+                "booster" | "dampener" => Modifier::Scale(value),
+                "contrast" => Modifier::Contrast,
+                other => return Err(format!("modifiers line {}: unknown kind {other:?}", n + 1)),
+            };
+            let term = term.trim().to_lowercase();
+            lex.longest_modifier = lex.longest_modifier.max(term.split(' ').count());
+            lex.modifiers.insert(term, m);
+        }
+        Ok(lex)
+    }
+
+    pub fn len(&self) -> usize {
+        self.valence.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.valence.is_empty()
+    }
+
+    /// A term's valence, trying an elongated word's shorter spellings ("gooood" → "good").
+    fn lookup(&self, token: &str) -> Option<(f32, bool)> {
+        if let Some(&v) = self.valence.get(token) {
+            return Some((v, false));
+        }
+        let squeezed = squeeze(token, 2);
+        if squeezed != token {
+            if let Some(&v) = self.valence.get(&squeezed) {
+                return Some((v, true));
+            }
+            if let Some(&v) = self.valence.get(&squeeze(token, 1)) {
+                return Some((v, true));
+            }
+        }
+        None
+    }
+
+    /// The modifier made by the phrase of up to `longest_modifier` tokens ending at `i`.
+    fn modifier_at(&self, tokens: &[String], i: usize) -> Option<Modifier> {
+        for len in (1..=self.longest_modifier.min(i + 1)).rev() {
+            let phrase = tokens[i + 1 - len..=i].join(" ");
+            if let Some(&m) = self.modifiers.get(&phrase) {
+                return Some(m);
+            }
+        }
+        None
+    }
+}
+
+/// Runs of 3 or more of one letter cut to `keep`.
+fn squeeze(token: &str, keep: usize) -> String {
+    let mut out = String::with_capacity(token.len());
+    let mut last = None;
+    let mut run = 0;
+    for c in token.chars() {
+        if Some(c) == last {
+            run += 1;
+        } else {
+            last = Some(c);
+            run = 1;
+        }
+        if run <= keep {
+            out.push(c);
+        }
+    }
+    let had_long_run = {
+        let mut last = None;
+        let mut run = 0;
+        token.chars().any(|c| {
+            if Some(c) == last {
+                run += 1;
+            } else {
+                last = Some(c);
+                run = 1;
+            }
+            run >= 3
+        })
+    };
+    if had_long_run { out } else { token.to_owned() }
+}
+
+/// What the lexicon makes of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LexiconScore {
+    pub positive: f32,
+    pub negative: f32,
+    /// `(pos − neg) / sqrt((pos − neg)² + 15)`, in −1..=1.
+    pub compound: f32,
+    pub negated: u32,
+}
+
+/// The clauses of `text`: split at commas, full stops, semicolons, `!`, `?` and line ends, so
+/// a negation never reaches past its clause ("not arrived, so annoying"). Emoticons survive:
+/// a `.` or `;` splits only before a space or the end.
+fn clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        let boundary =
+            matches!(c, ',' | '!' | '?' | '\n') || (matches!(c, '.' | ';') && next_is_space);
+        if boundary {
+            out.push(&text[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// Scores `text` with `lex`, clause by clause.
+pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
+    let shouted = shouted_words(text);
+    let mut values: Vec<f32> = Vec::new();
+    let mut contrast_at = None;
+    let mut negated = 0;
+    for clause in clauses(text) {
+        let tokens = crate::features::tokens(clause);
+        for (i, t) in tokens.iter().enumerate() {
+            if let Some(Modifier::Contrast) = lex.modifiers.get(t.as_str()) {
+                contrast_at = Some(values.len());
+            }
+            let Some((mut v, elongated)) = lex.lookup(t) else {
+                continue;
+            };
+            // Modifiers in the three tokens before, within the clause.
+            let mut flip = false;
+            for back in 1..=3 {
+                if back > i {
+                    break;
+                }
+                match lex.modifier_at(&tokens, i - back) {
+                    Some(Modifier::Negation) => flip = true,
+                    Some(Modifier::Scale(s)) if back <= 2 => {
+                        let s = if back == 2 { s * 0.8 } else { s };
+                        v += v.signum() * s;
+                    }
+                    _ => {}
+                }
+            }
+            if elongated {
+                v *= 1.2;
+            }
+            if shouted.contains(t) {
+                v *= 1.3;
+            }
+            if flip {
+                v *= -0.74;
+                negated += 1;
+            }
+            values.push(v);
+        }
+    }
+    if let Some(at) = contrast_at {
+        for (j, v) in values.iter_mut().enumerate() {
+            *v *= if j < at { 0.5 } else { 1.5 };
+        }
+    }
+    let positive: f32 = values.iter().filter(|v| **v > 0.0).sum();
+    let negative: f32 = -values.iter().filter(|v| **v < 0.0).sum::<f32>();
+    let mut raw = positive - negative;
+    let bangs = text.matches('!').count().min(4) as f32;
+    if raw != 0.0 {
+        raw += raw.signum() * bangs * 0.292;
+    }
+    LexiconScore {
+        positive,
+        negative,
+        compound: raw / (raw * raw + 15.0).sqrt(),
+        negated,
+    }
+}
+
+/// Lower-cased words written in capitals (2+ letters) when the text is not all capitals.
+fn shouted_words(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 2)
+        .collect();
+    let caps: Vec<&&str> = words
+        .iter()
+        .filter(|w| w.chars().all(|c| c.is_uppercase()))
+        .collect();
+    if caps.is_empty() || caps.len() == words.len() {
+        return Vec::new();
+    }
+    caps.iter().map(|w| w.to_lowercase()).collect()
+}
+
+/// Features for a trained model: positive and negative strength, compound, negations,
+/// exclamation and question marks, share of capitals, elongation.
+pub fn lexicon_features(text: &str, tokens: &[String]) -> [f32; LEXICON_FEATURES] {
+    let s = score_text(crate::defaults::lexicon(), text);
+    let squash = |x: f32| x / (1.0 + x);
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count().max(1) as f32;
+    let upper = text.chars().filter(|c| c.is_uppercase()).count() as f32;
+    let elongated = tokens.iter().any(|t| squeeze(t, 2) != *t);
+    [
+        squash(s.positive / 2.0),
+        squash(s.negative / 2.0),
+        s.compound,
+        squash(s.negated as f32),
+        // Exclamation marks strengthen what the lexicon found (in the compound), whichever
+        // way it points; alone they say nothing about polarity.
+        0.0,
+        f32::from(u8::from(text.contains('?'))),
+        if letters >= 4.0 { upper / letters } else { 0.0 },
+        f32::from(u8::from(elongated)),
+    ]
+}
+
+/// A sentiment verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sentiment {
+    /// `negative`, `neutral` or `positive`.
+    pub label: &'static str,
+    /// −1 (very negative) to 1 (very positive).
+    pub score: f32,
+}
+
+/// The label for a score, with a band around zero for neutral.
+pub fn label_for(score: f32, neutral_band: f32) -> &'static str {
+    if score >= neutral_band {
+        "positive"
+    } else if score <= -neutral_band {
+        "negative"
+    } else {
+        "neutral"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex() -> Lexicon {
+        Lexicon::parse(
+            "good\t1.9\ngreat\t3.1\nbad\t-2.5\nhate\t-2.7\n😍\t2.7\n:(\t-1.9\n",
+            "not\tnegation\t0\nvery\tbooster\t0.3\nkinda\tdampener\t-0.3\nbut\tcontrast\t0\na bit\tdampener\t-0.3\n",
+        )
+        .unwrap()
+    }
+
+    fn compound(text: &str) -> f32 {
+        score_text(&lex(), text).compound
+    }
+
+    #[test]
+    fn lexicon_rules() {
+        assert!(compound("good") > 0.0);
+        assert!(compound("not good") < 0.0, "negation flips");
+        assert!(
+            compound("very good") > compound("good"),
+            "boosters strengthen"
+        );
+        assert!(
+            compound("kinda good") < compound("good"),
+            "dampeners weaken"
+        );
+        assert!(
+            compound("a bit good") < compound("good"),
+            "phrases modify too"
+        );
+        assert!(
+            compound("gooooood") > compound("good"),
+            "elongation strengthens"
+        );
+        assert!(
+            compound("this is GOOD stuff") > compound("this is good stuff"),
+            "shouting"
+        );
+        assert!(compound("good!!!") > compound("good"), "exclamation");
+        assert!(
+            compound("good but bad") < 0.0,
+            "what follows but weighs more"
+        );
+        assert!(compound("love it 😍") > 0.0, "emoji");
+        assert_eq!(compound("the meeting is at noon"), 0.0);
+        assert!(
+            compound("so sad :(") < 0.0,
+            "emoticons are tokens? {}",
+            compound("so sad :(")
+        );
+    }
+
+    #[test]
+    fn bad_lexicon_lines_are_named() {
+        assert!(
+            Lexicon::parse("good\tlots\n", "")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(
+            Lexicon::parse("", "very\tshouty\t1\n")
+                .unwrap_err()
+                .contains("unknown kind")
+        );
+    }
+
+    #[test]
+    fn squeeze_table() {
+        for (word, keep, want) in [
+            ("sooooo", 2, "soo"),
+            ("sooooo", 1, "so"),
+            ("good", 2, "good"),
+            ("good", 1, "good"),
+            ("nooooo", 1, "no"),
+        ] {
+            assert_eq!(squeeze(word, keep), want, "{word} {keep}");
+        }
+    }
+
+    #[test]
+    fn label_bands() {
+        assert_eq!(label_for(0.5, 0.2), "positive");
+        assert_eq!(label_for(-0.5, 0.2), "negative");
+        assert_eq!(label_for(0.1, 0.2), "neutral");
+    }
+}

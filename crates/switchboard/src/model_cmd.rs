@@ -1,0 +1,185 @@
+//! `switchboard model train|eval` and `switchboard analyze`: train a classifier from a
+//! labelled file, score it on another, and understand texts from stdin. They need no
+//! database; training runs on all cores.
+
+use crate::usage;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use switchboard_understand::examples::{Format, read};
+use switchboard_understand::model::{TextModel, TrainConfig, score, train};
+use switchboard_understand::{Analyzer, defaults};
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Train a classifier from labelled examples (CSV with a header row, or JSON Lines) and
+    /// write it to --out.
+    Train {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+        /// What the model predicts (recorded in the file): intent, purpose, sentiment, ….
+        #[arg(long, default_value = "intent")]
+        kind: String,
+        /// Below this confidence a prediction is `unknown` (0 to 1).
+        #[arg(long, default_value_t = 0.3)]
+        unknown_below: f32,
+    },
+    /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
+    /// precision/recall/F1, and predictions per second.
+    Eval {
+        /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        input: InputArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct InputArgs {
+    /// The labelled examples.
+    #[arg(long)]
+    input: PathBuf,
+    /// csv or jsonl.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    #[arg(long, default_value = "label")]
+    label_column: String,
+}
+
+fn examples(a: &InputArgs) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
+    let format = Format::parse(&a.format).map_err(usage)?;
+    let text = std::fs::read_to_string(&a.input)
+        .with_context(|| format!("cannot read {}", a.input.display()))?;
+    read(&text, format, &a.text_column, &a.label_column)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))
+}
+
+/// Reads a model file, or one of the shipped models.
+pub fn load(spec: &str) -> anyhow::Result<TextModel> {
+    match spec {
+        "builtin:purpose" => Ok((*defaults::purpose_model()).clone()),
+        "builtin:sentiment" => Ok((*defaults::sentiment_model()).clone()),
+        path => {
+            let bytes = std::fs::read(Path::new(path))
+                .with_context(|| format!("cannot read the model {path}"))?;
+            TextModel::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))
+        }
+    }
+}
+
+pub fn run(command: ModelCommand) -> anyhow::Result<()> {
+    match command {
+        ModelCommand::Train {
+            input,
+            out,
+            kind,
+            unknown_below,
+        } => {
+            if !(0.0..=1.0).contains(&unknown_below) {
+                return Err(usage("--unknown-below must be between 0 and 1"));
+            }
+            let examples = examples(&input)?;
+            let cfg = TrainConfig {
+                unknown_below,
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                ..TrainConfig::default()
+            };
+            let started = Instant::now();
+            let model = train(&kind, &examples, &cfg)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.input.display()))?;
+            let bytes = model.to_bytes();
+            // Written whole to a temporary file first: a failed write never leaves half a model.
+            let tmp = out.with_extension("tmp");
+            std::fs::write(&tmp, &bytes)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let h = model.header();
+            println!(
+                "{}",
+                json!({
+                    "model": out,
+                    "kind": h.kind,
+                    "labels": h.labels.len(),
+                    "examples": h.examples,
+                    "holdout_accuracy": h.holdout_accuracy,
+                    "bytes": bytes.len(),
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            );
+            Ok(())
+        }
+        ModelCommand::Eval { model, input } => {
+            let model = load(&model)?;
+            let examples = examples(&input)?;
+            let started = Instant::now();
+            let predicted: Vec<&str> = examples
+                .iter()
+                .map(|e| model.labels()[model.best(&e.text)].as_str())
+                .collect();
+            let seconds = started.elapsed().as_secs_f64();
+            let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+            let unseen: Vec<&str> = {
+                let mut u: Vec<&str> = gold
+                    .iter()
+                    .copied()
+                    .filter(|g| !model.labels().iter().any(|l| l == g))
+                    .collect();
+                u.sort_unstable();
+                u.dedup();
+                u
+            };
+            let s = score(model.labels(), &gold, &predicted);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "examples": s.examples,
+                    "accuracy": s.accuracy,
+                    "macro_f1": s.macro_f1,
+                    "per_label": s.per_label,
+                    "labels_not_in_model": unseen,
+                    "predictions_per_second": s.examples as f64 / seconds.max(1e-9),
+                }))?
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `switchboard analyze`: one JSON object per line of stdin.
+pub fn analyze(model: Option<String>) -> anyhow::Result<()> {
+    let mut analyzer = Analyzer::builtin();
+    analyzer.evidence = 0;
+    if let Some(spec) = model {
+        analyzer.intent = Some(std::sync::Arc::new(load(&spec)?));
+    }
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let line = line.context("cannot read stdin (it must be UTF-8 text)")?;
+        let u = analyzer.analyze(&line);
+        let label = |c: &Option<switchboard_core::Classification>| {
+            c.as_ref()
+                .map(|c| json!({"label": c.label, "confidence": c.confidence}))
+        };
+        let record = json!({
+            "intent": label(&u.intent),
+            "purpose": label(&u.purpose),
+            "sentiment": u.sentiment,
+            "language": u.language,
+            "personal_data": u.personal_data,
+        });
+        writeln!(out, "{record}").context("cannot write stdout")?;
+    }
+    out.flush().context("cannot write stdout")?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! `switchboard model train|eval` and `switchboard analyze` against the real binary (issue 4):
+//! a model trained from a CSV scores its examples, `analyze` writes one JSON line per input
+//! line, and bad files get a clear error naming the problem, exit 1, and no model written.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("SWITCHBOARD_DATA_DIR")
+        .output()
+        .expect("run switchboard")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A small intent set the test writes itself: three intents, eight phrasings each.
+fn intents_csv() -> String {
+    let mut out = String::from("text,category\n");
+    let sets: [(&str, [&str; 8]); 3] = [
+        (
+            "card_arrival",
+            [
+                "when will my new card arrive",
+                "my card has not arrived yet",
+                "where is the card you sent",
+                "still waiting for my card in the post",
+                "how long does card delivery take",
+                "card not delivered",
+                "has my card been shipped",
+                "I ordered a card two weeks ago and nothing",
+            ],
+        ),
+        (
+            "refund",
+            [
+                "I want my money back",
+                "how do I get a refund",
+                "refund the payment please",
+                "please return the money for this order",
+                "can I be reimbursed",
+                "the refund has not come through",
+                "requesting a refund for a duplicate charge",
+                "give me a refund, \"now\"",
+            ],
+        ),
+        (
+            "exchange_rate",
+            [
+                "what exchange rate do you use",
+                "how much is a dollar in euros",
+                "the rate for pounds is bad",
+                "which currency rates apply abroad",
+                "conversion rate for yen",
+                "why was the exchange rate so high",
+                "do you charge for currency exchange",
+                "euro to dollar rate today",
+            ],
+        ),
+    ];
+    for (label, texts) in sets {
+        for t in texts {
+            out.push_str(&format!("\"{}\",{label}\n", t.replace('"', "\"\"")));
+        }
+    }
+    out
+}
+
+/// Writes the intent set to `dir` and trains a model on it; returns both paths and the run.
+fn train_fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Output) {
+    let data = dir.join("intents.csv");
+    std::fs::write(&data, intents_csv()).unwrap();
+    let model = dir.join("intents.model");
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data),
+        "--text-column",
+        "text",
+        "--label-column",
+        "category",
+        "--out",
+        p(&model),
+    ]);
+    (data, model, out)
+}
+
+#[test]
+fn train_eval_and_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model, out) = train_fixture(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["labels"].as_u64(), summary["examples"].as_u64()),
+        (Some(3), Some(24))
+    );
+    assert!(std::fs::metadata(&model).unwrap().len() > 0);
+
+    let out = run(&[
+        "model",
+        "eval",
+        "--model",
+        p(&model),
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["accuracy"].as_f64().unwrap() >= 0.95, "{report}");
+    assert!(report["macro_f1"].as_f64().unwrap() >= 0.95, "{report}");
+    assert_eq!(report["per_label"]["refund"]["support"], 8);
+    assert!(report["predictions_per_second"].as_f64().unwrap() > 0.0);
+
+    let mut child = Command::new(BIN)
+        .args(["analyze", "--model", p(&model)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("my card still has not arrived, so annoying!!\nI love you guys 😍\nmail me at ann@example.com\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["intent"]["label"], "card_arrival", "{}", lines[0]);
+    assert_eq!(lines[0]["sentiment"]["label"], "negative", "{}", lines[0]);
+    assert_eq!(lines[0]["language"], "en");
+    assert_eq!(lines[1]["sentiment"]["label"], "positive", "{}", lines[1]);
+    assert_eq!(
+        lines[2]["personal_data"][0]["kind"], "email",
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        (
+            lines[2]["personal_data"][0]["start"].as_u64(),
+            lines[2]["personal_data"][0]["end"].as_u64()
+        ),
+        (Some(11), Some(26))
+    );
+    for l in &lines {
+        let purpose = l["purpose"]["label"].as_str().unwrap();
+        assert!(
+            [
+                "tier1",
+                "support",
+                "sales",
+                "marketing_pr",
+                "crisis",
+                "unknown"
+            ]
+            .contains(&purpose),
+            "{l}"
+        );
+        for key in [
+            "intent",
+            "purpose",
+            "sentiment",
+            "language",
+            "personal_data",
+        ] {
+            assert!(l.get(key).is_some(), "{key} in {l}");
+        }
+    }
+}
+
+#[test]
+fn bad_training_files_are_refused_by_name_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.model");
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("empty.csv", "", &["empty"]),
+        ("header-only.csv", "text,category\n", &["no examples"]),
+        (
+            "wrong-column.csv",
+            "txt,category\nhi,a\n",
+            &["no column \"text\"", "\"txt\""],
+        ),
+        (
+            "lonely.csv",
+            "text,category\na,x\nb,x\nc,y\n",
+            &["label \"y\" has only 1 example"],
+        ),
+        (
+            "one-label.csv",
+            "text,category\na,x\nb,x\n",
+            &["only one label"],
+        ),
+        ("ragged.csv", "text,category\nhi,a,extra\n", &["line 2"]),
+    ];
+    for (name, body, wants) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, body).unwrap();
+        let out = run(&[
+            "model",
+            "train",
+            "--input",
+            p(&file),
+            "--label-column",
+            "category",
+            "--out",
+            p(&model),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        for want in *wants {
+            assert!(err.contains(want), "{name}: {err}");
+        }
+        assert!(!model.exists(), "{name}: no model written");
+    }
+    let jsonl = dir.path().join("bad.jsonl");
+    std::fs::write(&jsonl, "{\"text\": \"hi\", \"label\": \"a\"}\nnot json\n").unwrap();
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&jsonl),
+        "--format",
+        "jsonl",
+        "--out",
+        p(&model),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: not JSON"));
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&jsonl),
+        "--format",
+        "xml",
+        "--out",
+        p(&model),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+}
+
+#[test]
+fn a_damaged_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model, out) = train_fixture(dir.path());
+    assert!(out.status.success());
+    let mut bytes = std::fs::read(&model).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&model, &bytes).unwrap();
+    let out = run(&[
+        "model",
+        "eval",
+        "--model",
+        p(&model),
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("damaged"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&model, b"hello").unwrap();
+    let out = run(&["analyze", "--model", p(&model)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Switchboard model"));
+}

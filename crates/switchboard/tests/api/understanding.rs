@@ -1,0 +1,156 @@
+//! Understanding (issue 4): every inbound message is understood before it is routed (purpose,
+//! sentiment, language, personal data), the result is stored with the message, and the
+//! playbook routes by it; `POST /api/v1/analyze` runs the same step on any text.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PLAYBOOK: &str = r#"
+[[team]]
+id = "care"
+name = "Customer care"
+
+[[team]]
+id = "sales"
+name = "Sales"
+
+[[rule]]
+name = "Unhappy customers go to care"
+when.sentiment_any = ["negative"]
+then.team = "care"
+then.priority = "high"
+
+[[rule]]
+name = "Buyers go to sales"
+when.purpose_any = ["sales"]
+when.min_confidence = 0.4
+then.team = "sales"
+"#;
+
+#[tokio::test]
+async fn analyze_understands_a_text_and_refuses_bad_input() {
+    let app = spawn_app().await;
+    let text = "This is the WORST service ever, you charged my card 4111 1111 1111 1111 twice!!";
+    let a = app
+        .post("/api/v1/analyze", &app.agent, &json!({ "text": text }))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let u = &a.json;
+    assert_eq!(u["sentiment"]["label"], "negative", "{u}");
+    assert!(u["sentiment"]["score"].as_f64().unwrap() < 0.0, "{u}");
+    assert_eq!(u["purpose"]["label"], "support", "{u}");
+    let confidence = u["purpose"]["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&confidence), "{u}");
+    assert!(
+        !u["purpose"]["because"].as_array().unwrap().is_empty(),
+        "{u}"
+    );
+    assert_eq!(u["language"], "en");
+    let pd = u["personal_data"].as_array().unwrap();
+    assert_eq!(pd.len(), 1, "{u}");
+    assert_eq!(pd[0]["kind"], "card_number");
+    let (s, e) = (
+        pd[0]["start"].as_u64().unwrap() as usize,
+        pd[0]["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[s..e], "4111 1111 1111 1111");
+    assert_eq!(u["intent"], Value::Null, "no intent model installed");
+
+    app.post("/api/v1/analyze", &app.agent, &json!({ "text": "  " }))
+        .await
+        .assert_problem(400, "invalid_field");
+    app.post("/api/v1/analyze", &app.agent, &json!({ "txt": "hi" }))
+        .await
+        .assert_problem(400, "invalid_field");
+    app.post(
+        "/api/v1/analyze",
+        &app.agent,
+        &json!({ "text": "a".repeat(70_000) }),
+    )
+    .await
+    .assert_problem(400, "invalid_field");
+    app.call(
+        reqwest::Method::POST,
+        "/api/v1/analyze",
+        None,
+        Some(&json!({ "text": "hi" })),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+}
+
+async fn routed_by_understanding(app: TestApp) {
+    let a = app
+        .put(
+            "/api/v1/playbook",
+            &app.admin,
+            &json!({ "source": PLAYBOOK }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let teams = app.get("/api/v1/teams", &app.admin).await;
+    let team_id = |slug: &str| {
+        teams.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slug"] == slug)
+            .unwrap()["id"]
+            .clone()
+    };
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+
+    app.deliver(
+        &ch,
+        &message(
+            "u-1",
+            "conv-u1",
+            "ann",
+            "Terrible!! My order never arrived and nobody answers. So angry",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("u-1").await;
+    assert_eq!(case["team"], team_id("care"), "{case}");
+    assert_eq!(case["priority"], "high");
+    assert_eq!(
+        case["routing"]["fired"][0]["rule"],
+        "Unhappy customers go to care"
+    );
+    let detail = app.case(case["id"].as_str().unwrap()).await;
+    let u = &detail["messages"][0]["understanding"];
+    assert_eq!(u["sentiment"]["label"], "negative", "{detail}");
+    assert_eq!(u["language"], "en");
+    // No rule set a purpose: the case has the understood one.
+    assert_eq!(case["purpose"], u["purpose"]["label"], "{detail}");
+
+    app.deliver(
+        &ch,
+        &message(
+            "u-2",
+            "conv-u2",
+            "bob",
+            "How much does the enterprise plan cost for 50 seats? We'd like a quote",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("u-2").await;
+    assert_eq!(case["team"], team_id("sales"), "{case}");
+    assert_eq!(case["purpose"], "sales");
+    let reasons = case["routing"]["fired"][0]["reasons"].to_string();
+    assert!(reasons.contains("sales"), "{reasons}");
+}
+
+#[tokio::test]
+async fn inbound_messages_are_understood_and_routed_by_it() {
+    routed_by_understanding(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn understanding_on_postgres() {
+    let Some(app) = spawn_app_pg("understanding_on_postgres").await else {
+        return;
+    };
+    routed_by_understanding(app).await;
+}
