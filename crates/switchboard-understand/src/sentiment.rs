@@ -95,6 +95,9 @@ impl Lexicon {
         if let Some(&v) = self.valence.get(token) {
             return Some((v, false));
         }
+        if !has_long_run(token) {
+            return None;
+        }
         let squeezed = squeeze(token, 2);
         if squeezed != token {
             if let Some(&v) = self.valence.get(&squeezed) {
@@ -119,8 +122,26 @@ impl Lexicon {
     }
 }
 
-/// Runs of 3 or more of one letter cut to `keep`.
+/// Whether a letter repeats 3 or more times in a row ("sooo").
+fn has_long_run(token: &str) -> bool {
+    let mut last = None;
+    let mut run = 0;
+    token.chars().any(|c| {
+        if Some(c) == last {
+            run += 1;
+        } else {
+            last = Some(c);
+            run = 1;
+        }
+        run >= 3
+    })
+}
+
+/// Runs of 3 or more of one letter cut to `keep`; other words unchanged.
 fn squeeze(token: &str, keep: usize) -> String {
+    if !has_long_run(token) {
+        return token.to_owned();
+    }
     let mut out = String::with_capacity(token.len());
     let mut last = None;
     let mut run = 0;
@@ -135,20 +156,7 @@ fn squeeze(token: &str, keep: usize) -> String {
             out.push(c);
         }
     }
-    let had_long_run = {
-        let mut last = None;
-        let mut run = 0;
-        token.chars().any(|c| {
-            if Some(c) == last {
-                run += 1;
-            } else {
-                last = Some(c);
-                run = 1;
-            }
-            run >= 3
-        })
-    };
-    if had_long_run { out } else { token.to_owned() }
+    out
 }
 
 /// What the lexicon makes of a text.
@@ -267,7 +275,7 @@ pub fn lexicon_features(text: &str, tokens: &[String]) -> [f32; LEXICON_FEATURES
     let squash = |x: f32| x / (1.0 + x);
     let letters = text.chars().filter(|c| c.is_alphabetic()).count().max(1) as f32;
     let upper = text.chars().filter(|c| c.is_uppercase()).count() as f32;
-    let elongated = tokens.iter().any(|t| squeeze(t, 2) != *t);
+    let elongated = tokens.iter().any(|t| has_long_run(t));
     [
         squash(s.positive / 2.0),
         squash(s.negative / 2.0),

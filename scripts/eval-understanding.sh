@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Evaluates the understanding models on data made by others (../shared/data, read-only):
+# - BANKING77 intents: train.csv split 80/20 (every 5th row held out), `model train` on the 80%,
+#   `model eval` on the 20%; plus the training time on all 10,003 rows.
+# - TweetEval sentiment (validation set): the shipped sentiment model (`builtin:sentiment`).
+# Prints the JSON reports. Skips (exit 0) with a message when the data is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=../shared/data
+if [ ! -f "$data/banking77/train.csv" ] || [ ! -f "$data/tweeteval-sentiment/val_text.txt" ]; then
+  echo "skipped: $data/banking77 or $data/tweeteval-sentiment is absent" >&2
+  exit 0
+fi
+cargo build --release -q
+bin=target/release/switchboard
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 - "$data" "$work" <<'PY'
+import csv, json, sys
+data, work = sys.argv[1], sys.argv[2]
+rows = list(csv.DictReader(open(f"{data}/banking77/train.csv", newline="")))
+with open(f"{work}/train.csv", "w", newline="") as tr, open(f"{work}/test.csv", "w", newline="") as te:
+    wt, we = csv.writer(tr), csv.writer(te)
+    wt.writerow(["text", "category"]); we.writerow(["text", "category"])
+    for i, r in enumerate(rows):
+        (we if i % 5 == 4 else wt).writerow([r["text"], r["category"]])
+names = ["negative", "neutral", "positive"]
+texts = open(f"{data}/tweeteval-sentiment/val_text.txt").read().split("\n")
+labels = open(f"{data}/tweeteval-sentiment/val_labels.txt").read().split()
+with open(f"{work}/tweets.jsonl", "w") as out:
+    for t, l in zip(texts, labels):
+        out.write(json.dumps({"text": t, "label": names[int(l)]}) + "\n")
+PY
+
+echo "== BANKING77: train on 80% of train.csv"
+$bin model train --input "$work/train.csv" --label-column category --out "$work/intents.model"
+echo "== BANKING77: eval on the held-out 20%"
+$bin model eval --model "$work/intents.model" --input "$work/test.csv" --label-column category \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")}))'
+echo "== BANKING77: train on all 10,003 rows"
+$bin model train --input "$data/banking77/train.csv" --label-column category --out "$work/all.model"
+echo "== TweetEval sentiment (validation), the shipped model"
+$bin model eval --model builtin:sentiment --input "$work/tweets.jsonl" --format jsonl \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
