@@ -1656,4 +1656,82 @@ mod tests {
         );
         assert!(personal_data("no digits here, nor at-signs").is_empty());
     }
+
+    /// xorshift: a seeded source of digits for the property tests below.
+    struct Digits(u64);
+
+    impl Digits {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+    }
+
+    /// The Luhn check digit that completes `body`.
+    fn check_digit(body: &[u8]) -> u8 {
+        let sum: u32 = body
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &d)| {
+                let d = u32::from(d);
+                if i % 2 == 0 {
+                    let x = d * 2;
+                    if x > 9 { x - 9 } else { x }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        ((10 - sum % 10) % 10) as u8
+    }
+
+    fn card_text(digits: &[u8], grouped: bool) -> String {
+        let plain: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+        if grouped && digits.len() == 16 {
+            plain
+                .as_bytes()
+                .chunks(4)
+                .map(|c| std::str::from_utf8(c).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            plain
+        }
+    }
+
+    #[test]
+    fn property_every_luhn_valid_card_is_found_and_no_luhn_invalid_number_is() {
+        let mut rng = Digits(0x9e37_79b9_7f4a_7c15);
+        for round in 0..2000 {
+            let len = 13 + rng.next(7) as usize; // 13..=19 digits
+            let mut body: Vec<u8> = (0..len - 1).map(|_| rng.next(10) as u8).collect();
+            body[0] = 1 + rng.next(9) as u8; // cards never start with 0
+            let check = check_digit(&body);
+            let grouped = round % 2 == 0;
+            let mut valid = body.clone();
+            valid.push(check);
+            let card = card_text(&valid, grouped);
+            let text = format!("my card is {card} thanks");
+            let cards: Vec<&str> = personal_data(&text)
+                .iter()
+                .filter(|f| f.kind == FindingKind::CardNumber)
+                .map(|f| &text[f.start..f.end])
+                .collect();
+            assert_eq!(cards, [card.as_str()], "{text}");
+
+            let mut invalid = body;
+            invalid.push((check + 1 + rng.next(9) as u8) % 10);
+            let order = card_text(&invalid, grouped);
+            let text = format!("order {order} has not arrived");
+            assert!(
+                personal_data(&text)
+                    .iter()
+                    .all(|f| f.kind != FindingKind::CardNumber),
+                "{text}"
+            );
+        }
+    }
 }
