@@ -18,7 +18,7 @@ pub mod linear;
 pub mod model;
 pub mod sentiment;
 
-use model::{Prediction, TextModel};
+use model::{Prediction, Prepared, TextModel};
 use std::sync::Arc;
 use switchboard_core::{
     Classification, Evidence, PersonalDataSpan, SentimentScore, Understood, guard,
@@ -45,19 +45,19 @@ impl Analyzer {
         }
     }
 
-    fn classify(&self, model: &TextModel, text: &str) -> Classification {
-        let Prediction { label, confidence } = model.predict(text);
-        let because = if self.evidence > 0 && label != model::UNKNOWN {
-            model
-                .explain(text, &label, self.evidence)
+    fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
+        let (probs, because) = model.assess(p, self.evidence);
+        let Prediction { label, confidence } = model.decide(&probs);
+        let because = if label == model::UNKNOWN {
+            Vec::new()
+        } else {
+            because
                 .into_iter()
                 .map(|e| Evidence {
                     feature: e.feature,
                     weight: e.weight,
                 })
                 .collect()
-        } else {
-            Vec::new()
         };
         Classification {
             label,
@@ -66,12 +66,15 @@ impl Analyzer {
         }
     }
 
-    /// Everything about one text.
+    /// Everything about one text. The text is tokenised and its n-grams hashed once for all
+    /// the models that share the purpose model's settings.
     pub fn analyze(&self, text: &str) -> Understood {
-        let s = sentiment_of(&self.sentiment, text);
+        let p = Prepared::new(text, self.purpose.feature_config());
+        let (probs, _) = self.sentiment.assess(&p, 0);
+        let s = sentiment_from(&self.sentiment, &probs);
         Understood {
-            intent: self.intent.as_ref().map(|m| self.classify(m, text)),
-            purpose: Some(self.classify(&self.purpose, text)),
+            intent: self.intent.as_ref().map(|m| self.classify(m, &p)),
+            purpose: Some(self.classify(&self.purpose, &p)),
             sentiment: Some(SentimentScore {
                 label: s.label.to_owned(),
                 score: s.score,
@@ -84,7 +87,10 @@ impl Analyzer {
 
 /// A sentiment model's verdict: the most likely label, and `P(positive) − P(negative)`.
 pub fn sentiment_of(model: &TextModel, text: &str) -> sentiment::Sentiment {
-    let p = model.probabilities(text);
+    sentiment_from(model, &model.probabilities(text))
+}
+
+fn sentiment_from(model: &TextModel, p: &[f32]) -> sentiment::Sentiment {
     let prob = |l: &str| {
         model
             .labels()
@@ -124,4 +130,50 @@ pub fn personal_data(text: &str) -> Vec<PersonalDataSpan> {
             end: f.end,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One shared featurisation gives exactly what each model says on its own.
+    #[test]
+    fn shared_preparation_changes_nothing() {
+        let a = Analyzer::builtin();
+        for text in [
+            "Terrible!! My order never arrived. So angry",
+            "wow, love the new ad!!! 😍",
+            "How much is the pro plan? need a quote",
+            "",
+            "!!!",
+        ] {
+            let u = a.analyze(text);
+            let purpose = a.purpose.predict(text);
+            let got = u.purpose.as_ref().map(|c| (c.label.clone(), c.confidence));
+            assert_eq!(
+                got,
+                Some((purpose.label.clone(), purpose.confidence)),
+                "{text}"
+            );
+            if purpose.label != model::UNKNOWN {
+                let why = a.purpose.explain(text, &purpose.label, a.evidence);
+                let because: Vec<(String, f32)> = u
+                    .purpose
+                    .as_ref()
+                    .map(|c| {
+                        c.because
+                            .iter()
+                            .map(|e| (e.feature.clone(), e.weight))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want: Vec<(String, f32)> =
+                    why.into_iter().map(|e| (e.feature, e.weight)).collect();
+                assert_eq!(because, want, "{text}");
+            }
+            let s = sentiment_of(&a.sentiment, text);
+            let got = u.sentiment.as_ref().map(|s| (s.label.clone(), s.score));
+            assert_eq!(got, Some((s.label.to_owned(), s.score)), "{text}");
+        }
+    }
 }

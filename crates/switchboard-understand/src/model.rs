@@ -187,17 +187,67 @@ type Grams = Vec<(u64, Block, usize, usize)>;
 
 /// One text's tokens, n-grams and hand-made features, before weighting.
 fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<String>, Grams, Vec<f32>) {
-    let mut tokens = features::tokens(text);
-    if !cfg.exclamations {
-        tokens.retain(|t| t != "!");
-    }
-    let mut out = Vec::with_capacity(tokens.len() * 24);
-    features::ngrams(cfg, &tokens, &mut |k, b, f, l| out.push((k, b, f, l)));
-    let dense = match extras {
+    let p = Prepared::new(text, cfg);
+    let grams = p.grams_for(cfg);
+    let dense = dense_features(extras, text, &p.tokens);
+    (p.tokens, grams, dense)
+}
+
+fn dense_features(extras: Extras, text: &str, tokens: &[String]) -> Vec<f32> {
+    match extras {
         Extras::None => Vec::new(),
-        Extras::SentimentLexicon => crate::sentiment::lexicon_features(text, &tokens).to_vec(),
-    };
-    (tokens, out, dense)
+        Extras::SentimentLexicon => crate::sentiment::lexicon_features(text, tokens).to_vec(),
+    }
+}
+
+/// A text tokenised and its n-grams hashed once, for every model with the same n-gram
+/// settings (whether `!` counts aside): the purpose, intent and sentiment models of an
+/// [`Analyzer`](crate::Analyzer) share one pass.
+pub struct Prepared<'a> {
+    text: &'a str,
+    tokens: Vec<String>,
+    /// Every n-gram, `!` included.
+    grams: Grams,
+    cfg: FeatureConfig,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(text: &'a str, cfg: &FeatureConfig) -> Prepared<'a> {
+        let cfg = FeatureConfig {
+            exclamations: true,
+            ..*cfg
+        };
+        let tokens = features::tokens(text);
+        let mut grams = Vec::with_capacity(tokens.len() * 24);
+        features::ngrams(&cfg, &tokens, &mut |k, b, f, l| grams.push((k, b, f, l)));
+        Prepared {
+            text,
+            tokens,
+            grams,
+            cfg,
+        }
+    }
+
+    /// Whether a model with settings `cfg` can use these n-grams.
+    fn serves(&self, cfg: &FeatureConfig) -> bool {
+        FeatureConfig {
+            exclamations: true,
+            ..*cfg
+        } == self.cfg
+    }
+
+    /// The n-grams a model with `cfg` sees: without those touching a `!` when it leaves `!`
+    /// out.
+    fn grams_for(&self, cfg: &FeatureConfig) -> Grams {
+        if cfg.exclamations {
+            return self.grams.clone();
+        }
+        self.grams
+            .iter()
+            .copied()
+            .filter(|&(_, _, first, last)| self.tokens[first..=last].iter().all(|t| t != "!"))
+            .collect()
+    }
 }
 
 /// Weights raw features into a sparse vector over `index` (unknown n-grams are dropped).
@@ -473,15 +523,62 @@ impl TextModel {
     }
 
     fn vector(&self, text: &str) -> (Vec<String>, Grams, Sparse) {
-        let (tokens, raw, dense) = raw_features(&self.header.features, self.header.extras, text);
+        let p = Prepared::new(text, &self.header.features);
+        let (grams, x) = self.vector_of(&p);
+        (p.tokens, grams, x)
+    }
+
+    /// The n-grams this model sees in `p` and the weighted vector.
+    fn vector_of(&self, p: &Prepared) -> (Grams, Sparse) {
+        let grams = p.grams_for(&self.header.features);
+        let dense = dense_features(self.header.extras, p.text, &p.tokens);
         let x = weigh(
             &self.index,
             &self.idf,
             (self.header.char_weight, self.header.dense_weight),
-            &raw,
+            &grams,
             &dense,
         );
-        (tokens, raw, x)
+        (grams, x)
+    }
+
+    /// The n-gram settings this model was trained with.
+    pub fn feature_config(&self) -> &FeatureConfig {
+        &self.header.features
+    }
+
+    /// Every label's probability for a prepared text, and the `top` words that pushed most
+    /// toward the most likely label (one featurisation for both). Falls back to preparing
+    /// the text again when `p` was made with other n-gram settings.
+    pub fn assess(&self, p: &Prepared, top: usize) -> (Vec<f32>, Vec<Evidence>) {
+        let own;
+        let p = if p.serves(&self.header.features) {
+            p
+        } else {
+            own = Prepared::new(p.text, &self.header.features);
+            &own
+        };
+        let (grams, x) = self.vector_of(p);
+        let probs = softmax(&self.scores(&x), self.header.temperature);
+        let evidence = if top > 0 {
+            self.credit(&p.tokens, &grams, &x, argmax(&probs), top)
+        } else {
+            Vec::new()
+        };
+        (probs, evidence)
+    }
+
+    /// The label a probability vector stands for: the best, or `unknown` below the floor.
+    pub fn decide(&self, probs: &[f32]) -> Prediction {
+        let best = argmax(probs);
+        Prediction {
+            label: if probs[best] < self.header.unknown_below {
+                UNKNOWN.to_owned()
+            } else {
+                self.header.labels[best].clone()
+            },
+            confidence: probs[best],
+        }
     }
 
     fn scores(&self, x: &Sparse) -> Vec<f32> {
@@ -508,16 +605,7 @@ impl TextModel {
 
     /// The most likely label, or `unknown` below the model's floor.
     pub fn predict(&self, text: &str) -> Prediction {
-        let p = self.probabilities(text);
-        let best = argmax(&p);
-        Prediction {
-            label: if p[best] < self.header.unknown_below {
-                UNKNOWN.to_owned()
-            } else {
-                self.header.labels[best].clone()
-            },
-            confidence: p[best],
-        }
+        self.decide(&self.probabilities(text))
     }
 
     /// The most likely label, even when below the floor (for evaluation).
@@ -530,25 +618,37 @@ impl TextModel {
         let Some(c) = self.header.labels.iter().position(|l| l == label) else {
             return Vec::new();
         };
-        let n = self.header.labels.len();
         let (tokens, raw, x) = self.vector(text);
+        self.credit(&tokens, &raw, &x, c, top)
+    }
+
+    /// Credits each word (or word pair) of the text with its n-grams' push toward label `c`.
+    fn credit(
+        &self,
+        tokens: &[String],
+        raw: &Grams,
+        x: &Sparse,
+        c: usize,
+        top: usize,
+    ) -> Vec<Evidence> {
+        let n = self.header.labels.len();
         let value: HashMap<u32, f32> = x.iter().copied().collect();
         // Each occurrence of an n-gram carries an equal share of its vector value.
         let mut occurrences: HashMap<u32, f32> = HashMap::new();
-        for &(k, _, _, _) in &raw {
+        for &(k, _, _, _) in raw {
             if let Some(&i) = self.index.get(&k) {
                 *occurrences.entry(i).or_default() += 1.0;
             }
         }
         let mut credit: BTreeMap<String, f32> = BTreeMap::new();
-        for &(k, _, first, last) in &raw {
+        for &(k, _, first, last) in raw {
             let Some(&i) = self.index.get(&k) else {
                 continue;
             };
             let v = value.get(&i).copied().unwrap_or(0.0) / occurrences[&i];
             let w = f32::from(self.weights[i as usize * n + c]) * self.scales[c];
             *credit
-                .entry(features::span_text(&tokens, first, last))
+                .entry(features::span_text(tokens, first, last))
                 .or_default() += v * w;
         }
         let mut out: Vec<Evidence> = credit
