@@ -632,30 +632,60 @@ impl TextModel {
         top: usize,
     ) -> Vec<Evidence> {
         let n = self.header.labels.len();
-        let value: HashMap<u32, f32> = x.iter().copied().collect();
-        // Each occurrence of an n-gram carries an equal share of its vector value.
-        let mut occurrences: HashMap<u32, f32> = HashMap::new();
-        for &(k, _, _, _) in raw {
-            if let Some(&i) = self.index.get(&k) {
-                *occurrences.entry(i).or_default() += 1.0;
+        // Occurrences as (feature, first token, last token), grouped by feature: each
+        // occurrence of an n-gram carries an equal share of its vector value.
+        let mut occ: Vec<(u32, usize, usize)> = raw
+            .iter()
+            .filter_map(|&(k, _, f, l)| self.index.get(&k).map(|&i| (i, f, l)))
+            .collect();
+        occ.sort_unstable_by_key(|o| o.0);
+        let mut values: Vec<(u32, f32)> = x.clone();
+        values.sort_unstable_by_key(|v| v.0);
+        // Credit per span of tokens: by first token and length (1, 2 or 3 tokens).
+        let mut by_span = vec![[0f32; 3]; tokens.len()];
+        let mut at = 0;
+        let mut run = 0;
+        while run < occ.len() {
+            let id = occ[run].0;
+            let mut end = run;
+            while end < occ.len() && occ[end].0 == id {
+                end += 1;
+            }
+            while at < values.len() && values[at].0 < id {
+                at += 1;
+            }
+            let value = match values.get(at) {
+                Some(&(v_id, v)) if v_id == id => v,
+                _ => 0.0,
+            };
+            let share = value / (end - run) as f32
+                * f32::from(self.weights[id as usize * n + c])
+                * self.scales[c];
+            for &(_, first, last) in &occ[run..end] {
+                if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
+                    *slot += share;
+                }
+            }
+            run = end;
+        }
+        // The same words at two places are one piece of evidence.
+        let mut merged: Vec<(String, f32)> = Vec::new();
+        for (first, lens) in by_span.iter().enumerate() {
+            for (len, &w) in lens.iter().enumerate() {
+                if w != 0.0 && first + len < tokens.len() {
+                    merged.push((features::span_text(tokens, first, first + len), w));
+                }
             }
         }
-        let mut credit: BTreeMap<String, f32> = BTreeMap::new();
-        for &(k, _, first, last) in raw {
-            let Some(&i) = self.index.get(&k) else {
-                continue;
-            };
-            let v = value.get(&i).copied().unwrap_or(0.0) / occurrences[&i];
-            let w = f32::from(self.weights[i as usize * n + c]) * self.scales[c];
-            *credit
-                .entry(features::span_text(tokens, first, last))
-                .or_default() += v * w;
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<Evidence> = Vec::new();
+        for (feature, weight) in merged {
+            match out.last_mut() {
+                Some(last) if last.feature == feature => last.weight += weight,
+                _ => out.push(Evidence { feature, weight }),
+            }
         }
-        let mut out: Vec<Evidence> = credit
-            .into_iter()
-            .filter(|(_, w)| *w > 0.0)
-            .map(|(feature, weight)| Evidence { feature, weight })
-            .collect();
+        out.retain(|e| e.weight > 0.0);
         out.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         out.truncate(top);
         out
