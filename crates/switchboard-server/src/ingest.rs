@@ -102,8 +102,26 @@ pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawE
         if rx.recv_many(&mut batch, BATCH).await == 0 {
             return;
         }
+        let mut items = Vec::with_capacity(batch.len());
         for ev in batch.drain(..) {
-            let item = parse(&state, &ev).await;
+            items.push(parse(&state, &ev).await);
+        }
+        // Understood here, on a blocking thread, while the lanes store the previous batch.
+        let analyzer = state.analyzer();
+        let items = match tokio::task::spawn_blocking(move || {
+            understand(&analyzer, &mut items);
+            items
+        })
+        .await
+        {
+            Ok(items) => items,
+            Err(e) => {
+                // Only a bug can get here; the raw events stay pending and are retried at start.
+                tracing::error!(error = %e, "understanding a batch failed");
+                continue;
+            }
+        };
+        for item in items {
             let lane = lane_of(&item, lanes);
             if senders[lane].send(item).is_err() {
                 return;
@@ -128,22 +146,6 @@ async fn run_lane(state: AppState, lane: usize, mut rx: mpsc::UnboundedReceiver<
         if rx.recv_many(&mut items, BATCH).await == 0 {
             return;
         }
-        let analyzer = state.analyzer();
-        let batch = std::mem::take(&mut items);
-        items = match tokio::task::spawn_blocking(move || {
-            let mut batch = batch;
-            understand(&analyzer, &mut batch);
-            batch
-        })
-        .await
-        {
-            Ok(understood) => understood,
-            Err(e) => {
-                // Only a bug can get here; the raw events stay pending and are retried at start.
-                tracing::error!(error = %e, lane, "understanding a batch failed");
-                continue;
-            }
-        };
         loop {
             match state
                 .store
