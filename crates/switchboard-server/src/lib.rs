@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notify_hooks;
 pub mod outbound;
 pub mod sla;
+pub mod understanding;
 
 use auth::Clock;
 use bus::LiveBus;
@@ -143,6 +144,16 @@ pub async fn start(
         );
     }
     notify_hooks::ensure_secret(&state).await?;
+    // The workspace's intent model; one that does not load is logged, and messages are
+    // understood without it.
+    let intent_version = match understanding::reload(&state).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "the active intent model does not load; understanding without it");
+            None
+        }
+    };
+    tokio::spawn(understanding::run_watch(state.clone(), intent_version));
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(notify_hooks::run(state.clone()));
     tokio::spawn(outbound::run(state.clone()));

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_understanding.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_models.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_understanding.sql"),
     ),
+    (6, include_str!("../migrations/postgres/0006_models.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

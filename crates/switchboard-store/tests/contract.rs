@@ -286,6 +286,8 @@ contract! {
         postgres_notify_hooks_are_queued_with_the_case_and_tracked_to_the_end;
     escalation_notifies_the_teams_supervisors => sqlite_escalation_notifies_the_teams_supervisors,
         postgres_escalation_notifies_the_teams_supervisors;
+    models_are_versioned_and_one_is_active => sqlite_models_are_versioned_and_one_is_active,
+        postgres_models_are_versioned_and_one_is_active;
 }
 
 // =============================================================================================
@@ -4807,4 +4809,56 @@ async fn escalation_notifies_the_teams_supervisors(store: Store) {
             .iter()
             .any(|e| e.kind == "notification.created")
     );
+}
+
+async fn models_are_versioned_and_one_is_active(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    assert!(store.active_model("intent".into()).await.unwrap().is_none());
+    let one = store
+        .install_model(
+            "intent".into(),
+            vec![1, 2, 3],
+            json!({"labels": 3}),
+            as_user(&admin),
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((one.version, one.active), (1, true));
+    let two = store
+        .install_model(
+            "intent".into(),
+            vec![4, 5],
+            json!({"labels": 4}),
+            as_user(&admin),
+            t(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!((two.version, two.active), (2, true));
+    let (active, bytes) = store.active_model("intent".into()).await.unwrap().unwrap();
+    assert_eq!((active.version, bytes), (2, vec![4, 5]));
+    let back = store
+        .activate_model("intent".into(), 1, as_user(&admin), t(4))
+        .await
+        .unwrap();
+    assert!(back.active);
+    let list = store.list_models().await.unwrap();
+    let actives: Vec<i64> = list
+        .iter()
+        .filter(|m| m.active)
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(actives, [1]);
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].summary, json!({"labels": 4}));
+    assert!(matches!(
+        store
+            .activate_model("intent".into(), 7, as_user(&admin), t(5))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let (active, bytes) = store.active_model("intent".into()).await.unwrap().unwrap();
+    assert_eq!((active.version, bytes), (1, vec![1, 2, 3]));
 }

@@ -691,6 +691,28 @@ impl TextModel {
         out
     }
 
+    /// What a workspace is shown about an installed model.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "labels": self.header.labels.len(),
+            "examples": self.header.examples,
+            "holdout_accuracy": self.header.holdout_accuracy,
+            "format": self.header.format,
+        })
+    }
+
+    /// Reads a file meant to be installed as a `kind` model: checked whole, and of that kind.
+    pub fn for_install(bytes: &[u8], kind: &str) -> Result<TextModel, String> {
+        let model = TextModel::from_bytes(bytes).map_err(|e| e.to_string())?;
+        if model.header.kind != kind {
+            return Err(format!(
+                "the file is a {:?} model, not an {kind:?} model (train it with --kind {kind})",
+                model.header.kind
+            ));
+        }
+        Ok(model)
+    }
+
     /// The model as a file.
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&self.header).unwrap_or_default();

@@ -466,9 +466,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Playbook { command } => playbook_cmd::run(command).await,
-        Command::Model { command } => {
-            tokio::task::spawn_blocking(move || model_cmd::run(command)).await?
-        }
+        Command::Model { command } => model_cmd::run(command).await,
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
         }

@@ -2,7 +2,7 @@
 //! labelled file, score it on another, and understand texts from stdin. They need no
 //! database; training runs on all cores.
 
-use crate::usage;
+use crate::{StoreArgs, now, usage};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -29,6 +29,30 @@ pub enum ModelCommand {
         /// Below this confidence a prediction is `unknown` (0 to 1).
         #[arg(long, default_value_t = 0.3)]
         unknown_below: f32,
+    },
+    /// Install a model file in the workspace (it becomes the active version; a running server
+    /// picks it up within seconds). A damaged or foreign file is refused and nothing changes.
+    Install {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The model file from `model train`.
+        file: PathBuf,
+        /// What it predicts (only `intent` for now).
+        #[arg(long, default_value = "intent")]
+        kind: String,
+    },
+    /// List the installed model versions (`*` marks the active one of each kind).
+    Versions {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Make an installed version active again (a rollback).
+    Activate {
+        #[command(flatten)]
+        store: StoreArgs,
+        version: i64,
+        #[arg(long, default_value = "intent")]
+        kind: String,
     },
     /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
     /// precision/recall/F1, and predictions per second.
@@ -76,8 +100,85 @@ pub fn load(spec: &str) -> anyhow::Result<TextModel> {
     }
 }
 
-pub fn run(command: ModelCommand) -> anyhow::Result<()> {
+/// Runs a model command: the ones that touch the workspace here, the CPU-bound ones on a
+/// blocking thread.
+pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
     match command {
+        ModelCommand::Install { store, file, kind } => {
+            if kind != "intent" {
+                return Err(usage(format!(
+                    "unknown model kind {kind:?}; expected intent"
+                )));
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let summary = TextModel::for_install(&bytes, &kind)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+                .summary();
+            let v = store
+                .open_existing()
+                .await?
+                .install_model(
+                    kind,
+                    bytes,
+                    summary,
+                    switchboard_store::Actor::System,
+                    now(),
+                )
+                .await?;
+            println!(
+                "installed {} as {} version {} (active; sha256 {})",
+                file.display(),
+                v.kind,
+                v.version,
+                &v.digest[..12]
+            );
+            Ok(())
+        }
+        ModelCommand::Versions { store } => {
+            for v in store.open_existing().await?.list_models().await? {
+                println!(
+                    "{} {} v{} {} by {} {}",
+                    if v.active { "*" } else { " " },
+                    v.kind,
+                    v.version,
+                    v.created_at.to_rfc3339(),
+                    v.created_by,
+                    v.summary
+                );
+            }
+            Ok(())
+        }
+        ModelCommand::Activate {
+            store,
+            version,
+            kind,
+        } => {
+            let v = store
+                .open_existing()
+                .await?
+                .activate_model(kind, version, switchboard_store::Actor::System, now())
+                .await
+                .map_err(|e| match e {
+                    switchboard_store::StoreError::NotFound => {
+                        anyhow::anyhow!("no version {version} is installed")
+                    }
+                    e => e.into(),
+                })?;
+            println!("{} version {} is active", v.kind, v.version);
+            Ok(())
+        }
+        other => tokio::task::spawn_blocking(move || run_offline(other)).await?,
+    }
+}
+
+fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
+    match command {
+        ModelCommand::Install { .. }
+        | ModelCommand::Versions { .. }
+        | ModelCommand::Activate { .. } => {
+            anyhow::bail!("this command needs the workspace; it runs on the async side")
+        }
         ModelCommand::Train {
             input,
             out,

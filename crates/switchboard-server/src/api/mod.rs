@@ -6,6 +6,7 @@ mod contacts;
 mod directory;
 mod experts;
 mod merge;
+mod models;
 mod notifications;
 mod notify;
 mod playbook;
@@ -90,6 +91,17 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
         .route("/analyze", post(understand::analyze))
+        .route("/models", get(models::list))
+        .route(
+            "/models/{kind}",
+            put(models::install).layer(axum::extract::DefaultBodyLimit::max(
+                models::MAX_MODEL_BYTES,
+            )),
+        )
+        .route(
+            "/models/{kind}/versions/{version}/activate",
+            post(models::activate),
+        )
         .route("/notify/deliveries", get(notify::list))
         .route("/notify/deliveries/{id}", get(notify::get_one))
         .route("/notify/deliveries/{id}/redeliver", post(notify::redeliver))

@@ -384,6 +384,20 @@ impl TestApp {
     }
 
     /// A counter or gauge from `/metrics` (0 if the series is absent).
+    /// The actions of the last 200 audit entries.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let a = self.get("/api/v1/audit?limit=200", &self.admin).await;
+        a.json["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|e| e["action"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let r = self
             .http

@@ -14,6 +14,7 @@ mod helpers;
 mod lifecycle;
 mod merge;
 mod model_cli;
+mod models;
 mod notify;
 mod ops;
 mod outbound;

@@ -22,7 +22,7 @@ fn p(path: &Path) -> &str {
 }
 
 /// A small intent set the test writes itself: three intents, eight phrasings each.
-fn intents_csv() -> String {
+pub fn intents_csv() -> String {
     let mut out = String::from("text,category\n");
     let sets: [(&str, [&str; 8]); 3] = [
         (
@@ -74,7 +74,7 @@ fn intents_csv() -> String {
 }
 
 /// Writes the intent set to `dir` and trains a model on it; returns both paths and the run.
-fn train_fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Output) {
+pub fn train_fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Output) {
     let data = dir.join("intents.csv");
     std::fs::write(&data, intents_csv()).unwrap();
     let model = dir.join("intents.model");
@@ -297,4 +297,50 @@ fn a_damaged_model_is_refused() {
     let out = run(&["analyze", "--model", p(&model)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Switchboard model"));
+}
+
+#[test]
+fn install_list_and_roll_back_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model, out) = train_fixture(dir.path());
+    assert!(out.status.success());
+    let data = dir.path().join("data");
+    let d = p(&data);
+    let out = run(&["migrate", "--data-dir", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..2 {
+        let out = run(&["model", "install", "--data-dir", d, p(&model)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let damaged = dir.path().join("damaged.model");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&damaged, bytes).unwrap();
+    let out = run(&["model", "install", "--data-dir", d, p(&damaged)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    let out = run(&["model", "activate", "--data-dir", d, "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["model", "activate", "--data-dir", d, "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no version 9"));
+    let out = run(&["model", "versions", "--data-dir", d]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].starts_with("  intent v2"), "{listed}");
+    assert!(lines[1].starts_with("* intent v1"), "{listed}");
 }

@@ -271,15 +271,9 @@ async fn a_refused_delivery_fails_at_once_and_an_admin_can_send_it_again() {
         "the same body, the same delivery id"
     );
 
-    let audit = app.get("/api/v1/audit?limit=200", &app.admin).await;
-    let actions: Vec<&str> = audit.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = app.audit_actions().await;
     for a in ["notify.failed", "notify.redelivered", "notify.delivered"] {
-        assert!(actions.contains(&a), "{a} in {actions:?}");
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }
 

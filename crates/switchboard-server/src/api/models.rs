@@ -1,0 +1,86 @@
+//! A workspace's own classifier models: install a file made by `switchboard model train`
+//! (checked whole first: a damaged or foreign file is refused and the running model stays),
+//! list the versions, make an older one active again.
+
+use crate::AppState;
+use crate::auth::{Allowed, need};
+use crate::error::ApiError;
+use crate::understanding::{INTENT, reload};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::json;
+use switchboard_understand::model::TextModel;
+
+/// The largest model file accepted.
+pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
+
+fn known_kind(kind: &str) -> Result<(), ApiError> {
+    if kind == INTENT {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("model kind"))
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _: Allowed<need::ManageRouting>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(axum::Json(
+        json!({ "items": state.store.list_models().await? }),
+    ))
+}
+
+pub async fn install(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path(kind): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    known_kind(&kind)?;
+    let bytes = match body {
+        Ok(b) => b.to_vec(),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("a model file may be at most {MAX_MODEL_BYTES} bytes"),
+            ));
+        }
+        Err(e) => return Err(ApiError::new(e.status(), "invalid_body", e.body_text())),
+    };
+    let checked = bytes.clone();
+    let check_kind = kind.clone();
+    let model = tokio::task::spawn_blocking(move || TextModel::for_install(&checked, &check_kind))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_model", e))?;
+    let summary = model.summary();
+    let installed = state
+        .store
+        .install_model(kind, bytes, summary, caller.actor, state.clock.now())
+        .await?;
+    reload(&state).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, axum::Json(installed)))
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path((kind, version)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    known_kind(&kind)?;
+    let version: i64 = version
+        .parse()
+        .map_err(|_| ApiError::not_found("model version"))?;
+    let active = state
+        .store
+        .activate_model(kind, version, caller.actor, state.clock.now())
+        .await
+        .map_err(ApiError::from_store("model version"))?;
+    reload(&state).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(active))
+}

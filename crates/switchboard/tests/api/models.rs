@@ -1,0 +1,163 @@
+//! A workspace's own intent model (issue 4): a file from `switchboard model train` is
+//! installed through the API, inbound messages are then understood with it, a damaged file is
+//! refused while the running model stays, and an older version can be made active again.
+
+use crate::helpers::*;
+use crate::model_cli::train_fixture;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> Answer {
+    app.send_raw(
+        Method::PUT,
+        "/api/v1/models/intent",
+        token,
+        "application/octet-stream",
+        bytes,
+    )
+    .await
+}
+
+async fn intent_of(app: &TestApp, text: &str) -> serde_json::Value {
+    let a = app
+        .post("/api/v1/analyze", &app.agent, &json!({ "text": text }))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    a.json["intent"].clone()
+}
+
+#[tokio::test]
+async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model, out) = train_fixture(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&model).unwrap();
+
+    assert_eq!(
+        intent_of(&app, "my card has not arrived").await,
+        serde_json::Value::Null
+    );
+    let a = upload(&app, &app.admin, bytes.clone()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(
+        (a.json["version"].as_i64(), a.json["active"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(a.json["summary"]["labels"], 3);
+    let intent = intent_of(&app, "my card has not arrived yet").await;
+    assert_eq!(intent["label"], "card_arrival", "{intent}");
+
+    // Inbound messages carry it, and the playbook can route by it.
+    let a = app
+        .put(
+            "/api/v1/playbook",
+            &app.admin,
+            &json!({"source": "[[team]]\nid = \"cards\"\nname = \"Cards\"\n\n[[rule]]\nname = \"Card deliveries\"\nwhen.intent_any = [\"card_arrival\"]\nthen.team = \"cards\"\n"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    app.deliver(
+        &ch,
+        &message(
+            "i-1",
+            "conv-i1",
+            "ann",
+            "still waiting for my new card in the post",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("i-1").await;
+    assert_eq!(
+        case["routing"]["fired"][0]["rule"], "Card deliveries",
+        "{case}"
+    );
+    let detail = app.case(case["id"].as_str().unwrap()).await;
+    assert_eq!(
+        detail["messages"][0]["understanding"]["intent"]["label"],
+        "card_arrival"
+    );
+
+    // A damaged file, a foreign file and an empty body are refused; version 1 stays active.
+    let mut damaged = bytes.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0xff;
+    for (body, want) in [
+        (damaged, "damaged"),
+        (b"not a model".to_vec(), "not a Switchboard model"),
+        (Vec::new(), "not a Switchboard model"),
+    ] {
+        let a = upload(&app, &app.admin, body).await;
+        let p = a.assert_problem(422, "invalid_model");
+        assert!(p["detail"].as_str().unwrap().contains(want), "{p}");
+    }
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(
+        list.json["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
+    assert_eq!(
+        intent_of(&app, "my card has not arrived yet").await["label"],
+        "card_arrival"
+    );
+
+    // A second version, then back to the first.
+    let a = upload(&app, &app.admin, bytes).await;
+    assert_eq!(a.json["version"], 2, "{}", a.text);
+    let a = app
+        .post(
+            "/api/v1/models/intent/versions/1/activate",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let list = app.get("/api/v1/models", &app.admin).await;
+    let active: Vec<i64> = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["active"] == true)
+        .map(|m| m["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(active, [1]);
+
+    // Refusals.
+    app.post(
+        "/api/v1/models/intent/versions/9/activate",
+        &app.admin,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.post(
+        "/api/v1/models/intent/versions/x/activate",
+        &app.admin,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    upload(&app, &app.agent, b"x".to_vec())
+        .await
+        .assert_problem(403, "forbidden");
+    app.send_raw(
+        Method::PUT,
+        "/api/v1/models/weather",
+        &app.admin,
+        "application/octet-stream",
+        b"x".to_vec(),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let actions = app.audit_actions().await;
+    for a in ["model.installed", "model.activated"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
