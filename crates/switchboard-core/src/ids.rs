@@ -86,6 +86,8 @@ typed_id!(/// A signed link that lets an outside expert answer one case.
     ExpertLinkId, "expert link");
 typed_id!(/// One signed outbound webhook call.
     DeliveryId, "webhook delivery");
+typed_id!(/// A labelled example an agent's correction made.
+    ExampleId, "training example");
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod expert_page;
 pub mod experts;
 pub mod hooks;
 pub mod ingest;
+pub mod learning;
 pub mod mail;
 pub mod metrics;
 pub mod notify_hooks;
@@ -50,6 +51,10 @@ pub struct ServerConfig {
     pub smtp: Option<mail::SmtpConfig>,
     /// When a silent expert is first reminded (then as often again, three times at most).
     pub expert_remind_after_micros: i64,
+    /// How often the learning loop looks for new corrections.
+    pub retrain_tick_ms: u64,
+    /// New corrections needed before the purpose model is retrained.
+    pub retrain_min_new: usize,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +69,8 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             smtp: None,
             expert_remind_after_micros: 24 * 3600 * 1_000_000,
+            retrain_tick_ms: 60_000,
+            retrain_min_new: 20,
         }
     }
 }
@@ -146,14 +153,15 @@ pub async fn start(
     notify_hooks::ensure_secret(&state).await?;
     // The workspace's intent model; one that does not load is logged, and messages are
     // understood without it.
-    let intent_version = match understanding::reload(&state).await {
+    let loaded = match understanding::reload(&state).await {
         Ok(v) => v,
         Err(e) => {
-            tracing::error!(error = %e, "the active intent model does not load; understanding without it");
-            None
+            tracing::error!(error = %e, "an active model does not load; understanding with the shipped ones");
+            (None, None)
         }
     };
-    tokio::spawn(understanding::run_watch(state.clone(), intent_version));
+    tokio::spawn(understanding::run_watch(state.clone(), loaded));
+    tokio::spawn(learning::run(state.clone()));
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(notify_hooks::run(state.clone()));
     tokio::spawn(outbound::run(state.clone()));

@@ -1,65 +1,84 @@
-//! Which models inbound messages are understood with: the shipped ones, plus the workspace's
-//! active intent model from the store. Loaded at start, swapped in when an admin installs or
-//! activates a version (through this node's API, or through the CLI or another node: a
-//! worker compares the active version every few seconds). A stored model that will not load
-//! is logged and the running one stays.
+//! Which models inbound messages are understood with: the shipped ones, replaced by the
+//! workspace's active `purpose` model (made by the learning loop) and joined by its active
+//! `intent` model (installed by an admin). Loaded at start, swapped in when a version is
+//! installed or activated (through this node, or through the CLI or another node: a worker
+//! compares the active versions every few seconds). A stored model that will not load is
+//! logged and the running one stays.
 
 use crate::AppState;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_understand::defaults;
 use switchboard_understand::model::TextModel;
 
-/// The kind of model a workspace installs.
+/// The kind of model an admin installs.
 pub const INTENT: &str = "intent";
+/// The kind the learning loop retrains.
+pub const PURPOSE: &str = "purpose";
 
-/// Loads the active intent model (or none) into the analyzer; returns its version.
-pub async fn reload(state: &AppState) -> anyhow::Result<Option<i64>> {
-    let active = state.store.active_model(INTENT.to_owned()).await?;
-    let (version, intent) = match active {
+/// The active version of each kind, as loaded.
+pub type Loaded = (Option<i64>, Option<i64>);
+
+async fn active(state: &AppState, kind: &str) -> anyhow::Result<(Option<i64>, Option<TextModel>)> {
+    match state.store.active_model(kind.to_owned()).await? {
         Some((v, bytes)) => {
             let model = tokio::task::spawn_blocking(move || TextModel::from_bytes(&bytes))
                 .await?
-                .map_err(|e| anyhow::anyhow!("intent model version {}: {e}", v.version))?;
-            (Some(v.version), Some(Arc::new(model)))
+                .map_err(|e| anyhow::anyhow!("{} model version {}: {e}", v.kind, v.version))?;
+            Ok((Some(v.version), Some(model)))
         }
-        None => (None, None),
-    };
+        None => Ok((None, None)),
+    }
+}
+
+/// Loads the active intent and purpose models into the analyzer; returns their versions.
+pub async fn reload(state: &AppState) -> anyhow::Result<Loaded> {
+    let (intent_version, intent) = active(state, INTENT).await?;
+    let (purpose_version, purpose) = active(state, PURPOSE).await?;
     let mut analyzer = (*state.analyzer()).clone();
-    analyzer.intent = intent;
+    analyzer.intent = intent.map(Arc::new);
+    analyzer.purpose = purpose.map_or_else(defaults::purpose_model, Arc::new);
     match state.understanding.write() {
         Ok(mut a) => *a = Arc::new(analyzer),
         Err(poisoned) => *poisoned.into_inner() = Arc::new(analyzer),
     }
-    Ok(version)
+    Ok((intent_version, purpose_version))
 }
 
-/// Follows the active intent version: reloads when it changes.
-pub async fn run_watch(state: AppState, mut loaded: Option<i64>) {
+async fn active_versions(state: &AppState) -> anyhow::Result<Loaded> {
+    let list = state.store.list_models().await?;
+    let of = |kind: &str| {
+        list.iter()
+            .find(|m| m.kind == kind && m.active)
+            .map(|m| m.version)
+    };
+    Ok((of(INTENT), of(PURPOSE)))
+}
+
+/// Follows the active versions: reloads when one changes.
+pub async fn run_watch(state: AppState, mut loaded: Loaded) {
     let mut shutdown = state.shutdown.subscribe();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = shutdown.changed() => return,
         }
-        let active = match state.store.list_models().await {
-            Ok(list) => list
-                .into_iter()
-                .find(|m| m.kind == INTENT && m.active)
-                .map(|m| m.version),
+        let now_active = match active_versions(&state).await {
+            Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the installed models");
                 continue;
             }
         };
-        if active != loaded {
+        if now_active != loaded {
             match reload(&state).await {
                 Ok(v) => {
-                    tracing::info!(version = ?v, "intent model changed");
+                    tracing::info!(intent = ?v.0, purpose = ?v.1, "models changed");
                     loaded = v;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "the active intent model does not load; the running one stays");
-                    loaded = active;
+                    tracing::error!(error = %e, "an active model does not load; the running one stays");
+                    loaded = now_active;
                 }
             }
         }

@@ -525,6 +525,10 @@ impl Store {
                     }
                 }
                 audit(c, &actor, "case.updated", ("case", id.to_string()), serde_json::Value::Object(changes), now)?;
+                if after.purpose != before.purpose {
+                    // A person's correction teaches the purpose model.
+                    crate::training::purpose_corrected(c, id, after.purpose.as_str(), &actor, now)?;
+                }
                 let case = case_by_id(c, id)?;
                 let ev = emit(c, "case.updated", Some(id), json!({ "case": case }), now)?;
                 Ok((case, vec![ev]))

@@ -27,6 +27,7 @@ mod routing;
 mod simulate;
 mod sla_watch;
 pub mod sql;
+mod training;
 
 pub use directory::{ChannelPatch, TeamPatch};
 pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
@@ -40,6 +41,7 @@ pub use review::Review;
 pub use routing::{PlaybookVersion, SlaView};
 pub use simulate::SimulationReport;
 pub use sla_watch::SlaCheck;
+pub use training::TrainingExample;
 
 use pool::{Connector, Pool};
 use sql::{Backend, Conn, PgConn, SqliteConn};

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0005_understanding.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_models.sql")),
+    (7, include_str!("../migrations/sqlite/0007_training.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0005_understanding.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_models.sql")),
+    (7, include_str!("../migrations/postgres/0007_training.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

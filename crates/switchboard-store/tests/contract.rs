@@ -288,6 +288,8 @@ contract! {
         postgres_escalation_notifies_the_teams_supervisors;
     models_are_versioned_and_one_is_active => sqlite_models_are_versioned_and_one_is_active,
         postgres_models_are_versioned_and_one_is_active;
+    corrections_become_training_examples => sqlite_corrections_become_training_examples,
+        postgres_corrections_become_training_examples;
 }
 
 // =============================================================================================
@@ -4861,4 +4863,60 @@ async fn models_are_versioned_and_one_is_active(store: Store) {
     ));
     let (active, bytes) = store.active_model("intent".into()).await.unwrap().unwrap();
     assert_eq!((active.version, bytes), (1, vec![1, 2, 3]));
+}
+
+async fn corrections_become_training_examples(store: Store) {
+    migrated(&store).await;
+    let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
+    let ch = make_channel(&store, "webhook", "Shop", t(2)).await;
+    let mut m = msg("m-1", "th-1", "c-1");
+    m.text = "How much for fifty seats?".into();
+    let case = case_of(&deliver(&store, &ch, 10, vec![m]).await);
+    let patch = |p: &str| CasePatch {
+        purpose: Some(Purpose::parse(p).unwrap()),
+        ..CasePatch::default()
+    };
+    // A change the system makes teaches nothing; a person's does.
+    store
+        .update_case(case, patch("support"), Actor::System, t(11))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .training_examples("purpose".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .update_case(case, patch("sales"), as_user(&admin), t(12))
+        .await
+        .unwrap();
+    let examples = store.training_examples("purpose".into()).await.unwrap();
+    assert_eq!(examples.len(), 1);
+    assert_eq!(
+        (
+            examples[0].text.as_str(),
+            examples[0].label.as_str(),
+            examples[0].case_id
+        ),
+        ("How much for fifty seats?", "sales", Some(case))
+    );
+
+    // An intent correction is stored on the message and kept as an example.
+    let message = detail(&store, case).await.messages[0].id;
+    let corrected = store
+        .correct_intent(message, "pricing".into(), as_user(&admin), t(13))
+        .await
+        .unwrap();
+    let intent = corrected.understanding.unwrap().intent.unwrap();
+    assert_eq!((intent.label.as_str(), intent.confidence), ("pricing", 1.0));
+    let intents = store.training_examples("intent".into()).await.unwrap();
+    assert_eq!((intents.len(), intents[0].message_id), (1, Some(message)));
+    assert!(matches!(
+        store
+            .correct_intent(MessageId::new_at(t(1)), "x".into(), as_user(&admin), t(14))
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -92,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications/read", post(notifications::mark_read))
         .route("/analyze", post(understand::analyze))
         .route("/models", get(models::list))
+        .route("/training-examples", get(models::examples))
+        .route("/messages/{id}/intent", post(models::correct_intent))
         .route(
             "/models/{kind}",
             put(models::install).layer(axum::extract::DefaultBodyLimit::max(

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::{Allowed, need};
 use crate::error::ApiError;
-use crate::understanding::{INTENT, reload};
+use crate::understanding::{INTENT, PURPOSE, reload};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -17,8 +17,18 @@ use switchboard_understand::model::TextModel;
 /// The largest model file accepted.
 pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
 
-fn known_kind(kind: &str) -> Result<(), ApiError> {
+/// Kinds an admin installs files of.
+fn installable(kind: &str) -> Result<(), ApiError> {
     if kind == INTENT {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("model kind"))
+    }
+}
+
+/// Kinds with versions to activate: installed intents, and purposes the learning loop made.
+fn versioned(kind: &str) -> Result<(), ApiError> {
+    if kind == INTENT || kind == PURPOSE {
         Ok(())
     } else {
         Err(ApiError::not_found("model kind"))
@@ -40,7 +50,7 @@ pub async fn install(
     Path(kind): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    known_kind(&kind)?;
+    installable(&kind)?;
     let bytes = match body {
         Ok(b) => b.to_vec(),
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -72,7 +82,7 @@ pub async fn activate(
     Allowed(caller, _): Allowed<need::ManageRouting>,
     Path((kind, version)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    known_kind(&kind)?;
+    versioned(&kind)?;
     let version: i64 = version
         .parse()
         .map_err(|_| ApiError::not_found("model version"))?;
@@ -83,4 +93,56 @@ pub async fn activate(
         .map_err(ApiError::from_store("model version"))?;
     reload(&state).await.map_err(ApiError::internal)?;
     Ok(axum::Json(active))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamplesQuery {
+    kind: String,
+}
+
+/// The labelled examples agents' corrections made (to add to a training file, for intents).
+pub async fn examples(
+    State(state): State<AppState>,
+    _: Allowed<need::ManageRouting>,
+    crate::error::Query(q): crate::error::Query<ExamplesQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    versioned(&q.kind).map_err(|_| ApiError::invalid_field("kind", "must be intent or purpose"))?;
+    Ok(axum::Json(
+        json!({ "items": state.store.training_examples(q.kind).await? }),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentBody {
+    label: String,
+}
+
+/// An agent's correction of the intent understood in a customer's message.
+pub async fn correct_intent(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+    crate::error::Json(body): crate::error::Json<IntentBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, switchboard_core::MessageId::parse, "message")?;
+    let label = body.label.trim();
+    if label.is_empty()
+        || label.len() > 100
+        || !label
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
+        return Err(ApiError::invalid_field(
+            "label",
+            "1 to 100 letters, digits, _ - . or :",
+        ));
+    }
+    let message = state
+        .store
+        .correct_intent(id, label.to_owned(), caller.actor, state.clock.now())
+        .await
+        .map_err(ApiError::from_store("message"))?;
+    Ok(axum::Json(message))
 }

@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod experts;
 mod helpers;
+mod learning;
 mod lifecycle;
 mod merge;
 mod model_cli;

@@ -1,0 +1,197 @@
+//! Labelled examples from agents' corrections: a case's purpose changed by a person becomes a
+//! `purpose` example (the text of the case's first customer message, the new purpose); a
+//! message's intent corrected becomes an `intent` example. The learning loop retrains on them.
+
+use crate::journal::{audit, bad};
+use crate::sql::{Conn, Row};
+use crate::{Actor, Store, StoreError, params};
+use serde::Serialize;
+use serde_json::json;
+use switchboard_core::{CaseId, ExampleId, MessageId, Timestamp};
+
+/// One labelled example.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingExample {
+    pub id: ExampleId,
+    /// `purpose` or `intent`.
+    pub kind: String,
+    pub text: String,
+    pub label: String,
+    pub case_id: Option<CaseId>,
+    pub message_id: Option<MessageId>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, kind, text, label, case_id, message_id, created_by, created_at";
+
+fn from_row(r: &Row) -> Result<TrainingExample, StoreError> {
+    Ok(TrainingExample {
+        id: ExampleId::parse(&r.text(0)?).map_err(bad)?,
+        kind: r.text(1)?,
+        text: r.text(2)?,
+        label: r.text(3)?,
+        case_id: r
+            .opt_text(4)?
+            .map(|s| CaseId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        message_id: r
+            .opt_text(5)?
+            .map(|s| MessageId::parse(&s))
+            .transpose()
+            .map_err(bad)?,
+        created_by: r.text(6)?,
+        created_at: Timestamp::from_unix_micros(r.int(7)?),
+    })
+}
+
+/// Records an example from a person or an integration's token (a change the system made,
+/// such as an SLA reassignment, teaches nothing).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record(
+    c: &mut dyn Conn,
+    kind: &str,
+    text: &str,
+    label: &str,
+    case: Option<CaseId>,
+    message: Option<MessageId>,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if matches!(actor, Actor::System | Actor::Expert { .. }) || text.trim().is_empty() {
+        return Ok(());
+    }
+    c.execute(
+        &format!("INSERT INTO training_examples ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        params![
+            ExampleId::new_at(now).to_string(),
+            kind,
+            text,
+            label,
+            case.map(|c| c.to_string()),
+            message.map(|m| m.to_string()),
+            actor.name(),
+            now.as_unix_micros()
+        ],
+    )?;
+    Ok(())
+}
+
+/// A purpose correction on `case`: its first customer message, relabelled.
+pub(crate) fn purpose_corrected(
+    c: &mut dyn Conn,
+    case: CaseId,
+    purpose: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let first = c.query_opt(
+        "SELECT id, text FROM messages WHERE case_id = $1 AND direction = 'inbound' ORDER BY created_at, id LIMIT 1",
+        params![case.to_string()],
+    )?;
+    if let Some(r) = first {
+        let message = MessageId::parse(&r.text(0)?).map_err(bad)?;
+        record(
+            c,
+            "purpose",
+            &r.text(1)?,
+            purpose,
+            Some(case),
+            Some(message),
+            actor,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Corrects the intent understood in an inbound message: stored on the message and kept as
+    /// an `intent` example. Audited.
+    pub async fn correct_intent(
+        &self,
+        message: MessageId,
+        label: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<crate::Message, StoreError> {
+        self.pool
+            .write(move |c| {
+                let m = crate::cases::message_by_id(c, message)?;
+                if m.direction != switchboard_core::Direction::Inbound {
+                    return Err(StoreError::Invalid(
+                        "only a customer's message has an intent".into(),
+                    ));
+                }
+                let mut understood = m.understanding.clone().unwrap_or_default();
+                let before = understood.intent.as_ref().map(|i| i.label.clone());
+                understood.intent = Some(switchboard_core::Classification {
+                    label: label.clone(),
+                    confidence: 1.0,
+                    because: vec![],
+                });
+                c.execute(
+                    "UPDATE messages SET understanding = $1 WHERE id = $2",
+                    params![
+                        serde_json::to_string(&understood)
+                            .map_err(|e| StoreError::Backend(e.to_string()))?,
+                        message.to_string()
+                    ],
+                )?;
+                record(
+                    c,
+                    "intent",
+                    &m.text,
+                    &label,
+                    Some(m.case_id),
+                    Some(message),
+                    &actor,
+                    now,
+                )?;
+                audit(
+                    c,
+                    &actor,
+                    "message.intent_corrected",
+                    ("message", message.to_string()),
+                    json!({"from": before, "to": label, "case_id": m.case_id}),
+                    now,
+                )?;
+                crate::cases::message_by_id(c, message)
+            })
+            .await
+    }
+
+    /// Writes one audit entry (for decisions made outside the store, such as a retrained
+    /// model kept out).
+    pub async fn audit_event(
+        &self,
+        actor: Actor,
+        action: &'static str,
+        subject: (&'static str, String),
+        details: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.pool
+            .write(move |c| audit(c, &actor, action, (subject.0, subject.1), details, now))
+            .await
+    }
+
+    /// Examples of `kind`, oldest first.
+    pub async fn training_examples(
+        &self,
+        kind: String,
+    ) -> Result<Vec<TrainingExample>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query(
+                    &format!("SELECT {COLS} FROM training_examples WHERE kind = $1 ORDER BY created_at, id"),
+                    params![kind],
+                )?
+                .iter()
+                .map(from_row)
+                .collect()
+            })
+            .await
+    }
+}
