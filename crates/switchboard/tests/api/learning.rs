@@ -102,3 +102,76 @@ async fn corrections_retrain_the_purpose_model_behind_a_gate() {
         .await
         .assert_problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_candidate_that_does_worse_on_recent_corrections_never_ships() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 6;
+    })
+    .await;
+    // Four corrections that teach "sales" for a plain crisis, one to "support", then the most
+    // recent one (held back) saying "crisis", which the model in force already gets right.
+    // (The model already labels these crisis, so the last case goes to support first: only a
+    // change is a correction.)
+    let text =
+        |i: usize| format!("Your app leaked my data, I am calling my lawyer and the press ({i})");
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    for i in 0..5 {
+        let id = format!("w-{i}");
+        app.deliver(
+            &ch,
+            &message(&id, &format!("conv-w{i}"), &format!("c{i}"), &text(i)),
+        )
+        .await;
+        let case = app.wait_for_message(&id).await;
+        let labels: &[&str] = if i < 4 {
+            &["sales"]
+        } else {
+            &["support", "crisis"]
+        };
+        for label in labels {
+            let a = app
+                .patch(
+                    &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+                    &app.agent,
+                    &json!({"purpose": label}),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        }
+    }
+    wait_for("the candidate to be judged", || async {
+        let judged = app
+            .audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "model.rejected");
+        let list = app.get("/api/v1/models", &app.admin).await;
+        let shipped = list.json["items"]
+            .as_array()?
+            .iter()
+            .any(|m| m["kind"] == "purpose");
+        assert!(!shipped, "a worse candidate shipped: {}", list.text);
+        judged.then_some(())
+    })
+    .await;
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert!(
+        list.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] != "purpose"),
+        "nothing shipped: {}",
+        list.text
+    );
+    let a = app
+        .post("/api/v1/analyze", &app.agent, &json!({"text": text(9)}))
+        .await;
+    assert_eq!(
+        a.json["purpose"]["label"], "crisis",
+        "the model in force stays: {}",
+        a.text
+    );
+}
