@@ -177,6 +177,39 @@ impl Store {
             .await
     }
 
+    /// Replaces the examples of `kind` that came from a training file (not from corrections)
+    /// with `examples`, in one transaction. Returns how many were stored.
+    pub async fn replace_base_examples(
+        &self,
+        kind: String,
+        examples: Vec<(String, String)>,
+        source: String,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.pool
+            .write(move |c| {
+                c.execute(
+                    "DELETE FROM training_examples WHERE kind = $1 AND message_id IS NULL AND case_id IS NULL",
+                    params![kind.as_str()],
+                )?;
+                for (text, label) in &examples {
+                    c.execute(
+                        &format!("INSERT INTO training_examples ({COLS}) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)"),
+                        params![
+                            ExampleId::new_at(now).to_string(),
+                            kind.as_str(),
+                            text.as_str(),
+                            label.as_str(),
+                            source.as_str(),
+                            now.as_unix_micros()
+                        ],
+                    )?;
+                }
+                Ok(examples.len())
+            })
+            .await
+    }
+
     /// Examples of `kind`, oldest first.
     pub async fn training_examples(
         &self,

@@ -104,6 +104,12 @@ pub fn router(state: AppState) -> Router {
             "/models/{kind}/versions/{version}/activate",
             post(models::activate),
         )
+        .route(
+            "/models/{kind}/train",
+            post(models::train).layer(axum::extract::DefaultBodyLimit::max(
+                models::MAX_MODEL_BYTES,
+            )),
+        )
         .route("/notify/deliveries", get(notify::list))
         .route("/notify/deliveries/{id}", get(notify::get_one))
         .route("/notify/deliveries/{id}/redeliver", post(notify::redeliver))

@@ -17,6 +17,21 @@ use switchboard_understand::model::TextModel;
 /// The largest model file accepted.
 pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
 
+/// A file sent as the body, or why it cannot be read (413 `too_large` past the limit).
+fn file_body(body: Result<Bytes, BytesRejection>, what: &str) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("{what} may be at most {MAX_MODEL_BYTES} bytes"),
+            )
+        } else {
+            ApiError::new(e.status(), "invalid_body", e.body_text())
+        }
+    })
+}
+
 /// Kinds an admin installs files of.
 fn installable(kind: &str) -> Result<(), ApiError> {
     if kind == INTENT {
@@ -51,17 +66,7 @@ pub async fn install(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
-    let bytes = match body {
-        Ok(b) => b.to_vec(),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("a model file may be at most {MAX_MODEL_BYTES} bytes"),
-            ));
-        }
-        Err(e) => return Err(ApiError::new(e.status(), "invalid_body", e.body_text())),
-    };
+    let bytes = file_body(body, "a model file")?.to_vec();
     let checked = bytes.clone();
     let check_kind = kind.clone();
     let model = tokio::task::spawn_blocking(move || TextModel::for_install(&checked, &check_kind))
@@ -145,4 +150,69 @@ pub async fn correct_intent(
         .await
         .map_err(ApiError::from_store("message"))?;
     Ok(axum::Json(message))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainQuery {
+    format: Option<String>,
+    text_column: Option<String>,
+    label_column: Option<String>,
+}
+
+/// Trains an intent model from labelled examples in the body (CSV with a header row, or
+/// JSON Lines), keeps the examples (so agents' intent corrections can retrain it later), and
+/// installs the model as the next, active version.
+pub async fn train(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path(kind): Path<String>,
+    crate::error::Query(q): crate::error::Query<TrainQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    installable(&kind)?;
+    let body = file_body(body, "a training file")?;
+    let format =
+        switchboard_understand::examples::Format::parse(q.format.as_deref().unwrap_or("csv"))
+            .map_err(|e| ApiError::invalid_field("format", e))?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the body is not UTF-8 text",
+        )
+    })?;
+    let (text_column, label_column) = (
+        q.text_column.unwrap_or_else(|| "text".into()),
+        q.label_column.unwrap_or_else(|| "label".into()),
+    );
+    let train_kind = kind.clone();
+    let (model, examples) = tokio::task::spawn_blocking(move || {
+        let examples =
+            switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
+        let cfg = switchboard_understand::model::TrainConfig {
+            threads: 2,
+            ..Default::default()
+        };
+        let model = switchboard_understand::model::train(&train_kind, &examples, &cfg)
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((model, examples))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e))?;
+    let now = state.clock.now();
+    let pairs = examples.into_iter().map(|e| (e.text, e.label)).collect();
+    state
+        .store
+        .replace_base_examples(kind.clone(), pairs, caller.actor.name(), now)
+        .await?;
+    let mut summary = model.summary();
+    summary["trained_by"] = json!("api");
+    let installed = state
+        .store
+        .install_model(kind, model.to_bytes(), summary, caller.actor, now)
+        .await?;
+    reload(&state).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, axum::Json(installed)))
 }

@@ -175,3 +175,116 @@ async fn a_candidate_that_does_worse_on_recent_corrections_never_ships() {
         a.text
     );
 }
+
+#[tokio::test]
+async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 2;
+    })
+    .await;
+    let train = |query: &str, body: &str| {
+        let (app, query, body) = (&app, query.to_owned(), body.to_owned());
+        async move {
+            app.send_raw(
+                reqwest::Method::POST,
+                &format!("/api/v1/models/intent/train{query}"),
+                &app.admin,
+                "text/csv",
+                body,
+            )
+            .await
+        }
+    };
+    // Bad files are refused by name, and nothing is installed.
+    train("?label_column=category&format=xml", "")
+        .await
+        .assert_problem(400, "invalid_field");
+    let p = train("?label_column=label", &crate::model_cli::intents_csv()).await;
+    let p = p.assert_problem(422, "invalid_examples");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no column \"label\""),
+        "{p}"
+    );
+    let p = train("?label_column=category", "text,category\na,x\nb,x\n").await;
+    assert!(
+        p.assert_problem(422, "invalid_examples")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only one label")
+    );
+    app.send_raw(
+        reqwest::Method::POST,
+        "/api/v1/models/intent/train",
+        &app.agent,
+        "text/csv",
+        "x",
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    assert!(
+        app.get("/api/v1/models", &app.admin).await.json["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let a = train("?label_column=category", &crate::model_cli::intents_csv()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(
+        (
+            a.json["version"].as_i64(),
+            a.json["summary"]["labels"].as_i64()
+        ),
+        (Some(1), Some(3))
+    );
+    let base = app
+        .get("/api/v1/training-examples?kind=intent", &app.admin)
+        .await;
+    assert_eq!(base.json["items"].as_array().unwrap().len(), 24);
+
+    // Two corrections: the older teaches, the newer is held back to judge.
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    for i in 0..2 {
+        let id = format!("b-{i}");
+        let text = format!("blorptastic kerfuffle with the thing number {i}");
+        app.deliver(&ch, &message(&id, &format!("conv-b{i}"), "bo", &text))
+            .await;
+        let case = app.wait_for_message(&id).await;
+        let detail = app.case(case["id"].as_str().unwrap()).await;
+        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+        assert!(
+            detail["messages"][0]["understanding"]["intent"]["label"].is_string(),
+            "{detail}"
+        );
+        let a = app
+            .post(
+                &format!("/api/v1/messages/{m}/intent"),
+                &app.agent,
+                &json!({"label": "refund"}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
+    let shipped = wait_for("the retrained intent model to ship", || async {
+        let list = app.get("/api/v1/models", &app.admin).await;
+        list.json["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["kind"] == "intent" && m["version"] == 2 && m["active"] == true)
+            .cloned()
+    })
+    .await;
+    assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
+    let a = app
+        .post(
+            "/api/v1/analyze",
+            &app.agent,
+            &json!({"text": "blorptastic kerfuffle with the thing number 7"}),
+        )
+        .await;
+    assert_eq!(a.json["intent"]["label"], "refund", "{}", a.text);
+}
