@@ -34,11 +34,11 @@ pub async fn ensure_secret(state: &AppState) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The secrets to sign with now, opened: current first, then the one in its grace period.
+/// The secrets to sign with now, opened: current first, then those in their grace period.
 pub async fn signing_secrets(state: &AppState) -> Result<Vec<Secret>, StoreError> {
     let sealed = state.store.hook_secrets(state.clock.now()).await?;
     let mut out = Vec::new();
-    for s in [sealed.current, sealed.previous].into_iter().flatten() {
+    for s in sealed.current.into_iter().chain(sealed.previous) {
         match state.secrets.open(&s) {
             Some(secret) => out.push(secret),
             None => {

@@ -15,8 +15,8 @@ use serde_json::json;
 use switchboard_core::{CaseId, DeliveryId, Timestamp};
 
 const SECRET_KEY: &str = "notify.secret";
-const PREVIOUS_KEY: &str = "notify.secret.previous";
-const PREVIOUS_UNTIL_KEY: &str = "notify.secret.previous_until";
+/// Rotated-out secrets still signing: a JSON list of `{"sealed": hex, "until": micros}`.
+const PREVIOUS_KEY: &str = "notify.secret.previous_list";
 
 /// One notify request and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,12 +164,32 @@ fn unhex(key: &str, v: String) -> Result<Vec<u8>, StoreError> {
     hex::decode(v).map_err(|e| StoreError::Backend(format!("setting {key}: {e}")))
 }
 
-/// The sealed signing secrets in force at one instant: the current one, and the previous one
-/// while its grace period lasts.
+/// The sealed signing secrets in force at one instant: the current one, and every rotated-out
+/// one whose grace period lasts (newest first), so rotating twice in a day never drops a
+/// secret a receiver may still use.
 #[derive(Clone, Default)]
 pub struct SealedHookSecrets {
     pub current: Option<Vec<u8>>,
-    pub previous: Option<Vec<u8>>,
+    pub previous: Vec<Vec<u8>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Retired {
+    sealed: String,
+    until: i64,
+}
+
+/// The rotated-out secrets still in their grace period at `now`, newest first.
+fn retired(c: &mut dyn Conn, now: Timestamp) -> Result<Vec<Retired>, StoreError> {
+    let list: Vec<Retired> = match get(c, PREVIOUS_KEY)? {
+        Some(v) => serde_json::from_str(&v)
+            .map_err(|e| StoreError::Backend(format!("setting {PREVIOUS_KEY}: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(list
+        .into_iter()
+        .filter(|r| now.as_unix_micros() < r.until)
+        .collect())
 }
 
 impl std::fmt::Debug for SealedHookSecrets {
@@ -198,23 +218,17 @@ impl Store {
                 let current = get(c, SECRET_KEY)?
                     .map(|v| unhex(SECRET_KEY, v))
                     .transpose()?;
-                let until = get(c, PREVIOUS_UNTIL_KEY)?
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or(i64::MIN);
-                let previous = if now.as_unix_micros() < until {
-                    get(c, PREVIOUS_KEY)?
-                        .map(|v| unhex(PREVIOUS_KEY, v))
-                        .transpose()?
-                } else {
-                    None
-                };
+                let previous = retired(c, now)?
+                    .into_iter()
+                    .map(|r| unhex(PREVIOUS_KEY, r.sealed))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(SealedHookSecrets { current, previous })
             })
             .await
     }
 
-    /// Makes `sealed` the signing secret; the old one still signs (as a second signature)
-    /// until `grace_until`. Audited.
+    /// Makes `sealed` the signing secret; the old one still signs (as another signature)
+    /// until `grace_until`, beside any earlier one still in its own grace period. Audited.
     pub async fn rotate_hook_secret(
         &self,
         sealed: Vec<u8>,
@@ -226,11 +240,23 @@ impl Store {
             .write(move |c| {
                 let old = get(c, SECRET_KEY)?;
                 let had_old = old.is_some();
-                set(c, PREVIOUS_KEY, old)?;
+                let mut list = retired(c, now)?;
+                if let Some(old) = old {
+                    list.insert(
+                        0,
+                        Retired {
+                            sealed: old,
+                            until: grace_until.as_unix_micros(),
+                        },
+                    );
+                }
                 set(
                     c,
-                    PREVIOUS_UNTIL_KEY,
-                    had_old.then(|| grace_until.as_unix_micros().to_string()),
+                    PREVIOUS_KEY,
+                    Some(
+                        serde_json::to_string(&list)
+                            .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    ),
                 )?;
                 set(c, SECRET_KEY, Some(hex::encode(sealed)))?;
                 audit(

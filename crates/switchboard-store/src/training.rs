@@ -1,6 +1,8 @@
 //! Labelled examples from agents' corrections: a case's purpose changed by a person becomes a
 //! `purpose` example (the text of the case's first customer message, the new purpose); a
 //! message's intent corrected becomes an `intent` example. The learning loop retrains on them.
+//! Personal data (card numbers, IBANs, e-mail addresses, …) is removed from a correction's
+//! text before it is kept.
 
 use crate::journal::{audit, bad};
 use crate::sql::{Conn, Row};
@@ -62,12 +64,14 @@ pub(crate) fn record(
     if matches!(actor, Actor::System | Actor::Expert { .. }) || text.trim().is_empty() {
         return Ok(());
     }
+    // Kept for as long as models are retrained: never with the personal data it carried.
+    let text = switchboard_core::guard::without_personal_data(text);
     c.execute(
         &format!("INSERT INTO training_examples ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
         params![
             ExampleId::new_at(now).to_string(),
             kind,
-            text,
+            text.as_str(),
             label,
             case.map(|c| c.to_string()),
             message.map(|m| m.to_string()),
@@ -158,6 +162,35 @@ impl Store {
                     now,
                 )?;
                 crate::cases::message_by_id(c, message)
+            })
+            .await
+    }
+
+    /// Leaves no version of `kind` active (the shipped purpose model, or no intent model,
+    /// is used again). Audited; returns whether one was active.
+    pub async fn deactivate_model(
+        &self,
+        kind: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.pool
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE models SET active = $1 WHERE kind = $2 AND active = $3",
+                    params![false, kind.as_str(), true],
+                )?;
+                if n > 0 {
+                    audit(
+                        c,
+                        &actor,
+                        "model.deactivated",
+                        ("model", kind.clone()),
+                        json!({"kind": kind}),
+                        now,
+                    )?;
+                }
+                Ok(n > 0)
             })
             .await
     }

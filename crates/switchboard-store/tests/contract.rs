@@ -4870,7 +4870,7 @@ async fn corrections_become_training_examples(store: Store) {
     let admin = make_user(&store, "ann", Role::Admin, t(1)).await;
     let ch = make_channel(&store, "webhook", "Shop", t(2)).await;
     let mut m = msg("m-1", "th-1", "c-1");
-    m.text = "How much for fifty seats?".into();
+    m.text = "How much for fifty seats? ann@example.com".into();
     let case = case_of(&deliver(&store, &ch, 10, vec![m]).await);
     let patch = |p: &str| CasePatch {
         purpose: Some(Purpose::parse(p).unwrap()),
@@ -4900,7 +4900,11 @@ async fn corrections_become_training_examples(store: Store) {
             examples[0].label.as_str(),
             examples[0].case_id
         ),
-        ("How much for fifty seats?", "sales", Some(case))
+        (
+            "How much for fifty seats? [e-mail address removed]",
+            "sales",
+            Some(case)
+        )
     );
 
     // An intent correction is stored on the message and kept as an example.

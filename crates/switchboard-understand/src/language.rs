@@ -111,7 +111,9 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     (
         "en",
         "the and is are was were you your my this that with have has for not but what when \
-            where how can will would could should there their they it's i'm don't please thanks",
+            where how can will would could should there their they it's i'm don't please thanks \
+            do does did i me to of in on at it be an or if so why who which from about just \
+            get got been am any our us hello hi thank yes",
     ),
     (
         "es",
@@ -191,30 +193,34 @@ static WORDS: LazyLock<HashMap<&'static str, u16>> = LazyLock::new(|| {
     map
 });
 
+/// Counts function words per language, each word weighing 1 / the number of languages that
+/// list it ("my" is English and Polish: half each). A language wins with at least one whole
+/// word's weight, more than any other.
 fn by_function_words(text: &str) -> Option<Language> {
-    let mut hits = [0u32; 16];
-    let mut total = 0u32;
+    let mut hits = [0f32; 16];
+    let mut total = 0f32;
     for token in text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
         if token.is_empty() || token.len() > 16 {
             continue;
         }
         let lower = token.to_lowercase();
         if let Some(&langs) = WORDS.get(lower.replace('’', "'").as_str()) {
-            total += 1;
+            let share = 1.0 / langs.count_ones() as f32;
+            total += 1.0;
             for (i, h) in hits.iter_mut().enumerate() {
                 if langs & (1 << i) != 0 {
-                    *h += 1;
+                    *h += share;
                 }
             }
         }
     }
     let mut order: Vec<usize> = (0..FUNCTION_WORDS.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(hits[i]));
+    order.sort_by(|&a, &b| hits[b].total_cmp(&hits[a]));
     let (best, second) = (hits[order[0]], hits[order[1]]);
-    if best >= 2 && best > second {
+    if best >= 1.0 && best > second {
         Some(Language {
             code: FUNCTION_WORDS[order[0]].0,
-            confidence: (best - second) as f32 / total.max(1) as f32,
+            confidence: (best - second) / total.max(1.0),
         })
     } else {
         None
@@ -339,6 +345,8 @@ mod tests {
         let cases = [
             ("where is my parcel? it was due yesterday", "en"),
             ("thanks, that fixed it", "en"),
+            ("How do I reset my password?", "en"),
+            ("hello", "en"),
             ("¿dónde está mi pedido? gracias", "es"),
             ("merci pour votre aide, c'est parfait", "fr"),
             ("wo ist meine Bestellung, danke", "de"),

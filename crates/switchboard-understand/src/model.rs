@@ -765,6 +765,17 @@ impl TextModel {
             return Err(ModelError::Corrupt("it has fewer than two labels".into()));
         }
         let n = r.u32()? as usize;
+        // The checksum has no key: a file can be crafted. Nothing is reserved before the
+        // sizes it claims are known to fit in the bytes it has.
+        let needed = n
+            .checked_mul(8 + 4 + labels)
+            .and_then(|x| x.checked_add(labels * 8))
+            .ok_or_else(|| ModelError::Corrupt("its sizes overflow".into()))?;
+        if needed != body.len() - r.at {
+            return Err(ModelError::Corrupt(format!(
+                "it says {n} features and {labels} labels, which do not match its length"
+            )));
+        }
         let mut index = Index::default();
         index.reserve(n);
         for i in 0..n {
@@ -1012,6 +1023,23 @@ mod tests {
         assert!(matches!(
             TextModel::from_bytes(&bytes[..bytes.len() - 40]),
             Err(ModelError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_crafted_file_claiming_huge_sizes_is_refused_without_allocating() {
+        let model = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        let mut bytes = model.to_bytes();
+        bytes.truncate(bytes.len() - 32);
+        let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let at = 12 + header_len;
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        // A valid checksum over the altered bytes: only the sizes can catch it.
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        assert!(matches!(
+            TextModel::from_bytes(&bytes),
+            Err(ModelError::Corrupt(m)) if m.contains("do not match its length")
         ));
     }
 

@@ -54,6 +54,13 @@ pub enum ModelCommand {
         #[arg(long, default_value = "intent")]
         kind: String,
     },
+    /// Leave no version active: the shipped purpose model, or no intent model, again.
+    Deactivate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, default_value = "intent")]
+        kind: String,
+    },
     /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
     /// precision/recall/F1, and predictions per second.
     Eval {
@@ -154,6 +161,11 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
             version,
             kind,
         } => {
+            if kind != "intent" && kind != "purpose" {
+                return Err(usage(format!(
+                    "unknown model kind {kind:?}; expected intent or purpose"
+                )));
+            }
             let v = store
                 .open_existing()
                 .await?
@@ -168,6 +180,27 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
             println!("{} version {} is active", v.kind, v.version);
             Ok(())
         }
+        ModelCommand::Deactivate { store, kind } => {
+            if kind != "intent" && kind != "purpose" {
+                return Err(usage(format!(
+                    "unknown model kind {kind:?}; expected intent or purpose"
+                )));
+            }
+            let was = store
+                .open_existing()
+                .await?
+                .deactivate_model(kind.clone(), switchboard_store::Actor::System, now())
+                .await?;
+            println!(
+                "{kind}: {}",
+                if was {
+                    "no version is active now"
+                } else {
+                    "no version was active"
+                }
+            );
+            Ok(())
+        }
         other => tokio::task::spawn_blocking(move || run_offline(other)).await?,
     }
 }
@@ -176,7 +209,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Install { .. }
         | ModelCommand::Versions { .. }
-        | ModelCommand::Activate { .. } => {
+        | ModelCommand::Activate { .. }
+        | ModelCommand::Deactivate { .. } => {
             anyhow::bail!("this command needs the workspace; it runs on the async side")
         }
         ModelCommand::Train {
@@ -188,6 +222,13 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             if !(0.0..=1.0).contains(&unknown_below) {
                 return Err(usage("--unknown-below must be between 0 and 1"));
             }
+            if kind.trim().is_empty()
+                || !kind
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+            {
+                return Err(usage("--kind must be a lower-case name such as intent"));
+            }
             let examples = examples(&input)?;
             let cfg = TrainConfig {
                 unknown_below,
@@ -198,8 +239,13 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             let model = train(&kind, &examples, &cfg)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", input.input.display()))?;
             let bytes = model.to_bytes();
-            // Written whole to a temporary file first: a failed write never leaves half a model.
-            let tmp = out.with_extension("tmp");
+            // Written whole to a temporary file first (a name nothing else uses): a failed
+            // write never leaves half a model.
+            let name = out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into());
+            let tmp = out.with_file_name(format!(".{name}.{}.partial", std::process::id()));
             std::fs::write(&tmp, &bytes)
                 .with_context(|| format!("cannot write {}", tmp.display()))?;
             std::fs::rename(&tmp, &out)

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             "/models/{kind}/versions/{version}/activate",
             post(models::activate),
         )
+        .route("/models/{kind}/deactivate", post(models::deactivate))
         .route(
             "/models/{kind}/train",
             post(models::train).layer(axum::extract::DefaultBodyLimit::max(

@@ -216,3 +216,20 @@ pub async fn train(
     reload(&state).await.map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, axum::Json(installed)))
 }
+
+/// Leaves no version active: the shipped purpose model, or no intent model, again.
+pub async fn deactivate(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path(kind): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    versioned(&kind)?;
+    let was_active = state
+        .store
+        .deactivate_model(kind.clone(), caller.actor, state.clock.now())
+        .await?;
+    reload(&state).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(
+        json!({ "kind": kind, "was_active": was_active }),
+    ))
+}

@@ -90,7 +90,7 @@ pub async fn redeliver(
     ))
 }
 
-/// The secret receivers verify with (and the previous one while it still signs).
+/// The secret receivers verify with, and the rotated-out ones still signing (newest first).
 pub async fn secret(
     State(state): State<AppState>,
     _: Allowed<need::ManageChannels>,
@@ -99,7 +99,7 @@ pub async fn secret(
     let text = |s: Option<&Secret>| s.map(|s| String::from_utf8_lossy(s.expose()).into_owned());
     Ok(axum::Json(json!({
         "secret": text(secrets.first()),
-        "previous": text(secrets.get(1)),
+        "previous": secrets.iter().skip(1).map(|s| text(Some(s))).collect::<Vec<_>>(),
         "header": "X-Switchboard-Hook-Signature",
     })))
 }

@@ -344,3 +344,63 @@ fn install_list_and_roll_back_from_the_command_line() {
     assert!(lines[0].starts_with("  intent v2"), "{listed}");
     assert!(lines[1].starts_with("* intent v1"), "{listed}");
 }
+
+#[test]
+fn training_leaves_other_files_alone_and_names_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("intents.csv");
+    std::fs::write(&data, intents_csv()).unwrap();
+    let keep = dir.path().join("keep.tmp");
+    std::fs::write(&keep, "precious").unwrap();
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+        "--out",
+        p(&dir.path().join("keep.bin")),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "precious");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
+
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+        "--kind",
+        "",
+        "--out",
+        p(&dir.path().join("x.bin")),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "model",
+        "activate",
+        "--data-dir",
+        p(dir.path()),
+        "--kind",
+        "sentiment",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model kind"));
+}

@@ -129,6 +129,29 @@ async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back()
         .collect();
     assert_eq!(active, [1]);
 
+    // No version at all: messages are understood without an intent model again.
+    let a = app
+        .post("/api/v1/models/intent/deactivate", &app.admin, &json!({}))
+        .await;
+    assert_eq!(
+        (a.status, a.json["was_active"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        intent_of(&app, "my card has not arrived yet").await,
+        serde_json::Value::Null
+    );
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert!(
+        list.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["active"] == false)
+    );
+
     // Refusals.
     app.post(
         "/api/v1/models/intent/versions/9/activate",
@@ -157,7 +180,7 @@ async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back()
     .await
     .assert_problem(404, "not_found");
     let actions = app.audit_actions().await;
-    for a in ["model.installed", "model.activated"] {
+    for a in ["model.installed", "model.activated", "model.deactivated"] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }

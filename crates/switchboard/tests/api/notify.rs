@@ -108,7 +108,7 @@ async fn notify_flow(app: TestApp) {
     let s = secret(&app).await;
     let key = s["secret"].as_str().unwrap().to_owned();
     assert_eq!(key.len(), 64, "{s}");
-    assert_eq!(s["previous"], Value::Null);
+    assert_eq!(s["previous"], json!([]));
 
     app.deliver(&ch, &message("n-1", "conv-n1", "ann", "Is this an outage?"))
         .await;
@@ -170,10 +170,14 @@ async fn notify_flow(app: TestApp) {
     let new_key = rotated.json["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_key, key);
     let s = secret(&app).await;
-    assert_eq!(
-        (s["secret"].as_str(), s["previous"].as_str()),
-        (Some(new_key.as_str()), Some(key.as_str()))
-    );
+    assert_eq!(s["secret"].as_str(), Some(new_key.as_str()));
+    assert_eq!(s["previous"], json!([key]));
+    // Rotating again the same day keeps both older secrets signing.
+    let again = app
+        .post("/api/v1/notify/secret/rotate", &app.admin, &json!({}))
+        .await;
+    let newest = again.json["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret(&app).await["previous"], json!([new_key, key]));
     app.deliver(&ch, &message("n-2", "conv-n2", "bob", "outage again"))
         .await;
     let case2 = app.wait_for_message("n-2").await;
@@ -183,8 +187,9 @@ async fn notify_flow(app: TestApp) {
         (Some("delivered"), Some(1))
     );
     let last = receiver.received().pop().unwrap();
-    assert_eq!(matching(&last, &new_key).0, 1);
-    assert_eq!(matching(&last, &key).0, 1);
+    for k in [&newest, &new_key, &key] {
+        assert_eq!(matching(&last, k).0, 1, "every secret in force signs");
+    }
 
     // A message that no notify rule matches posts nothing.
     app.deliver(&ch, &message("n-3", "conv-n3", "cy", "hello"))
