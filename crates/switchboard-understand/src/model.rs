@@ -792,10 +792,8 @@ impl TextModel {
         let idf = floats(n)?;
         let scales = floats(labels)?;
         let bias = floats(labels)?;
+        // The sizes were checked against the length above: this takes the rest exactly.
         let weights: Vec<i8> = r.take(n * labels)?.iter().map(|&b| b as i8).collect();
-        if r.at != body.len() {
-            return Err(ModelError::Corrupt("it has bytes after the weights".into()));
-        }
         if !header.temperature.is_finite() || header.temperature <= 0.0 {
             return Err(ModelError::Corrupt(
                 "its temperature is not positive".into(),

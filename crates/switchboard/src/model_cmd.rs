@@ -107,6 +107,18 @@ pub fn load(spec: &str) -> anyhow::Result<TextModel> {
     }
 }
 
+/// Kinds with installed versions: intents (installed by an admin) and purposes (the
+/// learning loop's).
+fn versioned_kind(kind: &str) -> anyhow::Result<()> {
+    if kind == "intent" || kind == "purpose" {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "unknown model kind {kind:?}; expected intent or purpose"
+        )))
+    }
+}
+
 /// Runs a model command: the ones that touch the workspace here, the CPU-bound ones on a
 /// blocking thread.
 pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
@@ -161,11 +173,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
             version,
             kind,
         } => {
-            if kind != "intent" && kind != "purpose" {
-                return Err(usage(format!(
-                    "unknown model kind {kind:?}; expected intent or purpose"
-                )));
-            }
+            versioned_kind(&kind)?;
             let v = store
                 .open_existing()
                 .await?
@@ -181,11 +189,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ModelCommand::Deactivate { store, kind } => {
-            if kind != "intent" && kind != "purpose" {
-                return Err(usage(format!(
-                    "unknown model kind {kind:?}; expected intent or purpose"
-                )));
-            }
+            versioned_kind(&kind)?;
             let was = store
                 .open_existing()
                 .await?
