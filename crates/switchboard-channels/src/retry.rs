@@ -30,9 +30,113 @@ pub fn classify_status(status: u16) -> Verdict {
     }
 }
 
+/// A token bucket per channel: `rate` sends per second on average, bursts of `burst`, and a
+/// pause until a time a provider's throttling answer (429, `Retry-After`) named. Time is an
+/// input (milliseconds), so the bucket is pure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenBucket {
+    rate_per_sec: f64,
+    burst: f64,
+    tokens: f64,
+    last_ms: i64,
+    paused_until_ms: i64,
+}
+
+impl TokenBucket {
+    pub fn new(rate_per_sec: f64, burst: f64, now_ms: i64) -> Self {
+        let rate_per_sec = rate_per_sec.max(0.001);
+        let burst = burst.max(1.0);
+        TokenBucket {
+            rate_per_sec,
+            burst,
+            tokens: burst,
+            last_ms: now_ms,
+            paused_until_ms: i64::MIN,
+        }
+    }
+
+    /// Takes a token if one is free now (`Ok`), else says how many milliseconds until one is.
+    pub fn take(&mut self, now_ms: i64) -> Result<(), i64> {
+        if now_ms < self.paused_until_ms {
+            return Err(self.paused_until_ms - now_ms);
+        }
+        let elapsed = (now_ms - self.last_ms).max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * self.rate_per_sec).min(self.burst);
+        self.last_ms = now_ms.max(self.last_ms);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - self.tokens) / self.rate_per_sec * 1000.0;
+            Err(wait.ceil().max(1.0) as i64)
+        }
+    }
+
+    /// Sends nothing before `until_ms` (the provider said so).
+    pub fn pause_until(&mut self, until_ms: i64) {
+        self.paused_until_ms = self.paused_until_ms.max(until_ms);
+        self.tokens = 0.0;
+        self.last_ms = self.last_ms.max(until_ms);
+    }
+}
+
+/// The seconds a `Retry-After` header asks for: a number of seconds, or an HTTP date
+/// (`now_secs` is the current Unix time). `None` when it says neither.
+pub fn retry_after_secs(value: &str, now_secs: i64) -> Option<u64> {
+    let v = value.trim();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(n);
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(v, &format)
+        .ok()?
+        .assume_utc();
+    Some((at.unix_timestamp() - now_secs).max(0) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_spends_bursts_then_paces_and_pauses() {
+        let mut b = TokenBucket::new(2.0, 3.0, 0);
+        assert_eq!(b.take(0), Ok(()));
+        assert_eq!(b.take(0), Ok(()));
+        assert_eq!(b.take(0), Ok(()));
+        // Empty: the next token comes in half a second at 2/s.
+        assert_eq!(b.take(0), Err(500));
+        assert_eq!(b.take(500), Ok(()));
+        assert_eq!(b.take(600), Err(400));
+        // A 429 said "not before 10 s".
+        b.pause_until(10_000);
+        assert_eq!(b.take(9_000), Err(1_000));
+        assert_eq!(b.take(10_000), Err(500));
+        assert_eq!(b.take(10_500), Ok(()));
+        // Time going backwards never mints tokens.
+        let mut c = TokenBucket::new(1.0, 1.0, 5_000);
+        assert_eq!(c.take(5_000), Ok(()));
+        assert!(c.take(1_000).is_err());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after_secs("120", 0), Some(120));
+        assert_eq!(retry_after_secs(" 7 ", 0), Some(7));
+        // Wed, 21 Oct 2015 07:28:00 GMT = 1445412480.
+        assert_eq!(
+            retry_after_secs("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_470),
+            Some(10)
+        );
+        assert_eq!(
+            retry_after_secs("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_490),
+            Some(0)
+        );
+        assert_eq!(retry_after_secs("soon", 0), None);
+        assert_eq!(retry_after_secs("-5", 0), None);
+    }
 
     #[test]
     fn backoff_table() {

@@ -165,6 +165,8 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundMessage, PayloadError> {
         author,
         text,
         sent_at,
+        attachments: Vec::new(),
+        reply_to: None,
     })
 }
 

@@ -22,8 +22,8 @@ pub mod timestamp;
 pub use case::{CaseStatus, InvalidTransition, Priority};
 pub use ids::*;
 pub use message::{
-    Author, Classification, DeliveryState, Direction, Evidence, InboundMessage, PersonalDataSpan,
-    SentimentScore, Understood,
+    Attachment, Author, ChannelEvent, Classification, DeliveryState, Direction, EchoMessage,
+    Evidence, InboundMessage, PersonalDataSpan, Reaction, Receipt, SentimentScore, Understood,
 };
 pub use name::{Name, Tag, Username};
 pub use purpose::Purpose;

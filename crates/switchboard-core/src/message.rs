@@ -41,6 +41,8 @@ pub enum DeliveryState {
     Internal,
     Queued,
     Sending,
+    /// Accepted by a provider that reports delivery later (a receipt moves it on).
+    Sent,
     Delivered,
     Read,
     Failed,
@@ -55,6 +57,7 @@ impl DeliveryState {
             DeliveryState::Internal => "internal",
             DeliveryState::Queued => "queued",
             DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Read => "read",
             DeliveryState::Failed => "failed",
@@ -69,6 +72,7 @@ impl DeliveryState {
             Internal,
             Queued,
             Sending,
+            Sent,
             Delivered,
             Read,
             Failed,
@@ -83,7 +87,8 @@ impl DeliveryState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DeliveryState::Delivered
+            DeliveryState::Sent
+                | DeliveryState::Delivered
                 | DeliveryState::Read
                 | DeliveryState::Failed
                 | DeliveryState::Rejected
@@ -117,9 +122,134 @@ pub struct InboundMessage {
     /// A public comment or mention (true) or a private message (false).
     pub public: bool,
     pub author: Author,
+    /// May be empty when the message is only attachments.
     pub text: String,
     /// When the customer sent it, if the channel says.
     pub sent_at: Option<Timestamp>,
+    /// Files, media, locations: references only (never downloaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// The channel's id of the message this one answers or quotes. When Switchboard has that
+    /// message, this one joins its conversation (threads replies to public posts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// A file or media item sent with a message, kept as a reference with its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `image`, `video`, `audio`, `file`, `sticker`, `location`, `contact` or `other`.
+    pub kind: String,
+    /// Where the provider serves it, when the payload says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The provider's media id (WhatsApp and Telegram send ids, not URLs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// A file name, caption or a location's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Everything a channel adapter can read from a provider's webhook: one envelope may carry
+/// many of these (Meta batches entries; X sends several event lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ChannelEvent {
+    /// A customer's message.
+    Message(InboundMessage),
+    /// A message the connected account itself sent: an echo of a Switchboard reply (matched
+    /// and not stored twice) or one the brand sent in the provider's own app (stored as the
+    /// brand's reply on the case).
+    Echo(EchoMessage),
+    /// The customer edited a message.
+    Edited {
+        external_id: String,
+        text: String,
+        at: Option<Timestamp>,
+    },
+    /// The customer deleted a message.
+    Deleted {
+        external_id: String,
+        at: Option<Timestamp>,
+    },
+    Reaction(Reaction),
+    /// A delivery report for one outbound message.
+    Receipt(Receipt),
+    /// Every outbound message of a thread sent up to `up_to` was read (Messenger and
+    /// Instagram watermarks, X read markers).
+    ReadUpTo {
+        thread: String,
+        up_to: Timestamp,
+    },
+    /// An event the adapter recognises and Switchboard does not act on (counted; the raw
+    /// body stays in the store).
+    Ignored {
+        kind: String,
+    },
+}
+
+impl ChannelEvent {
+    /// A short name for metrics and logs.
+    pub fn kind(&self) -> &str {
+        match self {
+            ChannelEvent::Message(_) => "message",
+            ChannelEvent::Echo(_) => "echo",
+            ChannelEvent::Edited { .. } => "edited",
+            ChannelEvent::Deleted { .. } => "deleted",
+            ChannelEvent::Reaction(_) => "reaction",
+            ChannelEvent::Receipt(_) => "receipt",
+            ChannelEvent::ReadUpTo { .. } => "read_up_to",
+            ChannelEvent::Ignored { .. } => "ignored",
+        }
+    }
+}
+
+/// A message the connected account sent, seen coming back from the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EchoMessage {
+    pub external_id: String,
+    /// The thread as for the customer's messages (`dm:<customer id>` for a DM).
+    pub thread: String,
+    pub public: bool,
+    /// The customer it was sent to.
+    pub to: Author,
+    pub text: String,
+    pub sent_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Switchboard's own message id when the provider hands it back (Messenger `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours: Option<String>,
+    /// The sender is an app other than Switchboard (so certainly not one of our sends).
+    #[serde(default)]
+    pub other_app: bool,
+}
+
+/// A reaction to a message; `emoji: None` removes the author's reaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The channel's id of the message reacted to.
+    pub target: String,
+    pub author: Author,
+    pub emoji: Option<String>,
+    pub at: Option<Timestamp>,
+}
+
+/// What a provider reports about an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The provider's id of our message (the id its send API returned).
+    pub external_id: String,
+    /// `Sent`, `Delivered`, `Read` or `Failed`.
+    pub state: DeliveryState,
+    /// The provider's error, for `Failed` (`131047: Re-engagement message`).
+    pub error: Option<String>,
+    pub at: Option<Timestamp>,
 }
 
 /// What the understanding step made of an inbound message (see the `switchboard-understand`

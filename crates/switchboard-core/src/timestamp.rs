@@ -13,6 +13,18 @@ impl Timestamp {
     pub const fn from_unix_micros(micros: i64) -> Self {
         Timestamp(micros)
     }
+    /// Milliseconds since the Unix epoch (provider timestamps); `None` outside years 1970–9999.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        (0..=253_402_300_799_999)
+            .contains(&millis)
+            .then(|| Timestamp(millis * 1000))
+    }
+    /// Seconds since the Unix epoch (provider timestamps); `None` outside years 1970–9999.
+    pub fn from_unix_secs(secs: i64) -> Option<Self> {
+        (0..=253_402_300_799)
+            .contains(&secs)
+            .then(|| Timestamp(secs * 1_000_000))
+    }
     pub const fn as_unix_micros(self) -> i64 {
         self.0
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use switchboard_channels::ChannelKind;
+use switchboard_channels::adapter::Adapter;
 use switchboard_core::ChannelId;
 use switchboard_store::{Store, StoreError};
 
@@ -17,7 +18,10 @@ pub struct LiveChannel {
     pub config: serde_json::Value,
     /// A disabled channel refuses webhooks (410) and replies (422).
     pub active: bool,
+    /// The generic webhook's signing secret (for a provider channel: its credentials, JSON).
     pub secret: Secret,
+    /// Verifies, parses and sends for the channel's provider.
+    pub adapter: Arc<Adapter>,
 }
 
 /// A channel and when it was read.
@@ -71,7 +75,10 @@ impl ChannelCache {
                 "channel {id}: the secret does not open with this server's key"
             ))
         })?;
+        let adapter = adapter_for(kind, &ch.config, &secret)
+            .map_err(|e| StoreError::Backend(format!("channel {id}: {e}")))?;
         let live = Arc::new(LiveChannel {
+            adapter: Arc::new(adapter),
             id,
             kind,
             name: ch.name,
@@ -84,6 +91,24 @@ impl ChannelCache {
         }
         Ok(Some(live))
     }
+}
+
+/// The adapter for a channel: the generic webhook's secret is the sealed string itself;
+/// a provider channel's sealed secret is its credentials as a JSON object.
+pub fn adapter_for(
+    kind: ChannelKind,
+    config: &serde_json::Value,
+    secret: &Secret,
+) -> Result<Adapter, switchboard_channels::PayloadError> {
+    let credentials = match kind {
+        ChannelKind::Webhook => serde_json::json!({
+            "secret": String::from_utf8_lossy(secret.expose()),
+        }),
+        _ => serde_json::from_slice(secret.expose()).map_err(|_| {
+            switchboard_channels::PayloadError::body("the stored credentials are not a JSON object")
+        })?,
+    };
+    Adapter::new(kind, config, &credentials)
 }
 
 /// A URL fit to show: the password in it and the values of its query replaced with `***`

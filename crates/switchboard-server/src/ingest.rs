@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::metrics::global;
-use switchboard_channels::{ChannelKind, webhook};
+use switchboard_core::ChannelEvent;
 use switchboard_store::{IngestItem, RawEvent};
 use tokio::sync::mpsc;
 
@@ -56,11 +56,7 @@ async fn parse(state: &AppState, ev: &RawEvent) -> IngestItem {
     let (kind, parsed) = match state.channels.get(ev.channel_id).await {
         Ok(Some(ch)) => (
             ch.kind.as_str().to_owned(),
-            match ch.kind {
-                ChannelKind::Webhook => webhook::parse_inbound(&ev.body)
-                    .map(|m| vec![m])
-                    .map_err(|e| e.message),
-            },
+            ch.adapter.parse(&ev.body).map_err(|e| e.message),
         ),
         Ok(None) => (
             "unknown".to_owned(),
@@ -81,8 +77,16 @@ async fn parse(state: &AppState, ev: &RawEvent) -> IngestItem {
 /// Understands every parsed message of `items` (CPU work: call it off the async threads).
 pub fn understand(analyzer: &switchboard_understand::Analyzer, items: &mut [IngestItem]) {
     for item in items {
-        if let Ok(msgs) = &item.parsed {
-            item.understood = msgs.iter().map(|m| analyzer.analyze(&m.text)).collect();
+        if let Ok(events) = &item.parsed {
+            item.understood = events
+                .iter()
+                .map(|e| match e {
+                    ChannelEvent::Message(m) if !m.text.trim().is_empty() => {
+                        analyzer.analyze(&m.text)
+                    }
+                    _ => Default::default(),
+                })
+                .collect();
         }
     }
 }
@@ -134,8 +138,15 @@ fn lane_of(item: &IngestItem, lanes: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     item.channel_id.hash(&mut h);
-    if let Ok(Some(m)) = item.parsed.as_ref().map(|msgs| msgs.first()) {
-        m.thread.hash(&mut h);
+    // Events of one raw body stay together; a body's first message names its thread.
+    if let Ok(events) = &item.parsed
+        && let Some(thread) = events.iter().find_map(|e| match e {
+            ChannelEvent::Message(m) => Some(&m.thread),
+            ChannelEvent::Echo(m) => Some(&m.thread),
+            _ => None,
+        })
+    {
+        thread.hash(&mut h);
     }
     (h.finish() % lanes as u64) as usize
 }

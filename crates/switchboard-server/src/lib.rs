@@ -95,6 +95,15 @@ pub struct AppState {
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Each channel's send pace (token buckets, paused by a provider's 429).
+    pub rate_limits: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<
+                switchboard_core::ChannelId,
+                switchboard_channels::retry::TokenBucket,
+            >,
+        >,
+    >,
 }
 
 impl AppState {
@@ -137,6 +146,7 @@ pub async fn start(
         outbound_wake: Arc::new(Notify::new()),
         http,
         shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+        rate_limits: Arc::default(),
         // The shipped models train on first use (well under a second); do it before serving.
         understanding: Arc::new(std::sync::RwLock::new(Arc::new(
             tokio::task::spawn_blocking(switchboard_understand::Analyzer::builtin).await?,

@@ -4,12 +4,15 @@
 //! so a message being sent when a node dies is retried by another.
 
 use crate::AppState;
-use crate::channels::redact_url;
+use crate::channels::{LiveChannel, redact_url};
 use crate::metrics::global;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_channels::retry::{Verdict, backoff_millis, classify_status};
-use switchboard_channels::{ChannelKind, webhook};
+use switchboard_channels::retry::{
+    TokenBucket, Verdict, backoff_millis, classify_status, retry_after_secs,
+};
+use switchboard_channels::{ChannelKind, SendJob, SendOutcome, twilio, webhook};
+use switchboard_core::{ChannelId, DeliveryState};
 use switchboard_store::{Delivery, OutboundJob};
 use tokio::sync::Semaphore;
 
@@ -51,46 +54,208 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One attempt; returns the outcome to record.
-async fn attempt(state: &AppState, job: &OutboundJob) -> Result<(), (Verdict, String)> {
-    let channel = match state.channels.get(job.channel_id).await {
-        Ok(Some(c)) if !c.active => {
-            return Err((Verdict::Reject, "the channel is disabled".into()));
-        }
-        Ok(Some(c)) => c,
-        Ok(None) => return Err((Verdict::Reject, "the channel no longer exists".into())),
-        Err(e) => return Err((Verdict::Retry, e.to_string())),
+/// How one attempt ended.
+enum Attempt {
+    Accepted {
+        external_id: Option<String>,
+        state: DeliveryState,
+    },
+    /// Try again: at the time the provider named (throttling), else after the backoff.
+    Retry {
+        after_secs: Option<u64>,
+        error: String,
+    },
+    Reject(String),
+}
+
+/// Sends per second and burst for a channel: `config.rate_per_sec` if set, else the
+/// provider's documented pace (Meta's Send API 300/s per Page, WhatsApp 80/s per number,
+/// Telegram 30/s per bot, a Twilio long code 1/s, X's windows are per 15 minutes).
+fn pace(channel: &LiveChannel) -> (f64, f64) {
+    if let Some(r) = channel.config.get("rate_per_sec").and_then(|r| r.as_f64())
+        && r > 0.0
+    {
+        return (r, r.max(1.0));
+    }
+    let rate = match channel.kind {
+        ChannelKind::Webhook => 1000.0,
+        ChannelKind::Messenger => 250.0,
+        ChannelKind::Instagram => 100.0,
+        ChannelKind::Whatsapp => 80.0,
+        ChannelKind::Telegram => 30.0,
+        ChannelKind::Twilio => 1.0,
+        ChannelKind::X => 1.0,
     };
-    match channel.kind {
-        ChannelKind::Webhook => {
-            let url = channel
-                .config
-                .get("outbound_url")
-                .and_then(|u| u.as_str())
-                .unwrap_or_default();
-            let req = webhook::outbound_request(
-                channel.secret.expose(),
-                &job.message_id.to_string(),
-                &job.thread,
-                job.in_reply_to.as_deref(),
-                &job.to,
-                &job.text,
-            );
-            let res = state
-                .http
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(webhook::SIGNATURE_HEADER, &req.signature)
-                .header(webhook::IDEMPOTENCY_HEADER, &req.idempotency_key)
-                .timeout(Duration::from_millis(state.config.outbound_timeout_ms))
-                .body(req.body)
-                .send()
-                .await;
-            judge(res, url)
-                .await
-                .map(|_| ())
-                .map_err(|(verdict, _, error)| (verdict, error))
+    (rate, rate.max(5.0))
+}
+
+/// Waits for the channel's bucket (up to two seconds); a longer wait is a retry later.
+async fn take_token(state: &AppState, channel: &LiveChannel) -> Result<(), u64> {
+    for _ in 0..20 {
+        let now_ms = state.clock.now().as_unix_micros() / 1000;
+        let wait = {
+            let mut limits = state.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
+            let (rate, burst) = pace(channel);
+            let bucket = limits
+                .entry(channel.id)
+                .or_insert_with(|| TokenBucket::new(rate, burst, now_ms));
+            bucket.take(now_ms)
+        };
+        match wait {
+            Ok(()) => return Ok(()),
+            Err(ms) if ms > 2_000 => return Err((ms as u64).div_ceil(1000)),
+            Err(ms) => tokio::time::sleep(Duration::from_millis(ms as u64)).await,
         }
+    }
+    Err(1)
+}
+
+fn pause_channel(state: &AppState, channel: ChannelId, secs: u64) {
+    let now_ms = state.clock.now().as_unix_micros() / 1000;
+    let mut limits = state.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(b) = limits.get_mut(&channel) {
+        b.pause_until(now_ms + (secs.min(3600) as i64) * 1000);
+    }
+}
+
+/// One attempt.
+async fn attempt(state: &AppState, job: &OutboundJob) -> Attempt {
+    let channel = match state.channels.get(job.channel_id).await {
+        Ok(Some(c)) if !c.active => return Attempt::Reject("the channel is disabled".into()),
+        Ok(Some(c)) => c,
+        Ok(None) => return Attempt::Reject("the channel no longer exists".into()),
+        Err(e) => {
+            return Attempt::Retry {
+                after_secs: None,
+                error: e.to_string(),
+            };
+        }
+    };
+    let send_job = SendJob {
+        message_id: job.message_id.to_string(),
+        thread: job.thread.clone(),
+        public: job.public,
+        to: job.to.clone(),
+        in_reply_to: job.in_reply_to.clone(),
+        private_reply: job.private_reply,
+        text: job.text.clone(),
+        last_inbound_at: job.last_inbound_at,
+        now: state.clock.now(),
+    };
+    let mut req = match channel.adapter.send_request(&send_job) {
+        None => return webhook_attempt(state, &channel, job).await,
+        Some(Err(rule)) => return Attempt::Reject(format!("{}: {}", rule.code, rule.message)),
+        Some(Ok(req)) => req,
+    };
+    if channel.kind == ChannelKind::Twilio {
+        let callback = format!(
+            "{}/hooks/twilio/{}",
+            state.config.public_url.trim_end_matches('/'),
+            channel.id
+        );
+        twilio::with_status_callback(&mut req, &callback);
+    }
+    if let Err(after) = take_token(state, &channel).await {
+        return Attempt::Retry {
+            after_secs: Some(after),
+            error: "waiting for the channel's send rate".into(),
+        };
+    }
+    let mut builder = state
+        .http
+        .request(
+            reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST),
+            &req.url,
+        )
+        .timeout(Duration::from_millis(state.config.outbound_timeout_ms))
+        .body(req.body);
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let kind = channel.kind.as_str();
+    let res = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Attempt::Retry {
+                after_secs: None,
+                error: format!(
+                    "cannot reach the {kind} API: {}",
+                    error_chain(&e.without_url())
+                ),
+            };
+        }
+    };
+    let status = res.status().as_u16();
+    let now_secs = state.clock.now().as_unix_secs();
+    let header = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    // X names the end of its window instead of a Retry-After.
+    let retry_after = header("retry-after")
+        .and_then(|v| retry_after_secs(&v, now_secs))
+        .or_else(|| {
+            header("x-rate-limit-reset")
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .map(|reset| (reset - now_secs).max(0) as u64)
+        })
+        .map(|s| s.to_string());
+    let body = res.bytes().await.unwrap_or_default();
+    match channel
+        .adapter
+        .read_response(status, retry_after.as_deref(), &body)
+    {
+        SendOutcome::Accepted { external_id, state } => Attempt::Accepted { external_id, state },
+        SendOutcome::Retry { after_secs, error } => {
+            if let Some(secs) = after_secs {
+                pause_channel(state, channel.id, secs);
+            }
+            Attempt::Retry {
+                after_secs,
+                error: format!("{kind} API: {error}"),
+            }
+        }
+        SendOutcome::Failed { error } => Attempt::Reject(format!("{kind} API: {error}")),
+    }
+}
+
+/// The generic webhook: signed and posted to the channel's `outbound_url`.
+async fn webhook_attempt(state: &AppState, channel: &LiveChannel, job: &OutboundJob) -> Attempt {
+    let url = channel
+        .config
+        .get("outbound_url")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default();
+    let req = webhook::outbound_request(
+        channel.secret.expose(),
+        &job.message_id.to_string(),
+        &job.thread,
+        job.in_reply_to.as_deref(),
+        &job.to,
+        &job.text,
+    );
+    let res = state
+        .http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(webhook::SIGNATURE_HEADER, &req.signature)
+        .header(webhook::IDEMPOTENCY_HEADER, &req.idempotency_key)
+        .timeout(Duration::from_millis(state.config.outbound_timeout_ms))
+        .body(req.body)
+        .send()
+        .await;
+    match judge(res, url).await {
+        Ok(_) => Attempt::Accepted {
+            external_id: None,
+            state: DeliveryState::Delivered,
+        },
+        Err((Verdict::Reject, _, error)) => Attempt::Reject(error),
+        Err((_, _, error)) => Attempt::Retry {
+            after_secs: None,
+            error,
+        },
     }
 }
 
@@ -150,21 +315,26 @@ async fn send(state: &AppState, job: OutboundJob) {
     let cfg = &state.config;
     let now = state.clock.now();
     let (delivery, label) = match outcome {
-        Ok(()) => (Delivery::Delivered, "delivered"),
-        Err((Verdict::Reject, error)) => (Delivery::Failed { error }, "rejected"),
-        Err((_, error)) if attempt_no >= cfg.outbound_max_attempts => (
+        Attempt::Accepted { external_id, state } => {
+            (Delivery::Accepted { external_id, state }, "delivered")
+        }
+        Attempt::Reject(error) => (Delivery::Failed { error }, "rejected"),
+        Attempt::Retry { error, .. } if attempt_no >= cfg.outbound_max_attempts => (
             Delivery::Failed {
                 error: format!("gave up after {attempt_no} attempts; last error: {error}"),
             },
             "failed",
         ),
-        Err((_, error)) => {
-            let delay = backoff_millis(
-                attempt_no,
-                cfg.outbound_base_delay_ms,
-                cfg.outbound_max_delay_ms,
-                rand::random::<f64>(),
-            );
+        Attempt::Retry { after_secs, error } => {
+            let delay = match after_secs {
+                Some(secs) => secs.saturating_mul(1000).max(1),
+                None => backoff_millis(
+                    attempt_no,
+                    cfg.outbound_base_delay_ms,
+                    cfg.outbound_max_delay_ms,
+                    rand::random::<f64>(),
+                ),
+            };
             (
                 Delivery::Retry {
                     at: now.plus_millis(delay as i64),
@@ -174,11 +344,11 @@ async fn send(state: &AppState, job: OutboundJob) {
             )
         }
     };
-    global().outbound("webhook", label);
+    global().outbound(channel_label(state, job.channel_id).await, label);
     if label != "delivered" {
         let reason = match &delivery {
             Delivery::Retry { error, .. } | Delivery::Failed { error } => error.as_str(),
-            Delivery::Delivered => "",
+            Delivery::Delivered | Delivery::Accepted { .. } => "",
         };
         tracing::warn!(message = %job.message_id, attempt = attempt_no, outcome = label, reason, "outbound attempt did not deliver");
     }
@@ -191,5 +361,13 @@ async fn send(state: &AppState, job: OutboundJob) {
         Err(e) => {
             tracing::error!(message = %job.message_id, error = %e, "cannot record delivery; the lease will expire and it is retried")
         }
+    }
+}
+
+/// The channel's kind for metrics (`unknown` if it is gone).
+async fn channel_label(state: &AppState, id: ChannelId) -> &'static str {
+    match state.channels.get(id).await {
+        Ok(Some(c)) => c.kind.as_str(),
+        _ => "unknown",
     }
 }

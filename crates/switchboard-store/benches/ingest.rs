@@ -90,20 +90,24 @@ fn bench(c: &mut Criterion) {
                         channel_id: channel,
                         channel_kind: "webhook".into(),
                         received_at: at,
-                        parsed: Ok(vec![InboundMessage {
-                            external_id: format!("m-{round}-{i}"),
-                            thread: format!("c:{round}-{}", i / 5),
-                            public: false,
-                            author: Author {
-                                external_id: format!("u-{round}-{}", i / 5),
-                                name: Some("Customer".into()),
-                                handle: None,
-                                followers: None,
-                                verified: None,
+                        parsed: Ok(vec![switchboard_core::ChannelEvent::Message(
+                            InboundMessage {
+                                external_id: format!("m-{round}-{i}"),
+                                thread: format!("c:{round}-{}", i / 5),
+                                public: false,
+                                author: Author {
+                                    external_id: format!("u-{round}-{}", i / 5),
+                                    name: Some("Customer".into()),
+                                    handle: None,
+                                    followers: None,
+                                    verified: None,
+                                },
+                                text: "Hello, my order has not arrived yet, can you help?".into(),
+                                sent_at: None,
+                                attachments: vec![],
+                                reply_to: None,
                             },
-                            text: "Hello, my order has not arrived yet, can you help?".into(),
-                            sent_at: None,
-                        }]),
+                        )]),
                         understood: vec![],
                     })
                     .collect();

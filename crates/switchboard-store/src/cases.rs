@@ -71,7 +71,8 @@ pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
     author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
-    review_team_id, reviewed_by, review_comment, suggested, understanding";
+    review_team_id, reviewed_by, review_comment, suggested, understanding, attachments, reply_to_external, edited_at, \
+    original_text, deleted_at, reactions, private_reply";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -123,7 +124,26 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
             .map_err(|e| {
                 StoreError::Backend(format!("a stored understanding is not valid: {e}"))
             })?,
+        attachments: json_list(r.opt_text(22)?, "attachments")?,
+        reply_to_external: r.opt_text(23)?,
+        edited_at: r.opt_int(24)?.map(Timestamp::from_unix_micros),
+        original_text: r.opt_text(25)?,
+        deleted_at: r.opt_int(26)?.map(Timestamp::from_unix_micros),
+        reactions: json_list(r.opt_text(27)?, "reactions")?,
+        private_reply: r.bool(28)?,
     })
+}
+
+/// A JSON list column (`NULL` is the empty list).
+pub(crate) fn json_list<T: serde::de::DeserializeOwned>(
+    s: Option<String>,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    match s {
+        None => Ok(Vec::new()),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| StoreError::Backend(format!("stored {what} are not valid: {e}"))),
+    }
 }
 
 pub(crate) fn case_by_id(c: &mut dyn Conn, id: CaseId) -> Result<Case, StoreError> {
@@ -269,13 +289,21 @@ pub(crate) fn screen(
     Ok(out)
 }
 
-/// Adds an outbound message or a note to a case, on `conversation` (one of the case's; `None`:
-/// the case's own); returns it, the events it caused, and what the guards did to it.
+/// Where a reply goes: one of the case's conversations (default: its own), and whether it
+/// answers that conversation's public comment privately.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub conversation: Option<ConversationId>,
+    pub private_reply: bool,
+}
+
+/// Adds an outbound message or a note to a case, on `to.conversation` (one of the case's;
+/// `None`: the case's own); returns it, the events it caused, and what the guards did to it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn add_message(
     c: &mut dyn Conn,
     case_id: CaseId,
-    conversation: Option<ConversationId>,
+    to: ReplyTo,
     direction: Direction,
     text: String,
     actor: Actor,
@@ -288,10 +316,21 @@ pub(crate) fn add_message(
             "the case is closed; the customer's next message opens a new case".into(),
         ));
     }
-    let case = match conversation {
+    let mut case = match to.conversation {
         Some(v) => case_on_conversation(c, &case, v)?,
         None => case,
     };
+    let private_reply = to.private_reply && direction == Direction::Outbound;
+    if private_reply {
+        if !case.public {
+            return Err(StoreError::Invalid(
+                "a private reply answers a public comment; this conversation is already private"
+                    .into(),
+            ));
+        }
+        // The guards for public replies do not apply to a private one.
+        case.public = false;
+    }
     let screened = if direction == Direction::Outbound {
         screen(c, &case, text, active, &actor, now)?
     } else {
@@ -315,6 +354,24 @@ pub(crate) fn add_message(
     } else {
         None
     };
+    if private_reply {
+        let Some(comment) = in_reply_to.as_deref() else {
+            return Err(StoreError::Invalid(
+                "there is no customer comment on this conversation to answer privately".into(),
+            ));
+        };
+        if c.query_opt(
+            "SELECT 1 FROM messages WHERE in_reply_to = $1 AND private_reply = $2 \
+             AND delivery_state NOT IN ('failed', 'rejected')",
+            params![comment, true],
+        )?
+        .is_some()
+        {
+            return Err(StoreError::Conflict(
+                "this comment already has a private reply; the provider allows one".into(),
+            ));
+        }
+    }
     let id = MessageId::new_at(now);
     let state = match direction {
         Direction::Outbound if held => DeliveryState::PendingApproval,
@@ -324,8 +381,8 @@ pub(crate) fn add_message(
     let next_attempt = (state == DeliveryState::Queued).then_some(now.as_unix_micros());
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
-         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16)",
+         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id, private_reply) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17)",
         params![
             id.to_string(),
             case_id.to_string(),
@@ -342,7 +399,8 @@ pub(crate) fn add_message(
             in_reply_to,
             now.as_unix_micros(),
             actor.parts().0,
-            screened.review_team.map(|t| t.to_string())
+            screened.review_team.map(|t| t.to_string()),
+            private_reply
         ],
     )?;
     let mut events = Vec::new();
@@ -383,6 +441,62 @@ pub(crate) fn add_message(
         now,
     )?);
     Ok((message, events, screened.guard))
+}
+
+/// What a channel's reply rules need to know before a reply is accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyContext {
+    pub channel_id: ChannelId,
+    pub thread: String,
+    pub public: bool,
+    /// The customer's id on the channel.
+    pub to: Option<String>,
+    /// The last customer message on the conversation: when it was sent, and its provider id.
+    pub last_inbound_at: Option<Timestamp>,
+    pub last_inbound_external: Option<String>,
+}
+
+impl Store {
+    /// The conversation a reply would go out on (the case's own, or `conversation`), for the
+    /// providers' rules.
+    pub async fn reply_context(
+        &self,
+        case: CaseId,
+        conversation: Option<ConversationId>,
+    ) -> Result<ReplyContext, StoreError> {
+        self.pool
+            .read(move |c| {
+                let case = case_by_id(c, case)?;
+                let case = match conversation {
+                    Some(v) => case_on_conversation(c, &case, v)?,
+                    None => case,
+                };
+                let v = c.query_one(
+                    "SELECT v.thread, v.public, i.external_id FROM conversations v \
+                     LEFT JOIN identities i ON i.contact_id = v.contact_id AND i.channel_id = v.channel_id \
+                     WHERE v.id = $1",
+                    params![case.conversation_id.to_string()],
+                )?;
+                let last = c.query_opt(
+                    "SELECT sent_at, external_id FROM messages WHERE case_id = $1 AND conversation_id = $2 \
+                     AND direction = 'inbound' ORDER BY created_at DESC, id DESC LIMIT 1",
+                    params![case.id.to_string(), case.conversation_id.to_string()],
+                )?;
+                Ok(ReplyContext {
+                    channel_id: case.channel_id,
+                    thread: v.text(0)?,
+                    public: v.bool(1)?,
+                    to: v.opt_text(2)?,
+                    last_inbound_at: last
+                        .as_ref()
+                        .map(|r| r.int(0))
+                        .transpose()?
+                        .map(Timestamp::from_unix_micros),
+                    last_inbound_external: last.as_ref().map(|r| r.opt_text(1)).transpose()?.flatten(),
+                })
+            })
+            .await
+    }
 }
 
 impl Store {
@@ -561,6 +675,24 @@ impl Store {
         actor: Actor,
         now: Timestamp,
     ) -> Result<ReplyOutcome, StoreError> {
+        let to = ReplyTo {
+            conversation,
+            private_reply: false,
+        };
+        self.reply_to(case, to, text, actor, now).await
+    }
+
+    /// [`Store::reply_on`], or with `private_reply` an answer to the conversation's public
+    /// comment sent privately (Meta private reply, X DM): once per comment
+    /// ([`StoreError::Conflict`] for a second), and only on a public conversation.
+    pub async fn reply_to(
+        &self,
+        case: CaseId,
+        to: ReplyTo,
+        text: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<ReplyOutcome, StoreError> {
         let playbooks = self.playbooks.clone();
         self.pool
             .write(move |c| {
@@ -568,7 +700,7 @@ impl Store {
                 let (message, events, guard) = add_message(
                     c,
                     case,
-                    conversation,
+                    to,
                     Direction::Outbound,
                     text,
                     actor,
@@ -606,8 +738,17 @@ impl Store {
     ) -> Result<(Message, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
-                add_message(c, case, None, Direction::Note, text, actor, now, None)
-                    .map(|(m, e, _)| (m, e))
+                add_message(
+                    c,
+                    case,
+                    ReplyTo::default(),
+                    Direction::Note,
+                    text,
+                    actor,
+                    now,
+                    None,
+                )
+                .map(|(m, e, _)| (m, e))
             })
             .await
     }
@@ -625,7 +766,9 @@ impl Store {
         self.pool
             .write(move |c| {
                 let rows = c.query(
-                    "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts \
+                    "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts, \
+                     v.public, m.private_reply, r.sent_at, \
+                     (SELECT MAX(x.sent_at) FROM messages x WHERE x.conversation_id = m.conversation_id AND x.direction = 'inbound') \
                      FROM messages m JOIN conversations v ON v.id = m.conversation_id \
                      LEFT JOIN messages r ON r.id = m.in_reply_to \
                      LEFT JOIN identities i ON i.contact_id = COALESCE(r.contact_id, v.contact_id) AND i.channel_id = m.channel_id \
@@ -650,6 +793,11 @@ impl Store {
                         to: r.opt_text(5)?.unwrap_or_default(),
                         text: r.text(6)?,
                         attempts: r.int(7)?,
+                        public: r.bool(8)?,
+                        private_reply: r.bool(9)?,
+                        // A private reply's window runs from the comment it answers.
+                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(11)? }
+                            .map(Timestamp::from_unix_micros),
                     });
                     let message = message_by_id(c, id)?;
                     events.push(emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?);
@@ -668,8 +816,13 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         self.pool
             .write(move |c| {
+                let mut provider_id = None;
                 let (state, error, next) = match &delivery {
                     Delivery::Delivered => (DeliveryState::Delivered, None, None),
+                    Delivery::Accepted { external_id, state } => {
+                        provider_id = external_id.clone();
+                        (*state, None, None)
+                    }
                     Delivery::Retry { at, error } => (DeliveryState::Queued, Some(error.clone()), Some(at.as_unix_micros())),
                     Delivery::Failed { error } => (DeliveryState::Failed, Some(error.clone()), None),
                 };
@@ -681,13 +834,18 @@ impl Store {
                 if n == 0 {
                     return Ok(vec![]);
                 }
+                let mut events = Vec::new();
+                if let Some(pid) = provider_id {
+                    crate::provider_events::record_provider_id(c, id, &pid, now)?;
+                }
                 let message = message_by_id(c, id)?;
                 if state.is_final() {
                     let action = if state == DeliveryState::Failed { "message.failed" } else { "message.delivered" };
                     audit(c, &Actor::System, action, ("message", id.to_string()), json!({"case_id": message.case_id, "error": error}), now)?;
                 }
                 let ev = emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?;
-                Ok(vec![ev])
+                events.insert(0, ev);
+                Ok(events)
             })
             .await
     }

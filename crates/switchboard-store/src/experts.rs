@@ -237,7 +237,7 @@ impl Store {
                 )?;
                 let who = new.name.clone().map_or(new.email.clone(), |n| format!("{n} <{}>", new.email));
                 let note = format!("Asked {who}: {}", new.question);
-                let (_, ev, _) = add_message(c, case.id, None, Direction::Note, note, actor, now, None)?;
+                let (_, ev, _) = add_message(c, case.id, crate::cases::ReplyTo::default(), Direction::Note, note, actor, now, None)?;
                 events.extend(ev);
                 Ok((link_by_id(c, id, now)?, events))
             })
@@ -350,7 +350,7 @@ impl Store {
                 };
                 let name = link.name.clone().map_or(link.email.clone(), |n| format!("{n} ({})", link.email));
                 let actor = Actor::Expert { link: link.id, name };
-                let (message, mut events, _) = add_message(c, link.case_id, None, Direction::Note, text, actor.clone(), now, None)?;
+                let (message, mut events, _) = add_message(c, link.case_id, crate::cases::ReplyTo::default(), Direction::Note, text, actor.clone(), now, None)?;
                 if suggested {
                     c.execute("UPDATE messages SET suggested = $1 WHERE id = $2", params![true, message.id.to_string()])?;
                 }

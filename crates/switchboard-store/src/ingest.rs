@@ -148,20 +148,29 @@ fn ingest_items(
             let mut part = IngestReport::default();
             let mut part_events = Vec::new();
             let result = match &item.parsed {
-                Ok(msgs) => msgs.iter().enumerate().try_for_each(|(i, m)| {
+                Ok(evs) => evs.iter().enumerate().try_for_each(|(i, ev)| {
                     let at = now.plus_micros(tick);
                     tick += 1;
-                    let understood = item.understood.get(i);
-                    ingest_one(
-                        c,
-                        item,
-                        m,
-                        understood,
-                        at,
-                        active,
-                        &mut part,
-                        &mut part_events,
-                    )
+                    match ev {
+                        ChannelEvent::Message(m) => ingest_one(
+                            c,
+                            item,
+                            m,
+                            item.understood.get(i),
+                            at,
+                            active,
+                            &mut part,
+                            &mut part_events,
+                        ),
+                        other => crate::provider_events::ingest_event(
+                            c,
+                            item,
+                            other,
+                            at,
+                            &mut part,
+                            &mut part_events,
+                        ),
+                    }
                 }),
                 Err(reason) => {
                     report.failed += 1;
@@ -179,6 +188,8 @@ fn ingest_items(
                     report.messages += part.messages;
                     report.duplicates += part.duplicates;
                     report.cases_opened += part.cases_opened;
+                    report.updates += part.updates;
+                    report.ignored += part.ignored;
                     pending.append(&mut part_events);
                     break "ok".to_owned();
                 }
@@ -287,21 +298,21 @@ fn ingest_one(
         }
     };
 
-    // Conversation: the channel's thread.
+    // Conversation: the one holding the message this one answers, else the channel's thread.
     let sent_at = m.sent_at.unwrap_or(item.received_at);
-    let conversation = match c.query_opt(
-        "SELECT id FROM conversations WHERE channel_id = $1 AND thread = $2",
-        params![channel.as_str(), m.thread.as_str()],
-    )? {
-        Some(r) => {
-            let id = r.text(0)?;
+    let found =
+        crate::provider_events::conversation_for(c, &channel, m.reply_to.as_deref(), &m.thread)?;
+    let mut new_conversation = false;
+    let conversation = match found {
+        Some((id, _)) => {
             c.execute(
                 "UPDATE conversations SET last_message_at = $1 WHERE id = $2",
-                params![now.as_unix_micros(), id.as_str()],
+                params![now.as_unix_micros(), id.to_string()],
             )?;
-            ConversationId::parse(&id).map_err(bad)?
+            id
         }
         None => {
+            new_conversation = true;
             let id = ConversationId::new_at(now);
             c.execute(
                 "INSERT INTO conversations (id, channel_id, thread, public, contact_id, created_at, last_message_at) \
@@ -318,6 +329,22 @@ fn ingest_one(
         "SELECT id, status, resolved_at, merged_into FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         params![conversation.to_string()],
     )?;
+    // A customer answering a private reply in a new private thread joins the case of the
+    // public comment it answered (within the seven days Meta allows a private reply).
+    if latest.is_none() && new_conversation && !m.public {
+        latest = c.query_opt(
+            "SELECT k.id, k.status, k.resolved_at, k.merged_into FROM messages p \
+             JOIN conversations v ON v.id = p.conversation_id JOIN cases k ON k.id = p.case_id \
+             WHERE p.channel_id = $1 AND p.private_reply = $2 AND v.contact_id = $3 AND p.created_at >= $4 \
+             ORDER BY p.created_at DESC LIMIT 1",
+            params![
+                channel.as_str(),
+                true,
+                contact.to_string(),
+                now.as_unix_micros() - 7 * 24 * 3_600_000_000
+            ],
+        )?;
+    }
     for _ in 0..8 {
         let Some(target) = latest
             .as_ref()
@@ -528,11 +555,18 @@ fn ingest_one(
         review_comment: None,
         suggested: false,
         understanding: understood.cloned(),
+        attachments: m.attachments.clone(),
+        reply_to_external: m.reply_to.clone(),
+        edited_at: None,
+        original_text: None,
+        deleted_at: None,
+        reactions: Vec::new(),
+        private_reply: false,
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
-         sent_at, created_at, delivery_state, attempts, updated_at, author_kind, understanding) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact', $14)",
+         sent_at, created_at, delivery_state, attempts, updated_at, author_kind, understanding, attachments, reply_to_external) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact', $14, $15, $16)",
         params![
             message.id.to_string(),
             case_id.to_string(),
@@ -547,7 +581,10 @@ fn ingest_one(
             now.as_unix_micros(),
             DeliveryState::Received.as_str(),
             now.as_unix_micros(),
-            understood.and_then(|u| serde_json::to_string(u).ok())
+            understood.and_then(|u| serde_json::to_string(u).ok()),
+            (!m.attachments.is_empty())
+                .then(|| serde_json::to_string(&m.attachments).unwrap_or_default()),
+            m.reply_to.clone()
         ],
     )?;
     report.messages += 1;

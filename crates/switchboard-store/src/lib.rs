@@ -21,6 +21,7 @@ pub mod model;
 mod models;
 mod notify;
 pub mod pool;
+mod provider_events;
 mod purposes;
 mod review;
 mod routing;
@@ -29,6 +30,7 @@ mod sla_watch;
 pub mod sql;
 mod training;
 
+pub use cases::{ReplyContext, ReplyTo};
 pub use directory::{ChannelPatch, TeamPatch};
 pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
 pub use hooks::{HookDelivery, HookJob, HookOutcome, SealedHookSecrets};

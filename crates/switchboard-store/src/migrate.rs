@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/sqlite/0006_models.sql")),
     (7, include_str!("../migrations/sqlite/0007_training.sql")),
+    (8, include_str!("../migrations/sqlite/0008_channels.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -30,6 +31,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/postgres/0006_models.sql")),
     (7, include_str!("../migrations/postgres/0007_training.sql")),
+    (8, include_str!("../migrations/postgres/0008_channels.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

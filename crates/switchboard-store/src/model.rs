@@ -233,6 +233,35 @@ pub struct Message {
     /// What the understanding step made of an inbound message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub understanding: Option<switchboard_core::Understood>,
+    /// Files and media sent with it, as references.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<switchboard_core::Attachment>,
+    /// The provider's id of the message this one answers or quotes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to_external: Option<String>,
+    /// When the customer last edited it; `original_text` is the text as first received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    /// When the customer deleted it on the channel (the text is kept for the case's record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<MessageReaction>,
+    /// An answer to a public comment sent privately (Meta private reply, X DM).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub private_reply: bool,
+}
+
+/// One person's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MessageReaction {
+    /// The reacting person's id on the channel.
+    pub author_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub emoji: String,
 }
 
 /// A reply as stored, and what the guards did to it (`redacted: a phone number`).
@@ -297,9 +326,11 @@ pub struct IngestItem {
     pub channel_id: ChannelId,
     pub channel_kind: String,
     pub received_at: Timestamp,
-    /// The messages in the event, or why it could not be read.
-    pub parsed: Result<Vec<InboundMessage>, String>,
-    /// What was understood of each parsed message, in the same order (empty: nothing).
+    /// The events in the raw body (customer messages, echoes, receipts…), or why it could
+    /// not be read.
+    pub parsed: Result<Vec<ChannelEvent>, String>,
+    /// What was understood of each parsed event, in the same order (empty, or a default
+    /// for events that are not customer messages: nothing).
     pub understood: Vec<switchboard_core::Understood>,
 }
 
@@ -310,6 +341,11 @@ pub struct IngestReport {
     pub duplicates: u64,
     pub cases_opened: u64,
     pub failed: u64,
+    /// Provider events applied: echoes, edits, deletes, reactions, receipts.
+    pub updates: u64,
+    /// Provider events with nothing to act on (unknown kinds, events about messages
+    /// Switchboard does not have).
+    pub ignored: u64,
     pub events: Vec<Event>,
 }
 
@@ -347,12 +383,30 @@ pub struct OutboundJob {
     pub text: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The conversation is public (a comment or mention).
+    pub public: bool,
+    /// Answers the public comment `in_reply_to` privately.
+    pub private_reply: bool,
+    /// When the customer last wrote on the conversation (for a private reply: when the
+    /// comment was written), for the providers' reply windows.
+    pub last_inbound_at: Option<Timestamp>,
 }
 
 /// How a send attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Delivered,
-    Retry { at: Timestamp, error: String },
-    Failed { error: String },
+    /// Accepted by the provider: its id for the message, and `Sent` (receipts will follow)
+    /// or `Delivered`.
+    Accepted {
+        external_id: Option<String>,
+        state: DeliveryState,
+    },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
 }

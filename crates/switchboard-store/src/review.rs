@@ -278,7 +278,16 @@ pub(crate) fn transfer(
         now,
     )?;
     // The reason joins the case's history as a note (the same path as any note).
-    let (_, mut events, _) = add_message(c, id, None, Direction::Note, note, actor, now, None)?;
+    let (_, mut events, _) = add_message(
+        c,
+        id,
+        crate::cases::ReplyTo::default(),
+        Direction::Note,
+        note,
+        actor,
+        now,
+        None,
+    )?;
     let case = case_by_id(c, id)?;
     events.insert(
         0,

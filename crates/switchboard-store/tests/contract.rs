@@ -13,9 +13,9 @@
 use serde_json::json;
 use switchboard_core::assign::Availability;
 use switchboard_core::{
-    Author as Sender, CaseId, CaseStatus, ChannelId, ContactId, DeliveryId, DeliveryState,
-    Direction, InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role, Tag, TeamId,
-    Timestamp, UserId, Username,
+    Author as Sender, CaseId, CaseStatus, ChannelEvent, ChannelId, ContactId, DeliveryId,
+    DeliveryState, Direction, InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role,
+    Tag, TeamId, Timestamp, UserId, Username,
 };
 use switchboard_store::sql::Backend;
 use switchboard_store::{
@@ -381,6 +381,8 @@ fn msg(external_id: &str, thread: &str, author: &str) -> InboundMessage {
         },
         text: format!("text of {external_id}"),
         sent_at: None,
+        attachments: vec![],
+        reply_to: None,
     }
 }
 
@@ -407,7 +409,7 @@ async fn raw_item(
         channel_id: channel.id,
         channel_kind: channel.kind.clone(),
         received_at: at,
-        parsed: Ok(msgs),
+        parsed: Ok(msgs.into_iter().map(ChannelEvent::Message).collect()),
         understood: vec![],
     }
 }
@@ -1086,6 +1088,7 @@ async fn raw_events(store: Store) {
     );
 
     let item = |raw: &RawEvent, parsed: Result<Vec<InboundMessage>, String>| IngestItem {
+        parsed: parsed.map(|msgs| msgs.into_iter().map(ChannelEvent::Message).collect()),
         raw_id: raw.id,
         channel_id: raw.channel_id,
         channel_kind: if raw.channel_id == ch.id {
@@ -1094,7 +1097,6 @@ async fn raw_events(store: Store) {
             "instagram".into()
         },
         received_at: raw.received_at,
-        parsed,
         understood: vec![],
     };
     let report = store
@@ -1459,7 +1461,9 @@ async fn ingest_isolates_failed_items(store: Store) {
         channel_id: ChannelId::new_at(t(12)),
         channel_kind: "facebook".into(),
         received_at: t(12),
-        parsed: Ok(vec![msg("m-ghost", "thread-g", "cust-g")]),
+        parsed: Ok(vec![ChannelEvent::Message(msg(
+            "m-ghost", "thread-g", "cust-g",
+        ))]),
         understood: vec![],
     };
     let good_b = raw_item(&store, &ch, t(13), vec![msg("m-b", "thread-b", "cust-b")]).await;
@@ -2465,6 +2469,10 @@ async fn claim_outbound_leases(store: Store) {
             to: "cust-42".into(),
             text: "Hi there".into(),
             attempts: 0,
+            public: false,
+            private_reply: false,
+            // The customer's message was received (no provider time) at t(10).
+            last_inbound_at: Some(t(10)),
         }]
     );
     let state = |d: CaseDetail, m: MessageId| {

@@ -632,14 +632,18 @@ async fn fill_store(store: &Store, o: &Options) -> anyhow::Result<(Timestamp, Ti
                     channel_id: *channel_id,
                     channel_kind: kind.clone(),
                     received_at: at,
-                    parsed: Ok(vec![InboundMessage {
-                        external_id: format!("m{}-{round}", t.key),
-                        thread: t.key.clone(),
-                        public: t.public,
-                        author: author(t),
-                        text,
-                        sent_at: None,
-                    }]),
+                    parsed: Ok(vec![switchboard_core::ChannelEvent::Message(
+                        InboundMessage {
+                            external_id: format!("m{}-{round}", t.key),
+                            thread: t.key.clone(),
+                            public: t.public,
+                            author: author(t),
+                            text,
+                            sent_at: None,
+                            attachments: vec![],
+                            reply_to: None,
+                        },
+                    )]),
                     understood: vec![],
                 });
             }

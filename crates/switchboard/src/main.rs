@@ -3,9 +3,11 @@
 
 mod bench;
 mod bench_simulate;
+mod channel_cmd;
 mod config;
 mod model_cmd;
 mod playbook_cmd;
+mod replay;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -201,6 +203,13 @@ enum Command {
         #[arg(long)]
         model: Option<String>,
     },
+    /// Connect and list channels (social networks, messaging, SMS, the generic webhook).
+    Channel {
+        #[command(subcommand)]
+        command: channel_cmd::ChannelCommand,
+    },
+    /// Replay recorded traffic through a running server's real webhook path.
+    Replay(replay::ReplayArgs),
     /// Manage people.
     User {
         #[command(subcommand)]
@@ -302,6 +311,8 @@ fn parse_cli() -> anyhow::Result<Cli> {
         Command::Bench { .. }
         | Command::Playbook { .. }
         | Command::Model { .. }
+        | Command::Channel { .. }
+        | Command::Replay(_)
         | Command::Analyze { .. } => None,
     };
     if let Some(store) = store {
@@ -467,6 +478,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Playbook { command } => playbook_cmd::run(command).await,
         Command::Model { command } => model_cmd::run(command).await,
+        Command::Channel { command } => channel_cmd::run(command).await,
+        Command::Replay(args) => replay::run(args).await,
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
         }

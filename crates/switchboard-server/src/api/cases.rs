@@ -262,6 +262,9 @@ pub struct ReplyBody {
     text: String,
     /// One of the case's conversations (a merged case can have several); default: its own.
     conversation_id: Option<String>,
+    /// Answer the conversation's public comment privately (Meta private reply, X DM).
+    #[serde(default)]
+    private: bool,
 }
 
 pub async fn reply(
@@ -277,9 +280,14 @@ pub async fn reply(
         .map(|v| field("conversation_id", ConversationId::parse(v)))
         .transpose()?;
     let text = message_text(TextBody { text: body.text })?;
+    check_channel_rules(&state, id, conversation, body.private, &text).await?;
+    let to = switchboard_store::ReplyTo {
+        conversation,
+        private_reply: body.private,
+    };
     let out = state
         .store
-        .reply_on(id, conversation, text, caller.actor, state.clock.now())
+        .reply_to(id, to, text, caller.actor, state.clock.now())
         .await
         .map_err(|e| match e {
             switchboard_store::StoreError::Invalid(m)
@@ -296,6 +304,47 @@ pub async fn reply(
         obj.insert("guard".into(), Value::String(guard));
     }
     Ok((StatusCode::CREATED, axum::Json(body)))
+}
+
+/// The channel's own rules for this reply (length, reply windows, private replies): a
+/// reply the provider would refuse is refused now, with what is allowed instead.
+async fn check_channel_rules(
+    state: &AppState,
+    case: CaseId,
+    conversation: Option<ConversationId>,
+    private: bool,
+    text: &str,
+) -> Result<(), ApiError> {
+    let ctx = match state.store.reply_context(case, conversation).await {
+        Ok(ctx) => ctx,
+        // The reply itself reports a missing case or a foreign conversation.
+        Err(_) => return Ok(()),
+    };
+    let Some(channel) = state.channels.get(ctx.channel_id).await? else {
+        return Ok(());
+    };
+    if private && !ctx.public {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_public",
+            "a private reply answers a public comment; this conversation is already private",
+        ));
+    }
+    let job = switchboard_channels::SendJob {
+        message_id: String::new(),
+        thread: ctx.thread,
+        public: ctx.public,
+        to: ctx.to.unwrap_or_default(),
+        in_reply_to: ctx.last_inbound_external,
+        private_reply: private,
+        text: text.to_owned(),
+        last_inbound_at: ctx.last_inbound_at,
+        now: state.clock.now(),
+    };
+    channel
+        .adapter
+        .check_reply(&job)
+        .map_err(|rule| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, rule.code, rule.message))
 }
 
 #[derive(Deserialize)]

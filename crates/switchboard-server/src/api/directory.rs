@@ -27,7 +27,63 @@ fn name(field: &str, s: &str) -> Result<Name, ApiError> {
 pub struct NewChannel {
     kind: String,
     name: String,
+    /// The generic webhook's reply URL.
     outbound_url: Option<String>,
+    /// A provider channel's settings (`page_id`, `phone_number_id`, `account_sid`, `api_base`…).
+    config: Option<serde_json::Value>,
+    /// A provider channel's secrets (`app_secret`, `access_token`, `auth_token`…), sealed at
+    /// rest and never shown again.
+    credentials: Option<serde_json::Value>,
+}
+
+fn kinds_list() -> String {
+    ChannelKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks a provider channel's config and credentials the way its adapter reads them.
+fn check_provider(
+    kind: ChannelKind,
+    config: &serde_json::Value,
+    credentials: &serde_json::Value,
+) -> Result<(), ApiError> {
+    if !config.is_object() {
+        return Err(ApiError::invalid_field("config", "must be a JSON object"));
+    }
+    if !credentials.is_object() {
+        return Err(ApiError::invalid_field(
+            "credentials",
+            "must be a JSON object",
+        ));
+    }
+    for key in ["api_base", "webhook_url"] {
+        if let Some(v) = config.get(key) {
+            let url = v.as_str().ok_or_else(|| {
+                ApiError::invalid_field(&format!("config.{key}"), "must be a URL")
+            })?;
+            http_url(&format!("config.{key}"), url)?;
+        }
+    }
+    switchboard_channels::adapter::Adapter::new(kind, config, credentials).map_err(|e| match e
+        .field
+    {
+        Some(f) => ApiError::invalid_field(&f, e.message),
+        None => ApiError::bad_request("invalid_channel", e.message),
+    })?;
+    Ok(())
+}
+
+/// The full URL to paste at the provider.
+fn webhook_url(state: &AppState, ch: &switchboard_store::Channel) -> String {
+    format!(
+        "{}/hooks/{}/{}",
+        state.config.public_url.trim_end_matches('/'),
+        ch.kind,
+        ch.id
+    )
 }
 
 pub async fn create_channel(
@@ -38,22 +94,48 @@ pub async fn create_channel(
     let kind = ChannelKind::parse(&body.kind).ok_or_else(|| {
         ApiError::invalid_field(
             "kind",
-            format!("unknown channel kind {:?}; supported: webhook", body.kind),
+            format!(
+                "unknown channel kind {:?}; supported: {}",
+                body.kind,
+                kinds_list()
+            ),
         )
     })?;
     let name = name("name", &body.name)?;
-    let config = match kind {
+    let (config, secret, shown) = match kind {
         ChannelKind::Webhook => {
+            if body.config.is_some() || body.credentials.is_some() {
+                return Err(ApiError::invalid_field(
+                    "config",
+                    "a webhook channel takes outbound_url only; its secret is generated",
+                ));
+            }
             let url = body.outbound_url.ok_or_else(|| {
                 ApiError::invalid_field("outbound_url", "is required for a webhook channel")
             })?;
-            json!({ "outbound_url": outbound_url(&url)? })
+            let secret = new_channel_secret();
+            (
+                json!({ "outbound_url": http_url("outbound_url", &url)? }),
+                secret.clone().into_bytes(),
+                Some(secret),
+            )
+        }
+        _ => {
+            if body.outbound_url.is_some() {
+                return Err(ApiError::invalid_field(
+                    "outbound_url",
+                    "is for webhook channels; a provider channel sends through config.api_base",
+                ));
+            }
+            let config = body.config.unwrap_or_else(|| json!({}));
+            let credentials = body
+                .credentials
+                .ok_or_else(|| ApiError::invalid_field("credentials", "is required"))?;
+            check_provider(kind, &config, &credentials)?;
+            (config, credentials.to_string().into_bytes(), None)
         }
     };
-    let secret = new_channel_secret();
-    let sealed = state
-        .secrets
-        .seal(&Secret::new(secret.clone().into_bytes()));
+    let sealed = state.secrets.seal(&Secret::new(secret));
     let ch = state
         .store
         .create_channel(
@@ -65,10 +147,11 @@ pub async fn create_channel(
             state.clock.now(),
         )
         .await?;
-    let webhook_url = format!("/hooks/{}/{}", ch.kind, ch.id);
     let mut out = public_channel(&ch);
-    out["secret"] = json!(secret);
-    out["webhook_url"] = json!(webhook_url);
+    if let Some(secret) = shown {
+        out["secret"] = json!(secret);
+    }
+    out["webhook_url"] = json!(webhook_url(&state, &ch));
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
@@ -88,7 +171,11 @@ pub async fn get_channel(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ChannelId::parse(&id).map_err(|_| ApiError::not_found("channel"))?;
     match state.store.channel(id).await {
-        Ok(c) => Ok(axum::Json(public_channel(&c))),
+        Ok(c) => {
+            let mut out = public_channel(&c);
+            out["webhook_url"] = json!(webhook_url(&state, &c));
+            Ok(axum::Json(out))
+        }
         Err(StoreError::NotFound) => Err(ApiError::not_found("channel")),
         Err(e) => Err(e.into()),
     }
@@ -100,18 +187,37 @@ pub struct ChannelChange {
     name: Option<String>,
     outbound_url: Option<String>,
     active: Option<bool>,
+    /// Keys to set in a provider channel's config (`null` removes one).
+    config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Credentials to set (`null` removes one); the others stay.
+    credentials: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-fn outbound_url(url: &str) -> Result<String, ApiError> {
+fn http_url(field: &str, url: &str) -> Result<String, ApiError> {
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ApiError::invalid_field("outbound_url", format!("is not a URL: {e}")))?;
+        .map_err(|e| ApiError::invalid_field(field, format!("is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ApiError::invalid_field(
-            "outbound_url",
+            field,
             "must be an http:// or https:// URL with a host",
         ));
     }
     Ok(url.to_owned())
+}
+
+fn overlay(base: &mut serde_json::Value, changes: serde_json::Map<String, serde_json::Value>) {
+    if !base.is_object() {
+        *base = json!({});
+    }
+    if let Some(obj) = base.as_object_mut() {
+        for (k, v) in changes {
+            if v.is_null() {
+                obj.remove(&k);
+            } else {
+                obj.insert(k, v);
+            }
+        }
+    }
 }
 
 pub async fn update_channel(
@@ -126,15 +232,56 @@ pub async fn update_channel(
         .channel(id)
         .await
         .map_err(ApiError::from_store("channel"))?;
+    let kind = ChannelKind::parse(&current.kind)
+        .ok_or_else(|| ApiError::internal(format!("unknown kind {}", current.kind)))?;
     let mut patch = ChannelPatch {
         name: body.name.as_deref().map(|n| name("name", n)).transpose()?,
         active: body.active,
         ..Default::default()
     };
-    if let Some(url) = body.outbound_url {
-        let mut config = current.config.clone();
-        config["outbound_url"] = json!(outbound_url(&url)?);
-        patch.config = Some(config);
+    if kind == ChannelKind::Webhook {
+        if body.config.is_some() || body.credentials.is_some() {
+            return Err(ApiError::invalid_field(
+                "config",
+                "a webhook channel takes outbound_url only; rotate its secret with POST /channels/{id}/secret",
+            ));
+        }
+        if let Some(url) = body.outbound_url {
+            let mut config = current.config.clone();
+            config["outbound_url"] = json!(http_url("outbound_url", &url)?);
+            patch.config = Some(config);
+        }
+    } else {
+        if body.outbound_url.is_some() {
+            return Err(ApiError::invalid_field(
+                "outbound_url",
+                "is for webhook channels; a provider channel sends through config.api_base",
+            ));
+        }
+        if body.config.is_some() || body.credentials.is_some() {
+            let mut config = current.config.clone();
+            if let Some(changes) = body.config {
+                overlay(&mut config, changes);
+            }
+            let opened = state.secrets.open(&current.secret_sealed).ok_or_else(|| {
+                ApiError::internal("the channel's credentials do not open with this server's key")
+            })?;
+            let mut credentials: serde_json::Value =
+                serde_json::from_slice(opened.expose()).unwrap_or_else(|_| json!({}));
+            let new_credentials = body.credentials.is_some();
+            if let Some(changes) = body.credentials {
+                overlay(&mut credentials, changes);
+            }
+            check_provider(kind, &config, &credentials)?;
+            patch.config = Some(config);
+            if new_credentials {
+                patch.secret_sealed = Some(
+                    state
+                        .secrets
+                        .seal(&Secret::new(credentials.to_string().into_bytes())),
+                );
+            }
+        }
     }
     let ch = state
         .store
@@ -142,7 +289,9 @@ pub async fn update_channel(
         .await
         .map_err(ApiError::from_store("channel"))?;
     state.channels.invalidate(id);
-    Ok(axum::Json(public_channel(&ch)))
+    let mut out = public_channel(&ch);
+    out["webhook_url"] = json!(webhook_url(&state, &ch));
+    Ok(axum::Json(out))
 }
 
 /// A new secret for the channel; the old one stops verifying at once. Shown only here.
@@ -152,6 +301,18 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ApiError::path_id(&id, ChannelId::parse, "channel")?;
+    let current = state
+        .store
+        .channel(id)
+        .await
+        .map_err(ApiError::from_store("channel"))?;
+    if current.kind != ChannelKind::Webhook.as_str() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_webhook_channel",
+            "a provider channel's secrets are its credentials: set them with PATCH /channels/{id} {\"credentials\": {…}}",
+        ));
+    }
     let secret = new_channel_secret();
     let sealed = state
         .secrets

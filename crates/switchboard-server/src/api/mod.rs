@@ -180,8 +180,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route(
-            "/hooks/webhook/{channel_id}",
-            post(crate::hooks::webhook_inbound),
+            "/hooks/{kind}/{channel_id}",
+            get(crate::hooks::handshake).post(crate::hooks::inbound),
         )
         .route(
             "/expert/{token}",
