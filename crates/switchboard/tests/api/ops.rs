@@ -41,7 +41,7 @@ async fn healthz_openapi_and_metrics_answer() {
         "/api/v1/audit",
         "/api/v1/stream",
         "/api/v1/login",
-        "/hooks/webhook/{channel_id}",
+        "/hooks/{kind}/{channel_id}",
     ] {
         assert!(paths.contains_key(route), "{route} is not documented");
     }
