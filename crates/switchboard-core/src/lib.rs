@@ -7,6 +7,7 @@
 
 pub mod assign;
 pub mod case;
+pub mod contact_key;
 pub mod guard;
 pub mod ids;
 pub mod message;
@@ -20,6 +21,7 @@ pub mod sla;
 pub mod timestamp;
 
 pub use case::{CaseStatus, InvalidTransition, Priority};
+pub use contact_key::{ContactKey, KeyKind, KeySource};
 pub use ids::*;
 pub use message::{
     Attachment, Author, ChannelEvent, Classification, DeliveryState, Direction, EchoMessage,

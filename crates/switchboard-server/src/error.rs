@@ -68,6 +68,13 @@ impl ApiError {
             ..self
         }
     }
+    /// [`ApiError::on_field`] when there is a field to name.
+    pub fn on_some_field(self, field: Option<&str>) -> Self {
+        match field {
+            Some(f) => self.on_field(f),
+            None => self,
+        }
+    }
     /// A store error, where `NotFound` means the named resource (a 404 that says which).
     pub fn from_store(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
         move |e| match e {

@@ -294,9 +294,23 @@ fn ingest_one(
                     m.author.verified
                 ],
             )?;
+            if let Some(key) =
+                ContactKey::of_identity(item.channel_kind.as_str(), &m.author.external_id)
+            {
+                crate::contact_keys::add(c, id, &key, KeySource::Identity, now)?;
+            }
             id
         }
     };
+    // A number or address the customer wrote privately ties this contact to others weakly
+    // (in public, people also write other people's).
+    if !m.public
+        && let Some(u) = understood
+    {
+        for key in ContactKey::in_text(&m.text, &u.personal_data) {
+            crate::contact_keys::add(c, contact, &key, KeySource::Message, now)?;
+        }
+    }
 
     // Conversation: the one holding the message this one answers, else the channel's thread.
     let sent_at = m.sent_at.unwrap_or(item.received_at);

@@ -8,6 +8,7 @@
 
 mod append;
 mod cases;
+mod contact_keys;
 mod contacts;
 mod directory;
 mod experts;
@@ -31,6 +32,8 @@ pub mod sql;
 mod training;
 
 pub use cases::{ReplyContext, ReplyTo};
+pub use contact_keys::COMMON_KEY;
+pub use contacts::ContactUpdate;
 pub use directory::{ChannelPatch, TeamPatch};
 pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
 pub use hooks::{HookDelivery, HookJob, HookOutcome, SealedHookSecrets};

@@ -42,7 +42,7 @@ fn json_text(v: &impl serde::Serialize) -> Result<String, StoreError> {
 /// the messages it wrote; `into` gains `from`'s tags (and its name, if it had none). The emptied
 /// contact stays, with no identities, so nothing that names it breaks. Returns the cases that
 /// changed contact.
-fn merge_contact(
+pub(crate) fn merge_contact(
     c: &mut dyn Conn,
     from: ContactId,
     into: ContactId,
@@ -72,6 +72,53 @@ fn merge_contact(
     )?;
     let messages = c.execute(
         "UPDATE messages SET contact_id = $1 WHERE contact_id = $2",
+        params![into_s.as_str(), from_s.as_str()],
+    )?;
+    // Keys: the target keeps its own where both hold one (the stronger source wins).
+    let keys = c.query(
+        "SELECT kind, value, source FROM contact_keys WHERE contact_id = $1",
+        params![from_s.as_str()],
+    )?;
+    for r in keys {
+        let key = ContactKey {
+            kind: KeyKind::parse(&r.text(0)?).map_err(crate::journal::bad)?,
+            value: r.text(1)?,
+        };
+        let source = KeySource::parse(&r.text(2)?).map_err(crate::journal::bad)?;
+        crate::contact_keys::add(c, into, &key, source, now)?;
+    }
+    c.execute(
+        "DELETE FROM contact_keys WHERE contact_id = $1",
+        params![from_s.as_str()],
+    )?;
+    // Whoever `from` was said to be distinct from, the merged person is too.
+    let distinct = c.query(
+        "SELECT a, b FROM contacts_distinct WHERE a = $1 OR b = $1",
+        params![from_s.as_str()],
+    )?;
+    for r in distinct {
+        let (a, b) = (r.text(0)?, r.text(1)?);
+        let other = if a == from_s { b } else { a };
+        if other == into_s {
+            continue;
+        }
+        let (lo, hi) = if into_s < other {
+            (into_s.clone(), other)
+        } else {
+            (other, into_s.clone())
+        };
+        c.execute(
+            "INSERT INTO contacts_distinct (a, b, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            params![lo, hi, now.as_unix_micros()],
+        )?;
+    }
+    c.execute(
+        "DELETE FROM contacts_distinct WHERE a = $1 OR b = $1",
+        params![from_s.as_str()],
+    )?;
+    // `from`, and whatever was merged into it before, now point at `into`.
+    c.execute(
+        "UPDATE contacts SET merged_into = $1 WHERE id = $2 OR merged_into = $2",
         params![into_s.as_str(), from_s.as_str()],
     )?;
     let name_and_tags =
@@ -114,7 +161,10 @@ fn merge_contact(
 /// Refuses to merge contacts that each have an identity on the same channel: a reply goes to
 /// the contact's identity on the reply's channel, and with two it could not tell which one
 /// the customer wrote from.
-fn one_identity_per_channel(c: &mut dyn Conn, contacts: &[ContactId]) -> Result<(), StoreError> {
+pub(crate) fn one_identity_per_channel(
+    c: &mut dyn Conn,
+    contacts: &[ContactId],
+) -> Result<(), StoreError> {
     let mut seen: Vec<(String, ContactId)> = Vec::new();
     for &contact in contacts {
         let rows = c.query(

@@ -16,6 +16,10 @@ const SQLITE: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_models.sql")),
     (7, include_str!("../migrations/sqlite/0007_training.sql")),
     (8, include_str!("../migrations/sqlite/0008_channels.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_contact_keys.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -32,6 +36,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_models.sql")),
     (7, include_str!("../migrations/postgres/0007_training.sql")),
     (8, include_str!("../migrations/postgres/0008_channels.sql")),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_contact_keys.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

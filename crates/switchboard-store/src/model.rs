@@ -155,6 +155,9 @@ pub struct Identity {
     pub external_id: String,
     pub name: Option<String>,
     pub handle: Option<String>,
+    /// Followers on the network, as its latest message said.
+    pub followers: Option<u64>,
+    pub verified: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,6 +167,33 @@ pub struct Contact {
     pub created_at: Timestamp,
     pub tags: Vec<String>,
     pub identities: Vec<Identity>,
+    /// Phone numbers and e-mail addresses known for the person, and where each came from.
+    pub keys: Vec<StoredKey>,
+    /// Set when this record was merged into another; it then has no identities or keys.
+    pub merged_into: Option<ContactId>,
+}
+
+/// A contact's phone number or e-mail address, and where it was learnt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredKey {
+    pub kind: switchboard_core::KeyKind,
+    pub value: String,
+    pub source: switchboard_core::KeySource,
+}
+
+/// Another contact that may be the same person, and the keys they share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DuplicateContact {
+    pub contact: Contact,
+    pub shared: Vec<switchboard_core::ContactKey>,
+}
+
+/// Two contacts that may be one person: `a` is the older record (the one to keep, usually).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeSuggestion {
+    pub a: Contact,
+    pub b: Contact,
+    pub shared: Vec<switchboard_core::ContactKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -85,11 +85,15 @@ pub(crate) fn ingest_event(
             Some(events),
         )?,
         ChannelEvent::ReadUpTo { thread, up_to } => {
+            // Our messages on the thread, and the private replies (kept on the public comment's
+            // conversation) to the person whose private thread this is: they read those here.
             let rows = c.query(
                 "SELECT m.id FROM messages m JOIN conversations v ON v.id = m.conversation_id \
-                 WHERE v.channel_id = $1 AND v.thread = $2 AND m.direction = 'outbound' \
-                 AND m.delivery_state IN ('sent', 'delivered') AND m.sent_at <= $3",
-                params![channel.as_str(), thread.as_str(), up_to.as_unix_micros()],
+                 WHERE v.channel_id = $1 AND m.direction = 'outbound' \
+                 AND m.delivery_state IN ('sent', 'delivered') AND m.sent_at <= $3 \
+                 AND (v.thread = $2 OR (m.private_reply = $4 AND v.contact_id IN \
+                      (SELECT d.contact_id FROM conversations d WHERE d.channel_id = $1 AND d.thread = $2 AND d.public = $5)))",
+                params![channel.as_str(), thread.as_str(), up_to.as_unix_micros(), true, false],
             )?;
             for r in &rows {
                 let id = MessageId::parse(&r.text(0)?).map_err(bad)?;

@@ -13,15 +13,16 @@
 use serde_json::json;
 use switchboard_core::assign::Availability;
 use switchboard_core::{
-    Author as Sender, CaseId, CaseStatus, ChannelEvent, ChannelId, ContactId, DeliveryId,
-    DeliveryState, Direction, InboundMessage, MessageId, Name, Priority, Purpose, RawEventId, Role,
-    Tag, TeamId, Timestamp, UserId, Username,
+    Author as Sender, CaseId, CaseStatus, ChannelEvent, ChannelId, ContactId, ContactKey,
+    DeliveryId, DeliveryState, Direction, InboundMessage, KeyKind, KeySource, MessageId, Name,
+    PersonalDataSpan, Priority, Purpose, RawEventId, Role, Tag, TeamId, Timestamp, Understood,
+    UserId, Username,
 };
 use switchboard_store::sql::Backend;
 use switchboard_store::{
     Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Contact,
-    Delivery, Event, Identity, IngestItem, IngestReport, Location, NewUser, OutboundJob, RawEvent,
-    Store, StoreError, Team, TeamMember, User,
+    ContactUpdate, Delivery, Event, Identity, IngestItem, IngestReport, Location, NewUser,
+    OutboundJob, RawEvent, Store, StoreError, Team, TeamMember, User,
 };
 
 const PG_ENV: &str = "SWITCHBOARD_TEST_DATABASE_URL";
@@ -278,6 +279,9 @@ contract! {
     merge_refusals_change_nothing => sqlite_merge_refusals_change_nothing, postgres_merge_refusals_change_nothing;
     merge_contacts_links_a_mention_and_its_follow_up => sqlite_merge_contacts_links_a_mention_and_its_follow_up,
         postgres_merge_contacts_links_a_mention_and_its_follow_up;
+    contact_keys_suggest_merges => sqlite_contact_keys_suggest_merges, postgres_contact_keys_suggest_merges;
+    merge_contacts_moves_everything_or_nothing => sqlite_merge_contacts_moves_everything_or_nothing,
+        postgres_merge_contacts_moves_everything_or_nothing;
     split_moves_messages_to_a_new_case => sqlite_split_moves_messages_to_a_new_case,
         postgres_split_moves_messages_to_a_new_case;
     split_refusals_change_nothing => sqlite_split_refusals_change_nothing, postgres_split_refusals_change_nothing;
@@ -1265,6 +1269,8 @@ async fn ingest_creates_contact_conversation_and_case(store: Store) {
             external_id: "cust-1".into(),
             name: Some("Carla".into()),
             handle: Some("@carla".into()),
+            followers: None,
+            verified: None,
         }]
     );
     let contacts = store.list_contacts(None, 10).await.unwrap();
@@ -4931,4 +4937,544 @@ async fn corrections_become_training_examples(store: Store) {
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+// =============================================================================================
+// One person, two contact records: keys, suggestions and contact merges.
+
+fn phone(s: &str) -> ContactKey {
+    ContactKey::phone(s).unwrap()
+}
+
+fn email(s: &str) -> ContactKey {
+    ContactKey::email(s).unwrap()
+}
+
+/// A private message whose text says `text`, with the e-mail addresses and phone numbers the
+/// guards' detectors (which the understanding step uses) find in it.
+fn saying(
+    external_id: &str,
+    thread: &str,
+    author: &str,
+    text: &str,
+) -> (InboundMessage, Understood) {
+    use switchboard_core::guard::{FindingKind, personal_data};
+    let mut m = msg(external_id, thread, author);
+    m.text = text.to_owned();
+    let spans = personal_data(text)
+        .into_iter()
+        .filter_map(|f| {
+            let kind = match f.kind {
+                FindingKind::Email => "email",
+                FindingKind::Phone => "phone",
+                _ => return None,
+            };
+            Some(PersonalDataSpan {
+                kind: kind.into(),
+                start: f.start,
+                end: f.end,
+            })
+        })
+        .collect();
+    (
+        m,
+        Understood {
+            personal_data: spans,
+            ..Understood::default()
+        },
+    )
+}
+
+/// Delivers messages with what was understood of them.
+async fn deliver_understood(
+    store: &Store,
+    channel: &Channel,
+    at: i64,
+    msgs: Vec<(InboundMessage, Understood)>,
+) -> IngestReport {
+    let (msgs, understood): (Vec<_>, Vec<_>) = msgs.into_iter().unzip();
+    let mut item = raw_item(store, channel, t(at), msgs).await;
+    item.understood = understood;
+    store.ingest(vec![item], t(at)).await.unwrap()
+}
+
+async fn contact_of(store: &Store, report: &IngestReport) -> ContactId {
+    case(store, case_of(report)).await.contact_id
+}
+
+fn key_list(c: &Contact) -> Vec<(KeyKind, &str, KeySource)> {
+    c.keys
+        .iter()
+        .map(|k| (k.kind, k.value.as_str(), k.source))
+        .collect()
+}
+
+async fn contact_keys_suggest_merges(store: Store) {
+    migrated(&store).await;
+    let sms = make_channel(&store, "twilio", "SMS", t(1)).await;
+    let wa = make_channel(&store, "whatsapp", "WhatsApp", t(2)).await;
+    let dm = make_channel(&store, "x", "X", t(3)).await;
+
+    // The same number on SMS (E.164) and WhatsApp (wa_id): two records, one strong key each.
+    let on_sms = contact_of(
+        &store,
+        &deliver(
+            &store,
+            &sms,
+            10,
+            vec![msg("SM1", "+15550100199", "+15550100199")],
+        )
+        .await,
+    )
+    .await;
+    let on_wa = contact_of(
+        &store,
+        &deliver(
+            &store,
+            &wa,
+            11,
+            vec![msg("wamid.1", "15550100199", "15550100199")],
+        )
+        .await,
+    )
+    .await;
+    assert_ne!(on_sms, on_wa);
+    let c = store.contact(on_sms).await.unwrap();
+    assert_eq!(
+        key_list(&c),
+        [(KeyKind::Phone, "+15550100199", KeySource::Identity)]
+    );
+
+    // On X, a customer writes their number and address in a DM (weak keys); another writes
+    // the company's help address, and so does a third.
+    let writer = contact_of(
+        &store,
+        &deliver_understood(
+            &store,
+            &dm,
+            12,
+            vec![saying(
+                "x1",
+                "dm:1",
+                "1001",
+                "call me on +1 555 010 0199, or ana@example.com",
+            )],
+        )
+        .await,
+    )
+    .await;
+    let c = store.contact(writer).await.unwrap();
+    assert_eq!(
+        key_list(&c),
+        [
+            (KeyKind::Email, "ana@example.com", KeySource::Message),
+            (KeyKind::Phone, "+15550100199", KeySource::Message)
+        ],
+        "the spans' text, canonical"
+    );
+    let help1 = contact_of(
+        &store,
+        &deliver_understood(
+            &store,
+            &dm,
+            13,
+            vec![saying(
+                "x2",
+                "dm:2",
+                "1002",
+                "I wrote to help@shop.example already",
+            )],
+        )
+        .await,
+    )
+    .await;
+    let help2 = contact_of(
+        &store,
+        &deliver_understood(
+            &store,
+            &dm,
+            14,
+            vec![saying(
+                "x3",
+                "dm:3",
+                "1003",
+                "help@shop.example never answers",
+            )],
+        )
+        .await,
+    )
+    .await;
+    // A public tweet's numbers are not the author's.
+    let public = {
+        let (mut m, u) = saying("x4", "post:4", "1004", "my number is +15550100199");
+        m.public = true;
+        contact_of(
+            &store,
+            &deliver_understood(&store, &dm, 15, vec![(m, u)]).await,
+        )
+        .await
+    };
+    assert!(store.contact(public).await.unwrap().keys.is_empty());
+
+    let dupes = store.contact_duplicates(on_sms).await.unwrap();
+    let mut others: Vec<(ContactId, Vec<ContactKey>)> = dupes
+        .iter()
+        .map(|d| (d.contact.id, d.shared.clone()))
+        .collect();
+    others.sort_by_key(|o| o.0);
+    let mut want = vec![
+        (on_wa, vec![phone("+15550100199")]),
+        (writer, vec![phone("+15550100199")]),
+    ];
+    want.sort_by_key(|o| o.0);
+    assert_eq!(others, want, "a strong key matches a strong or a weak one");
+    assert!(
+        store.contact_duplicates(help1).await.unwrap().is_empty(),
+        "two weak keys suggest nothing"
+    );
+    assert!(store.contact_duplicates(help2).await.unwrap().is_empty());
+    assert_not_found(
+        store.contact_duplicates(ContactId::new_at(t(99))).await,
+        "unknown contact",
+    );
+
+    let pairs = store.merge_suggestions(50).await.unwrap();
+    let mut got: Vec<(ContactId, ContactId)> = pairs.iter().map(|p| (p.a.id, p.b.id)).collect();
+    got.sort();
+    let mut want = vec![(on_sms, on_wa), (on_sms, writer), (on_wa, writer)];
+    want.sort();
+    assert_eq!(got, want, "each pair once, the older record first");
+    assert!(pairs.iter().all(|p| p.a.created_at <= p.b.created_at));
+    assert_eq!(
+        store.merge_suggestions(1).await.unwrap().len(),
+        1,
+        "the limit holds"
+    );
+
+    // An agent says the X writer is someone else: that pair is no longer suggested.
+    store
+        .mark_distinct(writer, on_sms, Actor::System, t(20))
+        .await
+        .unwrap();
+    store
+        .mark_distinct(on_sms, writer, Actor::System, t(20))
+        .await
+        .unwrap();
+    let others: Vec<ContactId> = store
+        .contact_duplicates(on_sms)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.contact.id)
+        .collect();
+    assert_eq!(others, [on_wa]);
+    assert_refused(
+        store
+            .mark_distinct(on_sms, on_sms, Actor::System, t(20))
+            .await,
+        "distinct from itself",
+    );
+    assert_refused(
+        store
+            .mark_distinct(on_sms, ContactId::new_at(t(99)), Actor::System, t(20))
+            .await,
+        "no contact with id",
+    );
+    assert_not_found(
+        store
+            .mark_distinct(ContactId::new_at(t(99)), on_sms, Actor::System, t(20))
+            .await,
+        "unknown contact",
+    );
+
+    // Agents type keys in; an agent key makes the help address strong, but a key more than
+    // COMMON_KEY contacts share suggests nothing.
+    let update = |keys: Vec<ContactKey>| ContactUpdate {
+        tags: None,
+        keys: Some(keys),
+    };
+    store
+        .update_contact(
+            help1,
+            update(vec![email("Help@Shop.example")]),
+            Actor::System,
+            t(21),
+        )
+        .await
+        .unwrap();
+    let c = store.contact(help1).await.unwrap();
+    assert_eq!(
+        key_list(&c),
+        [(KeyKind::Email, "help@shop.example", KeySource::Agent)],
+        "agent beats message"
+    );
+    assert_eq!(store.contact_duplicates(help2).await.unwrap().len(), 1);
+    let mut crowd = Vec::new();
+    for i in 0..switchboard_store::COMMON_KEY {
+        let id = contact_of(
+            &store,
+            &deliver(
+                &store,
+                &dm,
+                30 + i,
+                vec![msg(
+                    &format!("c{i}"),
+                    &format!("dm:c{i}"),
+                    &format!("20{i}"),
+                )],
+            )
+            .await,
+        )
+        .await;
+        store
+            .update_contact(
+                id,
+                update(vec![email("help@shop.example")]),
+                Actor::System,
+                t(40),
+            )
+            .await
+            .unwrap();
+        crowd.push(id);
+    }
+    assert!(
+        store.contact_duplicates(help2).await.unwrap().is_empty(),
+        "a key everyone has ties no one"
+    );
+    // Replacing the agent's keys drops the old ones and keeps the identity's.
+    store
+        .update_contact(
+            on_sms,
+            update(vec![email("ana@example.com"), phone("+442079460958")]),
+            Actor::System,
+            t(41),
+        )
+        .await
+        .unwrap();
+    store
+        .update_contact(
+            on_sms,
+            update(vec![phone("+442079460958")]),
+            Actor::System,
+            t(42),
+        )
+        .await
+        .unwrap();
+    let c = store.contact(on_sms).await.unwrap();
+    assert_eq!(
+        key_list(&c),
+        [
+            (KeyKind::Phone, "+15550100199", KeySource::Identity),
+            (KeyKind::Phone, "+442079460958", KeySource::Agent)
+        ]
+    );
+    assert_not_found(
+        store
+            .update_contact(
+                ContactId::new_at(t(99)),
+                update(vec![]),
+                Actor::System,
+                t(43),
+            )
+            .await,
+        "unknown contact",
+    );
+}
+
+async fn merge_contacts_moves_everything_or_nothing(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let sms = make_channel(&store, "twilio", "SMS", t(2)).await;
+    let wa = make_channel(&store, "whatsapp", "WhatsApp", t(3)).await;
+    let on_sms_case = case_of(
+        &deliver(
+            &store,
+            &sms,
+            10,
+            vec![msg("SM1", "+15550100199", "+15550100199")],
+        )
+        .await,
+    );
+    let on_wa_case = case_of(
+        &deliver(
+            &store,
+            &wa,
+            11,
+            vec![msg("wamid.1", "15550100199", "15550100199")],
+        )
+        .await,
+    );
+    let (on_sms, on_wa) = (
+        case(&store, on_sms_case).await.contact_id,
+        case(&store, on_wa_case).await.contact_id,
+    );
+    let other = contact_of(
+        &store,
+        &deliver(
+            &store,
+            &sms,
+            12,
+            vec![msg("SM2", "+15550100200", "+15550100200")],
+        )
+        .await,
+    )
+    .await;
+    store
+        .set_contact_tags(on_wa, tags(&["vip"]), Actor::System, t(13))
+        .await
+        .unwrap();
+    // An agent typed the same number on a third record, and said it is not the WhatsApp one.
+    let typed = ContactUpdate {
+        tags: None,
+        keys: Some(vec![phone("+15550100199")]),
+    };
+    store
+        .update_contact(other, typed, Actor::System, t(13))
+        .await
+        .unwrap();
+    store
+        .mark_distinct(other, on_wa, Actor::System, t(13))
+        .await
+        .unwrap();
+    let dupes = |store: Store, id| async move {
+        let mut v: Vec<ContactId> = store
+            .contact_duplicates(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.contact.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let mut want = vec![on_wa, other];
+    want.sort();
+    assert_eq!(dupes(store.clone(), on_sms).await, want);
+
+    // Refusals change nothing.
+    let before = snapshot(&store).await;
+    let unknown = ContactId::new_at(t(99));
+    assert_refused(
+        store
+            .merge_contacts(on_wa, on_wa, as_user(&ann), t(14))
+            .await,
+        "cannot be merged into itself",
+    );
+    assert_refused(
+        store
+            .merge_contacts(on_wa, unknown, as_user(&ann), t(14))
+            .await,
+        "no contact with id",
+    );
+    assert_not_found(
+        store
+            .merge_contacts(unknown, on_wa, as_user(&ann), t(14))
+            .await,
+        "unknown source",
+    );
+    assert_refused(
+        store
+            .merge_contacts(other, on_sms, as_user(&ann), t(14))
+            .await,
+        "both have an identity on the channel \"SMS\"",
+    );
+    assert_eq!(snapshot(&store).await, before, "a refusal changes nothing");
+
+    let (merged, events) = store
+        .merge_contacts(on_wa, on_sms, as_user(&ann), t(15))
+        .await
+        .unwrap();
+    assert_eq!(merged.id, on_sms);
+    assert_eq!(
+        merged
+            .identities
+            .iter()
+            .map(|i| i.channel_id)
+            .collect::<Vec<_>>(),
+        [sms.id, wa.id]
+    );
+    assert_eq!(
+        key_list(&merged),
+        [(KeyKind::Phone, "+15550100199", KeySource::Identity)],
+        "one key, not two"
+    );
+    assert_eq!(merged.tags, ["vip"]);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.case_id))
+            .collect::<Vec<_>>(),
+        [("case.updated", Some(on_wa_case))]
+    );
+    assert_eq!(
+        case(&store, on_wa_case).await.contact_id,
+        on_sms,
+        "the case moved; it stays its own case"
+    );
+    assert_eq!(case(&store, on_wa_case).await.status, CaseStatus::New);
+    let emptied = store.contact(on_wa).await.unwrap();
+    assert_eq!(emptied.merged_into, Some(on_sms));
+    assert!(emptied.identities.is_empty() && emptied.keys.is_empty());
+    let listed: Vec<ContactId> = store
+        .list_contacts(None, 50)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        !listed.contains(&on_wa) && listed.contains(&on_sms),
+        "merged records are not listed"
+    );
+    assert!(
+        dupes(store.clone(), on_sms).await.is_empty(),
+        "nothing left to suggest: the third record is distinct from the merged person"
+    );
+    assert_eq!(
+        store
+            .contact_timeline(on_sms, None, 50)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    let audit = all_audit(&store).await;
+    let entry = audit
+        .iter()
+        .find(|a| a.action == "contact.merged")
+        .expect("audited");
+    assert_eq!(entry.subject_id, on_wa.to_string());
+    assert_eq!(entry.details["into"], json!(on_sms));
+
+    // A message on the merged identity now lands on the surviving contact.
+    let later = deliver(
+        &store,
+        &wa,
+        20,
+        vec![msg("wamid.2", "15550100199", "15550100199")],
+    )
+    .await;
+    assert_eq!(contact_of(&store, &later).await, on_sms);
+
+    // The merged record can be merged no further, nor into; nor changed.
+    assert_refused(
+        store
+            .merge_contacts(on_wa, other, as_user(&ann), t(21))
+            .await,
+        "was already merged into",
+    );
+    assert_refused(
+        store
+            .merge_contacts(other, on_wa, as_user(&ann), t(21))
+            .await,
+        "merge into that contact instead",
+    );
+    assert_refused(
+        store
+            .set_contact_tags(on_wa, tags(&["x"]), Actor::System, t(21))
+            .await,
+        "was merged into",
+    );
 }

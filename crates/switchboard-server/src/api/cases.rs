@@ -218,11 +218,7 @@ pub async fn update(
                 }
                 _ => None,
             };
-            let err = ApiError::from_store("case")(e);
-            match field {
-                Some(f) => err.on_field(f),
-                None => err,
-            }
+            ApiError::from_store("case")(e).on_some_field(field)
         })?;
     state.bus.publish(events);
     Ok(axum::Json(case))

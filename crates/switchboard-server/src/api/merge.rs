@@ -101,11 +101,7 @@ pub(super) fn refused(e: StoreError) -> ApiError {
     } else {
         ("rule_violated", None)
     };
-    let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m);
-    match field {
-        Some(f) => err.on_field(f),
-        None => err,
-    }
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m).on_some_field(field)
 }
 
 /// `POST /cases/{id}/merge`: the named cases join this one; answers with the merged case.

@@ -122,6 +122,10 @@ pub fn router(state: AppState) -> Router {
             get(contacts::get_one).patch(contacts::update),
         )
         .route("/contacts/{id}/timeline", get(contacts::timeline))
+        .route("/contacts/duplicates", get(contacts::suggestions))
+        .route("/contacts/{id}/duplicates", get(contacts::duplicates))
+        .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/contacts/{id}/distinct", post(contacts::distinct))
         .route(
             "/channels",
             get(directory::list_channels).post(directory::create_channel),

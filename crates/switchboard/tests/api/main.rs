@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod config;
+mod contacts;
 mod experts;
 mod helpers;
 mod learning;

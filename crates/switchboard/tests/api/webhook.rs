@@ -65,6 +65,8 @@ async fn the_issue_example_opens_a_new_tier1_case_with_the_message() {
             "external_id": "u-1",
             "name": "Ann Lee",
             "handle": "@ann",
+            "followers": null,
+            "verified": null,
         }])
     );
     let timeline = app
