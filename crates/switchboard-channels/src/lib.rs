@@ -14,6 +14,7 @@ pub mod whatsapp;
 pub mod x;
 
 use serde::Serialize;
+use switchboard_core::ChannelEvent;
 
 /// The kinds of channel Switchboard can connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -155,6 +156,41 @@ pub struct PayloadError {
     pub message: String,
 }
 
+/// Reads one item of a batched envelope (a Meta entry or event, a WhatsApp message, an X
+/// event): its events, or, when the item cannot be read, one [`ChannelEvent::Malformed`]
+/// naming it, so that the envelope's other items still count and nothing valid is lost.
+pub(crate) fn salvage(
+    out: &mut Vec<ChannelEvent>,
+    read: impl FnOnce(&mut Vec<ChannelEvent>) -> Result<(), PayloadError>,
+) {
+    let mut items = Vec::new();
+    match read(&mut items) {
+        Ok(()) => out.append(&mut items),
+        Err(e) => out.push(ChannelEvent::Malformed {
+            field: e.field,
+            reason: e.message,
+        }),
+    }
+}
+
+/// The error of a body that could not be read at all, else the first malformed item's.
+#[cfg(test)]
+pub(crate) fn first_problem(parsed: Result<Vec<ChannelEvent>, PayloadError>) -> PayloadError {
+    match parsed {
+        Err(e) => e,
+        Ok(events) => events
+            .into_iter()
+            .find_map(|e| match e {
+                ChannelEvent::Malformed { field, reason } => Some(PayloadError {
+                    field,
+                    message: reason,
+                }),
+                _ => None,
+            })
+            .expect("a malformed item"),
+    }
+}
+
 impl PayloadError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         PayloadError {
@@ -175,8 +211,9 @@ impl PayloadError {
 pub enum SignatureError {
     #[error("the {0} header is missing")]
     Missing(&'static str),
-    #[error("the {0} header is not of the form sha256=<hex>")]
-    Malformed(&'static str),
+    /// The header, and the form it must have (`sha256=<hex>`, `<base64>`…).
+    #[error("the {0} header is not of the form {1}")]
+    Malformed(&'static str, &'static str),
     #[error("the signature does not match the body")]
     Mismatch,
 }

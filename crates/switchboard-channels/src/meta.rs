@@ -35,9 +35,13 @@ pub const MESSENGER_MAX_CHARS: usize = 2000;
 /// Instagram "Send a Message": "Text message must be less than 1000 characters" (the same page
 /// also says "1000 bytes or less"; characters are counted here).
 pub const INSTAGRAM_MAX_CHARS: usize = 1000;
-/// The author of an Instagram @mention: the webhook does not say who wrote it (the server may
-/// look the comment up with `GET /{comment_id}?fields=from,username`).
+/// The recipient of an echo whose webhook does not name them.
 pub const UNKNOWN_AUTHOR: &str = "unknown";
+/// The author id given to an Instagram @mention, whose webhook does not say who wrote it:
+/// this prefix and the mention's own id, so that every mention has a contact of its own and
+/// strangers are never joined into one (the comment could be looked up with
+/// `GET /{comment_id}?fields=from,username`; Switchboard does not call the Graph API inbound).
+pub const MENTION_AUTHOR_PREFIX: &str = "mention-author:";
 /// The text of an @mention, whose webhook carries no text.
 pub const MENTION_TEXT: &str = "(mentioned you)";
 
@@ -296,11 +300,16 @@ fn decode_signature(
     prefix: &str,
     name: &'static str,
 ) -> Result<Vec<u8>, SignatureError> {
+    let form = if prefix == "sha1=" {
+        "sha1=<hex>"
+    } else {
+        "sha256=<hex>"
+    };
     let hex_sig = header
         .trim()
         .strip_prefix(prefix)
-        .ok_or(SignatureError::Malformed(name))?;
-    hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(name))
+        .ok_or(SignatureError::Malformed(name, form))?;
+    hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(name, form))
 }
 
 /// Why a subscription handshake is refused (the server answers 403).
@@ -539,36 +548,29 @@ pub fn parse(body: &[u8], cfg: &Config) -> Result<Vec<ChannelEvent>, PayloadErro
     }
     let mut out = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        let path = format!("entry[{i}]");
-        let e = as_obj(entry, &path)?;
-        let id = req_id(e, "id", &path)?;
-        if id != cfg.account_id {
-            out.push(ignored("other_account"));
-            continue;
-        }
-        let entry_time = opt_time(e, "time", &path)?;
-        for (j, ev) in opt_array(e, "messaging", &path)?.iter().enumerate() {
-            parse_messaging(
-                ev,
-                &format!("{path}.messaging[{j}]"),
-                cfg,
-                entry_time,
-                &mut out,
-            )?;
-        }
-        for _ in opt_array(e, "standby", &path)? {
-            // Another app has thread control (handover protocol): that app answers.
-            out.push(ignored("standby"));
-        }
-        for (j, ch) in opt_array(e, "changes", &path)?.iter().enumerate() {
-            parse_change(
-                ch,
-                &format!("{path}.changes[{j}]"),
-                cfg,
-                entry_time,
-                &mut out,
-            )?;
-        }
+        crate::salvage(&mut out, |out| {
+            let path = format!("entry[{i}]");
+            let e = as_obj(entry, &path)?;
+            let id = req_id(e, "id", &path)?;
+            if id != cfg.account_id {
+                out.push(ignored("other_account"));
+                return Ok(());
+            }
+            let entry_time = opt_time(e, "time", &path)?;
+            for (j, ev) in opt_array(e, "messaging", &path)?.iter().enumerate() {
+                let path = format!("{path}.messaging[{j}]");
+                crate::salvage(out, |out| parse_messaging(ev, &path, cfg, entry_time, out));
+            }
+            for _ in opt_array(e, "standby", &path)? {
+                // Another app has thread control (handover protocol): that app answers.
+                out.push(ignored("standby"));
+            }
+            for (j, ch) in opt_array(e, "changes", &path)?.iter().enumerate() {
+                let path = format!("{path}.changes[{j}]");
+                crate::salvage(out, |out| parse_change(ch, &path, cfg, entry_time, out));
+            }
+            Ok(())
+        });
     }
     Ok(out)
 }
@@ -1016,10 +1018,10 @@ fn parse_ig_mention(
         None => (media_id.clone(), format!("mention:{media_id}")),
     };
     out.push(ChannelEvent::Message(InboundMessage {
+        author: author(format!("{MENTION_AUTHOR_PREFIX}{external_id}")),
         external_id,
         thread,
         public: true,
-        author: author(UNKNOWN_AUTHOR.into()),
         text,
         sent_at: entry_time,
         attachments: Vec::new(),
@@ -1573,7 +1575,10 @@ mod tests {
         for bad in ["", "sha1=abcd", "sha256=zz", "sha256"] {
             assert_eq!(
                 verify(SECRET, body, Some(bad), None),
-                Err(SignatureError::Malformed("X-Hub-Signature-256")),
+                Err(SignatureError::Malformed(
+                    "X-Hub-Signature-256",
+                    "sha256=<hex>"
+                )),
                 "{bad}"
             );
         }
@@ -1596,7 +1601,7 @@ mod tests {
         );
         assert_eq!(
             verify(SECRET, body, None, Some("sha256=00")),
-            Err(SignatureError::Malformed("X-Hub-Signature"))
+            Err(SignatureError::Malformed("X-Hub-Signature", "sha1=<hex>"))
         );
     }
 
@@ -1923,7 +1928,7 @@ mod tests {
             ),
         ];
         for (body, field) in table {
-            let err = parse(body.as_bytes(), &cfg).unwrap_err();
+            let err = crate::first_problem(parse(body.as_bytes(), &cfg));
             assert_eq!(err.field.as_deref(), field, "{body}: {err}");
         }
     }
@@ -2020,17 +2025,15 @@ mod tests {
             ),
             ignored("feed.status")
         );
-        let err = parse(
+        let err = crate::first_problem(parse(
             feed(r#"{"item":"comment","verb":"add","comment_id":"X","message":"hi"}"#).as_bytes(),
             &cfg,
-        )
-        .unwrap_err();
+        ));
         assert_eq!(err.field.as_deref(), Some("entry[0].changes[0].value.from"));
-        let err = parse(
+        let err = crate::first_problem(parse(
             feed(r#"{"item":"comment","verb":"add","from":{"id":"U"}}"#).as_bytes(),
             &cfg,
-        )
-        .unwrap_err();
+        ));
         assert_eq!(
             err.field.as_deref(),
             Some("entry[0].changes[0].value.comment_id")
@@ -2170,7 +2173,10 @@ mod tests {
             ),
             ("C9", "mention:M9:C9", MENTION_TEXT)
         );
-        assert_eq!(m1.author.external_id, UNKNOWN_AUTHOR);
+        assert_eq!(
+            m1.author.external_id, "mention-author:C9",
+            "a contact per mention"
+        );
         let ChannelEvent::Message(m2) = &ev[4] else {
             panic!()
         };
@@ -2179,17 +2185,15 @@ mod tests {
             ("M8", "mention:M8")
         );
         assert_eq!(ev[5], ignored("story_insights"));
-        let err = parse(
+        let err = crate::first_problem(parse(
             ig_changes(r#"{"field":"comments","value":{"id":"C1","text":"x"}}"#).as_bytes(),
             &cfg,
-        )
-        .unwrap_err();
+        ));
         assert_eq!(err.field.as_deref(), Some("entry[0].changes[0].value.from"));
-        let err = parse(
+        let err = crate::first_problem(parse(
             ig_changes(r#"{"field":"mentions","value":{"comment_id":"C"}}"#).as_bytes(),
             &cfg,
-        )
-        .unwrap_err();
+        ));
         assert_eq!(
             err.field.as_deref(),
             Some("entry[0].changes[0].value.media_id")

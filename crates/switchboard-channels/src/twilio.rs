@@ -177,7 +177,7 @@ pub fn verify(
     let header = header.ok_or(SignatureError::Missing("X-Twilio-Signature"))?;
     let sig = BASE64
         .decode(header.trim())
-        .map_err(|_| SignatureError::Malformed("X-Twilio-Signature"))?;
+        .map_err(|_| SignatureError::Malformed("X-Twilio-Signature", "<base64 HMAC-SHA1>"))?;
     let owned: Vec<(String, String)>;
     let params: Vec<(&str, &str)> = if is_json(content_type) {
         // The body is authenticated through its hash in the signed URL.
@@ -792,7 +792,10 @@ mod tests {
         );
         assert_eq!(
             verify(TOKEN, VECTOR_URL, FORM, &body, Some("not base64!")),
-            Err(SignatureError::Malformed("X-Twilio-Signature"))
+            Err(SignatureError::Malformed(
+                "X-Twilio-Signature",
+                "<base64 HMAC-SHA1>"
+            ))
         );
         assert_eq!(
             verify(TOKEN, VECTOR_URL, FORM, &body, Some("")),

@@ -42,9 +42,12 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Si
     let hex_sig = header
         .trim()
         .strip_prefix("sha256=")
-        .ok_or(SignatureError::Malformed("X-Switchboard-Signature"))?;
-    let sig =
-        hex::decode(hex_sig).map_err(|_| SignatureError::Malformed("X-Switchboard-Signature"))?;
+        .ok_or(SignatureError::Malformed(
+            "X-Switchboard-Signature",
+            "sha256=<hex>",
+        ))?;
+    let sig = hex::decode(hex_sig)
+        .map_err(|_| SignatureError::Malformed("X-Switchboard-Signature", "sha256=<hex>"))?;
     let mut mac = mac(secret);
     mac.update(body);
     mac.verify_slice(&sig).map_err(|_| SignatureError::Mismatch)
@@ -238,11 +241,11 @@ mod tests {
         ));
         assert!(matches!(
             verify(SECRET, body, Some("md5=abc")),
-            Err(SignatureError::Malformed(_))
+            Err(SignatureError::Malformed(..))
         ));
         assert!(matches!(
             verify(SECRET, body, Some("sha256=zz")),
-            Err(SignatureError::Malformed(_))
+            Err(SignatureError::Malformed(..))
         ));
     }
 

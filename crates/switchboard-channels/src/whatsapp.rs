@@ -92,18 +92,26 @@ pub fn parse(body: &[u8], cfg: &Config) -> Result<Vec<ChannelEvent>, PayloadErro
     }
     let mut out = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        let path = format!("entry[{i}]");
-        let e = as_obj(entry, &path)?;
-        for (j, change) in opt_array(e, "changes", &path)?.iter().enumerate() {
-            let path = format!("{path}.changes[{j}]");
-            let c = as_obj(change, &path)?;
-            match opt_str(c, "field", &path)?.as_deref() {
-                Some("messages") => parse_value(c, &path, cfg, false, &mut out)?,
-                Some("smb_message_echoes") => parse_value(c, &path, cfg, true, &mut out)?,
-                Some("") | None => out.push(ignored("unknown")),
-                Some(other) => out.push(ignored(other)),
+        crate::salvage(&mut out, |out| {
+            let path = format!("entry[{i}]");
+            let e = as_obj(entry, &path)?;
+            for (j, change) in opt_array(e, "changes", &path)?.iter().enumerate() {
+                let path = format!("{path}.changes[{j}]");
+                crate::salvage(out, |out| {
+                    let c = as_obj(change, &path)?;
+                    match opt_str(c, "field", &path)?.as_deref() {
+                        Some("messages") => return parse_value(c, &path, cfg, false, out),
+                        Some("smb_message_echoes") => {
+                            return parse_value(c, &path, cfg, true, out);
+                        }
+                        Some("") | None => out.push(ignored("unknown")),
+                        Some(other) => out.push(ignored(other)),
+                    }
+                    Ok(())
+                });
             }
-        }
+            Ok(())
+        });
     }
     Ok(out)
 }
@@ -148,17 +156,19 @@ fn parse_value(
     for (k, m) in opt_array(v, list, &path)?.iter().enumerate() {
         any = true;
         let mp = format!("{path}.{list}[{k}]");
-        let m = as_obj(m, &mp)?;
-        if echoes {
-            parse_echo(m, &mp, &name_of, out)?;
-        } else {
-            parse_message(m, &mp, &name_of, out)?;
-        }
+        crate::salvage(out, |out| {
+            let m = as_obj(m, &mp)?;
+            if echoes {
+                parse_echo(m, &mp, &name_of, out)
+            } else {
+                parse_message(m, &mp, &name_of, out)
+            }
+        });
     }
     for (k, s) in opt_array(v, "statuses", &path)?.iter().enumerate() {
         any = true;
         let sp = format!("{path}.statuses[{k}]");
-        parse_status(as_obj(s, &sp)?, &sp, out)?;
+        crate::salvage(out, |out| parse_status(as_obj(s, &sp)?, &sp, out));
     }
     if !any {
         // e.g. a value carrying only `errors`.
@@ -706,7 +716,7 @@ mod tests {
         ));
         assert!(matches!(
             verify(b"s", body, Some("sha256=nothex"), None),
-            Err(SignatureError::Malformed(_))
+            Err(SignatureError::Malformed(..))
         ));
         assert_eq!(
             handshake(
@@ -1071,7 +1081,7 @@ mod tests {
             ),
         ];
         for (body, field) in table {
-            let err = parse(body.as_bytes(), &cfg()).unwrap_err();
+            let err = crate::first_problem(parse(body.as_bytes(), &cfg()));
             assert_eq!(err.field, field, "{body}: {err}");
         }
     }

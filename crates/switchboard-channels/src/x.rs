@@ -189,10 +189,10 @@ pub fn verify(
     let b64 = header
         .trim()
         .strip_prefix("sha256=")
-        .ok_or(SignatureError::Malformed(NAME))?;
+        .ok_or(SignatureError::Malformed(NAME, "sha256=<base64>"))?;
     let sig = BASE64
         .decode(b64)
-        .map_err(|_| SignatureError::Malformed(NAME))?;
+        .map_err(|_| SignatureError::Malformed(NAME, "sha256=<base64>"))?;
     let mut m = mac(consumer_secret);
     m.update(body);
     m.verify_slice(&sig).map_err(|_| SignatureError::Mismatch)
@@ -506,7 +506,10 @@ pub fn parse(body: &[u8], cfg: &Config) -> Result<Vec<ChannelEvent>, PayloadErro
             let mut out = Vec::new();
             for (i, ev) in list.iter().enumerate() {
                 let path = format!("data[{i}]");
-                out.extend(activity_event(as_obj(ev, &path)?, &path, cfg)?);
+                crate::salvage(&mut out, |out| {
+                    out.extend(activity_event(as_obj(ev, &path)?, &path, cfg)?);
+                    Ok(())
+                });
             }
             Ok(out)
         }
@@ -560,14 +563,17 @@ fn account_activity(
         };
         for (i, ev) in list.iter().enumerate() {
             let path = format!("{key}[{i}]");
-            let ev = as_obj(ev, &path)?;
-            out.push(match key {
-                "tweet_create_events" => v1_tweet(ev, &path, cfg)?,
-                "tweet_delete_events" => tweet_delete(ev, &path)?,
-                "favorite_events" => favorite(ev, &path, cfg)?,
-                "direct_message_events" => dm_event(ev, &path, &users, cfg)?,
-                "direct_message_mark_read_events" => mark_read(ev, &path, cfg, key)?,
-                other => ignored(other),
+            crate::salvage(&mut out, |out| {
+                let ev = as_obj(ev, &path)?;
+                out.push(match key {
+                    "tweet_create_events" => v1_tweet(ev, &path, cfg)?,
+                    "tweet_delete_events" => tweet_delete(ev, &path)?,
+                    "favorite_events" => favorite(ev, &path, cfg)?,
+                    "direct_message_events" => dm_event(ev, &path, &users, cfg)?,
+                    "direct_message_mark_read_events" => mark_read(ev, &path, cfg, key)?,
+                    other => ignored(other),
+                });
+                Ok(())
             });
         }
     }
@@ -1564,7 +1570,10 @@ mod tests {
         ] {
             assert_eq!(
                 verify(SECRET, body, Some(bad)),
-                Err(SignatureError::Malformed(SIGNATURE_HEADER)),
+                Err(SignatureError::Malformed(
+                    SIGNATURE_HEADER,
+                    "sha256=<base64>"
+                )),
                 "{bad}"
             );
         }
@@ -2508,7 +2517,7 @@ mod tests {
             ),
         ];
         for (body, field) in &table {
-            let err = parse(body.as_bytes(), &cfg()).unwrap_err();
+            let err = crate::first_problem(parse(body.as_bytes(), &cfg()));
             assert_eq!(err.field.as_deref(), *field, "{body}: {err}");
             if let Some(f) = field {
                 assert!(err.message.starts_with(f), "{err}");

@@ -189,6 +189,14 @@ pub enum ChannelEvent {
     Ignored {
         kind: String,
     },
+    /// One item of a batched envelope that could not be read (a required field missing or of
+    /// the wrong type). The rest of the envelope is processed; the raw body stays in the
+    /// store; the item is counted. `field` is the JSON path of the offending field; `reason`
+    /// starts with it and says what is wrong.
+    Malformed {
+        field: Option<String>,
+        reason: String,
+    },
 }
 
 impl ChannelEvent {
@@ -203,6 +211,7 @@ impl ChannelEvent {
             ChannelEvent::Receipt(_) => "receipt",
             ChannelEvent::ReadUpTo { .. } => "read_up_to",
             ChannelEvent::Ignored { .. } => "ignored",
+            ChannelEvent::Malformed { .. } => "malformed",
         }
     }
 }

@@ -203,6 +203,16 @@ async fn inbound_inner(
         }
         Appended::Duplicate => "duplicate",
     };
+    let mut malformed = 0;
+    if stored == Appended::Stored {
+        for ev in &events {
+            global().webhook_event(kind.as_str(), ev.kind());
+            if let switchboard_core::ChannelEvent::Malformed { reason, .. } = ev {
+                malformed += 1;
+                tracing::warn!(channel = %ch.id, event = %raw.id, %reason, "an item of a webhook could not be read; the rest was accepted");
+            }
+        }
+    }
     let resp = match kind {
         // Twilio reads the answer as TwiML: an empty response sends nothing back.
         ChannelKind::Twilio => (
@@ -213,7 +223,7 @@ async fn inbound_inner(
             .into_response(),
         _ if stored == Appended::Stored => (
             StatusCode::OK,
-            axum::Json(json!({"status": "accepted", "event_id": raw.id, "events": events.len()})),
+            axum::Json(json!({"status": "accepted", "event_id": raw.id, "events": events.len(), "malformed": malformed})),
         )
             .into_response(),
         _ => (StatusCode::OK, axum::Json(json!({"status": "duplicate"}))).into_response(),

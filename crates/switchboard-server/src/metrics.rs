@@ -14,6 +14,7 @@ type Labels = Vec<(String, String)>;
 pub struct Metrics {
     registry: Registry,
     pub webhook_requests: Family<Labels, Counter>,
+    pub webhook_events: Family<Labels, Counter>,
     pub api_errors: Family<Labels, Counter>,
     pub ingest_messages: Counter,
     pub ingest_duplicates: Counter,
@@ -53,6 +54,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("switchboard");
         let m = Metrics {
             webhook_requests: Family::default(),
+            webhook_events: Family::default(),
             api_errors: Family::default(),
             ingest_messages: Counter::default(),
             ingest_duplicates: Counter::default(),
@@ -74,6 +76,11 @@ impl Metrics {
             "webhook_requests",
             "Inbound webhook requests by channel kind and outcome",
             m.webhook_requests.clone(),
+        );
+        registry.register(
+            "webhook_events",
+            "Events read from accepted inbound webhooks, by channel kind and event (message, echo, receipt, ignored, malformed…)",
+            m.webhook_events.clone(),
         );
         registry.register(
             "api_errors",
@@ -157,6 +164,12 @@ impl Metrics {
     pub fn webhook(&self, kind: &str, outcome: &str) {
         self.webhook_requests
             .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))
+            .inc();
+    }
+
+    pub fn webhook_event(&self, kind: &str, event: &str) {
+        self.webhook_events
+            .get_or_create(&labels(&[("kind", kind), ("event", event)]))
             .inc();
     }
 

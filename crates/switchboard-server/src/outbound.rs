@@ -119,18 +119,29 @@ fn pause_channel(state: &AppState, channel: ChannelId, secs: u64) {
 }
 
 /// One attempt.
-async fn attempt(state: &AppState, job: &OutboundJob) -> Attempt {
-    let channel = match state.channels.get(job.channel_id).await {
-        Ok(Some(c)) if !c.active => return Attempt::Reject("the channel is disabled".into()),
-        Ok(Some(c)) => c,
-        Ok(None) => return Attempt::Reject("the channel no longer exists".into()),
-        Err(e) => {
-            return Attempt::Retry {
+/// One attempt, and the channel's kind for metrics (`unknown` if it is gone).
+async fn attempt(state: &AppState, job: &OutboundJob) -> (Attempt, &'static str) {
+    match state.channels.get(job.channel_id).await {
+        Ok(Some(c)) if !c.active => (
+            Attempt::Reject("the channel is disabled".into()),
+            c.kind.as_str(),
+        ),
+        Ok(Some(c)) => (attempt_on(state, &c, job).await, c.kind.as_str()),
+        Ok(None) => (
+            Attempt::Reject("the channel no longer exists".into()),
+            "unknown",
+        ),
+        Err(e) => (
+            Attempt::Retry {
                 after_secs: None,
                 error: e.to_string(),
-            };
-        }
-    };
+            },
+            "unknown",
+        ),
+    }
+}
+
+async fn attempt_on(state: &AppState, channel: &LiveChannel, job: &OutboundJob) -> Attempt {
     let send_job = SendJob {
         message_id: job.message_id.to_string(),
         thread: job.thread.clone(),
@@ -143,7 +154,7 @@ async fn attempt(state: &AppState, job: &OutboundJob) -> Attempt {
         now: state.clock.now(),
     };
     let mut req = match channel.adapter.send_request(&send_job) {
-        None => return webhook_attempt(state, &channel, job).await,
+        None => return webhook_attempt(state, channel, job).await,
         Some(Err(rule)) => return Attempt::Reject(format!("{}: {}", rule.code, rule.message)),
         Some(Ok(req)) => req,
     };
@@ -155,7 +166,7 @@ async fn attempt(state: &AppState, job: &OutboundJob) -> Attempt {
         );
         twilio::with_status_callback(&mut req, &callback);
     }
-    if let Err(after) = take_token(state, &channel).await {
+    if let Err(after) = take_token(state, channel).await {
         return Attempt::Retry {
             after_secs: Some(after),
             error: "waiting for the channel's send rate".into(),
@@ -310,7 +321,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 async fn send(state: &AppState, job: OutboundJob) {
-    let outcome = attempt(state, &job).await;
+    let (outcome, kind) = attempt(state, &job).await;
     let attempt_no = job.attempts as u32 + 1;
     let cfg = &state.config;
     let now = state.clock.now();
@@ -344,7 +355,7 @@ async fn send(state: &AppState, job: OutboundJob) {
             )
         }
     };
-    global().outbound(channel_label(state, job.channel_id).await, label);
+    global().outbound(kind, label);
     if label != "delivered" {
         let reason = match &delivery {
             Delivery::Retry { error, .. } | Delivery::Failed { error } => error.as_str(),
@@ -361,13 +372,5 @@ async fn send(state: &AppState, job: OutboundJob) {
         Err(e) => {
             tracing::error!(message = %job.message_id, error = %e, "cannot record delivery; the lease will expire and it is retried")
         }
-    }
-}
-
-/// The channel's kind for metrics (`unknown` if it is gone).
-async fn channel_label(state: &AppState, id: ChannelId) -> &'static str {
-    match state.channels.get(id).await {
-        Ok(Some(c)) => c.kind.as_str(),
-        _ => "unknown",
     }
 }

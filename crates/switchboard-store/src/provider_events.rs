@@ -105,7 +105,7 @@ pub(crate) fn ingest_event(
             }
             !rows.is_empty()
         }
-        ChannelEvent::Ignored { .. } => false,
+        ChannelEvent::Ignored { .. } | ChannelEvent::Malformed { .. } => false,
     };
     if applied {
         report.updates += 1;

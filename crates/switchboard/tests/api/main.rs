@@ -6,6 +6,7 @@
 mod admin;
 mod approvals;
 mod auth;
+mod bad_hooks;
 mod cases;
 mod cli;
 mod config;

@@ -846,3 +846,189 @@ async fn telegram_secret_token_edits_and_rate_limited_replies() {
         .await;
     private.assert_problem(422, "not_public");
 }
+
+fn ig_body(t: i64, kind: &str, items: Value) -> Value {
+    json!({"object": "instagram", "entry": [{"id": "IG1", "time": t * 1000, kind: items}]})
+}
+
+#[tokio::test]
+async fn instagram_dms_comments_mentions_private_replies_and_forged_bodies() {
+    let app = spawn_app().await;
+    let fake = FakeProvider::start(
+        vec![
+            Reply::json(
+                200,
+                json!({"recipient_id": "IGSID-1", "message_id": "ig_out1"}),
+            ),
+            Reply::json(200, json!({"id": "C1_R"})),
+            Reply::json(
+                200,
+                json!({"recipient_id": "IGSID-2", "message_id": "ig_out2"}),
+            ),
+            Reply::json(200, json!({"id": "C9_R"})),
+        ],
+        Reply::json(500, json!({"error": {"message": "unexpected", "code": 1}})),
+    )
+    .await;
+    let id = connect(
+        &app,
+        "instagram",
+        json!({"ig_id": "IG1", "app_id": "APP1", "api_base": fake.base}),
+        json!({"app_secret": "ig-app-secret", "verify_token": "ig-verify", "access_token": "ig-token"}),
+    )
+    .await;
+    let ok = app
+        .http
+        .get(app.url(&format!(
+            "/hooks/instagram/{id}?hub.mode=subscribe&hub.challenge=42&hub.verify_token=ig-verify"
+        )))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.expect("text"), "42");
+    let t = now().as_unix_secs();
+
+    // A forged body: refused, nothing stored.
+    let dm = ig_body(
+        t,
+        "messaging",
+        json!([{"sender": {"id": "IGSID-1"}, "recipient": {"id": "IG1"}, "timestamp": t * 1000,
+                "message": {"mid": "ig_in1", "text": "Do you ship to Canada?"}}]),
+    );
+    let forged = post_meta(&app, "instagram", &id, "not-the-secret", &dm).await;
+    forged.assert_problem(401, "bad_signature");
+    assert!(app.all_cases().await.is_empty(), "nothing stored");
+
+    // A DM, answered within the 24 hours.
+    let a = post_meta(&app, "instagram", &id, "ig-app-secret", &dm).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let case = app.wait_for_message("ig_in1").await;
+    assert_eq!(case["public"], false);
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{}/replies", case["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({"text": "Yes, in 5 to 7 days."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sent = fake.wait_for(1).await;
+    assert_eq!(sent[0].path, "/v23.0/IG1/messages");
+    assert_eq!(sent[0].header("authorization"), Some("Bearer ig-token"));
+    assert_eq!(
+        sent[0].json(),
+        json!({"recipient": {"id": "IGSID-1"}, "messaging_type": "RESPONSE", "message": {"text": "Yes, in 5 to 7 days."}})
+    );
+    wait_for_state(&app, r.json["id"].as_str().expect("id"), "sent").await;
+
+    // A comment on a post: a public case, answered under the comment, then privately.
+    let comment = ig_body(
+        t,
+        "changes",
+        json!([{"field": "comments", "value": {"id": "C1", "from": {"id": "IGSID-2", "username": "bo.chen"},
+                "text": "Love it! What does it cost?", "media": {"id": "MEDIA1", "media_product_type": "FEED"}}}]),
+    );
+    let a = post_meta(&app, "instagram", &id, "ig-app-secret", &comment).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let case = app.wait_for_message("C1").await;
+    assert_eq!(case["public"], true);
+    let case_id = case["id"].as_str().expect("id").to_owned();
+    let contact = app
+        .get(
+            &format!(
+                "/api/v1/contacts/{}",
+                case["contact_id"].as_str().expect("contact")
+            ),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(contact.json["identities"][0]["handle"], "bo.chen");
+    let public = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/replies"),
+            &app.agent,
+            &json!({"text": "Thanks Bo! Sent you the prices by DM."}),
+        )
+        .await;
+    assert_eq!(public.status, StatusCode::CREATED, "{}", public.text);
+    let sent = fake.wait_for(2).await;
+    assert_eq!(sent[1].path, "/v23.0/C1/replies");
+    assert_eq!(
+        sent[1].json(),
+        json!({"message": "Thanks Bo! Sent you the prices by DM."})
+    );
+    wait_for_state(&app, public.json["id"].as_str().expect("id"), "delivered").await;
+    let private = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/replies"),
+            &app.agent,
+            &json!({"text": "Here are the prices: …", "private": true}),
+        )
+        .await;
+    assert_eq!(private.status, StatusCode::CREATED, "{}", private.text);
+    let sent = fake.wait_for(3).await;
+    assert_eq!(sent[2].path, "/v23.0/IG1/messages");
+    assert_eq!(sent[2].json()["recipient"], json!({"comment_id": "C1"}));
+    wait_for_state(&app, private.json["id"].as_str().expect("id"), "sent").await;
+    // Our public answer comes back as a comment by the account: recognised, not a customer's.
+    let echo = ig_body(
+        t,
+        "changes",
+        json!([{"field": "comments", "value": {"id": "C1_R", "parent_id": "C1", "from": {"id": "IG1", "username": "acme"},
+                "text": "Thanks Bo! Sent you the prices by DM.", "media": {"id": "MEDIA1"}}}]),
+    );
+    let a = post_meta(&app, "instagram", &id, "ig-app-secret", &echo).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+
+    // Two @mentions by two people the webhook does not name: two contacts, never one.
+    let mentions = ig_body(
+        t,
+        "changes",
+        json!([
+            {"field": "mentions", "value": {"media_id": "MEDIA9", "comment_id": "C9"}},
+            {"field": "mentions", "value": {"media_id": "MEDIA8"}}
+        ]),
+    );
+    let a = post_meta(&app, "instagram", &id, "ig-app-secret", &mentions).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let c9 = app.wait_for_message("C9").await;
+    let m8 = app.wait_for_message("MEDIA8").await;
+    assert_ne!(c9["contact_id"], m8["contact_id"]);
+    assert_eq!(c9["public"], true);
+    let refused = app
+        .post(
+            &format!("/api/v1/cases/{}/replies", c9["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({"text": "DM us", "private": true}),
+        )
+        .await;
+    refused.assert_problem(422, "not_supported");
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{}/replies", c9["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({"text": "Thanks for the shout-out!"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sent = fake.wait_for(4).await;
+    assert_eq!(sent[3].path, "/v23.0/IG1/mentions");
+    assert_eq!(
+        sent[3].json(),
+        json!({"media_id": "MEDIA9", "comment_id": "C9", "message": "Thanks for the shout-out!"})
+    );
+    wait_for_state(&app, r.json["id"].as_str().expect("id"), "delivered").await;
+
+    // The comment's case holds the customer's comment and our two answers, and no echo.
+    let detail = app.case(&case_id).await;
+    let msgs = detail["messages"].as_array().expect("messages");
+    assert_eq!(
+        msgs.iter()
+            .map(|m| m["direction"].as_str().expect("direction"))
+            .collect::<Vec<_>>(),
+        ["inbound", "outbound", "outbound"],
+        "{msgs:?}"
+    );
+    assert_eq!(fake.received().len(), 4, "nothing else was sent");
+}
