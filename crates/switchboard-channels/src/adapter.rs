@@ -207,6 +207,19 @@ impl Adapter {
                 ),
             ));
         }
+        if let Some(t) = &job.template {
+            if !matches!(self, Adapter::Whatsapp(..)) {
+                return Err(RuleError::new(
+                    "not_supported",
+                    format!(
+                        "{} has no message templates; send a text reply",
+                        self.kind().as_str()
+                    ),
+                ));
+            }
+            t.check()
+                .map_err(|e| RuleError::new("invalid_template", e.0))?;
+        }
         match self {
             Adapter::Webhook { .. } => Ok(()),
             Adapter::Messenger(c, _) | Adapter::Instagram(c, _) => meta::check_reply(c, job),
@@ -228,6 +241,11 @@ impl Adapter {
     /// The provider's API request for a reply; `None` for the generic webhook (the server
     /// signs and posts it itself).
     pub fn send_request(&self, job: &SendJob) -> Option<Result<HttpRequest, RuleError>> {
+        if job.template.is_some()
+            && let Err(e) = self.check_reply(job)
+        {
+            return Some(Err(e));
+        }
         Some(match self {
             Adapter::Webhook { .. } => return None,
             Adapter::Messenger(c, k) | Adapter::Instagram(c, k) => meta::send_request(c, k, job),

@@ -105,6 +105,8 @@ pub struct SendJob {
     /// Answer a public comment with a private message (Meta private reply, X DM).
     pub private_reply: bool,
     pub text: String,
+    /// Send an approved template (WhatsApp) instead of free text; `text` is what it reads as.
+    pub template: Option<switchboard_core::Template>,
     /// When the customer last wrote on this conversation (the 24-hour windows).
     pub last_inbound_at: Option<switchboard_core::Timestamp>,
     pub now: switchboard_core::Timestamp,

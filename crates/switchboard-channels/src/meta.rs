@@ -1465,6 +1465,7 @@ mod tests {
             to: thread.rsplit(':').next().unwrap_or("").into(),
             in_reply_to: None,
             private_reply: false,
+            template: None,
             text: text.into(),
             last_inbound_at: last_secs_ago.map(|s| ts(1_700_000_000 - s)),
             now,

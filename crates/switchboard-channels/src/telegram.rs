@@ -867,6 +867,7 @@ mod tests {
             to: "111111".into(),
             in_reply_to: None,
             private_reply: false,
+            template: None,
             text: text.into(),
             last_inbound_at: None,
             now: Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),

@@ -514,6 +514,12 @@ fn parse_status(
 pub fn check_reply(job: &SendJob) -> Result<(), RuleError> {
     check_text("WhatsApp", MAX_CHARS, &job.text)?;
     recipient(job)?;
+    if let Some(t) = &job.template {
+        // An approved template may go out at any time: that is what templates are for.
+        return t
+            .check()
+            .map_err(|e| RuleError::new("invalid_template", e.0));
+    }
     match elapsed_since_inbound(job) {
         Some(e) if e < WINDOW_MICROS => Ok(()),
         Some(_) => Err(RuleError::new(
@@ -543,21 +549,45 @@ fn recipient(job: &SendJob) -> Result<&str, RuleError> {
 /// `POST {base}/{ver}/{phone_number_id}/messages` with `Authorization: Bearer` and
 /// `{"messaging_product":"whatsapp","recipient_type":"individual","to","type":"text",
 /// "text":{"body","preview_url":false}}`, plus `"context":{"message_id"}` when replying to a
-/// message.
+/// message; or, for a template, `"type":"template","template":{"name","language":{"code"},
+/// "components":[{"type":"body","parameters":[{"type":"text","text"}…]}]}`.
 pub fn send_request(
     cfg: &Config,
     creds: &Credentials,
     job: &SendJob,
 ) -> Result<HttpRequest, RuleError> {
     check_reply(job)?;
-    let mut body = json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": recipient(job)?,
-        "type": "text",
-        "text": { "body": job.text, "preview_url": false },
-    });
-    if let Some(id) = job.in_reply_to.as_deref().filter(|s| !s.is_empty()) {
+    let mut body = match &job.template {
+        None => json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": recipient(job)?,
+            "type": "text",
+            "text": { "body": job.text, "preview_url": false },
+        }),
+        Some(t) => {
+            let mut template = json!({"name": t.name, "language": {"code": t.language}});
+            if !t.parameters.is_empty() {
+                let params: Vec<Value> = t
+                    .parameters
+                    .iter()
+                    .map(|p| json!({"type": "text", "text": p}))
+                    .collect();
+                template["components"] = json!([{"type": "body", "parameters": params}]);
+            }
+            json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": recipient(job)?,
+                "type": "template",
+                "template": template,
+            })
+        }
+    };
+    // A template stands on its own (it reopens a conversation): it quotes nothing.
+    if let Some(id) = job.in_reply_to.as_deref().filter(|s| !s.is_empty())
+        && job.template.is_none()
+    {
         body["context"] = json!({ "message_id": id });
     }
     let url = format!(
@@ -666,6 +696,7 @@ mod tests {
             to: "16505551234".into(),
             in_reply_to: None,
             private_reply: false,
+            template: None,
             text: text.into(),
             last_inbound_at: secs_ago.map(|s| ts(1_700_000_000 - s)),
             now: ts(1_700_000_000),
@@ -1110,6 +1141,58 @@ mod tests {
         }
         let err = check_reply(&job("hi", Some(25 * h))).unwrap_err();
         assert!(err.message.contains("template"), "{}", err.message);
+    }
+
+    #[test]
+    fn templates_go_out_after_the_window_and_are_checked() {
+        let t = |name: &str, language: &str, parameters: &[&str]| switchboard_core::Template {
+            name: name.into(),
+            language: language.into(),
+            parameters: parameters.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        // Three days after the customer wrote, and to someone who never wrote.
+        for ago in [Some(3 * 24 * 3600), None] {
+            let j = SendJob {
+                template: Some(t("order_shipped", "en_US", &["5521", "Tuesday"])),
+                ..job("Your order 5521 ships Tuesday.", ago)
+            };
+            let req = send_request(&cfg(), &creds(), &j).unwrap();
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            assert_eq!(
+                body,
+                json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505551234",
+                       "type": "template", "template": {"name": "order_shipped", "language": {"code": "en_US"},
+                       "components": [{"type": "body", "parameters": [{"type": "text", "text": "5521"}, {"type": "text", "text": "Tuesday"}]}]}})
+            );
+        }
+        let j = SendJob {
+            template: Some(t("hello_world", "en", &[])),
+            ..job("Hello", None)
+        };
+        let body: Value =
+            serde_json::from_slice(&send_request(&cfg(), &creds(), &j).unwrap().body).unwrap();
+        assert_eq!(
+            body["template"],
+            json!({"name": "hello_world", "language": {"code": "en"}}),
+            "no parameters, no components"
+        );
+        for (bad, field) in [
+            (t("Order Shipped", "en", &[]), "template.name"),
+            (t("", "en", &[]), "template.name"),
+            (t("ok", "english", &[]), "template.language"),
+            (t("ok", "en_", &[]), "template.language"),
+            (t("ok", "en", &[" "]), "template.parameters[0]"),
+            (t("ok", "en", &["a\nb"]), "template.parameters[0]"),
+            (t("ok", "en", &["x"; 21]), "template.parameters"),
+        ] {
+            let j = SendJob {
+                template: Some(bad),
+                ..job("Hello", Some(60))
+            };
+            let e = check_reply(&j).unwrap_err();
+            assert_eq!(e.code, "invalid_template");
+            assert!(e.message.starts_with(field), "{}", e.message);
+        }
     }
 
     #[test]

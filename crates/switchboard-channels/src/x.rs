@@ -2563,6 +2563,7 @@ mod tests {
             to: to.into(),
             in_reply_to: in_reply_to.map(str::to_owned),
             private_reply: false,
+            template: None,
             text: text.into(),
             last_inbound_at: Timestamp::from_unix_secs(1_700_000_000),
             now: Timestamp::from_unix_secs(1_800_000_000).unwrap(),

@@ -25,7 +25,8 @@ pub use contact_key::{ContactKey, KeyKind, KeySource};
 pub use ids::*;
 pub use message::{
     Attachment, Author, ChannelEvent, Classification, DeliveryState, Direction, EchoMessage,
-    Evidence, InboundMessage, PersonalDataSpan, Reaction, Receipt, SentimentScore, Understood,
+    Evidence, InboundMessage, PersonalDataSpan, Reaction, Receipt, SentimentScore, Template,
+    Understood,
 };
 pub use name::{Name, Tag, Username};
 pub use purpose::Purpose;

@@ -303,6 +303,66 @@ pub struct SentimentScore {
     pub score: f32,
 }
 
+/// An approved message template (WhatsApp): what may open a conversation, or go out after the
+/// customer's 24-hour window has closed. `parameters` fill the template body's `{{1}}`,
+/// `{{2}}`… in order; the reply's text is what the customer will read, kept for the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    /// The template's name as approved: lower-case letters, digits and `_`.
+    pub name: String,
+    /// Its language code: `en`, `en_US`, `pt_BR`, `zh_Hant_HK`…
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+/// The most body parameters a template takes.
+pub const MAX_TEMPLATE_PARAMETERS: usize = 20;
+
+impl Template {
+    /// Checks the name, language and parameters; the error names the field.
+    pub fn check(&self) -> Result<(), crate::ParseError> {
+        let err = |m: String| Err(crate::ParseError(m));
+        if self.name.is_empty()
+            || self.name.len() > 512
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return err(format!(
+                "template.name: {:?} is not a template name (lower-case letters, digits and _)",
+                self.name
+            ));
+        }
+        let mut parts = self.language.split('_');
+        let lang_ok = parts.next().is_some_and(|l| {
+            (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase())
+        }) && parts
+            .all(|p| (2..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !lang_ok {
+            return err(format!(
+                "template.language: {:?} is not a language code such as en or en_US",
+                self.language
+            ));
+        }
+        if self.parameters.len() > MAX_TEMPLATE_PARAMETERS {
+            return err(format!(
+                "template.parameters: at most {MAX_TEMPLATE_PARAMETERS}"
+            ));
+        }
+        for (i, p) in self.parameters.iter().enumerate() {
+            if p.trim().is_empty() || p.chars().count() > 1024 || p.contains(['\n', '\t']) {
+                return err(format!(
+                    "template.parameters[{i}]: must be 1 to 1024 characters on one line (no tabs)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Personal data found in the text: its kind (`card_number`, `iban`, `national_id`, `email`,
 /// `phone`) and byte range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

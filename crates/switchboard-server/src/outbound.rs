@@ -150,6 +150,7 @@ async fn attempt_on(state: &AppState, channel: &LiveChannel, job: &OutboundJob) 
         in_reply_to: job.in_reply_to.clone(),
         private_reply: job.private_reply,
         text: job.text.clone(),
+        template: job.template.clone(),
         last_inbound_at: job.last_inbound_at,
         now: state.clock.now(),
     };

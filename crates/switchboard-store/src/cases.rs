@@ -72,7 +72,7 @@ pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
     author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
     review_team_id, reviewed_by, review_comment, suggested, understanding, attachments, reply_to_external, edited_at, \
-    original_text, deleted_at, reactions, private_reply";
+    original_text, deleted_at, reactions, private_reply, template";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -131,6 +131,11 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
         deleted_at: r.opt_int(26)?.map(Timestamp::from_unix_micros),
         reactions: json_list(r.opt_text(27)?, "reactions")?,
         private_reply: r.bool(28)?,
+        template: r
+            .opt_text(29)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Backend(format!("a stored template is not valid: {e}")))?,
     })
 }
 
@@ -291,10 +296,12 @@ pub(crate) fn screen(
 
 /// Where a reply goes: one of the case's conversations (default: its own), and whether it
 /// answers that conversation's public comment privately.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyTo {
     pub conversation: Option<ConversationId>,
     pub private_reply: bool,
+    /// Send as this approved template (WhatsApp); the text is what it reads as.
+    pub template: Option<Template>,
 }
 
 /// Adds an outbound message or a note to a case, on `to.conversation` (one of the case's;
@@ -372,6 +379,12 @@ pub(crate) fn add_message(
             ));
         }
     }
+    let template_json = match (&to.template, direction) {
+        (Some(t), Direction::Outbound) => {
+            Some(serde_json::to_string(t).map_err(|e| StoreError::Backend(e.to_string()))?)
+        }
+        _ => None,
+    };
     let id = MessageId::new_at(now);
     let state = match direction {
         Direction::Outbound if held => DeliveryState::PendingApproval,
@@ -381,8 +394,8 @@ pub(crate) fn add_message(
     let next_attempt = (state == DeliveryState::Queued).then_some(now.as_unix_micros());
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
-         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id, private_reply) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17)",
+         created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id, private_reply, template) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17, $18)",
         params![
             id.to_string(),
             case_id.to_string(),
@@ -400,7 +413,8 @@ pub(crate) fn add_message(
             now.as_unix_micros(),
             actor.parts().0,
             screened.review_team.map(|t| t.to_string()),
-            private_reply
+            private_reply,
+            template_json
         ],
     )?;
     let mut events = Vec::new();
@@ -677,7 +691,7 @@ impl Store {
     ) -> Result<ReplyOutcome, StoreError> {
         let to = ReplyTo {
             conversation,
-            private_reply: false,
+            ..ReplyTo::default()
         };
         self.reply_to(case, to, text, actor, now).await
     }
@@ -767,7 +781,7 @@ impl Store {
             .write(move |c| {
                 let rows = c.query(
                     "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts, \
-                     v.public, m.private_reply, r.sent_at, \
+                     v.public, m.private_reply, r.sent_at, m.template, \
                      (SELECT MAX(x.sent_at) FROM messages x WHERE x.conversation_id = m.conversation_id AND x.direction = 'inbound') \
                      FROM messages m JOIN conversations v ON v.id = m.conversation_id \
                      LEFT JOIN messages r ON r.id = m.in_reply_to \
@@ -796,8 +810,13 @@ impl Store {
                         public: r.bool(8)?,
                         private_reply: r.bool(9)?,
                         // A private reply's window runs from the comment it answers.
-                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(11)? }
+                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(12)? }
                             .map(Timestamp::from_unix_micros),
+                        template: r
+                            .opt_text(11)?
+                            .map(|s| serde_json::from_str(&s))
+                            .transpose()
+                            .map_err(|e| StoreError::Backend(format!("a stored template is not valid: {e}")))?,
                     });
                     let message = message_by_id(c, id)?;
                     events.push(emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?);

@@ -576,6 +576,7 @@ fn ingest_one(
         deleted_at: None,
         reactions: Vec::new(),
         private_reply: false,
+        template: None,
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \

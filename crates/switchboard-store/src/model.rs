@@ -282,6 +282,9 @@ pub struct Message {
     /// An answer to a public comment sent privately (Meta private reply, X DM).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub private_reply: bool,
+    /// Sent as this approved template (WhatsApp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<switchboard_core::Template>,
 }
 
 /// One person's reaction to a message.
@@ -420,6 +423,8 @@ pub struct OutboundJob {
     /// When the customer last wrote on the conversation (for a private reply: when the
     /// comment was written), for the providers' reply windows.
     pub last_inbound_at: Option<Timestamp>,
+    /// Send as this approved template (WhatsApp).
+    pub template: Option<switchboard_core::Template>,
 }
 
 /// How a send attempt ended.

@@ -280,6 +280,8 @@ contract! {
     merge_contacts_links_a_mention_and_its_follow_up => sqlite_merge_contacts_links_a_mention_and_its_follow_up,
         postgres_merge_contacts_links_a_mention_and_its_follow_up;
     contact_keys_suggest_merges => sqlite_contact_keys_suggest_merges, postgres_contact_keys_suggest_merges;
+    templates_reach_the_outbound_job => sqlite_templates_reach_the_outbound_job,
+        postgres_templates_reach_the_outbound_job;
     merge_contacts_moves_everything_or_nothing => sqlite_merge_contacts_moves_everything_or_nothing,
         postgres_merge_contacts_moves_everything_or_nothing;
     split_moves_messages_to_a_new_case => sqlite_split_moves_messages_to_a_new_case,
@@ -2479,6 +2481,7 @@ async fn claim_outbound_leases(store: Store) {
             private_reply: false,
             // The customer's message was received (no provider time) at t(10).
             last_inbound_at: Some(t(10)),
+            template: None,
         }]
     );
     let state = |d: CaseDetail, m: MessageId| {
@@ -5477,4 +5480,50 @@ async fn merge_contacts_moves_everything_or_nothing(store: Store) {
             .await,
         "was merged into",
     );
+}
+
+async fn templates_reach_the_outbound_job(store: Store) {
+    migrated(&store).await;
+    let ann = make_user(&store, "ann", Role::Agent, t(1)).await;
+    let wa = make_channel(&store, "whatsapp", "WhatsApp", t(2)).await;
+    let id = case_of(
+        &deliver(
+            &store,
+            &wa,
+            10,
+            vec![msg("wamid.1", "dm:4915112345678", "4915112345678")],
+        )
+        .await,
+    );
+    let template = switchboard_core::Template {
+        name: "order_shipped".into(),
+        language: "en_US".into(),
+        parameters: vec!["5521".into()],
+    };
+    let to = switchboard_store::ReplyTo {
+        template: Some(template.clone()),
+        ..Default::default()
+    };
+    let out = store
+        .reply_to(id, to, "Order 5521 shipped.".into(), as_user(&ann), t(20))
+        .await
+        .unwrap();
+    assert_eq!(out.message.template.as_ref(), Some(&template));
+    let plain = store
+        .add_reply(id, "And a plain one".into(), as_user(&ann), t(21))
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(plain.template, None);
+    let (jobs, _) = store.claim_outbound(t(30), t(90), 10).await.unwrap();
+    let by_id = |m: MessageId| jobs.iter().find(|j| j.message_id == m).expect("claimed");
+    assert_eq!(by_id(out.message.id).template.as_ref(), Some(&template));
+    assert_eq!(by_id(plain.id).template, None);
+    let stored = detail(&store, id).await;
+    let m = stored
+        .messages
+        .iter()
+        .find(|m| m.id == out.message.id)
+        .unwrap();
+    assert_eq!(m.template.as_ref(), Some(&template), "read back");
 }

@@ -261,6 +261,9 @@ pub struct ReplyBody {
     /// Answer the conversation's public comment privately (Meta private reply, X DM).
     #[serde(default)]
     private: bool,
+    /// Send as an approved template (WhatsApp): allowed outside the 24-hour window. `text` is
+    /// what the template reads as, kept on the case.
+    template: Option<switchboard_core::Template>,
 }
 
 pub async fn reply(
@@ -276,10 +279,25 @@ pub async fn reply(
         .map(|v| field("conversation_id", ConversationId::parse(v)))
         .transpose()?;
     let text = message_text(TextBody { text: body.text })?;
-    check_channel_rules(&state, id, conversation, body.private, &text).await?;
+    if let Some(t) = &body.template {
+        t.check().map_err(|e| {
+            let field = e.0.split(':').next().unwrap_or("template").to_owned();
+            ApiError::invalid_field(&field, e.0)
+        })?;
+    }
+    check_channel_rules(
+        &state,
+        id,
+        conversation,
+        body.private,
+        &text,
+        body.template.as_ref(),
+    )
+    .await?;
     let to = switchboard_store::ReplyTo {
         conversation,
         private_reply: body.private,
+        template: body.template,
     };
     let out = state
         .store
@@ -310,6 +328,7 @@ async fn check_channel_rules(
     conversation: Option<ConversationId>,
     private: bool,
     text: &str,
+    template: Option<&switchboard_core::Template>,
 ) -> Result<(), ApiError> {
     let ctx = match state.store.reply_context(case, conversation).await {
         Ok(ctx) => ctx,
@@ -334,6 +353,7 @@ async fn check_channel_rules(
         in_reply_to: ctx.last_inbound_external,
         private_reply: private,
         text: text.to_owned(),
+        template: template.cloned(),
         last_inbound_at: ctx.last_inbound_at,
         now: state.clock.now(),
     };

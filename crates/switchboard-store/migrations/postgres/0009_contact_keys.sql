@@ -19,6 +19,8 @@ CREATE TABLE contacts_distinct (
     created_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (a, b)
 );
+-- A reply sent as an approved WhatsApp template: {name, language, parameters}.
+ALTER TABLE messages ADD COLUMN template JSONB;
 -- The identities that already are keys: Twilio numbers (E.164) and WhatsApp ids.
 INSERT INTO contact_keys (contact_id, kind, value, source, created_at)
     SELECT contact_id, 'phone', external_id, 'identity', created_at FROM identities

@@ -1032,3 +1032,92 @@ async fn instagram_dms_comments_mentions_private_replies_and_forged_bodies() {
     );
     assert_eq!(fake.received().len(), 4, "nothing else was sent");
 }
+
+#[tokio::test]
+async fn whatsapp_templates_reopen_a_conversation_after_the_window() {
+    let app = spawn_app().await;
+    let fake = FakeProvider::start(
+        vec![],
+        Reply::json(
+            200,
+            json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.T1"}]}),
+        ),
+    )
+    .await;
+    let id = connect(
+        &app,
+        "whatsapp",
+        json!({"phone_number_id": "PN1", "api_base": fake.base}),
+        json!({"app_secret": "wa-app-secret", "verify_token": "wa-verify", "access_token": "wa-access-token"}),
+    )
+    .await;
+    let old = now().as_unix_secs() - 3 * 24 * 3600;
+    let a = post_meta(
+        &app,
+        "whatsapp",
+        &id,
+        "wa-app-secret",
+        &wa_message(
+            "wamid.IN9",
+            "4915112345678",
+            old,
+            json!({"type": "text", "text": {"body": "Please tell me when it ships"}}),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let case = app.wait_for_message("wamid.IN9").await;
+    let replies = format!("/api/v1/cases/{}/replies", case["id"].as_str().expect("id"));
+
+    // Free text is refused three days later; a bad template is a 400 naming its field.
+    let r = app
+        .post(&replies, &app.agent, &json!({"text": "It shipped!"}))
+        .await;
+    r.assert_problem(422, "window_closed");
+    for (template, field) in [
+        (
+            json!({"name": "Order Shipped", "language": "en_US"}),
+            "template.name",
+        ),
+        (
+            json!({"name": "order_shipped", "language": "english"}),
+            "template.language",
+        ),
+        (
+            json!({"name": "order_shipped", "language": "en", "parameters": [""]}),
+            "template.parameters[0]",
+        ),
+        (json!({"name": "order_shipped"}), "template.language"),
+    ] {
+        let r = app
+            .post(
+                &replies,
+                &app.agent,
+                &json!({"text": "It shipped!", "template": template}),
+            )
+            .await;
+        let p = r.assert_problem(400, "invalid_field");
+        assert_eq!(p["field"], field, "{}", r.text);
+    }
+    assert!(fake.received().is_empty(), "nothing refused was sent");
+
+    // An approved template goes out.
+    let r = app
+        .post(
+            &replies,
+            &app.agent,
+            &json!({"text": "Your order 5521 shipped on Tuesday.", "template": {"name": "order_shipped", "language": "en_US", "parameters": ["5521", "Tuesday"]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["template"]["name"], "order_shipped");
+    let sent = fake.wait_for(1).await;
+    assert_eq!(sent[0].path, "/v23.0/PN1/messages");
+    assert_eq!(
+        sent[0].json(),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "4915112345678", "type": "template",
+               "template": {"name": "order_shipped", "language": {"code": "en_US"},
+                            "components": [{"type": "body", "parameters": [{"type": "text", "text": "5521"}, {"type": "text", "text": "Tuesday"}]}]}})
+    );
+    wait_for_state(&app, r.json["id"].as_str().expect("id"), "sent").await;
+}
