@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::metrics::global;
-use switchboard_core::ChannelEvent;
+use switchboard_core::{ChannelEvent, ChannelId};
 use switchboard_store::{IngestItem, RawEvent};
 use tokio::sync::mpsc;
 
@@ -101,6 +101,7 @@ pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawE
         tokio::spawn(run_lane(state.clone(), lane, lane_rx));
         senders.push(tx);
     }
+    let mut router = LaneRouter::new(lanes);
     let mut batch: Vec<RawEvent> = Vec::with_capacity(BATCH);
     loop {
         if rx.recv_many(&mut batch, BATCH).await == 0 {
@@ -126,7 +127,7 @@ pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawE
             }
         };
         for item in items {
-            let lane = lane_of(&item, lanes);
+            let lane = router.lane(&item);
             if senders[lane].send(item).is_err() {
                 return;
             }
@@ -134,19 +135,76 @@ pub async fn run_processor(state: AppState, mut rx: mpsc::UnboundedReceiver<RawE
     }
 }
 
-fn lane_of(item: &IngestItem, lanes: usize) -> usize {
+/// The most message ids and threads [`LaneRouter`] remembers before it starts afresh.
+const ROUTER_MEMORY: usize = 200_000;
+
+/// Picks the lane for each item so that one conversation stays on one lane: by a hash of
+/// channel and thread, except that an item answering a message seen recently (a reply, a
+/// brand's echo, a follow-up) goes to that message's lane, and its thread follows it there.
+/// Without that, a reply chain whose thread keys differ (X tweets, Meta comment replies)
+/// would be stored by two lanes at once, which on PostgreSQL waits on, and deadlocks with,
+/// the other lane's open batch.
+struct LaneRouter {
+    lanes: usize,
+    /// (channel, the provider's message id) → lane.
+    messages: std::collections::HashMap<(ChannelId, String), usize>,
+    /// (channel, thread) → lane, for threads moved off their hash lane.
+    threads: std::collections::HashMap<(ChannelId, String), usize>,
+}
+
+impl LaneRouter {
+    fn new(lanes: usize) -> Self {
+        LaneRouter {
+            lanes: lanes.max(1),
+            messages: std::collections::HashMap::new(),
+            threads: std::collections::HashMap::new(),
+        }
+    }
+
+    fn lane(&mut self, item: &IngestItem) -> usize {
+        if self.lanes == 1 {
+            return 0;
+        }
+        let events = item.parsed.as_deref().unwrap_or_default();
+        let keys = || {
+            events.iter().filter_map(|e| match e {
+                ChannelEvent::Message(m) => Some((&m.external_id, &m.thread, &m.reply_to)),
+                ChannelEvent::Echo(m) => Some((&m.external_id, &m.thread, &m.reply_to)),
+                _ => None,
+            })
+        };
+        let ch = item.channel_id;
+        let answered = keys().find_map(|(_, _, reply_to)| {
+            reply_to
+                .as_ref()
+                .and_then(|r| self.messages.get(&(ch, r.clone())).copied())
+        });
+        let thread = keys().map(|(_, t, _)| t).next();
+        let lane = answered
+            .or_else(|| thread.and_then(|t| self.threads.get(&(ch, t.clone())).copied()))
+            .unwrap_or_else(|| hash_lane(ch, thread, self.lanes));
+        if self.messages.len() >= ROUTER_MEMORY || self.threads.len() >= ROUTER_MEMORY {
+            self.messages.clear();
+            self.threads.clear();
+        }
+        for (id, t, _) in keys() {
+            self.messages.insert((ch, id.clone()), lane);
+            if lane != hash_lane(ch, Some(t), self.lanes) {
+                self.threads.insert((ch, t.clone()), lane);
+            }
+        }
+        lane
+    }
+}
+
+/// The lane of a channel's thread (events of one raw body stay together; the body's first
+/// message names the thread).
+fn hash_lane(channel: ChannelId, thread: Option<&String>, lanes: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    item.channel_id.hash(&mut h);
-    // Events of one raw body stay together; a body's first message names its thread.
-    if let Ok(events) = &item.parsed
-        && let Some(thread) = events.iter().find_map(|e| match e {
-            ChannelEvent::Message(m) => Some(&m.thread),
-            ChannelEvent::Echo(m) => Some(&m.thread),
-            _ => None,
-        })
-    {
-        thread.hash(&mut h);
+    channel.hash(&mut h);
+    if let Some(t) = thread {
+        t.hash(&mut h);
     }
     (h.finish() % lanes as u64) as usize
 }
@@ -180,5 +238,104 @@ async fn run_lane(state: AppState, lane: usize, mut rx: mpsc::UnboundedReceiver<
             }
         }
         items.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::{Author, EchoMessage, InboundMessage, RawEventId, Timestamp};
+
+    fn item(channel: ChannelId, events: Vec<ChannelEvent>) -> IngestItem {
+        IngestItem {
+            raw_id: RawEventId::new_at(Timestamp::from_unix_micros(0)),
+            channel_id: channel,
+            channel_kind: "x".into(),
+            received_at: Timestamp::from_unix_micros(0),
+            parsed: Ok(events),
+            understood: vec![],
+        }
+    }
+
+    fn tweet(id: &str, thread: &str, reply_to: Option<&str>) -> ChannelEvent {
+        ChannelEvent::Message(InboundMessage {
+            external_id: id.into(),
+            thread: thread.into(),
+            public: true,
+            author: Author {
+                external_id: "2000".into(),
+                name: None,
+                handle: None,
+                followers: None,
+                verified: None,
+            },
+            text: "hi".into(),
+            sent_at: None,
+            attachments: vec![],
+            reply_to: reply_to.map(str::to_owned),
+        })
+    }
+
+    fn echo(id: &str, thread: &str, reply_to: &str) -> ChannelEvent {
+        ChannelEvent::Echo(EchoMessage {
+            external_id: id.into(),
+            thread: thread.into(),
+            public: true,
+            to: Author {
+                external_id: "2000".into(),
+                name: None,
+                handle: None,
+                followers: None,
+                verified: None,
+            },
+            text: "hello".into(),
+            sent_at: None,
+            attachments: vec![],
+            reply_to: Some(reply_to.into()),
+            ours: None,
+            other_app: false,
+        })
+    }
+
+    #[test]
+    fn a_reply_chain_stays_on_the_lane_of_its_first_message() {
+        let ch = ChannelId::new_at(Timestamp::from_unix_micros(1));
+        let lanes = 8;
+        // Threads that hash to different lanes than the root's.
+        let root_lane = hash_lane(ch, Some(&"tweet:1".to_owned()), lanes);
+        let other: Vec<String> = (2..200)
+            .map(|n| format!("tweet:{n}"))
+            .filter(|t| hash_lane(ch, Some(t), lanes) != root_lane)
+            .take(3)
+            .collect();
+        let mut r = LaneRouter::new(lanes);
+        assert_eq!(
+            r.lane(&item(ch, vec![tweet("1", "tweet:1", None)])),
+            root_lane
+        );
+        // The brand's answer, on its own thread key, goes where the tweet it answers went.
+        assert_eq!(
+            r.lane(&item(ch, vec![echo("2", &other[0], "1")])),
+            root_lane
+        );
+        // The customer's follow-up answers the brand's answer: the same lane again.
+        assert_eq!(
+            r.lane(&item(ch, vec![tweet("3", &other[1], Some("2"))])),
+            root_lane
+        );
+        // A later message on a thread that moved follows it, reply or not.
+        assert_eq!(
+            r.lane(&item(ch, vec![tweet("4", &other[1], None)])),
+            root_lane
+        );
+        // A reply to something never seen goes by its thread's hash.
+        assert_eq!(
+            r.lane(&item(ch, vec![tweet("5", &other[2], Some("999"))])),
+            hash_lane(ch, Some(&other[2]), lanes)
+        );
+        // Receipts and other events have no thread: by channel alone.
+        let receipt = item(ch, vec![ChannelEvent::Ignored { kind: "x".into() }]);
+        assert_eq!(r.lane(&receipt), hash_lane(ch, None, lanes));
+        assert_eq!(LaneRouter::new(1).lane(&receipt), 0);
     }
 }

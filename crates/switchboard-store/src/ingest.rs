@@ -197,6 +197,12 @@ fn ingest_items(
                 Err(StoreError::Conflict(_)) if attempt < 3 => {
                     c.batch("ROLLBACK TO item; RELEASE item")?;
                 }
+                // Still in conflict with another lane (PostgreSQL): never record a valid event
+                // as failed for that. The whole batch is undone and the lane tries it again.
+                Err(e @ StoreError::Conflict(_)) => {
+                    c.batch("ROLLBACK TO item; RELEASE item")?;
+                    return Err(e);
+                }
                 Err(e) => {
                     c.batch("ROLLBACK TO item; RELEASE item")?;
                     report.failed += 1;
@@ -245,7 +251,7 @@ fn ingest_one(
 
     // Contact: identity = (channel, the author's id there).
     let contact = match c.query_opt(
-        "SELECT contact_id, name, handle FROM identities WHERE channel_id = $1 AND external_id = $2",
+        "SELECT contact_id, name, handle, followers, verified FROM identities WHERE channel_id = $1 AND external_id = $2",
         params![channel.as_str(), m.author.external_id.as_str()],
     )? {
         Some(r) => {
@@ -259,16 +265,17 @@ fn ingest_one(
                     params![new_name, new_handle, channel.as_str(), m.author.external_id.as_str()],
                 )?;
             }
-            if m.author.followers.is_some() || m.author.verified.is_some() {
+            // Only a change is written: the row is not locked for every message an author
+            // sends (their threads may be stored on other lanes at the same time).
+            let followers = m.author.followers.map(|f| f.min(i64::MAX as u64) as i64);
+            let verified = m.author.verified;
+            if (followers.is_some() && followers != r.opt_int(3)?)
+                || (verified.is_some() && verified != r.opt_int(4)?.map(|v| v != 0))
+            {
                 c.execute(
                     "UPDATE identities SET followers = COALESCE($1, followers), verified = COALESCE($2, verified) \
                      WHERE channel_id = $3 AND external_id = $4",
-                    params![
-                        m.author.followers.map(|f| f.min(i64::MAX as u64) as i64),
-                        m.author.verified,
-                        channel.as_str(),
-                        m.author.external_id.as_str()
-                    ],
+                    params![followers, verified, channel.as_str(), m.author.external_id.as_str()],
                 )?;
             }
             id

@@ -137,8 +137,23 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let mut statuses: HashMap<String, u64> = HashMap::new();
     let interval = args.rate.map(|r| Duration::from_secs_f64(1.0 / r));
     let mut in_flight = futures_util::stream::FuturesOrdered::new();
+    // The ids of the tweets in flight, in the order they were sent (and complete).
+    let mut flying: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
     use futures_util::StreamExt;
     for (n, (company, tweet)) in all.iter().enumerate() {
+        // A reply goes out only once the tweet it answers is stored, so it threads under it
+        // whatever the concurrency.
+        if let Some(parent) = tweet.in_reply_to_status_id.as_deref() {
+            while flying.contains(&parent) {
+                let Some((took, outcome)): Option<(Duration, String)> = in_flight.next().await
+                else {
+                    break;
+                };
+                flying.pop_front();
+                latency.record(took.as_micros() as u64).ok();
+                *statuses.entry(outcome).or_default() += 1;
+            }
+        }
         if let Some(every) = interval {
             let due = started + every.mul_f64(n as f64);
             tokio::time::sleep_until(due.into()).await;
@@ -151,6 +166,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             .header("content-type", "application/json")
             .header("x-twitter-webhooks-signature", sig)
             .body(body);
+        flying.push_back(tweet.id.as_str());
         in_flight.push_back(async move {
             let at = Instant::now();
             let outcome = match req.send().await {
@@ -169,6 +185,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         if in_flight.len() >= args.concurrency.max(1)
             && let Some((took, outcome)) = in_flight.next().await
         {
+            flying.pop_front();
             latency.record(took.as_micros() as u64).ok();
             *statuses.entry(outcome).or_default() += 1;
         }

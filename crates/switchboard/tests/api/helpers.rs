@@ -209,6 +209,11 @@ pub struct Channel {
 }
 
 impl TestApp {
+    /// The PostgreSQL database the server runs on, if it does.
+    pub fn pg_url(&self) -> Option<String> {
+        self._pg.as_ref().map(|d| d.url.clone())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -179,3 +179,79 @@ async fn bad_input_stores_nothing_on_postgres() {
     let a = app.post_webhook(&ch, ISSUE_BODY).await;
     assert_eq!(a.json, json!({"status": "duplicate"}));
 }
+
+/// The first 5,000 rows of "Customer Support on Twitter", replayed by `switchboard replay`
+/// with 16 in flight: reply chains whose thread keys differ reach the server out of order
+/// across the ingest lanes. Every customer post must be stored and none recorded as failed
+/// (lanes that waited on each other used to deadlock and drop the loser's events).
+#[tokio::test]
+async fn twcs_replay_loses_nothing_across_lanes_on_postgres() {
+    const FILE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/twcs/twcs_head5000.csv"
+    );
+    let Ok(bytes) = std::fs::read(FILE) else {
+        eprintln!("skipped: {FILE} is absent");
+        return;
+    };
+    let Some(app) = spawn_app_pg("twcs_replay_loses_nothing_across_lanes_on_postgres").await else {
+        return;
+    };
+    let rows = switchboard_channels::twcs::read(&bytes).expect("read");
+    let plan = switchboard_channels::twcs::plan(&rows);
+    let inbound = rows.iter().filter(|r| r.inbound).count() - plan.unassigned.len();
+    let (target, token) = (app.address.clone(), app.admin.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["replay", "--format", "twcs", FILE, "--target", &target])
+            .args(["--token", &token, "--concurrency", "16"])
+            .output()
+            .expect("run replay")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = app.pg_url().expect("a PostgreSQL app");
+    let counts = move || {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                let one = |c: &mut postgres::Client, q: &str| -> i64 {
+                    c.query_one(q, &[]).expect("query").get(0)
+                };
+                (
+                    one(
+                        &mut c,
+                        "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'",
+                    ),
+                    one(
+                        &mut c,
+                        "SELECT COUNT(*) FROM raw_events WHERE processed_at IS NULL",
+                    ),
+                    one(
+                        &mut c,
+                        "SELECT COUNT(*) FROM raw_events WHERE outcome LIKE 'error%'",
+                    ),
+                )
+            })
+            .await
+            .expect("join")
+        }
+    };
+    let (stored, _, failed) = wait_for("every raw event processed", || {
+        let counts = counts.clone();
+        async move {
+            let (stored, pending, failed) = counts().await;
+            (pending == 0).then_some((stored, pending, failed))
+        }
+    })
+    .await;
+    assert_eq!(failed, 0, "raw events recorded as failed");
+    assert_eq!(stored as usize, inbound, "every customer post is a message");
+}
