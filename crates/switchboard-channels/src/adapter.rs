@@ -2,8 +2,8 @@
 //! [`Adapter`] that verifies, parses and sends. The server holds one per connected channel.
 
 use crate::{
-    ChannelKind, HttpRequest, PayloadError, RuleError, SendJob, SendOutcome, SignatureError, meta,
-    telegram, twilio, webhook, whatsapp, x,
+    ChannelKind, HttpRequest, PayloadError, RuleError, SendJob, SendOutcome, SignatureError, email,
+    meta, telegram, twilio, webhook, whatsapp, x,
 };
 use serde_json::Value;
 use switchboard_core::ChannelEvent;
@@ -43,6 +43,7 @@ pub enum Adapter {
     X(x::Config, x::Credentials),
     Twilio(twilio::Config, twilio::Credentials),
     Telegram(telegram::Config, telegram::Credentials),
+    Email(email::Config, email::Credentials),
 }
 
 impl std::fmt::Debug for Adapter {
@@ -91,6 +92,10 @@ impl Adapter {
                 telegram::Config::from_json(config)?,
                 telegram::Credentials::from_json(credentials)?,
             ),
+            ChannelKind::Email => Adapter::Email(
+                email::Config::from_json(config)?,
+                email::Credentials::from_json(credentials)?,
+            ),
         })
     }
 
@@ -103,6 +108,7 @@ impl Adapter {
             Adapter::X(..) => ChannelKind::X,
             Adapter::Twilio(..) => ChannelKind::Twilio,
             Adapter::Telegram(..) => ChannelKind::Telegram,
+            Adapter::Email(..) => ChannelKind::Email,
         }
     }
 
@@ -167,6 +173,10 @@ impl Adapter {
             Adapter::Telegram(_, k) => {
                 telegram::verify(k.secret_token(), h("x-telegram-bot-api-secret-token"))
             }
+            // Mail comes over SMTP or IMAP, never signed over HTTP.
+            Adapter::Email(..) => Err(SignatureError::Missing(
+                "(e-mail channels take no webhooks)",
+            )),
         }
     }
 
@@ -181,6 +191,7 @@ impl Adapter {
             Adapter::X(c, _) => x::parse(body, c),
             Adapter::Twilio(c, _) => twilio::parse(body, c),
             Adapter::Telegram(c, _) => telegram::parse(body, c),
+            Adapter::Email(..) => email::parse(body),
         }
     }
 
@@ -193,6 +204,7 @@ impl Adapter {
             Adapter::X(..) => x::dedupe_key(body),
             Adapter::Twilio(..) => twilio::dedupe_key(body),
             Adapter::Telegram(..) => telegram::dedupe_key(body),
+            Adapter::Email(..) => email::dedupe_key(body),
         }
     }
 
@@ -227,6 +239,7 @@ impl Adapter {
             Adapter::X(..) => x::check_reply(job),
             Adapter::Twilio(..) => twilio::check_reply(job),
             Adapter::Telegram(..) => telegram::check_reply(job),
+            Adapter::Email(..) => email::check_reply(job),
         }
     }
 
@@ -247,7 +260,8 @@ impl Adapter {
             return Some(Err(e));
         }
         Some(match self {
-            Adapter::Webhook { .. } => return None,
+            // Mail goes out over SMTP: the server builds and sends it.
+            Adapter::Webhook { .. } | Adapter::Email(..) => return None,
             Adapter::Messenger(c, k) | Adapter::Instagram(c, k) => meta::send_request(c, k, job),
             Adapter::Whatsapp(c, k) => whatsapp::send_request(c, k, job),
             Adapter::X(c, k) => x::send_request(c, k, job),
@@ -284,6 +298,9 @@ impl Adapter {
             Adapter::X(..) => x::read_response(status, retry_after, body),
             Adapter::Twilio(..) => twilio::read_response(status, retry_after, body),
             Adapter::Telegram(..) => telegram::read_response(status, retry_after, body),
+            Adapter::Email(..) => SendOutcome::Failed {
+                error: "e-mail is not sent over HTTP".into(),
+            },
         }
     }
 }

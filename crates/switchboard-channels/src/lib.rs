@@ -3,6 +3,7 @@
 //! No I/O here: the server does the HTTP, so every adapter is tested as plain functions.
 
 pub mod adapter;
+pub mod email;
 pub mod meta;
 pub mod notify;
 pub mod retry;
@@ -34,10 +35,12 @@ pub enum ChannelKind {
     Twilio,
     /// A Telegram bot.
     Telegram,
+    /// A mailbox: mail in over SMTP or IMAP, replies out through an SMTP relay.
+    Email,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 7] = [
+    pub const ALL: [ChannelKind; 8] = [
         ChannelKind::Webhook,
         ChannelKind::Messenger,
         ChannelKind::Instagram,
@@ -45,6 +48,7 @@ impl ChannelKind {
         ChannelKind::X,
         ChannelKind::Twilio,
         ChannelKind::Telegram,
+        ChannelKind::Email,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,6 +59,7 @@ impl ChannelKind {
             ChannelKind::X => "x",
             ChannelKind::Twilio => "twilio",
             ChannelKind::Telegram => "telegram",
+            ChannelKind::Email => "email",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -42,6 +42,16 @@ async fn channel(
 ) -> Result<(ChannelKind, Arc<LiveChannel>), Refusal> {
     let not_found = || ("unknown_channel", ApiError::not_found("channel"));
     let kind = ChannelKind::parse(kind).ok_or_else(not_found)?;
+    if kind == ChannelKind::Email {
+        return Err((
+            "unknown_channel",
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "e-mail channels receive mail over SMTP or IMAP, not webhooks",
+            ),
+        ));
+    }
     let id = ChannelId::parse(channel).map_err(|_| not_found())?;
     match state.channels.get(id).await {
         Ok(Some(c)) if c.kind == kind && !c.active => Err((

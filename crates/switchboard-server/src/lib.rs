@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod notify_hooks;
 pub mod outbound;
 pub mod sla;
+pub mod smtp_in;
 pub mod understanding;
 
 use auth::Clock;
@@ -49,6 +50,9 @@ pub struct ServerConfig {
     pub public_url: String,
     /// The relay that sends e-mail; `None`: no mail (links are shown to the agent instead).
     pub smtp: Option<mail::SmtpConfig>,
+    /// Where the SMTP listener for e-mail channels listens (`SWITCHBOARD_SMTP_LISTEN`,
+    /// e.g. `127.0.0.1:2525`); `None`: no listener.
+    pub smtp_listen: Option<String>,
     /// When a silent expert is first reminded (then as often again, three times at most).
     pub expert_remind_after_micros: i64,
     /// How often the learning loop looks for new corrections.
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             sla_tick_ms: 1_000,
             public_url: "http://127.0.0.1:8080".to_owned(),
             smtp: None,
+            smtp_listen: None,
             expert_remind_after_micros: 24 * 3600 * 1_000_000,
             retrain_tick_ms: 60_000,
             retrain_min_new: 20,
@@ -177,6 +182,13 @@ pub async fn start(
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(sla::run(state.clone()));
     tokio::spawn(experts::run_reminders(state.clone()));
+    if let Some(addr) = &state.config.smtp_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
+        tracing::info!(%addr, "SMTP listener for e-mail channels");
+        tokio::spawn(smtp_in::serve(listener, state.clone()));
+    }
     Ok(state)
 }
 

@@ -58,3 +58,85 @@ impl Mailer {
             .map_err(|e| format!("the SMTP server refused or could not be reached: {e}"))
     }
 }
+
+/// A reply to a customer's mail, threaded under it.
+pub struct Reply<'a> {
+    /// The channel's mailbox and name.
+    pub from: &'a str,
+    pub from_name: Option<&'a str>,
+    pub to: &'a str,
+    /// Our `Message-ID`, without brackets.
+    pub message_id: &'a str,
+    /// The customer's mail this answers: its subject, `Message-ID` and `References`.
+    pub subject: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+    pub text: &'a str,
+}
+
+/// Why a reply could not be sent: try again later, or never.
+pub enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+/// `Re: <subject>` (once), the subject of an answer.
+pub fn reply_subject(subject: &str) -> String {
+    let s = subject.trim();
+    let lower = s.to_lowercase();
+    if ["re:", "aw:", "sv:", "antw:", "réf:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        s.to_owned()
+    } else if s.is_empty() {
+        "Re: your message".to_owned()
+    } else {
+        format!("Re: {s}")
+    }
+}
+
+/// Builds and sends `reply` through the relay at `url` (`smtp://…` or `smtps://…`).
+pub async fn send_reply(url: &str, reply: &Reply<'_>) -> Result<(), SendError> {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(|e| SendError::Permanent(format!("the SMTP URL is not valid: {e}")))?
+        .timeout(Some(std::time::Duration::from_secs(30)))
+        .build();
+    let from = Mailbox::new(
+        reply.from_name.map(str::to_owned),
+        reply.from.parse().map_err(|e| {
+            SendError::Permanent(format!("the channel's address is not valid: {e}"))
+        })?,
+    );
+    let to: Mailbox = reply
+        .to
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("the customer's address is not valid: {e}")))?;
+    let mut b = Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .to(to)
+        .subject(reply_subject(reply.subject))
+        .message_id(Some(format!("<{}>", reply.message_id)))
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(parent) = reply.in_reply_to {
+        b = b.in_reply_to(format!("<{parent}>"));
+        let mut refs: Vec<String> = reply.references.iter().map(|r| format!("<{r}>")).collect();
+        let parent = format!("<{parent}>");
+        if !refs.contains(&parent) {
+            refs.push(parent);
+        }
+        b = b.references(refs.join(" "));
+    }
+    let message = b
+        .body(reply.text.to_owned())
+        .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
+    transport.send(message).await.map(|_| ()).map_err(|e| {
+        let text = format!("the SMTP relay: {e}");
+        if e.is_permanent() {
+            SendError::Permanent(text)
+        } else {
+            SendError::Transient(text)
+        }
+    })
+}

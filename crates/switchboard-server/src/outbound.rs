@@ -85,6 +85,7 @@ fn pace(channel: &LiveChannel) -> (f64, f64) {
         ChannelKind::Telegram => 30.0,
         ChannelKind::Twilio => 1.0,
         ChannelKind::X => 1.0,
+        ChannelKind::Email => 20.0,
     };
     (rate, rate.max(5.0))
 }
@@ -154,6 +155,12 @@ async fn attempt_on(state: &AppState, channel: &LiveChannel, job: &OutboundJob) 
         last_inbound_at: job.last_inbound_at,
         now: state.clock.now(),
     };
+    if let switchboard_channels::adapter::Adapter::Email(cfg, creds) = &*channel.adapter {
+        if let Err(rule) = channel.adapter.check_reply(&send_job) {
+            return Attempt::Reject(format!("{}: {}", rule.code, rule.message));
+        }
+        return email_attempt(state, channel, cfg, creds, job).await;
+    }
     let mut req = match channel.adapter.send_request(&send_job) {
         None => return webhook_attempt(state, channel, job).await,
         Some(Err(rule)) => return Attempt::Reject(format!("{}: {}", rule.code, rule.message)),
@@ -268,6 +275,60 @@ async fn webhook_attempt(state: &AppState, channel: &LiveChannel, job: &Outbound
             after_secs: None,
             error,
         },
+    }
+}
+
+/// A reply by mail, threaded under the customer's mail it answers (whose subject and
+/// `References` are read back from its raw copy), through the channel's relay or the server's.
+async fn email_attempt(
+    state: &AppState,
+    channel: &LiveChannel,
+    cfg: &switchboard_channels::email::Config,
+    creds: &switchboard_channels::email::Credentials,
+    job: &OutboundJob,
+) -> Attempt {
+    let Some(url) = creds
+        .smtp_url
+        .clone()
+        .or_else(|| state.config.smtp.as_ref().map(|s| s.url.clone()))
+    else {
+        return Attempt::Reject(
+            "no SMTP relay: set the channel's credentials.smtp_url or the server's SWITCHBOARD_SMTP_URL"
+                .into(),
+        );
+    };
+    let parent = match &job.in_reply_to {
+        Some(id) => state
+            .store
+            .raw_body(channel.id, format!("mid:{id}"))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|raw| switchboard_email::parse(&raw).ok()),
+        None => None,
+    };
+    let message_id = format!("sb.{}@{}", job.message_id, cfg.reply_domain);
+    let reply = crate::mail::Reply {
+        from: &cfg.address,
+        from_name: cfg.from_name.as_deref(),
+        to: &job.to,
+        message_id: &message_id,
+        subject: parent.as_ref().map_or("", |p| p.subject.as_str()),
+        in_reply_to: job.in_reply_to.as_deref(),
+        references: parent.as_ref().map_or(&[][..], |p| p.references.as_slice()),
+        text: &job.text,
+    };
+    match crate::mail::send_reply(&url, &reply).await {
+        // Accepted by the relay; a bounce may still fail it (matched on this Message-ID).
+        Ok(()) => Attempt::Accepted {
+            external_id: Some(message_id),
+            state: DeliveryState::Sent,
+        },
+        Err(crate::mail::SendError::Transient(error)) => Attempt::Retry {
+            after_secs: None,
+            error,
+        },
+        Err(crate::mail::SendError::Permanent(error)) => Attempt::Reject(error),
     }
 }
 

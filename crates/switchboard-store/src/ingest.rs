@@ -52,6 +52,25 @@ impl Store {
             .await
     }
 
+    /// The body of the raw event a channel received under this external id (for e-mail:
+    /// `mid:<Message-ID>`), if it is still stored.
+    pub async fn raw_body(
+        &self,
+        channel: ChannelId,
+        external_id: String,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT body FROM raw_events WHERE channel_id = $1 AND external_id = $2",
+                    params![channel.to_string(), external_id],
+                )?
+                .map(|r| r.blob(0))
+                .transpose()
+            })
+            .await
+    }
+
     /// Counts raw events not yet processed.
     pub async fn pending_raw_count(&self) -> Result<i64, StoreError> {
         self.pool
@@ -194,12 +213,15 @@ fn ingest_items(
                     break "ok".to_owned();
                 }
                 Err(e) if !isolate => return Err(e),
-                Err(StoreError::Conflict(_)) if attempt < 3 => {
+                // Another lane stored the same new author first, or held a row this item
+                // needed: try the item again.
+                Err(StoreError::Conflict(_) | StoreError::Contention(_)) if attempt < 3 => {
                     c.batch("ROLLBACK TO item; RELEASE item")?;
                 }
-                // Still in conflict with another lane (PostgreSQL): never record a valid event
+                // Still deadlocked with another lane (PostgreSQL): never record a valid event
                 // as failed for that. The whole batch is undone and the lane tries it again.
-                Err(e @ StoreError::Conflict(_)) => {
+                // (A constraint the item itself breaks is a failure of that item, below.)
+                Err(e @ StoreError::Contention(_)) => {
                     c.batch("ROLLBACK TO item; RELEASE item")?;
                     return Err(e);
                 }

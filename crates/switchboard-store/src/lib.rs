@@ -61,6 +61,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken (a name taken, a duplicate id).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another transaction held what this one needed (a PostgreSQL deadlock or serialization
+    /// failure): nothing was written; the same work can simply be tried again.
+    #[error("contention: {0}")]
+    Contention(String),
     /// The request breaks a domain rule (an invalid status change, an unknown team).
     #[error("{0}")]
     Invalid(String),

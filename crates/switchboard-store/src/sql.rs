@@ -295,11 +295,13 @@ impl PgConn {
 fn pg_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         use postgres::error::SqlState;
-        if *db.code() == SqlState::UNIQUE_VIOLATION
-            || *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+        if *db.code() == SqlState::UNIQUE_VIOLATION {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+        if *db.code() == SqlState::T_R_DEADLOCK_DETECTED
             || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
         {
-            return StoreError::Conflict(db.message().to_owned());
+            return StoreError::Contention(db.message().to_owned());
         }
         if *db.code() == SqlState::CHARACTER_NOT_IN_REPERTOIRE {
             // U+0000 in text: PostgreSQL cannot store it. The API refuses it first; this is the

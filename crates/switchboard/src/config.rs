@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
+    pub smtp_listen: Option<String>,
 }
 
 impl FileConfig {

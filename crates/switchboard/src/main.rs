@@ -174,6 +174,10 @@ enum Command {
             default_value = "switchboard@localhost"
         )]
         smtp_from: String,
+        /// Listen for mail to e-mail channels on this address (e.g. 127.0.0.1:2525), for an MX
+        /// or relay pointed at Switchboard. No AUTH, no TLS: keep it on a private network.
+        #[arg(long, env = "SWITCHBOARD_SMTP_LISTEN")]
+        smtp_listen: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -282,8 +286,10 @@ fn parse_cli() -> anyhow::Result<Cli> {
             public_url,
             smtp_url,
             smtp_from,
+            smtp_listen,
         } => {
             config::layer(m, "listen", listen, file.listen);
+            config::layer(m, "smtp_listen", smtp_listen, file.smtp_listen.map(Some));
             config::layer(m, "public_url", public_url, file.public_url.map(Some));
             config::layer(m, "smtp_url", smtp_url, file.smtp_url.map(Some));
             config::layer(m, "smtp_from", smtp_from, file.smtp_from);
@@ -381,6 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             smtp_url,
             smtp_from,
+            smtp_listen,
         } => {
             // Everything that can fail comes before the first admin is made, so its password,
             // printed once, is never lost to a failed start.
@@ -403,6 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     url,
                     from: smtp_from,
                 }),
+                smtp_listen,
                 ..ServerConfig::default()
             };
             let state = switchboard_server::start(store, secrets, config).await?;

@@ -11,6 +11,7 @@ mod cases;
 mod cli;
 mod config;
 mod contacts;
+mod email;
 mod experts;
 mod helpers;
 mod learning;
