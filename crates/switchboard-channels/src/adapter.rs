@@ -92,10 +92,17 @@ impl Adapter {
                 telegram::Config::from_json(config)?,
                 telegram::Credentials::from_json(credentials)?,
             ),
-            ChannelKind::Email => Adapter::Email(
-                email::Config::from_json(config)?,
-                email::Credentials::from_json(credentials)?,
-            ),
+            ChannelKind::Email => {
+                let cfg = email::Config::from_json(config)?;
+                let creds = email::Credentials::from_json(credentials)?;
+                if cfg.imap.is_some() && creds.imap_password.is_none() {
+                    return Err(PayloadError::field(
+                        "credentials.imap_password",
+                        "is required when config.imap is set",
+                    ));
+                }
+                Adapter::Email(cfg, creds)
+            }
         })
     }
 

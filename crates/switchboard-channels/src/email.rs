@@ -8,6 +8,11 @@
 //! per-conversation reply addresses `reply+<token>@…`, default the address's). Secrets
 //! (`credentials`, optional): `smtp_url`, the relay replies go through
 //! (`smtp://user:pass@host:587?tls=required` or `smtps://…`), else the server's.
+//!
+//! To fetch mail from a mailbox over IMAP as well: `config.imap` `{"host", "port" (default 993
+//! with TLS, 143 without), "tls": true|false (default true), "username" (default the address),
+//! "mailbox" (default `INBOX`), "poll_secs" (when the server has no IDLE; default 60)}` and
+//! `credentials.imap_password`.
 
 use crate::meta::setting;
 use crate::{PayloadError, RuleError, SendJob};
@@ -25,6 +30,85 @@ pub struct Config {
     pub from_name: Option<String>,
     /// Lower-cased.
     pub reply_domain: String,
+    /// Where to fetch mail over IMAP, if anywhere.
+    pub imap: Option<Imap>,
+}
+
+/// An IMAP mailbox to fetch from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub username: String,
+    pub mailbox: String,
+    pub poll_secs: u64,
+}
+
+impl Imap {
+    fn from_json(v: &Value, address: &str) -> Result<Imap, PayloadError> {
+        let obj = object(v, "config.imap")?;
+        let host = match obj.get("host") {
+            Some(Value::String(h))
+                if !h.is_empty()
+                    && h.len() <= 253
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)) =>
+            {
+                h.clone()
+            }
+            None => return Err(PayloadError::field("config.imap.host", "is required")),
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "config.imap.host",
+                    "must be a host name or IP address",
+                ));
+            }
+        };
+        let tls = match obj.get("tls") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "config.imap.tls",
+                    "must be true or false",
+                ));
+            }
+        };
+        let number =
+            |key: &str, default: u64, range: std::ops::RangeInclusive<u64>| match obj.get(key) {
+                None | Some(Value::Null) => Ok(default),
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| range.contains(&n)) => {
+                    Ok(n.as_u64().unwrap_or(default))
+                }
+                Some(_) => Err(PayloadError::field(
+                    &format!("config.imap.{key}"),
+                    format!("must be a number from {} to {}", range.start(), range.end()),
+                )),
+            };
+        let port = number("port", if tls { 993 } else { 143 }, 1..=65535)? as u16;
+        let poll_secs = number("poll_secs", 60, 5..=3600)?;
+        let text = |key: &str, default: &str| match obj.get(key) {
+            None | Some(Value::Null) => Ok(default.to_owned()),
+            Some(Value::String(s))
+                if !s.trim().is_empty() && s.len() <= 256 && !s.chars().any(char::is_control) =>
+            {
+                Ok(s.clone())
+            }
+            Some(_) => Err(PayloadError::field(
+                &format!("config.imap.{key}"),
+                "must be a non-empty string on one line",
+            )),
+        };
+        Ok(Imap {
+            host,
+            port,
+            tls,
+            username: text("username", address)?,
+            mailbox: text("mailbox", "INBOX")?,
+            poll_secs,
+        })
+    }
 }
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, PayloadError> {
@@ -81,10 +165,15 @@ impl Config {
                 ));
             }
         };
+        let imap = match obj.get("imap") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Imap::from_json(v, &address)?),
+        };
         Ok(Config {
             address,
             from_name,
             reply_domain,
+            imap,
         })
     }
 
@@ -99,16 +188,21 @@ impl Config {
     }
 }
 
-/// The relay replies go through, when the channel has its own.
+/// The relay replies go through, when the channel has its own, and the IMAP password.
 #[derive(Clone, Default)]
 pub struct Credentials {
     pub smtp_url: Option<String>,
+    pub imap_password: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field(
+                "imap_password",
+                &self.imap_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -131,7 +225,20 @@ impl Credentials {
                 ));
             }
         };
-        Ok(Credentials { smtp_url })
+        let imap_password = match obj.get("imap_password") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "credentials.imap_password",
+                    "must be a non-empty string",
+                ));
+            }
+        };
+        Ok(Credentials {
+            smtp_url,
+            imap_password,
+        })
     }
 }
 
@@ -222,6 +329,75 @@ mod tests {
                 .field
                 .as_deref(),
             Some("credentials.smtp_url")
+        );
+    }
+
+    #[test]
+    fn imap_settings() {
+        let c = Config::from_json(
+            &json!({"address": "help@acme.example", "imap": {"host": "imap.acme.example"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.imap,
+            Some(Imap {
+                host: "imap.acme.example".into(),
+                port: 993,
+                tls: true,
+                username: "help@acme.example".into(),
+                mailbox: "INBOX".into(),
+                poll_secs: 60
+            })
+        );
+        let c = Config::from_json(&json!({"address": "help@acme.example",
+            "imap": {"host": "127.0.0.1", "tls": false, "username": "help", "mailbox": "Support", "poll_secs": 5}})).unwrap();
+        let imap = c.imap.unwrap();
+        assert_eq!(
+            (
+                imap.port,
+                imap.tls,
+                imap.username.as_str(),
+                imap.mailbox.as_str()
+            ),
+            (143, false, "help", "Support")
+        );
+        for (bad, field) in [
+            (json!({"imap": {}}), "config.imap.host"),
+            (json!({"imap": {"host": "a b"}}), "config.imap.host"),
+            (
+                json!({"imap": {"host": "h", "port": 0}}),
+                "config.imap.port",
+            ),
+            (
+                json!({"imap": {"host": "h", "tls": "yes"}}),
+                "config.imap.tls",
+            ),
+            (
+                json!({"imap": {"host": "h", "poll_secs": 1}}),
+                "config.imap.poll_secs",
+            ),
+            (
+                json!({"imap": {"host": "h", "mailbox": ""}}),
+                "config.imap.mailbox",
+            ),
+            (json!({"imap": "imap.example"}), "config.imap"),
+        ] {
+            let mut v = bad.clone();
+            v["address"] = json!("help@acme.example");
+            assert_eq!(
+                Config::from_json(&v).unwrap_err().field.as_deref(),
+                Some(field),
+                "{bad}"
+            );
+        }
+        let no_password = crate::adapter::Adapter::new(
+            crate::ChannelKind::Email,
+            &json!({"address": "help@acme.example", "imap": {"host": "h"}}),
+            &json!({}),
+        );
+        assert_eq!(
+            no_password.unwrap_err().field.as_deref(),
+            Some("credentials.imap_password")
         );
     }
 

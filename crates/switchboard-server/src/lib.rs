@@ -11,6 +11,7 @@ pub mod error;
 pub mod expert_page;
 pub mod experts;
 pub mod hooks;
+pub mod imap_in;
 pub mod ingest;
 pub mod learning;
 pub mod mail;
@@ -182,6 +183,7 @@ pub async fn start(
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(sla::run(state.clone()));
     tokio::spawn(experts::run_reminders(state.clone()));
+    tokio::spawn(imap_in::run(state.clone()));
     if let Some(addr) = &state.config.smtp_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

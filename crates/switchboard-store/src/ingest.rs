@@ -71,6 +71,51 @@ impl Store {
             .await
     }
 
+    /// Where a channel's IMAP fetch stands: (mailbox, UIDVALIDITY, last UID stored).
+    pub async fn imap_cursor(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<(String, u32, u32)>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT mailbox, uidvalidity, last_uid FROM imap_cursors WHERE channel_id = $1",
+                    params![channel.to_string()],
+                )?
+                .map(|r| Ok((r.text(0)?, r.int(1)? as u32, r.int(2)? as u32)))
+                .transpose()
+            })
+            .await
+    }
+
+    /// Records that every message up to `last_uid` of `mailbox` (at `uidvalidity`) is stored.
+    pub async fn set_imap_cursor(
+        &self,
+        channel: ChannelId,
+        mailbox: String,
+        uidvalidity: u32,
+        last_uid: u32,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.pool
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO imap_cursors (channel_id, mailbox, uidvalidity, last_uid, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id) DO UPDATE SET mailbox = excluded.mailbox, \
+                     uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
+                    params![
+                        channel.to_string(),
+                        mailbox,
+                        uidvalidity as i64,
+                        last_uid as i64,
+                        now.as_unix_micros()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Counts raw events not yet processed.
     pub async fn pending_raw_count(&self) -> Result<i64, StoreError> {
         self.pool

@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_contact_keys.sql"),
     ),
+    (10, include_str!("../migrations/sqlite/0010_imap.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -40,6 +41,7 @@ const POSTGRES: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/postgres/0009_contact_keys.sql"),
     ),
+    (10, include_str!("../migrations/postgres/0010_imap.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -177,3 +177,79 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
     assert_eq!(app.all_cases().await.len(), 1, "neither opened a case");
     assert_eq!(relay.mails().len(), 1, "nothing else was sent");
 }
+
+fn mail(id: &str, text: &str) -> String {
+    format!(
+        "From: Ann Lee <ann@example.com>\nTo: help@acme.example\nSubject: {text}\nMessage-ID: <{id}>\n\n{text}\n"
+    )
+}
+
+/// The inbound messages' ids, in the order stored.
+async fn inbound_ids(app: &TestApp) -> Vec<String> {
+    let mut msgs: Vec<(String, String)> = app
+        .all_messages()
+        .await
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .map(|m| {
+            (
+                m["id"].as_str().expect("id").to_owned(),
+                m["external_id"].as_str().expect("external id").to_owned(),
+            )
+        })
+        .collect();
+    msgs.sort();
+    msgs.into_iter().map(|(_, e)| e).collect()
+}
+
+#[tokio::test]
+async fn imap_fetches_each_mail_once_waits_with_idle_and_survives_a_renumbered_mailbox() {
+    let Some(imap) = ImapPeer::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    // Mail that was there before the channel was connected is fetched too.
+    imap.append("Support", &mail("imap-1@example.com", "first"))
+        .await;
+    connect(
+        &app,
+        "email",
+        json!({"address": "help@acme.example",
+               "imap": {"host": "127.0.0.1", "port": imap.port, "tls": false, "mailbox": "Support"}}),
+        json!({"imap_password": imap.password}),
+    )
+    .await;
+    app.wait_for_message("imap-1@example.com").await;
+
+    // New mail arrives while the worker waits in IDLE.
+    imap.append("Support", &mail("imap-2@example.com", "second"))
+        .await;
+    app.wait_for_message("imap-2@example.com").await;
+
+    // The mailbox is deleted and made again: its UIDs start over (a new UIDVALIDITY). The new
+    // mail is fetched, and the old one put back is not stored twice.
+    imap.recreate("Support").await;
+    imap.append("Support", &mail("imap-3@example.com", "third"))
+        .await;
+    imap.append("Support", &mail("imap-1@example.com", "first"))
+        .await;
+    imap.append("Support", &mail("imap-4@example.com", "fourth"))
+        .await;
+    app.wait_for_message("imap-4@example.com").await;
+    // A moment for anything fetched twice to show.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        inbound_ids(&app).await,
+        [
+            "imap-1@example.com",
+            "imap-2@example.com",
+            "imap-3@example.com",
+            "imap-4@example.com"
+        ]
+    );
+    // The mailbox was only read: every message is still unseen there.
+    let unseen = imap
+        .imaplib("m.select('Support')\nprint(m.search(None, 'UNSEEN')[1][0].decode())")
+        .await;
+    assert_eq!(unseen, "1 2 3");
+}

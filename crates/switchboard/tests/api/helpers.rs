@@ -725,3 +725,140 @@ impl Drop for SmtpPeer {
         let _ = self.child.wait();
     }
 }
+
+// ----- a real IMAP server ------------------------------------------------------------------
+
+/// Dovecot (Debian's `dovecot-imapd`, installed by `.ci/run`) on a free loopback port, with one
+/// user whose mail lives in a temporary Maildir. `None` (and a note) when Dovecot is absent.
+pub struct ImapPeer {
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl ImapPeer {
+    pub async fn start() -> Option<ImapPeer> {
+        if std::process::Command::new("dovecot")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!(
+                "skipped: dovecot is not installed (apt-get install dovecot-imapd; .ci/run does)"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = tempfile::tempdir().expect("dir");
+        let d = dir.path().display().to_string();
+        for sub in ["run", "mail", "home"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        }
+        // Mail is owned by Dovecot's own user (it refuses root).
+        let _ = std::process::Command::new("chown")
+            .args([
+                "-R",
+                "dovecot:dovecot",
+                &format!("{d}/mail"),
+                &format!("{d}/home"),
+            ])
+            .status();
+        let _ = std::process::Command::new("chmod")
+            .args(["755", &d])
+            .status();
+        let (user, password) = ("help@acme.example".to_owned(), "imap-secret".to_owned());
+        std::fs::write(
+            dir.path().join("passwd"),
+            format!("{user}:{{PLAIN}}{password}\n"),
+        )
+        .expect("passwd");
+        let conf = format!(
+            "base_dir = {d}/run\nlog_path = {d}/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+             disable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:{d}/mail/%u\n\
+             first_valid_uid = 1\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
+             inet_listener imaps {{\n    port = 0\n  }}\n  chroot =\n}}\nservice anvil {{\n  chroot =\n}}\n"
+        );
+        std::fs::write(dir.path().join("dovecot.conf"), conf).expect("conf");
+        let child = std::process::Command::new("dovecot")
+            .args(["-F", "-c"])
+            .arg(dir.path().join("dovecot.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dovecot");
+        let peer = ImapPeer {
+            port,
+            user,
+            password,
+            dir,
+            child,
+        };
+        wait_for("Dovecot to listen", || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        Some(peer)
+    }
+
+    /// Runs Python `imaplib` against the server: `script` sees `m`, logged in.
+    pub async fn imaplib(&self, script: &str) -> String {
+        let code = format!(
+            "import imaplib, sys\nm = imaplib.IMAP4('127.0.0.1', {})\nm.login('{}', '{}')\n{script}\nm.logout()\n",
+            self.port, self.user, self.password
+        );
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("python3")
+                .args(["-c", &code])
+                .output()
+                .expect("python3");
+            assert!(
+                out.status.success(),
+                "imaplib: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        })
+        .await
+        .expect("join")
+    }
+
+    /// Appends a mail to `mailbox` (creating it if needed).
+    pub async fn append(&self, mailbox: &str, raw: &str) {
+        let raw = raw.replace('\n', "\r\n");
+        let script = format!(
+            "m.create({mailbox:?})\nprint(m.append({mailbox:?}, None, None, {raw:?}.encode()))"
+        );
+        self.imaplib(&script).await;
+    }
+
+    /// Deletes `mailbox` and creates it again: its UIDVALIDITY changes.
+    pub async fn recreate(&self, mailbox: &str) {
+        self.imaplib(&format!(
+            "print(m.delete({mailbox:?}))\nprint(m.create({mailbox:?}))"
+        ))
+        .await;
+    }
+
+    #[allow(dead_code)]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ImapPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
