@@ -196,34 +196,63 @@ where
         .collect();
         uids.sort_unstable();
         for chunk in uids.chunks(CHUNK) {
-            let set = chunk
+            let all = chunk
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let mut fetched: Vec<(u32, Vec<u8>)> = timed("fetch", async {
-                let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+            // Sizes first: a mail larger than the SMTP listener would take is not fetched; it
+            // is skipped, logged and counted (it stays in the mailbox for a person to handle).
+            let sizes: Vec<(u32, u32)> = timed("fetch sizes", async {
+                let stream = session.uid_fetch(&all, "(UID RFC822.SIZE)").await?;
                 stream
-                    .try_filter_map(|f| async move { Ok(f.uid.zip(f.body().map(<[u8]>::to_vec))) })
+                    .try_filter_map(|f| async move { Ok(f.uid.zip(f.size)) })
                     .try_collect()
                     .await
             })
             .await?;
+            let too_big: Vec<u32> = sizes
+                .iter()
+                .filter(|(_, size)| *size as usize > crate::smtp_in::MAX_MESSAGE)
+                .map(|(uid, _)| *uid)
+                .collect();
+            for uid in &too_big {
+                global().webhook("imap", "too_large");
+                tracing::warn!(%channel, uid, mailbox = %imap.mailbox,
+                    "a mail larger than {} bytes was skipped; it stays in the mailbox",
+                    crate::smtp_in::MAX_MESSAGE);
+            }
+            let wanted: Vec<String> = chunk
+                .iter()
+                .filter(|u| !too_big.contains(u))
+                .map(u32::to_string)
+                .collect();
+            let mut fetched: Vec<(u32, Vec<u8>)> = if wanted.is_empty() {
+                Vec::new()
+            } else {
+                let set = wanted.join(",");
+                timed("fetch", async {
+                    let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+                    stream
+                        .try_filter_map(
+                            |f| async move { Ok(f.uid.zip(f.body().map(<[u8]>::to_vec))) },
+                        )
+                        .try_collect()
+                        .await
+                })
+                .await?
+            };
             fetched.sort_by_key(|(uid, _)| *uid);
             for (uid, body) in fetched {
                 store(state, channel, body).await?;
                 last_uid = uid;
-                state
-                    .store
-                    .set_imap_cursor(
-                        channel,
-                        imap.mailbox.clone(),
-                        uidvalidity,
-                        last_uid,
-                        state.clock.now(),
-                    )
-                    .await
-                    .map_err(|e| format!("cannot store the IMAP cursor: {e}"))?;
+                save_cursor(state, channel, imap, uidvalidity, last_uid).await?;
+            }
+            // Past a skipped message too, so it is not looked at again.
+            let chunk_end = chunk.last().copied().unwrap_or(last_uid);
+            if chunk_end > last_uid {
+                last_uid = chunk_end;
+                save_cursor(state, channel, imap, uidvalidity, last_uid).await?;
             }
         }
         if uidvalidity != 0 && last_uid == 0 {
@@ -250,6 +279,26 @@ where
             timed("noop", session.noop()).await?;
         }
     }
+}
+
+async fn save_cursor(
+    state: &AppState,
+    channel: ChannelId,
+    imap: &Imap,
+    uidvalidity: u32,
+    last_uid: u32,
+) -> Result<(), Failure> {
+    state
+        .store
+        .set_imap_cursor(
+            channel,
+            imap.mailbox.clone(),
+            uidvalidity,
+            last_uid,
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| format!("cannot store the IMAP cursor: {e}"))
 }
 
 /// Stores one fetched mail as a raw event of the channel (a mail that cannot be read is kept

@@ -252,4 +252,16 @@ async fn imap_fetches_each_mail_once_waits_with_idle_and_survives_a_renumbered_m
         .imaplib("m.select('Support')\nprint(m.search(None, 'UNSEEN')[1][0].decode())")
         .await;
     assert_eq!(unseen, "1 2 3");
+
+    // A gigantic mail is skipped (it stays in the mailbox); the next one still arrives.
+    imap.imaplib(
+        "big = ('From: x@example.com\\r\\nMessage-ID: <huge@example.com>\\r\\n\\r\\n' + 'a' * 76 + '\\r\\n') \
+         \nbig = big + ('b' * 76 + '\\r\\n') * 340000\nprint(m.append('Support', None, None, big.encode()))",
+    )
+    .await;
+    imap.append("Support", &mail("imap-5@example.com", "fifth")).await;
+    app.wait_for_message("imap-5@example.com").await;
+    let ids = inbound_ids(&app).await;
+    assert!(!ids.iter().any(|i| i == "huge@example.com"), "{ids:?}");
+    assert_eq!(ids.len(), 5);
 }
