@@ -64,6 +64,8 @@ pub struct Reply<'a> {
     /// The channel's mailbox and name.
     pub from: &'a str,
     pub from_name: Option<&'a str>,
+    /// Where answers go: the channel's address.
+    pub reply_to: &'a str,
     pub to: &'a str,
     /// Our `Message-ID`, without brackets.
     pub message_id: &'a str,
@@ -112,9 +114,13 @@ pub async fn send_reply(url: &str, reply: &Reply<'_>) -> Result<(), SendError> {
         .to
         .parse()
         .map_err(|e| SendError::Permanent(format!("the customer's address is not valid: {e}")))?;
+    let reply_to: Mailbox = reply
+        .reply_to
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("the channel's address is not valid: {e}")))?;
     let mut b = Message::builder()
-        .from(from.clone())
-        .reply_to(from)
+        .from(from)
+        .reply_to(reply_to)
         .to(to)
         .subject(reply_subject(reply.subject))
         .message_id(Some(format!("<{}>", reply.message_id)))

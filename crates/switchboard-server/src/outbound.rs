@@ -308,15 +308,26 @@ async fn email_attempt(
         None => None,
     };
     let message_id = format!("sb.{}@{}", job.message_id, cfg.reply_domain);
+    // The case's team may have its own address and signature; answers still come back to the
+    // channel's address (Reply-To).
+    let (from, from_name) = match &job.team_email {
+        Some((team, Some(address), _)) => (address.as_str(), Some(team.as_str())),
+        _ => (cfg.address.as_str(), cfg.from_name.as_deref()),
+    };
+    let text = match &job.team_email {
+        Some((_, _, Some(signature))) => format!("{}\n\n-- \n{signature}", job.text),
+        _ => job.text.clone(),
+    };
     let reply = crate::mail::Reply {
-        from: &cfg.address,
-        from_name: cfg.from_name.as_deref(),
+        from,
+        from_name,
+        reply_to: &cfg.address,
         to: &job.to,
         message_id: &message_id,
         subject: parent.as_ref().map_or("", |p| p.subject.as_str()),
         in_reply_to: job.in_reply_to.as_deref(),
         references: parent.as_ref().map_or(&[][..], |p| p.references.as_slice()),
-        text: &job.text,
+        text: &text,
     };
     match crate::mail::send_reply(&url, &reply).await {
         // Accepted by the relay; a bounce may still fail it (matched on this Message-ID).

@@ -782,6 +782,9 @@ impl Store {
                 let rows = c.query(
                     "SELECT m.id, m.case_id, m.channel_id, v.thread, r.external_id, i.external_id, m.text, m.attempts, \
                      v.public, m.private_reply, r.sent_at, m.template, \
+                     (SELECT t.name FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
+                     (SELECT t.email_from FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
+                     (SELECT t.email_signature FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
                      (SELECT MAX(x.sent_at) FROM messages x WHERE x.conversation_id = m.conversation_id AND x.direction = 'inbound') \
                      FROM messages m JOIN conversations v ON v.id = m.conversation_id \
                      LEFT JOIN messages r ON r.id = m.in_reply_to \
@@ -810,8 +813,9 @@ impl Store {
                         public: r.bool(8)?,
                         private_reply: r.bool(9)?,
                         // A private reply's window runs from the comment it answers.
-                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(12)? }
+                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(15)? }
                             .map(Timestamp::from_unix_micros),
+                        team_email: r.opt_text(12)?.map(|name| Ok::<_, StoreError>((name, r.opt_text(13)?, r.opt_text(14)?))).transpose()?,
                         template: r
                             .opt_text(11)?
                             .map(|s| serde_json::from_str(&s))

@@ -98,7 +98,7 @@ pub(crate) fn json_list(s: &str) -> Result<Vec<String>, StoreError> {
 
 pub(crate) fn team_by_id(conn: &mut dyn Conn, id: TeamId) -> Result<Team, StoreError> {
     let r = conn.query_one(
-        "SELECT t.id, t.name, t.created_at, t.slug, t.strategy, t.capacity, o.slug \
+        "SELECT t.id, t.name, t.created_at, t.slug, t.strategy, t.capacity, o.slug, t.email_from, t.email_signature \
          FROM teams t LEFT JOIN teams o ON o.id = t.overflow_team_id WHERE t.id = $1",
         params![id.to_string()],
     )?;
@@ -109,6 +109,8 @@ pub(crate) fn team_by_id(conn: &mut dyn Conn, id: TeamId) -> Result<Team, StoreE
         strategy: Strategy::parse(&r.text(4)?).map_err(bad)?,
         capacity: r.opt_int(5)?.map(|c| c.clamp(0, u32::MAX as i64) as u32),
         overflow: r.opt_text(6)?,
+        email_from: r.opt_text(7)?,
+        email_signature: r.opt_text(8)?,
         created_at: Timestamp::from_unix_micros(r.int(2)?),
         members: team_members(conn, id)?,
     })
@@ -633,6 +635,8 @@ pub struct TeamPatch {
     pub capacity: Option<Option<u32>>,
     /// A team slug, or `None` to clear.
     pub overflow: Option<Option<String>>,
+    pub email_from: Option<Option<String>>,
+    pub email_signature: Option<Option<String>>,
 }
 
 impl Store {
@@ -675,6 +679,12 @@ impl Store {
                     };
                     c.execute("UPDATE teams SET overflow_team_id = $1 WHERE id = $2", params![target, id.to_string()])?;
                 }
+                if let Some(from) = &patch.email_from {
+                    c.execute("UPDATE teams SET email_from = $1 WHERE id = $2", params![from.clone(), id.to_string()])?;
+                }
+                if let Some(sig) = &patch.email_signature {
+                    c.execute("UPDATE teams SET email_signature = $1 WHERE id = $2", params![sig.clone(), id.to_string()])?;
+                }
                 let after = team_by_id(c, id)?;
                 audit(
                     c,
@@ -682,8 +692,10 @@ impl Store {
                     "team.updated",
                     ("team", id.to_string()),
                     json!({
-                        "before": {"name": before.name, "strategy": before.strategy, "capacity": before.capacity, "overflow": before.overflow},
-                        "after": {"name": after.name, "strategy": after.strategy, "capacity": after.capacity, "overflow": after.overflow},
+                        "before": {"name": before.name, "strategy": before.strategy, "capacity": before.capacity, "overflow": before.overflow,
+                                   "email_from": before.email_from, "email_signature": before.email_signature},
+                        "after": {"name": after.name, "strategy": after.strategy, "capacity": after.capacity, "overflow": after.overflow,
+                                  "email_from": after.email_from, "email_signature": after.email_signature},
                     }),
                     now,
                 )?;

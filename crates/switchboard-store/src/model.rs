@@ -144,6 +144,10 @@ pub struct Team {
     pub capacity: Option<u32>,
     /// The team that takes new cases when this one is full or closed.
     pub overflow: Option<String>,
+    /// Replies by e-mail on the team's cases come from this address (answers still reach
+    /// the channel: it is their Reply-To), signed with `email_signature`.
+    pub email_from: Option<String>,
+    pub email_signature: Option<String>,
     pub created_at: Timestamp,
     pub members: Vec<TeamMember>,
 }
@@ -425,6 +429,9 @@ pub struct OutboundJob {
     pub last_inbound_at: Option<Timestamp>,
     /// Send as this approved template (WhatsApp).
     pub template: Option<switchboard_core::Template>,
+    /// The case's team's e-mail identity, for replies by mail: (team name, from address,
+    /// signature).
+    pub team_email: Option<(String, Option<String>, Option<String>)>,
 }
 
 /// How a send attempt ended.

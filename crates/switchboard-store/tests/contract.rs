@@ -2482,6 +2482,7 @@ async fn claim_outbound_leases(store: Store) {
             // The customer's message was received (no provider time) at t(10).
             last_inbound_at: Some(t(10)),
             template: None,
+            team_email: None,
         }]
     );
     let state = |d: CaseDetail, m: MessageId| {

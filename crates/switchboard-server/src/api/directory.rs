@@ -578,8 +578,9 @@ pub fn password_problem(p: &str) -> Option<&'static str> {
     }
 }
 
-/// `PATCH /teams/{id}`: `name`, `strategy`, `capacity` (a number or null) and `overflow` (a
-/// team slug or null). Absent fields stay as they are.
+/// `PATCH /teams/{id}`: `name`, `strategy`, `capacity` (a number or null), `overflow` (a
+/// team slug or null), `email_from` (an address or null) and `email_signature` (text or
+/// null). Absent fields stay as they are.
 pub async fn update_team(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::ManageRouting>,
@@ -587,7 +588,14 @@ pub async fn update_team(
     Json(body): Json<serde_json::Value>,
 ) -> Result<impl IntoResponse, ApiError> {
     use serde_json::Value;
-    const FIELDS: [&str; 4] = ["name", "strategy", "capacity", "overflow"];
+    const FIELDS: [&str; 6] = [
+        "name",
+        "strategy",
+        "capacity",
+        "overflow",
+        "email_from",
+        "email_signature",
+    ];
     let id = ApiError::path_id(&id, TeamId::parse, "team")?;
     let obj = body
         .as_object()
@@ -635,6 +643,38 @@ pub async fn update_team(
                 return Err(ApiError::invalid_field(
                     "overflow",
                     "must be a team slug or null",
+                ));
+            }
+        },
+        email_from: match obj.get("email_from") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => match switchboard_core::ContactKey::email(s) {
+                Some(k) => Some(Some(k.value)),
+                None => {
+                    return Err(ApiError::invalid_field(
+                        "email_from",
+                        format!("{s:?} is not an e-mail address"),
+                    ));
+                }
+            },
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "email_from",
+                    "must be an e-mail address or null",
+                ));
+            }
+        },
+        email_signature: match obj.get("email_signature") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) if s.chars().count() <= 2000 && !s.contains('\0') => {
+                Some(Some(s.trim_end().to_owned()).filter(|s| !s.is_empty()))
+            }
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "email_signature",
+                    "must be text of at most 2000 characters, or null",
                 ));
             }
         },

@@ -8,3 +8,6 @@ CREATE TABLE imap_cursors (
     last_uid    BIGINT NOT NULL,
     updated_at  TIMESTAMPTZ NOT NULL
 );
+-- A team's own e-mail identity: replies on its cases come from this address, signed so.
+ALTER TABLE teams ADD COLUMN email_from TEXT;
+ALTER TABLE teams ADD COLUMN email_signature TEXT;

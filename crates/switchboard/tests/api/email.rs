@@ -107,6 +107,41 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
     );
     assert_eq!(case["public"], false);
 
+    // The case goes to Billing, which writes from its own address and signs its mail.
+    let team = app
+        .post("/api/v1/teams", &app.admin, &json!({"name": "Billing"}))
+        .await;
+    assert_eq!(team.status, StatusCode::CREATED, "{}", team.text);
+    let team_id = team.json["id"].as_str().expect("team id").to_owned();
+    let bad = app
+        .patch(
+            &format!("/api/v1/teams/{team_id}"),
+            &app.admin,
+            &json!({"email_from": "billing at acme"}),
+        )
+        .await;
+    assert_eq!(
+        bad.assert_problem(400, "invalid_field")["field"],
+        "email_from"
+    );
+    let t = app
+        .patch(
+            &format!("/api/v1/teams/{team_id}"),
+            &app.admin,
+            &json!({"email_from": "Billing@Acme.example", "email_signature": "Acme Billing\nMon-Fri 9-17"}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    assert_eq!(t.json["email_from"], "billing@acme.example");
+    let moved = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/transfer"),
+            &app.agent,
+            &json!({"team": team_id, "reason": "a billing question"}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+
     // The agent answers; the relay gets a threaded reply.
     let r = app
         .post(
@@ -129,7 +164,17 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
     assert_eq!(header(mail, "To"), Some("ann@example.com"));
     assert!(
         header(mail, "From")
-            .is_some_and(|f| f.contains("Acme Support") && f.contains("<help@acme.example>")),
+            .is_some_and(|f| f.contains("Billing") && f.contains("<billing@acme.example>")),
+        "{mail}"
+    );
+    assert_eq!(
+        header(mail, "Reply-To"),
+        Some("help@acme.example"),
+        "answers come back to the channel"
+    );
+    assert!(
+        mail.replace("\r\n", "\n")
+            .contains("-- \nAcme Billing\nMon-Fri 9-17"),
         "{mail}"
     );
     let our_id = header(mail, "Message-ID").expect("Message-ID").to_owned();
@@ -148,6 +193,7 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
         .as_array()
         .expect("messages")
         .iter()
+        .filter(|m| m["direction"] != "note")
         .map(|m| m["text"].as_str().expect("text"))
         .collect();
     assert_eq!(
@@ -248,10 +294,10 @@ async fn imap_fetches_each_mail_once_waits_with_idle_and_survives_a_renumbered_m
         ]
     );
     // The mailbox was only read: every message is still unseen there.
-    let unseen = imap
-        .imaplib("m.select('Support')\nprint(m.search(None, 'UNSEEN')[1][0].decode())")
+    let seen = imap
+        .imaplib("m.select('Support')\nprint(repr(m.search(None, 'SEEN')[1][0].decode()))")
         .await;
-    assert_eq!(unseen, "1 2 3");
+    assert_eq!(seen, "''", "no message was marked seen");
 
     // A gigantic mail is skipped (it stays in the mailbox); the next one still arrives.
     imap.imaplib(
@@ -259,7 +305,8 @@ async fn imap_fetches_each_mail_once_waits_with_idle_and_survives_a_renumbered_m
          \nbig = big + ('b' * 76 + '\\r\\n') * 340000\nprint(m.append('Support', None, None, big.encode()))",
     )
     .await;
-    imap.append("Support", &mail("imap-5@example.com", "fifth")).await;
+    imap.append("Support", &mail("imap-5@example.com", "fifth"))
+        .await;
     app.wait_for_message("imap-5@example.com").await;
     let ids = inbound_ids(&app).await;
     assert!(!ids.iter().any(|i| i == "huge@example.com"), "{ids:?}");
