@@ -198,7 +198,7 @@ impl Adapter {
             Adapter::X(c, _) => x::parse(body, c),
             Adapter::Twilio(c, _) => twilio::parse(body, c),
             Adapter::Telegram(c, _) => telegram::parse(body, c),
-            Adapter::Email(..) => email::parse(body),
+            Adapter::Email(c, _) => email::parse(body, c),
         }
     }
 

@@ -247,10 +247,23 @@ pub fn fallback_id(raw: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(raw)))
 }
 
-/// The events of one raw mail.
-pub fn parse(raw: &[u8]) -> Result<Vec<ChannelEvent>, PayloadError> {
+/// The events of one raw mail. A mail to a per-conversation reply address
+/// (`reply+<conversation id>@<reply_domain>`) names its conversation itself (thread
+/// `conversation:<id>`), whatever its headers say.
+pub fn parse(raw: &[u8], cfg: &Config) -> Result<Vec<ChannelEvent>, PayloadError> {
     let mail = switchboard_email::parse(raw).map_err(|e| PayloadError::body(e.to_string()))?;
-    Ok(mail.events(&fallback_id(raw)))
+    let mut events = mail.events(&fallback_id(raw));
+    if let Some(token) = mail
+        .reply_token(&cfg.reply_domain)
+        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        for e in &mut events {
+            if let ChannelEvent::Message(m) = e {
+                m.thread = format!("conversation:{token}");
+            }
+        }
+    }
+    Ok(events)
 }
 
 /// A mail's own id to deduplicate on: its `Message-ID`, else the hash of its bytes.
@@ -404,7 +417,8 @@ mod tests {
     #[test]
     fn mails_become_events_and_are_deduplicated_by_message_id() {
         let raw = b"From: Ann <ann@example.com>\r\nTo: help@acme.example\r\nSubject: Hi\r\nMessage-ID: <m1@example.com>\r\n\r\nWhere is my order?\r\n";
-        match parse(raw).unwrap().as_slice() {
+        let cfg = Config::from_json(&json!({"address": "help@acme.example"})).unwrap();
+        match parse(raw, &cfg).unwrap().as_slice() {
             [ChannelEvent::Message(m)] => {
                 assert_eq!(m.text, "Where is my order?");
                 assert_eq!(m.thread, "mail:m1@example.com");
@@ -414,7 +428,14 @@ mod tests {
         assert_eq!(dedupe_key(raw).as_deref(), Some("mid:m1@example.com"));
         let no_id = b"From: ann@example.com\r\n\r\nhello";
         assert_eq!(dedupe_key(no_id), Some(fallback_id(no_id)));
-        assert!(parse(b"Subject: no sender\r\n\r\nx").is_err());
+        assert!(parse(b"Subject: no sender\r\n\r\nx", &cfg).is_err());
+        let to_token = b"From: ann@example.com\r\nTo: Acme <reply+0190a4d0c0de70008000000000000abc@acme.example>\r\nMessage-ID: <m2@example.com>\r\n\r\nhi";
+        match parse(to_token, &cfg).unwrap().as_slice() {
+            [ChannelEvent::Message(m)] => {
+                assert_eq!(m.thread, "conversation:0190a4d0c0de70008000000000000abc")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

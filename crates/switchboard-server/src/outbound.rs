@@ -318,10 +318,17 @@ async fn email_attempt(
         Some((_, _, Some(signature))) => format!("{}\n\n-- \n{signature}", job.text),
         _ => job.text.clone(),
     };
+    // Answers come back to the conversation's own address (`reply+<id>@…`), which threads
+    // them even when the customer's mail program drops In-Reply-To and References.
+    let reply_to = format!(
+        "reply+{}@{}",
+        job.conversation_id.to_string().replace('-', ""),
+        cfg.reply_domain
+    );
     let reply = crate::mail::Reply {
         from,
         from_name,
-        reply_to: &cfg.address,
+        reply_to: &reply_to,
         to: &job.to,
         message_id: &message_id,
         subject: parent.as_ref().map_or("", |p| p.subject.as_str()),

@@ -236,9 +236,9 @@ async fn read_data(
 /// Stores the mail for each channel; `250` only once every copy is durable.
 async fn store(state: &AppState, channels: &[ChannelId], body: Vec<u8>) -> String {
     // A mail Switchboard could never read is refused now, while the sender can still be told.
-    if let Err(e) = email::parse(&body) {
+    if let Err(e) = switchboard_email::parse(&body) {
         global().webhook("email", "bad_request");
-        return format!("550 5.6.0 message refused: {}", e.message);
+        return format!("550 5.6.0 message refused: {e}");
     }
     let key = email::dedupe_key(&body);
     let mut last = None;

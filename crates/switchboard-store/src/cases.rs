@@ -785,6 +785,7 @@ impl Store {
                      (SELECT t.name FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
                      (SELECT t.email_from FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
                      (SELECT t.email_signature FROM cases k JOIN teams t ON t.id = k.team_id WHERE k.id = m.case_id), \
+                     m.conversation_id, \
                      (SELECT MAX(x.sent_at) FROM messages x WHERE x.conversation_id = m.conversation_id AND x.direction = 'inbound') \
                      FROM messages m JOIN conversations v ON v.id = m.conversation_id \
                      LEFT JOIN messages r ON r.id = m.in_reply_to \
@@ -813,8 +814,9 @@ impl Store {
                         public: r.bool(8)?,
                         private_reply: r.bool(9)?,
                         // A private reply's window runs from the comment it answers.
-                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(15)? }
+                        last_inbound_at: if r.bool(9)? { r.opt_int(10)? } else { r.opt_int(16)? }
                             .map(Timestamp::from_unix_micros),
+                        conversation_id: ConversationId::parse(&r.text(15)?).map_err(bad)?,
                         team_email: r.opt_text(12)?.map(|name| Ok::<_, StoreError>((name, r.opt_text(13)?, r.opt_text(14)?))).transpose()?,
                         template: r
                             .opt_text(11)?

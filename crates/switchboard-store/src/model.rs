@@ -411,6 +411,8 @@ pub struct CasePatch {
 pub struct OutboundJob {
     pub message_id: MessageId,
     pub case_id: CaseId,
+    /// The conversation it goes out on (a per-conversation e-mail reply address names it).
+    pub conversation_id: ConversationId,
     pub channel_id: ChannelId,
     pub thread: String,
     /// The provider's id of the customer message this answers.

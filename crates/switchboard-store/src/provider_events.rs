@@ -308,6 +308,9 @@ pub(crate) fn record_provider_id(
 
 /// The conversation an event belongs to: the one holding the message it answers, else the
 /// channel's thread.
+/// The thread prefix that names a conversation by its id.
+pub const EXPLICIT_CONVERSATION: &str = "conversation:";
+
 pub(crate) fn conversation_for(
     c: &mut dyn Conn,
     channel: &str,
@@ -319,6 +322,21 @@ pub(crate) fn conversation_for(
             "SELECT v.id, v.public FROM messages m JOIN conversations v ON v.id = m.conversation_id \
              WHERE m.channel_id = $1 AND m.external_id = $2",
             params![channel, parent],
+        )?
+    {
+        return Ok(Some((
+            ConversationId::parse(&r.text(0)?).map_err(bad)?,
+            r.bool(1)?,
+        )));
+    }
+    // `conversation:<id>` names one of the channel's conversations itself (an e-mail sent to
+    // a per-conversation reply address).
+    if let Some(id) = thread
+        .strip_prefix(EXPLICIT_CONVERSATION)
+        .and_then(|t| uuid::Uuid::parse_str(t).ok())
+        && let Some(r) = c.query_opt(
+            "SELECT id, public FROM conversations WHERE channel_id = $1 AND id = $2",
+            params![channel, id.to_string()],
         )?
     {
         return Ok(Some((

@@ -2483,6 +2483,7 @@ async fn claim_outbound_leases(store: Store) {
             last_inbound_at: Some(t(10)),
             template: None,
             team_email: None,
+            conversation_id: reply.conversation_id,
         }]
     );
     let state = |d: CaseDetail, m: MessageId| {

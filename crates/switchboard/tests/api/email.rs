@@ -167,10 +167,15 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
             .is_some_and(|f| f.contains("Billing") && f.contains("<billing@acme.example>")),
         "{mail}"
     );
+    let conversation = case["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .replace('-', "");
+    let reply_address = format!("reply+{conversation}@acme.example");
     assert_eq!(
         header(mail, "Reply-To"),
-        Some("help@acme.example"),
-        "answers come back to the channel"
+        Some(reply_address.as_str()),
+        "answers come back to the conversation's own address"
     );
     assert!(
         mail.replace("\r\n", "\n")
@@ -203,6 +208,18 @@ async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
             "Hello Ann, your parcel is out for delivery.",
             "Thanks, it arrived!"
         ]
+    );
+
+    // A mail program that drops In-Reply-To and References: the reply address still threads it.
+    let headerless = format!(
+        "From: Ann Lee <ann@example.com>\nTo: {reply_address}\nSubject: one more thing\nMessage-ID: <third@example.com>\n\nCan you also send the invoice?\n"
+    );
+    assert_eq!(smtp_send(port, &[&reply_address], &headerless).await, "ok");
+    let same = app.wait_for_message("third@example.com").await;
+    assert_eq!(
+        same["id"],
+        case_id.as_str(),
+        "threaded by the reply address"
     );
 
     // An out-of-office opens nothing.
