@@ -10,6 +10,7 @@ pub mod retry;
 pub mod telegram;
 pub mod twcs;
 pub mod twilio;
+pub mod webchat;
 pub mod webhook;
 pub mod whatsapp;
 pub mod x;

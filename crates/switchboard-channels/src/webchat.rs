@@ -1,0 +1,466 @@
+//! The web chat channel's rules, without I/O: its settings, which pages may embed it (the
+//! origin allow-list), and who a visitor is.
+//!
+//! A visitor is one of:
+//! - **anonymous**: the server gives them a token, `v1.<visitor id>.<mac>`, where the MAC is
+//!   HMAC-SHA256 of the id under the channel's `widget_secret`; whoever holds the token is
+//!   that visitor again (a reload, another tab);
+//! - **signed in on the customer's site**, proven by `identifier` and `identifier_hash =
+//!   hex(HMAC-SHA256(widget_secret, identifier))` computed by the site's server;
+//! - or by a short-lived **HS256 JWT** signed with `widget_secret` (`sub` required; `exp`
+//!   required and at most [`MAX_JWT_LIFETIME_SECS`] ahead; `name` and `email` optional).
+//!
+//! A signed-in visitor's identity is `user:<identifier>`, so their chats join the same contact
+//! and timeline every time, on every device.
+
+use crate::PayloadError;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The longest a JWT may still be valid for when it is presented.
+pub const MAX_JWT_LIFETIME_SECS: i64 = 3600;
+
+/// Whether visitors are asked for their name and e-mail before chatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreChat {
+    Off,
+    Optional,
+    Required,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `https://shop.example`, or `https://*.shop.example` for its subdomains; empty: none
+    /// (the widget works nowhere until an admin lists a site).
+    pub allowed_origins: Vec<String>,
+    pub greeting: Option<String>,
+    /// `#rrggbb`.
+    pub color: String,
+    /// `right` or `left`.
+    pub position: String,
+    pub prechat: PreChat,
+    /// Minutes without an answer before the widget offers to continue by e-mail.
+    pub offline_after_minutes: u32,
+    pub max_message_chars: usize,
+    pub max_attachment_bytes: usize,
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+impl Config {
+    pub fn from_json(v: &Value) -> Result<Config, PayloadError> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| PayloadError::field("config", "must be a JSON object"))?;
+        let allowed_origins = match field(obj, "allowed_origins") {
+            None => Vec::new(),
+            Some(Value::Array(list)) if list.len() <= 50 => list
+                .iter()
+                .map(|o| match o.as_str().map(parse_origin_pattern) {
+                    Some(Some(p)) => Ok(p),
+                    _ => Err(PayloadError::field(
+                        "config.allowed_origins",
+                        format!("{o} is not an origin such as https://shop.example or https://*.shop.example"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "config.allowed_origins",
+                    "must be a list of at most 50 origins",
+                ));
+            }
+        };
+        let text = |key: &str, max: usize| -> Result<Option<String>, PayloadError> {
+            match field(obj, key) {
+                None => Ok(None),
+                Some(Value::String(s)) if s.chars().count() <= max && !s.contains('\0') => {
+                    Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
+                }
+                Some(_) => Err(PayloadError::field(
+                    &format!("config.{key}"),
+                    format!("must be text of at most {max} characters"),
+                )),
+            }
+        };
+        let color = text("color", 7)?.unwrap_or_else(|| "#1f6feb".into());
+        if !(color.len() == 7
+            && color.starts_with('#')
+            && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(PayloadError::field(
+                "config.color",
+                "must be a colour such as #1f6feb",
+            ));
+        }
+        let position = text("position", 5)?.unwrap_or_else(|| "right".into());
+        if position != "right" && position != "left" {
+            return Err(PayloadError::field(
+                "config.position",
+                "must be right or left",
+            ));
+        }
+        let prechat = match text("prechat", 8)?.as_deref() {
+            None | Some("off") => PreChat::Off,
+            Some("optional") => PreChat::Optional,
+            Some("required") => PreChat::Required,
+            Some(_) => {
+                return Err(PayloadError::field(
+                    "config.prechat",
+                    "must be off, optional or required",
+                ));
+            }
+        };
+        let number = |key: &str, default: u64, max: u64| match field(obj, key) {
+            None => Ok(default),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| (1..=max).contains(&n)) => {
+                Ok(n.as_u64().unwrap_or(default))
+            }
+            Some(_) => Err(PayloadError::field(
+                &format!("config.{key}"),
+                format!("must be a whole number from 1 to {max}"),
+            )),
+        };
+        Ok(Config {
+            allowed_origins,
+            greeting: text("greeting", 500)?,
+            color: color.to_lowercase(),
+            position,
+            prechat,
+            offline_after_minutes: number("offline_after_minutes", 5, 24 * 60)? as u32,
+            max_message_chars: number("max_message_chars", 5000, 20_000)? as usize,
+            max_attachment_bytes: number("max_attachment_bytes", 10 << 20, 25 << 20)? as usize,
+        })
+    }
+
+    /// Whether a page at `origin` (the browser's `Origin` header) may use the widget.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        let Some((scheme, host)) = origin.split_once("://") else {
+            return false;
+        };
+        self.allowed_origins.iter().any(|p| {
+            let Some((p_scheme, p_host)) = p.split_once("://") else {
+                return false;
+            };
+            if p_scheme != scheme {
+                return false;
+            }
+            match p_host.strip_prefix("*.") {
+                Some(parent) => host
+                    .strip_suffix(parent)
+                    .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1),
+                None => host == p_host,
+            }
+        })
+    }
+}
+
+/// `https://shop.example[:port]` or `https://*.shop.example`, lower-cased; no path.
+fn parse_origin_pattern(s: &str) -> Option<String> {
+    let s = s.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, host) = s.split_once("://")?;
+    let host_ok = !host.is_empty()
+        && !host.contains('/')
+        && host
+            .trim_start_matches("*.")
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':');
+    ((scheme == "https" || scheme == "http") && host_ok).then_some(s)
+}
+
+fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
+    // HMAC takes keys of any length.
+    let mut m = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+    m.update(data);
+    m
+}
+
+/// A new anonymous visitor's token for `visitor_id` (the server picks the id).
+pub fn visitor_token(secret: &[u8], visitor_id: &str) -> String {
+    let sig = mac(secret, visitor_id.as_bytes()).finalize().into_bytes();
+    format!("v1.{visitor_id}.{}", B64URL.encode(sig))
+}
+
+/// The visitor id in a token the server gave out, if the token is genuine.
+pub fn check_visitor_token(secret: &[u8], token: &str) -> Option<String> {
+    let rest = token.strip_prefix("v1.")?;
+    let (id, sig) = rest.rsplit_once('.')?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return None;
+    }
+    let sig = B64URL.decode(sig).ok()?;
+    mac(secret, id.as_bytes())
+        .verify_slice(&sig)
+        .ok()
+        .map(|_| id.to_owned())
+}
+
+/// `identifier_hash == hex(HMAC-SHA256(secret, identifier))`, compared in constant time.
+pub fn check_identifier(secret: &[u8], identifier: &str, identifier_hash: &str) -> bool {
+    let Ok(given) = hex::decode(identifier_hash.trim()) else {
+        return false;
+    };
+    !identifier.is_empty()
+        && mac(secret, identifier.as_bytes())
+            .verify_slice(&given)
+            .is_ok()
+}
+
+/// Who a JWT says the visitor is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub exp: i64,
+}
+
+/// Why a JWT is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    #[error("the token is not a JWT (three base64url parts)")]
+    Malformed,
+    #[error("only HS256 tokens are accepted")]
+    Algorithm,
+    #[error("the signature does not match")]
+    Signature,
+    #[error("the token has no `sub`")]
+    NoSubject,
+    #[error("the token has no `exp`")]
+    NoExpiry,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is valid for too long; at most {MAX_JWT_LIFETIME_SECS} seconds")]
+    TooLong,
+}
+
+/// Checks an HS256 JWT signed with `secret` at `now` (Unix seconds).
+pub fn check_jwt(secret: &[u8], token: &str, now: i64) -> Result<Claims, JwtError> {
+    let mut parts = token.trim().split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let header: Value = B64URL
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(JwtError::Malformed)?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(JwtError::Algorithm);
+    }
+    let sig = B64URL.decode(s).map_err(|_| JwtError::Malformed)?;
+    mac(secret, format!("{h}.{p}").as_bytes())
+        .verify_slice(&sig)
+        .map_err(|_| JwtError::Signature)?;
+    let claims: Value = B64URL
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(JwtError::Malformed)?;
+    let sub = match claims.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 200 => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(JwtError::NoSubject),
+    };
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(JwtError::NoExpiry)?;
+    if exp <= now {
+        return Err(JwtError::Expired);
+    }
+    if exp - now > MAX_JWT_LIFETIME_SECS {
+        return Err(JwtError::TooLong);
+    }
+    let text = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 200)
+            .map(str::to_owned)
+    };
+    Ok(Claims {
+        sub,
+        name: text("name"),
+        email: text("email"),
+        exp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn jwt(secret: &[u8], header: Value, claims: Value) -> String {
+        let h = B64URL.encode(header.to_string());
+        let p = B64URL.encode(claims.to_string());
+        let sig = mac(secret, format!("{h}.{p}").as_bytes())
+            .finalize()
+            .into_bytes();
+        format!("{h}.{p}.{}", B64URL.encode(sig))
+    }
+
+    #[test]
+    fn settings_defaults_and_errors() {
+        let c = Config::from_json(&json!({})).unwrap();
+        assert_eq!(
+            (c.color.as_str(), c.position.as_str(), c.prechat),
+            ("#1f6feb", "right", PreChat::Off)
+        );
+        assert!(c.allowed_origins.is_empty() && !c.origin_allowed("https://shop.example"));
+        for (bad, field) in [
+            (
+                json!({"allowed_origins": ["shop.example"]}),
+                "config.allowed_origins",
+            ),
+            (
+                json!({"allowed_origins": ["ftp://shop.example"]}),
+                "config.allowed_origins",
+            ),
+            (
+                json!({"allowed_origins": ["https://shop.example/path"]}),
+                "config.allowed_origins",
+            ),
+            (
+                json!({"allowed_origins": "https://shop.example"}),
+                "config.allowed_origins",
+            ),
+            (json!({"color": "blue"}), "config.color"),
+            (json!({"position": "top"}), "config.position"),
+            (json!({"prechat": "maybe"}), "config.prechat"),
+            (json!({"max_message_chars": 0}), "config.max_message_chars"),
+            (json!({"greeting": "x".repeat(501)}), "config.greeting"),
+        ] {
+            assert_eq!(
+                Config::from_json(&bad).unwrap_err().field.as_deref(),
+                Some(field),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn origins_match_exactly_or_as_subdomains() {
+        let c = Config::from_json(&json!({"allowed_origins": [
+            "https://Shop.example/", "https://*.brand.example", "http://localhost:8000"]}))
+        .unwrap();
+        for (origin, ok) in [
+            ("https://shop.example", true),
+            ("https://SHOP.example", true),
+            ("http://shop.example", false),
+            ("https://shop.example:8443", false),
+            ("https://evil-shop.example", false),
+            ("https://shop.example.evil.example", false),
+            ("https://www.brand.example", true),
+            ("https://a.b.brand.example", true),
+            ("https://brand.example", false),
+            ("https://evilbrand.example", false),
+            ("http://localhost:8000", true),
+            ("http://localhost:8001", false),
+            ("null", false),
+            ("", false),
+        ] {
+            assert_eq!(c.origin_allowed(origin), ok, "{origin}");
+        }
+    }
+
+    #[test]
+    fn anonymous_tokens_and_identifier_hashes() {
+        let secret = b"widget-secret";
+        let t = visitor_token(secret, "0190a4d0-c0de-7000-8000-000000000abc");
+        assert_eq!(
+            check_visitor_token(secret, &t).as_deref(),
+            Some("0190a4d0-c0de-7000-8000-000000000abc")
+        );
+        assert_eq!(check_visitor_token(b"other-secret", &t), None);
+        let forged = t.replace("0abc", "0abd");
+        assert_eq!(check_visitor_token(secret, &forged), None);
+        assert_eq!(check_visitor_token(secret, "v1..x"), None);
+        assert_eq!(check_visitor_token(secret, "garbage"), None);
+        // The hash a customer's server computes, as Python's hmac would:
+        // hmac.new(b"widget-secret", b"user-42", hashlib.sha256).hexdigest()
+        let hash = hex::encode(mac(secret, b"user-42").finalize().into_bytes());
+        assert!(check_identifier(secret, "user-42", &hash));
+        assert!(check_identifier(secret, "user-42", &hash.to_uppercase()));
+        assert!(!check_identifier(secret, "user-43", &hash));
+        assert!(!check_identifier(secret, "", &hash));
+        assert!(!check_identifier(secret, "user-42", "not hex"));
+    }
+
+    #[test]
+    fn jwt_published_vector_and_rules() {
+        // The HS256 example published at jwt.io, secret "your-256-bit-secret": the signature
+        // checks; it has no `exp`, so it is refused for that.
+        let published = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        assert_eq!(
+            check_jwt(b"your-256-bit-secret", published, 0),
+            Err(JwtError::NoExpiry)
+        );
+        assert_eq!(
+            check_jwt(b"another-secret", published, 0),
+            Err(JwtError::Signature)
+        );
+
+        let secret = b"widget-secret";
+        let now = 1_800_000_000;
+        let hs = json!({"alg": "HS256", "typ": "JWT"});
+        let ok = jwt(
+            secret,
+            hs.clone(),
+            json!({"sub": "user-42", "name": "Ann", "email": "ann@example.com", "exp": now + 600}),
+        );
+        assert_eq!(
+            check_jwt(secret, &ok, now),
+            Ok(Claims {
+                sub: "user-42".into(),
+                name: Some("Ann".into()),
+                email: Some("ann@example.com".into()),
+                exp: now + 600
+            })
+        );
+        assert_eq!(check_jwt(secret, &ok, now + 600), Err(JwtError::Expired));
+        let long = jwt(secret, hs.clone(), json!({"sub": "u", "exp": now + 7200}));
+        assert_eq!(check_jwt(secret, &long, now), Err(JwtError::TooLong));
+        let none = jwt(
+            secret,
+            json!({"alg": "none"}),
+            json!({"sub": "u", "exp": now + 60}),
+        );
+        assert_eq!(check_jwt(secret, &none, now), Err(JwtError::Algorithm));
+        let no_sub = jwt(secret, hs.clone(), json!({"exp": now + 60}));
+        assert_eq!(check_jwt(secret, &no_sub, now), Err(JwtError::NoSubject));
+        let numeric = jwt(secret, hs, json!({"sub": 42, "exp": now + 60}));
+        assert_eq!(
+            check_jwt(secret, &numeric, now).map(|c| c.sub),
+            Ok("42".into())
+        );
+        for bad in ["", "a.b", "a.b.c.d", "!!.??.**"] {
+            assert_eq!(
+                check_jwt(secret, bad, now),
+                Err(JwtError::Malformed),
+                "{bad}"
+            );
+        }
+        // One changed byte in the claims breaks the signature.
+        let mut parts: Vec<String> = ok.split('.').map(str::to_owned).collect();
+        let claims = B64URL.encode(json!({"sub": "admin", "exp": now + 600}).to_string());
+        parts[1] = claims;
+        assert_eq!(
+            check_jwt(secret, &parts.join("."), now),
+            Err(JwtError::Signature)
+        );
+    }
+}
