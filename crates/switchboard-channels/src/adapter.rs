@@ -3,7 +3,7 @@
 
 use crate::{
     ChannelKind, HttpRequest, PayloadError, RuleError, SendJob, SendOutcome, SignatureError, email,
-    meta, telegram, twilio, webhook, whatsapp, x,
+    meta, telegram, twilio, webchat, webhook, whatsapp, x,
 };
 use serde_json::Value;
 use switchboard_core::ChannelEvent;
@@ -44,6 +44,7 @@ pub enum Adapter {
     Twilio(twilio::Config, twilio::Credentials),
     Telegram(telegram::Config, telegram::Credentials),
     Email(email::Config, email::Credentials),
+    Webchat(webchat::Config, webchat::Credentials),
 }
 
 impl std::fmt::Debug for Adapter {
@@ -103,6 +104,10 @@ impl Adapter {
                 }
                 Adapter::Email(cfg, creds)
             }
+            ChannelKind::Webchat => Adapter::Webchat(
+                webchat::Config::from_json(config)?,
+                webchat::Credentials::from_json(credentials)?,
+            ),
         })
     }
 
@@ -116,6 +121,7 @@ impl Adapter {
             Adapter::Twilio(..) => ChannelKind::Twilio,
             Adapter::Telegram(..) => ChannelKind::Telegram,
             Adapter::Email(..) => ChannelKind::Email,
+            Adapter::Webchat(..) => ChannelKind::Webchat,
         }
     }
 
@@ -184,6 +190,7 @@ impl Adapter {
             Adapter::Email(..) => Err(SignatureError::Missing(
                 "(e-mail channels take no webhooks)",
             )),
+            Adapter::Webchat(..) => Err(SignatureError::Missing("(web chat takes no webhooks)")),
         }
     }
 
@@ -199,6 +206,7 @@ impl Adapter {
             Adapter::Twilio(c, _) => twilio::parse(body, c),
             Adapter::Telegram(c, _) => telegram::parse(body, c),
             Adapter::Email(c, _) => email::parse(body, c),
+            Adapter::Webchat(..) => webchat::parse(body),
         }
     }
 
@@ -212,6 +220,9 @@ impl Adapter {
             Adapter::Twilio(..) => twilio::dedupe_key(body),
             Adapter::Telegram(..) => telegram::dedupe_key(body),
             Adapter::Email(..) => email::dedupe_key(body),
+            Adapter::Webchat(..) => serde_json::from_slice::<webchat::ChatMessage>(body)
+                .ok()
+                .map(|m| m.external_id()),
         }
     }
 
@@ -247,6 +258,7 @@ impl Adapter {
             Adapter::Twilio(..) => twilio::check_reply(job),
             Adapter::Telegram(..) => telegram::check_reply(job),
             Adapter::Email(..) => email::check_reply(job),
+            Adapter::Webchat(c, _) => webchat::check_reply(c, job),
         }
     }
 
@@ -268,7 +280,7 @@ impl Adapter {
         }
         Some(match self {
             // Mail goes out over SMTP: the server builds and sends it.
-            Adapter::Webhook { .. } | Adapter::Email(..) => return None,
+            Adapter::Webhook { .. } | Adapter::Email(..) | Adapter::Webchat(..) => return None,
             Adapter::Messenger(c, k) | Adapter::Instagram(c, k) => meta::send_request(c, k, job),
             Adapter::Whatsapp(c, k) => whatsapp::send_request(c, k, job),
             Adapter::X(c, k) => x::send_request(c, k, job),
@@ -305,8 +317,8 @@ impl Adapter {
             Adapter::X(..) => x::read_response(status, retry_after, body),
             Adapter::Twilio(..) => twilio::read_response(status, retry_after, body),
             Adapter::Telegram(..) => telegram::read_response(status, retry_after, body),
-            Adapter::Email(..) => SendOutcome::Failed {
-                error: "e-mail is not sent over HTTP".into(),
+            Adapter::Email(..) | Adapter::Webchat(..) => SendOutcome::Failed {
+                error: "this channel does not send over HTTP".into(),
             },
         }
     }

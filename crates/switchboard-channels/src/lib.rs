@@ -38,10 +38,12 @@ pub enum ChannelKind {
     Telegram,
     /// A mailbox: mail in over SMTP or IMAP, replies out through an SMTP relay.
     Email,
+    /// The chat widget on the customer's own site, over a WebSocket to Switchboard.
+    Webchat,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 8] = [
+    pub const ALL: [ChannelKind; 9] = [
         ChannelKind::Webhook,
         ChannelKind::Messenger,
         ChannelKind::Instagram,
@@ -50,6 +52,7 @@ impl ChannelKind {
         ChannelKind::Twilio,
         ChannelKind::Telegram,
         ChannelKind::Email,
+        ChannelKind::Webchat,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +64,7 @@ impl ChannelKind {
             ChannelKind::Twilio => "twilio",
             ChannelKind::Telegram => "telegram",
             ChannelKind::Email => "email",
+            ChannelKind::Webchat => "webchat",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

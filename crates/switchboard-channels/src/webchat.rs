@@ -176,6 +176,103 @@ fn parse_origin_pattern(s: &str) -> Option<String> {
     ((scheme == "https" || scheme == "http") && host_ok).then_some(s)
 }
 
+/// The widget's secret (`credentials.widget_secret`): signs visitor tokens and checks the
+/// customer site's identifier hashes and JWTs. At least 16 characters.
+#[derive(Clone)]
+pub struct Credentials {
+    pub widget_secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("widget_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Credentials {
+    pub fn from_json(v: &Value) -> Result<Credentials, PayloadError> {
+        match v.get("widget_secret") {
+            Some(Value::String(s)) if s.chars().count() >= 16 && s.len() <= 512 => {
+                Ok(Credentials {
+                    widget_secret: s.clone(),
+                })
+            }
+            None | Some(Value::Null) => Err(PayloadError::field(
+                "credentials.widget_secret",
+                "is required",
+            )),
+            Some(_) => Err(PayloadError::field(
+                "credentials.widget_secret",
+                "must be a string of 16 to 512 characters",
+            )),
+        }
+    }
+}
+
+/// What the chat server stores for one visitor message (the raw event's body).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChatMessage {
+    /// `visitor:<id>` or `user:<identifier>`.
+    pub visitor: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The browser's id for the message: a resend carries the same one.
+    pub client_id: String,
+    pub text: String,
+    /// When the server received it, in Unix milliseconds.
+    pub sent_at: i64,
+}
+
+impl ChatMessage {
+    /// The provider-style id of the message: unique per visitor and client id.
+    pub fn external_id(&self) -> String {
+        format!("{}:{}", self.visitor, self.client_id)
+    }
+
+    /// The conversation key of a visitor: one conversation per visitor.
+    pub fn thread_of(visitor: &str) -> String {
+        format!("chat:{visitor}")
+    }
+}
+
+/// The events of a stored chat message.
+pub fn parse(body: &[u8]) -> Result<Vec<switchboard_core::ChannelEvent>, PayloadError> {
+    let m: ChatMessage = serde_json::from_slice(body)
+        .map_err(|e| PayloadError::body(format!("not a chat message: {e}")))?;
+    Ok(vec![switchboard_core::ChannelEvent::Message(
+        switchboard_core::InboundMessage {
+            external_id: m.external_id(),
+            thread: ChatMessage::thread_of(&m.visitor),
+            public: false,
+            author: switchboard_core::Author {
+                external_id: m.visitor.clone(),
+                name: m.name.clone(),
+                handle: m.email.clone(),
+                followers: None,
+                verified: None,
+            },
+            text: m.text.clone(),
+            sent_at: switchboard_core::Timestamp::from_unix_millis(m.sent_at),
+            attachments: Vec::new(),
+            reply_to: None,
+        },
+    )])
+}
+
+/// A reply needs text within the limit, on a chat conversation.
+pub fn check_reply(cfg: &Config, job: &crate::SendJob) -> Result<(), crate::RuleError> {
+    crate::meta::check_text("Web chat", cfg.max_message_chars, &job.text)?;
+    if !job.thread.starts_with("chat:") {
+        return Err(crate::RuleError::new(
+            "not_supported",
+            "This conversation did not come from the web chat.",
+        ));
+    }
+    Ok(())
+}
+
 fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length.
     let mut m = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());

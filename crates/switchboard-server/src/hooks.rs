@@ -42,13 +42,13 @@ async fn channel(
 ) -> Result<(ChannelKind, Arc<LiveChannel>), Refusal> {
     let not_found = || ("unknown_channel", ApiError::not_found("channel"));
     let kind = ChannelKind::parse(kind).ok_or_else(not_found)?;
-    if kind == ChannelKind::Email {
+    if kind == ChannelKind::Email || kind == ChannelKind::Webchat {
         return Err((
             "unknown_channel",
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                "e-mail channels receive mail over SMTP or IMAP, not webhooks",
+                "e-mail and web chat channels take no webhooks (mail comes over SMTP or IMAP, chats over /chat/{channel_id})",
             ),
         ));
     }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bus;
 pub mod channels;
+pub mod chat;
 pub mod crypto;
 pub mod error;
 pub mod expert_page;

@@ -86,6 +86,7 @@ fn pace(channel: &LiveChannel) -> (f64, f64) {
         ChannelKind::Twilio => 1.0,
         ChannelKind::X => 1.0,
         ChannelKind::Email => 20.0,
+        ChannelKind::Webchat => 1000.0,
     };
     (rate, rate.max(5.0))
 }
@@ -155,6 +156,16 @@ async fn attempt_on(state: &AppState, channel: &LiveChannel, job: &OutboundJob) 
         last_inbound_at: job.last_inbound_at,
         now: state.clock.now(),
     };
+    if let switchboard_channels::adapter::Adapter::Webchat(..) = &*channel.adapter {
+        // The visitor's open chats show it from the event bus; a closed one on its next visit.
+        return match channel.adapter.check_reply(&send_job) {
+            Ok(()) => Attempt::Accepted {
+                external_id: None,
+                state: DeliveryState::Sent,
+            },
+            Err(rule) => Attempt::Reject(format!("{}: {}", rule.code, rule.message)),
+        };
+    }
     if let switchboard_channels::adapter::Adapter::Email(cfg, creds) = &*channel.adapter {
         if let Err(rule) = channel.adapter.check_reply(&send_job) {
             return Attempt::Reject(format!("{}: {}", rule.code, rule.message));

@@ -187,6 +187,7 @@ pub fn router(state: AppState) -> Router {
             "/hooks/{kind}/{channel_id}",
             get(crate::hooks::handshake).post(crate::hooks::inbound),
         )
+        .route("/chat/{channel_id}", get(crate::chat::upgrade))
         .route(
             "/expert/{token}",
             get(experts::page).post(experts::page_answer),

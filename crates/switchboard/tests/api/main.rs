@@ -8,6 +8,7 @@ mod approvals;
 mod auth;
 mod bad_hooks;
 mod cases;
+mod chat;
 mod cli;
 mod config;
 mod contacts;
