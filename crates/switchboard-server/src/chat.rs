@@ -105,6 +105,80 @@ pub async fn upgrade(
         })
 }
 
+/// `GET /widget.js` and `/widget.css`: the widget, written for Switchboard (no dependencies).
+pub async fn widget_js() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../assets/widget.js"),
+    )
+        .into_response()
+}
+
+pub async fn widget_css() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../assets/widget.css"),
+    )
+        .into_response()
+}
+
+/// `GET /chat/{channel_id}/config`: what the widget shows (greeting, colour, position,
+/// pre-chat), for pages on the allowed list (answered with CORS headers for them).
+pub async fn config(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let live = match ChannelId::parse(&channel) {
+        Ok(id) => state.channels.get(id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(live) = live.filter(|c| c.active) else {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
+    };
+    let Adapter::Webchat(cfg, _) = &*live.adapter else {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
+    };
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !cfg.origin_allowed(origin) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site is not on the chat's list of allowed origins",
+        );
+    }
+    let prechat = match cfg.prechat {
+        webchat::PreChat::Off => "off",
+        webchat::PreChat::Optional => "optional",
+        webchat::PreChat::Required => "required",
+    };
+    let body = json!({"greeting": cfg.greeting, "color": cfg.color, "position": cfg.position,
+                      "prechat": prechat, "max_message_chars": cfg.max_message_chars});
+    (
+        [
+            (
+                axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                origin.to_owned(),
+            ),
+            (axum::http::header::VARY, "Origin".to_owned()),
+        ],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
 fn error_frame(code: &str, message: &str) -> Frame {
     global().webhook("webchat", code);
     Frame::Text(
@@ -254,8 +328,13 @@ async fn send_new(
         } else {
             "agent"
         };
+        // The visitor's own messages carry their client id, so the widget can replace what it
+        // showed while sending.
+        let client_id = (m.direction == Direction::Inbound)
+            .then(|| m.external_id.as_deref().and_then(|e| e.rsplit(':').next()))
+            .flatten();
         let frame = json!({"type": "message", "seq": i + 1, "id": m.id, "from": from,
-                           "author": m.author.name, "text": m.text, "at": m.sent_at});
+                           "client_id": client_id, "author": m.author.name, "text": m.text, "at": m.sent_at});
         socket
             .send(Frame::Text(frame.to_string().into()))
             .await

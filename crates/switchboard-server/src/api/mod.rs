@@ -188,6 +188,9 @@ pub fn router(state: AppState) -> Router {
             get(crate::hooks::handshake).post(crate::hooks::inbound),
         )
         .route("/chat/{channel_id}", get(crate::chat::upgrade))
+        .route("/chat/{channel_id}/config", get(crate::chat::config))
+        .route("/widget.js", get(crate::chat::widget_js))
+        .route("/widget.css", get(crate::chat::widget_css))
         .route(
             "/expert/{token}",
             get(experts::page).post(experts::page_answer),

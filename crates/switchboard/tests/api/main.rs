@@ -7,6 +7,7 @@ mod admin;
 mod approvals;
 mod auth;
 mod bad_hooks;
+mod browser;
 mod cases;
 mod chat;
 mod cli;

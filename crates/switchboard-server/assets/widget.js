@@ -1,0 +1,177 @@
+/* Switchboard chat widget. Written for Switchboard; no dependencies.
+ * Embed: <script src="https://switchboard.example/widget.js" data-channel="CHANNEL_ID" async></script>
+ * Optional: data-lang="en|de|fr|es", data-identifier + data-identifier-hash, or data-jwt
+ * (a signed-in user of the site). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.SwitchboardChat) return;
+  var channel = script.getAttribute("data-channel");
+  var base = new URL(script.src, location.href);
+  var origin = base.origin;
+  var wsBase = origin.replace(/^http/, "ws");
+  var STRINGS = {
+    en: { open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send", placeholder: "Write a message…", sending: "Sending…", offline: "Reconnecting…", you: "You", agent: "Team" },
+    de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", send: "Senden", placeholder: "Nachricht schreiben…", sending: "Wird gesendet…", offline: "Verbindung wird hergestellt…", you: "Sie", agent: "Team" },
+    fr: { open: "Ouvrir le chat", close: "Fermer le chat", title: "Écrivez-nous", send: "Envoyer", placeholder: "Votre message…", sending: "Envoi…", offline: "Reconnexion…", you: "Vous", agent: "Équipe" },
+    es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", send: "Enviar", placeholder: "Escribe un mensaje…", sending: "Enviando…", offline: "Reconectando…", you: "Tú", agent: "Equipo" }
+  };
+  var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2);
+  var t = STRINGS[lang] || STRINGS.en;
+  var key = "sb-chat-" + channel;
+  var store = {
+    get: function (k) { try { return localStorage.getItem(key + "-" + k); } catch (e) { return null; } },
+    set: function (k, v) { try { localStorage.setItem(key + "-" + k, v); } catch (e) { /* private mode */ } }
+  };
+
+  // seq: the last message shown on this page; a new page asks for the whole history again.
+  var state = { socket: null, seq: 0, pending: [], shown: {}, retry: 1000, open: false, config: {} };
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  var root = el("div", { "class": "sb-chat", "data-position": "right" });
+  var bubble = el("button", { "class": "sb-bubble", type: "button", "aria-label": t.open, "aria-expanded": "false" });
+  // A speech-bubble icon drawn here (no icon font, no image request).
+  var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "26"); svg.setAttribute("height", "26");
+  svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false");
+  var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+  svg.appendChild(path); bubble.appendChild(svg);
+  var panel = el("section", { "class": "sb-panel", role: "dialog", "aria-label": t.title, hidden: "" });
+  var header = el("header", { "class": "sb-header" });
+  var title = el("h2", { "class": "sb-title" }, t.title);
+  var closeBtn = el("button", { "class": "sb-close", type: "button", "aria-label": t.close }, "×");
+  var status = el("p", { "class": "sb-status", role: "status", "aria-live": "polite" });
+  var log = el("ol", { "class": "sb-log", role: "log", "aria-live": "polite", tabindex: "0" });
+  var form = el("form", { "class": "sb-form" });
+  var input = el("textarea", { "class": "sb-input", rows: "2", "aria-label": t.placeholder, placeholder: t.placeholder, maxlength: "5000" });
+  var sendBtn = el("button", { "class": "sb-send", type: "submit" }, t.send);
+  header.appendChild(title); header.appendChild(closeBtn);
+  form.appendChild(input); form.appendChild(sendBtn);
+  panel.appendChild(header); panel.appendChild(status); panel.appendChild(log); panel.appendChild(form);
+  root.appendChild(panel); root.appendChild(bubble);
+
+  var css = el("link", { rel: "stylesheet", href: origin + "/widget.css" });
+
+  function toggle(open) {
+    state.open = open;
+    if (open) panel.removeAttribute("hidden"); else panel.setAttribute("hidden", "");
+    bubble.setAttribute("aria-expanded", String(open));
+    bubble.setAttribute("aria-label", open ? t.close : t.open);
+    if (open) { input.focus(); connect(); } else bubble.focus();
+  }
+
+  function show(item) {
+    // item: {seq?, client_id?, from, text, pending?}
+    var id = item.seq ? "s" + item.seq : "c" + item.client_id;
+    if (item.seq && state.shown["s" + item.seq]) return;
+    var li = item.client_id && state.shown["c" + item.client_id];
+    if (!li) {
+      li = el("li", { "class": "sb-msg sb-" + item.from });
+      li.appendChild(el("span", { "class": "sb-who" }, item.from === "visitor" ? t.you : (item.author || t.agent)));
+      li.appendChild(el("span", { "class": "sb-text" }, item.text));
+      log.appendChild(li);
+    }
+    li.classList.toggle("sb-pending", !!item.pending);
+    li.setAttribute("aria-busy", item.pending ? "true" : "false");
+    if (item.client_id) state.shown["c" + item.client_id] = li;
+    if (item.seq) { state.shown[id] = li; li.setAttribute("data-seq", item.seq); }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function send(frame) {
+    if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(frame));
+  }
+
+  function newId() {
+    return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2)).replace(/[^A-Za-z0-9-]/g, "");
+  }
+
+  function submit(text) {
+    text = text.trim();
+    if (!text) return;
+    var msg = { type: "message", client_id: newId(), text: text };
+    state.pending.push(msg);
+    store.set("pending", JSON.stringify(state.pending));
+    show({ client_id: msg.client_id, from: "visitor", text: text, pending: true });
+    send(msg);
+  }
+
+  function onFrame(f) {
+    if (f.type === "welcome") {
+      if (f.token) store.set("token", f.token);
+      status.textContent = "";
+      state.retry = 1000;
+      // Everything not yet acknowledged goes again: the server stores each once.
+      state.pending.forEach(send);
+    } else if (f.type === "ack") {
+      state.pending = state.pending.filter(function (m) { return m.client_id !== f.client_id; });
+      store.set("pending", JSON.stringify(state.pending));
+      var li = state.shown["c" + f.client_id];
+      if (li) { li.classList.remove("sb-pending"); li.classList.add("sb-sent"); li.setAttribute("aria-busy", "false"); }
+    } else if (f.type === "message") {
+      show({ seq: f.seq, client_id: f.client_id, from: f.from, author: f.author, text: f.text });
+      if (f.seq > state.seq) state.seq = f.seq;
+    } else if (f.type === "error") {
+      status.textContent = f.message;
+    }
+  }
+
+  function connect() {
+    if (state.socket && state.socket.readyState <= 1) return;
+    var ws = new WebSocket(wsBase + "/chat/" + encodeURIComponent(channel));
+    state.socket = ws;
+    ws.onopen = function () {
+      var hello = { type: "hello", last_seq: state.seq };
+      var token = store.get("token");
+      if (script.getAttribute("data-jwt")) hello.jwt = script.getAttribute("data-jwt");
+      else if (script.getAttribute("data-identifier")) {
+        hello.identifier = script.getAttribute("data-identifier");
+        hello.identifier_hash = script.getAttribute("data-identifier-hash");
+      } else if (token) hello.token = token;
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = function (e) { try { onFrame(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ } };
+    ws.onclose = function () {
+      if (state.socket !== ws) return;
+      status.textContent = t.offline;
+      setTimeout(connect, state.retry);
+      state.retry = Math.min(state.retry * 2, 10000);
+    };
+  }
+
+  bubble.addEventListener("click", function () { toggle(!state.open); });
+  closeBtn.addEventListener("click", function () { toggle(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(input.value); input.value = ""; });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(input.value); input.value = ""; }
+  });
+
+  try { state.pending = JSON.parse(store.get("pending") || "[]"); } catch (e) { state.pending = []; }
+
+  fetch(origin + "/chat/" + encodeURIComponent(channel) + "/config").then(function (r) { return r.json(); }).then(function (c) {
+    state.config = c;
+    if (c.greeting) title.textContent = c.greeting;
+    if (c.color) root.style.setProperty("--sb-color", c.color);
+    if (c.position) root.setAttribute("data-position", c.position);
+  }).catch(function () { /* defaults */ });
+
+  document.head.appendChild(css);
+  document.body.appendChild(root);
+  state.pending.forEach(function (m) { show({ client_id: m.client_id, from: "visitor", text: m.text, pending: true }); });
+
+  // For the site (and tests): open, send, and drop the connection (it comes back by itself).
+  window.SwitchboardChat = {
+    open: function () { toggle(true); },
+    send: submit,
+    disconnect: function () { if (state.socket) state.socket.close(); }
+  };
+})();

@@ -1,0 +1,187 @@
+//! The chat widget in a real headless Chromium: a shop's page embeds it with one script tag,
+//! a visitor chats, an agent answers through the API, the connection drops and comes back,
+//! the page is reloaded; nothing is lost or doubled. Screenshots go to
+//! `target/tmp/widget-screenshots/`. Skipped, with the reason, without Chromium, chromedriver
+//! or Selenium (`.ci/run` installs them).
+
+use crate::helpers::*;
+use crate::social::connect;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::io::BufRead;
+
+fn available() -> Result<(), String> {
+    for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        if !std::path::Path::new(bin).exists() {
+            return Err(format!(
+                "{bin} is missing (apt-get install chromium chromium-driver)"
+            ));
+        }
+    }
+    let selenium = std::process::Command::new("python3")
+        .args(["-c", "import selenium"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !selenium.success() {
+        return Err("Selenium is missing (pip install selenium)".into());
+    }
+    Ok(())
+}
+
+/// A shop's page on its own origin, embedding the widget from the Switchboard server.
+async fn shop_page(switchboard: &str, channel: &str) -> String {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
+         <body><h1>The Shop</h1><p>Jackets and more.</p>\
+         <script src=\"{switchboard}/widget.js\" data-channel=\"{channel}\" data-lang=\"en\" async></script>\
+         </body></html>"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    origin
+}
+
+#[tokio::test]
+async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload() {
+    if let Err(why) = available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let app = spawn_app().await;
+    // The channel is made first with no site, then the page's origin is allowed.
+    let id = connect(
+        &app,
+        "webchat",
+        json!({"greeting": "Hi! Ask us anything.", "color": "#0a7d4f"}),
+        json!({"widget_secret": "a-widget-secret-of-32-characters"}),
+    )
+    .await;
+    let origin = shop_page(&app.address, &id).await;
+    let allowed = app
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            &app.admin,
+            &json!({"config": {"allowed_origins": [origin]}}),
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
+    let js = app
+        .http
+        .get(app.url("/widget.js"))
+        .send()
+        .await
+        .expect("get");
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/javascript")
+    );
+    let size = js.bytes().await.expect("body").len();
+    assert!(size < 32 * 1024, "the widget is small: {size} bytes");
+
+    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/chat_widget.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, &format!("{origin}/"), &shots])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let mut expect = async |marker: &str| -> String {
+        loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {marker} from the browser; got {lines:?}"))
+                .unwrap_or_else(|| {
+                    panic!("the browser script ended before {marker}; got {lines:?}")
+                });
+            lines.push(line.clone());
+            if line.starts_with(marker) {
+                return line;
+            }
+        }
+    };
+
+    assert_eq!(expect("LABEL").await, "LABEL Open chat");
+    assert_eq!(expect("OPEN").await, "OPEN Hi! Ask us anything.");
+    expect("SENT1").await;
+    let case = wait_for("the visitor's message on a case", || async {
+        app.all_cases().await.into_iter().next()
+    })
+    .await;
+    let case_id = case["id"].as_str().expect("id").to_owned();
+    let reply = |text: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/cases/{case_id}/replies");
+        async move {
+            let r = app.post(&path, &app.agent, &json!({"text": text})).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+    };
+    reply("Yes, size M is in stock.").await;
+    expect("REPLY1").await;
+    expect("SENT2").await;
+    reply("Held until Friday.").await;
+    expect("REPLY2").await;
+    let history = expect("HISTORY").await;
+    let texts: Vec<String> =
+        serde_json::from_str(history.trim_start_matches("HISTORY ")).expect("json");
+    assert_eq!(
+        texts,
+        [
+            "Hi, is the blue jacket in stock?",
+            "Yes, size M is in stock.",
+            "Can you hold one for me?",
+            "Held until Friday."
+        ],
+        "every message once, in order, after a dropped connection and a reload"
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shot in ["1-closed.png", "2-answered.png", "3-after-reload.png"] {
+        assert!(
+            std::path::Path::new(&format!("{shots}/{shot}")).exists(),
+            "{shot}"
+        );
+    }
+    // The case holds the same four messages.
+    let detail = app.case(&case_id).await;
+    assert_eq!(
+        detail["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["direction"] != "note")
+            .count(),
+        4
+    );
+}
