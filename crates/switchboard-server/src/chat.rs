@@ -60,6 +60,43 @@ fn refuse(status: StatusCode, code: &'static str, detail: &str) -> Response {
     ApiError::new(status, code, detail.to_owned()).into_response()
 }
 
+/// The active web chat channel with this id, for a page whose `Origin` it allows: its id,
+/// settings, secret and the origin; else the refusal (404, 410 or 403).
+async fn open_chat(
+    state: &AppState,
+    channel: &str,
+    headers: &HeaderMap,
+) -> Result<(ChannelId, webchat::Config, webchat::Credentials, String), Response> {
+    let not_found = || refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
+    let id = ChannelId::parse(channel).map_err(|_| not_found())?;
+    let live = match state.channels.get(id).await {
+        Ok(Some(c)) => c,
+        _ => return Err(not_found()),
+    };
+    let Adapter::Webchat(cfg, creds) = &*live.adapter else {
+        return Err(not_found());
+    };
+    if !live.active {
+        return Err(refuse(
+            StatusCode::GONE,
+            "channel_disabled",
+            "this chat is switched off",
+        ));
+    }
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !cfg.origin_allowed(origin) {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site is not on the chat's list of allowed origins",
+        ));
+    }
+    Ok((id, cfg.clone(), creds.clone(), origin.to_owned()))
+}
+
 /// `GET /chat/{channel_id}`: the WebSocket upgrade, for allowed origins only.
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -67,35 +104,11 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Ok(id) = ChannelId::parse(&channel) else {
-        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
+    let (id, cfg, creds, _) = match open_chat(&state, &channel, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let live = match state.channels.get(id).await {
-        Ok(Some(c)) if matches!(&*c.adapter, Adapter::Webchat(..)) => c,
-        _ => return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id"),
-    };
-    if !live.active {
-        return refuse(
-            StatusCode::GONE,
-            "channel_disabled",
-            "this chat is switched off",
-        );
-    }
-    let Adapter::Webchat(cfg, creds) = &*live.adapter else {
-        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
-    };
-    let origin = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !cfg.origin_allowed(origin) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "this site is not on the chat's list of allowed origins",
-        );
-    }
-    let (cfg, secret) = (cfg.clone(), creds.widget_secret.clone());
+    let secret = creds.widget_secret;
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             global().webhook("webchat", "connected");
@@ -138,27 +151,10 @@ pub async fn config(
     Path(channel): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let live = match ChannelId::parse(&channel) {
-        Ok(id) => state.channels.get(id).await.ok().flatten(),
-        Err(_) => None,
+    let (_, cfg, _, origin) = match open_chat(&state, &channel, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let Some(live) = live.filter(|c| c.active) else {
-        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
-    };
-    let Adapter::Webchat(cfg, _) = &*live.adapter else {
-        return refuse(StatusCode::NOT_FOUND, "not_found", "no chat with this id");
-    };
-    let origin = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !cfg.origin_allowed(origin) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "this site is not on the chat's list of allowed origins",
-        );
-    }
     let prechat = match cfg.prechat {
         webchat::PreChat::Off => "off",
         webchat::PreChat::Optional => "optional",
