@@ -11,10 +11,10 @@
   var origin = base.origin;
   var wsBase = origin.replace(/^http/, "ws");
   var STRINGS = {
-    en: { open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send", placeholder: "Write a message…", sending: "Sending…", offline: "Reconnecting…", you: "You", agent: "Team" },
-    de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", send: "Senden", placeholder: "Nachricht schreiben…", sending: "Wird gesendet…", offline: "Verbindung wird hergestellt…", you: "Sie", agent: "Team" },
-    fr: { open: "Ouvrir le chat", close: "Fermer le chat", title: "Écrivez-nous", send: "Envoyer", placeholder: "Votre message…", sending: "Envoi…", offline: "Reconnexion…", you: "Vous", agent: "Équipe" },
-    es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", send: "Enviar", placeholder: "Escribe un mensaje…", sending: "Enviando…", offline: "Reconectando…", you: "Tú", agent: "Equipo" }
+    en: { open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send", placeholder: "Write a message…", sending: "Sending…", offline: "Reconnecting…", you: "You", agent: "Team", name: "Your name", email: "Your e-mail", start: "Start chat", skip: "Skip", typing: "is typing…" },
+    de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", send: "Senden", placeholder: "Nachricht schreiben…", sending: "Wird gesendet…", offline: "Verbindung wird hergestellt…", you: "Sie", agent: "Team", name: "Ihr Name", email: "Ihre E-Mail", start: "Chat beginnen", skip: "Überspringen", typing: "schreibt…" },
+    fr: { open: "Ouvrir le chat", close: "Fermer le chat", title: "Écrivez-nous", send: "Envoyer", placeholder: "Votre message…", sending: "Envoi…", offline: "Reconnexion…", you: "Vous", agent: "Équipe", name: "Votre nom", email: "Votre e-mail", start: "Commencer", skip: "Passer", typing: "écrit…" },
+    es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", send: "Enviar", placeholder: "Escribe un mensaje…", sending: "Enviando…", offline: "Reconectando…", you: "Tú", agent: "Equipo", name: "Tu nombre", email: "Tu correo", start: "Empezar", skip: "Omitir", typing: "está escribiendo…" }
   };
   var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2);
   var t = STRINGS[lang] || STRINGS.en;
@@ -53,19 +53,51 @@
   var form = el("form", { "class": "sb-form" });
   var input = el("textarea", { "class": "sb-input", rows: "2", "aria-label": t.placeholder, placeholder: t.placeholder, maxlength: "5000" });
   var sendBtn = el("button", { "class": "sb-send", type: "submit" }, t.send);
+  // The pre-chat form: name and e-mail, asked once when the channel wants them.
+  var pre = el("form", { "class": "sb-prechat", hidden: "" });
+  var preName = el("input", { "class": "sb-name", type: "text", autocomplete: "name", "aria-label": t.name, placeholder: t.name, maxlength: "100" });
+  var preEmail = el("input", { "class": "sb-email", type: "email", autocomplete: "email", "aria-label": t.email, placeholder: t.email, maxlength: "200" });
+  var preStart = el("button", { "class": "sb-start", type: "submit" }, t.start);
+  var preSkip = el("button", { "class": "sb-skip", type: "button" }, t.skip);
+  pre.appendChild(preName); pre.appendChild(preEmail); pre.appendChild(preStart); pre.appendChild(preSkip);
+  var typing = el("p", { "class": "sb-typing", "aria-live": "polite" });
   header.appendChild(title); header.appendChild(closeBtn);
   form.appendChild(input); form.appendChild(sendBtn);
-  panel.appendChild(header); panel.appendChild(status); panel.appendChild(log); panel.appendChild(form);
+  panel.appendChild(header); panel.appendChild(status); panel.appendChild(pre); panel.appendChild(log);
+  panel.appendChild(typing); panel.appendChild(form);
   root.appendChild(panel); root.appendChild(bubble);
 
   var css = el("link", { rel: "stylesheet", href: origin + "/widget.css" });
+
+  function needsPrechat() {
+    var p = state.config.prechat;
+    return (p === "optional" || p === "required") && !store.get("introduced") &&
+      !script.getAttribute("data-identifier") && !script.getAttribute("data-jwt");
+  }
 
   function toggle(open) {
     state.open = open;
     if (open) panel.removeAttribute("hidden"); else panel.setAttribute("hidden", "");
     bubble.setAttribute("aria-expanded", String(open));
     bubble.setAttribute("aria-label", open ? t.close : t.open);
-    if (open) { input.focus(); connect(); } else bubble.focus();
+    if (!open) { bubble.focus(); return; }
+    if (needsPrechat()) {
+      pre.removeAttribute("hidden"); form.setAttribute("hidden", "");
+      preEmail.required = state.config.prechat === "required";
+      preName.required = state.config.prechat === "required";
+      if (state.config.prechat === "required") preSkip.setAttribute("hidden", ""); else preSkip.removeAttribute("hidden");
+      preName.focus();
+      return;
+    }
+    input.focus(); connect();
+  }
+
+  function introduced(name, email) {
+    if (name) store.set("name", name);
+    if (email) store.set("email", email);
+    store.set("introduced", "1");
+    pre.setAttribute("hidden", ""); form.removeAttribute("hidden");
+    input.focus(); connect();
   }
 
   function show(item) {
@@ -117,8 +149,13 @@
       var li = state.shown["c" + f.client_id];
       if (li) { li.classList.remove("sb-pending"); li.classList.add("sb-sent"); li.setAttribute("aria-busy", "false"); }
     } else if (f.type === "message") {
+      if (f.from === "agent") typing.textContent = "";
       show({ seq: f.seq, client_id: f.client_id, from: f.from, author: f.author, text: f.text });
       if (f.seq > state.seq) state.seq = f.seq;
+    } else if (f.type === "typing") {
+      typing.textContent = f.active ? (f.author || t.agent) + " " + t.typing : "";
+      clearTimeout(state.typingTimer);
+      state.typingTimer = setTimeout(function () { typing.textContent = ""; }, 6000);
     } else if (f.type === "error") {
       status.textContent = f.message;
     }
@@ -130,6 +167,8 @@
     state.socket = ws;
     ws.onopen = function () {
       var hello = { type: "hello", last_seq: state.seq };
+      if (store.get("name")) hello.name = store.get("name");
+      if (store.get("email")) hello.email = store.get("email");
       var token = store.get("token");
       if (script.getAttribute("data-jwt")) hello.jwt = script.getAttribute("data-jwt");
       else if (script.getAttribute("data-identifier")) {
@@ -151,6 +190,14 @@
   closeBtn.addEventListener("click", function () { toggle(false); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(input.value); input.value = ""; });
+  pre.addEventListener("submit", function (e) { e.preventDefault(); introduced(preName.value.trim(), preEmail.value.trim()); });
+  preSkip.addEventListener("click", function () { introduced("", ""); });
+  // Tell the team the visitor is writing: at most every three seconds.
+  var lastTyping = 0;
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (now - lastTyping > 3000 && input.value.trim()) { lastTyping = now; send({ type: "typing" }); }
+  });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(input.value); input.value = ""; }
   });
@@ -162,6 +209,7 @@
     if (c.greeting) title.textContent = c.greeting;
     if (c.color) root.style.setProperty("--sb-color", c.color);
     if (c.position) root.setAttribute("data-position", c.position);
+    if (c.max_message_chars) input.setAttribute("maxlength", String(c.max_message_chars));
   }).catch(function () { /* defaults */ });
 
   document.head.appendChild(css);

@@ -250,6 +250,8 @@ async fn session(
     };
     let thread = ChatMessage::thread_of(&visitor.id);
     let mut bus = state.bus.subscribe();
+    let mut presence = state.presence.subscribe();
+    let mut last_typing: Option<std::time::Instant> = None;
     let mut sent = hello.last_seq;
     let history = state
         .store
@@ -276,9 +278,31 @@ async fn session(
                 let elapsed = last_refill.elapsed().as_secs_f64();
                 last_refill = std::time::Instant::now();
                 tokens = (tokens + elapsed * RATE_PER_SEC).min(RATE_PER_SEC * 2.0);
+                // The visitor is writing: the agents' streams hear it (every two seconds at most).
+                if serde_json::from_str::<Value>(&text).is_ok_and(|v| v["type"] == "typing") {
+                    if let Some(c) = conversation
+                        && last_typing.is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
+                    {
+                        last_typing = Some(std::time::Instant::now());
+                        let _ = state.presence.send(std::sync::Arc::new(json!({
+                            "kind": "typing", "from": "visitor", "channel_id": channel,
+                            "conversation_id": c, "visitor": visitor.id,
+                        })));
+                    }
+                    continue;
+                }
                 let reply = on_frame(&state, channel, &cfg, &visitor, &text, &mut tokens).await;
                 if let Some(reply) = reply {
                     socket.send(reply).await.map_err(|e| e.to_string())?;
+                }
+            }
+            moment = presence.recv() => {
+                let Ok(m) = moment else { continue };
+                if m["kind"] == "typing" && m["from"] == "agent"
+                    && conversation.is_some_and(|c| m["conversation_id"].as_str() == Some(&c.to_string()))
+                {
+                    let frame = json!({"type": "typing", "active": true, "author": m["author"]});
+                    socket.send(Frame::Text(frame.to_string().into())).await.map_err(|e| e.to_string())?;
                 }
             }
             event = bus.recv() => {

@@ -89,6 +89,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub clock: Arc<dyn Clock>,
     pub bus: Arc<dyn LiveBus>,
+    /// Moments that are not stored (someone is typing): to live streams and chats only.
+    pub presence: tokio::sync::broadcast::Sender<Arc<serde_json::Value>>,
     pub ingest: Arc<dyn IngestQueue>,
     pub channels: ChannelCache,
     pub config: Arc<ServerConfig>,
@@ -148,6 +150,7 @@ pub async fn start(
         secrets,
         clock: Arc::new(auth::SystemClock),
         bus: Arc::new(bus::InProcessBus::new()),
+        presence: tokio::sync::broadcast::channel(1024).0,
         ingest: Arc::new(queue),
         config: Arc::new(config),
         outbound_wake: Arc::new(Notify::new()),

@@ -453,6 +453,27 @@ pub struct TransferBody {
     reason: String,
 }
 
+/// `POST /cases/{id}/typing`: the agent is writing a reply; a chat visitor on the case's
+/// conversation sees it, and so do the other agents' streams. Nothing is stored. 204.
+pub async fn typing(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
+    let case = state
+        .store
+        .case(id)
+        .await
+        .map_err(ApiError::from_store("case"))?
+        .case;
+    let _ = state.presence.send(std::sync::Arc::new(serde_json::json!({
+        "kind": "typing", "from": "agent", "case_id": id,
+        "conversation_id": case.conversation_id, "author": caller.actor.name(),
+    })));
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /cases/{id}/transfer`: to another team and/or person, with a reason.
 pub async fn transfer(
     State(state): State<AppState>,

@@ -53,6 +53,24 @@ impl Drop for GaugeGuard {
     }
 }
 
+/// Presence moments (`{"kind": "typing", …}`) as SSE events named by their kind, without id.
+fn tokio_stream_of(
+    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<serde_json::Value>>,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(v) => {
+                    let kind = v["kind"].as_str().unwrap_or("presence").to_owned();
+                    return Some((Ok(SseEvent::default().event(kind).data(v.to_string())), rx));
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
 fn to_sse(e: &Event) -> SseEvent {
     let data = serde_json::json!({ "seq": e.seq, "kind": e.kind, "case_id": e.case_id, "data": e.data, "created_at": e.created_at });
     SseEvent::default()
@@ -153,11 +171,13 @@ pub async fn stream(
     if resume.is_some() && !cursor.backfill().await {
         return Err(ApiError::internal("cannot read events"));
     }
-    let stream = futures_util::stream::unfold(cursor, |mut c| async move {
+    let presence = tokio_stream_of(cursor.state.presence.subscribe());
+    let events = futures_util::stream::unfold(cursor, |mut c| async move {
         let e = c.next().await?;
         Some((Ok(to_sse(&e)), c))
-    })
-    .take_until(async move {
+    });
+    // Typing and the like are not stored: they come between events, without an id.
+    let stream = futures_util::stream::select(events, presence).take_until(async move {
         let _ = stop.wait_for(|stopping| *stopping).await;
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -185,3 +185,95 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
         4
     );
 }
+
+#[tokio::test]
+async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
+    if let Err(why) = available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let app = spawn_app().await;
+    let id = connect(
+        &app,
+        "webchat",
+        json!({"greeting": "Welcome to the Shop", "prechat": "required"}),
+        json!({"widget_secret": "a-widget-secret-of-32-characters"}),
+    )
+    .await;
+    let origin = shop_page(&app.address, &id).await;
+    let allowed = app
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            &app.admin,
+            &json!({"config": {"allowed_origins": [origin], "prechat": "required", "greeting": "Welcome to the Shop"}}),
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
+    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/chat_prechat.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, &format!("{origin}/"), &shots])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut next = async || {
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a line from the browser within a minute")
+    };
+    let first = next().await;
+    if first.is_none() {
+        let out = child.wait_with_output().expect("wait");
+        panic!(
+            "the browser script ended: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(first.as_deref(), Some("BLOCKED"));
+    assert_eq!(next().await.as_deref(), Some("SENT"));
+    let case = wait_for("the visitor's message on a case", || async {
+        app.all_cases().await.into_iter().next()
+    })
+    .await;
+    let contact = app
+        .get(
+            &format!(
+                "/api/v1/contacts/{}",
+                case["contact_id"].as_str().expect("contact")
+            ),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(contact.json["display_name"], "Bo Chen");
+    assert_eq!(contact.json["identities"][0]["handle"], "bo@example.com");
+    let typing = app
+        .post(
+            &format!("/api/v1/cases/{}/typing", case["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(typing.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        next().await.as_deref(),
+        Some("TYPING test agent is typing…")
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
