@@ -53,6 +53,42 @@ async fn shop_page(switchboard: &str, channel: &str) -> String {
     origin
 }
 
+/// Runs a browser script on the page; its output lines arrive on the receiver.
+fn run_script(
+    name: &str,
+    page: &str,
+    shots: &str,
+) -> (
+    std::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let script = format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new("python3")
+        .args([&script, page, shots])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Where the screenshots go.
+fn screenshot_dir() -> String {
+    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    shots
+}
+
 #[tokio::test]
 async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload() {
     if let Err(why) = available() {
@@ -92,25 +128,8 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
     let size = js.bytes().await.expect("body").len();
     assert!(size < 32 * 1024, "the widget is small: {size} bytes");
 
-    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/chat_widget.py");
-    let mut child = std::process::Command::new("python3")
-        .args([script, &format!("{origin}/"), &shots])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let shots = screenshot_dir();
+    let (child, mut rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots);
     let mut lines = Vec::new();
     let mut expect = async |marker: &str| -> String {
         loop {
@@ -209,25 +228,8 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
         )
         .await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
-    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/chat_prechat.py");
-    let mut child = std::process::Command::new("python3")
-        .args([script, &format!("{origin}/"), &shots])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let shots = screenshot_dir();
+    let (child, mut rx) = run_script("chat_prechat.py", &format!("{origin}/"), &shots);
     let mut next = async || {
         tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
             .await

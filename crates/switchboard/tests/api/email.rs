@@ -7,13 +7,6 @@ use crate::social::connect;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// Sends `raw` to the listener with smtplib as `rcpts`; the outcome as smtplib reports it:
 /// `ok`, or the refusal's code and text.
 async fn smtp_send(port: u16, rcpts: &[&str], raw: &str) -> String {

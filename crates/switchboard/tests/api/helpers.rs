@@ -662,6 +662,14 @@ impl TestApp {
     }
 }
 
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 // ----- a real SMTP server ------------------------------------------------------------------
 
 /// aiosmtpd (Python, installed by `.ci/run`) storing every mail it accepts in a Maildir.
@@ -673,10 +681,7 @@ pub struct SmtpPeer {
 
 impl SmtpPeer {
     pub async fn start() -> SmtpPeer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let maildir = tempfile::tempdir().expect("maildir");
         let child = std::process::Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -750,10 +755,7 @@ impl ImapPeer {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let dir = tempfile::tempdir().expect("dir");
         let d = dir.path().display().to_string();
         for sub in ["run", "mail", "home"] {

@@ -4,19 +4,14 @@ channel requires a name and an e-mail before the chat starts. Prints milestones.
 Usage: chat_prechat.py PAGE_URL SCREENSHOT_DIR"""
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from common import chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 page, shots = sys.argv[1], sys.argv[2]
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,800"):
-    opts.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+driver = chrome()
 wait = WebDriverWait(driver, 30)
 try:
     driver.get(page)
