@@ -376,6 +376,13 @@ fn ingest_one(
             id
         }
     };
+    // The address a chat visitor typed into the pre-chat form: their word, not proof, so a
+    // weak key (it links them to an e-mail contact holding it strongly).
+    if item.channel_kind == "webchat"
+        && let Some(key) = m.author.handle.as_deref().and_then(ContactKey::email)
+    {
+        crate::contact_keys::add(c, contact, &key, KeySource::Message, now)?;
+    }
     // A number or address the customer wrote privately ties this contact to others weakly
     // (in public, people also write other people's).
     if !m.public

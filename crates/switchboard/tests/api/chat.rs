@@ -110,7 +110,11 @@ async fn chat_over_websocket_acknowledges_resumes_and_knows_its_visitors() {
     let mut s = open(&app, &id, Some("https://shop.example"))
         .await
         .expect("open");
-    send(&mut s, json!({"type": "hello", "name": "Ann"})).await;
+    send(
+        &mut s,
+        json!({"type": "hello", "name": "Ann", "email": "Ann@Example.com"}),
+    )
+    .await;
     let welcome = next(&mut s).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(welcome["seq"], 0);
@@ -142,6 +146,20 @@ async fn chat_over_websocket_acknowledges_resumes_and_knows_its_visitors() {
     // The agent answers: pushed at once.
     let case = app.wait_for_message(&format!("{visitor}:c-1")).await;
     let case_id = case["id"].as_str().expect("case").to_owned();
+    // The address from the pre-chat form is a (weak) key of the visitor's contact.
+    let contact = app
+        .get(
+            &format!(
+                "/api/v1/contacts/{}",
+                case["contact_id"].as_str().expect("contact")
+            ),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        contact.json["keys"],
+        json!([{"kind": "email", "value": "ann@example.com", "source": "message"}])
+    );
     let r = app
         .post(
             &format!("/api/v1/cases/{case_id}/replies"),
