@@ -168,6 +168,15 @@ pub struct PayloadError {
     pub message: String,
 }
 
+/// Who a reply goes to: the id in the thread key after `prefix` (`chat:<id>`, `sms:<number>`),
+/// else the job's `to`; `None` when both are blank.
+pub(crate) fn thread_or_to<'a>(job: &'a SendJob, prefix: &str) -> Option<&'a str> {
+    job.thread
+        .strip_prefix(prefix)
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| Some(job.to.as_str()).filter(|s| !s.trim().is_empty()))
+}
+
 /// Reads one item of a batched envelope (a Meta entry or event, a WhatsApp message, an X
 /// event): its events, or, when the item cannot be read, one [`ChannelEvent::Malformed`]
 /// naming it, so that the envelope's other items still count and nothing valid is lost.

@@ -661,32 +661,14 @@ fn time(o: &Map<String, Value>, path: &str, key: &str) -> Result<Option<Timestam
 
 /// The chat to send to: the thread's (`chat:<id>`), else `job.to`.
 fn chat_id(job: &SendJob) -> Option<&str> {
-    job.thread
-        .strip_prefix(THREAD_PREFIX)
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| Some(job.to.as_str()).filter(|s| !s.trim().is_empty()))
+    crate::thread_or_to(job, THREAD_PREFIX)
 }
 
 /// Telegram's rules for a reply: some text, at most 4096 characters, in a chat the bot is in.
 /// There is no reply window, and a bot cannot answer a group message in private (it may
 /// only write to users who started a chat with it).
 pub fn check_reply(job: &SendJob) -> Result<(), RuleError> {
-    if job.text.trim().is_empty() {
-        return Err(RuleError::new(
-            "empty",
-            "A Telegram message needs some text: write a message before sending.",
-        ));
-    }
-    let chars = job.text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(RuleError::new(
-            "too_long",
-            format!(
-                "A Telegram message can be at most {MAX_TEXT_CHARS} characters and this reply \
-                 has {chars}: shorten it or send it as several replies."
-            ),
-        ));
-    }
+    crate::meta::check_text("Telegram", MAX_TEXT_CHARS, &job.text)?;
     if job.private_reply {
         return Err(RuleError::new(
             "not_supported",

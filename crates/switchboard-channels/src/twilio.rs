@@ -459,32 +459,14 @@ pub fn dedupe_key(body: &[u8]) -> Option<String> {
 
 /// The address to send to: the thread's (`sms:<address>`), else `job.to`.
 fn destination(job: &SendJob) -> Option<&str> {
-    job.thread
-        .strip_prefix(THREAD_PREFIX)
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| Some(job.to.as_str()).filter(|s| !s.trim().is_empty()))
+    crate::thread_or_to(job, THREAD_PREFIX)
 }
 
 /// Twilio's rules for a reply: some text, at most 1600 characters, an address to send to.
 /// SMS has no reply window; WhatsApp through Twilio (`whatsapp:` addresses) keeps WhatsApp's
 /// 24 hours since the customer last wrote.
 pub fn check_reply(job: &SendJob) -> Result<(), RuleError> {
-    if job.text.trim().is_empty() {
-        return Err(RuleError::new(
-            "empty",
-            "An SMS needs some text: write a message before sending.",
-        ));
-    }
-    let chars = job.text.chars().count();
-    if chars > MAX_BODY_CHARS {
-        return Err(RuleError::new(
-            "too_long",
-            format!(
-                "An SMS can be at most {MAX_BODY_CHARS} characters and this reply has {chars}: \
-                 shorten it or send it as several replies."
-            ),
-        ));
-    }
+    crate::meta::check_text("SMS", MAX_BODY_CHARS, &job.text)?;
     let Some(to) = destination(job) else {
         return Err(RuleError::new(
             "not_supported",
