@@ -3,6 +3,7 @@
 //! No I/O here: the server does the HTTP, so every adapter is tested as plain functions.
 
 pub mod adapter;
+pub mod chat_files;
 pub mod email;
 pub mod meta;
 pub mod notify;

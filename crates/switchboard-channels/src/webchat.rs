@@ -19,6 +19,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use switchboard_core::Timestamp;
+use switchboard_core::schedule::{BusinessHours, HoursSpec};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -44,10 +46,16 @@ pub struct Config {
     /// `right` or `left`.
     pub position: String,
     pub prechat: PreChat,
-    /// Minutes without an answer before the widget offers to continue by e-mail.
+    /// Minutes without an answer before the widget offers to continue by e-mail (0: offer it
+    /// with the first message).
     pub offline_after_minutes: u32,
     pub max_message_chars: usize,
     pub max_attachment_bytes: usize,
+    /// When the team answers chats; `None`: always. Outside them the widget says when the team
+    /// is back and asks for an e-mail address.
+    pub hours: Option<BusinessHours>,
+    /// The e-mail channel that mails replies to visitors who left an address and are gone.
+    pub email_channel_id: Option<String>,
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -128,16 +136,53 @@ impl Config {
                 format!("must be a whole number from 1 to {max}"),
             )),
         };
+        let hours = match field(obj, "hours") {
+            None => None,
+            Some(v) => {
+                let spec: HoursSpec = serde_json::from_value(v.clone()).map_err(|e| {
+                    PayloadError::field("config.hours", format!("is not business hours: {e}"))
+                })?;
+                Some(
+                    BusinessHours::from_spec(&spec)
+                        .map_err(|e| PayloadError::field("config.hours", e.to_string()))?,
+                )
+            }
+        };
+        let email_channel_id = match text("email_channel_id", 64)? {
+            None => None,
+            Some(id) => Some(uuid_like(&id).ok_or_else(|| {
+                PayloadError::field(
+                    "config.email_channel_id",
+                    "must be the id of an e-mail channel",
+                )
+            })?),
+        };
+        let offline_after_minutes = match field(obj, "offline_after_minutes") {
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => 0,
+            _ => number("offline_after_minutes", 5, 24 * 60)? as u32,
+        };
         Ok(Config {
             allowed_origins,
             greeting: text("greeting", 500)?,
             color: color.to_lowercase(),
             position,
             prechat,
-            offline_after_minutes: number("offline_after_minutes", 5, 24 * 60)? as u32,
+            offline_after_minutes,
             max_message_chars: number("max_message_chars", 5000, 20_000)? as usize,
             max_attachment_bytes: number("max_attachment_bytes", 10 << 20, 25 << 20)? as usize,
+            hours,
+            email_channel_id,
         })
+    }
+
+    /// Whether the team answers chats at `now`, and if not, when it is back (`None`: not in the
+    /// next ten years).
+    pub fn availability(&self, now: Timestamp) -> (bool, Option<Timestamp>) {
+        match &self.hours {
+            None => (true, Some(now)),
+            Some(h) if h.is_open(now) => (true, Some(now)),
+            Some(h) => (false, h.next_open(now)),
+        }
     }
 
     /// Whether a page at `origin` (the browser's `Origin` header) may use the widget.
@@ -161,6 +206,19 @@ impl Config {
             }
         })
     }
+}
+
+/// A UUID in its hyphenated form, lower-cased.
+fn uuid_like(s: &str) -> Option<String> {
+    let s = s.trim().to_ascii_lowercase();
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    (groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit())))
+    .then_some(s)
 }
 
 /// `https://shop.example[:port]` or `https://*.shop.example`, lower-cased; no path.
@@ -223,6 +281,35 @@ pub struct ChatMessage {
     pub text: String,
     /// When the server received it, in Unix milliseconds.
     pub sent_at: i64,
+    /// Files the visitor uploaded before sending (see [`crate::chat_files`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<ChatAttachment>,
+}
+
+/// A file a chat message carries: the id of the upload, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChatAttachment {
+    pub id: String,
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+}
+
+impl ChatAttachment {
+    /// Where agents fetch the file: the API's files route.
+    pub fn to_core(&self) -> switchboard_core::Attachment {
+        switchboard_core::Attachment {
+            kind: if self.mime_type.starts_with("image/") {
+                "image".into()
+            } else {
+                "file".into()
+            },
+            url: Some(format!("/api/v1/chat-files/{}", self.id)),
+            provider_id: Some(self.id.clone()),
+            mime_type: Some(self.mime_type.clone()),
+            name: Some(self.name.clone()),
+        }
+    }
 }
 
 impl ChatMessage {
@@ -255,7 +342,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<switchboard_core::ChannelEvent>, Payload
             },
             text: m.text.clone(),
             sent_at: switchboard_core::Timestamp::from_unix_millis(m.sent_at),
-            attachments: Vec::new(),
+            attachments: m.attachments.iter().map(ChatAttachment::to_core).collect(),
             reply_to: None,
         },
     )])
@@ -299,6 +386,36 @@ pub fn check_visitor_token(secret: &[u8], token: &str) -> Option<String> {
         .verify_slice(&sig)
         .ok()
         .map(|_| id.to_owned())
+}
+
+/// How long an upload token is good for.
+pub const UPLOAD_TOKEN_SECS: i64 = 3600;
+
+/// A token that lets the browser upload files as `visitor` (whoever they proved to be when
+/// the chat opened) until `expires` (Unix seconds): `u1.<visitor, base64url>.<expires>.<mac>`.
+pub fn upload_token(secret: &[u8], visitor: &str, expires: i64) -> String {
+    let data = format!("upload\0{visitor}\0{expires}");
+    let sig = mac(secret, data.as_bytes()).finalize().into_bytes();
+    format!(
+        "u1.{}.{expires}.{}",
+        B64URL.encode(visitor.as_bytes()),
+        B64URL.encode(sig)
+    )
+}
+
+/// The visitor an upload token was given to, if it is genuine and not expired at `now`.
+pub fn check_upload_token(secret: &[u8], token: &str, now: i64) -> Option<String> {
+    let mut parts = token.strip_prefix("u1.")?.split('.');
+    let (visitor, expires, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let visitor = String::from_utf8(B64URL.decode(visitor).ok()?).ok()?;
+    let expires: i64 = expires.parse().ok()?;
+    let sig = B64URL.decode(sig).ok()?;
+    let data = format!("upload\0{visitor}\0{expires}");
+    mac(secret, data.as_bytes()).verify_slice(&sig).ok()?;
+    (now < expires).then_some(visitor)
 }
 
 /// `identifier_hash == hex(HMAC-SHA256(secret, identifier))`, compared in constant time.
@@ -471,6 +588,90 @@ mod tests {
             ("", false),
         ] {
             assert_eq!(c.origin_allowed(origin), ok, "{origin}");
+        }
+    }
+
+    #[test]
+    fn upload_tokens_name_their_visitor_until_they_expire() {
+        let t = upload_token(b"secret-secret-16", "user:ada@example.com", 1_000);
+        assert_eq!(
+            check_upload_token(b"secret-secret-16", &t, 999).as_deref(),
+            Some("user:ada@example.com")
+        );
+        assert_eq!(check_upload_token(b"secret-secret-16", &t, 1_000), None);
+        assert_eq!(check_upload_token(b"another-secret-16", &t, 999), None);
+        // Moving the expiry or changing the visitor breaks the MAC.
+        let later = t.replace(".1000.", ".9999.");
+        assert_eq!(check_upload_token(b"secret-secret-16", &later, 999), None);
+        let other = upload_token(b"secret-secret-16", "user:bob", 1_000);
+        let (_, sig) = t.rsplit_once('.').unwrap();
+        let (head, _) = other.rsplit_once('.').unwrap();
+        assert_eq!(
+            check_upload_token(b"secret-secret-16", &format!("{head}.{sig}"), 999),
+            None
+        );
+        for junk in [
+            "",
+            "u1.",
+            "u1.a.b",
+            "u1.!!.1.x",
+            "v1.abc.def",
+            &format!("{t}.x"),
+        ] {
+            assert_eq!(
+                check_upload_token(b"secret-secret-16", junk, 0),
+                None,
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn hours_say_when_the_team_is_back() {
+        let cfg = Config::from_json(&json!({
+            "hours": {"timezone": "UTC", "mon": "09:00-17:00"},
+            "offline_after_minutes": 0,
+            "email_channel_id": "0190A4D0-C0DE-7000-8000-000000000ABC",
+        }))
+        .unwrap();
+        assert_eq!(cfg.offline_after_minutes, 0);
+        assert_eq!(
+            cfg.email_channel_id.as_deref(),
+            Some("0190a4d0-c0de-7000-8000-000000000abc")
+        );
+        // 2026-11-23 is a Monday.
+        let monday_9 = Timestamp::from_unix_secs(1_795_424_400).unwrap();
+        assert_eq!(cfg.availability(monday_9), (true, Some(monday_9)));
+        let monday_18 = Timestamp::from_unix_secs(1_795_453_200).unwrap();
+        let next_monday_9 = Timestamp::from_unix_secs(1_795_424_400 + 7 * 86_400).unwrap();
+        assert_eq!(cfg.availability(monday_18), (false, Some(next_monday_9)));
+        assert_eq!(
+            Config::from_json(&json!({}))
+                .unwrap()
+                .availability(monday_18),
+            (true, Some(monday_18))
+        );
+        for (bad, field) in [
+            (
+                json!({"hours": {"timezone": "Mars/Olympus", "mon": "09:00-17:00"}}),
+                "config.hours",
+            ),
+            (
+                json!({"hours": {"timezone": "UTC", "mon": "25:00-26:00"}}),
+                "config.hours",
+            ),
+            (json!({"hours": "9 to 5"}), "config.hours"),
+            (
+                json!({"email_channel_id": "mail"}),
+                "config.email_channel_id",
+            ),
+            (
+                json!({"offline_after_minutes": 2000}),
+                "config.offline_after_minutes",
+            ),
+        ] {
+            let e = Config::from_json(&bad).expect_err(&bad.to_string());
+            assert_eq!(e.field.as_deref(), Some(field), "{bad}");
         }
     }
 

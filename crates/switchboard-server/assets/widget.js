@@ -11,10 +11,10 @@
   var origin = base.origin;
   var wsBase = origin.replace(/^http/, "ws");
   var STRINGS = {
-    en: { open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send", placeholder: "Write a message…", sending: "Sending…", offline: "Reconnecting…", you: "You", agent: "Team", name: "Your name", email: "Your e-mail", start: "Start chat", skip: "Skip", typing: "is typing…" },
-    de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", send: "Senden", placeholder: "Nachricht schreiben…", sending: "Wird gesendet…", offline: "Verbindung wird hergestellt…", you: "Sie", agent: "Team", name: "Ihr Name", email: "Ihre E-Mail", start: "Chat beginnen", skip: "Überspringen", typing: "schreibt…" },
-    fr: { open: "Ouvrir le chat", close: "Fermer le chat", title: "Écrivez-nous", send: "Envoyer", placeholder: "Votre message…", sending: "Envoi…", offline: "Reconnexion…", you: "Vous", agent: "Équipe", name: "Votre nom", email: "Votre e-mail", start: "Commencer", skip: "Passer", typing: "écrit…" },
-    es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", send: "Enviar", placeholder: "Escribe un mensaje…", sending: "Enviando…", offline: "Reconectando…", you: "Tú", agent: "Equipo", name: "Tu nombre", email: "Tu correo", start: "Empezar", skip: "Omitir", typing: "está escribiendo…" }
+    en: { open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send", placeholder: "Write a message…", sending: "Sending…", offline: "Reconnecting…", you: "You", agent: "Team", name: "Your name", email: "Your e-mail", start: "Start chat", skip: "Skip", typing: "is typing…", attach: "Attach a file", uploading: "Uploading…", tooLarge: "That file is too large.", badType: "Send an image, a PDF or a text file.", away: "We're away right now.", back: "We'll answer from {when}.", noAnswer: "Nobody has answered yet.", leaveEmail: "Leave your e-mail and we'll answer by e-mail.", emailMe: "Answer me by e-mail", saved: "We'll answer {email} by e-mail if you have left." },
+    de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", send: "Senden", placeholder: "Nachricht schreiben…", sending: "Wird gesendet…", offline: "Verbindung wird hergestellt…", you: "Sie", agent: "Team", name: "Ihr Name", email: "Ihre E-Mail", start: "Chat beginnen", skip: "Überspringen", typing: "schreibt…", attach: "Datei anhängen", uploading: "Wird hochgeladen…", tooLarge: "Die Datei ist zu groß.", badType: "Senden Sie ein Bild, ein PDF oder eine Textdatei.", away: "Wir sind gerade nicht da.", back: "Wir antworten ab {when}.", noAnswer: "Noch hat niemand geantwortet.", leaveEmail: "Hinterlassen Sie Ihre E-Mail, wir antworten per E-Mail.", emailMe: "Per E-Mail antworten", saved: "Wir antworten an {email}, falls Sie nicht mehr da sind." },
+    fr: { open: "Ouvrir le chat", close: "Fermer le chat", title: "Écrivez-nous", send: "Envoyer", placeholder: "Votre message…", sending: "Envoi…", offline: "Reconnexion…", you: "Vous", agent: "Équipe", name: "Votre nom", email: "Votre e-mail", start: "Commencer", skip: "Passer", typing: "écrit…", attach: "Joindre un fichier", uploading: "Envoi du fichier…", tooLarge: "Ce fichier est trop volumineux.", badType: "Envoyez une image, un PDF ou un fichier texte.", away: "Nous sommes absents pour le moment.", back: "Nous répondrons à partir de {when}.", noAnswer: "Personne n'a encore répondu.", leaveEmail: "Laissez votre e-mail, nous répondrons par e-mail.", emailMe: "Me répondre par e-mail", saved: "Nous répondrons à {email} si vous êtes parti." },
+    es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", send: "Enviar", placeholder: "Escribe un mensaje…", sending: "Enviando…", offline: "Reconectando…", you: "Tú", agent: "Equipo", name: "Tu nombre", email: "Tu correo", start: "Empezar", skip: "Omitir", typing: "está escribiendo…", attach: "Adjuntar archivo", uploading: "Subiendo…", tooLarge: "El archivo es demasiado grande.", badType: "Envía una imagen, un PDF o un archivo de texto.", away: "Ahora no estamos.", back: "Responderemos a partir de {when}.", noAnswer: "Nadie ha respondido todavía.", leaveEmail: "Deja tu correo y te responderemos por correo.", emailMe: "Respóndeme por correo", saved: "Responderemos a {email} si te has ido." }
   };
   var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2);
   var t = STRINGS[lang] || STRINGS.en;
@@ -25,13 +25,29 @@
   };
 
   // seq: the last message shown on this page; a new page asks for the whole history again.
-  var state = { socket: null, seq: 0, pending: [], shown: {}, retry: 1000, open: false, config: {} };
+  // uploadToken: from the welcome; waitTimer: runs from the visitor's message until an answer.
+  var state = { socket: null, seq: 0, pending: [], shown: {}, retry: 1000, open: false, config: {},
+    uploadToken: null, followup: null, waitTimer: null };
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
     if (text) e.textContent = text;
     return e;
+  }
+
+  // A paper clip drawn here (no icon font: not every system has emoji).
+  function clip() {
+    var ns = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(ns, "svg");
+    icon.setAttribute("viewBox", "0 0 24 24"); icon.setAttribute("width", "16"); icon.setAttribute("height", "16");
+    icon.setAttribute("aria-hidden", "true"); icon.setAttribute("focusable", "false");
+    var p = document.createElementNS(ns, "path");
+    p.setAttribute("fill", "none"); p.setAttribute("stroke", "currentColor"); p.setAttribute("stroke-width", "2");
+    p.setAttribute("stroke-linecap", "round");
+    p.setAttribute("d", "M16.5 6.5v9a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10a1.5 1.5 0 0 1-3 0V6.5");
+    icon.appendChild(p);
+    return icon;
   }
 
   var root = el("div", { "class": "sb-chat", "data-position": "right" });
@@ -53,6 +69,18 @@
   var form = el("form", { "class": "sb-form" });
   var input = el("textarea", { "class": "sb-input", rows: "2", "aria-label": t.placeholder, placeholder: t.placeholder, maxlength: "5000" });
   var sendBtn = el("button", { "class": "sb-send", type: "submit" }, t.send);
+  // Files: a real (visually hidden) file input behind a labelled button.
+  var fileInput = el("input", { "class": "sb-file", type: "file", tabindex: "-1", "aria-hidden": "true" });
+  var attachBtn = el("button", { "class": "sb-attach", type: "button", "aria-label": t.attach, title: t.attach });
+  attachBtn.appendChild(clip());
+  // Away or unanswered: when the team is back, and an e-mail address to answer to.
+  var away = el("div", { "class": "sb-away", role: "status", hidden: "" });
+  var awayText = el("p", { "class": "sb-away-text" });
+  var follow = el("form", { "class": "sb-followup", hidden: "" });
+  var followEmail = el("input", { "class": "sb-followup-email", type: "email", required: "", autocomplete: "email", "aria-label": t.email, placeholder: t.email, maxlength: "254" });
+  var followBtn = el("button", { "class": "sb-followup-send", type: "submit" }, t.emailMe);
+  follow.appendChild(followEmail); follow.appendChild(followBtn);
+  away.appendChild(awayText); away.appendChild(follow);
   // The pre-chat form: name and e-mail, asked once when the channel wants them.
   var pre = el("form", { "class": "sb-prechat", hidden: "" });
   var preName = el("input", { "class": "sb-name", type: "text", autocomplete: "name", "aria-label": t.name, placeholder: t.name, maxlength: "100" });
@@ -62,8 +90,8 @@
   pre.appendChild(preName); pre.appendChild(preEmail); pre.appendChild(preStart); pre.appendChild(preSkip);
   var typing = el("p", { "class": "sb-typing", "aria-live": "polite" });
   header.appendChild(title); header.appendChild(closeBtn);
-  form.appendChild(input); form.appendChild(sendBtn);
-  panel.appendChild(header); panel.appendChild(status); panel.appendChild(pre); panel.appendChild(log);
+  form.appendChild(attachBtn); form.appendChild(fileInput); form.appendChild(input); form.appendChild(sendBtn);
+  panel.appendChild(header); panel.appendChild(status); panel.appendChild(away); panel.appendChild(pre); panel.appendChild(log);
   panel.appendChild(typing); panel.appendChild(form);
   root.appendChild(panel); root.appendChild(bubble);
 
@@ -108,7 +136,12 @@
     if (!li) {
       li = el("li", { "class": "sb-msg sb-" + item.from });
       li.appendChild(el("span", { "class": "sb-who" }, item.from === "visitor" ? t.you : (item.author || t.agent)));
-      li.appendChild(el("span", { "class": "sb-text" }, item.text));
+      if (item.text) li.appendChild(el("span", { "class": "sb-text" }, item.text));
+      (item.attachments || []).forEach(function (a) {
+        var f = el("span", { "class": "sb-file-name" });
+        f.appendChild(clip()); f.appendChild(document.createTextNode(" " + a.name));
+        li.appendChild(f);
+      });
       log.appendChild(li);
     }
     li.classList.toggle("sb-pending", !!item.pending);
@@ -126,19 +159,77 @@
     return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2)).replace(/[^A-Za-z0-9-]/g, "");
   }
 
-  function submit(text) {
+  function submit(text, files) {
     text = text.trim();
-    if (!text) return;
+    files = files || [];
+    if (!text && !files.length) return;
     var msg = { type: "message", client_id: newId(), text: text };
+    if (files.length) msg.attachments = files.map(function (f) { return f.id; });
     state.pending.push(msg);
     store.set("pending", JSON.stringify(state.pending));
-    show({ client_id: msg.client_id, from: "visitor", text: text, pending: true });
+    show({ client_id: msg.client_id, from: "visitor", text: text, attachments: files, pending: true });
     send(msg);
+    waitForAnswer();
+  }
+
+  function formatWhen(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    try {
+      return d.toLocaleString(lang, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+    } catch (e) { return d.toString(); }
+  }
+
+  // The away notice: shown when the team is closed, or nobody answered in time.
+  function showAway(reason) {
+    var text = reason === "closed" ? t.away : t.noAnswer;
+    if (reason === "closed" && state.config.next_open) text += " " + t.back.replace("{when}", formatWhen(state.config.next_open));
+    if (state.followup) text += " " + t.saved.replace("{email}", state.followup);
+    else if (state.config.followup) text += " " + t.leaveEmail;
+    awayText.textContent = text;
+    away.removeAttribute("hidden");
+    if (state.config.followup && !state.followup) {
+      follow.removeAttribute("hidden");
+      if (!followEmail.value && store.get("email")) followEmail.value = store.get("email");
+    } else follow.setAttribute("hidden", "");
+  }
+
+  function waitForAnswer() {
+    if (state.waitTimer || state.config.open === false) return;
+    var minutes = state.config.offline_after_minutes;
+    if (typeof minutes !== "number") return;
+    state.waitTimer = setTimeout(function () { showAway("unanswered"); }, minutes * 60000);
+  }
+
+  function answered() {
+    clearTimeout(state.waitTimer); state.waitTimer = null;
+    if (state.config.open !== false) away.setAttribute("hidden", "");
+  }
+
+  function upload(file) {
+    var c = state.config;
+    if (c.max_attachment_bytes && file.size > c.max_attachment_bytes) { status.textContent = t.tooLarge; return; }
+    if (c.attachment_types && c.attachment_types.indexOf(file.type) < 0) { status.textContent = t.badType; return; }
+    if (!state.uploadToken) { status.textContent = t.offline; return; }
+    status.textContent = t.uploading;
+    fetch(origin + "/chat/" + encodeURIComponent(channel) + "/files?name=" + encodeURIComponent(file.name), {
+      method: "POST", body: file, headers: { "Content-Type": file.type, "Authorization": "Bearer " + state.uploadToken }
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (r) {
+      if (!r.ok) { status.textContent = (r.body && r.body.message) || t.badType; return; }
+      status.textContent = "";
+      submit(input.value, [r.body]); input.value = "";
+    }).catch(function () { status.textContent = t.offline; });
   }
 
   function onFrame(f) {
     if (f.type === "welcome") {
       if (f.token) store.set("token", f.token);
+      state.uploadToken = f.upload_token;
+      state.followup = f.followup || null;
+      state.config.open = f.open; state.config.next_open = f.next_open;
+      if (f.open === false) showAway("closed");
       status.textContent = "";
       state.retry = 1000;
       // Everything not yet acknowledged goes again: the server stores each once.
@@ -149,13 +240,17 @@
       var li = state.shown["c" + f.client_id];
       if (li) { li.classList.remove("sb-pending"); li.classList.add("sb-sent"); li.setAttribute("aria-busy", "false"); }
     } else if (f.type === "message") {
-      if (f.from === "agent") typing.textContent = "";
-      show({ seq: f.seq, client_id: f.client_id, from: f.from, author: f.author, text: f.text });
+      if (f.from === "agent") { typing.textContent = ""; answered(); }
+      show({ seq: f.seq, client_id: f.client_id, from: f.from, author: f.author, text: f.text, attachments: f.attachments });
       if (f.seq > state.seq) state.seq = f.seq;
     } else if (f.type === "typing") {
       typing.textContent = f.active ? (f.author || t.agent) + " " + t.typing : "";
       clearTimeout(state.typingTimer);
       state.typingTimer = setTimeout(function () { typing.textContent = ""; }, 6000);
+    } else if (f.type === "followup_saved") {
+      state.followup = f.email;
+      store.set("email", f.email);
+      showAway(state.config.open === false ? "closed" : "unanswered");
     } else if (f.type === "error") {
       status.textContent = f.message;
     }
@@ -192,6 +287,15 @@
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(input.value); input.value = ""; });
   pre.addEventListener("submit", function (e) { e.preventDefault(); introduced(preName.value.trim(), preEmail.value.trim()); });
   preSkip.addEventListener("click", function () { introduced("", ""); });
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    if (fileInput.files && fileInput.files[0]) upload(fileInput.files[0]);
+    fileInput.value = "";
+  });
+  follow.addEventListener("submit", function (e) {
+    e.preventDefault();
+    send({ type: "followup", email: followEmail.value.trim() });
+  });
   // Tell the team the visitor is writing: at most every three seconds.
   var lastTyping = 0;
   input.addEventListener("input", function () {
@@ -220,6 +324,7 @@
   window.SwitchboardChat = {
     open: function () { toggle(true); },
     send: submit,
-    disconnect: function () { if (state.socket) state.socket.close(); }
+    disconnect: function () { if (state.socket) state.socket.close(); },
+    upload: upload
   };
 })();

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_channels::adapter::Adapter;
+use switchboard_channels::chat_files;
 use switchboard_channels::webchat::{self, ChatMessage};
 use switchboard_core::{ChannelId, Direction, RawEventId};
 use switchboard_store::{Appended, RawEvent};
@@ -44,7 +45,7 @@ struct Hello {
     name: Option<String>,
     email: Option<String>,
     #[serde(default)]
-    last_seq: usize,
+    last_seq: i64,
 }
 
 /// Who the visitor is: their identity on the channel, and the token to come back with.
@@ -62,7 +63,7 @@ fn refuse(status: StatusCode, code: &'static str, detail: &str) -> Response {
 
 /// The active web chat channel with this id, for a page whose `Origin` it allows: its id,
 /// settings, secret and the origin; else the refusal (404, 410 or 403).
-async fn open_chat(
+pub(crate) async fn open_chat(
     state: &AppState,
     channel: &str,
     headers: &HeaderMap,
@@ -109,7 +110,12 @@ pub async fn upgrade(
         Err(refusal) => return refusal,
     };
     let secret = creds.widget_secret;
+    // Small buffers: a node holds thousands of mostly idle chats (frames are small; the
+    // buffers grow for a large one).
     ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             global().webhook("webchat", "connected");
             if let Err(e) = session(state, id, cfg, secret, socket).await {
@@ -160,8 +166,14 @@ pub async fn config(
         webchat::PreChat::Optional => "optional",
         webchat::PreChat::Required => "required",
     };
+    let (open, next_open) = cfg.availability(state.clock.now());
     let body = json!({"greeting": cfg.greeting, "color": cfg.color, "position": cfg.position,
-                      "prechat": prechat, "max_message_chars": cfg.max_message_chars});
+                      "prechat": prechat, "max_message_chars": cfg.max_message_chars,
+                      "max_attachment_bytes": cfg.max_attachment_bytes,
+                      "attachment_types": chat_files::ALLOWED,
+                      "open": open, "next_open": next_open,
+                      "offline_after_minutes": cfg.offline_after_minutes,
+                      "followup": cfg.email_channel_id.is_some()});
     (
         [
             (
@@ -221,6 +233,52 @@ fn identify(secret: &str, hello: &Hello, now_secs: i64) -> Result<Visitor, Strin
     })
 }
 
+/// Who has the chat open on this node: open sessions per (channel, conversation thread). A
+/// reply to a visitor who is gone goes out by e-mail when they left an address.
+#[derive(Default)]
+pub struct Sessions(std::sync::Mutex<std::collections::HashMap<(ChannelId, String), usize>>);
+
+impl Sessions {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(ChannelId, String), usize>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a browser on this node has the conversation open.
+    pub fn is_open(&self, channel: ChannelId, thread: &str) -> bool {
+        self.lock().contains_key(&(channel, thread.to_owned()))
+    }
+
+    fn enter(self: &std::sync::Arc<Self>, channel: ChannelId, thread: String) -> Here {
+        *self.lock().entry((channel, thread.clone())).or_default() += 1;
+        global().chat_connections.inc();
+        Here {
+            sessions: self.clone(),
+            key: (channel, thread),
+        }
+    }
+}
+
+/// One open session, counted in [`Sessions`] until it ends.
+struct Here {
+    sessions: std::sync::Arc<Sessions>,
+    key: (ChannelId, String),
+}
+
+impl Drop for Here {
+    fn drop(&mut self) {
+        let mut map = self.sessions.lock();
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+        global().chat_connections.dec();
+    }
+}
+
 async fn session(
     state: AppState,
     channel: ChannelId,
@@ -240,8 +298,9 @@ async fn session(
         },
         _ => return Ok(()),
     };
-    let now_secs = state.clock.now().as_unix_micros() / 1_000_000;
-    let visitor = match identify(&secret, &hello, now_secs) {
+    let now = state.clock.now();
+    let now_secs = now.as_unix_micros() / 1_000_000;
+    let mut visitor = match identify(&secret, &hello, now_secs) {
         Ok(v) => v,
         Err(e) => {
             let _ = socket.send(error_frame("bad_identity", &e)).await;
@@ -249,23 +308,39 @@ async fn session(
         }
     };
     let thread = ChatMessage::thread_of(&visitor.id);
+    let _here = state.chats.enter(channel, thread.clone());
     let mut bus = state.bus.subscribe();
     let mut presence = state.presence.subscribe();
     let mut last_typing: Option<std::time::Instant> = None;
-    let mut sent = hello.last_seq;
-    let history = state
+    let log = state
         .store
-        .chat_messages(channel, thread.clone())
+        .chat_log(channel, thread.clone(), hello.last_seq)
         .await
         .map_err(|e| e.to_string())?;
-    let welcome = json!({"type": "welcome", "visitor": visitor.id, "token": visitor.token, "seq": history.len()});
+    // A browser that claims more than there is (another database, a cleared one) is sent
+    // everything after what really exists.
+    let mut sent = hello.last_seq.clamp(0, log.last_seq);
+    let followup = state
+        .store
+        .chat_followup(channel, thread.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (open, next_open) = cfg.availability(now);
+    let welcome = json!({
+        "type": "welcome", "visitor": visitor.id, "token": visitor.token, "seq": log.last_seq,
+        "upload_token": webchat::upload_token(secret.as_bytes(), &visitor.id, now_secs + webchat::UPLOAD_TOKEN_SECS),
+        "open": open, "next_open": next_open, "followup": followup,
+    });
     socket
         .send(Frame::Text(welcome.to_string().into()))
         .await
         .map_err(|e| e.to_string())?;
-    let mut conversation = history.first().map(|m| m.conversation_id);
-    send_new(&mut socket, &history, &mut sent).await?;
-    let (mut tokens, mut last_refill) = (RATE_PER_SEC * 2.0, std::time::Instant::now());
+    let mut conversation = log.conversation;
+    send_new(&mut socket, &log.messages, &mut sent).await?;
+    // Before the first message is stored, the visitor's own message (by its id) names the
+    // conversation.
+    let own_prefix = format!("{}:", visitor.id);
+    let mut limiter = Limiter::new();
     loop {
         tokio::select! {
             frame = socket.recv() => {
@@ -275,9 +350,7 @@ async fn session(
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(e.to_string()),
                 };
-                let elapsed = last_refill.elapsed().as_secs_f64();
-                last_refill = std::time::Instant::now();
-                tokens = (tokens + elapsed * RATE_PER_SEC).min(RATE_PER_SEC * 2.0);
+                limiter.refill();
                 // The visitor is writing: the agents' streams hear it (every two seconds at most).
                 if serde_json::from_str::<Value>(&text).is_ok_and(|v| v["type"] == "typing") {
                     if let Some(c) = conversation
@@ -291,7 +364,7 @@ async fn session(
                     }
                     continue;
                 }
-                let reply = on_frame(&state, channel, &cfg, &visitor, &text, &mut tokens).await;
+                let reply = on_frame(&state, channel, &cfg, &mut visitor, &text, &mut limiter).await;
                 if let Some(reply) = reply {
                     socket.send(reply).await.map_err(|e| e.to_string())?;
                 }
@@ -306,43 +379,73 @@ async fn session(
                 }
             }
             event = bus.recv() => {
-                let event = match event {
-                    Ok(e) => e,
-                    // Fell behind: read the conversation again below.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        let all = state.store.chat_messages(channel, thread.clone()).await.map_err(|e| e.to_string())?;
-                        send_new(&mut socket, &all, &mut sent).await?;
-                        continue;
+                match event {
+                    Ok(event) => {
+                        let m = &event.data["message"];
+                        // Only messages the visitor can see, newer than what they have.
+                        if m["seq"].as_i64().is_none_or(|seq| seq <= sent) {
+                            continue;
+                        }
+                        let ours = match conversation {
+                            Some(c) => m["conversation_id"].as_str() == Some(&c.to_string()),
+                            None => m["channel_id"].as_str() == Some(&channel.to_string())
+                                && m["external_id"].as_str().is_some_and(|e| e.starts_with(&own_prefix)),
+                        };
+                        if !ours {
+                            continue;
+                        }
                     }
+                    // Fell behind: read what is new below.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => return Ok(()),
-                };
-                let m = &event.data["message"];
-                if m["channel_id"].as_str() != Some(&channel.to_string()) {
-                    continue;
                 }
-                let ours = match conversation {
-                    Some(c) => m["conversation_id"].as_str() == Some(&c.to_string()),
-                    // Not known yet: the first stored message tells.
-                    None => true,
-                };
-                if !ours {
-                    continue;
-                }
-                let all = state.store.chat_messages(channel, thread.clone()).await.map_err(|e| e.to_string())?;
-                conversation = conversation.or(all.first().map(|m| m.conversation_id));
-                send_new(&mut socket, &all, &mut sent).await?;
+                let log = state.store.chat_log(channel, thread.clone(), sent).await.map_err(|e| e.to_string())?;
+                conversation = conversation.or(log.conversation);
+                send_new(&mut socket, &log.messages, &mut sent).await?;
             }
         }
     }
 }
 
-/// Sends the messages after `sent` (their positions are their sequence numbers).
+/// The visitor's send allowance: [`RATE_PER_SEC`] messages a second, bursts of twice that.
+struct Limiter {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Limiter {
+    fn new() -> Self {
+        Limiter {
+            tokens: RATE_PER_SEC * 2.0,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) {
+        let elapsed = self.last.elapsed().as_secs_f64();
+        self.last = std::time::Instant::now();
+        self.tokens = (self.tokens + elapsed * RATE_PER_SEC).min(RATE_PER_SEC * 2.0);
+    }
+
+    fn take(&mut self) -> bool {
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
+
+/// Sends the messages numbered after `sent`, in order.
 async fn send_new(
     socket: &mut WebSocket,
-    all: &[switchboard_store::Message],
-    sent: &mut usize,
+    messages: &[switchboard_store::Message],
+    sent: &mut i64,
 ) -> Result<(), String> {
-    for (i, m) in all.iter().enumerate().skip(*sent) {
+    for m in messages {
+        let Some(seq) = m.seq.filter(|s| *s > *sent) else {
+            continue;
+        };
         let from = if m.direction == Direction::Inbound {
             "visitor"
         } else {
@@ -353,13 +456,21 @@ async fn send_new(
         let client_id = (m.direction == Direction::Inbound)
             .then(|| m.external_id.as_deref().and_then(|e| e.rsplit(':').next()))
             .flatten();
-        let frame = json!({"type": "message", "seq": i + 1, "id": m.id, "from": from,
-                           "client_id": client_id, "author": m.author.name, "text": m.text, "at": m.sent_at});
+        let files: Vec<Value> = m
+            .attachments
+            .iter()
+            .filter_map(|a| {
+                Some(json!({"id": a.provider_id.as_ref()?, "name": a.name, "mime_type": a.mime_type}))
+            })
+            .collect();
+        let frame = json!({"type": "message", "seq": seq, "id": m.id, "from": from,
+                           "client_id": client_id, "author": m.author.name, "text": m.text,
+                           "attachments": files, "at": m.sent_at});
         socket
             .send(Frame::Text(frame.to_string().into()))
             .await
             .map_err(|e| e.to_string())?;
-        *sent = i + 1;
+        *sent = seq;
     }
     Ok(())
 }
@@ -368,85 +479,201 @@ async fn on_frame(
     state: &AppState,
     channel: ChannelId,
     cfg: &webchat::Config,
-    visitor: &Visitor,
+    visitor: &mut Visitor,
     text: &str,
-    tokens: &mut f64,
+    limiter: &mut Limiter,
 ) -> Option<Frame> {
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         return Some(error_frame("bad_frame", "frames are JSON objects"));
     };
     match v["type"].as_str() {
-        Some("message") => {
-            let client_id = v["client_id"].as_str().unwrap_or("");
-            if client_id.is_empty()
-                || client_id.len() > 64
-                || !client_id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return Some(error_frame(
-                    "bad_frame",
-                    "client_id must be 1 to 64 letters, digits, - or _",
-                ));
+        Some("message") => on_message(state, channel, cfg, visitor, &v, limiter).await,
+        Some("followup") => on_followup(state, channel, cfg, visitor, &v, limiter).await,
+        Some("typing") => None,
+        _ => Some(error_frame("bad_frame", "unknown frame type")),
+    }
+}
+
+/// `{"type":"message","client_id","text","attachments"?:[file id]}`: stored durably, then
+/// acknowledged.
+async fn on_message(
+    state: &AppState,
+    channel: ChannelId,
+    cfg: &webchat::Config,
+    visitor: &Visitor,
+    v: &Value,
+    limiter: &mut Limiter,
+) -> Option<Frame> {
+    let client_id = v["client_id"].as_str().unwrap_or("");
+    if client_id.is_empty()
+        || client_id.len() > 64
+        || !client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Some(error_frame(
+            "bad_frame",
+            "client_id must be 1 to 64 letters, digits, - or _",
+        ));
+    }
+    let ids = match &v["attachments"] {
+        Value::Null => Vec::new(),
+        Value::Array(list)
+            if list.len() <= chat_files::MAX_PER_MESSAGE && list.iter().all(Value::is_string) =>
+        {
+            list.iter().filter_map(Value::as_str).collect()
+        }
+        _ => {
+            return Some(error_frame(
+                "bad_message",
+                &format!(
+                    "attachments is a list of at most {} uploaded file ids",
+                    chat_files::MAX_PER_MESSAGE
+                ),
+            ));
+        }
+    };
+    let body = v["text"].as_str().unwrap_or("").trim();
+    if (body.is_empty() && ids.is_empty())
+        || body.chars().count() > cfg.max_message_chars
+        || body.contains('\0')
+    {
+        return Some(error_frame(
+            "bad_message",
+            &format!("a message is 1 to {} characters", cfg.max_message_chars),
+        ));
+    }
+    if !limiter.take() {
+        return Some(error_frame(
+            "rate_limited",
+            "too many messages; wait a moment",
+        ));
+    }
+    let mut attachments = Vec::with_capacity(ids.len());
+    for id in ids {
+        let file = match uuid::Uuid::parse_str(id) {
+            Ok(id) => state.store.chat_file(id).await,
+            Err(_) => Ok(None),
+        };
+        match file {
+            Ok(Some(f)) if f.channel_id == channel && f.visitor == visitor.id => {
+                attachments.push(webchat::ChatAttachment {
+                    id: f.id.to_string(),
+                    name: f.name,
+                    mime_type: f.mime_type,
+                    size: f.size,
+                })
             }
-            let body = v["text"].as_str().unwrap_or("").trim();
-            if body.is_empty()
-                || body.chars().count() > cfg.max_message_chars
-                || body.contains('\0')
-            {
+            Ok(_) => {
                 return Some(error_frame(
                     "bad_message",
-                    &format!("a message is 1 to {} characters", cfg.max_message_chars),
+                    &format!("{id} is not a file you uploaded to this chat"),
                 ));
             }
-            if *tokens < 1.0 {
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a chat file");
                 return Some(error_frame(
-                    "rate_limited",
-                    "too many messages; wait a moment",
+                    "unavailable",
+                    "the message could not be stored; send it again",
                 ));
             }
-            *tokens -= 1.0;
-            let now = state.clock.now();
-            let msg = ChatMessage {
-                visitor: visitor.id.clone(),
-                name: visitor.name.clone(),
-                email: visitor.email.clone(),
-                client_id: client_id.to_owned(),
-                text: body.to_owned(),
-                sent_at: now.as_unix_micros() / 1000,
-            };
-            let raw = RawEvent {
-                id: RawEventId::new_at(now),
-                channel_id: channel,
-                external_id: Some(msg.external_id()),
-                body: serde_json::to_vec(&msg).unwrap_or_default(),
-                received_at: now,
-            };
-            let status = match state.store.append_raw(raw.clone()).await {
-                Ok(Appended::Stored) => {
-                    state.ingest.publish(raw);
-                    global().webhook("webchat", "accepted");
-                    "stored"
-                }
-                Ok(Appended::Duplicate) => {
-                    global().webhook("webchat", "duplicate");
-                    "duplicate"
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot store a chat message");
-                    return Some(error_frame(
-                        "unavailable",
-                        "the message could not be stored; send it again",
-                    ));
-                }
-            };
+        }
+    }
+    let now = state.clock.now();
+    let msg = ChatMessage {
+        visitor: visitor.id.clone(),
+        name: visitor.name.clone(),
+        email: visitor.email.clone(),
+        client_id: client_id.to_owned(),
+        text: body.to_owned(),
+        sent_at: now.as_unix_micros() / 1000,
+        attachments,
+    };
+    let raw = RawEvent {
+        id: RawEventId::new_at(now),
+        channel_id: channel,
+        external_id: Some(msg.external_id()),
+        body: serde_json::to_vec(&msg).unwrap_or_default(),
+        received_at: now,
+    };
+    let status = match state.store.append_raw(raw.clone()).await {
+        Ok(Appended::Stored) => {
+            state.ingest.publish(raw);
+            global().webhook("webchat", "accepted");
+            "stored"
+        }
+        Ok(Appended::Duplicate) => {
+            global().webhook("webchat", "duplicate");
+            "duplicate"
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a chat message");
+            return Some(error_frame(
+                "unavailable",
+                "the message could not be stored; send it again",
+            ));
+        }
+    };
+    Some(Frame::Text(
+        json!({"type": "ack", "client_id": client_id, "status": status})
+            .to_string()
+            .into(),
+    ))
+}
+
+/// `{"type":"followup","email"}`: while the visitor is away, replies go to this address.
+async fn on_followup(
+    state: &AppState,
+    channel: ChannelId,
+    cfg: &webchat::Config,
+    visitor: &mut Visitor,
+    v: &Value,
+    limiter: &mut Limiter,
+) -> Option<Frame> {
+    if cfg.email_channel_id.is_none() {
+        return Some(error_frame(
+            "followup_unavailable",
+            "this chat does not answer by e-mail",
+        ));
+    }
+    let given = v["email"].as_str().unwrap_or("");
+    let Some(email) = switchboard_core::contact_key::ContactKey::email(given)
+        .filter(|_| given.len() <= 254)
+        .map(|k| k.value)
+    else {
+        return Some(error_frame(
+            "bad_email",
+            "that does not look like an e-mail address",
+        ));
+    };
+    if !limiter.take() {
+        return Some(error_frame(
+            "rate_limited",
+            "too many messages; wait a moment",
+        ));
+    }
+    let thread = ChatMessage::thread_of(&visitor.id);
+    match state
+        .store
+        .set_chat_followup(channel, thread, email.clone(), state.clock.now())
+        .await
+    {
+        Ok(()) => {
+            // Their next messages carry it too (a key of their contact, for agents to see).
+            visitor.email = Some(email.clone());
+            global().webhook("webchat", "followup");
             Some(Frame::Text(
-                json!({"type": "ack", "client_id": client_id, "status": status})
+                json!({"type": "followup_saved", "email": email})
                     .to_string()
                     .into(),
             ))
         }
-        Some("typing") => None,
-        _ => Some(error_frame("bad_frame", "unknown frame type")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a chat follow-up address");
+            Some(error_frame(
+                "unavailable",
+                "the address could not be saved; try again",
+            ))
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bus;
 pub mod channels;
 pub mod chat;
+pub mod chat_upload;
 pub mod crypto;
 pub mod error;
 pub mod expert_page;
@@ -91,6 +92,8 @@ pub struct AppState {
     pub bus: Arc<dyn LiveBus>,
     /// Moments that are not stored (someone is typing): to live streams and chats only.
     pub presence: tokio::sync::broadcast::Sender<Arc<serde_json::Value>>,
+    /// Open web chat sessions on this node.
+    pub chats: Arc<chat::Sessions>,
     pub ingest: Arc<dyn IngestQueue>,
     pub channels: ChannelCache,
     pub config: Arc<ServerConfig>,
@@ -151,6 +154,7 @@ pub async fn start(
         clock: Arc::new(auth::SystemClock),
         bus: Arc::new(bus::InProcessBus::new()),
         presence: tokio::sync::broadcast::channel(1024).0,
+        chats: Arc::default(),
         ingest: Arc::new(queue),
         config: Arc::new(config),
         outbound_wake: Arc::new(Notify::new()),

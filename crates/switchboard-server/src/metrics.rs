@@ -22,6 +22,8 @@ pub struct Metrics {
     pub cases_opened: Counter,
     pub outbound: Family<Labels, Counter>,
     pub stream_clients: Gauge,
+    /// Open web chat connections (visitors with the widget open) on this node.
+    pub chat_connections: Gauge,
     pub cases: Family<Labels, Gauge>,
     pub outbox_depth: Gauge,
     pub raw_pending: Gauge,
@@ -62,6 +64,7 @@ impl Metrics {
             cases_opened: Counter::default(),
             outbound: Family::default(),
             stream_clients: Gauge::default(),
+            chat_connections: Gauge::default(),
             cases: Family::default(),
             outbox_depth: Gauge::default(),
             raw_pending: Gauge::default(),
@@ -116,6 +119,11 @@ impl Metrics {
             "stream_clients",
             "Connected live-stream clients",
             m.stream_clients.clone(),
+        );
+        registry.register(
+            "chat_connections",
+            "Open web chat connections on this node",
+            m.chat_connections.clone(),
         );
         registry.register("cases", "Cases by status", m.cases.clone());
         registry.register(

@@ -156,15 +156,11 @@ async fn attempt_on(state: &AppState, channel: &LiveChannel, job: &OutboundJob) 
         last_inbound_at: job.last_inbound_at,
         now: state.clock.now(),
     };
-    if let switchboard_channels::adapter::Adapter::Webchat(..) = &*channel.adapter {
-        // The visitor's open chats show it from the event bus; a closed one on its next visit.
-        return match channel.adapter.check_reply(&send_job) {
-            Ok(()) => Attempt::Accepted {
-                external_id: None,
-                state: DeliveryState::Sent,
-            },
-            Err(rule) => Attempt::Reject(format!("{}: {}", rule.code, rule.message)),
-        };
+    if let switchboard_channels::adapter::Adapter::Webchat(cfg, _) = &*channel.adapter {
+        if let Err(rule) = channel.adapter.check_reply(&send_job) {
+            return Attempt::Reject(format!("{}: {}", rule.code, rule.message));
+        }
+        return webchat_attempt(state, channel, cfg, job).await;
     }
     if let switchboard_channels::adapter::Adapter::Email(cfg, creds) = &*channel.adapter {
         if let Err(rule) = channel.adapter.check_reply(&send_job) {
@@ -298,11 +294,7 @@ async fn email_attempt(
     creds: &switchboard_channels::email::Credentials,
     job: &OutboundJob,
 ) -> Attempt {
-    let Some(url) = creds
-        .smtp_url
-        .clone()
-        .or_else(|| state.config.smtp.as_ref().map(|s| s.url.clone()))
-    else {
+    let Some(url) = relay_url(state, creds) else {
         return Attempt::Reject(
             "no SMTP relay: set the channel's credentials.smtp_url or the server's SWITCHBOARD_SMTP_URL"
                 .into(),
@@ -347,18 +339,127 @@ async fn email_attempt(
         references: parent.as_ref().map_or(&[][..], |p| p.references.as_slice()),
         text: &text,
     };
-    match crate::mail::send_reply(&url, &reply).await {
-        // Accepted by the relay; a bounce may still fail it (matched on this Message-ID).
-        Ok(()) => Attempt::Accepted {
-            external_id: Some(message_id),
-            state: DeliveryState::Sent,
-        },
+    // Accepted by the relay; a bounce may still fail it (matched on this Message-ID).
+    let sent = Attempt::Accepted {
+        external_id: Some(message_id.clone()),
+        state: DeliveryState::Sent,
+    };
+    mailed(crate::mail::send_reply(&url, &reply).await, sent)
+}
+
+/// The SMTP relay for an e-mail channel: its own, else the server's.
+fn relay_url(
+    state: &AppState,
+    creds: &switchboard_channels::email::Credentials,
+) -> Option<String> {
+    creds
+        .smtp_url
+        .clone()
+        .or_else(|| state.config.smtp.as_ref().map(|s| s.url.clone()))
+}
+
+/// What a relay's answer means for the send: `sent` when it took the mail.
+fn mailed(res: Result<(), crate::mail::SendError>, sent: Attempt) -> Attempt {
+    match res {
+        Ok(()) => sent,
         Err(crate::mail::SendError::Transient(error)) => Attempt::Retry {
             after_secs: None,
             error,
         },
         Err(crate::mail::SendError::Permanent(error)) => Attempt::Reject(error),
     }
+}
+
+/// A chat reply. The visitor's open chats show it from the event bus, and a closed one on its
+/// next visit; a visitor who is gone and left an address also gets it by mail, from the
+/// channel's e-mail channel, with a Reply-To that brings their answer back to this
+/// conversation.
+async fn webchat_attempt(
+    state: &AppState,
+    channel: &LiveChannel,
+    cfg: &switchboard_channels::webchat::Config,
+    job: &OutboundJob,
+) -> Attempt {
+    let shown = Attempt::Accepted {
+        external_id: None,
+        state: DeliveryState::Sent,
+    };
+    if state.chats.is_open(channel.id, &job.thread) {
+        return shown;
+    }
+    let Some(mail_channel) = cfg
+        .email_channel_id
+        .as_deref()
+        .and_then(|id| switchboard_core::ChannelId::parse(id).ok())
+    else {
+        return shown;
+    };
+    let address = match state
+        .store
+        .chat_followup(channel.id, job.thread.clone())
+        .await
+    {
+        Ok(Some(a)) => a,
+        Ok(None) => return shown,
+        Err(e) => {
+            return Attempt::Retry {
+                after_secs: None,
+                error: e.to_string(),
+            };
+        }
+    };
+    let mail = match state.channels.get(mail_channel).await {
+        Ok(Some(c)) if c.active => c,
+        Ok(_) => {
+            tracing::warn!(channel = %channel.id, "the chat's e-mail channel is missing or off: the reply waits in the chat");
+            return shown;
+        }
+        Err(e) => {
+            return Attempt::Retry {
+                after_secs: None,
+                error: e.to_string(),
+            };
+        }
+    };
+    let switchboard_channels::adapter::Adapter::Email(mail_cfg, creds) = &*mail.adapter else {
+        tracing::warn!(channel = %channel.id, "the chat's email_channel_id is not an e-mail channel");
+        return shown;
+    };
+    let Some(url) = relay_url(state, creds) else {
+        return Attempt::Retry {
+            after_secs: Some(300),
+            error: "no SMTP relay for the chat's e-mail channel".into(),
+        };
+    };
+    let message_id = format!("sb.{}@{}", job.message_id, mail_cfg.reply_domain);
+    let reply_to = format!(
+        "reply+{}@{}",
+        job.conversation_id.to_string().replace('-', ""),
+        mail_cfg.reply_domain
+    );
+    let team = mail_cfg.from_name.as_deref().unwrap_or(&mail_cfg.address);
+    let subject = format!("Your chat with {team}");
+    let text = format!(
+        "{}\n\n-- \nYou wrote to us in the chat on our website. Reply to this e-mail to continue the conversation.",
+        job.text
+    );
+    // Answers to a mail of theirs on this conversation thread under it.
+    let in_reply_to = job
+        .in_reply_to
+        .as_deref()
+        .filter(|id| id.contains('@') && !id.starts_with("visitor:") && !id.starts_with("user:"));
+    let reply = crate::mail::Reply {
+        from: &mail_cfg.address,
+        from_name: mail_cfg.from_name.as_deref(),
+        reply_to: &reply_to,
+        to: &address,
+        message_id: &message_id,
+        subject: &subject,
+        in_reply_to,
+        references: &[],
+        text: &text,
+    };
+    mailed(crate::mail::send_reply(&url, &reply).await, shown)
 }
 
 /// What the answer to one POST means: its status when delivered, else whether to retry, the

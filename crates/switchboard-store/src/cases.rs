@@ -72,7 +72,7 @@ pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, conversation_id, channel_id, direction, external_id, contact_id, user_id, \
     author_name, text, sent_at, created_at, delivery_state, delivery_error, attempts, in_reply_to, author_kind, \
     review_team_id, reviewed_by, review_comment, suggested, understanding, attachments, reply_to_external, edited_at, \
-    original_text, deleted_at, reactions, private_reply, template";
+    original_text, deleted_at, reactions, private_reply, template, seq";
 
 pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
     let direction = Direction::parse(&r.text(4)?).map_err(bad)?;
@@ -136,6 +136,7 @@ pub(crate) fn message_from_row(r: &Row) -> Result<Message, StoreError> {
             .map(|s| serde_json::from_str(&s))
             .transpose()
             .map_err(|e| StoreError::Backend(format!("a stored template is not valid: {e}")))?,
+        seq: r.opt_int(30)?,
     })
 }
 
@@ -863,6 +864,7 @@ impl Store {
                 if let Some(pid) = provider_id {
                     crate::provider_events::record_provider_id(c, id, &pid, now)?;
                 }
+                crate::chat::number_if_visible(c, id)?;
                 let message = message_by_id(c, id)?;
                 if state.is_final() {
                     let action = if state == DeliveryState::Failed { "message.failed" } else { "message.delivered" };

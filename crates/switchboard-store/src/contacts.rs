@@ -221,36 +221,3 @@ impl Store {
         self.update_contact(id, update, actor, now).await
     }
 }
-
-impl Store {
-    /// What a chat visitor sees of their conversation (`channel`, `thread`), oldest first:
-    /// their messages and the replies that went out (not notes, not replies waiting for
-    /// approval or still queued). A message's place in this list is its sequence number.
-    pub async fn chat_messages(
-        &self,
-        channel: ChannelId,
-        thread: String,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.pool
-            .read(move |c| {
-                let cols = MESSAGE_COLS
-                    .split(", ")
-                    .map(|c| format!("m.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                c.query(
-                    &format!(
-                        "SELECT {cols} FROM messages m JOIN conversations v ON v.id = m.conversation_id \
-                         WHERE v.channel_id = $1 AND v.thread = $2 AND (m.direction = 'inbound' OR \
-                         (m.direction = 'outbound' AND m.delivery_state IN ('sent', 'delivered', 'read'))) \
-                         ORDER BY m.created_at, m.id"
-                    ),
-                    params![channel.to_string(), thread],
-                )?
-                .iter()
-                .map(message_from_row)
-                .collect()
-            })
-            .await
-    }
-}

@@ -378,10 +378,18 @@ fn ingest_one(
     };
     // The address a chat visitor typed into the pre-chat form: their word, not proof, so a
     // weak key (it links them to an e-mail contact holding it strongly).
-    if item.channel_kind == "webchat"
-        && let Some(key) = m.author.handle.as_deref().and_then(ContactKey::email)
-    {
-        crate::contact_keys::add(c, contact, &key, KeySource::Message, now)?;
+    if item.channel_kind == "webchat" {
+        if let Some(key) = m.author.handle.as_deref().and_then(ContactKey::email) {
+            crate::contact_keys::add(c, contact, &key, KeySource::Message, now)?;
+        }
+        // Or left to be answered by mail (perhaps before this message was filed).
+        if let Some(r) = c.query_opt(
+            "SELECT email FROM chat_followups WHERE channel_id = $1 AND thread = $2",
+            params![channel.as_str(), m.thread.as_str()],
+        )? && let Some(key) = ContactKey::email(&r.text(0)?)
+        {
+            crate::contact_keys::add(c, contact, &key, KeySource::Message, now)?;
+        }
     }
     // A number or address the customer wrote privately ties this contact to others weakly
     // (in public, people also write other people's).
@@ -658,11 +666,12 @@ fn ingest_one(
         reactions: Vec::new(),
         private_reply: false,
         template: None,
+        seq: Some(crate::chat::next_seq(c, conversation)?),
     };
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, external_id, contact_id, author_name, text, \
-         sent_at, created_at, delivery_state, attempts, updated_at, author_kind, understanding, attachments, reply_to_external) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact', $14, $15, $16)",
+         sent_at, created_at, delivery_state, attempts, updated_at, author_kind, understanding, attachments, reply_to_external, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 'contact', $14, $15, $16, $17)",
         params![
             message.id.to_string(),
             case_id.to_string(),
@@ -680,7 +689,8 @@ fn ingest_one(
             understood.and_then(|u| serde_json::to_string(u).ok()),
             (!m.attachments.is_empty())
                 .then(|| serde_json::to_string(&m.attachments).unwrap_or_default()),
-            m.reply_to.clone()
+            m.reply_to.clone(),
+            message.seq
         ],
     )?;
     report.messages += 1;

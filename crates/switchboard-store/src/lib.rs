@@ -8,6 +8,7 @@
 
 mod append;
 mod cases;
+mod chat;
 mod contact_keys;
 mod contacts;
 mod directory;
@@ -32,6 +33,7 @@ pub mod sql;
 mod training;
 
 pub use cases::{ReplyContext, ReplyTo};
+pub use chat::{ChatFile, ChatLog};
 pub use contact_keys::COMMON_KEY;
 pub use contacts::ContactUpdate;
 pub use directory::{ChannelPatch, TeamPatch};

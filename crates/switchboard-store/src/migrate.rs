@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0009_contact_keys.sql"),
     ),
     (10, include_str!("../migrations/sqlite/0010_imap.sql")),
+    (11, include_str!("../migrations/sqlite/0011_chat.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -42,6 +43,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0009_contact_keys.sql"),
     ),
     (10, include_str!("../migrations/postgres/0010_imap.sql")),
+    (11, include_str!("../migrations/postgres/0011_chat.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -289,6 +289,10 @@ pub struct Message {
     /// Sent as this approved template (WhatsApp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<switchboard_core::Template>,
+    /// Its number among the messages the customer can see on the conversation, given when it
+    /// became visible (received, or a reply sent); none for notes and unsent replies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 /// One person's reaction to a message.

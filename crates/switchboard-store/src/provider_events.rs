@@ -134,6 +134,7 @@ fn updated(
     now: Timestamp,
     events: &mut Vec<PendingEvent>,
 ) -> Result<bool, StoreError> {
+    crate::chat::number_if_visible(c, id)?;
     let message = message_by_id(c, id)?;
     events.push(PendingEvent {
         kind: "message.updated",
@@ -233,6 +234,7 @@ pub(crate) fn apply_receipt(
          updated_at = $3 WHERE id = $4",
         params![state.as_str(), error, now.as_unix_micros(), id.to_string()],
     )?;
+    crate::chat::number_if_visible(c, id)?;
     if state == DeliveryState::Failed {
         audit(
             c,
@@ -330,12 +332,13 @@ pub(crate) fn conversation_for(
         )));
     }
     // `conversation:<id>` names one of the channel's conversations itself (an e-mail sent to
-    // a per-conversation reply address).
+    // a per-conversation reply address), or a web chat's whose visitor is answered by mail.
     if let Some(id) = thread
         .strip_prefix(EXPLICIT_CONVERSATION)
         .and_then(|t| uuid::Uuid::parse_str(t).ok())
         && let Some(r) = c.query_opt(
-            "SELECT id, public FROM conversations WHERE channel_id = $1 AND id = $2",
+            "SELECT v.id, v.public FROM conversations v JOIN channels ch ON ch.id = v.channel_id \
+             WHERE v.id = $2 AND (v.channel_id = $1 OR ch.kind = 'webchat')",
             params![channel, id.to_string()],
         )?
     {
@@ -456,6 +459,7 @@ fn echo_event(
             echo.reply_to.clone()
         ],
     )?;
+    crate::chat::number_if_visible(c, id)?;
     if case.status != CaseStatus::Closed {
         let status = case.status.on_agent_reply();
         c.execute(

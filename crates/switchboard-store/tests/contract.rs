@@ -251,6 +251,7 @@ contract! {
     add_note_is_internal => sqlite_add_note_is_internal, postgres_add_note_is_internal;
     claim_outbound_leases => sqlite_claim_outbound_leases, postgres_claim_outbound_leases;
     record_delivery_outcomes => sqlite_record_delivery_outcomes, postgres_record_delivery_outcomes;
+    visible_messages_are_numbered_when_seen => sqlite_visible_messages_are_numbered_when_seen, postgres_visible_messages_are_numbered_when_seen;
     events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
     list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
     contact_and_timeline => sqlite_contact_and_timeline, postgres_contact_and_timeline;
@@ -2764,6 +2765,78 @@ async fn record_delivery_outcomes(store: Store) {
 
 // =============================================================================================
 // Events, audit, contacts.
+
+/// A conversation's messages are numbered in the order the customer could first see them: a
+/// reply when it goes out, not when it was written; notes and failed replies never.
+async fn visible_messages_are_numbered_when_seen(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webchat", "Chat", t(1)).await;
+    let first = deliver(&store, &ch, 10, vec![msg("m-1", "chat:v", "v")]).await;
+    let id = case_of(&first);
+    let (late, _) = store
+        .add_reply(id, "written first, sent last".into(), Actor::System, t(11))
+        .await
+        .unwrap();
+    let (failing, _) = store
+        .add_reply(id, "never sent".into(), Actor::System, t(11))
+        .await
+        .unwrap();
+    assert_eq!((late.seq, failing.seq), (None, None), "not visible yet");
+    store
+        .add_note(id, "internal".into(), Actor::System, t(12))
+        .await
+        .unwrap();
+    deliver(&store, &ch, 13, vec![msg("m-2", "chat:v", "v")]).await;
+    store.claim_outbound(t(20), t(80), 10).await.unwrap();
+    store
+        .record_delivery(failing.id, Delivery::Failed { error: "no".into() }, t(21))
+        .await
+        .unwrap();
+    let events = store
+        .record_delivery(
+            late.id,
+            Delivery::Accepted {
+                external_id: None,
+                state: DeliveryState::Sent,
+            },
+            t(22),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events[0].data["message"]["seq"], 3, "the event carries it");
+    // Read receipts and later states keep the number.
+    store
+        .record_delivery(late.id, Delivery::Delivered, t(23))
+        .await
+        .unwrap();
+
+    let log = store.chat_log(ch.id, "chat:v".into(), 0).await.unwrap();
+    let seen: Vec<(Option<i64>, &str)> = log
+        .messages
+        .iter()
+        .map(|m| (m.seq, m.text.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(1), "text of m-1"),
+            (Some(2), "text of m-2"),
+            (Some(3), "written first, sent last")
+        ]
+    );
+    assert_eq!(log.last_seq, 3);
+    let after = store.chat_log(ch.id, "chat:v".into(), 2).await.unwrap();
+    assert_eq!(after.messages.len(), 1);
+    assert_eq!(after.conversation, log.conversation);
+    let none = store
+        .chat_log(ch.id, "chat:nobody".into(), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (none.conversation, none.messages.len(), none.last_seq),
+        (None, 0, 0)
+    );
+}
 
 async fn events_after_resumes(store: Store) {
     migrated(&store).await;

@@ -3,6 +3,9 @@
 //! connections, records each acknowledgement's latency, and then waits until the server has
 //! fully processed every message (durable, threaded, on a case), read from `/metrics`.
 //!
+//! `switchboard bench chat`: web chat connections held and message round trips (see
+//! `bench_chat.rs`).
+//!
 //! `switchboard bench simulate`: playbook simulation over a large SQLite store it builds
 //! itself (see `bench_simulate.rs`).
 
@@ -38,6 +41,28 @@ pub enum BenchCommand {
         #[arg(long)]
         baseline: Option<String>,
     },
+    /// Open many idle web chat connections and report the server's memory for them; then
+    /// time messages from visitors to an agent's live stream.
+    Chat {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin API token (to connect the bench channel and read the live stream).
+        #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Idle widget connections held open throughout.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+        idle: u64,
+        /// Visitors writing (four messages a second each).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        visitors: u64,
+        /// Messages in all.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        messages: u64,
+        /// The server's process id, to read its memory from /proc.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
     /// Fill (or reuse) an SQLite store with N messages on cases over the last 30 days and time
     /// playbook simulation over all of it: a 1-rule floor, the 3-rule example, and an R-rule
     /// playbook with and without its open-cases rule.
@@ -63,6 +88,24 @@ pub enum BenchCommand {
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Chat {
+            url,
+            token,
+            idle,
+            visitors,
+            messages,
+            server_pid,
+        } => {
+            crate::bench_chat::run(crate::bench_chat::ChatBench {
+                url,
+                token,
+                idle: idle as usize,
+                visitors: visitors as usize,
+                messages: messages as usize,
+                server_pid,
+            })
+            .await
+        }
         BenchCommand::Ingest {
             url,
             token,

@@ -2,6 +2,7 @@
 //! server crate. Exit codes: 0 success, 1 runtime failure (the message says why), 2 bad usage.
 
 mod bench;
+mod bench_chat;
 mod bench_simulate;
 mod channel_cmd;
 mod config;

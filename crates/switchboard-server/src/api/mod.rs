@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/notify/secret", get(notify::secret))
         .route("/notify/secret/rotate", post(notify::rotate_secret))
         .route("/contacts", get(contacts::list))
+        .route("/chat-files/{id}", get(crate::chat_upload::download))
         .route(
             "/contacts/{id}",
             get(contacts::get_one).patch(contacts::update),
@@ -190,6 +191,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/chat/{channel_id}", get(crate::chat::upgrade))
         .route("/chat/{channel_id}/config", get(crate::chat::config))
+        .route(
+            "/chat/{channel_id}/files",
+            post(crate::chat_upload::upload)
+                .options(crate::chat_upload::preflight)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/widget.js", get(crate::chat::widget_js))
         .route("/widget.css", get(crate::chat::widget_css))
         .route(

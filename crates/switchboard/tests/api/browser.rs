@@ -58,13 +58,15 @@ fn run_script(
     name: &str,
     page: &str,
     shots: &str,
+    extra: &[&str],
 ) -> (
     std::process::Child,
     tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {
     let script = format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"));
     let mut child = std::process::Command::new("python3")
-        .args([&script, page, shots])
+        .args([script.as_str(), page, shots])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -129,7 +131,7 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
     assert!(size < 32 * 1024, "the widget is small: {size} bytes");
 
     let shots = screenshot_dir();
-    let (child, mut rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots);
+    let (child, mut rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots, &[]);
     let mut lines = Vec::new();
     let mut expect = async |marker: &str| -> String {
         loop {
@@ -229,7 +231,7 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
         .await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
     let shots = screenshot_dir();
-    let (child, mut rx) = run_script("chat_prechat.py", &format!("{origin}/"), &shots);
+    let (child, mut rx) = run_script("chat_prechat.py", &format!("{origin}/"), &shots, &[]);
     let mut next = async || {
         tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
             .await
@@ -271,6 +273,106 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
     assert_eq!(
         next().await.as_deref(),
         Some("TYPING test agent is typing…")
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_widget_says_when_the_team_is_back_sends_a_file_and_takes_an_address() {
+    if let Err(why) = available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let app = spawn_app().await;
+    let mail = connect(
+        &app,
+        "email",
+        json!({"address": "help@acme.example"}),
+        json!({}),
+    )
+    .await;
+    let id = connect(
+        &app,
+        "webchat",
+        json!({}),
+        json!({"widget_secret": "a-widget-secret-of-32-characters"}),
+    )
+    .await;
+    let origin = shop_page(&app.address, &id).await;
+    // Open tomorrow only (UTC): closed now.
+    let tomorrow = time::OffsetDateTime::now_utc()
+        .date()
+        .next_day()
+        .expect("tomorrow");
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [tomorrow.weekday().number_days_from_monday() as usize];
+    let allowed = app
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            &app.admin,
+            &json!({"config": {"allowed_origins": [origin], "color": "#8a3ffc",
+                               "hours": {"timezone": "UTC", day: "09:00-17:00"},
+                               "email_channel_id": mail, "offline_after_minutes": 0}}),
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let picture = dir.path().join("receipt.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.resize(600, 1);
+    std::fs::write(&picture, &png).expect("write");
+    let shots = screenshot_dir();
+    let (child, mut rx) = run_script(
+        "chat_away.py",
+        &format!("{origin}/"),
+        &shots,
+        &[picture.to_str().expect("path")],
+    );
+    let mut next = async || {
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a line from the browser within a minute")
+    };
+    let Some(away) = next().await else {
+        let out = child.wait_with_output().expect("wait");
+        panic!(
+            "the browser script ended: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    assert!(
+        away.starts_with("AWAY We're away right now. We'll answer from ")
+            && away.contains("09:00")
+            && away.ends_with("Leave your e-mail and we'll answer by e-mail."),
+        "{away}"
+    );
+    assert_eq!(next().await.as_deref(), Some("FILE receipt.png"));
+    let case = wait_for("the visitor's message on a case", || async {
+        app.all_cases().await.into_iter().next()
+    })
+    .await;
+    let case = app.case(case["id"].as_str().expect("id")).await;
+    let msg = &case["messages"][0];
+    assert_eq!(msg["text"], "Here is my receipt");
+    assert_eq!(msg["attachments"][0]["name"], "receipt.png");
+    let file = app
+        .http
+        .get(app.url(msg["attachments"][0]["url"].as_str().expect("url")))
+        .bearer_auth(&app.agent)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(file.bytes().await.expect("bytes").to_vec(), png);
+    let followup = next().await.unwrap_or_default();
+    assert!(
+        followup.starts_with("FOLLOWUP We're away right now.")
+            && followup.ends_with("We'll answer ann@example.com by e-mail if you have left."),
+        "{followup}"
     );
     let out = child.wait_with_output().expect("wait");
     assert!(

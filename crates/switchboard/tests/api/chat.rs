@@ -10,12 +10,16 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const SECRET: &str = "a-widget-secret-of-32-characters";
+pub(crate) const SECRET: &str = "a-widget-secret-of-32-characters";
 
-async fn open(app: &TestApp, channel: &str, origin: Option<&str>) -> Result<Socket, u16> {
+pub(crate) async fn open(
+    app: &TestApp,
+    channel: &str,
+    origin: Option<&str>,
+) -> Result<Socket, u16> {
     let url = format!("{}/chat/{channel}", app.address.replace("http://", "ws://"));
     let mut req = url.into_client_request().expect("request");
     if let Some(o) = origin {
@@ -29,14 +33,14 @@ async fn open(app: &TestApp, channel: &str, origin: Option<&str>) -> Result<Sock
     }
 }
 
-async fn send(s: &mut Socket, v: Value) {
+pub(crate) async fn send(s: &mut Socket, v: Value) {
     s.send(Message::Text(v.to_string().into()))
         .await
         .expect("send");
 }
 
 /// The next JSON frame, within five seconds.
-async fn next(s: &mut Socket) -> Value {
+pub(crate) async fn next(s: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(std::time::Duration::from_secs(5), s.next())
             .await
@@ -50,7 +54,7 @@ async fn next(s: &mut Socket) -> Value {
 }
 
 /// Frames until one of `kind` arrives (others are collected).
-async fn until(s: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
+pub(crate) async fn until(s: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
     let mut others = Vec::new();
     loop {
         let f = next(s).await;
@@ -62,7 +66,7 @@ async fn until(s: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
 }
 
 /// No frame within `ms`.
-async fn quiet(s: &mut Socket, ms: u64) -> bool {
+pub(crate) async fn quiet(s: &mut Socket, ms: u64) -> bool {
     tokio::time::timeout(std::time::Duration::from_millis(ms), s.next())
         .await
         .is_err()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 /// Sends `raw` to the listener with smtplib as `rcpts`; the outcome as smtplib reports it:
 /// `ok`, or the refusal's code and text.
-async fn smtp_send(port: u16, rcpts: &[&str], raw: &str) -> String {
+pub(crate) async fn smtp_send(port: u16, rcpts: &[&str], raw: &str) -> String {
     let script = r#"
 import smtplib, sys, json
 port, rcpts = int(sys.argv[1]), json.loads(sys.argv[2])
@@ -49,7 +49,7 @@ except smtplib.SMTPResponseException as e:
     .expect("join")
 }
 
-fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     mail.lines().take_while(|l| !l.is_empty()).find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case(name).then(|| v.trim())

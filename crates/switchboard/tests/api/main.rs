@@ -10,6 +10,8 @@ mod bad_hooks;
 mod browser;
 mod cases;
 mod chat;
+mod chat_away;
+mod chat_files;
 mod cli;
 mod config;
 mod contacts;
