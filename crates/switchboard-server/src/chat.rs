@@ -233,49 +233,170 @@ fn identify(secret: &str, hello: &Hello, now_secs: i64) -> Result<Visitor, Strin
     })
 }
 
-/// Who has the chat open on this node: open sessions per (channel, conversation thread). A
-/// reply to a visitor who is gone goes out by e-mail when they left an address.
+/// What the dispatcher tells a session.
+enum Push {
+    /// Its conversation has new visible messages: read what is after the last one sent.
+    Messages,
+    /// A typing frame to pass on.
+    Typing(Value),
+}
+
+type Listeners = Vec<(u64, tokio::sync::mpsc::Sender<Push>)>;
+
+/// The chats open on this node, by visitor (`v:<channel>:<visitor>`) and by conversation
+/// (`c:<conversation>`). One dispatcher ([`dispatch`]) reads the event bus and wakes only the
+/// sessions an event concerns, so thousands of idle chats cost nothing per message. A reply
+/// to a visitor who is gone goes out by e-mail when they left an address.
 #[derive(Default)]
-pub struct Sessions(std::sync::Mutex<std::collections::HashMap<(ChannelId, String), usize>>);
+pub struct Sessions(std::sync::Mutex<(u64, std::collections::HashMap<String, Listeners>)>);
+
+fn visitor_key(channel: ChannelId, visitor: &str) -> String {
+    format!("v:{channel}:{visitor}")
+}
+
+fn conversation_key(conversation: &str) -> String {
+    format!("c:{conversation}")
+}
 
 impl Sessions {
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(ChannelId, String), usize>> {
+    ) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<String, Listeners>)> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether a browser on this node has the conversation open.
+    /// Whether a browser on this node has the conversation (`chat:<visitor>`) open.
     pub fn is_open(&self, channel: ChannelId, thread: &str) -> bool {
-        self.lock().contains_key(&(channel, thread.to_owned()))
+        let visitor = thread.strip_prefix("chat:").unwrap_or(thread);
+        self.lock().1.contains_key(&visitor_key(channel, visitor))
     }
 
-    fn enter(self: &std::sync::Arc<Self>, channel: ChannelId, thread: String) -> Here {
-        *self.lock().entry((channel, thread.clone())).or_default() += 1;
+    fn enter(
+        self: &std::sync::Arc<Self>,
+        channel: ChannelId,
+        visitor: &str,
+        tx: tokio::sync::mpsc::Sender<Push>,
+    ) -> Here {
+        let key = visitor_key(channel, visitor);
+        let mut guard = self.lock();
+        guard.0 += 1;
+        let id = guard.0;
+        guard
+            .1
+            .entry(key.clone())
+            .or_default()
+            .push((id, tx.clone()));
+        drop(guard);
         global().chat_connections.inc();
         Here {
             sessions: self.clone(),
-            key: (channel, thread),
+            id,
+            tx,
+            keys: vec![key],
+        }
+    }
+
+    fn wake(&self, key: &str, push: impl Fn() -> Push) {
+        if let Some(list) = self.lock().1.get(key) {
+            for (_, tx) in list {
+                // Full: a wake-up is already waiting, which reads everything new anyway.
+                let _ = tx.try_send(push());
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        for list in self.lock().1.values() {
+            for (_, tx) in list {
+                let _ = tx.try_send(Push::Messages);
+            }
         }
     }
 }
 
-/// One open session, counted in [`Sessions`] until it ends.
+/// One open session, listening in [`Sessions`] until it ends.
 struct Here {
     sessions: std::sync::Arc<Sessions>,
-    key: (ChannelId, String),
+    id: u64,
+    tx: tokio::sync::mpsc::Sender<Push>,
+    keys: Vec<String>,
+}
+
+impl Here {
+    /// Also listens to the conversation, once it is known.
+    fn join(&mut self, conversation: switchboard_core::ConversationId) {
+        let key = conversation_key(&conversation.to_string());
+        if self.keys.contains(&key) {
+            return;
+        }
+        self.sessions
+            .lock()
+            .1
+            .entry(key.clone())
+            .or_default()
+            .push((self.id, self.tx.clone()));
+        self.keys.push(key);
+        // A message filed between reading the conversation and listening to it is read now.
+        let _ = self.tx.try_send(Push::Messages);
+    }
 }
 
 impl Drop for Here {
     fn drop(&mut self) {
-        let mut map = self.sessions.lock();
-        if let Some(n) = map.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.key);
+        let mut guard = self.sessions.lock();
+        for key in &self.keys {
+            if let Some(list) = guard.1.get_mut(key) {
+                list.retain(|(id, _)| *id != self.id);
+                if list.is_empty() {
+                    guard.1.remove(key);
+                }
             }
         }
         global().chat_connections.dec();
+    }
+}
+
+/// Reads the event bus and the presence channel once for the whole node and wakes the chat
+/// sessions each event concerns: a visible message (it has a `seq`) wakes its conversation's
+/// sessions, or, before the conversation is known, its visitor's; an agent typing reaches
+/// the conversation's sessions.
+pub async fn dispatch(state: AppState) {
+    let mut bus = state.bus.subscribe();
+    let mut presence = state.presence.subscribe();
+    loop {
+        tokio::select! {
+            event = bus.recv() => match event {
+                Ok(event) => {
+                    let m = &event.data["message"];
+                    if m["seq"].as_i64().is_none() {
+                        continue;
+                    }
+                    if let Some(c) = m["conversation_id"].as_str() {
+                        state.chats.wake(&conversation_key(c), || Push::Messages);
+                    }
+                    if let (Some(channel), Some((visitor, _))) = (
+                        m["channel_id"].as_str().and_then(|c| ChannelId::parse(c).ok()),
+                        m["external_id"].as_str().and_then(|e| e.rsplit_once(':')),
+                    ) && (visitor.starts_with("visitor:") || visitor.starts_with("user:"))
+                    {
+                        state.chats.wake(&visitor_key(channel, visitor), || Push::Messages);
+                    }
+                }
+                // Fell behind: every session reads what is new.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => state.chats.wake_all(),
+                Err(_) => return,
+            },
+            moment = presence.recv() => match moment {
+                Ok(m) if m["kind"] == "typing" && m["from"] == "agent" => {
+                    if let Some(c) = m["conversation_id"].as_str() {
+                        let frame = json!({"type": "typing", "active": true, "author": m["author"]});
+                        state.chats.wake(&conversation_key(c), || Push::Typing(frame.clone()));
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            },
+        }
     }
 }
 
@@ -308,9 +429,8 @@ async fn session(
         }
     };
     let thread = ChatMessage::thread_of(&visitor.id);
-    let _here = state.chats.enter(channel, thread.clone());
-    let mut bus = state.bus.subscribe();
-    let mut presence = state.presence.subscribe();
+    let (tx, mut pushes) = tokio::sync::mpsc::channel(8);
+    let mut here = state.chats.enter(channel, &visitor.id, tx);
     let mut last_typing: Option<std::time::Instant> = None;
     let log = state
         .store
@@ -336,10 +456,10 @@ async fn session(
         .await
         .map_err(|e| e.to_string())?;
     let mut conversation = log.conversation;
+    if let Some(c) = conversation {
+        here.join(c);
+    }
     send_new(&mut socket, &log.messages, &mut sent).await?;
-    // Before the first message is stored, the visitor's own message (by its id) names the
-    // conversation.
-    let own_prefix = format!("{}:", visitor.id);
     let mut limiter = Limiter::new();
     loop {
         tokio::select! {
@@ -364,45 +484,26 @@ async fn session(
                     }
                     continue;
                 }
-                let reply = on_frame(&state, channel, &cfg, &mut visitor, &text, &mut limiter).await;
+                // Boxed: the session's own state stays small while it idles.
+                let reply = Box::pin(on_frame(&state, channel, &cfg, &mut visitor, &text, &mut limiter)).await;
                 if let Some(reply) = reply {
                     socket.send(reply).await.map_err(|e| e.to_string())?;
                 }
             }
-            moment = presence.recv() => {
-                let Ok(m) = moment else { continue };
-                if m["kind"] == "typing" && m["from"] == "agent"
-                    && conversation.is_some_and(|c| m["conversation_id"].as_str() == Some(&c.to_string()))
-                {
-                    let frame = json!({"type": "typing", "active": true, "author": m["author"]});
+            push = pushes.recv() => match push {
+                Some(Push::Typing(frame)) => {
                     socket.send(Frame::Text(frame.to_string().into())).await.map_err(|e| e.to_string())?;
                 }
-            }
-            event = bus.recv() => {
-                match event {
-                    Ok(event) => {
-                        let m = &event.data["message"];
-                        // Only messages the visitor can see, newer than what they have.
-                        if m["seq"].as_i64().is_none_or(|seq| seq <= sent) {
-                            continue;
-                        }
-                        let ours = match conversation {
-                            Some(c) => m["conversation_id"].as_str() == Some(&c.to_string()),
-                            None => m["channel_id"].as_str() == Some(&channel.to_string())
-                                && m["external_id"].as_str().is_some_and(|e| e.starts_with(&own_prefix)),
-                        };
-                        if !ours {
-                            continue;
-                        }
+                Some(Push::Messages) => {
+                    let log = Box::pin(state.store.chat_log(channel, thread.clone(), sent)).await.map_err(|e| e.to_string())?;
+                    if conversation.is_none() && let Some(c) = log.conversation {
+                        conversation = Some(c);
+                        here.join(c);
                     }
-                    // Fell behind: read what is new below.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => return Ok(()),
+                    send_new(&mut socket, &log.messages, &mut sent).await?;
                 }
-                let log = state.store.chat_log(channel, thread.clone(), sent).await.map_err(|e| e.to_string())?;
-                conversation = conversation.or(log.conversation);
-                send_new(&mut socket, &log.messages, &mut sent).await?;
-            }
+                None => return Ok(()),
+            },
         }
     }
 }

@@ -192,6 +192,7 @@ pub async fn start(
     tokio::spawn(sla::run(state.clone()));
     tokio::spawn(experts::run_reminders(state.clone()));
     tokio::spawn(imap_in::run(state.clone()));
+    tokio::spawn(chat::dispatch(state.clone()));
     if let Some(addr) = &state.config.smtp_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -348,10 +348,7 @@ async fn email_attempt(
 }
 
 /// The SMTP relay for an e-mail channel: its own, else the server's.
-fn relay_url(
-    state: &AppState,
-    creds: &switchboard_channels::email::Credentials,
-) -> Option<String> {
+fn relay_url(state: &AppState, creds: &switchboard_channels::email::Credentials) -> Option<String> {
     creds
         .smtp_url
         .clone()

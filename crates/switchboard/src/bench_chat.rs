@@ -160,11 +160,14 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
     let run = uuid::Uuid::now_v7().simple().to_string();
     let started = Instant::now();
     let mut writers = Vec::new();
+    let visitors = b.visitors.max(1);
     for v in 0..b.visitors {
         let (ws_url, sent, run) = (ws_url.clone(), sent.clone(), run.clone());
         let n = per.min(b.messages.saturating_sub(v * per));
         writers.push(tokio::spawn(async move {
             let mut s = open(&ws_url).await?;
+            // Spread over the quarter second, as independent visitors would be.
+            tokio::time::sleep(Duration::from_micros((v as u64 * 250_000) / visitors as u64)).await;
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             for i in 0..n {
                 tick.tick().await;
