@@ -31,6 +31,9 @@ use switchboard_store::{Appended, RawEvent};
 
 /// Messages a visitor may send per second (with a burst of twice as many).
 pub const RATE_PER_SEC: f64 = 5.0;
+/// Frames of any kind a connection may send per second (with a burst of twice as many); a
+/// connection that floods past it is closed (`1008`, policy).
+pub const FRAMES_PER_SEC: f64 = 30.0;
 /// The largest frame accepted.
 const MAX_FRAME: usize = 64 * 1024;
 /// How long the browser has to say hello.
@@ -460,7 +463,8 @@ async fn session(
         here.join(c);
     }
     send_new(&mut socket, &log.messages, &mut sent).await?;
-    let mut limiter = Limiter::new();
+    let mut limiter = Limiter::new(RATE_PER_SEC);
+    let mut frames = Limiter::new(FRAMES_PER_SEC);
     loop {
         tokio::select! {
             frame = socket.recv() => {
@@ -471,6 +475,17 @@ async fn session(
                     Some(Err(e)) => return Err(e.to_string()),
                 };
                 limiter.refill();
+                frames.refill();
+                if !frames.take() {
+                    global().webhook("webchat", "flood_closed");
+                    let _ = socket
+                        .send(Frame::Close(Some(axum::extract::ws::CloseFrame {
+                            code: 1008,
+                            reason: "too many frames".into(),
+                        })))
+                        .await;
+                    return Ok(());
+                }
                 // The visitor is writing: the agents' streams hear it (every two seconds at most).
                 if serde_json::from_str::<Value>(&text).is_ok_and(|v| v["type"] == "typing") {
                     if let Some(c) = conversation
@@ -508,16 +523,18 @@ async fn session(
     }
 }
 
-/// The visitor's send allowance: [`RATE_PER_SEC`] messages a second, bursts of twice that.
+/// A send allowance: `rate` a second, bursts of twice that.
 struct Limiter {
+    rate: f64,
     tokens: f64,
     last: std::time::Instant,
 }
 
 impl Limiter {
-    fn new() -> Self {
+    fn new(rate: f64) -> Self {
         Limiter {
-            tokens: RATE_PER_SEC * 2.0,
+            rate,
+            tokens: rate * 2.0,
             last: std::time::Instant::now(),
         }
     }
@@ -525,7 +542,7 @@ impl Limiter {
     fn refill(&mut self) {
         let elapsed = self.last.elapsed().as_secs_f64();
         self.last = std::time::Instant::now();
-        self.tokens = (self.tokens + elapsed * RATE_PER_SEC).min(RATE_PER_SEC * 2.0);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * 2.0);
     }
 
     fn take(&mut self) -> bool {

@@ -289,6 +289,50 @@ async fn chat_over_websocket_acknowledges_resumes_and_knows_its_visitors() {
     assert!(limited > 0 && acks >= 10, "acks {acks}, limited {limited}");
     drop(s);
 
+    // A flood of frames of any kind closes the connection (policy), counted.
+    let flooded = app
+        .metric(
+            "switchboard_webhook_requests_total",
+            &[("kind", "webchat"), ("outcome", "flood_closed")],
+        )
+        .await;
+    let mut s = open(&app, &id, Some("https://shop.example"))
+        .await
+        .expect("open");
+    send(&mut s, json!({"type": "hello", "token": token})).await;
+    until(&mut s, "welcome").await;
+    for _ in 0..200 {
+        if s.send(Message::Text(r#"{"type":"typing"}"#.into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let close = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), s.next())
+            .await
+            .expect("closed within 5 s")
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a reason");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (1008, "too many frames")
+    );
+    assert!(
+        app.metric(
+            "switchboard_webhook_requests_total",
+            &[("kind", "webchat"), ("outcome", "flood_closed")],
+        )
+        .await
+            > flooded
+    );
+
     // A signed-in user of the shop, by identifier hash, and by JWT: one contact, not two.
     let hash = {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");

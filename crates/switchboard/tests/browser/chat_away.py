@@ -23,6 +23,19 @@ try:
     away = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".sb-away")))
     print("AWAY", away.find_element(By.CSS_SELECTOR, ".sb-away-text").text, flush=True)
     assert away.get_attribute("role") == "status"
+    # Every visible control has a name a screen reader can say, and none is out of the tab
+    # order except the hidden file input behind the attach button.
+    unnamed = driver.execute_script("""
+        return Array.from(document.querySelectorAll('.sb-chat button, .sb-chat input, .sb-chat textarea'))
+          .filter(e => e.offsetParent !== null && !e.classList.contains('sb-file'))
+          .filter(e => !(e.getAttribute('aria-label') || e.textContent.trim() || e.getAttribute('placeholder')))
+          .map(e => e.outerHTML);""")
+    assert unnamed == [], unnamed
+    skipped = driver.execute_script("""
+        return Array.from(document.querySelectorAll('.sb-chat button, .sb-chat input, .sb-chat textarea'))
+          .filter(e => e.offsetParent !== null && e.tabIndex < 0 && !e.classList.contains('sb-file'))
+          .map(e => e.outerHTML);""")
+    assert skipped == [], skipped
     # The attach button is a labelled, focusable button.
     attach = driver.find_element(By.CSS_SELECTOR, ".sb-attach")
     assert attach.get_attribute("aria-label") == "Attach a file"
