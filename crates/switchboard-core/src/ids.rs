@@ -88,6 +88,10 @@ typed_id!(/// One signed outbound webhook call.
     DeliveryId, "webhook delivery");
 typed_id!(/// A labelled example an agent's correction made.
     ExampleId, "training example");
+typed_id!(/// A knowledge-base article.
+    ArticleId, "article");
+typed_id!(/// A canned response: a short reply template.
+    CannedId, "canned response");
 
 #[cfg(test)]
 mod tests {

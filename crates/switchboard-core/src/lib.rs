@@ -10,6 +10,7 @@ pub mod case;
 pub mod contact_key;
 pub mod guard;
 pub mod ids;
+pub mod kb;
 pub mod message;
 pub mod name;
 pub mod playbook;

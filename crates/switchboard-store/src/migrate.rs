@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (10, include_str!("../migrations/sqlite/0010_imap.sql")),
     (11, include_str!("../migrations/sqlite/0011_chat.sql")),
+    (12, include_str!("../migrations/sqlite/0012_kb.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -44,6 +45,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (10, include_str!("../migrations/postgres/0010_imap.sql")),
     (11, include_str!("../migrations/postgres/0011_chat.sql")),
+    (12, include_str!("../migrations/postgres/0012_kb.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

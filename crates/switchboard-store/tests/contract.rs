@@ -252,6 +252,7 @@ contract! {
     claim_outbound_leases => sqlite_claim_outbound_leases, postgres_claim_outbound_leases;
     record_delivery_outcomes => sqlite_record_delivery_outcomes, postgres_record_delivery_outcomes;
     visible_messages_are_numbered_when_seen => sqlite_visible_messages_are_numbered_when_seen, postgres_visible_messages_are_numbered_when_seen;
+    knowledge_base_versions_and_imports => sqlite_knowledge_base_versions_and_imports, postgres_knowledge_base_versions_and_imports;
     events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
     list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
     contact_and_timeline => sqlite_contact_and_timeline, postgres_contact_and_timeline;
@@ -2835,6 +2836,106 @@ async fn visible_messages_are_numbered_when_seen(store: Store) {
     assert_eq!(
         (none.conversation, none.messages.len(), none.last_seq),
         (None, 0, 0)
+    );
+}
+
+/// Knowledge-base entries keep every version; a stale edit is a conflict; archived entries
+/// stay, unlisted and frozen.
+async fn knowledge_base_versions_and_imports(store: Store) {
+    use switchboard_store::KbKind;
+    migrated(&store).await;
+    let doc = |title: &str| json!({"title": title, "body": "b", "tags": ["x"], "public": true});
+    let a = store
+        .create_kb(KbKind::Article, doc("one"), Actor::System, t(1))
+        .await
+        .unwrap();
+    assert_eq!((a.version, a.data["title"].as_str()), (1, Some("one")));
+    let a2 = store
+        .update_kb(
+            a.id.clone(),
+            KbKind::Article,
+            doc("two"),
+            Some(1),
+            Actor::System,
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((a2.version, a2.updated_at, a2.created_at), (2, t(2), t(1)));
+    assert_conflict(
+        store
+            .update_kb(
+                a.id.clone(),
+                KbKind::Article,
+                doc("three"),
+                Some(1),
+                Actor::System,
+                t(3),
+            )
+            .await,
+        "stale version",
+    );
+    assert_not_found(
+        store.kb_item(a.id.clone(), KbKind::Canned).await,
+        "another kind",
+    );
+    let revs = store
+        .kb_revisions(a.id.clone(), KbKind::Article)
+        .await
+        .unwrap();
+    let titles: Vec<(i64, &str)> = revs
+        .iter()
+        .map(|r| (r.version, r.data["title"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(titles, [(2, "two"), (1, "one")]);
+
+    // An import is one transaction: both entries, each with its first revision.
+    let ids = store
+        .import_kb(
+            vec![
+                (KbKind::Article, doc("i1")),
+                (KbKind::Canned, json!({"name": "n", "text": "t"})),
+            ],
+            Actor::System,
+            t(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        store.kb_items(KbKind::Article, false).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store.kb_items(KbKind::Canned, false).await.unwrap().len(),
+        1
+    );
+
+    let archived = store
+        .archive_kb(a.id.clone(), KbKind::Article, Actor::System, t(5))
+        .await
+        .unwrap();
+    assert_eq!(archived.archived_at, Some(t(5)));
+    assert_eq!(
+        store.kb_items(KbKind::Article, false).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        store.kb_items(KbKind::Article, true).await.unwrap().len(),
+        2
+    );
+    assert_invalid(
+        store
+            .update_kb(
+                a.id.clone(),
+                KbKind::Article,
+                doc("four"),
+                None,
+                Actor::System,
+                t(6),
+            )
+            .await,
+        "archived",
     );
 }
 

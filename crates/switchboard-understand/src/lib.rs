@@ -16,6 +16,7 @@ pub mod features;
 pub mod language;
 pub mod linear;
 pub mod model;
+pub mod retrieve;
 pub mod sentiment;
 
 use model::{Prediction, Prepared, TextModel};

@@ -5,6 +5,7 @@ mod cases;
 mod contacts;
 mod directory;
 mod experts;
+mod kb;
 mod merge;
 mod models;
 mod notifications;
@@ -119,6 +120,18 @@ pub fn router(state: AppState) -> Router {
         .route("/notify/secret/rotate", post(notify::rotate_secret))
         .route("/contacts", get(contacts::list))
         .route("/chat-files/{id}", get(crate::chat_upload::download))
+        .route(
+            "/kb/import",
+            post(kb::import).layer(axum::extract::DefaultBodyLimit::max(21 << 20)),
+        )
+        .route("/kb/export", get(kb::export))
+        .route("/kb/{kind}", get(kb::list).post(kb::create))
+        .route(
+            "/kb/{kind}/{id}",
+            get(kb::get_one).put(kb::replace).delete(kb::archive),
+        )
+        .route("/kb/{kind}/{id}/revisions", get(kb::revisions))
+        .route("/cases/{id}/suggestions", get(kb::suggestions))
         .route(
             "/contacts/{id}",
             get(contacts::get_one).patch(contacts::update),

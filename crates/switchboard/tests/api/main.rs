@@ -18,6 +18,7 @@ mod contacts;
 mod email;
 mod experts;
 mod helpers;
+mod kb;
 mod learning;
 mod lifecycle;
 mod merge;

@@ -1,0 +1,345 @@
+//! The knowledge base over HTTP: articles and canned responses with versions and history,
+//! ranked search that forgives typos, all-or-nothing JSONL import, export, and the suggestions
+//! for a case.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn game() -> Value {
+    json!({
+        "title": "When does the game start?",
+        "body": "Saturday's home game starts at 7 pm. Gates open at 6 pm.",
+        "tags": ["sports"],
+        "questions": ["What time is kick-off?"],
+        "purpose": "tier1",
+    })
+}
+
+fn aid() -> Value {
+    json!({
+        "title": "Applying for financial aid",
+        "body": "Financial aid applications close on 1 March. The aid office answers questions about grants and loans.",
+        "questions": ["How do I get a scholarship?"],
+    })
+}
+
+#[tokio::test]
+async fn articles_have_versions_search_and_history() {
+    let app = spawn_app().await;
+    let a = app.post("/api/v1/kb/articles", &app.agent, &game()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(
+        (a.json["version"].as_i64(), a.json["public"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let game_id = a.json["id"].as_str().expect("id").to_owned();
+    let b = app.post("/api/v1/kb/articles", &app.agent, &aid()).await;
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+
+    // Bad documents name their field; reviewers do not write.
+    for (body, field) in [
+        (json!({"body": "no title"}), "title"),
+        (
+            json!({"title": "t", "body": "b", "language": "english"}),
+            "language",
+        ),
+        (
+            json!({"title": "t", "body": "b", "colour": "red"}),
+            "colour",
+        ),
+        (json!({"title": "t", "body": 5}), "body"),
+        (
+            json!({"title": "t", "body": "b", "valid_from": "2026-05-02T00:00:00Z", "valid_until": "2026-05-01T00:00:00Z"}),
+            "valid_until",
+        ),
+    ] {
+        let r = app.post("/api/v1/kb/articles", &app.agent, &body).await;
+        assert_eq!(
+            r.assert_problem(400, "invalid_field")["field"],
+            field,
+            "{body}"
+        );
+    }
+    app.post("/api/v1/kb/articles", &app.reviewer, &game())
+        .await
+        .assert_problem(403, "forbidden");
+
+    // Search ranks, explains, and forgives typos.
+    let found = app
+        .get(
+            "/api/v1/kb/articles?q=what+time+does+the+gaem+strat",
+            &app.agent,
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let first = &found.json["items"][0];
+    assert_eq!(first["item"]["id"], game_id.as_str(), "{}", found.text);
+    assert!(
+        first["snippet"].as_str().unwrap_or("").contains("7 pm"),
+        "{first}"
+    );
+    assert!(first["confidence"].as_f64().unwrap_or(0.0) > 0.0);
+    let aid_hit = app
+        .get("/api/v1/kb/articles?q=scholarship+deadline", &app.agent)
+        .await;
+    assert_eq!(
+        aid_hit.json["items"][0]["item"]["title"],
+        "Applying for financial aid"
+    );
+    let none = app
+        .get("/api/v1/kb/articles?q=%22%22%22((", &app.agent)
+        .await;
+    assert_eq!(
+        none.status,
+        StatusCode::OK,
+        "odd queries are just words: {}",
+        none.text
+    );
+
+    // A new version; an edit based on an old version is refused; history keeps both.
+    let mut v2 = game();
+    v2["body"] = json!("Saturday's home game starts at 8 pm (moved). Gates open at 7 pm.");
+    v2["version"] = json!(1);
+    let r = app
+        .put(&format!("/api/v1/kb/articles/{game_id}"), &app.agent, &v2)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["version"], 2);
+    app.put(&format!("/api/v1/kb/articles/{game_id}"), &app.agent, &v2)
+        .await
+        .assert_problem(409, "conflict");
+    let history = app
+        .get(
+            &format!("/api/v1/kb/articles/{game_id}/revisions"),
+            &app.agent,
+        )
+        .await;
+    let versions: Vec<i64> = history.json["items"]
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .map(|r| r["version"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    assert!(
+        history.json["items"][1]["data"]["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("7 pm")
+    );
+    assert_eq!(history.json["items"][0]["by"], "test agent");
+
+    // Archived: kept, not listed, not editable.
+    let r = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/kb/articles/{game_id}"),
+            Some(&app.agent),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json["archived_at"].is_string());
+    let listed = app.get("/api/v1/kb/articles", &app.agent).await;
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(1));
+    let all = app
+        .get("/api/v1/kb/articles?archived=true", &app.agent)
+        .await;
+    assert_eq!(all.json["items"].as_array().map(Vec::len), Some(2));
+    app.put(
+        &format!("/api/v1/kb/articles/{game_id}"),
+        &app.agent,
+        &game(),
+    )
+    .await
+    .assert_problem(422, "rule_violated");
+    app.get("/api/v1/kb/articles/not-an-id", &app.agent)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&format!("/api/v1/kb/canned/{game_id}"), &app.agent)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/api/v1/kb/recipes", &app.agent)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn imports_are_all_or_nothing_and_exports_read_back() {
+    let app = spawn_app().await;
+    let send = |body: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .post(app.url("/api/v1/kb/import"))
+                .bearer_auth(&app.agent)
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .expect("import");
+            Answer::read(r).await
+        }
+    };
+    let good = |v: Value, kind: &str| {
+        let mut v = v;
+        v["type"] = json!(kind);
+        v.to_string()
+    };
+    let bad = [
+        good(game(), "article"),
+        json!({"type": "article", "body": "no title"}).to_string(),
+        "{not json".to_owned(),
+        json!({"type": "recipe", "title": "x"}).to_string(),
+        json!({"type": "canned", "name": "hi", "text": "Hi {{customer}}"}).to_string(),
+    ]
+    .join("\n");
+    let r = send(bad).await;
+    let p = r.assert_problem(400, "invalid_import");
+    let lines: Vec<(i64, String)> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap_or(0),
+                e["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (2, "title".to_owned()),
+            (3, String::new()),
+            (4, "type".to_owned()),
+            (5, "text".to_owned())
+        ]
+    );
+    let listed = app.get("/api/v1/kb/articles", &app.agent).await;
+    assert_eq!(
+        listed.json["items"],
+        json!([]),
+        "the good line was not stored either"
+    );
+    send(String::new())
+        .await
+        .assert_problem(400, "invalid_import");
+
+    let lines = [
+        good(game(), "article"),
+        String::new(),
+        good(aid(), "article"),
+        json!({"type": "canned", "name": "greeting", "text": "Hi {{contact.first_name}}, {{agent.name}} here."}).to_string(),
+    ]
+    .join("\n");
+    let r = send(lines).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.json["articles"].as_u64(), r.json["canned"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    // The export reads back as an import.
+    let export = app
+        .http
+        .get(app.url("/api/v1/kb/export"))
+        .bearer_auth(&app.agent)
+        .send()
+        .await
+        .expect("export");
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/x-ndjson")
+    );
+    let text = export.text().await.expect("text");
+    assert_eq!(text.lines().count(), 3);
+    let again = send(text).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    let listed = app.get("/api/v1/kb/articles", &app.agent).await;
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(4));
+}
+
+#[tokio::test]
+async fn a_case_gets_articles_in_force_and_filled_in_canned_responses() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    for body in [
+        game(),
+        aid(),
+        // Last season's game: no longer true.
+        json!({"title": "When did last season's final start?", "body": "The final started at 3 pm.",
+               "valid_until": "2020-01-01T00:00:00Z", "questions": ["game start time"]}),
+    ] {
+        let r = app.post("/api/v1/kb/articles", &app.agent, &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let c = app
+        .post(
+            "/api/v1/kb/canned",
+            &app.agent,
+            &json!({"name": "game-times", "text": "Hi {{contact.first_name}}! The game starts at 7 pm. – {{agent.name}}", "tags": ["game", "start"]}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    app.post(
+        "/api/v1/kb/canned",
+        &app.agent,
+        &json!({"name": "x", "text": "{{case.secret}}"}),
+    )
+    .await
+    .assert_problem(400, "invalid_field");
+
+    app.deliver(
+        &ch,
+        &message(
+            "q-1",
+            "conv-1",
+            "ann",
+            "Hi, what time does the game start on Saturday?",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("q-1").await;
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/cases/{}/suggestions",
+                case["id"].as_str().expect("id")
+            ),
+            &app.agent,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let titles: Vec<&str> = r.json["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles.first(),
+        Some(&"When does the game start?"),
+        "{}",
+        r.text
+    );
+    assert!(
+        !titles.contains(&"When did last season's final start?"),
+        "expired: {titles:?}"
+    );
+    assert_eq!(
+        r.json["canned"][0]["text"], "Hi Customer! The game starts at 7 pm. – test agent",
+        "{}",
+        r.text
+    );
+    app.get(
+        "/api/v1/cases/0190a4d0-0000-7000-8000-000000000000/suggestions",
+        &app.agent,
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
