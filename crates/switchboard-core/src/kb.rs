@@ -175,6 +175,97 @@ impl CannedDraft {
     }
 }
 
+/// Which kind of entry an import line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Article,
+    Canned,
+}
+
+/// One line of an import that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// Reads a JSON Lines import: one `{"type": "article"|"canned", …document}` a line (an
+/// export's `id`, `version` and times are ignored; blank lines too). Every line is checked;
+/// the checked documents, or every line's problem.
+pub fn parse_import(text: &str) -> Result<Vec<(ImportKind, serde_json::Value)>, Vec<LineError>> {
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match import_line(line) {
+            Ok(item) => items.push(item),
+            Err(e) => errors.push(LineError {
+                line: i + 1,
+                field: e.field,
+                message: e.message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(errors)
+    }
+}
+
+fn import_line(line: &str) -> Result<(ImportKind, serde_json::Value), FieldError> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| field("", format!("not JSON: {e}")))?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err(field("", "a line is one JSON object"));
+    };
+    let kind = match obj.remove("type").as_ref().and_then(|t| t.as_str()) {
+        Some("article") => ImportKind::Article,
+        Some("canned") => ImportKind::Canned,
+        _ => return Err(field("type", "must be article or canned")),
+    };
+    for k in ["id", "version", "created_at", "updated_at", "archived_at"] {
+        obj.remove(k);
+    }
+    Ok((kind, checked_document(kind, v)?))
+}
+
+/// A document checked as its kind, normalised as it is stored.
+pub fn checked_document(
+    kind: ImportKind,
+    v: serde_json::Value,
+) -> Result<serde_json::Value, FieldError> {
+    // serde names the field it missed or did not know: "missing field `title`".
+    let bad = |e: serde_json::Error| {
+        let message = e.to_string();
+        let name = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            })
+            .unwrap_or("body")
+            .to_owned();
+        FieldError {
+            field: name,
+            message,
+        }
+    };
+    match kind {
+        ImportKind::Article => {
+            let d: ArticleDraft = serde_json::from_value(v).map_err(bad)?;
+            serde_json::to_value(d.checked()?).map_err(bad)
+        }
+        ImportKind::Canned => {
+            let d: CannedDraft = serde_json::from_value(v).map_err(bad)?;
+            serde_json::to_value(d.checked()?).map_err(bad)
+        }
+    }
+}
+
 /// The placeholders a canned response may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "contact.name",
@@ -330,6 +421,38 @@ mod tests {
         };
         assert!(!game.in_force(t(9)) && game.in_force(t(10)) && !game.in_force(t(20)));
         assert!(draft().in_force(t(0)));
+    }
+
+    #[test]
+    fn imports_report_every_bad_line() {
+        let text = [
+            r#"{"type": "article", "title": "t", "body": "b", "id": "x", "version": 3}"#,
+            "",
+            r#"{"type": "article", "body": "no title"}"#,
+            "{oops",
+            r#"[1, 2]"#,
+            r#"{"type": "recipe"}"#,
+            r#"{"type": "canned", "name": "n", "text": "{{nope}}"}"#,
+            r#"{"type": "article", "title": "t", "body": "b", "colour": "red"}"#,
+        ]
+        .join("\n");
+        let errors = parse_import(&text).unwrap_err();
+        let got: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (3, "title"),
+                (4, ""),
+                (5, ""),
+                (6, "type"),
+                (7, "text"),
+                (8, "colour")
+            ]
+        );
+        let ok = parse_import(r#"{"type": "canned", "name": "n", "text": "Hi {{agent.name}}"}"#)
+            .unwrap();
+        assert_eq!(ok[0].0, ImportKind::Canned);
+        assert_eq!(ok[0].1["tags"], serde_json::json!([]));
     }
 
     #[test]

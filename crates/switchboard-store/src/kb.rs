@@ -86,6 +86,15 @@ fn get(c: &mut dyn Conn, id: &str) -> Result<KbItem, StoreError> {
     .ok_or(StoreError::NotFound)
 }
 
+/// The entry with this id, if it is of `kind`.
+fn get_kind(c: &mut dyn Conn, id: &str, kind: KbKind) -> Result<KbItem, StoreError> {
+    let item = get(c, id)?;
+    if item.kind != kind {
+        return Err(StoreError::NotFound);
+    }
+    Ok(item)
+}
+
 fn revise(
     c: &mut dyn Conn,
     id: &str,
@@ -172,10 +181,7 @@ impl Store {
     ) -> Result<KbItem, StoreError> {
         self.pool
             .write(move |c| {
-                let item = get(c, &id)?;
-                if item.kind != kind {
-                    return Err(StoreError::NotFound);
-                }
+                let item = get_kind(c, &id, kind)?;
                 if item.archived_at.is_some() {
                     return Err(StoreError::Invalid("the entry is archived".into()));
                 }
@@ -215,10 +221,7 @@ impl Store {
     ) -> Result<KbItem, StoreError> {
         self.pool
             .write(move |c| {
-                let item = get(c, &id)?;
-                if item.kind != kind {
-                    return Err(StoreError::NotFound);
-                }
+                let item = get_kind(c, &id, kind)?;
                 if item.archived_at.is_none() {
                     c.execute(
                         "UPDATE kb_items SET archived_at = $1, updated_at = $1 WHERE id = $2",
@@ -242,10 +245,7 @@ impl Store {
     pub async fn kb_item(&self, id: String, kind: KbKind) -> Result<KbItem, StoreError> {
         self.pool
             .read(move |c| {
-                let item = get(c, &id)?;
-                if item.kind != kind {
-                    return Err(StoreError::NotFound);
-                }
+                let item = get_kind(c, &id, kind)?;
                 Ok(item)
             })
             .await
@@ -276,9 +276,7 @@ impl Store {
     ) -> Result<Vec<KbRevision>, StoreError> {
         self.pool
             .read(move |c| {
-                if get(c, &id)?.kind != kind {
-                    return Err(StoreError::NotFound);
-                }
+                get_kind(c, &id, kind)?;
                 c.query(
                     "SELECT version, data, actor_name, created_at FROM kb_revisions WHERE item_id = $1 ORDER BY version DESC",
                     params![id.as_str()],

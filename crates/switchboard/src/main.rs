@@ -6,6 +6,7 @@ mod bench_chat;
 mod bench_simulate;
 mod channel_cmd;
 mod config;
+mod kb_cmd;
 mod model_cmd;
 mod playbook_cmd;
 mod replay;
@@ -213,6 +214,11 @@ enum Command {
         #[command(subcommand)]
         command: channel_cmd::ChannelCommand,
     },
+    /// The knowledge base: import, export, search.
+    Kb {
+        #[command(subcommand)]
+        command: kb_cmd::KbCommand,
+    },
     /// Replay recorded traffic through a running server's real webhook path.
     Replay(replay::ReplayArgs),
     /// Manage people.
@@ -319,6 +325,7 @@ fn parse_cli() -> anyhow::Result<Cli> {
         | Command::Playbook { .. }
         | Command::Model { .. }
         | Command::Channel { .. }
+        | Command::Kb { .. }
         | Command::Replay(_)
         | Command::Analyze { .. } => None,
     };
@@ -488,6 +495,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Playbook { command } => playbook_cmd::run(command).await,
         Command::Model { command } => model_cmd::run(command).await,
         Command::Channel { command } => channel_cmd::run(command).await,
+        Command::Kb { command } => kb_cmd::run(command).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?

@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use switchboard_core::kb::{ArticleDraft, CannedDraft, Context, FieldError, render};
+use switchboard_core::kb::{
+    ArticleDraft, Context, FieldError, ImportKind, checked_document, parse_import, render,
+};
 use switchboard_core::{CaseId, Direction};
 use switchboard_store::{KbItem, KbKind};
 use switchboard_understand::retrieve::{Entry, Hit, Index};
@@ -25,31 +27,16 @@ fn kind_of(segment: &str) -> Result<KbKind, ApiError> {
     }
 }
 
+fn import_kind(kind: KbKind) -> ImportKind {
+    match kind {
+        KbKind::Article => ImportKind::Article,
+        KbKind::Canned => ImportKind::Canned,
+    }
+}
+
 /// A document checked as its kind, as stored.
 fn checked(kind: KbKind, v: Value) -> Result<Value, FieldError> {
-    // serde names the field it missed or did not know: `missing field `title``.
-    let bad = |e: serde_json::Error| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| {
-                message.starts_with("missing field") || message.starts_with("unknown field")
-            })
-            .unwrap_or("body")
-            .to_owned();
-        FieldError { field, message }
-    };
-    match kind {
-        KbKind::Article => {
-            let d: ArticleDraft = serde_json::from_value(v).map_err(bad)?;
-            serde_json::to_value(d.checked()?).map_err(bad)
-        }
-        KbKind::Canned => {
-            let d: CannedDraft = serde_json::from_value(v).map_err(bad)?;
-            serde_json::to_value(d.checked()?).map_err(bad)
-        }
-    }
+    checked_document(import_kind(kind), v)
 }
 
 fn field_error(e: FieldError) -> ApiError {
@@ -277,57 +264,29 @@ pub async fn import(
             "the import is not UTF-8 text",
         ));
     };
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() {
-            continue;
+    let items: Vec<(KbKind, Value)> = match parse_import(text) {
+        Ok(items) => items
+            .into_iter()
+            .map(|(kind, data)| {
+                let kind = match kind {
+                    ImportKind::Article => KbKind::Article,
+                    ImportKind::Canned => KbKind::Canned,
+                };
+                (kind, data)
+            })
+            .collect(),
+        Err(errors) => {
+            let mut e = ApiError::bad_request(
+                "invalid_import",
+                format!(
+                    "{} line(s) are not valid; nothing was imported",
+                    errors.len()
+                ),
+            );
+            e.errors = Some(serde_json::to_value(errors).map_err(ApiError::internal)?);
+            return Err(e);
         }
-        let mut problem = |field: &str, message: String| {
-            errors.push(json!({"line": line_no, "field": field, "message": message}));
-        };
-        let mut v: Value = match serde_json::from_str(line) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                problem("", "a line is one JSON object".into());
-                continue;
-            }
-            Err(e) => {
-                problem("", format!("not JSON: {e}"));
-                continue;
-            }
-        };
-        let kind = match v.as_object_mut().and_then(|o| o.remove("type")) {
-            Some(Value::String(t)) if t == "article" => KbKind::Article,
-            Some(Value::String(t)) if t == "canned" => KbKind::Canned,
-            _ => {
-                problem("type", "must be article or canned".into());
-                continue;
-            }
-        };
-        if let Some(o) = v.as_object_mut() {
-            // An export's own fields come back harmlessly.
-            for k in ["id", "version", "created_at", "updated_at", "archived_at"] {
-                o.remove(k);
-            }
-        }
-        match checked(kind, v) {
-            Ok(data) => items.push((kind, data)),
-            Err(e) => problem(&e.field, e.message),
-        }
-    }
-    if !errors.is_empty() {
-        let mut e = ApiError::bad_request(
-            "invalid_import",
-            format!(
-                "{} line(s) are not valid; nothing was imported",
-                errors.len()
-            ),
-        );
-        e.errors = Some(Value::Array(errors));
-        return Err(e);
-    }
+    };
     if items.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_import",

@@ -662,3 +662,66 @@ fn playbook_commands_work_beside_a_running_server() {
         "{out:?}"
     );
 }
+
+#[test]
+fn kb_import_is_all_or_nothing_then_export_and_search_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path());
+    assert!(run(&["migrate", "--data-dir", data]).status.success());
+    let file = dir.path().join("kb.jsonl");
+    let game = json!({"type": "article", "title": "When does the game start?",
+                      "body": "Saturday's home game starts at 7 pm.", "questions": ["kick-off time"]});
+    let aid = json!({"type": "article", "title": "Financial aid", "body": "Apply before 1 March."});
+    std::fs::write(
+        &file,
+        format!("{game}\n{{\"type\": \"article\"}}\nnot json\n"),
+    )
+    .unwrap();
+    let bad = run(&["kb", "import", "--data-dir", data, "--file", path(&file)]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    let err = text(&bad.stderr);
+    assert!(
+        err.contains("kb.jsonl:2: title:") && err.contains("kb.jsonl:3:"),
+        "{err}"
+    );
+    let export = run(&["kb", "export", "--data-dir", data]);
+    assert_eq!(text(&export.stdout), "", "nothing was imported");
+
+    std::fs::write(&file, format!("{game}\n\n{aid}\n")).unwrap();
+    let good = run(&["kb", "import", "--data-dir", data, "--file", path(&file)]);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    assert_eq!(
+        text(&good.stdout).trim(),
+        "imported 2 article(s) and 0 canned response(s)"
+    );
+    let export = text(&run(&["kb", "export", "--data-dir", data]).stdout);
+    assert_eq!(export.lines().count(), 2, "{export}");
+    assert!(export.contains("\"version\":1"), "{export}");
+    let search = run(&[
+        "kb",
+        "search",
+        "--data-dir",
+        data,
+        "--query",
+        "what time is kick off",
+    ]);
+    let out = text(&search.stdout);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap_or("")
+            .contains("When does the game start?"),
+        "{out}"
+    );
+    let bad_kind = run(&[
+        "kb",
+        "search",
+        "--data-dir",
+        data,
+        "--query",
+        "x",
+        "--kind",
+        "recipes",
+    ]);
+    assert_eq!(bad_kind.status.code(), Some(2));
+}
