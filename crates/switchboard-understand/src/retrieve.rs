@@ -273,6 +273,39 @@ impl Index {
     }
 }
 
+/// Folds in what the intent model said: each entry in `linked` (those answering the intent
+/// the text was classified as) counts with at least the model's `confidence`, and is added
+/// when the words alone did not find it. Then ranks by confidence, score breaking ties, and
+/// keeps `k`.
+pub fn with_intent(
+    mut hits: Vec<Hit>,
+    linked: &[usize],
+    intent: &str,
+    confidence: f64,
+    k: usize,
+) -> Vec<Hit> {
+    for &entry in linked {
+        match hits.iter_mut().find(|h| h.entry == entry) {
+            Some(h) => h.confidence = h.confidence.max(confidence),
+            None => hits.push(Hit {
+                entry,
+                score: 0.0,
+                confidence,
+                matched: vec![format!("intent:{intent}")],
+                terms: Vec::new(),
+            }),
+        }
+    }
+    hits.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.entry.cmp(&b.entry))
+    });
+    hits.truncate(k);
+    hits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +380,21 @@ mod tests {
         let typo = index.search("finacial aid dedline", 1);
         assert_eq!((exact[0].entry, typo[0].entry), (1, 1));
         assert!(typo[0].score < exact[0].score);
+    }
+
+    #[test]
+    fn the_intent_model_lifts_its_linked_entries() {
+        let index = Index::build(&kb());
+        let words = index.search("is there parking on game day", 3);
+        assert_eq!(words[0].entry, 2, "{words:?}");
+        // The model says "financial aid" with 0.9: that entry leads, the others follow.
+        let lifted = with_intent(words.clone(), &[1], "aid", 0.9, 3);
+        assert_eq!(lifted[0].entry, 1);
+        assert_eq!(lifted[0].matched, ["intent:aid"]);
+        assert_eq!(lifted.len(), 3);
+        // A weak model's guess does not push a strong word match down.
+        let weak = with_intent(words, &[1], "aid", 0.01, 2);
+        assert_eq!(weak[0].entry, 2);
     }
 
     #[test]

@@ -25,6 +25,24 @@ pub enum KbCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Measures answer retrieval on labelled questions: the knowledge base is a JSON Lines
+    /// file whose articles name the `intents` they answer; a question is answered right when
+    /// the top article answers its label. Prints top-1 and top-3 accuracy, by words alone and
+    /// with an intent model, and for confidence thresholds the share answered and wrong.
+    Eval {
+        /// The articles (JSON Lines, as `kb import` reads).
+        #[arg(long)]
+        kb: std::path::PathBuf,
+        #[command(flatten)]
+        input: crate::model_cmd::InputArgs,
+        /// An intent model (`model train`), combined as the case suggestions do.
+        #[arg(long)]
+        model: Option<String>,
+        /// Use only every Nth row (the N-1th of each N), e.g. 5 for the rows `model train` did
+        /// not see when it was trained on the others.
+        #[arg(long)]
+        every: Option<usize>,
+    },
     /// The best articles (or canned responses) for a question.
     Search {
         #[command(flatten)]
@@ -94,6 +112,14 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        KbCommand::Eval {
+            kb,
+            input,
+            model,
+            every,
+        } => {
+            tokio::task::spawn_blocking(move || eval(&kb, &input, model.as_deref(), every)).await?
+        }
         KbCommand::Search {
             store,
             query,
@@ -150,4 +176,130 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Where the right article ranked for one question (`None`: not in the top 3), and the top
+/// hit's confidence.
+struct Outcome {
+    rank: Option<usize>,
+    confidence: f64,
+}
+
+fn eval(
+    kb: &std::path::Path,
+    input: &crate::model_cmd::InputArgs,
+    model: Option<&str>,
+    every: Option<usize>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(kb).with_context(|| format!("cannot read {}", kb.display()))?;
+    let docs = parse_import(&text).map_err(|errors| {
+        usage(format!(
+            "{}: {} bad line(s), the first: line {}: {}",
+            kb.display(),
+            errors.len(),
+            errors[0].line,
+            errors[0].message
+        ))
+    })?;
+    let articles: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|(k, _)| *k == ImportKind::Article)
+        .map(|(_, v)| v)
+        .collect();
+    let entries: Vec<Entry> = articles
+        .iter()
+        .map(|a| Entry {
+            title: a["title"].as_str().unwrap_or("").to_owned(),
+            questions: a["questions"]
+                .as_array()
+                .map(|q| {
+                    q.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            body: a["body"].as_str().unwrap_or("").to_owned(),
+        })
+        .collect();
+    let answers = |i: usize, label: &str| {
+        articles[i]["intents"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(label)))
+    };
+    let index = Index::build(&entries);
+    let model = model.map(crate::model_cmd::load).transpose()?;
+    let mut questions = crate::model_cmd::examples(input)?;
+    if let Some(n) = every.filter(|n| *n > 1) {
+        questions = questions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == n - 1)
+            .map(|(_, q)| q)
+            .collect();
+    }
+    let started = std::time::Instant::now();
+    let (mut words, mut combined) = (Vec::new(), Vec::new());
+    for q in &questions {
+        let hits = index.search(&q.text, 10);
+        let outcome = |hits: &[switchboard_understand::retrieve::Hit]| Outcome {
+            rank: hits.iter().take(3).position(|h| answers(h.entry, &q.label)),
+            confidence: hits.first().map_or(0.0, |h| h.confidence),
+        };
+        words.push(outcome(&hits));
+        if let Some(m) = &model {
+            let p = m.predict(&q.text);
+            let linked: Vec<usize> = (0..articles.len())
+                .filter(|i| answers(*i, &p.label))
+                .collect();
+            let hits = switchboard_understand::retrieve::with_intent(
+                hits,
+                &linked,
+                &p.label,
+                f64::from(p.confidence),
+                10,
+            );
+            combined.push(outcome(&hits));
+        }
+    }
+    let per_question_us = started.elapsed().as_micros() as f64 / questions.len().max(1) as f64;
+    let summary = |o: &[Outcome]| {
+        let n = o.len().max(1) as f64;
+        let top1 = o.iter().filter(|x| x.rank == Some(0)).count() as f64 / n;
+        let top3 = o.iter().filter(|x| x.rank.is_some()).count() as f64 / n;
+        // For each threshold: automatic answers sent (top confidence at or above it), and of
+        // those the share that was wrong.
+        let thresholds: Vec<serde_json::Value> = (1..20)
+            .map(|t| {
+                let t = t as f64 * 0.05;
+                let sent: Vec<&Outcome> = o.iter().filter(|x| x.confidence >= t).collect();
+                let wrong = sent.iter().filter(|x| x.rank != Some(0)).count();
+                serde_json::json!({
+                    "threshold": (t * 100.0).round() / 100.0,
+                    "answered": sent.len() as f64 / n,
+                    "wrong_of_answered": if sent.is_empty() { 0.0 } else { wrong as f64 / sent.len() as f64 },
+                })
+            })
+            .collect();
+        // The lowest threshold whose automatic answers are under 2% wrong: its deflection.
+        let chosen = thresholds
+            .iter()
+            .find(|t| {
+                t["wrong_of_answered"].as_f64().unwrap_or(1.0) < 0.02
+                    && t["answered"].as_f64().unwrap_or(0.0) > 0.0
+            })
+            .cloned();
+        serde_json::json!({"top1": top1, "top3": top3, "auto_answer": chosen, "thresholds": thresholds})
+    };
+    let mut report = serde_json::json!({
+        "articles": articles.len(),
+        "questions": questions.len(),
+        "microseconds_per_question": per_question_us,
+        "words": summary(&words),
+    });
+    if model.is_some() {
+        report["with_intent_model"] = summary(&combined);
+    }
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }

@@ -86,7 +86,9 @@ pub struct InputArgs {
     label_column: String,
 }
 
-fn examples(a: &InputArgs) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
+pub(crate) fn examples(
+    a: &InputArgs,
+) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
     let format = Format::parse(&a.format).map_err(usage)?;
     let text = std::fs::read_to_string(&a.input)
         .with_context(|| format!("cannot read {}", a.input.display()))?;

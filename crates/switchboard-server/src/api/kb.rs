@@ -14,7 +14,7 @@ use switchboard_core::kb::{
 };
 use switchboard_core::{CaseId, Direction};
 use switchboard_store::{KbItem, KbKind};
-use switchboard_understand::retrieve::{Entry, Hit, Index};
+use switchboard_understand::retrieve::{Entry, Index, with_intent};
 
 /// The largest import accepted.
 const MAX_IMPORT: usize = 20 << 20;
@@ -375,31 +375,24 @@ pub async fn suggestions(
     let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut ranked = index.search(&question.text, 10);
     if let Some(intent) = intent {
-        for (i, a) in articles.iter().enumerate() {
-            let linked = a.data["intents"]
-                .as_array()
-                .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(&intent.label)));
-            if !linked {
-                continue;
-            }
-            let c = f64::from(intent.confidence);
-            match ranked.iter_mut().find(|h| h.entry == i) {
-                Some(h) => h.confidence = h.confidence.max(c),
-                None => ranked.push(Hit {
-                    entry: i,
-                    score: 0.0,
-                    confidence: c,
-                    matched: vec![format!("intent:{}", intent.label)],
-                    terms: Vec::new(),
-                }),
-            }
-        }
+        let linked: Vec<usize> = articles
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                a.data["intents"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(&intent.label)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        ranked = with_intent(
+            ranked,
+            &linked,
+            &intent.label,
+            f64::from(intent.confidence),
+            10,
+        );
     }
-    ranked.sort_by(|a, b| {
-        b.confidence
-            .total_cmp(&a.confidence)
-            .then(b.score.total_cmp(&a.score))
-    });
     ranked.truncate(5);
     let articles_out: Vec<Value> = ranked
         .iter()
