@@ -725,3 +725,52 @@ fn kb_import_is_all_or_nothing_then_export_and_search_read_it() {
     ]);
     assert_eq!(bad_kind.status.code(), Some(2));
 }
+
+#[test]
+fn kb_eval_scores_retrieval_against_labelled_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb.jsonl");
+    let game = json!({"type": "article", "title": "When does the game start?",
+                      "body": "The home game starts at 7 pm.", "intents": ["game_time"]});
+    let aid = json!({"type": "article", "title": "Financial aid applications",
+                     "body": "Apply for grants and loans before 1 March.", "intents": ["aid"]});
+    std::fs::write(&kb, format!("{game}\n{aid}\n")).unwrap();
+    let questions = dir.path().join("q.csv");
+    // Two the words find, one they cannot (no shared word): top-1 2/3.
+    std::fs::write(
+        &questions,
+        "text,label\nwhat time does the game start,game_time\nhow do I apply for a grant,aid\nkick-off?,game_time\n",
+    )
+    .unwrap();
+    let out = run(&["kb", "eval", "--kb", path(&kb), "--input", path(&questions)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["articles"].as_u64(), report["questions"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let top1 = report["words"]["top1"].as_f64().unwrap();
+    assert!((top1 - 2.0 / 3.0).abs() < 1e-9, "{report}");
+    // Every other row only.
+    let out = run(&[
+        "kb",
+        "eval",
+        "--kb",
+        path(&kb),
+        "--input",
+        path(&questions),
+        "--every",
+        "2",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["questions"], 1);
+    let missing = run(&[
+        "kb",
+        "eval",
+        "--kb",
+        "/nonexistent.jsonl",
+        "--input",
+        path(&questions),
+    ]);
+    assert!(!missing.status.success());
+}
