@@ -295,3 +295,65 @@ impl Store {
             .await
     }
 }
+
+/// A customer's question, for finding what the knowledge base does not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    pub message_id: switchboard_core::MessageId,
+    pub case_id: switchboard_core::CaseId,
+    pub text: String,
+    /// The intent it was understood as, if the workspace has an intent model.
+    pub intent: Option<(String, f32)>,
+    pub language: Option<String>,
+}
+
+impl Store {
+    /// The newest customer messages since `since` (on cases of `purpose`, if given), at most
+    /// `limit`.
+    pub async fn questions_since(
+        &self,
+        purpose: Option<String>,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Question>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query(
+                    "SELECT m.id, m.case_id, m.text, m.understanding FROM messages m JOIN cases k ON k.id = m.case_id \
+                     WHERE m.direction = 'inbound' AND m.created_at >= $1 AND ($2 OR k.purpose = $3) \
+                     ORDER BY m.created_at DESC LIMIT $4",
+                    params![since.as_unix_micros(), purpose.is_none(), purpose.clone().unwrap_or_default(), limit],
+                )?
+                .iter()
+                .map(|r| {
+                    let understood: Option<switchboard_core::Understood> = r
+                        .opt_text(3)?
+                        .and_then(|s| serde_json::from_str(&s).ok());
+                    Ok(Question {
+                        message_id: switchboard_core::MessageId::parse(&r.text(0)?)
+                            .map_err(crate::journal::bad)?,
+                        case_id: switchboard_core::CaseId::parse(&r.text(1)?)
+                            .map_err(crate::journal::bad)?,
+                        text: r.text(2)?,
+                        intent: understood
+                            .as_ref()
+                            .and_then(|u| u.intent.as_ref())
+                            .map(|i| (i.label.clone(), i.confidence)),
+                        language: understood.and_then(|u| u.language),
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+
+    /// One message by id.
+    pub async fn message(
+        &self,
+        id: switchboard_core::MessageId,
+    ) -> Result<crate::Message, StoreError> {
+        self.pool
+            .read(move |c| crate::cases::message_by_id(c, id))
+            .await
+    }
+}

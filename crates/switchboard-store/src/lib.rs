@@ -40,7 +40,7 @@ pub use contacts::ContactUpdate;
 pub use directory::{ChannelPatch, TeamPatch};
 pub use experts::{ExpertLink, ExpertView, LinkProblem, NewExpertLink};
 pub use hooks::{HookDelivery, HookJob, HookOutcome, SealedHookSecrets};
-pub use kb::{KbItem, KbKind, KbRevision};
+pub use kb::{KbItem, KbKind, KbRevision, Question};
 pub use model::*;
 pub use models::ModelVersion;
 pub use notify::Notification;

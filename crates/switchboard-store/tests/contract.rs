@@ -253,6 +253,7 @@ contract! {
     record_delivery_outcomes => sqlite_record_delivery_outcomes, postgres_record_delivery_outcomes;
     visible_messages_are_numbered_when_seen => sqlite_visible_messages_are_numbered_when_seen, postgres_visible_messages_are_numbered_when_seen;
     knowledge_base_versions_and_imports => sqlite_knowledge_base_versions_and_imports, postgres_knowledge_base_versions_and_imports;
+    questions_since_reads_recent_customer_messages => sqlite_questions_since_reads_recent_customer_messages, postgres_questions_since_reads_recent_customer_messages;
     events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
     list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
     contact_and_timeline => sqlite_contact_and_timeline, postgres_contact_and_timeline;
@@ -2937,6 +2938,46 @@ async fn knowledge_base_versions_and_imports(store: Store) {
             .await,
         "archived",
     );
+}
+
+/// The questions a knowledge-gaps report reads: customer messages only, newest first, since a
+/// time, on cases of a purpose when asked.
+async fn questions_since_reads_recent_customer_messages(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Hook", t(1)).await;
+    let first = deliver(&store, &ch, 10, vec![msg("q-1", "thread-a", "cust-1")]).await;
+    deliver(&store, &ch, 20, vec![msg("q-2", "thread-b", "cust-2")]).await;
+    store
+        .add_reply(case_of(&first), "an answer".into(), Actor::System, t(21))
+        .await
+        .unwrap();
+    let all = store.questions_since(None, t(0), 10).await.unwrap();
+    let texts: Vec<&str> = all.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(texts, ["text of q-2", "text of q-1"]);
+    assert_eq!(all[1].case_id, case_of(&first));
+    assert_eq!(
+        store.questions_since(None, t(15), 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(store.questions_since(None, t(0), 1).await.unwrap().len(), 1);
+    let purpose = case(&store, case_of(&first)).await.purpose.to_string();
+    assert_eq!(
+        store
+            .questions_since(Some(purpose), t(0), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .questions_since(Some("no-such-purpose".into()), t(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let m = store.message(all[0].message_id).await.unwrap();
+    assert_eq!(m.text, "text of q-2");
 }
 
 async fn events_after_resumes(store: Store) {

@@ -85,6 +85,20 @@ fn entry_of(item: &KbItem) -> Entry {
     }
 }
 
+/// The positions of the articles that answer `intent`.
+fn linked_to(articles: &[KbItem], intent: &str) -> Vec<usize> {
+    articles
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.data["intents"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(intent)))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// The first sentence of `text` with most of the matched `terms` (stems): a snippet to show
 /// under a hit.
 fn snippet(text: &str, terms: &[String]) -> String {
@@ -375,16 +389,7 @@ pub async fn suggestions(
     let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut ranked = index.search(&question.text, 10);
     if let Some(intent) = intent {
-        let linked: Vec<usize> = articles
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| {
-                a.data["intents"]
-                    .as_array()
-                    .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(&intent.label)))
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let linked = linked_to(&articles, &intent.label);
         ranked = with_intent(
             ranked,
             &linked,
@@ -430,5 +435,190 @@ pub async fn suggestions(
     Ok(axum::Json(json!({
         "query": question.text, "message_id": question.id,
         "articles": articles_out, "canned": canned_out,
+    })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Promote {
+    /// `article` or `canned`.
+    #[serde(rename = "as")]
+    as_kind: String,
+    title: Option<String>,
+    name: Option<String>,
+    public: Option<bool>,
+}
+
+/// The first `max` characters of `s`, on a word boundary when there is one.
+fn shortened(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(max).collect();
+    match cut.rfind(' ') {
+        Some(i) if i > max / 2 => cut[..i].to_owned(),
+        _ => cut,
+    }
+}
+
+/// `POST /messages/{id}/promote`: an agent's answer becomes an article (the question it
+/// answered as its first phrasing, the case's purpose, team and the question's intent) or a
+/// canned response, in one step. The entry is then edited like any other.
+pub async fn promote(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+    crate::error::Json(p): crate::error::Json<Promote>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, switchboard_core::MessageId::parse, "message")?;
+    let answer = state
+        .store
+        .message(id)
+        .await
+        .map_err(ApiError::from_store("message"))?;
+    if answer.direction != Direction::Outbound {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rule_violated",
+            "only a reply to a customer can be promoted",
+        ));
+    }
+    let detail = state.store.case(answer.case_id).await?;
+    // The question: the message it answered, else the customer's last one before it.
+    let question = detail.messages.iter().rfind(|m| {
+        m.direction == Direction::Inbound
+            && match answer.in_reply_to {
+                Some(q) => m.id == q,
+                None => m.created_at <= answer.created_at,
+            }
+    });
+    let (kind, doc) = match p.as_kind.as_str() {
+        "article" => {
+            let question_text = question.map(|q| q.text.clone()).unwrap_or_default();
+            let title = p
+                .title
+                .clone()
+                .unwrap_or_else(|| shortened(&question_text, 200));
+            let intents: Vec<String> = question
+                .and_then(|q| q.understanding.as_ref())
+                .and_then(|u| u.intent.as_ref())
+                .filter(|i| i.label != "unknown")
+                .map(|i| vec![i.label.clone()])
+                .unwrap_or_default();
+            (
+                KbKind::Article,
+                json!({"title": title, "body": answer.text, "public": p.public.unwrap_or(true),
+                       "purpose": detail.case.purpose.as_str(), "team_id": detail.case.team,
+                       "questions": if question_text.trim().is_empty() { vec![] } else { vec![shortened(&question_text, 300)] },
+                       "intents": intents}),
+            )
+        }
+        "canned" => {
+            let name = p
+                .name
+                .clone()
+                .unwrap_or_else(|| shortened(&answer.text, 60));
+            (
+                KbKind::Canned,
+                json!({"name": name, "text": answer.text, "team_id": detail.case.team}),
+            )
+        }
+        _ => return Err(ApiError::invalid_field("as", "must be article or canned")),
+    };
+    let data = checked(kind, doc).map_err(field_error)?;
+    let item = state
+        .store
+        .create_kb(kind, data, caller.actor, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(shown(&item))))
+}
+
+#[derive(serde::Deserialize)]
+pub struct GapsQuery {
+    days: Option<i64>,
+    purpose: Option<String>,
+    min_confidence: Option<f64>,
+}
+
+/// One gap: how many questions, up to three of them, and the closest article (its position
+/// and confidence).
+type Gap = (usize, Vec<String>, Option<(usize, f64)>);
+
+/// The most questions read for a gaps report.
+const GAP_WINDOW: i64 = 5_000;
+
+/// `GET /kb/gaps`: customer questions of the last `days` (default 30; on `purpose` cases,
+/// default `tier1`) that no article answers with at least `min_confidence` (default 0.5),
+/// grouped by intent (or by their main words), most frequent first, with examples and the
+/// closest article.
+pub async fn gaps(
+    State(state): State<AppState>,
+    _: Allowed<need::Read>,
+    Query(q): Query<GapsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::invalid_field("days", "must be 1 to 365"));
+    }
+    let floor = q.min_confidence.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&floor) {
+        return Err(ApiError::invalid_field("min_confidence", "must be 0 to 1"));
+    }
+    let purpose = match q.purpose.as_deref() {
+        None => Some("tier1".to_owned()),
+        Some("any") => None,
+        Some(p) => Some(p.to_owned()),
+    };
+    let now = state.clock.now();
+    let since = switchboard_core::Timestamp::from_unix_micros(
+        now.as_unix_micros() - days * 86_400 * 1_000_000,
+    );
+    let questions = state
+        .store
+        .questions_since(purpose, since, GAP_WINDOW)
+        .await?;
+    let articles: Vec<KbItem> = state.store.kb_items(KbKind::Article, false).await?;
+    let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
+    let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
+    for question in &questions {
+        let mut hits = index.search(&question.text, 3);
+        if let Some((label, confidence)) = &question.intent {
+            let linked = linked_to(&articles, label);
+            hits = with_intent(hits, &linked, label, f64::from(*confidence), 3);
+        }
+        let best = hits.first().map(|h| (h.entry, h.confidence));
+        if best.is_some_and(|(_, c)| c >= floor) {
+            continue;
+        }
+        let key = match &question.intent {
+            Some((label, _)) if label != "unknown" => format!("intent:{label}"),
+            _ => {
+                let mut words = switchboard_understand::retrieve::terms(&question.text);
+                words.truncate(4);
+                format!("words:{}", words.join(" "))
+            }
+        };
+        let g = groups.entry(key).or_insert((0, Vec::new(), None));
+        g.0 += 1;
+        if g.1.len() < 3 && !g.1.contains(&question.text) {
+            g.1.push(question.text.clone());
+        }
+        if let Some((entry, c)) = best
+            && g.2.is_none_or(|(_, old)| c > old)
+        {
+            g.2 = Some((entry, c));
+        }
+    }
+    let mut list: Vec<Value> = groups
+        .into_iter()
+        .map(|(key, (count, examples, closest))| {
+            json!({"key": key, "count": count, "examples": examples,
+                   "closest": closest.map(|(i, c)| json!({"id": articles[i].id, "title": articles[i].data["title"], "confidence": c}))})
+        })
+        .collect();
+    list.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
+    Ok(axum::Json(json!({
+        "questions": questions.len(), "days": days, "min_confidence": floor, "gaps": list,
     })))
 }

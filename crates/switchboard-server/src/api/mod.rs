@@ -125,6 +125,8 @@ pub fn router(state: AppState) -> Router {
             post(kb::import).layer(axum::extract::DefaultBodyLimit::max(21 << 20)),
         )
         .route("/kb/export", get(kb::export))
+        .route("/kb/gaps", get(kb::gaps))
+        .route("/messages/{id}/promote", post(kb::promote))
         .route("/kb/{kind}", get(kb::list).post(kb::create))
         .route(
             "/kb/{kind}/{id}",

@@ -343,3 +343,107 @@ async fn a_case_gets_articles_in_force_and_filled_in_canned_responses() {
     .await
     .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn answers_become_entries_and_unanswered_questions_are_listed() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    let asked = [
+        ("p-1", "Do you have parking for visitors?"),
+        ("p-2", "Is there visitor parking near the stadium?"),
+        ("p-3", "Where can visitors park their car?"),
+    ];
+    for (id, text) in asked {
+        app.deliver(&ch, &message(id, &format!("conv-{id}"), id, text))
+            .await;
+    }
+    let case = app.wait_for_message("p-1").await;
+    for (id, _) in asked {
+        app.wait_for_message(id).await;
+    }
+    let gap_count = |v: &Value| -> u64 {
+        v["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .map(|g| g["count"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    let before = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    assert_eq!(
+        gap_count(&before.json),
+        3,
+        "nothing answers them yet: {}",
+        before.text
+    );
+    app.get("/api/v1/kb/gaps?days=0", &app.agent)
+        .await
+        .assert_problem(400, "invalid_field");
+
+    // The agent's answer becomes an article in one step.
+    let case_id = case["id"].as_str().expect("case");
+    let reply = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/replies"),
+            &app.agent,
+            &json!({"text": "Visitors park free in lot C, next to the stadium, after 5 pm."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let reply_id = reply.json["id"].as_str().expect("reply id");
+    let a = app
+        .post(
+            &format!("/api/v1/messages/{reply_id}/promote"),
+            &app.agent,
+            &json!({"as": "article"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.json["title"], "Do you have parking for visitors?");
+    assert_eq!(
+        a.json["body"],
+        "Visitors park free in lot C, next to the stadium, after 5 pm."
+    );
+    assert_eq!(
+        a.json["questions"],
+        json!(["Do you have parking for visitors?"])
+    );
+    let c = app
+        .post(
+            &format!("/api/v1/messages/{reply_id}/promote"),
+            &app.agent,
+            &json!({"as": "canned", "name": "parking"}),
+        )
+        .await;
+    assert_eq!(
+        (c.status, c.json["name"].as_str()),
+        (StatusCode::CREATED, Some("parking"))
+    );
+    let question_id = case["messages"][0]["id"].as_str().expect("question id");
+    app.post(
+        &format!("/api/v1/messages/{question_id}/promote"),
+        &app.agent,
+        &json!({"as": "article"}),
+    )
+    .await
+    .assert_problem(422, "rule_violated");
+    app.post(
+        &format!("/api/v1/messages/{reply_id}/promote"),
+        &app.agent,
+        &json!({"as": "poster"}),
+    )
+    .await
+    .assert_problem(400, "invalid_field");
+    app.post(
+        &format!("/api/v1/messages/{reply_id}/promote"),
+        &app.reviewer,
+        &json!({"as": "article"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+
+    // Now the knowledge base answers them.
+    let after = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    assert!(gap_count(&after.json) < 3, "{}", after.text);
+}
