@@ -18,6 +18,7 @@ pub mod purpose;
 pub mod role;
 pub mod routing;
 pub mod schedule;
+pub mod search;
 pub mod sla;
 pub mod timestamp;
 

@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str)] = &[
     (10, include_str!("../migrations/sqlite/0010_imap.sql")),
     (11, include_str!("../migrations/sqlite/0011_chat.sql")),
     (12, include_str!("../migrations/sqlite/0012_kb.sql")),
+    (13, include_str!("../migrations/sqlite/0013_search.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -46,6 +47,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (10, include_str!("../migrations/postgres/0010_imap.sql")),
     (11, include_str!("../migrations/postgres/0011_chat.sql")),
     (12, include_str!("../migrations/postgres/0012_kb.sql")),
+    (13, include_str!("../migrations/postgres/0013_search.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -254,6 +254,7 @@ contract! {
     visible_messages_are_numbered_when_seen => sqlite_visible_messages_are_numbered_when_seen, postgres_visible_messages_are_numbered_when_seen;
     knowledge_base_versions_and_imports => sqlite_knowledge_base_versions_and_imports, postgres_knowledge_base_versions_and_imports;
     questions_since_reads_recent_customer_messages => sqlite_questions_since_reads_recent_customer_messages, postgres_questions_since_reads_recent_customer_messages;
+    messages_are_searchable_at_once => sqlite_messages_are_searchable_at_once, postgres_messages_are_searchable_at_once;
     events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
     list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
     contact_and_timeline => sqlite_contact_and_timeline, postgres_contact_and_timeline;
@@ -2978,6 +2979,126 @@ async fn questions_since_reads_recent_customer_messages(store: Store) {
     );
     let m = store.message(all[0].message_id).await.unwrap();
     assert_eq!(m.text, "text of q-2");
+}
+
+/// Every message is searchable as soon as it is stored (the index commits with it): words,
+/// phrases, exclusions and filters, best first, with the matches marked in a snippet; an
+/// edited text is found by its new words only.
+async fn messages_are_searchable_at_once(store: Store) {
+    use switchboard_core::search::{Query, highlights};
+    use switchboard_store::SearchFilter;
+    migrated(&store).await;
+    let web = make_channel(&store, "webhook", "Web", t(1)).await;
+    let other = make_channel(&store, "webhook", "Other", t(1)).await;
+    let said = |id: &str, thread: &str, text: &str| {
+        let mut m = msg(id, thread, "cust-1");
+        m.text = text.to_owned();
+        m
+    };
+    let r = deliver(
+        &store,
+        &web,
+        10,
+        vec![said("s-1", "a", "My refund for order 5521 has not arrived")],
+    )
+    .await;
+    deliver(
+        &store,
+        &web,
+        11,
+        vec![said("s-2", "b", "Late delivery again, where is my order?")],
+    )
+    .await;
+    deliver(
+        &store,
+        &other,
+        12,
+        vec![said("s-3", "c", "Refund please, the delivery was late")],
+    )
+    .await;
+    let find = |q: &str, f: SearchFilter| {
+        let store = store.clone();
+        let q = Query::parse(q).unwrap();
+        async move {
+            store
+                .search_messages(q, f, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|x| x.message.external_id.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut refund = find("refund", SearchFilter::default()).await;
+    refund.sort();
+    assert_eq!(refund, ["s-1", "s-3"]);
+    assert_eq!(
+        find("\"late delivery\"", SearchFilter::default()).await,
+        ["s-2"]
+    );
+    let mut late = find("late delivery", SearchFilter::default()).await;
+    late.sort();
+    assert_eq!(late, ["s-2", "s-3"]);
+    assert_eq!(
+        find("refund -please", SearchFilter::default()).await,
+        ["s-1"]
+    );
+    assert_eq!(
+        find(
+            "refund",
+            SearchFilter {
+                channel: Some(other.id),
+                ..Default::default()
+            }
+        )
+        .await,
+        ["s-3"]
+    );
+    assert!(
+        find(
+            "refund",
+            SearchFilter {
+                from: Some(t(13)),
+                ..Default::default()
+            }
+        )
+        .await
+        .is_empty()
+    );
+    assert!(find("zebra", SearchFilter::default()).await.is_empty());
+    // Operators and stray quotes are only text.
+    assert_eq!(
+        find("refund* (5521 \"order", SearchFilter::default()).await,
+        ["s-1"]
+    );
+
+    // The snippet marks the match.
+    let found = store
+        .search_messages(Query::parse("5521").unwrap(), SearchFilter::default(), 1)
+        .await
+        .unwrap();
+    let (text, ranges) = highlights(&found[0].snippet);
+    assert!(text.contains("order 5521"), "{text}");
+    let marked: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| text.chars().skip(*a).take(b - a).collect())
+        .collect();
+    assert_eq!(marked, ["5521"]);
+
+    // An edit is searchable by its new words only.
+    let item = raw_item(&store, &web, t(20), vec![]).await;
+    let item = IngestItem {
+        parsed: Ok(vec![ChannelEvent::Edited {
+            external_id: "s-1".into(),
+            text: "Sorry, the parcel came today".into(),
+            at: None,
+        }]),
+        ..item
+    };
+    store.ingest(vec![item], t(20)).await.unwrap();
+    assert!(find("5521", SearchFilter::default()).await.is_empty());
+    assert_eq!(find("parcel", SearchFilter::default()).await, ["s-1"]);
+    let _ = case_of(&r);
 }
 
 async fn events_after_resumes(store: Store) {

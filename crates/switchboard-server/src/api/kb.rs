@@ -622,3 +622,80 @@ pub async fn gaps(
         "questions": questions.len(), "days": days, "min_confidence": floor, "gaps": list,
     })))
 }
+
+#[derive(serde::Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+    channel: Option<String>,
+    team: Option<String>,
+    purpose: Option<String>,
+    direction: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /search?q=…`: every conversation's messages, best first (words must all match,
+/// `"phrases"`, `-excluded`), with filters, and a snippet with its matches as character
+/// ranges. A query without words is 400 `invalid_query`; odd characters are only text.
+pub async fn search(
+    State(state): State<AppState>,
+    _: Allowed<need::Read>,
+    Query(q): Query<SearchQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    use switchboard_core::search::{Query as Parsed, highlights};
+    let text = q.q.as_deref().unwrap_or("");
+    let parsed =
+        Parsed::parse(text).map_err(|m| ApiError::bad_request("invalid_query", m).on_field("q"))?;
+    let time = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| {
+                switchboard_core::Timestamp::parse_rfc3339(s)
+                    .map_err(|_| ApiError::invalid_field(name, "must be an RFC 3339 time"))
+            })
+            .transpose()
+    };
+    let filter = switchboard_store::SearchFilter {
+        channel: q
+            .channel
+            .as_deref()
+            .map(|c| {
+                switchboard_core::ChannelId::parse(c)
+                    .map_err(|_| ApiError::invalid_field("channel", "must be a channel id"))
+            })
+            .transpose()?,
+        team: q
+            .team
+            .as_deref()
+            .map(|t| {
+                switchboard_core::TeamId::parse(t)
+                    .map_err(|_| ApiError::invalid_field("team", "must be a team id"))
+            })
+            .transpose()?,
+        purpose: q.purpose.clone(),
+        direction: q
+            .direction
+            .as_deref()
+            .map(|d| {
+                Direction::parse(d).map_err(|_| {
+                    ApiError::invalid_field("direction", "must be inbound, outbound or note")
+                })
+            })
+            .transpose()?,
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+    };
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
+    }
+    let found = state.store.search_messages(parsed, filter, limit).await?;
+    let items: Vec<Value> = found
+        .into_iter()
+        .map(|f| {
+            let (snippet, ranges) = highlights(&f.snippet);
+            json!({"message": f.message, "snippet": snippet, "highlights": ranges})
+        })
+        .collect();
+    Ok(axum::Json(json!({"items": items})))
+}

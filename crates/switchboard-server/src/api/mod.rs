@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/kb/export", get(kb::export))
         .route("/kb/gaps", get(kb::gaps))
+        .route("/search", get(kb::search))
         .route("/messages/{id}/promote", post(kb::promote))
         .route("/kb/{kind}", get(kb::list).post(kb::create))
         .route(

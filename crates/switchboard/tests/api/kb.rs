@@ -447,3 +447,85 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
     let after = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
     assert!(gap_count(&after.json) < 3, "{}", after.text);
 }
+
+#[tokio::test]
+async fn past_conversations_are_searchable_and_odd_queries_are_not_errors() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    app.deliver(
+        &ch,
+        &message(
+            "f-1",
+            "c-1",
+            "ann",
+            "My refund for order 5521 <script>x</script> has not arrived",
+        ),
+    )
+    .await;
+    app.deliver(
+        &ch,
+        &message("f-2", "c-2", "bo", "Late delivery of order 77"),
+    )
+    .await;
+    app.wait_for_message("f-1").await;
+    app.wait_for_message("f-2").await;
+    let r = app.get("/api/v1/search?q=refund+5521", &app.agent).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let items = r.json["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", r.text);
+    assert_eq!(items[0]["message"]["external_id"], "f-1");
+    let snippet = items[0]["snippet"].as_str().expect("snippet");
+    assert!(
+        snippet.contains("<script>"),
+        "plain text, for the page to escape: {snippet}"
+    );
+    let marked: Vec<String> = items[0]["highlights"]
+        .as_array()
+        .expect("highlights")
+        .iter()
+        .map(|h| {
+            let (a, b) = (
+                h[0].as_u64().unwrap_or(0) as usize,
+                h[1].as_u64().unwrap_or(0) as usize,
+            );
+            snippet.chars().skip(a).take(b - a).collect()
+        })
+        .collect();
+    assert_eq!(marked, ["refund", "5521"]);
+    let both = app
+        .get("/api/v1/search?q=order&direction=inbound", &app.agent)
+        .await;
+    assert_eq!(both.json["items"].as_array().map(Vec::len), Some(2));
+    // Stray quotes and operators are only text; no words is a clear 400.
+    let odd = app
+        .get("/api/v1/search?q=%22refund+AND+(", &app.agent)
+        .await;
+    assert_eq!(odd.status, StatusCode::OK, "{}", odd.text);
+    for q in ["", "%22%22", "-refund", "%21%21%21"] {
+        app.get(&format!("/api/v1/search?q={q}"), &app.agent)
+            .await
+            .assert_problem(400, "invalid_query");
+    }
+    for (query, field) in [
+        ("q=x&channel=nope", "channel"),
+        ("q=x&limit=0", "limit"),
+        ("q=x&from=yesterday", "from"),
+        ("q=x&direction=sideways", "direction"),
+    ] {
+        let r = app
+            .get(&format!("/api/v1/search?{query}"), &app.agent)
+            .await;
+        assert_eq!(
+            r.assert_problem(400, "invalid_field")["field"],
+            field,
+            "{query}"
+        );
+    }
+    let anonymous = app
+        .http
+        .get(app.url("/api/v1/search?q=refund"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
