@@ -135,29 +135,7 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             let items = store.kb_items(kind, false).await?;
             let entries: Vec<Entry> = items
                 .iter()
-                .map(|i| {
-                    let s = |k: &str| i.data[k].as_str().unwrap_or("").to_owned();
-                    let questions = i.data["questions"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|q| q.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    match kind {
-                        KbKind::Article => Entry {
-                            title: s("title"),
-                            questions,
-                            body: s("body"),
-                        },
-                        KbKind::Canned => Entry {
-                            title: s("name"),
-                            questions,
-                            body: s("text"),
-                        },
-                    }
-                })
+                .map(switchboard_server::api::kb::entry_of)
                 .collect();
             for hit in Index::build(&entries).search(&query, limit.clamp(1, 100)) {
                 let item = &items[hit.entry];

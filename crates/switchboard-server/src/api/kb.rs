@@ -59,7 +59,9 @@ fn shown(item: &KbItem) -> Value {
     Value::Object(out)
 }
 
-fn entry_of(item: &KbItem) -> Entry {
+/// What retrieval indexes of an entry (the API, suggestions, gaps and `switchboard kb search`
+/// all rank the same way).
+pub fn entry_of(item: &KbItem) -> Entry {
     let s = |k: &str| item.data[k].as_str().unwrap_or("").to_owned();
     let list = |k: &str| -> Vec<String> {
         item.data[k]

@@ -5,7 +5,7 @@ mod cases;
 mod contacts;
 mod directory;
 mod experts;
-mod kb;
+pub mod kb;
 mod merge;
 mod models;
 mod notifications;
