@@ -343,6 +343,94 @@ pub fn render(template: &str, ctx: &Context) -> String {
     out
 }
 
+/// Markdown as a customer reads it on a channel that shows plain text (SMS, WhatsApp, a
+/// public comment): no emphasis marks or heading hashes, links as `text (url)`, list items
+/// as `- `.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for (i, line) in markdown.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let trimmed = line.trim_start();
+        let line = match trimmed.strip_prefix(['*', '+']) {
+            Some(rest) if rest.starts_with(' ') => format!("-{rest}"),
+            _ => trimmed.trim_start_matches('#').trim_start().to_owned(),
+        };
+        let mut rest = line.as_str();
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('[')
+                && let Some(close) = after.find("](")
+                && let Some(end) = after[close + 2..].find(')')
+            {
+                let text = &after[..close];
+                let url = &after[close + 2..close + 2 + end];
+                out.push_str(text);
+                if !url.is_empty() && url != text {
+                    out.push_str(" (");
+                    out.push_str(url);
+                    out.push(')');
+                }
+                rest = &after[close + 3 + end..];
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")) {
+                rest = after;
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix('`') {
+                rest = after;
+                continue;
+            }
+            let ch = rest.chars().next().unwrap_or(' ');
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// Does a customer's answer to an automatic answer only thank (so the case stays resolved),
+/// rather than say it did not help or ask more (which reopens it)? Deliberately narrow: a
+/// question, a negation or a long message is never a thank-you.
+pub fn is_thanks(text: &str) -> bool {
+    const THANKS: &[&str] = &[
+        "thanks",
+        "thank",
+        "thx",
+        "ty",
+        "cheers",
+        "helped",
+        "perfect",
+        "great",
+        "awesome",
+        "brilliant",
+        "solved",
+        "appreciated",
+        "merci",
+        "danke",
+        "gracias",
+        "super",
+    ];
+    const NOT: &[&str] = &[
+        "not", "no", "nope", "didn't", "didnt", "doesn't", "doesnt", "don't", "dont", "still",
+        "but", "however", "won't", "can't", "cant", "wrong", "useless", "isn't", "wasn't", "nicht",
+        "nein", "pas",
+    ];
+    if text.contains('?') {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty()
+        && words.len() <= 12
+        && words.iter().any(|w| THANKS.contains(w))
+        && !words.iter().any(|w| NOT.contains(w) || w.ends_with("n't"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,5 +574,45 @@ mod tests {
         }
         assert_eq!(placeholders("no placeholders").unwrap(), Vec::<&str>::new());
         assert_eq!(render("a {{b", &Context::default()), "a {{b");
+    }
+
+    #[test]
+    fn only_a_plain_thank_you_counts_as_thanks() {
+        for yes in [
+            "Thanks!",
+            "thank you so much, that helped",
+            "Perfect, cheers",
+            "ty 🙏",
+            "Danke",
+        ] {
+            assert!(is_thanks(yes), "{yes}");
+        }
+        for no in [
+            "thanks but that didn't help",
+            "Thanks, but my card is still blocked",
+            "that did not help",
+            "thanks? I asked about fees",
+            "no thanks",
+            "I need to speak to a person",
+            "",
+            "thanks thanks thanks thanks thanks thanks thanks and also my card has been charged twice",
+        ] {
+            assert!(!is_thanks(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn markdown_reads_as_plain_text() {
+        assert_eq!(
+            plain_text(
+                "## Opening hours\n\nWe are open **9 to 5**.\n* Mon-Fri\n* see [our page](https://x.test/h) or `call`"
+            ),
+            "Opening hours\n\nWe are open 9 to 5.\n- Mon-Fri\n- see our page (https://x.test/h) or call"
+        );
+        assert_eq!(
+            plain_text("[https://a.test](https://a.test) and [broken"),
+            "https://a.test and [broken"
+        );
+        assert_eq!(plain_text("ünïcödé *stays* 2 * 3"), "ünïcödé *stays* 2 * 3");
     }
 }

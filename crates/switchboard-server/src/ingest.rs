@@ -227,6 +227,9 @@ async fn run_lane(state: AppState, lane: usize, mut rx: mpsc::UnboundedReceiver<
                     m.ingest_duplicates.inc_by(report.duplicates);
                     m.ingest_failed.inc_by(report.failed);
                     m.cases_opened.inc_by(report.cases_opened);
+                    if report.auto_answers > 0 {
+                        state.auto_answer_wake.notify_one();
+                    }
                     state.bus.publish(report.events);
                     break;
                 }

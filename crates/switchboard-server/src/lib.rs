@@ -2,8 +2,10 @@
 //! live stream, `/metrics`, and the background workers (ingest processing, outbound delivery, notify hooks, SLA watch, expert reminders).
 //! This is the only crate that knows HTTP. Start it with [`launch`], from `main` or a test.
 
+pub mod answers;
 pub mod api;
 pub mod auth;
+pub mod auto_answer;
 pub mod bus;
 pub mod channels;
 pub mod chat;
@@ -98,6 +100,8 @@ pub struct AppState {
     pub channels: ChannelCache,
     pub config: Arc<ServerConfig>,
     pub outbound_wake: Arc<Notify>,
+    /// Rung when ingest queued new cases for an automatic answer.
+    pub auto_answer_wake: Arc<Notify>,
     pub http: reqwest::Client,
     /// Sends e-mail, when a relay is configured.
     pub mailer: Option<Arc<mail::Mailer>>,
@@ -158,6 +162,7 @@ pub async fn start(
         ingest: Arc::new(queue),
         config: Arc::new(config),
         outbound_wake: Arc::new(Notify::new()),
+        auto_answer_wake: Arc::new(Notify::new()),
         http,
         shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         rate_limits: Arc::default(),
@@ -189,6 +194,7 @@ pub async fn start(
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(notify_hooks::run(state.clone()));
     tokio::spawn(outbound::run(state.clone()));
+    tokio::spawn(auto_answer::run(state.clone()));
     tokio::spawn(sla::run(state.clone()));
     tokio::spawn(experts::run_reminders(state.clone()));
     tokio::spawn(imap_in::run(state.clone()));

@@ -35,6 +35,8 @@ pub struct Metrics {
     pub expert_events: Family<Labels, Counter>,
     /// Outbound (notify) webhook attempts by outcome.
     pub notify_webhooks: Family<Labels, Counter>,
+    /// Automatic answers by outcome (`answered`, `held`, or why one was skipped).
+    pub auto_answers: Family<Labels, Counter>,
 }
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
@@ -73,6 +75,7 @@ impl Metrics {
             sla_events: Family::default(),
             expert_events: Family::default(),
             notify_webhooks: Family::default(),
+            auto_answers: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -160,6 +163,11 @@ impl Metrics {
             "notify_webhooks",
             "Signed outbound webhook attempts by outcome",
             m.notify_webhooks.clone(),
+        );
+        registry.register(
+            "auto_answers",
+            "Automatic answers by outcome: answered, held for approval, or why not",
+            m.auto_answers.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -14,7 +14,7 @@ use switchboard_core::*;
 
 pub(crate) const CASE_COLS: &str = "c.id, c.status, c.purpose, c.team_id, c.assignee_id, c.priority, c.tags, c.contact_id, \
     c.conversation_id, v.channel_id, v.public, c.created_at, c.updated_at, c.first_response_at, c.resolved_at, c.reopen_count, \
-    c.skills, c.approval_team_id, c.escalated, c.routing, c.merged_into";
+    c.skills, c.approval_team_id, c.escalated, c.routing, c.merged_into, c.resolution";
 pub(crate) const CASE_FROM: &str = "cases c JOIN conversations v ON v.id = c.conversation_id";
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
@@ -66,6 +66,7 @@ pub(crate) fn case_from_row(r: &Row) -> Result<Case, StoreError> {
             .map(|s| CaseId::parse(&s))
             .transpose()
             .map_err(bad)?,
+        resolution: r.opt_text(21)?,
     })
 }
 
@@ -568,6 +569,7 @@ impl Store {
                 Ok(CaseDetail {
                     case,
                     messages: case_messages(c, id)?,
+                    auto_answer: crate::auto_answer::record_of(c, id)?,
                 })
             })
             .await
@@ -628,10 +630,15 @@ impl Store {
                 let reopened = before.status == CaseStatus::Resolved && after.status == CaseStatus::Open;
                 if after.status != before.status {
                     crate::lifecycle::leave_status(c, id, now)?;
+                    // A person moved the case: whatever resolved it before no longer does.
+                    after.resolution = None;
+                    if reopened && before.resolution.is_some() {
+                        crate::auto_answer::reopened(c, id, now)?;
+                    }
                 }
                 c.execute(
                     "UPDATE cases SET status = $1, purpose = $2, team_id = $3, assignee_id = $4, priority = $5, tags = $6, \
-                     updated_at = $7, resolved_at = $8, reopen_count = reopen_count + $9, sla_check_at = $7 WHERE id = $10",
+                     updated_at = $7, resolved_at = $8, reopen_count = reopen_count + $9, sla_check_at = $7, resolution = $11 WHERE id = $10",
                     params![
                         after.status.as_str(),
                         after.purpose.as_str(),
@@ -642,7 +649,8 @@ impl Store {
                         now.as_unix_micros(),
                         resolved_at.map(|t| t.as_unix_micros()),
                         reopened as i64,
-                        id.to_string()
+                        id.to_string(),
+                        after.resolution.clone()
                     ],
                 )?;
                 let mut changes = serde_json::Map::new();

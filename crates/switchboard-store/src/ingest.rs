@@ -252,6 +252,7 @@ fn ingest_items(
                     report.messages += part.messages;
                     report.duplicates += part.duplicates;
                     report.cases_opened += part.cases_opened;
+                    report.auto_answers += part.auto_answers;
                     report.updates += part.updates;
                     report.ignored += part.ignored;
                     pending.append(&mut part_events);
@@ -429,14 +430,14 @@ fn ingest_one(
     // Case: the conversation's latest (or the case it was merged into), unless it is closed
     // or was resolved longer ago than the reopen window.
     let mut latest = c.query_opt(
-        "SELECT id, status, resolved_at, merged_into FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
+        "SELECT id, status, resolved_at, merged_into, resolution FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         params![conversation.to_string()],
     )?;
     // A customer answering a private reply in a new private thread joins the case of the
     // public comment it answered (within the seven days Meta allows a private reply).
     if latest.is_none() && new_conversation && !m.public {
         latest = c.query_opt(
-            "SELECT k.id, k.status, k.resolved_at, k.merged_into FROM messages p \
+            "SELECT k.id, k.status, k.resolved_at, k.merged_into, k.resolution FROM messages p \
              JOIN conversations v ON v.id = p.conversation_id JOIN cases k ON k.id = p.case_id \
              WHERE p.channel_id = $1 AND p.private_reply = $2 AND v.contact_id = $3 AND p.created_at >= $4 \
              ORDER BY p.created_at DESC LIMIT 1",
@@ -458,14 +459,14 @@ fn ingest_one(
             break;
         };
         latest = c.query_opt(
-            "SELECT id, status, resolved_at, merged_into FROM cases WHERE id = $1",
+            "SELECT id, status, resolved_at, merged_into, resolution FROM cases WHERE id = $1",
             params![target],
         )?;
     }
     let window = active.map_or(switchboard_core::case::DEFAULT_REOPEN_WINDOW_MICROS, |a| {
         a.playbook.lifecycle.reopen_within
     });
-    let on_inbound = match &latest {
+    let mut on_inbound = match &latest {
         Some(r) => CaseStatus::parse(&r.text(1)?).map_err(bad)?.on_inbound(
             r.opt_int(2)?.map(Timestamp::from_unix_micros),
             now,
@@ -475,8 +476,27 @@ fn ingest_one(
             close_previous: false,
         },
     };
+    // The customer answers an automatic answer: a thank-you confirms it (the case stays
+    // resolved); anything else says it did not help, and the case goes back to a person.
+    let mut deflection_failed = false;
+    if let (OnInbound::Attach { reopened: true, .. }, Some(r)) = (on_inbound, &latest)
+        && r.opt_text(4)?.as_deref() == Some(crate::auto_answer::DEFLECTED)
+    {
+        let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
+        if switchboard_core::kb::is_thanks(&m.text) {
+            crate::auto_answer::confirmed(c, id, now)?;
+            on_inbound = OnInbound::Attach {
+                status: CaseStatus::Resolved,
+                reopened: false,
+            };
+        } else {
+            crate::auto_answer::reopened(c, id, now)?;
+            deflection_failed = true;
+        }
+    }
     // A new case's notify hooks and escalation, acted on once its first message is stored.
     let mut after_routing: Option<(Vec<String>, bool)> = None;
+    let mut auto_answer = None;
     let (case_id, case_event) = match (on_inbound, latest) {
         (OnInbound::Attach { status, reopened }, Some(r)) => {
             let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
@@ -485,7 +505,7 @@ fn ingest_one(
                 crate::lifecycle::leave_status(c, id, now)?;
                 c.execute(
                     "UPDATE cases SET status = $1, updated_at = $2, reopen_count = reopen_count + $3, resolved_at = NULL, \
-                     status_since = $2, sla_check_at = $2 WHERE id = $4",
+                     status_since = $2, sla_check_at = $2, resolution = NULL WHERE id = $4",
                     params![status.as_str(), now.as_unix_micros(), reopened as i64, id.to_string()],
                 )?;
                 let action = if reopened {
@@ -498,7 +518,11 @@ fn ingest_one(
                     &Actor::System,
                     action,
                     ("case", id.to_string()),
-                    json!({"from": old, "to": status, "cause": "customer message"}),
+                    json!({"from": old, "to": status, "cause": if deflection_failed {
+                        "the customer answered the automatic answer: it did not help"
+                    } else {
+                        "customer message"
+                    }}),
                     now,
                 )?;
                 (id, Some(("case.updated", case_by_id(c, id)?)))
@@ -576,9 +600,11 @@ fn ingest_one(
                 escalated: false,
                 routing: None,
                 merged_into: None,
+                resolution: None,
             };
             if let Some(r) = routed {
                 after_routing = Some((r.notify, r.escalated));
+                auto_answer = r.auto_answer;
                 case.purpose = r.purpose;
                 case.team = r.team;
                 case.assignee = r.assignee;
@@ -694,6 +720,10 @@ fn ingest_one(
         ],
     )?;
     report.messages += 1;
+    if let Some(policy) = auto_answer {
+        crate::auto_answer::queue(c, case_id, message.id, &policy, now)?;
+        report.auto_answers += 1;
+    }
     if let Some((notify, escalated)) = after_routing
         && let Some((_, case)) = &case_event
     {

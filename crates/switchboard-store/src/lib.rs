@@ -7,6 +7,7 @@
 //! Writes go through a single writer thread that commits in groups (see [`pool`]).
 
 mod append;
+mod auto_answer;
 mod cases;
 mod chat;
 mod contact_keys;
@@ -34,6 +35,7 @@ mod sla_watch;
 pub mod sql;
 mod training;
 
+pub use auto_answer::{AutoAnswerDecision, AutoAnswerJob, AutoAnswerRecord, AutoAnswered};
 pub use cases::{ReplyContext, ReplyTo};
 pub use chat::{ChatFile, ChatLog};
 pub use contact_keys::COMMON_KEY;

@@ -24,6 +24,10 @@ const SQLITE: &[(i64, &str)] = &[
     (11, include_str!("../migrations/sqlite/0011_chat.sql")),
     (12, include_str!("../migrations/sqlite/0012_kb.sql")),
     (13, include_str!("../migrations/sqlite/0013_search.sql")),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_auto_answer.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -48,6 +52,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (11, include_str!("../migrations/postgres/0011_chat.sql")),
     (12, include_str!("../migrations/postgres/0012_kb.sql")),
     (13, include_str!("../migrations/postgres/0013_search.sql")),
+    (
+        14,
+        include_str!("../migrations/postgres/0014_auto_answer.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

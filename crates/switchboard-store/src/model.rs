@@ -229,6 +229,9 @@ pub struct Case {
     /// The case that absorbed this one (`POST /cases/{id}/merge`); its messages moved there and
     /// it is closed. `null` for every case that was not merged away.
     pub merged_into: Option<CaseId>,
+    /// How a resolved case was resolved when no person did it: `deflected` (an automatic
+    /// answer, see `then.auto_answer`); `null` otherwise, and again once the case reopens.
+    pub resolution: Option<String>,
 }
 
 /// Who wrote a message.
@@ -318,6 +321,9 @@ pub struct CaseDetail {
     #[serde(flatten)]
     pub case: Case,
     pub messages: Vec<Message>,
+    /// What became of the automatic answer a playbook rule asked for, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_answer: Option<crate::AutoAnswerRecord>,
 }
 
 /// A change pushed to live clients, in commit order.
@@ -381,6 +387,8 @@ pub struct IngestReport {
     pub messages: u64,
     pub duplicates: u64,
     pub cases_opened: u64,
+    /// New cases queued for an automatic answer.
+    pub auto_answers: u64,
     pub failed: u64,
     /// Provider events applied: echoes, edits, deletes, reactions, receipts.
     pub updates: u64,

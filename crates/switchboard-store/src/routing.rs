@@ -371,6 +371,8 @@ pub(crate) struct Routed {
     pub escalated: bool,
     /// Notify hooks to tell about the new case.
     pub notify: Vec<String>,
+    /// A rule lets Switchboard answer the first message on its own.
+    pub auto_answer: Option<switchboard_core::playbook::AutoAnswer>,
     /// Stored on the case and in the audit log: which rules fired and why, where it landed.
     pub record: serde_json::Value,
 }
@@ -557,7 +559,11 @@ pub(crate) fn route(
             "tags": actions.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             "skills": actions.skills,
             "require_approval": actions.require_approval,
-            "auto_answer": actions.auto_answer,
+            "auto_answer": match &actions.auto_answer {
+                Some(Some(policy)) => json!(policy),
+                Some(None) => json!(false),
+                None => json!(null),
+            },
             "notify": actions.notify,
             "escalate": actions.escalate,
         },
@@ -578,6 +584,7 @@ pub(crate) fn route(
         approval_team,
         escalated: actions.escalate.unwrap_or(false),
         notify: actions.notify,
+        auto_answer: actions.auto_answer.flatten(),
         record,
     })
 }
@@ -730,6 +737,7 @@ impl Store {
                 let detail = crate::CaseDetail {
                     case: crate::cases::case_by_id(c, id)?,
                     messages: crate::cases::case_messages(c, id)?,
+                    auto_answer: crate::auto_answer::record_of(c, id)?,
                 };
                 let sla = case_sla(c, &cache, &detail.case, &detail.messages, now)?;
                 Ok((detail, sla))

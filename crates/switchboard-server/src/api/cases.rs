@@ -322,7 +322,7 @@ pub async fn reply(
 
 /// The channel's own rules for this reply (length, reply windows, private replies): a
 /// reply the provider would refuse is refused now, with what is allowed instead.
-async fn check_channel_rules(
+pub(crate) async fn check_channel_rules(
     state: &AppState,
     case: CaseId,
     conversation: Option<ConversationId>,

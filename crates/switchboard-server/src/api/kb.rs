@@ -3,15 +3,14 @@
 //! case (`/cases/{id}/suggestions`). Anyone signed in reads; people who work cases write.
 
 use crate::AppState;
+use crate::answers::{Audience, Ranked, context_for, linked_to, rank_articles};
 use crate::auth::{Allowed, need};
 use crate::error::{ApiError, Path, Query};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use switchboard_core::kb::{
-    ArticleDraft, Context, FieldError, ImportKind, checked_document, parse_import, render,
-};
+use switchboard_core::kb::{FieldError, ImportKind, checked_document, parse_import, render};
 use switchboard_core::{CaseId, Direction};
 use switchboard_store::{KbItem, KbKind};
 use switchboard_understand::retrieve::{Entry, Index, with_intent};
@@ -85,20 +84,6 @@ pub fn entry_of(item: &KbItem) -> Entry {
             body: s("text"),
         },
     }
-}
-
-/// The positions of the articles that answer `intent`.
-fn linked_to(articles: &[KbItem], intent: &str) -> Vec<usize> {
-    articles
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| {
-            a.data["intents"]
-                .as_array()
-                .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(intent)))
-        })
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// The first sentence of `text` with most of the matched `terms` (stems): a snippet to show
@@ -369,39 +354,15 @@ pub async fn suggestions(
             json!({"query": null, "articles": [], "canned": []}),
         ));
     };
-    let understood = question.understanding.as_ref();
-    let language = understood.and_then(|u| u.language.clone());
-    let intent = understood.and_then(|u| u.intent.as_ref());
-    let now = state.clock.now();
-
-    let articles: Vec<KbItem> = state
-        .store
-        .kb_items(KbKind::Article, false)
-        .await?
-        .into_iter()
-        .filter(|a| {
-            let d: ArticleDraft = serde_json::from_value(a.data.clone()).unwrap_or_default();
-            d.in_force(now)
-                && match (&d.language, &language) {
-                    (Some(l), Some(want)) => l == want,
-                    _ => true,
-                }
-        })
-        .collect();
-    let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
-    let mut ranked = index.search(&question.text, 10);
-    if let Some(intent) = intent {
-        let linked = linked_to(&articles, &intent.label);
-        ranked = with_intent(
-            ranked,
-            &linked,
-            &intent.label,
-            f64::from(intent.confidence),
-            10,
-        );
-    }
-    ranked.truncate(5);
-    let articles_out: Vec<Value> = ranked
+    let Ranked { articles, hits } = rank_articles(
+        &state,
+        &question.text,
+        question.understanding.as_ref(),
+        Audience::Agent,
+        5,
+    )
+    .await?;
+    let articles_out: Vec<Value> = hits
         .iter()
         .map(|h| {
             let a = &articles[h.entry];
@@ -413,17 +374,7 @@ pub async fn suggestions(
         .collect();
 
     let canned: Vec<KbItem> = state.store.kb_items(KbKind::Canned, false).await?;
-    let contact = state.store.contact(detail.case.contact_id).await.ok();
-    let team = match detail.case.team {
-        Some(t) => state.store.team(t).await.ok(),
-        None => None,
-    };
-    let ctx = Context {
-        contact_name: contact.and_then(|c| c.display_name),
-        agent_name: Some(caller.actor.name()),
-        team_name: team.map(|t| t.name.to_string()),
-        case_id: Some(case_id.to_string()),
-    };
+    let ctx = context_for(&state, &detail.case, Some(caller.actor.name())).await;
     let cindex = Index::build(&canned.iter().map(entry_of).collect::<Vec<_>>());
     let canned_out: Vec<Value> = cindex
         .search(&question.text, 5)

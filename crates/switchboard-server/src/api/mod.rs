@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, plus `/healthz`, `/metrics` and the webhooks. Every route
 //! authenticates with [`Caller`](crate::auth::Caller) and checks its permission first.
 
-mod cases;
+pub(crate) mod cases;
 mod contacts;
 mod directory;
 mod experts;

@@ -6,6 +6,7 @@
 mod admin;
 mod approvals;
 mod auth;
+mod auto_answer;
 mod bad_hooks;
 mod browser;
 mod cases;

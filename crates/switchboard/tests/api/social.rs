@@ -73,7 +73,7 @@ pub async fn wait_for_state(app: &TestApp, message_id: &str, state: &str) -> Val
     .await
 }
 
-fn tweet(id: &str, author: &str, text: &str, reply_to: Option<(&str, &str)>) -> ReplayTweet {
+pub fn tweet(id: &str, author: &str, text: &str, reply_to: Option<(&str, &str)>) -> ReplayTweet {
     ReplayTweet {
         id: id.into(),
         author_id: author.into(),
@@ -89,7 +89,7 @@ fn tweet(id: &str, author: &str, text: &str, reply_to: Option<(&str, &str)>) -> 
     }
 }
 
-async fn post_x(app: &TestApp, id: &str, secret: &str, body: Vec<u8>) -> Answer {
+pub async fn post_x(app: &TestApp, id: &str, secret: &str, body: Vec<u8>) -> Answer {
     let sig = x::sign(secret.as_bytes(), &body);
     post_hook(
         app,
