@@ -15,6 +15,7 @@ pub mod message;
 pub mod name;
 pub mod playbook;
 pub mod purpose;
+pub mod referral;
 pub mod role;
 pub mod routing;
 pub mod schedule;

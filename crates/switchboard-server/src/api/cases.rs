@@ -522,6 +522,107 @@ pub async fn transfer(
     Ok(axum::Json(case))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferBody {
+    team: String,
+    /// The case's purpose, when Tier 1 read it differently (e.g. `sales`).
+    purpose: Option<String>,
+    reason: String,
+    /// Reply to the customer saying who will answer and when.
+    #[serde(default)]
+    tell_customer: bool,
+    /// The words to tell them instead of Switchboard's own.
+    text: Option<String>,
+    /// Only say what would happen: nothing changes.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /cases/{id}/refer`: Tier 1 hands the case to the department that owns it, in one
+/// step: purpose, team, the reason as a note, and (`tell_customer`) a reply saying who will
+/// answer and by when, from the team's business hours and the SLA that applies.
+pub async fn refer(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+    Json(body): Json<ReferBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
+    let team = field("team", TeamId::parse(&body.team))?;
+    let purpose = body
+        .purpose
+        .as_deref()
+        .map(|p| field("purpose", switchboard_core::Purpose::parse(p)))
+        .transpose()?;
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.len() > 2000 {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "say why, in 1 to 2000 bytes; it stays in the case's history",
+        ));
+    }
+    if body.text.is_some() && !body.tell_customer {
+        return Err(ApiError::invalid_field(
+            "text",
+            "is what the customer is told: set tell_customer too",
+        ));
+    }
+    let custom = body
+        .text
+        .map(|t| {
+            message_text(TextBody { text: t }).map_err(|e| ApiError {
+                field: Some("text".into()),
+                ..e
+            })
+        })
+        .transpose()?;
+    let now = state.clock.now();
+    let refused = |e: switchboard_store::StoreError| match e {
+        switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
+            ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("team")
+        }
+        switchboard_store::StoreError::Invalid(m) if m.contains("purpose") => {
+            ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("purpose")
+        }
+        e => ApiError::from_store("case")(e),
+    };
+    let expectation = state
+        .store
+        .referral_expectation(id, team, purpose.clone(), now)
+        .await
+        .map_err(refused)?;
+    let text = custom.unwrap_or_else(|| switchboard_core::referral::tell(&expectation, now));
+    if body.dry_run {
+        return Ok(axum::Json(json!({
+            "expectation": expectation, "text": text, "dry_run": true,
+        })));
+    }
+    if body.tell_customer {
+        check_channel_rules(&state, id, None, false, &text, None).await?;
+    }
+    let done = state
+        .store
+        .refer_case(
+            id,
+            team,
+            purpose,
+            reason,
+            body.tell_customer.then_some(text.clone()),
+            caller.actor,
+            now,
+        )
+        .await
+        .map_err(refused)?;
+    state.bus.publish(done.events);
+    if done.told.is_some() {
+        state.outbound_wake.notify_one();
+    }
+    Ok(axum::Json(json!({
+        "case": done.case, "expectation": done.expectation, "text": text, "told": done.told,
+    })))
+}
+
 pub async fn note(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::WorkCases>,

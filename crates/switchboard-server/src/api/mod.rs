@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/replies", post(cases::reply))
         .route("/cases/{id}/notes", post(cases::note))
         .route("/cases/{id}/transfer", post(cases::transfer))
+        .route("/cases/{id}/refer", post(cases::refer))
         .route("/cases/{id}/typing", post(cases::typing))
         .route("/cases/{id}/merge", post(merge::merge))
         .route("/cases/{id}/split", post(merge::split))

@@ -63,14 +63,7 @@ async fn deflection_on_postgres() {
 async fn deflection_flow(app: &TestApp) {
     let partner = FakePartner::start(&[], 200).await;
     let ch = app.create_channel(&partner.url).await;
-    let r = app
-        .put(
-            "/api/v1/playbook",
-            &app.admin,
-            &json!({ "source": PLAYBOOK }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.apply_playbook(PLAYBOOK).await;
     for body in [
         json!({"title": "When does the game start?",
                "body": "Hi {{contact.first_name}}! Saturday's **home game** starts at 7 pm. Gates open at 6 pm.",
@@ -288,14 +281,7 @@ async fn an_answer_the_channel_would_refuse_is_left_to_a_person() {
         json!({"consumer_secret": "x-consumer-secret", "access_token": "x-user-token"}),
     )
     .await;
-    let r = app
-        .put(
-            "/api/v1/playbook",
-            &app.admin,
-            &json!({ "source": PLAYBOOK }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.apply_playbook(PLAYBOOK).await;
     for body in [
         json!({"title": "Parking at the stadium", "body": format!("Parking is free in lots A and B. {}", "More details follow. ".repeat(20))}),
         json!({"title": "Ticket office opening hours", "body": "The ticket office is open 10 am to 4 pm."}),

@@ -273,6 +273,18 @@ impl TestApp {
         Answer::read(r).await
     }
 
+    /// Applies a playbook (as the admin), asserting it was accepted.
+    pub async fn apply_playbook(&self, source: &str) {
+        let r = self
+            .put(
+                "/api/v1/playbook",
+                &self.admin,
+                &json!({ "source": source }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+
     /// Creates a webhook channel; returns its id and the secret shown once.
     pub async fn create_channel(&self, outbound_url: &str) -> Channel {
         let a = self

@@ -31,6 +31,7 @@ mod outbound;
 mod pg;
 mod provider;
 mod recovery;
+mod referral;
 mod regressions;
 mod routing;
 mod social;
