@@ -158,7 +158,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<IngestReport, StoreError> {
         let playbooks = self.playbooks.clone();
-        self.pool
+        let known = self.known_words.clone();
+        let (report, words) = self
+            .pool
             .write_on(lane, move |c| {
                 // Routing must not stop messages from being stored: if the playbook cannot be
                 // read, cases open unrouted (in the front desk's view) and the error is logged.
@@ -171,18 +173,30 @@ impl Store {
                 // per savepoint, so one per item is costly). If any item fails, undo the batch
                 // and do it again with one savepoint per item, so the failure stays alone.
                 c.batch("SAVEPOINT batch")?;
-                match ingest_items(c, &items, now, false, active) {
+                let report = match ingest_items(c, &items, now, false, active) {
                     Ok(report) => {
                         c.batch("RELEASE batch")?;
-                        Ok(report)
+                        report
                     }
                     Err(_) => {
                         c.batch("ROLLBACK TO batch; RELEASE batch")?;
-                        ingest_items(c, &items, now, true, active)
+                        ingest_items(c, &items, now, true, active)?
                     }
-                }
+                };
+                // The batch's new words, for typo tolerance in search.
+                let words = known.unknown(items.iter().flat_map(|i| {
+                    i.parsed.as_deref().unwrap_or_default().iter().filter_map(|e| match e {
+                        ChannelEvent::Message(m) => Some(m.text.as_str()),
+                        _ => None,
+                    })
+                }));
+                crate::search::remember_words(c, &words)?;
+                Ok((report, words))
             })
-            .await
+            .await?;
+        // Committed: no need to write them again.
+        self.known_words.add(words);
+        Ok(report)
     }
 }
 

@@ -132,6 +132,8 @@ pub struct Store {
     pool: Arc<Pool>,
     appender: Arc<append::Appender>,
     playbooks: Arc<routing::PlaybookCache>,
+    /// Words known to be in `search_words` (committed), so ingest skips writing them again.
+    known_words: Arc<search::KnownWords>,
 }
 
 impl Store {
@@ -174,6 +176,7 @@ impl Store {
             pool,
             appender,
             playbooks: Arc::default(),
+            known_words: Arc::default(),
         })
     }
 

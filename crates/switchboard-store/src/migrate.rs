@@ -28,6 +28,10 @@ const SQLITE: &[(i64, &str)] = &[
         14,
         include_str!("../migrations/sqlite/0014_auto_answer.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_search_words.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -55,6 +59,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         14,
         include_str!("../migrations/postgres/0014_auto_answer.sql"),
+    ),
+    (
+        15,
+        include_str!("../migrations/postgres/0015_search_words.sql"),
     ),
 ];
 

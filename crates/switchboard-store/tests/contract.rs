@@ -3066,6 +3066,20 @@ async fn messages_are_searchable_at_once(store: Store) {
         .is_empty()
     );
     assert!(find("zebra", SearchFilter::default()).await.is_empty());
+    // Typos: words no message has become the closest words one has; known words stay.
+    let fixed = store
+        .correct_query(&Query::parse("refnud delievry -plaese arrived").unwrap())
+        .await
+        .unwrap()
+        .expect("corrections");
+    assert_eq!(fixed.to_string(), "refund delivery -plaese arrived");
+    assert_eq!(
+        store
+            .correct_query(&Query::parse("refund zebra").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     // Operators and stray quotes are only text.
     assert_eq!(
         find("refund* (5521 \"order", SearchFilter::default()).await,

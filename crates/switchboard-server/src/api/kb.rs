@@ -583,6 +583,7 @@ pub struct SearchQuery {
     team: Option<String>,
     purpose: Option<String>,
     direction: Option<String>,
+    sentiment: Option<String>,
     from: Option<String>,
     to: Option<String>,
     limit: Option<i64>,
@@ -590,7 +591,9 @@ pub struct SearchQuery {
 
 /// `GET /search?q=…`: every conversation's messages, best first (words must all match,
 /// `"phrases"`, `-excluded`), with filters, and a snippet with its matches as character
-/// ranges. A query without words is 400 `invalid_query`; odd characters are only text.
+/// ranges. A query without words is 400 `invalid_query`; odd characters are only text. When
+/// nothing matches and some words are in no stored message (typos), they are corrected to
+/// the closest stored words and the search runs again: `corrected_query` says so.
 pub async fn search(
     State(state): State<AppState>,
     _: Allowed<need::Read>,
@@ -635,6 +638,16 @@ pub async fn search(
                 })
             })
             .transpose()?,
+        sentiment: match q.sentiment.as_deref() {
+            None => None,
+            Some(s @ ("negative" | "neutral" | "positive")) => Some(s.to_owned()),
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "sentiment",
+                    "must be negative, neutral or positive",
+                ));
+            }
+        },
         from: time("from", &q.from)?,
         to: time("to", &q.to)?,
     };
@@ -642,7 +655,20 @@ pub async fn search(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
     }
-    let found = state.store.search_messages(parsed, filter, limit).await?;
+    let mut found = state
+        .store
+        .search_messages(parsed.clone(), filter.clone(), limit)
+        .await?;
+    let mut corrected = None;
+    if found.is_empty()
+        && let Some(fixed) = state.store.correct_query(&parsed).await?
+    {
+        found = state
+            .store
+            .search_messages(fixed.clone(), filter, limit)
+            .await?;
+        corrected = Some(fixed.to_string());
+    }
     let items: Vec<Value> = found
         .into_iter()
         .map(|f| {
@@ -650,5 +676,9 @@ pub async fn search(
             json!({"message": f.message, "snippet": snippet, "highlights": ranges})
         })
         .collect();
-    Ok(axum::Json(json!({"items": items})))
+    let mut out = json!({"items": items});
+    if let Some(c) = corrected {
+        out["corrected_query"] = json!(c);
+    }
+    Ok(axum::Json(out))
 }

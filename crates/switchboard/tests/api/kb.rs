@@ -496,6 +496,64 @@ async fn past_conversations_are_searchable_and_odd_queries_are_not_errors() {
         .get("/api/v1/search?q=order&direction=inbound", &app.agent)
         .await;
     assert_eq!(both.json["items"].as_array().map(Vec::len), Some(2));
+    // Typos: a word no message has is corrected to the closest one that one has.
+    let typo = app
+        .get("/api/v1/search?q=refnud+-delivery", &app.agent)
+        .await;
+    assert_eq!(typo.status, StatusCode::OK, "{}", typo.text);
+    assert_eq!(
+        typo.json["corrected_query"], "refund -delivery",
+        "{}",
+        typo.text
+    );
+    assert_eq!(typo.json["items"][0]["message"]["external_id"], "f-1");
+    let long = app.get("/api/v1/search?q=delievry", &app.agent).await;
+    assert_eq!(long.json["corrected_query"], "delivery", "{}", long.text);
+    let exact = app.get("/api/v1/search?q=refund", &app.agent).await;
+    assert_eq!(
+        exact.json.get("corrected_query"),
+        None,
+        "nothing to correct"
+    );
+    let nothing = app.get("/api/v1/search?q=zebra", &app.agent).await;
+    assert_eq!(nothing.json["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(nothing.json.get("corrected_query"), None);
+    // By sentiment: the understanding step reads the late-delivery complaint as it reads it.
+    let f1 = app.wait_for_message("f-1").await;
+    let label = f1["messages"][0]["understanding"]["sentiment"]["label"]
+        .as_str()
+        .expect("a sentiment")
+        .to_owned();
+    let by = app
+        .get(
+            &format!("/api/v1/search?q=order&sentiment={label}"),
+            &app.agent,
+        )
+        .await;
+    let ids: Vec<&str> = by.json["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", by.text))
+        .iter()
+        .filter_map(|i| i["message"]["external_id"].as_str())
+        .collect();
+    assert!(ids.contains(&"f-1"), "{}", by.text);
+    let other = if label == "positive" {
+        "negative"
+    } else {
+        "positive"
+    };
+    let none = app
+        .get(
+            &format!("/api/v1/search?q=refund&sentiment={other}"),
+            &app.agent,
+        )
+        .await;
+    assert_eq!(
+        none.json["items"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        none.text
+    );
     // Stray quotes and operators are only text; no words is a clear 400.
     let odd = app
         .get("/api/v1/search?q=%22refund+AND+(", &app.agent)
@@ -511,6 +569,7 @@ async fn past_conversations_are_searchable_and_odd_queries_are_not_errors() {
         ("q=x&limit=0", "limit"),
         ("q=x&from=yesterday", "from"),
         ("q=x&direction=sideways", "direction"),
+        ("q=x&sentiment=angry", "sentiment"),
     ] {
         let r = app
             .get(&format!("/api/v1/search?{query}"), &app.agent)
