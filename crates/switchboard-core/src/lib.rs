@@ -11,6 +11,7 @@ pub mod contact_key;
 pub mod guard;
 pub mod ids;
 pub mod kb;
+pub mod kb_csv;
 pub mod message;
 pub mod name;
 pub mod playbook;

@@ -1,29 +1,91 @@
 //! `switchboard kb`: the knowledge base from the command line, on the server's database:
-//! import and export JSON Lines (the same format and checks as `POST /api/v1/kb/import`), and
-//! search.
+//! list, show, create, update and archive single entries; import and export JSON Lines or CSV
+//! (the same formats and checks as `POST /api/v1/kb/import`); search.
 
 use crate::{StoreArgs, usage};
 use anyhow::Context;
 use clap::Subcommand;
-use switchboard_core::kb::{ImportKind, parse_import};
+use switchboard_core::kb::{ImportKind, LineError, checked_document, parse_import};
 use switchboard_store::{Actor, KbKind};
 use switchboard_understand::retrieve::{Entry, Index};
 
 #[derive(Subcommand)]
 pub enum KbCommand {
-    /// Import articles and canned responses from a JSON Lines file, all or nothing: a bad line
-    /// is reported with its number and nothing is stored.
+    /// Import articles and canned responses from a JSON Lines or CSV file, all or nothing: a
+    /// bad line is reported with its number and nothing is stored.
     Import {
         #[command(flatten)]
         store: StoreArgs,
-        /// One `{"type": "article"|"canned", …}` a line.
+        /// JSON Lines, one `{"type": "article"|"canned", …}` a line; or CSV with a header row
+        /// (see docs/KNOWLEDGE.md).
         #[arg(long)]
         file: std::path::PathBuf,
+        /// jsonl or csv; default: csv for a `.csv` file, else jsonl.
+        #[arg(long)]
+        format: Option<String>,
     },
-    /// Print every entry that is not archived, as JSON Lines `kb import` reads back.
+    /// Print every entry that is not archived, in a format `kb import` reads back.
     Export {
         #[command(flatten)]
         store: StoreArgs,
+        /// jsonl (default) or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+    /// List the entries of a kind: id, version and title (or name), one a line.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        /// Archived entries instead.
+        #[arg(long)]
+        archived: bool,
+    },
+    /// Print one entry as JSON.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        id: String,
+    },
+    /// Create an entry from a JSON document (an article's or canned response's fields).
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        /// The document; `-` reads it from standard input.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Replace an entry with a new version from a JSON document.
+    Update {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        id: String,
+        /// The document; `-` reads it from standard input.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Refuse if the entry is no longer at this version (someone saved in between).
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Archive an entry: kept with its history, no longer listed or suggested.
+    Archive {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        id: String,
     },
     /// Measures answer retrieval on labelled questions: the knowledge base is a JSON Lines
     /// file whose articles name the `intents` they answer; a question is answered right when
@@ -58,30 +120,111 @@ pub enum KbCommand {
     },
 }
 
+fn kind_arg(kind: &str) -> anyhow::Result<KbKind> {
+    match kind {
+        "articles" | "article" => Ok(KbKind::Article),
+        "canned" => Ok(KbKind::Canned),
+        other => Err(usage(format!("--kind {other:?}: articles or canned"))),
+    }
+}
+
+fn import_kind(kind: KbKind) -> ImportKind {
+    match kind {
+        KbKind::Article => ImportKind::Article,
+        KbKind::Canned => ImportKind::Canned,
+    }
+}
+
+/// Reads a file, or standard input for `-`.
+fn read_input(file: &std::path::Path) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("cannot read standard input")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    }
+}
+
+/// A JSON document for `kind`, checked as the API checks it; a bad one says which field.
+fn document(kind: KbKind, file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = read_input(file)?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{}: not JSON: {e}", file.display())))?;
+    checked_document(import_kind(kind), v).map_err(|e| {
+        usage(if e.field.is_empty() {
+            e.message
+        } else {
+            format!("{}: {}", e.field, e.message)
+        })
+    })
+}
+
+fn report_lines(file: &std::path::Path, errors: &[LineError]) -> anyhow::Error {
+    for e in errors {
+        let field = if e.field.is_empty() {
+            String::new()
+        } else {
+            format!(" {}:", e.field)
+        };
+        eprintln!("{}:{}:{field} {}", file.display(), e.line, e.message);
+    }
+    usage(format!(
+        "{} line(s) are not valid; nothing was imported",
+        errors.len()
+    ))
+}
+
+/// An entry as `kb show` prints it: its document with id, kind and version.
+fn shown(item: &switchboard_store::KbItem) -> serde_json::Value {
+    let mut v = item.data.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("type".into(), item.kind.as_str().into());
+        o.insert("id".into(), item.id.clone().into());
+        o.insert("version".into(), item.version.into());
+    }
+    v
+}
+
+/// A store error about one entry, as the user reads it.
+fn entry_error(e: switchboard_store::StoreError, id: &str) -> anyhow::Error {
+    match e {
+        switchboard_store::StoreError::NotFound => usage(format!("no entry {id} of that kind")),
+        switchboard_store::StoreError::Conflict(m) | switchboard_store::StoreError::Invalid(m) => {
+            usage(m)
+        }
+        other => other.into(),
+    }
+}
+
 pub async fn run(command: KbCommand) -> anyhow::Result<()> {
     match command {
-        KbCommand::Import { store, file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let items = match parse_import(&text) {
+        KbCommand::Import {
+            store,
+            file,
+            format,
+        } => {
+            let text = read_input(&file)?;
+            let csv = match format.as_deref() {
+                Some("csv") => true,
+                Some("jsonl") => false,
+                Some(other) => return Err(usage(format!("--format {other:?}: jsonl or csv"))),
+                None => file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv")),
+            };
+            let parsed = if csv {
+                switchboard_core::kb_csv::parse_csv(&text)
+            } else {
+                parse_import(&text)
+            };
+            let items = match parsed {
                 Ok(items) if items.is_empty() => {
                     return Err(usage(format!("{} has no entries", file.display())));
                 }
                 Ok(items) => items,
-                Err(errors) => {
-                    for e in &errors {
-                        let field = if e.field.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {}:", e.field)
-                        };
-                        eprintln!("{}:{}:{field} {}", file.display(), e.line, e.message);
-                    }
-                    return Err(usage(format!(
-                        "{} line(s) are not valid; nothing was imported",
-                        errors.len()
-                    )));
-                }
+                Err(errors) => return Err(report_lines(&file, &errors)),
             };
             let items: Vec<(KbKind, serde_json::Value)> = items
                 .into_iter()
@@ -97,19 +240,87 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             println!("imported {articles} article(s) and {canned} canned response(s)");
             Ok(())
         }
-        KbCommand::Export { store } => {
+        KbCommand::Export { store, format } => {
+            if format != "jsonl" && format != "csv" {
+                return Err(usage(format!("--format {format:?}: jsonl or csv")));
+            }
             let store = store.open_existing().await?;
+            let mut all = Vec::new();
             for kind in [KbKind::Article, KbKind::Canned] {
-                for item in store.kb_items(kind, false).await? {
-                    let mut v = item.data.clone();
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("type".into(), kind.as_str().into());
-                        o.insert("id".into(), item.id.clone().into());
-                        o.insert("version".into(), item.version.into());
-                    }
-                    println!("{v}");
+                all.extend(store.kb_items(kind, false).await?);
+            }
+            if format == "csv" {
+                let rows: Vec<(ImportKind, &serde_json::Value)> =
+                    all.iter().map(|i| (import_kind(i.kind), &i.data)).collect();
+                print!("{}", switchboard_core::kb_csv::to_csv(&rows));
+            } else {
+                for item in &all {
+                    println!("{}", shown(item));
                 }
             }
+            Ok(())
+        }
+        KbCommand::List {
+            store,
+            kind,
+            archived,
+        } => {
+            let kind = kind_arg(&kind)?;
+            let store = store.open_existing().await?;
+            for item in store.kb_items(kind, archived).await? {
+                let title = item.data["title"]
+                    .as_str()
+                    .or(item.data["name"].as_str())
+                    .unwrap_or("");
+                println!("{}\tv{}\t{title}", item.id, item.version);
+            }
+            Ok(())
+        }
+        KbCommand::Show { store, kind, id } => {
+            let kind = kind_arg(&kind)?;
+            let store = store.open_existing().await?;
+            let item = store
+                .kb_item(id.clone(), kind)
+                .await
+                .map_err(|e| entry_error(e, &id))?;
+            println!("{}", serde_json::to_string_pretty(&shown(&item))?);
+            Ok(())
+        }
+        KbCommand::Create { store, kind, file } => {
+            let kind = kind_arg(&kind)?;
+            let data = document(kind, &file)?;
+            let store = store.open_existing().await?;
+            let item = store
+                .create_kb(kind, data, Actor::System, crate::now())
+                .await?;
+            println!("{}", item.id);
+            Ok(())
+        }
+        KbCommand::Update {
+            store,
+            kind,
+            id,
+            file,
+            version,
+        } => {
+            let kind = kind_arg(&kind)?;
+            let data = document(kind, &file)?;
+            let store = store.open_existing().await?;
+            let item = store
+                .update_kb(id.clone(), kind, data, version, Actor::System, crate::now())
+                .await
+                .map_err(|e| entry_error(e, &id))?;
+            println!("{} is at version {}", item.id, item.version);
+            Ok(())
+        }
+        KbCommand::Archive { store, kind, id } => {
+            let kind = kind_arg(&kind)?;
+            let store = store.open_existing().await?;
+            store
+                .archive_kb(id.clone(), kind, Actor::System, crate::now())
+                .await
+                .map_err(|e| entry_error(e, &id))?;
+            println!("archived {id}");
             Ok(())
         }
         KbCommand::Eval {
@@ -126,11 +337,7 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             kind,
             limit,
         } => {
-            let kind = match kind.as_str() {
-                "articles" => KbKind::Article,
-                "canned" => KbKind::Canned,
-                other => return Err(usage(format!("--kind {other:?}: articles or canned"))),
-            };
+            let kind = kind_arg(&kind)?;
             let store = store.open_existing().await?;
             let items = store.kb_items(kind, false).await?;
             let entries: Vec<Entry> = items

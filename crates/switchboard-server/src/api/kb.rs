@@ -247,11 +247,39 @@ pub async fn revisions(
 /// `POST /kb/import`: JSON Lines, one entry a line, `{"type": "article"|"canned", …}`. Every
 /// line is checked first; any bad line refuses the whole import (400 `invalid_import`, each
 /// problem with its line number) and nothing is stored.
+#[derive(serde::Deserialize)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+/// `jsonl` (the default) or `csv`, from `?format=` or else the request's content type.
+fn format_of(q: &FormatQuery, headers: &axum::http::HeaderMap) -> Result<&'static str, ApiError> {
+    match q.format.as_deref() {
+        Some("csv") => Ok("csv"),
+        Some("jsonl") => Ok("jsonl"),
+        Some(_) => Err(ApiError::invalid_field("format", "must be jsonl or csv")),
+        None => Ok(
+            if headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/csv"))
+            {
+                "csv"
+            } else {
+                "jsonl"
+            },
+        ),
+    }
+}
+
 pub async fn import(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::WorkCases>,
+    Query(q): Query<FormatQuery>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
+    let format = format_of(&q, &headers)?;
     if body.len() > MAX_IMPORT {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -265,7 +293,12 @@ pub async fn import(
             "the import is not UTF-8 text",
         ));
     };
-    let items: Vec<(KbKind, Value)> = match parse_import(text) {
+    let parsed = if format == "csv" {
+        switchboard_core::kb_csv::parse_csv(text)
+    } else {
+        parse_import(text)
+    };
+    let items: Vec<(KbKind, Value)> = match parsed {
         Ok(items) => items
             .into_iter()
             .map(|(kind, data)| {
@@ -310,7 +343,22 @@ pub async fn import(
 pub async fn export(
     State(state): State<AppState>,
     _: Allowed<need::Read>,
+    Query(q): Query<FormatQuery>,
 ) -> Result<Response, ApiError> {
+    if q.format.as_deref() == Some("csv") {
+        let mut all = Vec::new();
+        for kind in [KbKind::Article, KbKind::Canned] {
+            all.extend(state.store.kb_items(kind, false).await?);
+        }
+        let rows: Vec<(ImportKind, &Value)> =
+            all.iter().map(|i| (import_kind(i.kind), &i.data)).collect();
+        return Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            switchboard_core::kb_csv::to_csv(&rows),
+        )
+            .into_response());
+    }
+    format_of(&q, &axum::http::HeaderMap::new())?;
     let mut out = String::new();
     for kind in [KbKind::Article, KbKind::Canned] {
         for item in state.store.kb_items(kind, false).await? {

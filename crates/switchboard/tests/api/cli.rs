@@ -727,6 +727,99 @@ fn kb_import_is_all_or_nothing_then_export_and_search_read_it() {
 }
 
 #[test]
+fn kb_entries_one_at_a_time_and_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path());
+    assert!(run(&["migrate", "--data-dir", data]).status.success());
+    let doc = dir.path().join("hours.json");
+    std::fs::write(
+        &doc,
+        json!({"title": "Opening hours", "body": "9 to 5.", "tags": ["hours"]}).to_string(),
+    )
+    .unwrap();
+    let created = run(&["kb", "create", "--data-dir", data, "--file", path(&doc)]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let id = text(&created.stdout).trim().to_owned();
+    let list = text(&run(&["kb", "list", "--data-dir", data]).stdout);
+    assert_eq!(list.trim(), format!("{id}\tv1\tOpening hours"));
+
+    // A new version; a stale one is refused; a bad document names its field.
+    std::fs::write(
+        &doc,
+        json!({"title": "Opening hours", "body": "9 to 6 from December."}).to_string(),
+    )
+    .unwrap();
+    let update = |version: &str| {
+        run(&[
+            "kb",
+            "update",
+            "--data-dir",
+            data,
+            &id,
+            "--file",
+            path(&doc),
+            "--version",
+            version,
+        ])
+    };
+    let ok = update("1");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).trim(), format!("{id} is at version 2"));
+    let stale = update("1");
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(
+        text(&stale.stderr).contains("version 2"),
+        "{}",
+        text(&stale.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_slice(&run(&["kb", "show", "--data-dir", data, &id]).stdout).unwrap();
+    assert_eq!(shown["body"], "9 to 6 from December.");
+    std::fs::write(&doc, json!({"body": "no title"}).to_string()).unwrap();
+    let bad = run(&["kb", "create", "--data-dir", data, "--file", path(&doc)]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("title"), "{}", text(&bad.stderr));
+    let missing = run(&["kb", "show", "--data-dir", data, "no-such-id"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+
+    // CSV: a bad row stops the import; a good sheet imports; export reads back.
+    let sheet = dir.path().join("kb.csv");
+    std::fs::write(
+        &sheet,
+        "type,title,body,name,text,tags\narticle,Parking,Lots A and B.,,,parking|cars\ncanned,,,thanks,,\n",
+    )
+    .unwrap();
+    let bad = run(&["kb", "import", "--data-dir", data, "--file", path(&sheet)]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("kb.csv:3: text:"),
+        "{}",
+        text(&bad.stderr)
+    );
+    std::fs::write(
+        &sheet,
+        "type,title,body,name,text,tags\narticle,Parking,Lots A and B.,,,parking|cars\ncanned,,,thanks,Thank you {{contact.first_name}}!,\n",
+    )
+    .unwrap();
+    let good = run(&["kb", "import", "--data-dir", data, "--file", path(&sheet)]);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    let csv = text(&run(&["kb", "export", "--data-dir", data, "--format", "csv"]).stdout);
+    assert!(csv.starts_with("type,title,name,body,text,tags"), "{csv}");
+    assert!(
+        csv.contains("article,Parking,,Lots A and B.,,parking|cars"),
+        "{csv}"
+    );
+
+    // Archived: listed only with --archived.
+    let archived = run(&["kb", "archive", "--data-dir", data, &id]);
+    assert!(archived.status.success(), "{}", text(&archived.stderr));
+    let list = text(&run(&["kb", "list", "--data-dir", data]).stdout);
+    assert!(!list.contains(&id) && list.contains("Parking"), "{list}");
+    let list = text(&run(&["kb", "list", "--data-dir", data, "--archived"]).stdout);
+    assert!(list.contains(&id), "{list}");
+}
+
+#[test]
 fn kb_eval_scores_retrieval_against_labelled_questions() {
     let dir = tempfile::tempdir().unwrap();
     let kb = dir.path().join("kb.jsonl");

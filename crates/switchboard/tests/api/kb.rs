@@ -588,3 +588,75 @@ async fn past_conversations_are_searchable_and_odd_queries_are_not_errors() {
         .expect("get");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_spreadsheet_imports_as_csv_and_exports_again() {
+    let app = spawn_app().await;
+    let post_csv = |body: &'static str| {
+        let app = &app;
+        async move {
+            Answer::read(
+                app.http
+                    .post(app.url("/api/v1/kb/import"))
+                    .bearer_auth(&app.agent)
+                    .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("send"),
+            )
+            .await
+        }
+    };
+    // Every bad row, with its line (a quoted cell may span lines); nothing stored.
+    let bad = post_csv(
+        "title,body,public,tags\nGame,\"Starts at 7 pm.\nGates at 6.\",yes,sports|game\n,no title,yes,\nParking,Lots A and B,perhaps,\n",
+    )
+    .await;
+    let p = bad.assert_problem(400, "invalid_import");
+    let lines: Vec<(u64, &str)> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [(4, "title"), (5, "public")], "{}", bad.text);
+    let none = app.get("/api/v1/kb/articles", &app.agent).await;
+    assert_eq!(none.json["items"].as_array().map(Vec::len), Some(0));
+
+    let good = post_csv(
+        "title,body,public,tags\nGame,\"Starts at 7 pm.\nGates at 6.\",yes,sports|game\nParking,Lots A and B,no,\n",
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{}", good.text);
+    assert_eq!(good.json["articles"], 2);
+    let export = app.get("/api/v1/kb/export?format=csv", &app.agent).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.content_type().starts_with("text/csv"),
+        "{}",
+        export.content_type()
+    );
+    assert!(
+        export
+            .text
+            .contains("article,Game,,\"Starts at 7 pm.\nGates at 6.\",,sports|game"),
+        "{}",
+        export.text
+    );
+    assert!(
+        export
+            .text
+            .contains("article,Parking,,Lots A and B,,,,,,,,false"),
+        "{}",
+        export.text
+    );
+    app.get("/api/v1/kb/export?format=xml", &app.agent)
+        .await
+        .assert_problem(400, "invalid_field");
+}
