@@ -8,6 +8,8 @@
 //!
 //! `switchboard bench simulate`: playbook simulation over a large SQLite store it builds
 //! itself (see `bench_simulate.rs`).
+//!
+//! `switchboard bench search`: message search over a large store (see `bench_search.rs`).
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -84,6 +86,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=20))]
         runs: u64,
     },
+    /// Fill (or reuse) an SQLite store with N messages whose words follow a real corpus, start
+    /// the server on it, and time searches over HTTP and how soon a new message is found.
+    Search {
+        /// Messages in the store.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        messages: u64,
+        /// Searches to time.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        queries: u64,
+        /// Where to keep the database (reused by later runs of the same size). Default:
+        /// $CARGO_TARGET_DIR/bench-search, else target/bench-search.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// A CSV with a `text` column whose word frequencies the messages follow.
+        #[arg(long, default_value = "../shared/data/twcs/twcs_head5000.csv")]
+        corpus: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -122,6 +141,20 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 per_conversation.max(1),
                 baseline,
             )
+            .await
+        }
+        BenchCommand::Search {
+            messages,
+            queries,
+            data_dir,
+            corpus,
+        } => {
+            crate::bench_search::run(crate::bench_search::Options {
+                messages: messages as usize,
+                queries: queries as usize,
+                data_dir,
+                corpus,
+            })
             .await
         }
         BenchCommand::Simulate {

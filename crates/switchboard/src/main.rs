@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_chat;
+mod bench_search;
 mod bench_simulate;
 mod channel_cmd;
 mod config;
