@@ -394,23 +394,17 @@ pub fn plain_text(markdown: &str) -> String {
 /// rather than say it did not help or ask more (which reopens it)? Deliberately narrow: a
 /// question, a negation or a long message is never a thank-you.
 pub fn is_thanks(text: &str) -> bool {
+    // Words of gratitude only: "great" or "super" alone are as often sarcastic.
     const THANKS: &[&str] = &[
         "thanks",
         "thank",
         "thx",
         "ty",
         "cheers",
-        "helped",
-        "perfect",
-        "great",
-        "awesome",
-        "brilliant",
-        "solved",
         "appreciated",
         "merci",
         "danke",
         "gracias",
-        "super",
     ];
     const NOT: &[&str] = &[
         "not", "no", "nope", "didn't", "didnt", "doesn't", "doesnt", "don't", "dont", "still",
@@ -420,7 +414,8 @@ pub fn is_thanks(text: &str) -> bool {
     if text.contains('?') {
         return false;
     }
-    let lower = text.to_lowercase();
+    // Phones type a curly apostrophe: "didn’t" is "didn't".
+    let lower = text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'");
     let words: Vec<&str> = lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
@@ -589,6 +584,9 @@ mod tests {
         }
         for no in [
             "thanks but that didn't help",
+            "Thanks, it didn\u{2019}t work",
+            "Great, now I'm locked out",
+            "Super annoyed",
             "Thanks, but my card is still blocked",
             "that did not help",
             "thanks? I asked about fees",

@@ -4,7 +4,9 @@
 //! response),
 //! the documents' fields (`title`, `body`, `name`, `text`, `language`, `purpose`, `team_id`,
 //! `public`, `valid_from`, `valid_until`) and the lists `tags`, `questions`, `intents`, whose
-//! items are separated by `|`. An empty cell is an absent field. Export writes every column.
+//! items are separated by `|`. An empty cell is an absent field, except in `public`, which
+//! must say `true` or `false` when the column is there (without the column, articles are
+//! public). Export writes every column.
 
 use crate::kb::{FieldError, ImportKind, LineError, checked_document};
 use serde_json::{Map, Value};
@@ -98,9 +100,11 @@ fn row(
 ) -> Result<(ImportKind, Value), FieldError> {
     let mut doc = Map::new();
     let mut kind = None;
+    let mut blank_public = false;
     for (h, cell) in headers.iter().zip(record.iter()) {
         let cell = cell.trim();
         if cell.is_empty() {
+            blank_public |= h == "public";
             continue;
         }
         let value = match h.as_str() {
@@ -139,6 +143,13 @@ fn row(
         doc.insert(h.clone(), value);
     }
     let kind = kind.unwrap_or(default);
+    if blank_public && kind == ImportKind::Article {
+        // Absent would mean public: with the column there, say which.
+        return Err(FieldError {
+            field: "public".into(),
+            message: "say true or false (an empty cell would make the article public)".into(),
+        });
+    }
     Ok((kind, checked_document(kind, Value::Object(doc))?))
 }
 
@@ -204,6 +215,8 @@ mod tests {
         let errors = parse_csv(sheet).expect_err("bad rows");
         let got: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(got, [(3, "title"), (4, "public"), (6, "")], "{errors:?}");
+        let blank = parse_csv("title,body,public\nInternal,codes,\n").expect_err("blank public");
+        assert_eq!((blank[0].line, blank[0].field.as_str()), (2, "public"));
         let unknown = parse_csv("title,colour\nx,red\n").expect_err("unknown column");
         assert_eq!((unknown[0].line, unknown[0].field.as_str()), (1, "colour"));
         assert!(parse_csv("").expect("empty: nothing").is_empty());

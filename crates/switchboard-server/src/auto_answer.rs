@@ -22,7 +22,7 @@ pub async fn run(state: AppState) {
     let mut shutdown = state.shutdown.subscribe();
     loop {
         let busy = match round(&state).await {
-            Ok(n) => n == BATCH,
+            Ok((n, failed)) => n == BATCH && failed < n,
             Err(e) => {
                 tracing::warn!(error = %e, "automatic answers: a round failed; trying again soon");
                 false
@@ -39,30 +39,59 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Decides and finishes up to [`BATCH`] pending cases; returns how many.
-pub async fn round(state: &AppState) -> anyhow::Result<usize> {
+/// Decides and finishes up to [`BATCH`] pending cases; returns how many, and how many of
+/// them failed (they stay pending, for the next round; the others go on).
+pub async fn round(state: &AppState) -> anyhow::Result<(usize, usize)> {
     let jobs = state.store.pending_auto_answers(BATCH).await?;
+    let mut failed = 0;
     for job in &jobs {
-        let decision = decide(state, job).await?;
-        let outcome = match &decision {
-            AutoAnswerDecision::Answer { .. } => None,
-            AutoAnswerDecision::Skip { reason, .. } => {
-                Some(reason.split(':').next().unwrap_or(reason).to_owned())
-            }
-        };
-        let done = state
-            .store
-            .finish_auto_answer(job.case_id, decision, state.clock.now())
-            .await?;
-        let kind = outcome.unwrap_or_else(|| done.state.clone());
-        Metrics::count(&global().auto_answers, &kind, 1);
-        tracing::info!(case = %job.case_id, outcome = %kind, "automatic answer");
-        state.bus.publish(done.events);
-        if done.reply.is_some() {
-            state.outbound_wake.notify_one();
+        if let Err(e) = one(state, job).await {
+            failed += 1;
+            tracing::warn!(case = %job.case_id, error = %e, "automatic answer failed; will try again");
         }
     }
-    Ok(jobs.len())
+    Ok((jobs.len(), failed))
+}
+
+async fn one(state: &AppState, job: &AutoAnswerJob) -> anyhow::Result<()> {
+    let decision = decide(state, job).await?;
+    let now = state.clock.now();
+    let (done, kind) = match state
+        .store
+        .finish_auto_answer(job.case_id, decision.clone(), now)
+        .await
+    {
+        Ok(done) => {
+            let kind = match &decision {
+                AutoAnswerDecision::Answer { .. } => done.state.clone(),
+                AutoAnswerDecision::Skip { reason, .. } => {
+                    reason.split(':').next().unwrap_or(reason).to_owned()
+                }
+            };
+            (done, kind)
+        }
+        // The guards refuse the article's text (personal data, a banned phrase in a public
+        // reply): a person answers instead.
+        Err(switchboard_store::StoreError::ReplyBlocked { .. }) => {
+            let confidence = match &decision {
+                AutoAnswerDecision::Answer { confidence, .. } => Some(*confidence),
+                AutoAnswerDecision::Skip { confidence, .. } => *confidence,
+            };
+            let done = state
+                .store
+                .finish_auto_answer(job.case_id, skip("guards", confidence), now)
+                .await?;
+            (done, "guards".to_owned())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Metrics::count(&global().auto_answers, &kind, 1);
+    tracing::info!(case = %job.case_id, outcome = %kind, "automatic answer");
+    state.bus.publish(done.events);
+    if done.reply.is_some() {
+        state.outbound_wake.notify_one();
+    }
+    Ok(())
 }
 
 fn skip(reason: impl Into<String>, confidence: Option<f64>) -> AutoAnswerDecision {

@@ -31,7 +31,8 @@ pub struct AutoAnswerJob {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AutoAnswerRecord {
     /// `pending`, `answered`, `held` (a reviewer must approve it first), `skipped`,
-    /// `confirmed` (the customer thanked) or `reopened` (the customer wrote back).
+    /// `confirmed` (the customer thanked), `reopened` (the customer wrote back) or
+    /// `undelivered` (the channel refused it; the case opened again).
     pub state: String,
     /// Why it was skipped: `low_confidence`, `no_article`, `crisis`, `negative_sentiment`,
     /// `case_moved_on`, `channel_rules: …`.
@@ -118,6 +119,50 @@ pub(crate) fn confirmed(c: &mut dyn Conn, case: CaseId, now: Timestamp) -> Resul
 pub(crate) fn reopened(c: &mut dyn Conn, case: CaseId, now: Timestamp) -> Result<(), StoreError> {
     set_state(c, case, "answered", "reopened", now)?;
     set_state(c, case, "confirmed", "reopened", now)
+}
+
+/// An automatic answer could not be delivered: the customer got nothing, so the case it
+/// resolved opens again for a person. Returns the case's event, if it was one.
+pub(crate) fn undeliverable(
+    c: &mut dyn Conn,
+    reply: MessageId,
+    case: CaseId,
+    now: Timestamp,
+) -> Result<Option<Event>, StoreError> {
+    let n = c.execute(
+        "UPDATE auto_answers SET state = 'undelivered', updated_at = $1 WHERE case_id = $2 AND reply_id = $3 \
+         AND state IN ('answered', 'held')",
+        params![now.as_unix_micros(), case.to_string(), reply.to_string()],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let current = case_by_id(c, case)?;
+    if current.status != CaseStatus::Resolved || current.resolution.as_deref() != Some(DEFLECTED) {
+        return Ok(None);
+    }
+    crate::lifecycle::leave_status(c, case, now)?;
+    c.execute(
+        "UPDATE cases SET status = 'open', resolved_at = NULL, resolution = NULL, updated_at = $1, \
+         status_since = $1, sla_check_at = $1, reopen_count = reopen_count + 1 WHERE id = $2",
+        params![now.as_unix_micros(), case.to_string()],
+    )?;
+    audit(
+        c,
+        &Actor::System,
+        "case.reopened",
+        ("case", case.to_string()),
+        json!({"from": "resolved", "to": "open", "cause": "the automatic answer could not be delivered"}),
+        now,
+    )?;
+    let reopened = case_by_id(c, case)?;
+    Ok(Some(emit(
+        c,
+        "case.updated",
+        Some(case),
+        json!({ "case": reopened }),
+        now,
+    )?))
 }
 
 fn policy_of(r: &Row, i: usize) -> Result<AutoAnswer, StoreError> {
@@ -243,13 +288,16 @@ impl Store {
                         confidence,
                     } => (text, article_id, confidence),
                 };
+                // Anything on the case besides the question (a second customer message, a
+                // reply, a note, a transfer's note) means someone or something moved on.
                 let current = case_by_id(c, case)?;
                 let touched = current.status != CaseStatus::New
-                    || c.query_opt(
-                        "SELECT 1 FROM messages WHERE case_id = $1 AND direction = 'outbound' LIMIT 1",
+                    || c.query_one(
+                        "SELECT COUNT(*) FROM messages WHERE case_id = $1",
                         params![case.to_string()],
                     )?
-                    .is_some();
+                    .int(0)?
+                        > 1;
                 if touched {
                     return skip(c, "case_moved_on", Some(confidence));
                 }

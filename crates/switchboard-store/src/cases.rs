@@ -394,7 +394,6 @@ pub(crate) fn add_message(
         _ => DeliveryState::Internal,
     };
     let next_attempt = (state == DeliveryState::Queued).then_some(now.as_unix_micros());
-    crate::search::remember_words(c, &switchboard_core::search::vocabulary(&text))?;
     c.execute(
         "INSERT INTO messages (id, case_id, conversation_id, channel_id, direction, user_id, author_name, text, sent_at, \
          created_at, delivery_state, attempts, next_attempt_at, in_reply_to, updated_at, author_kind, review_team_id, private_reply, template) \
@@ -881,6 +880,11 @@ impl Store {
                 }
                 let ev = emit(c, "message.updated", Some(message.case_id), json!({ "message": message }), now)?;
                 events.insert(0, ev);
+                if state == DeliveryState::Failed
+                    && let Some(reopened) = crate::auto_answer::undeliverable(c, id, message.case_id, now)?
+                {
+                    events.push(reopened);
+                }
                 Ok(events)
             })
             .await

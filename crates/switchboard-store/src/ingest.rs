@@ -497,7 +497,10 @@ fn ingest_one(
         && r.opt_text(4)?.as_deref() == Some(crate::auto_answer::DEFLECTED)
     {
         let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
-        if switchboard_core::kb::is_thanks(&m.text) {
+        let negative = understood
+            .and_then(|u| u.sentiment.as_ref())
+            .is_some_and(|s| s.label == "negative");
+        if switchboard_core::kb::is_thanks(&m.text) && !negative {
             crate::auto_answer::confirmed(c, id, now)?;
             on_inbound = OnInbound::Attach {
                 status: CaseStatus::Resolved,

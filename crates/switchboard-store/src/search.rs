@@ -63,8 +63,11 @@ impl KnownWords {
     }
 }
 
-/// Adds `words` to the vocabulary, in sorted order (two writers adding the same new words
-/// then wait for each other in one order, never in a cycle).
+/// Adds `words` to the vocabulary, in sorted order. Only ingest calls it, once per batch, last
+/// in its transaction: two PostgreSQL lanes adding the same new words then wait for each other
+/// in one order, never in a cycle. (Replies and notes do not add words: the main writer
+/// commits many jobs in one transaction, whose words would not be in one order. Customers'
+/// words are what people search for; the migration took every stored message's.)
 pub(crate) fn remember_words(c: &mut dyn Conn, words: &BTreeSet<String>) -> Result<(), StoreError> {
     let words: Vec<&String> = words.iter().collect();
     for chunk in words.chunks(200) {

@@ -313,3 +313,35 @@ async fn an_answer_the_channel_would_refuse_is_left_to_a_person() {
         json!({"text": "The ticket office is open 10 am to 4 pm.", "reply": {"in_reply_to_tweet_id": "701"}})
     );
 }
+
+#[tokio::test]
+async fn an_answer_the_channel_refuses_opens_the_case_again() {
+    let app = spawn_app().await;
+    // The partner refuses every message for good.
+    let partner = FakePartner::start(&[], 400).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.apply_playbook(PLAYBOOK).await;
+    let r = app
+        .post(
+            "/api/v1/kb/articles",
+            &app.agent,
+            &json!({"title": "When does the game start?", "body": "At 7 pm."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.deliver(
+        &ch,
+        &message("u-1", "conv-u1", "u", "When does the game start?"),
+    )
+    .await;
+    let case = decided(&app, "u-1").await;
+    let id = case["id"].as_str().expect("id").to_owned();
+    let reopened = wait_for("the case to open again", || async {
+        let c = app.case(&id).await;
+        (c["auto_answer"]["state"] == "undelivered").then_some(c)
+    })
+    .await;
+    assert_eq!(reopened["status"], "open", "{reopened}");
+    assert_eq!(reopened["resolution"], Value::Null);
+    assert!(!partner.received().is_empty(), "it was tried");
+}
