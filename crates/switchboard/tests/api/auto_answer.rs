@@ -24,6 +24,11 @@ then.team = "front-desk"
 then.auto_answer = { min_confidence = 0.3 }
 "#;
 
+async fn article(app: &TestApp, body: Value) {
+    let r = app.post("/api/v1/kb/articles", &app.agent, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
 async fn case_of(app: &TestApp, external: &str) -> Value {
     app.wait_for_message(external).await
 }
@@ -213,14 +218,11 @@ async fn without_a_rule_or_below_the_threshold_nothing_is_sent() {
     let app = spawn_app().await;
     let partner = FakePartner::start(&[], 200).await;
     let ch = app.create_channel(&partner.url).await;
-    let r = app
-        .post(
-            "/api/v1/kb/articles",
-            &app.agent,
-            &json!({"title": "When does the game start?", "body": "At 7 pm."}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    article(
+        &app,
+        json!({"title": "When does the game start?", "body": "At 7 pm."}),
+    )
+    .await;
 
     // No playbook: no automatic answers at all.
     app.deliver(
@@ -321,14 +323,11 @@ async fn an_answer_the_channel_refuses_opens_the_case_again() {
     let partner = FakePartner::start(&[], 400).await;
     let ch = app.create_channel(&partner.url).await;
     app.apply_playbook(PLAYBOOK).await;
-    let r = app
-        .post(
-            "/api/v1/kb/articles",
-            &app.agent,
-            &json!({"title": "When does the game start?", "body": "At 7 pm."}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    article(
+        &app,
+        json!({"title": "When does the game start?", "body": "At 7 pm."}),
+    )
+    .await;
     app.deliver(
         &ch,
         &message("u-1", "conv-u1", "u", "When does the game start?"),
