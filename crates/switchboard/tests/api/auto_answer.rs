@@ -24,13 +24,21 @@ then.team = "front-desk"
 then.auto_answer = { min_confidence = 0.3 }
 "#;
 
+/// A partner answering every send with `status`, its channel, and the game article.
+async fn game_setup(app: &TestApp, status: u16) -> (FakePartner, Channel) {
+    let partner = FakePartner::start(&[], status).await;
+    let ch = app.create_channel(&partner.url).await;
+    article(
+        app,
+        json!({"title": "When does the game start?", "body": "At 7 pm."}),
+    )
+    .await;
+    (partner, ch)
+}
+
 async fn article(app: &TestApp, body: Value) {
     let r = app.post("/api/v1/kb/articles", &app.agent, &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-}
-
-async fn case_of(app: &TestApp, external: &str) -> Value {
-    app.wait_for_message(external).await
 }
 
 /// Waits until the case's automatic answer left `pending`; returns the case.
@@ -216,13 +224,7 @@ async fn deflection_flow(app: &TestApp) {
 #[tokio::test]
 async fn without_a_rule_or_below_the_threshold_nothing_is_sent() {
     let app = spawn_app().await;
-    let partner = FakePartner::start(&[], 200).await;
-    let ch = app.create_channel(&partner.url).await;
-    article(
-        &app,
-        json!({"title": "When does the game start?", "body": "At 7 pm."}),
-    )
-    .await;
+    let (partner, ch) = game_setup(&app, 200).await;
 
     // No playbook: no automatic answers at all.
     app.deliver(
@@ -230,15 +232,12 @@ async fn without_a_rule_or_below_the_threshold_nothing_is_sent() {
         &message("n-1", "conv-n1", "n", "When does the game start?"),
     )
     .await;
-    let c = case_of(&app, "n-1").await;
+    let c = app.wait_for_message("n-1").await;
     assert_eq!(c["auto_answer"], Value::Null, "{c}");
 
     // A threshold no retrieval reaches: skipped as low confidence, the best score recorded.
     let strict = PLAYBOOK.replace("min_confidence = 0.3", "min_confidence = 1.0");
-    let r = app
-        .put("/api/v1/playbook", &app.admin, &json!({ "source": strict }))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.apply_playbook(&strict).await;
     app.deliver(
         &ch,
         &message("n-2", "conv-n2", "n2", "When does the game start?"),
@@ -320,14 +319,8 @@ async fn an_answer_the_channel_would_refuse_is_left_to_a_person() {
 async fn an_answer_the_channel_refuses_opens_the_case_again() {
     let app = spawn_app().await;
     // The partner refuses every message for good.
-    let partner = FakePartner::start(&[], 400).await;
-    let ch = app.create_channel(&partner.url).await;
+    let (partner, ch) = game_setup(&app, 400).await;
     app.apply_playbook(PLAYBOOK).await;
-    article(
-        &app,
-        json!({"title": "When does the game start?", "body": "At 7 pm."}),
-    )
-    .await;
     app.deliver(
         &ch,
         &message("u-1", "conv-u1", "u", "When does the game start?"),
