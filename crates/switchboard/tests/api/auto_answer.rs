@@ -45,11 +45,21 @@ async fn article(app: &TestApp, body: Value) {
 async fn decided(app: &TestApp, external: &str) -> Value {
     let case = app.wait_for_message(external).await;
     let id = case["id"].as_str().expect("case id").to_owned();
-    wait_for(&format!("the automatic answer to {external}"), || async {
-        let c = app.case(&id).await;
-        (c["auto_answer"]["state"] != "pending").then_some(c)
-    })
+    settled(
+        app,
+        &id,
+        &format!("the automatic answer to {external}"),
+        |c| c["auto_answer"]["state"] != "pending",
+    )
     .await
+}
+
+/// The case once `done` holds for it. Read again after: on PostgreSQL each statement of one
+/// read sees the latest commit, so the read that first saw the change may have read the case
+/// row just before it.
+async fn settled(app: &TestApp, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    wait_for(what, || async { done(&app.case(id).await).then_some(()) }).await;
+    app.case(id).await
 }
 
 fn sent_texts(partner: &FakePartner) -> Vec<String> {
@@ -129,9 +139,8 @@ async fn deflection_flow(app: &TestApp) {
     app.deliver(&ch, &message("q-1b", "conv-1", "ann", "Thanks, perfect!"))
         .await;
     let id = case["id"].as_str().expect("id").to_owned();
-    let after = wait_for("the confirmation", || async {
-        let c = app.case(&id).await;
-        (c["auto_answer"]["state"] == "confirmed").then_some(c)
+    let after = settled(app, &id, "the confirmation", |c| {
+        c["auto_answer"]["state"] == "confirmed"
     })
     .await;
     assert_eq!(after["status"], "resolved", "{after}");
@@ -156,11 +165,7 @@ async fn deflection_flow(app: &TestApp) {
     )
     .await;
     let id2 = case2["id"].as_str().expect("id").to_owned();
-    let reopened = wait_for("the reopening", || async {
-        let c = app.case(&id2).await;
-        (c["status"] == "open").then_some(c)
-    })
-    .await;
+    let reopened = settled(app, &id2, "the reopening", |c| c["status"] == "open").await;
     assert_eq!(reopened["auto_answer"]["state"], "reopened", "{reopened}");
     assert_eq!(reopened["resolution"], Value::Null);
     assert_eq!(reopened["reopen_count"], 1);
@@ -328,9 +333,8 @@ async fn an_answer_the_channel_refuses_opens_the_case_again() {
     .await;
     let case = decided(&app, "u-1").await;
     let id = case["id"].as_str().expect("id").to_owned();
-    let reopened = wait_for("the case to open again", || async {
-        let c = app.case(&id).await;
-        (c["auto_answer"]["state"] == "undelivered").then_some(c)
+    let reopened = settled(&app, &id, "the case to open again", |c| {
+        c["auto_answer"]["state"] == "undelivered"
     })
     .await;
     assert_eq!(reopened["status"], "open", "{reopened}");
