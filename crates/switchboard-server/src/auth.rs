@@ -46,12 +46,88 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password(&new_credential("dummy")).unwrap_or_default())
 }
 
+/// The CSRF token of a browser session: derived from the session id, which only the server
+/// and the cookie (HttpOnly, so no script) know. Pages carry it; every state-changing request
+/// made with the cookie must send it back as `X-CSRF-Token` or as the form field `csrf`.
+pub fn csrf_token(session: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"switchboard csrf\0");
+    h.update(session.as_bytes());
+    hex::encode(&h.finalize()[..20])
+}
+
+/// Compares a presented CSRF token with the session's, in constant time.
+pub fn csrf_matches(session: &str, presented: &str) -> bool {
+    let want = csrf_token(session);
+    want.len() == presented.len()
+        && want
+            .bytes()
+            .zip(presented.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Methods that change nothing, and so need no CSRF token.
+pub fn is_safe_method(m: &axum::http::Method) -> bool {
+    matches!(
+        *m,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    )
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
+}
+
+/// The active user with this username and password, or `None`. Unknown users cost the same
+/// Argon2 verification as known ones, so response times do not tell which usernames exist.
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> Result<Option<switchboard_store::User>, ApiError> {
+    // A name that cannot be a username names no one (and never reaches the database).
+    let found = match switchboard_core::Username::parse(username) {
+        Ok(u) => state.store.user_credentials(u.as_str()).await?,
+        Err(_) => None,
+    };
+    let (user, hash) = match found {
+        Some((user, Some(hash))) => (Some(user), hash),
+        _ => (None, dummy_hash().to_owned()),
+    };
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(user.filter(|u| ok && u.active))
+}
+
+/// Starts a browser session for `user`: the session id and its `Set-Cookie` value
+/// (HttpOnly, SameSite=Lax, for the configured lifetime).
+pub async fn start_session(
+    state: &AppState,
+    user: switchboard_core::UserId,
+) -> Result<(String, String), ApiError> {
+    let session = new_credential("sbs");
+    let now = state.clock.now();
+    let ttl = state.config.session_ttl_hours;
+    state
+        .store
+        .create_session(
+            credential_hash(&session),
+            user,
+            now,
+            now.plus_millis(ttl * 3_600_000),
+        )
+        .await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        ttl * 3600
+    );
+    Ok((session, cookie))
 }
 
 /// The authenticated caller of an API route.
@@ -115,6 +191,26 @@ impl FromRequestParts<AppState> for Caller {
             });
         }
         if let Some(session) = session_cookie(&parts.headers) {
+            // A cookie rides along with any request the browser makes, even one another site
+            // starts: a change needs the page's CSRF token too.
+            if !is_safe_method(&parts.method) {
+                let presented = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !csrf_matches(&session, presented) {
+                    return Err(ApiError {
+                        field: Some("X-CSRF-Token".into()),
+                        ..ApiError::new(
+                            axum::http::StatusCode::FORBIDDEN,
+                            "csrf",
+                            "a change made with a session cookie needs the X-CSRF-Token header \
+                             (the csrf_token the login answered, or the page's)",
+                        )
+                    });
+                }
+            }
             let now = state.clock.now();
             if let Some(u) = state
                 .store

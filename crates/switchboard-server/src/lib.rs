@@ -215,8 +215,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, state, axum::Router::new(), shutdown).await
+}
+
+/// [`serve`] with more routes beside the API (the browser workspace's pages).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    pages: axum::Router<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let trigger = state.shutdown.clone();
-    let app = api::router(state);
+    let app = api::router_with(state, pages);
     let shutdown = async move {
         shutdown.await;
         // End the live streams first: graceful shutdown waits for open responses.
@@ -236,6 +246,26 @@ pub async fn launch(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    launch_with(
+        listener,
+        store,
+        secrets,
+        config,
+        axum::Router::new(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`launch`] with the browser workspace's pages (or other routes) beside the API.
+pub async fn launch_with(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    secrets: SecretBox,
+    config: ServerConfig,
+    pages: axum::Router<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let state = start(store, secrets, config).await?;
-    serve(listener, state, shutdown).await
+    serve_with(listener, state, pages, shutdown).await
 }

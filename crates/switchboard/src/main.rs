@@ -7,6 +7,8 @@ mod bench_search;
 mod bench_simulate;
 mod channel_cmd;
 mod config;
+mod demo;
+mod demo_data;
 mod kb_cmd;
 mod model_cmd;
 mod playbook_cmd;
@@ -147,6 +149,19 @@ impl StoreArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run Switchboard with a demo workspace (Lakeside College: teams, people, channels of
+    /// every kind in simulated mode, playbook, SLAs, knowledge base) and live inbound traffic.
+    /// Open the printed URL and log in with a printed name.
+    Demo {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed the workspace but send no traffic.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Run Switchboard: the API, the webhooks, the live stream and the workers.
     Serve {
         #[command(flatten)]
@@ -315,6 +330,10 @@ fn parse_cli() -> anyhow::Result<Cli> {
             );
             Some(store)
         }
+        Command::Demo { store, listen, .. } => {
+            config::layer(m, "listen", listen, file.listen);
+            Some(store)
+        }
         Command::Migrate { store } => Some(store),
         Command::Token {
             command: TokenCommand::Create { store, .. },
@@ -435,8 +454,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             tracing::info!(%addr, "listening");
-            switchboard_server::serve(listener, state, shutdown_signal()).await
+            switchboard_server::serve_with(
+                listener,
+                state,
+                switchboard_web::routes(),
+                shutdown_signal(),
+            )
+            .await
         }
+        Command::Demo {
+            store: args,
+            listen,
+            quiet,
+        } => run_demo(args, listen, quiet).await,
         Command::Migrate { store: args } => {
             let store = Store::open(&args.location()?)?;
             let applied = store.migrate().await?;
@@ -557,6 +587,104 @@ async fn ensure_admin(store: &Store) -> anyhow::Result<Option<String>> {
     };
     store.create_user(new, Actor::System, now()).await?;
     Ok(Some(password))
+}
+
+/// `switchboard demo`: see [`demo`].
+async fn run_demo(args: StoreArgs, listen: String, quiet: bool) -> anyhow::Result<()> {
+    let location = args.location()?;
+    let secrets = args.secrets()?;
+    let _lock = args.lock(&location)?;
+    let store = args.open().await?;
+    check_key(&store, &secrets, &args).await?;
+    let seeded = store.setting("demo_seeded").await?.is_some();
+    if !seeded && !store.list_channels().await?.is_empty() {
+        anyhow::bail!(
+            "this data directory holds a workspace that is not a demo; \
+             run the demo with --data-dir pointing somewhere else"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let fake = demo::fake_providers().await?;
+    let config = ServerConfig {
+        public_url: base.clone(),
+        ..ServerConfig::default()
+    };
+    let seed_token = if seeded {
+        None
+    } else {
+        let password = hash(demo_data::PASSWORD).await?;
+        if store.list_users().await?.is_empty() {
+            store
+                .create_user(
+                    NewUser {
+                        username: Username::parse("admin").map_err(|e| anyhow::anyhow!(e))?,
+                        display_name: Name::parse("Avery Admin").map_err(|e| anyhow::anyhow!(e))?,
+                        role: Role::Admin,
+                        password_hash: Some(password),
+                    },
+                    Actor::System,
+                    now(),
+                )
+                .await?;
+            store.set_setting_once("admin_created", "yes").await?;
+        }
+        let token = switchboard_server::auth::new_credential("sbt");
+        store
+            .create_token(
+                Name::parse("demo seeder").map_err(|e| anyhow::anyhow!(e))?,
+                Role::Admin,
+                switchboard_server::auth::credential_hash(&token),
+                Actor::System,
+                now(),
+            )
+            .await?;
+        Some(token)
+    };
+    let state = switchboard_server::start(store.clone(), secrets, config).await?;
+    let server = tokio::spawn(switchboard_server::serve_with(
+        listener,
+        state,
+        switchboard_web::routes(),
+        shutdown_signal(),
+    ));
+    let http = reqwest::Client::new();
+    let channels = match seed_token {
+        Some(token) => {
+            let channels = demo::seed(&http, &base, &token, &fake).await?;
+            store.set_setting_once("demo_seeded", "yes").await?;
+            channels
+        }
+        None => demo::known_channels(&store).await?,
+    };
+    println!("Switchboard demo: {base}   (database: {location:?})");
+    println!(
+        "Log in with any of these (password {:?}):",
+        demo_data::PASSWORD
+    );
+    println!("  admin    Avery Admin      admin (channels, teams, users, playbook)");
+    for (username, name, role, teams) in demo_data::PEOPLE {
+        println!("  {username:<8} {name:<16} {role} ({})", teams.join(", "));
+    }
+    println!(
+        "Outside expert: from a case's Transfer, ask {} <{}> (with no mail relay, the link is shown to you).",
+        demo_data::EXPERT.1,
+        demo_data::EXPERT.0
+    );
+    if quiet {
+        println!("No traffic (--quiet).");
+    } else {
+        println!(
+            "Live traffic is arriving on {} channels; press Ctrl-C to stop.",
+            channels.len()
+        );
+        tokio::spawn(demo::traffic(http, base, channels));
+    }
+    server.await??;
+    Ok(())
 }
 
 async fn shutdown_signal() {

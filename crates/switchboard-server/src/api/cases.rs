@@ -470,6 +470,29 @@ pub async fn typing(
     let _ = state.presence.send(std::sync::Arc::new(serde_json::json!({
         "kind": "typing", "from": "agent", "case_id": id,
         "conversation_id": case.conversation_id, "author": caller.actor.name(),
+        "user_id": caller.actor.user_id(),
+    })));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /cases/{id}/viewing`: the caller has the case open (the workspace sends it every
+/// 10 s while the page is open); the other agents' streams show who else is looking. Nothing
+/// is stored. 204.
+pub async fn viewing(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::Read>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, CaseId::parse, "case")?;
+    // The case must exist: a presence moment names a real case.
+    state
+        .store
+        .case_at(id, state.clock.now())
+        .await
+        .map_err(ApiError::from_store("case"))?;
+    let _ = state.presence.send(std::sync::Arc::new(serde_json::json!({
+        "kind": "viewing", "from": "agent", "case_id": id, "author": caller.actor.name(),
+        "user_id": caller.actor.user_id(),
     })));
     Ok(StatusCode::NO_CONTENT)
 }

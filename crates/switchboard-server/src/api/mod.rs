@@ -67,6 +67,11 @@ impl PageQuery {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with more routes beside the API: the browser workspace's pages.
+pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     let api = Router::new()
         .route("/login", post(session::login))
         .route("/logout", post(session::logout))
@@ -78,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/transfer", post(cases::transfer))
         .route("/cases/{id}/refer", post(cases::refer))
         .route("/cases/{id}/typing", post(cases::typing))
+        .route("/cases/{id}/viewing", post(cases::viewing))
         .route("/cases/{id}/merge", post(merge::merge))
         .route("/cases/{id}/split", post(merge::split))
         .route("/messages/{id}/approve", post(cases::approve))
@@ -220,6 +226,7 @@ pub fn router(state: AppState) -> Router {
             "/expert/{token}",
             get(experts::page).post(experts::page_answer),
         )
+        .merge(pages)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)

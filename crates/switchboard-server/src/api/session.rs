@@ -1,9 +1,7 @@
 //! Password login for people: a session cookie (HttpOnly, SameSite=Lax).
 
 use crate::AppState;
-use crate::auth::{
-    Caller, SESSION_COOKIE, credential_hash, new_credential, session_cookie, verify_password,
-};
+use crate::auth::{Caller, SESSION_COOKIE, credential_hash, session_cookie, verify_password};
 use crate::error::{ApiError, Json};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,46 +20,14 @@ pub async fn login(
     State(state): State<AppState>,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let denied = || ApiError::unauthorized("unknown username or wrong password");
-    // A name that cannot be a username names no one (and never reaches the database).
-    let found = match switchboard_core::Username::parse(&body.username) {
-        Ok(u) => state.store.user_credentials(u.as_str()).await?,
-        Err(_) => None,
-    };
-    // Unknown users cost the same Argon2 verification as known ones, so response times do
-    // not tell which usernames exist.
-    let (user, hash) = match found {
-        Some((user, Some(hash))) => (Some(user), hash),
-        _ => (None, crate::auth::dummy_hash().to_owned()),
-    };
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    let user = match user {
-        Some(u) if ok && u.active => u,
-        _ => return Err(denied()),
-    };
-    let session = new_credential("sbs");
-    let now = state.clock.now();
-    let ttl = state.config.session_ttl_hours;
-    state
-        .store
-        .create_session(
-            credential_hash(&session),
-            user.id,
-            now,
-            now.plus_millis(ttl * 3_600_000),
-        )
-        .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-        ttl * 3600
-    );
+    let user = crate::auth::authenticate(&state, &body.username, body.password)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown username or wrong password"))?;
+    let (session, cookie) = crate::auth::start_session(&state, user.id).await?;
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, cookie)],
-        axum::Json(json!({ "user": user })),
+        axum::Json(json!({ "user": user, "csrf_token": crate::auth::csrf_token(&session) })),
     )
         .into_response())
 }

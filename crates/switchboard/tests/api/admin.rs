@@ -35,7 +35,8 @@ async fn with_cookie(
     let mut req = app
         .http
         .request(method, app.url(path))
-        .header("Cookie", cookie);
+        .header("Cookie", cookie)
+        .header("X-CSRF-Token", csrf_of(cookie));
     if let Some(b) = body {
         req = req.json(&b);
     }

@@ -73,6 +73,7 @@ async fn as_person(app: &TestApp, p: &Person, method: Method, path: &str, body: 
         .http
         .request(method, app.url(path))
         .header("Cookie", &p.cookie)
+        .header("X-CSRF-Token", csrf_of(&p.cookie))
         .json(&body)
         .send()
         .await

@@ -329,6 +329,47 @@ async fn people_log_in_with_a_password_and_out_again() {
     let audit = with_cookie(&app, Method::GET, "/api/v1/audit", &cookie).await;
     audit.assert_problem(403, "forbidden");
 
+    // A change made with the cookie needs the session's CSRF token (the login answered it);
+    // without it, or with another one, nothing changes.
+    let token = a.json["csrf_token"]
+        .as_str()
+        .expect("csrf_token")
+        .to_owned();
+    let away = json!({"availability": "away"});
+    for presented in [None, Some("0123456789abcdef0123456789abcdef01234567")] {
+        let mut req = app
+            .http
+            .put(app.url("/api/v1/me/availability"))
+            .header("Cookie", &cookie)
+            .json(&away);
+        if let Some(t) = presented {
+            req = req.header("X-CSRF-Token", t);
+        }
+        let refused = Answer::read(req.send().await.unwrap()).await;
+        assert_eq!(refused.assert_problem(403, "csrf")["field"], "X-CSRF-Token");
+    }
+    let users = app.get("/api/v1/users", &app.admin).await;
+    let ann = users.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "ann")
+        .unwrap()
+        .clone();
+    assert_eq!(ann["availability"], "online", "{ann}");
+    let r = app
+        .http
+        .put(app.url("/api/v1/me/availability"))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &token)
+        .json(&away)
+        .send()
+        .await
+        .unwrap();
+    let ok = Answer::read(r).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json["availability"], "away", "{}", ok.text);
+
     let out = with_cookie(&app, Method::POST, "/api/v1/logout", &cookie).await;
     assert!(out.status.is_success(), "{}", out.text);
     let cleared = session_cookie(&out).expect("the cookie is cleared");

@@ -47,6 +47,12 @@ pub struct TestApp {
 }
 
 /// A server on a fresh SQLite database.
+/// The CSRF token a page of the session `cookie` (`sb_session=…`) carries.
+pub fn csrf_of(cookie: &str) -> String {
+    let session = cookie.strip_prefix("sb_session=").unwrap_or(cookie);
+    switchboard_server::auth::csrf_token(session)
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&Location::Sqlite(dir.path().join("switchboard.db"))).expect("open");
@@ -120,7 +126,15 @@ async fn start(
         let stopped = async {
             let _ = stop.await;
         };
-        if let Err(e) = switchboard_server::launch(listener, store, secrets, config, stopped).await
+        if let Err(e) = switchboard_server::launch_with(
+            listener,
+            store,
+            secrets,
+            config,
+            switchboard_web::routes(),
+            stopped,
+        )
+        .await
         {
             eprintln!("the test server stopped: {e:#}");
         }

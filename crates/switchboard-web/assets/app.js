@@ -1,0 +1,357 @@
+// Switchboard's browser workspace. Written for this project; no libraries.
+// Pages are rendered by the server. This script adds: forms that call the JSON API
+// (data-api) with the session's CSRF token, live updates from /api/v1/stream, keyboard
+// navigation, SLA countdowns, suggested answers, and presence (who views or types).
+"use strict";
+
+(function () {
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function say(text) {
+    const live = $("#live");
+    if (live) live.textContent = text;
+  }
+
+  async function api(method, url, body) {
+    const opts = { method, headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch(url, opts);
+    let data = null;
+    const text = await r.text();
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
+    return { ok: r.ok, status: r.status, data };
+  }
+
+  // ---- forms that call the API -------------------------------------------------------
+  // A form's fields become a JSON body: empty fields are left out, data-type="bool" sends
+  // true, "json" parses, "list" splits on commas, "list-checked" gathers every value of its
+  // name (ticked boxes anywhere on the page with form="…"); data-path fields fill
+  // {placeholders} of data-api-template instead of the body.
+  function bodyOf(form) {
+    const out = {};
+    const fd = new FormData(form);
+    const seen = new Set();
+    let url = form.dataset.apiTemplate || form.dataset.api;
+    for (const [name] of fd.entries()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const el = form.elements[name] || document.querySelector(`[name="${name}"][form="${form.id}"]`);
+      const field = el && el.length !== undefined && !el.tagName ? el[0] : el;
+      const type = field && field.dataset ? field.dataset.type : undefined;
+      const values = fd.getAll(name).map(String);
+      if (field && field.dataset && field.dataset.path) {
+        url = url.replace(`{${field.dataset.path}}`, encodeURIComponent(values[0]));
+        continue;
+      }
+      if (type === "list-checked") {
+        out[name] = values.filter((v) => v !== "");
+        continue;
+      }
+      const value = values[0];
+      if (field && field.dataset && field.dataset.optional === "unchanged" && value === field.defaultValue) continue;
+      if (value === "") continue;
+      if (type === "bool") out[name] = true;
+      else if (type === "list") out[name] = value.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (type === "json") {
+        try { out[name] = JSON.parse(value); } catch (e) {
+          throw { field: name, detail: `${name} is not valid JSON: ${e.message}` };
+        }
+      } else out[name] = value;
+    }
+    return { url, body: out };
+  }
+
+  function showError(form, problem) {
+    const box = $(".form-error", form) || $(".form-error", form.parentElement);
+    $$("[aria-invalid]", form).forEach((el) => el.removeAttribute("aria-invalid"));
+    let text = (problem && (problem.detail || problem.title)) || "That did not work.";
+    if (problem && problem.field) {
+      const el = form.elements[problem.field];
+      if (el && el.setAttribute) { el.setAttribute("aria-invalid", "true"); el.focus(); }
+      text = `${problem.field}: ${text}`;
+    }
+    if (box) box.textContent = text;
+    say(text);
+  }
+
+  document.addEventListener("submit", async (ev) => {
+    const form = ev.target;
+    if (!form.dataset || !(form.dataset.api || form.dataset.apiTemplate)) return;
+    ev.preventDefault();
+    const submitter = ev.submitter || $("button[type=submit]", form);
+    if (submitter && submitter.dataset.confirm && !window.confirm(submitter.dataset.confirm)) return;
+    let req;
+    try { req = bodyOf(form); } catch (problem) { showError(form, problem); return; }
+    const url = (submitter && submitter.dataset.api) || req.url;
+    const method = (submitter && submitter.dataset.method) || form.dataset.method || "POST";
+    if (submitter) submitter.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      const r = await api(method, url, req.body);
+      if (!r.ok) { showError(form, r.data); return; }
+      const box = $(".form-error", form);
+      if (box) box.textContent = "";
+      const after = form.dataset.after || "reload";
+      if (after === "show") {
+        const pre = $("pre.result", form);
+        if (pre) pre.textContent = JSON.stringify(r.data, null, 2);
+        say("Done.");
+      } else if (after === "open" && r.data && r.data.id) {
+        window.location.assign(`/cases/${r.data.id}`);
+      } else {
+        window.location.reload();
+      }
+    } catch (e) {
+      showError(form, { detail: `The server could not be reached (${e.message}).` });
+    } finally {
+      if (submitter) submitter.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+
+  // A canned response goes into the reply box.
+  document.addEventListener("change", (ev) => {
+    const sel = ev.target;
+    if (!sel.dataset || !sel.dataset.insert || !sel.value) return;
+    const box = document.getElementById(sel.dataset.insert);
+    if (box) { box.value = sel.value; box.focus(); }
+    sel.value = "";
+  });
+
+  // ---- suggested answers -------------------------------------------------------------
+  async function loadSuggestions() {
+    const box = $("#suggestions");
+    if (!box) return;
+    const r = await api("GET", box.dataset.src);
+    if (!r.ok || !r.data) return;
+    const items = [];
+    for (const a of r.data.articles || []) items.push({ title: a.title, text: a.answer, conf: a.confidence, kind: "article" });
+    for (const c of r.data.canned || []) items.push({ title: c.name, text: c.text, conf: c.confidence, kind: "canned" });
+    if (!items.length) return;
+    const h = document.createElement("h3");
+    h.textContent = "Suggested answers";
+    const ul = document.createElement("ul");
+    for (const it of items.slice(0, 4)) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link";
+      b.textContent = `Insert “${it.title}”`;
+      b.addEventListener("click", () => {
+        const t = $("#reply-text");
+        if (t) { t.value = it.text || ""; t.focus(); }
+      });
+      const conf = document.createElement("span");
+      conf.className = "hint";
+      conf.textContent = ` ${it.kind}, ${Math.round((it.conf || 0) * 100)}% sure`;
+      li.append(b, conf);
+      ul.append(li);
+    }
+    box.replaceChildren(h, ul);
+  }
+
+  // ---- SLA countdowns ----------------------------------------------------------------
+  function human(ms) {
+    const m = Math.round(Math.abs(ms) / 60000);
+    if (m < 60) return `${m} min`;
+    const h = Math.floor(m / 60);
+    return h < 48 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} d`;
+  }
+  function tick() {
+    for (const el of $$("[data-due]")) {
+      const left = Date.parse(el.dataset.due) - Date.now();
+      el.textContent = left >= 0 ? `due in ${human(left)}` : `overdue by ${human(left)}`;
+      el.classList.toggle("overdue", left < 0);
+    }
+  }
+
+  // ---- live updates ------------------------------------------------------------------
+  const KINDS = ["case.created", "case.updated", "case.merged", "case.split", "case.routed",
+    "case.transferred", "case.referred", "case.deflected", "case.reopened", "case.status_changed",
+    "message.created", "message.updated", "message.delivered", "message.failed",
+    "message.approved", "message.rejected", "message.held_for_approval", "message.note_added",
+    "sla.warning", "sla.breached", "expert.answered", "expert.invited"];
+
+  let pending = null;
+  function refreshSoon(fn) {
+    if (pending) return;
+    pending = setTimeout(async () => { pending = null; await fn(); }, 25);
+  }
+
+  async function swap(selector) {
+    const el = $(selector);
+    if (!el) return;
+    const url = new URL(window.location.href);
+    url.searchParams.set("fragment", "1");
+    const r = await fetch(url, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const html = await r.text();
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    const fresh = tpl.content.querySelector(selector);
+    if (!fresh) return;
+    const selected = selectedCase();
+    el.replaceWith(fresh);
+    if (selected) select(rows().findIndex((li) => li.dataset.case === selected), false);
+    document.dispatchEvent(new CustomEvent("sb:refreshed"));
+  }
+
+  async function refreshCase() {
+    const r = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await r.text();
+    for (const sel of ["#timeline", "aside.side", ".case-head .badges"]) {
+      const fresh = tpl.content.querySelector(sel);
+      const old = $(sel);
+      if (fresh && old) old.replaceWith(fresh);
+    }
+    tick();
+    document.dispatchEvent(new CustomEvent("sb:refreshed"));
+  }
+
+  const presence = new Map();
+  function showPresence() {
+    const box = $("#presence");
+    if (!box) return;
+    const now = Date.now();
+    const parts = [];
+    for (const [who, p] of presence) {
+      if (now - p.at > p.ttl) { presence.delete(who); continue; }
+      parts.push(p.kind === "typing" ? `${who} is typing…` : `${who} is viewing`);
+    }
+    box.textContent = parts.join(" · ");
+  }
+
+  function listen() {
+    const inbox = $("#inbox-live");
+    const dash = $("#dash-live");
+    const caseEl = $(".case[data-case]");
+    if (!inbox && !dash && !caseEl) return;
+    const es = new EventSource("/api/v1/stream");
+    const onEvent = (ev) => {
+      let data = {};
+      try { data = JSON.parse(ev.data); } catch (_) { return; }
+      if (inbox) refreshSoon(() => swap("#inbox-live"));
+      if (dash) refreshSoon(() => swap("#dash-live"));
+      if (caseEl && data.case_id === caseEl.dataset.case) refreshSoon(refreshCase);
+    };
+    for (const k of KINDS) es.addEventListener(k, onEvent);
+    const me = document.body.dataset.user;
+    const onPresence = (ev) => {
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch (_) { return; }
+      // A visitor typing in the chat shows in the timeline, not here; my own pings are mine.
+      if (!caseEl || d.case_id !== caseEl.dataset.case || d.from !== "agent" || d.user_id === me) return;
+      const who = d.author || "A colleague";
+      presence.set(who, { kind: ev.type, at: Date.now(), ttl: ev.type === "typing" ? 5000 : 25000 });
+      showPresence();
+    };
+    es.addEventListener("typing", onPresence);
+    es.addEventListener("viewing", onPresence);
+    setInterval(showPresence, 1000);
+    window.addEventListener("beforeunload", () => es.close());
+  }
+
+  // Tell colleagues this case is open, and that a reply is being written.
+  function announce() {
+    const caseEl = $(".case[data-case]");
+    if (!caseEl) return;
+    const id = caseEl.dataset.case;
+    const ping = () => api("POST", `/api/v1/cases/${id}/viewing`).catch(() => {});
+    ping();
+    setInterval(ping, 10000);
+    let last = 0;
+    document.addEventListener("input", (ev) => {
+      const t = ev.target;
+      if (!t.dataset || !t.dataset.typing) return;
+      const now = Date.now();
+      if (now - last < 2500) return;
+      last = now;
+      api("POST", t.dataset.typing).catch(() => {});
+    });
+  }
+
+  // ---- keyboard ----------------------------------------------------------------------
+  const rows = () => $$("#rows > li");
+  let current = -1;
+  function selectedCase() {
+    const li = rows()[current];
+    return li ? li.dataset.case : null;
+  }
+  function select(i, focus = true) {
+    const all = rows();
+    if (!all.length || i < 0) { current = -1; return; }
+    current = Math.max(0, Math.min(i, all.length - 1));
+    all.forEach((li, j) => li.classList.toggle("selected", j === current));
+    const a = $("a", all[current]);
+    if (a && focus) { a.focus(); }
+  }
+
+  function typingInField(ev) {
+    const t = ev.target;
+    return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
+  }
+
+  document.addEventListener("keydown", async (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "Escape" && typingInField(ev)) { ev.target.blur(); return; }
+    if (typingInField(ev)) return;
+    const inInbox = !!$("#rows");
+    const caseEl = $(".case[data-case]");
+    if (ev.key === "/") {
+      const q = $("#q");
+      if (q) { ev.preventDefault(); q.focus(); q.select(); }
+      else if (!inInbox) { window.location.assign("/inbox"); }
+      return;
+    }
+    if (inInbox) {
+      if (ev.key === "j") { ev.preventDefault(); select(current + 1); }
+      else if (ev.key === "k") { ev.preventDefault(); select(current < 0 ? 0 : current - 1); }
+      else if (ev.key === "Enter" || ev.key === "o") {
+        const id = selectedCase();
+        if (id) { ev.preventDefault(); window.location.assign(`/cases/${id}`); }
+      } else if (ev.key === "r" || ev.key === "t") {
+        const id = selectedCase();
+        if (id) { ev.preventDefault(); window.location.assign(`/cases/${id}#${ev.key === "r" ? "reply" : "transfer"}`); }
+      } else if (ev.key === "e") {
+        const id = selectedCase();
+        if (!id) return;
+        ev.preventDefault();
+        const r = await api("PATCH", `/api/v1/cases/${id}`, { status: "resolved" });
+        say(r.ok ? "Resolved." : `Not resolved: ${(r.data && r.data.detail) || r.status}`);
+        await swap("#inbox-live");
+      }
+      return;
+    }
+    if (caseEl) {
+      if (ev.key === "r") { const t = $("#reply-text"); if (t) { ev.preventDefault(); t.focus(); } }
+      else if (ev.key === "e") { const b = $("#resolve"); if (b) { ev.preventDefault(); b.click(); } }
+      else if (ev.key === "t") { openTransfer(ev); }
+    }
+  });
+
+  function openTransfer(ev) {
+    const d = $("#transfer");
+    if (!d) return;
+    if (ev) ev.preventDefault();
+    d.open = true;
+    const s = $("#transfer-team");
+    if (s) s.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    tick();
+    setInterval(tick, 1000);
+    loadSuggestions();
+    listen();
+    announce();
+    if (window.location.hash === "#reply") { const t = $("#reply-text"); if (t) t.focus(); }
+    if (window.location.hash === "#transfer") openTransfer();
+  });
+})();

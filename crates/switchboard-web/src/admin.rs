@@ -1,0 +1,182 @@
+//! Admin: channels (the webhook URL to paste at the provider, a guided form to connect one),
+//! teams and members, users and roles, and the playbook editor (check, simulate against
+//! history, publish) — where business hours and SLA policies live.
+
+use crate::page::{Section, Viewer, ago, respond, shell};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use switchboard_core::Permission;
+use switchboard_server::AppState;
+
+const KINDS: [(&str, &str); 9] = [
+    ("webhook", "Generic webhook (your own systems)"),
+    ("messenger", "Facebook Messenger"),
+    ("instagram", "Instagram"),
+    ("whatsapp", "WhatsApp Cloud API"),
+    ("x", "X (Twitter)"),
+    ("twilio", "SMS (Twilio)"),
+    ("telegram", "Telegram"),
+    ("email", "E-mail"),
+    ("webchat", "Web chat widget"),
+];
+
+pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
+    if !(v.can(Permission::ManageChannels) || v.can(Permission::ManageRouting)) {
+        return crate::page::forbidden(&v);
+    }
+    let (channels, teams, users) = match tokio::try_join!(
+        state.store.list_channels(),
+        state.store.list_teams(),
+        state.store.list_users(),
+    ) {
+        Ok(x) => x,
+        Err(e) => return crate::page::store_error(e, "admin"),
+    };
+    let now = state.clock.now();
+    let base = state.config.public_url.trim_end_matches('/').to_owned();
+    let body = html! {
+        h1 { "Admin" }
+        p { a.button href="/admin/playbook" { "Edit the playbook (routing, business hours, SLAs)" } }
+        section #channels {
+            h2 { "Channels" }
+            table.grid {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "State" } th scope="col" { "Webhook URL to paste at the provider" } } }
+                tbody {
+                    @for c in &channels {
+                        @let url = format!("{base}/hooks/{}/{}", c.kind, c.id);
+                        tr { th scope="row" { (c.name) } td { (c.kind) }
+                            td { @if c.active { "on" } @else { "off" } }
+                            td { input.copy readonly value=(url) aria-label={"Webhook URL of " (c.name)}; } }
+                    }
+                }
+            }
+            details.box #connect {
+                summary { "Connect a channel" }
+                form data-api="/api/v1/channels" data-after="show" {
+                    ol.steps {
+                        li { label for="ch-kind" { "1. What to connect" }
+                            select #ch-kind name="kind" required { @for (k, label) in KINDS { option value=(k) { (label) } } } }
+                        li { label for="ch-name" { "2. A name your team will recognise" }
+                            input #ch-name name="name" required placeholder="Support on WhatsApp"; }
+                        li { label for="ch-config" { "3. Settings from the provider (JSON: page_id, phone_number_id, account_sid, api_base…)" }
+                            textarea #ch-config name="config" data-type="json" rows="3" placeholder="{}" {} }
+                        li { label for="ch-credentials" { "4. Secrets from the provider (JSON: app_secret, access_token, auth_token…) — sealed, never shown again" }
+                            textarea #ch-credentials name="credentials" data-type="json" rows="3" placeholder="{}" {} }
+                        li { label for="ch-outbound" { "Or, for a generic webhook: where replies are posted" }
+                            input #ch-outbound name="outbound_url" type="url" placeholder="https://example.com/switchboard"; }
+                        li { "5. Connect, then paste the webhook URL shown at the provider and send a test message: it appears in the inbox." }
+                    }
+                    div.form-error role="alert" {}
+                    button.primary type="submit" { "Connect" }
+                    pre.result aria-live="polite" {}
+                }
+            }
+        }
+        section #teams {
+            h2 { "Teams and members" }
+            table.grid {
+                thead { tr { th scope="col" { "Team" } th scope="col" { "Playbook name" } th scope="col" { "Members" } } }
+                tbody {
+                    @for t in &teams {
+                        tr { th scope="row" { (t.name) } td { code { (t.slug) } }
+                            td { @for m in &t.members { span.pill { (m.display_name) } " " } } }
+                    }
+                }
+            }
+            @if v.can(Permission::ManageTeams) {
+                form.inline data-api="/api/v1/teams" data-after="reload" {
+                    label for="team-name" { "New team" }
+                    input #team-name name="name" required;
+                    button type="submit" { "Add team" }
+                    div.form-error role="alert" {}
+                }
+                form.inline #member-form data-api-template="/api/v1/teams/{team}/members" data-after="reload" {
+                    label for="member-team" { "Add" }
+                    select #member-team name="team" data-path="team" { @for t in &teams { option value=(t.id) { (t.name) } } }
+                    label for="member-user" { "member" }
+                    select #member-user name="user_id" { @for u in &users { option value=(u.id) { (u.display_name) } } }
+                    button type="submit" { "Add member" }
+                    div.form-error role="alert" {}
+                }
+            }
+        }
+        section #users {
+            h2 { "Users and roles" }
+            table.grid {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Status" } th scope="col" { "Since" } } }
+                tbody {
+                    @for u in &users {
+                        tr { th scope="row" { (u.display_name) } td { (u.username) } td { (u.role.as_str()) }
+                            td { @if u.active { (format!("{:?}", u.availability).to_lowercase()) } @else { "deactivated" } }
+                            td { (ago(now, u.created_at)) } }
+                    }
+                }
+            }
+            @if v.can(Permission::ManageUsers) {
+                form.inline data-api="/api/v1/users" data-after="reload" {
+                    label for="user-name" { "Username" } input #user-name name="username" required;
+                    label for="user-display" { "Name" } input #user-display name="display_name";
+                    label for="user-role" { "Role" }
+                    select #user-role name="role" { @for r in ["agent", "reviewer", "supervisor", "admin"] { option { (r) } } }
+                    label for="user-password" { "Password" } input #user-password name="password" type="password" minlength="12" autocomplete="new-password";
+                    button type="submit" { "Add user" }
+                    div.form-error role="alert" {}
+                }
+            }
+        }
+    };
+    respond(StatusCode::OK, shell(&v, Section::Admin, "Admin", body))
+}
+
+pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
+    if let Some(r) = v.refuse(Permission::ManageRouting) {
+        return r;
+    }
+    let active = match state.store.playbook(None).await {
+        Ok(p) => Some(p),
+        Err(switchboard_store::StoreError::NotFound) => None,
+        Err(e) => return crate::page::store_error(e, "playbook"),
+    };
+    let versions = match state.store.list_playbooks().await {
+        Ok(v) => v,
+        Err(e) => return crate::page::store_error(e, "playbook"),
+    };
+    let now = state.clock.now();
+    let source = active
+        .as_ref()
+        .and_then(|p| p.source.clone())
+        .unwrap_or_default();
+    let body = html! {
+        h1 { "Playbook" }
+        p.hint { "Teams, business hours, SLA policies, approval policies and routing rules, in one TOML file. Check it, simulate it against the last 30 days, then publish." }
+        form #playbook-form data-api="/api/v1/playbook/check" data-after="show" {
+            label for="source" { "Playbook source" }
+            textarea #source name="source" rows="24" spellcheck="false" { (source) }
+            div.buttons {
+                button type="submit" { "Check" }
+                button type="submit" data-api="/api/v1/playbook/simulate" { "Simulate" }
+                button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
+            }
+            div.form-error role="alert" {}
+            pre.result #playbook-result aria-live="polite" {}
+        }
+        section {
+            h2 { "Versions" }
+            table.grid {
+                thead { tr { th scope="col" { "Version" } th scope="col" { "Summary" } th scope="col" { "By" } th scope="col" { "When" } th scope="col" { "" } } }
+                tbody {
+                    @for p in &versions {
+                        tr { th scope="row" { (p.version) @if p.active { " (active)" } } td { (p.summary) } td { (p.created_by) } td { (ago(now, p.created_at)) }
+                            td { @if !p.active {
+                                form data-api={"/api/v1/playbook/versions/" (p.version) "/restore"} data-after="reload" {
+                                    button.link type="submit" { "Restore" } }
+                            } } }
+                    }
+                }
+            }
+        }
+    };
+    respond(StatusCode::OK, shell(&v, Section::Admin, "Playbook", body))
+}

@@ -1,0 +1,51 @@
+//! The reviewers' queue: replies held for approval, oldest first, each with its case's last
+//! customer words. Approve as written, edit and approve, or reject with a comment.
+
+use crate::page::{Section, Viewer, ago, respond, shell};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use switchboard_core::{Permission, Role};
+use switchboard_server::AppState;
+
+pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
+    if let Some(r) = v.refuse(Permission::ReviewReplies) {
+        return r;
+    }
+    let reviewer = (v.role != Role::Admin).then_some(v.id);
+    let items = match state.store.pending_approvals(reviewer).await {
+        Ok(i) => i,
+        Err(e) => return crate::page::store_error(e, "approvals"),
+    };
+    let now = state.clock.now();
+    let body = html! {
+        h1 { "Waiting for approval" span.count { (items.len()) } }
+        @if items.is_empty() { p.empty { "Nothing is waiting for you." } }
+        ol.approvals #approvals {
+            @for m in &items {
+                li.approval data-message=(m.id) {
+                    p.meta { "Reply by " strong { (m.author.name.clone().unwrap_or_default()) } " "
+                        (ago(now, m.created_at)) " on "
+                        a href={"/cases/" (m.case_id)} { "its case" } }
+                    form data-api={"/api/v1/messages/" (m.id) "/approve"} data-after="reload" {
+                        label for={"text-" (m.id)} { "The reply (edit it before approving if needed)" }
+                        textarea id={"text-" (m.id)} name="text" rows="3" data-optional="unchanged" { (m.text) }
+                        div.form-error role="alert" {}
+                        button.primary type="submit" { "Approve and send" }
+                    }
+                    form data-api={"/api/v1/messages/" (m.id) "/reject"} data-after="reload" {
+                        label for={"comment-" (m.id)} { "Why not" }
+                        input id={"comment-" (m.id)} name="comment" required;
+                        div.form-error role="alert" {}
+                        button.danger type="submit" { "Reject" }
+                    }
+                }
+            }
+        }
+    };
+    respond(
+        StatusCode::OK,
+        shell(&v, Section::Approvals, "Approvals", body),
+    )
+}

@@ -1,0 +1,465 @@
+//! The case view: the contact's whole timeline across channels and past cases, what the
+//! understanding step read, why the case was routed here, its SLA clocks, and every action
+//! (reply, note, status, transfer, outside expert, merge, split). Actions are forms the page
+//! script sends to the JSON API (`data-api`); the page itself is read-only.
+
+use crate::page::{
+    Section, Viewer, ago, badge, channel_mark, respond, sentiment_tone, shell, status_tone,
+};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use std::collections::HashMap;
+use switchboard_core::*;
+use switchboard_server::AppState;
+use switchboard_store::KbKind;
+use switchboard_store::{Case, CaseDetail, Message, SlaView};
+
+/// Messages of the contact's timeline shown.
+const TIMELINE: i64 = 200;
+
+pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<String>) -> Response {
+    let Ok(id) = CaseId::parse(&id) else {
+        return crate::page::error_page(StatusCode::NOT_FOUND, "There is no such case.");
+    };
+    let now = state.clock.now();
+    let (detail, sla) = match state.store.case_at(id, now).await {
+        Ok(d) => d,
+        Err(e) => return crate::page::store_error(e, "case"),
+    };
+    let contact = match state.store.contact(detail.case.contact_id).await {
+        Ok(c) => c,
+        Err(e) => return crate::page::store_error(e, "contact"),
+    };
+    let timeline = match state
+        .store
+        .contact_timeline(detail.case.contact_id, None, TIMELINE)
+        .await
+    {
+        Ok(t) => t.items,
+        Err(e) => return crate::page::store_error(e, "timeline"),
+    };
+    let (teams, users, channels, canned, experts) = match tokio::try_join!(
+        state.store.list_teams(),
+        state.store.list_users(),
+        state.store.list_channels(),
+        state.store.kb_items(KbKind::Canned, false),
+        state.store.expert_links(id, now),
+    ) {
+        Ok(x) => x,
+        Err(e) => return crate::page::store_error(e, "case"),
+    };
+    let teams: Vec<(TeamId, String)> = teams.into_iter().map(|t| (t.id, t.name)).collect();
+    let users: Vec<(UserId, String, bool)> = users
+        .into_iter()
+        .map(|u| (u.id, u.display_name, u.active))
+        .collect();
+    let channel_kinds: HashMap<ChannelId, (String, String)> = channels
+        .into_iter()
+        .map(|c| (c.id, (c.kind, c.name)))
+        .collect();
+    let contact_name = contact
+        .display_name
+        .clone()
+        .or_else(|| {
+            contact
+                .identities
+                .iter()
+                .find_map(|i| i.name.clone().or_else(|| i.handle.clone()))
+        })
+        .unwrap_or_else(|| "Unknown".to_owned());
+    let ctx = Ctx {
+        v: &v,
+        now,
+        teams: &teams,
+        users: &users,
+        channels: &channel_kinds,
+    };
+    let c = &detail.case;
+    let kind = channel_kinds
+        .get(&c.channel_id)
+        .map_or("", |k| k.0.as_str());
+    let body = html! {
+        div.case data-case=(c.id) data-conversation=(c.conversation_id) {
+            header.case-head {
+                h1 { (channel_mark(kind)) " " (contact_name)
+                    @if c.public { " " span.pub { "public" } } @else { " " span.priv { "private" } } }
+                div.badges { (understanding_badges(&detail)) }
+                div #presence aria-live="polite" {}
+            }
+            div.case-grid {
+                section.timeline aria-label="Timeline" {
+                    h2 { "Timeline" }
+                    p.hint { "Everything this person wrote to us, on every channel and case." }
+                    ol #timeline {
+                        @for m in &timeline { (message(&ctx, c, m)) }
+                    }
+                    @if timeline.is_empty() { p.empty { "No messages." } }
+                    (composer(&ctx, &detail, &canned))
+                }
+                aside.side aria-label="Case details" {
+                    (details(&ctx, c))
+                    (actions(&ctx, c))
+                    (sla_clocks(sla.as_ref(), now))
+                    (routing_why(c))
+                    (auto_answer(&detail))
+                    (experts_box(&ctx, c, &experts.0))
+                    (merge_split(&ctx, c))
+                }
+            }
+        }
+    };
+    respond(
+        StatusCode::OK,
+        shell(&v, Section::Inbox, &format!("Case · {contact_name}"), body),
+    )
+}
+
+struct Ctx<'a> {
+    v: &'a Viewer,
+    now: Timestamp,
+    teams: &'a [(TeamId, String)],
+    users: &'a [(UserId, String, bool)],
+    channels: &'a HashMap<ChannelId, (String, String)>,
+}
+
+impl Ctx<'_> {
+    fn team(&self, id: Option<TeamId>) -> &str {
+        id.and_then(|id| self.teams.iter().find(|t| t.0 == id))
+            .map_or("—", |t| t.1.as_str())
+    }
+    fn user(&self, id: Option<UserId>) -> &str {
+        id.and_then(|id| self.users.iter().find(|u| u.0 == id))
+            .map_or("nobody", |u| u.1.as_str())
+    }
+    fn can_work(&self) -> bool {
+        self.v.can(Permission::WorkCases)
+    }
+}
+
+/// Purpose, intent, sentiment, language and personal data of the case's first inbound
+/// message, as badges.
+fn understanding_badges(d: &CaseDetail) -> Markup {
+    let c = &d.case;
+    let first = d
+        .messages
+        .iter()
+        .find(|m| m.direction == Direction::Inbound)
+        .and_then(|m| m.understanding.as_ref());
+    html! {
+        (badge("purpose", &c.purpose.as_str().replace('_', " "), "neutral"))
+        (badge("status", &c.status.as_str().replace('_', " "), status_tone(c.status.as_str())))
+        (badge("priority", c.priority.as_str(), if matches!(c.priority, Priority::High | Priority::Urgent) { "warn" } else { "neutral" }))
+        @if let Some(u) = first {
+            @if let Some(i) = &u.intent {
+                (badge("intent", &format!("{} {:.0}%", i.label, i.confidence * 100.0), "neutral"))
+            }
+            @if let Some(s) = &u.sentiment {
+                (badge("sentiment", &format!("{} {:+.2}", s.label, s.score), sentiment_tone(&s.label)))
+            }
+            @if let Some(l) = &u.language { (badge("language", l, "neutral")) }
+            @if !u.personal_data.is_empty() {
+                @let kinds: Vec<String> = u.personal_data.iter().map(|p| p.kind.as_str().replace('_', " ")).collect();
+                (badge("personal data", &kinds.join(", "), "bad"))
+            }
+        }
+        @if c.escalated { (badge("", "escalated", "bad")) }
+        @if let Some(r) = &c.resolution { (badge("resolution", r, "good")) }
+        @for t in &c.tags { span.tag { "#" (t) } }
+    }
+}
+
+fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
+    let here = m.case_id == case.id;
+    let (kind, channel_name) = ctx
+        .channels
+        .get(&m.channel_id)
+        .map_or(("", ""), |(k, n)| (k.as_str(), n.as_str()));
+    let who = m
+        .author
+        .name
+        .clone()
+        .unwrap_or_else(|| m.author.kind.clone());
+    let dir = m.direction.as_str();
+    html! {
+        li class={"msg " (dir)} .elsewhere[!here] data-message=(m.id) {
+            div.msg-head {
+                (channel_mark(kind))
+                " " strong { (who) }
+                " " span.chan { (channel_name) }
+                @if m.direction == Direction::Note { " " span.note-mark { "internal note" } }
+                @if !here { " " a.other href={"/cases/" (m.case_id)} { "another case" } }
+                " " (ago(ctx.now, m.sent_at))
+                @if here && m.direction == Direction::Inbound && ctx.can_work() {
+                    label.split-pick { input type="checkbox" form="split-form" name="messages" value=(m.id);
+                        span.visually-hidden { "Move this message to a new case" } }
+                }
+            }
+            @if m.deleted_at.is_some() { p.deleted { "Deleted by the customer on the channel." } }
+            div.text { (m.text) }
+            @if !m.attachments.is_empty() {
+                ul.files { @for a in &m.attachments { li { (a.name.clone().unwrap_or_else(|| a.kind.clone())) } } }
+            }
+            @if m.direction == Direction::Outbound {
+                div.delivery {
+                    (badge("", &m.delivery_state.as_str().replace('_', " "),
+                        match m.delivery_state.as_str() { "failed" | "rejected" => "bad", "delivered" | "read" | "sent" => "good", _ => "warn" }))
+                    @if let Some(e) = &m.delivery_error { " " span.err { (e) } }
+                    @if let Some(t) = m.review_team { @if m.delivery_state.as_str() == "pending_approval" { " waiting for " (ctx.team(Some(t))) } }
+                    @if let Some(c) = &m.review_comment { " " span.err { "Rejected: " (c) } }
+                }
+            }
+        }
+    }
+}
+
+fn composer(ctx: &Ctx, d: &CaseDetail, canned: &[switchboard_store::KbItem]) -> Markup {
+    let c = &d.case;
+    if !ctx.can_work() {
+        return html! {};
+    }
+    html! {
+        section.composer aria-label="Reply" {
+            form #reply-form data-api={"/api/v1/cases/" (c.id) "/replies"} data-after="reload" {
+                h2 { label for="reply-text" { "Reply to the customer" } }
+                div.suggest #suggestions data-src={"/api/v1/cases/" (c.id) "/suggestions"} aria-live="polite" {}
+                @if !canned.is_empty() {
+                    label for="canned" { "Canned response" }
+                    select #canned data-insert="reply-text" {
+                        option value="" { "Insert a canned response…" }
+                        @for item in canned {
+                            @let title = item.data.get("name").and_then(|t| t.as_str()).unwrap_or("");
+                            @let text = item.data.get("text").and_then(|t| t.as_str()).unwrap_or("");
+                            option value=(text) { (title) }
+                        }
+                    }
+                }
+                textarea #reply-text name="text" rows="4" required data-typing={"/api/v1/cases/" (c.id) "/typing"} {}
+                @if c.public {
+                    label.check { input type="checkbox" name="private" value="true" data-type="bool";
+                        " Answer privately (a direct message instead of a public reply)" }
+                }
+                @if c.approval_team.is_some() {
+                    p.hint { "Replies on this case wait for " (ctx.team(c.approval_team)) " to approve them." }
+                }
+                div.form-error role="alert" {}
+                button.primary type="submit" { "Send reply" }
+            }
+            form #note-form data-api={"/api/v1/cases/" (c.id) "/notes"} data-after="reload" {
+                h2 { label for="note-text" { "Internal note" } }
+                textarea #note-text name="text" rows="2" required placeholder="Only your colleagues see this. @username notifies someone." {}
+                div.form-error role="alert" {}
+                button type="submit" { "Add note" }
+            }
+        }
+    }
+}
+
+fn details(ctx: &Ctx, c: &Case) -> Markup {
+    html! {
+        section.box {
+            h2 { "Case" }
+            dl {
+                dt { "Team" } dd { (ctx.team(c.team)) }
+                dt { "Assignee" } dd { (ctx.user(c.assignee)) }
+                dt { "Opened" } dd { (ago(ctx.now, c.created_at)) }
+                @if let Some(t) = c.first_response_at { dt { "First response" } dd { (ago(ctx.now, t)) } }
+                @if c.reopen_count > 0 { dt { "Reopened" } dd { (c.reopen_count) " times" } }
+                dt { "Case id" } dd { code { (c.id) } }
+            }
+        }
+    }
+}
+
+fn actions(ctx: &Ctx, c: &Case) -> Markup {
+    if !ctx.can_work() {
+        return html! {};
+    }
+    let api = format!("/api/v1/cases/{}", c.id);
+    html! {
+        section.box.actions {
+            h2 { "Actions" }
+            div.buttons {
+                @if c.status.is_active() {
+                    form data-api=(api) data-method="PATCH" data-after="reload" {
+                        input type="hidden" name="status" value="resolved";
+                        button #resolve type="submit" { "Resolve (e)" }
+                    }
+                    @if c.status != CaseStatus::Pending {
+                        form data-api=(api) data-method="PATCH" data-after="reload" {
+                            input type="hidden" name="status" value="pending";
+                            button type="submit" { "Wait for customer" }
+                        }
+                    }
+                } @else if c.status == CaseStatus::Resolved {
+                    form data-api=(api) data-method="PATCH" data-after="reload" {
+                        input type="hidden" name="status" value="open";
+                        button type="submit" { "Reopen" }
+                    }
+                }
+                @if c.assignee != Some(ctx.v.id) {
+                    form data-api=(api) data-method="PATCH" data-after="reload" {
+                        input type="hidden" name="assignee" value=(ctx.v.id);
+                        button type="submit" { "Take it" }
+                    }
+                }
+            }
+            div.form-error role="alert" {}
+            details #transfer {
+                summary { "Transfer (t)" }
+                form data-api={(api) "/transfer"} data-after="reload" {
+                    label for="transfer-team" { "Team" }
+                    select #transfer-team name="team" {
+                        option value="" { "Keep the team" }
+                        @for (id, name) in ctx.teams { option value=(id) { (name) } }
+                    }
+                    label for="transfer-person" { "Person" }
+                    select #transfer-person name="assignee" {
+                        option value="" { "Anyone (the team's strategy picks)" }
+                        @for (id, name, active) in ctx.users { @if *active { option value=(id) { (name) } } }
+                    }
+                    label for="transfer-reason" { "Reason" }
+                    input #transfer-reason name="reason" required;
+                    div.form-error role="alert" {}
+                    button.primary type="submit" { "Transfer" }
+                }
+                form #expert-form data-api={(api) "/experts"} data-after="show" {
+                    h3 { "Ask an outside expert" }
+                    label for="expert-email" { "Their e-mail" }
+                    input #expert-email name="email" type="email" required;
+                    label for="expert-name" { "Name (optional)" }
+                    input #expert-name name="name";
+                    label for="expert-question" { "Question" }
+                    textarea #expert-question name="question" rows="2" required {}
+                    div.form-error role="alert" {}
+                    button type="submit" { "Send the link" }
+                    p.hint { "Without a mail relay the link is shown here: pass it on yourself." }
+                    pre.result #expert-result aria-live="polite" {}
+                }
+            }
+        }
+    }
+}
+
+fn sla_clocks(sla: Option<&SlaView>, now: Timestamp) -> Markup {
+    let Some(sla) = sla else {
+        return html! {};
+    };
+    html! {
+        section.box.sla {
+            h2 { "SLA · " (sla.policy) }
+            ul {
+                @for t in &sla.targets {
+                    @let st = t.status.as_str();
+                    li class={"clock " (st)} {
+                        span { (t.target.as_str().replace('_', " ")) }
+                        @if let Some(met) = t.met_at {
+                            " " span { "met " (ago(now, met)) }
+                        } @else {
+                            " " span.due data-due=(t.due_at.to_rfc3339()) { "due " (t.due_at.to_rfc3339()) }
+                        }
+                        " " (badge("", &st.replace('_', " "), match st { "breached" => "bad", "warning" => "warn", _ => "good" }))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The rules that fired and where the case landed, from the stored routing record.
+fn routing_why(c: &Case) -> Markup {
+    let Some(r) = &c.routing else {
+        return html! { section.box { h2 { "Why here" } p { "No playbook was active when this case opened." } } };
+    };
+    let fired = r
+        .get("fired")
+        .and_then(|f| f.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let notes = r
+        .get("notes")
+        .and_then(|n| n.as_array())
+        .cloned()
+        .unwrap_or_default();
+    html! {
+        section.box.why {
+            h2 { "Why here" }
+            @if let Some(v) = r.get("playbook_version") { p.hint { "Playbook version " (v) } }
+            @if fired.is_empty() { p { "No rule matched; the defaults applied." } }
+            ol {
+                @for f in &fired {
+                    li {
+                        strong { (f.get("rule").and_then(|x| x.as_str()).unwrap_or("rule")) }
+                        @if let Some(l) = f.get("line") { " (line " (l) ")" }
+                        @if let Some(reasons) = f.get("reasons").and_then(|x| x.as_array()) {
+                            ul { @for reason in reasons { li { (reason.as_str().map_or_else(|| reason.to_string(), str::to_owned)) } } }
+                        }
+                    }
+                }
+            }
+            @for n in &notes { p.hint { (n.as_str().map_or_else(|| n.to_string(), str::to_owned)) } }
+        }
+    }
+}
+
+fn auto_answer(d: &CaseDetail) -> Markup {
+    let Some(a) = &d.auto_answer else {
+        return html! {};
+    };
+    let v = serde_json::to_value(a).unwrap_or_default();
+    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+    html! {
+        section.box {
+            h2 { "Automatic answer" }
+            p { (badge("", &get("state"), "neutral")) " " (get("reason")) }
+        }
+    }
+}
+
+fn experts_box(ctx: &Ctx, c: &Case, links: &[switchboard_store::ExpertLink]) -> Markup {
+    if links.is_empty() {
+        return html! {};
+    }
+    html! {
+        section.box {
+            h2 { "Outside experts" }
+            ul {
+                @for l in links {
+                    li { (l.name.clone().unwrap_or_else(|| l.email.clone())) " "
+                        (badge("", l.state, if l.state == "answered" { "good" } else { "warn" }))
+                        " asked " (ago(ctx.now, l.created_at))
+                        @if l.state == "waiting" && ctx.can_work() {
+                            form data-api={"/api/v1/cases/" (c.id) "/experts/" (l.id) "/revoke"} data-after="reload" {
+                                button.link type="submit" { "Revoke" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn merge_split(ctx: &Ctx, c: &Case) -> Markup {
+    if !ctx.can_work() || !c.status.is_active() {
+        return html! {};
+    }
+    html! {
+        details.box {
+            summary { "Merge or split" }
+            form data-api={"/api/v1/cases/" (c.id) "/merge"} data-after="reload" {
+                label for="merge-cases" { "Case ids to merge into this one (comma-separated)" }
+                input #merge-cases name="cases" data-type="list" required;
+                div.form-error role="alert" {}
+                button type="submit" { "Merge" }
+            }
+            form #split-form data-api={"/api/v1/cases/" (c.id) "/split"} data-after="open" {
+                p.hint { "Tick messages in the timeline to move them to a new case." }
+                input type="hidden" name="messages" data-type="list-checked" value="";
+                div.form-error role="alert" {}
+                button type="submit" { "Split" }
+            }
+        }
+    }
+}
