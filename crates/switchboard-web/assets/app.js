@@ -233,7 +233,10 @@
     const dash = $("#dash-live");
     const caseEl = $(".case[data-case]");
     if (!inbox && !dash && !caseEl) return;
-    const es = new EventSource("/api/v1/stream");
+    // Resume from the moment the page was read, so a change in between is not missed.
+    const root = inbox || dash || caseEl;
+    const seq = root.dataset.seq;
+    const es = new EventSource(seq ? `/api/v1/stream?last_event_id=${encodeURIComponent(seq)}` : "/api/v1/stream");
     const onEvent = (ev) => {
       let data = {};
       try { data = JSON.parse(ev.data); } catch (_) { return; }

@@ -24,6 +24,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         return crate::page::error_page(StatusCode::NOT_FOUND, "There is no such case.");
     };
     let now = state.clock.now();
+    // Read first: the page's stream resumes from here, so nothing between is missed.
+    let seq = state.store.last_event_seq().await.unwrap_or(0);
     let (detail, sla) = match state.store.case_at(id, now).await {
         Ok(d) => d,
         Err(e) => return crate::page::store_error(e, "case"),
@@ -81,7 +83,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         .get(&c.channel_id)
         .map_or("", |k| k.0.as_str());
     let body = html! {
-        div.case data-case=(c.id) data-conversation=(c.conversation_id) {
+        div.case data-case=(c.id) data-conversation=(c.conversation_id) data-seq=(seq) {
             header.case-head {
                 h1 { (channel_mark(kind)) " " (contact_name)
                     @if c.public { " " span.pub { "public" } } @else { " " span.priv { "private" } } }
@@ -183,7 +185,7 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
         .unwrap_or_else(|| m.author.kind.clone());
     let dir = m.direction.as_str();
     html! {
-        li class={"msg " (dir)} .elsewhere[!here] data-message=(m.id) {
+        li class={"msg " (dir) @if !here { " elsewhere" }} data-message=(m.id) {
             div.msg-head {
                 (channel_mark(kind))
                 " " strong { (who) }

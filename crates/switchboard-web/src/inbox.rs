@@ -133,6 +133,7 @@ pub async fn page(
             Err(why) => problems.push(format!("The search cannot be read: {why}.")),
         }
     }
+    let seq = state.store.last_event_seq().await.unwrap_or(0);
     let rows = if problems.is_empty() {
         match state.store.inbox(queue.clone(), filter, ROWS).await {
             Ok(r) => r,
@@ -161,7 +162,7 @@ pub async fn page(
         StatusCode::BAD_REQUEST
     };
     let live = html! {
-        div #inbox-live {
+        div #inbox-live data-seq=(seq) {
             (queues(&counts, &names, current, &q))
             (list(&rows, &names, now, &problems, &q))
         }

@@ -27,6 +27,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
     }
     let now = state.clock.now().as_unix_micros();
     let from = (now / HOUR - (HOURS as i64 - 1)) * HOUR;
+    let seq = state.store.last_event_seq().await.unwrap_or(0);
     let (teams, agents, counts, hours) = match tokio::try_join!(
         state.store.team_loads(),
         state.store.agent_loads(),
@@ -37,7 +38,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
         Err(e) => return crate::page::store_error(e, "dashboard"),
     };
     let live = html! {
-        div #dash-live {
+        div #dash-live data-seq=(seq) {
             section.tiles aria-label="Now" {
                 div.tile { span.n #tile-active { (counts.active) } span { "active cases" } }
                 div.tile { span.n #tile-unassigned { (counts.unassigned) } span { "unassigned" } }

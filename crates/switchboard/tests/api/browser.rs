@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::io::BufRead;
 
-fn available() -> Result<(), String> {
+pub fn available() -> Result<(), String> {
     for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
         if !std::path::Path::new(bin).exists() {
             return Err(format!(
@@ -54,7 +54,7 @@ async fn shop_page(switchboard: &str, channel: &str) -> String {
 }
 
 /// Runs a browser script on the page; its output lines arrive on the receiver.
-fn run_script(
+pub fn run_script(
     name: &str,
     page: &str,
     shots: &str,
@@ -86,7 +86,12 @@ fn run_script(
 
 /// Where the screenshots go.
 fn screenshot_dir() -> String {
-    let shots = format!("{}/widget-screenshots", env!("CARGO_TARGET_TMPDIR"));
+    shots_dir("widget-screenshots")
+}
+
+/// A directory for a browser test's screenshots, under the target directory.
+pub fn shots_dir(name: &str) -> String {
+    let shots = format!("{}/{name}", env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     shots
 }

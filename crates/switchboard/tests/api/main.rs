@@ -38,3 +38,4 @@ mod social;
 mod stream;
 mod understanding;
 mod webhook;
+mod workspace;

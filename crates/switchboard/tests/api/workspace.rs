@@ -1,0 +1,312 @@
+//! The agent workspace end to end in a real headless Chromium (`tests/browser/workspace.py`):
+//! log in; a webhook message appears live in the inbox; open it with the keyboard, reply, see
+//! it delivered; ask an outside expert, answer on the expert page, see the case come back; a
+//! reviewer approves a held public reply; the supervisor dashboard shows the counts; the
+//! playbook editor simulates and refuses a bad playbook; a `<script>` in a message stays text.
+//! Screenshots of each screen go to `target/tmp/workspace-screenshots/`. Skipped, with the
+//! reason, without Chromium, chromedriver or Selenium (`.ci/run` installs them). Also: the
+//! pages' server-side rules (login redirect, role checks, CSRF on forms) without a browser.
+
+use crate::browser::{available, run_script, shots_dir};
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PLAYBOOK: &str = r#"
+[[team]]
+id = "front-desk"
+name = "Front desk"
+
+[[team]]
+id = "pr"
+name = "Marketing & PR"
+
+[[team]]
+id = "legal"
+name = "Legal"
+
+[[approval]]
+reviewers = "legal"
+team = "pr"
+public = true
+
+[[rule]]
+name = "Public mentions go to PR"
+when.public = true
+then.team = "pr"
+then.purpose = "marketing_pr"
+
+[[rule]]
+name = "Everything else starts at the front desk"
+then.team = "front-desk"
+then.purpose = "tier1"
+"#;
+
+/// The password `TestApp::person` gives everyone.
+const PASSWORD: &str = "a long enough password";
+
+async fn team_id(app: &TestApp, slug: &str) -> String {
+    let teams = app.get("/api/v1/teams", &app.admin).await;
+    teams.json["items"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .find(|t| t["slug"] == slug)
+        .and_then(|t| t["id"].as_str())
+        .expect("team")
+        .to_owned()
+}
+
+async fn join(app: &TestApp, slug: &str, person: &Person) {
+    let team = team_id(app, slug).await;
+    let a = app
+        .post(
+            &format!("/api/v1/teams/{team}/members"),
+            &app.admin,
+            &json!({"user_id": person.id}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
+#[tokio::test]
+async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
+    if let Err(why) = available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let app = spawn_app().await;
+    app.apply_playbook(PLAYBOOK).await;
+    let partner = FakePartner::start(&[], 200).await;
+    let channel = app.create_channel(&partner.url).await;
+    let ada = app.person("ada", "agent").await;
+    let rita = app.person("rita", "reviewer").await;
+    let sue = app.person("sue", "supervisor").await;
+    app.person("admin", "admin").await;
+    join(&app, "front-desk", &ada).await;
+    join(&app, "pr", &ada).await;
+    join(&app, "legal", &rita).await;
+    join(&app, "front-desk", &sue).await;
+
+    let shots = shots_dir("workspace-screenshots");
+    let (child, mut rx) = run_script("workspace.py", &app.address, &shots, &[PASSWORD]);
+    let mut lines = Vec::new();
+    let mut expect = async |marker: &str| -> String {
+        loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(90), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {marker} from the browser; got {lines:?}"))
+                .unwrap_or_else(|| {
+                    panic!("the browser script ended before {marker}; got {lines:?}")
+                });
+            lines.push(line.clone());
+            if line.starts_with(marker) {
+                return line;
+            }
+        }
+    };
+
+    assert_eq!(
+        expect("LOGIN_REFUSED").await,
+        "LOGIN_REFUSED Unknown username or wrong password."
+    );
+    assert_eq!(
+        expect("HOME").await,
+        "HOME /inbox",
+        "an agent starts in the inbox"
+    );
+    expect("INBOX").await;
+    app.deliver(
+        &channel,
+        &message(
+            "m-1",
+            "thread-1",
+            "ann",
+            "Hello <script>window.__pwned=1</script> when does the game start?",
+        )
+        .replace("Customer ann", "Ann Customer"),
+    )
+    .await;
+    let live = expect("LIVE").await;
+    assert!(live.ends_with("reloaded=False"), "{live}");
+    assert_eq!(expect("ESCAPED").await, "ESCAPED pwned=no shown=True");
+    expect("KEYS").await;
+    expect("DELIVERED").await;
+    // The partner really got the reply.
+    let sent = partner.received();
+    assert_eq!(sent.len(), 1, "one reply delivered");
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).expect("json");
+    assert_eq!(body["text"], "The game starts at 2 pm. See you there!");
+    expect("EXPERT_LINK").await;
+    assert_eq!(expect("EXPERT_BACK").await, "EXPERT_BACK True");
+
+    let mention = json!({"id": "m-2", "conversation": "post-9", "public": true,
+        "from": {"id": "bo", "name": "Bo Public"}, "text": "@lakeside great game last night!"});
+    app.deliver(&channel, &mention.to_string()).await;
+    expect("HELD").await;
+    assert_eq!(partner.received().len(), 1, "a held reply is not sent");
+    assert_eq!(
+        expect("HOME").await,
+        "HOME /approvals",
+        "a reviewer starts with approvals"
+    );
+    expect("APPROVED").await;
+    assert_eq!(
+        expect("SUPERVISOR_AS_REVIEWER").await,
+        "SUPERVISOR_AS_REVIEWER True"
+    );
+    wait_for("the approved reply at the partner", || async {
+        (partner.received().len() == 2).then_some(())
+    })
+    .await;
+
+    assert_eq!(expect("HOME").await, "HOME /supervisor");
+    let dash = expect("DASH").await;
+    let cases = app.all_cases().await;
+    let active = cases
+        .iter()
+        .filter(|c| !["resolved", "closed"].contains(&c["status"].as_str().unwrap_or("")))
+        .count();
+    let unassigned = cases
+        .iter()
+        .filter(|c| {
+            !["resolved", "closed"].contains(&c["status"].as_str().unwrap_or(""))
+                && c["assignee"].is_null()
+        })
+        .count();
+    assert_eq!(
+        dash,
+        format!("DASH active={active} unassigned={unassigned} charts=3"),
+        "the dashboard's counts are the store's"
+    );
+    assert_eq!(expect("SIMULATED").await, "SIMULATED True");
+    let refused = expect("CHECK_REFUSED").await;
+    assert!(refused.contains("2:8: invalid type"), "{refused}");
+    let phone = expect("PHONE").await;
+    let width: i64 = phone
+        .trim_start_matches("PHONE scroll_width=")
+        .parse()
+        .expect("width");
+    assert!(width <= 400, "no sideways scrolling on a phone: {phone}");
+    expect("DONE").await;
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shot in [
+        "01-login",
+        "02-inbox",
+        "03-case",
+        "05-expert-page",
+        "07-approvals",
+        "08-supervisor",
+        "10-playbook",
+        "12-inbox-phone",
+    ] {
+        assert!(
+            std::path::Path::new(&format!("{shots}/{shot}.png")).exists(),
+            "{shot}"
+        );
+    }
+}
+
+/// A page without a session goes to the login page, keeping where it was going.
+#[tokio::test]
+async fn pages_need_a_session_and_the_right_role() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = http
+        .get(app.url("/inbox?queue=active"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/login?next=%2Finbox%3Fqueue%3Dactive"
+    );
+    let agent = app.person("ann", "agent").await;
+    let page = |path: &'static str, cookie: String| {
+        let http = http.clone();
+        let url = app.url(path);
+        async move {
+            let r = http
+                .get(url)
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("get");
+            let status = r.status();
+            let csp = r
+                .headers()
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap_or("").to_owned());
+            (status, csp, r.text().await.unwrap_or_default())
+        }
+    };
+    let (status, csp, html) = page("/inbox", agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csp.unwrap_or_default().contains("script-src 'self'"));
+    assert!(
+        html.contains(&csrf_of(&agent.cookie)),
+        "the page carries the CSRF token"
+    );
+    for path in ["/supervisor", "/admin", "/admin/playbook", "/approvals"] {
+        let (status, _, _) = page(path, agent.cookie.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} is not for agents");
+    }
+    let (status, _, _) = page("/inbox?queue=nonsense", agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = page("/cases/not-an-id", agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Logging out needs the page's CSRF token; a forged form changes nothing.
+    let forged = http
+        .post(app.url("/logout"))
+        .header("Cookie", &agent.cookie)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (status, _, _) = page("/inbox", agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "still logged in");
+    let out = http
+        .post(app.url("/logout"))
+        .header("Cookie", &agent.cookie)
+        .form(&[("csrf", csrf_of(&agent.cookie))])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let r = http
+        .get(app.url("/inbox"))
+        .header("Cookie", &agent.cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session ended");
+
+    // A login form from another site (no matching sb_login cookie) is refused.
+    let r = http
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "ann"),
+            ("password", PASSWORD),
+            ("token", "sbl_x"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .is_some_and(|c| c.to_str().unwrap_or("").starts_with("sb_login="))
+    );
+}

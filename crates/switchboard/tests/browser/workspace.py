@@ -1,0 +1,172 @@
+"""The agent workspace in headless Chromium, driven by tests/api/workspace.rs.
+
+Usage: workspace.py BASE_URL SCREENSHOT_DIR PASSWORD
+Prints one line per step; the Rust side answers some steps by posting webhooks (it waits for
+INBOX before the first message and for EXPERT_BACK before the public one).
+"""
+import json
+import sys
+import time
+import traceback
+
+from common import chrome
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, shots, password = sys.argv[1], sys.argv[2], sys.argv[3]
+driver = chrome()
+wait = WebDriverWait(driver, 20, poll_frequency=0.05)
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def shot(name):
+    driver.save_screenshot(f"{shots}/{name}.png")
+
+
+def login(username):
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(lambda d: "/login" not in d.current_url)
+
+
+def row_with(text):
+    for li in driver.find_elements(By.CSS_SELECTOR, "#rows > li"):
+        if text in li.text:
+            return li
+    return None
+
+
+try:
+    # A wrong password is refused on the page.
+    driver.get(f"{base}/login")
+    shot("01-login")
+    driver.find_element(By.ID, "username").send_keys("ada")
+    driver.find_element(By.ID, "password").send_keys("not the password")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    err = wait.until(lambda d: d.find_element(By.ID, "login-error"))
+    say(f"LOGIN_REFUSED {err.text}")
+
+    login("ada")
+    say(f"HOME {driver.current_url.replace(base, '')}")
+    driver.get(f"{base}/inbox?queue=active")
+    driver.execute_script("window.__notReloaded = true;")
+    say("INBOX")
+
+    # The first message arrives live: no reload (the marker survives).
+    started = time.time()
+    li = wait.until(lambda d: row_with("Ann Customer"))
+    still = driver.execute_script("return window.__notReloaded === true;")
+    say(f"LIVE {int((time.time() - started) * 1000)} reloaded={not still}")
+    shot("02-inbox")
+    pwned = driver.execute_script("return window.__pwned === undefined ? 'no' : 'yes';")
+    say(f"ESCAPED pwned={pwned} shown={'<script>' in li.text}")
+
+    # Keyboard: j selects the first row, Enter opens it.
+    driver.find_element(By.TAG_NAME, "body").send_keys("j")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait.until(lambda d: "/cases/" in d.current_url)
+    say("KEYS opened")
+    case_url = driver.current_url
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#suggestions h3") or True)
+    shot("03-case")
+
+    # Reply, and see it delivered (the page follows the live stream).
+    driver.find_element(By.TAG_NAME, "body").send_keys("r")
+    box = driver.switch_to.active_element
+    box.send_keys("The game starts at 2 pm. See you there!")
+    driver.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
+    wait.until(lambda d: any("delivered" in b.text for b in d.find_elements(By.CSS_SELECTOR, ".msg.outbound .delivery")))
+    say("DELIVERED")
+    shot("04-replied")
+
+    # Ask an outside expert; the link is shown (no mail relay in the test).
+    driver.find_element(By.TAG_NAME, "body").send_keys("t")
+    driver.find_element(By.ID, "expert-email").send_keys("dean@college.example")
+    driver.find_element(By.ID, "expert-name").send_keys("Dean Expert")
+    driver.find_element(By.ID, "expert-question").send_keys("Can visitors bring umbrellas?")
+    driver.find_element(By.CSS_SELECTOR, "#expert-form button[type=submit]").click()
+    result = wait.until(lambda d: d.find_element(By.ID, "expert-result").text.strip() or None)
+    link = json.loads(result)["url"]
+    say("EXPERT_LINK")
+    driver.get(link)
+    shot("05-expert-page")
+    driver.find_element(By.ID, "text").send_keys("Small umbrellas are fine; no golf umbrellas.")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(lambda d: "Thank" in d.find_element(By.TAG_NAME, "body").text)
+    driver.get(case_url)
+    wait.until(lambda d: "Small umbrellas are fine" in d.find_element(By.ID, "timeline").text)
+    status = driver.find_element(By.CSS_SELECTOR, ".case-head .badges").text
+    say(f"EXPERT_BACK {'status open' in status}")
+    shot("06-expert-answered")
+
+    # A public mention goes to PR, whose public replies Legal approves.
+    driver.get(f"{base}/inbox?queue=active")
+    li = wait.until(lambda d: row_with("Bo Public"))
+    li.find_element(By.TAG_NAME, "a").click()
+    wait.until(lambda d: "/cases/" in d.current_url)
+    public_case = driver.current_url
+    driver.find_element(By.ID, "reply-text").send_keys("Thank you, Bo!")
+    driver.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
+    wait.until(lambda d: any("pending approval" in b.text for b in d.find_elements(By.CSS_SELECTOR, ".msg.outbound .delivery")))
+    say("HELD")
+
+    login("rita")
+    say(f"HOME {driver.current_url.replace(base, '')}")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
+    shot("07-approvals")
+    driver.find_element(By.CSS_SELECTOR, "#approvals .approval button.primary").click()
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
+    say("APPROVED")
+    # A reviewer may not see the supervisor's dashboard.
+    driver.get(f"{base}/supervisor")
+    say(f"SUPERVISOR_AS_REVIEWER {'Not allowed' in driver.find_element(By.TAG_NAME, 'h1').text}")
+
+    login("sue")
+    say(f"HOME {driver.current_url.replace(base, '')}")
+    active = driver.find_element(By.ID, "tile-active").text
+    unassigned = driver.find_element(By.ID, "tile-unassigned").text
+    charts = len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline"))
+    say(f"DASH active={active} unassigned={unassigned} charts={charts}")
+    shot("08-supervisor")
+
+
+    login("admin")
+    driver.get(f"{base}/admin")
+    shot("09-admin")
+    driver.get(f"{base}/admin/playbook")
+    driver.find_element(By.CSS_SELECTOR, "#playbook-form button[data-api$='simulate']").click()
+    sim = wait.until(lambda d: d.find_element(By.ID, "playbook-result").text.strip() or None)
+    say(f"SIMULATED {len(sim) > 0}")
+    src = driver.find_element(By.ID, "source")
+    src.send_keys(Keys.CONTROL, "a")
+    src.send_keys("[[rule]]\nname = 1\n")
+    driver.find_element(By.CSS_SELECTOR, "#playbook-form button[type=submit]").click()
+    err = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#playbook-form .form-error").text.strip() or None)
+    say(f"CHECK_REFUSED {err}")
+    shot("10-playbook")
+
+    # A phone-sized window.
+    login("ada")
+    driver.set_window_size(390, 844)
+    driver.get(public_case)
+    shot("11-case-phone")
+    driver.get(f"{base}/inbox?queue=active")
+    shot("12-inbox-phone")
+    width = driver.execute_script("return document.documentElement.scrollWidth;")
+    say(f"PHONE scroll_width={width}")
+    say("DONE")
+except Exception:
+    # The failure, where the Rust side shows it, and what the page looked like.
+    for line in traceback.format_exc().splitlines():
+        say(f"ERROR {line}")
+    shot("error")
+    raise
+finally:
+    driver.quit()
