@@ -680,7 +680,8 @@ impl TestApp {
         let mut req = self
             .http
             .request(method, self.url(path))
-            .header("Cookie", &person.cookie);
+            .header("Cookie", &person.cookie)
+            .header("X-CSRF-Token", csrf_of(&person.cookie));
         if let Some(b) = body {
             req = req.json(b);
         }
