@@ -10,13 +10,18 @@ import time
 import traceback
 
 from common import chrome
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 base, shots, password = sys.argv[1], sys.argv[2], sys.argv[3]
 driver = chrome()
-wait = WebDriverWait(driver, 20, poll_frequency=0.05)
+# A page that is being replaced (a submit, a live refresh) makes elements stale: look again.
+wait = WebDriverWait(
+    driver, 20, poll_frequency=0.05,
+    ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+)
 
 
 def say(line):
