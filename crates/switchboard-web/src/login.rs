@@ -12,8 +12,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use switchboard_server::AppState;
 use switchboard_server::auth::{
-    SESSION_COOKIE, authenticate, credential_hash, csrf_matches, new_credential, session_cookie,
-    start_session,
+    SESSION_COOKIE, authenticate, cookie, credential_hash, csrf_matches, new_credential,
+    session_cookie, start_session,
 };
 
 const LOGIN_COOKIE: &str = "sb_login";
@@ -83,17 +83,6 @@ pub struct LoginForm {
     password: String,
     token: String,
     next: Option<String>,
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 pub async fn submit(

@@ -84,6 +84,43 @@ pub fn run_script(
     (child, rx)
 }
 
+/// A browser script's output, read line by line up to a marker.
+pub struct Lines {
+    rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+    timeout: std::time::Duration,
+}
+
+impl Lines {
+    pub fn new(rx: tokio::sync::mpsc::UnboundedReceiver<String>, timeout_secs: u64) -> Lines {
+        Lines {
+            rx,
+            seen: Vec::new(),
+            timeout: std::time::Duration::from_secs(timeout_secs),
+        }
+    }
+
+    /// The next line starting with `marker`; panics, with every line so far, when the script
+    /// ends or is silent too long first.
+    pub async fn expect(&mut self, marker: &str) -> String {
+        loop {
+            let line = tokio::time::timeout(self.timeout, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {marker} from the browser; got {:?}", self.seen))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the browser script ended before {marker}; got {:?}",
+                        self.seen
+                    )
+                });
+            self.seen.push(line.clone());
+            if line.starts_with(marker) {
+                return line;
+            }
+        }
+    }
+}
+
 /// Where the screenshots go.
 fn screenshot_dir() -> String {
     shots_dir("widget-screenshots")
@@ -136,22 +173,9 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
     assert!(size < 32 * 1024, "the widget is small: {size} bytes");
 
     let shots = screenshot_dir();
-    let (child, mut rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots, &[]);
-    let mut lines = Vec::new();
-    let mut expect = async |marker: &str| -> String {
-        loop {
-            let line = tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no {marker} from the browser; got {lines:?}"))
-                .unwrap_or_else(|| {
-                    panic!("the browser script ended before {marker}; got {lines:?}")
-                });
-            lines.push(line.clone());
-            if line.starts_with(marker) {
-                return line;
-            }
-        }
-    };
+    let (child, rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots, &[]);
+    let mut lines = Lines::new(rx, 60);
+    let mut expect = async |marker: &str| lines.expect(marker).await;
 
     assert_eq!(expect("LABEL").await, "LABEL Open chat");
     assert_eq!(expect("OPEN").await, "OPEN Hi! Ask us anything.");

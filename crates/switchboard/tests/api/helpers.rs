@@ -299,6 +299,19 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
 
+    /// The id of the team the playbook calls `slug`.
+    pub async fn team_id(&self, slug: &str) -> String {
+        let teams = self.get("/api/v1/teams", &self.admin).await;
+        teams.json["items"]
+            .as_array()
+            .expect("teams")
+            .iter()
+            .find(|t| t["slug"] == slug)
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("no team {slug}: {}", teams.text))
+            .to_owned()
+    }
+
     /// Creates a webhook channel; returns its id and the secret shown once.
     pub async fn create_channel(&self, outbound_url: &str) -> Channel {
         let a = self

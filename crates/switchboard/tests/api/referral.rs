@@ -59,18 +59,10 @@ async fn tier1_refers_a_case_in_one_action_and_tells_the_customer_who_and_when()
     let partner = FakePartner::start(&[], 200).await;
     let ch = app.create_channel(&partner.url).await;
     app.apply_playbook(PLAYBOOK).await;
-    let teams = app.get("/api/v1/teams", &app.admin).await;
-    let team = |slug: &str| {
-        teams.json["items"]
-            .as_array()
-            .expect("teams")
-            .iter()
-            .find(|t| t["slug"] == slug)
-            .and_then(|t| t["id"].as_str())
-            .expect("team")
-            .to_owned()
-    };
-    let (front, admissions) = (team("front-desk"), team("admissions"));
+    let (front, admissions) = (
+        app.team_id("front-desk").await,
+        app.team_id("admissions").await,
+    );
 
     app.deliver(
         &ch,

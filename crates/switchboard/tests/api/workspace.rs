@@ -7,7 +7,7 @@
 //! reason, without Chromium, chromedriver or Selenium (`.ci/run` installs them). Also: the
 //! pages' server-side rules (login redirect, role checks, CSRF on forms) without a browser.
 
-use crate::browser::{available, run_script, shots_dir};
+use crate::browser::{Lines, available, run_script, shots_dir};
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -45,20 +45,8 @@ then.purpose = "tier1"
 /// The password `TestApp::person` gives everyone.
 const PASSWORD: &str = "a long enough password";
 
-async fn team_id(app: &TestApp, slug: &str) -> String {
-    let teams = app.get("/api/v1/teams", &app.admin).await;
-    teams.json["items"]
-        .as_array()
-        .expect("teams")
-        .iter()
-        .find(|t| t["slug"] == slug)
-        .and_then(|t| t["id"].as_str())
-        .expect("team")
-        .to_owned()
-}
-
 async fn join(app: &TestApp, slug: &str, person: &Person) {
-    let team = team_id(app, slug).await;
+    let team = app.team_id(slug).await;
     let a = app
         .post(
             &format!("/api/v1/teams/{team}/members"),
@@ -89,22 +77,9 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     join(&app, "front-desk", &sue).await;
 
     let shots = shots_dir("workspace-screenshots");
-    let (child, mut rx) = run_script("workspace.py", &app.address, &shots, &[PASSWORD]);
-    let mut lines = Vec::new();
-    let mut expect = async |marker: &str| -> String {
-        loop {
-            let line = tokio::time::timeout(std::time::Duration::from_secs(90), rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no {marker} from the browser; got {lines:?}"))
-                .unwrap_or_else(|| {
-                    panic!("the browser script ended before {marker}; got {lines:?}")
-                });
-            lines.push(line.clone());
-            if line.starts_with(marker) {
-                return line;
-            }
-        }
-    };
+    let (child, rx) = run_script("workspace.py", &app.address, &shots, &[PASSWORD]);
+    let mut lines = Lines::new(rx, 90);
+    let mut expect = async |marker: &str| lines.expect(marker).await;
 
     assert_eq!(
         expect("LOGIN_REFUSED").await,
