@@ -103,10 +103,31 @@ pub enum BenchCommand {
         #[arg(long, default_value = "../shared/data/twcs/twcs_head5000.csv")]
         corpus: std::path::PathBuf,
     },
+    /// Start a fresh demo workspace, send it the demo traffic's mix with every general
+    /// question labelled by the article that answers it (or none), and report how many
+    /// cases were answered automatically and how many of those answers were wrong.
+    Deflection(DeflectionArgs),
+}
+
+#[derive(clap::Args)]
+pub struct DeflectionArgs {
+    /// Messages to send (each from a new person, so each opens a case).
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub messages: u64,
+    /// Replace the demo playbook's auto_answer threshold (0 to 1).
+    #[arg(long)]
+    pub min_confidence: Option<f64>,
+    /// The traffic's random seed (the same seed sends the same messages).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Keep the workspace here (it must be new); default: a temporary directory, removed after.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Deflection(_) => bail!("bench deflection is run by main"),
         BenchCommand::Chat {
             url,
             token,

@@ -115,12 +115,13 @@ pub async fn seed(
     base: &str,
     token: &str,
     fake: &str,
+    playbook: &str,
 ) -> anyhow::Result<Vec<DemoChannel>> {
     let api = Api { http, base, token };
     api.call(
         reqwest::Method::PUT,
         "/playbook",
-        json!({"source": data::PLAYBOOK}),
+        json!({"source": playbook}),
     )
     .await
     .context("the demo playbook")?;
@@ -462,8 +463,8 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
-/// Posts one envelope; logs a refusal (the demo goes on).
-async fn send(http: &reqwest::Client, out: Outgoing) {
+/// Posts one envelope; logs a refusal (the demo goes on) and says whether it was taken.
+pub async fn send(http: &reqwest::Client, out: Outgoing) -> bool {
     let r = http
         .post(&out.url)
         .header("content-type", out.content_type)
@@ -479,9 +480,15 @@ async fn send(http: &reqwest::Client, out: Outgoing) {
         .send()
         .await;
     match r {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => tracing::warn!(status = %r.status(), "the demo traffic was refused"),
-        Err(e) => tracing::warn!(error = %e, "the demo traffic could not be sent"),
+        Ok(r) if r.status().is_success() => true,
+        Ok(r) => {
+            tracing::warn!(status = %r.status(), "the demo traffic was refused");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo traffic could not be sent");
+            false
+        }
     }
 }
 
@@ -519,25 +526,35 @@ pub async fn traffic(http: reqwest::Client, base: String, channels: Vec<DemoChan
             }
             continue;
         }
-        let roll = rand::thread_rng().gen_range(0..100);
-        let pool: &[Sample] = match roll {
-            0..=44 => data::QUESTIONS,
-            45..=64 => data::COMPLAINTS,
-            65..=84 => data::LEADS,
-            _ => data::PRAISE,
-        };
-        let sample = *pick(pool);
-        let candidates: Vec<&DemoChannel> = channels
-            .iter()
-            .filter(|c| !sample.public_only || c.public)
-            .collect();
-        let Some(ch) = candidates.choose(&mut rand::thread_rng()) else {
+        let Some((sample, ch)) = next_message(&mut rand::thread_rng(), &channels) else {
             continue;
         };
         let who = rand::thread_rng().gen_range(0..400);
         let name = data::FIRST_NAMES[(who as usize) % data::FIRST_NAMES.len()];
         send(&http, envelope(&base, ch, who, name, sample.text, n)).await;
     }
+}
+
+/// The traffic's mix: questions most, then complaints, leads, praise, and now and then a
+/// crisis post; with a channel that can carry it (public-only samples need a public one).
+pub fn next_message<'c>(
+    rng: &mut impl Rng,
+    channels: &'c [DemoChannel],
+) -> Option<(Sample, &'c DemoChannel)> {
+    let pool: &[Sample] = match rng.gen_range(0..100) {
+        0..=44 => data::QUESTIONS,
+        45..=62 => data::COMPLAINTS,
+        63..=82 => data::LEADS,
+        83..=97 => data::PRAISE,
+        _ => data::CRISIS,
+    };
+    let sample = pool[rng.gen_range(0..pool.len())];
+    let candidates: Vec<&DemoChannel> = channels
+        .iter()
+        .filter(|c| !sample.public_only || c.public)
+        .collect();
+    let ch = candidates.choose(rng)?;
+    Some((sample, ch))
 }
 
 fn pick<T>(items: &[T]) -> &T {

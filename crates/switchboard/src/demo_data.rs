@@ -115,7 +115,7 @@ then.team = "pr"
 name = "General questions: the front desk, answered automatically when sure"
 when.purpose_any = ["tier1"]
 then.team = "front-desk"
-then.auto_answer = { min_confidence = 0.6 }
+then.auto_answer = { min_confidence = 0.65 }
 
 [[rule]]
 name = "Everything else starts at the front desk"
@@ -143,23 +143,68 @@ pub struct Sample {
     pub text: &'static str,
     /// Only on public channels (a mention or comment).
     pub public_only: bool,
+    /// The title of the knowledge-base article that answers it, if one does: what
+    /// `bench deflection` judges an automatic answer by. `None`: no article answers it, so
+    /// any automatic answer is wrong.
+    pub answer: Option<&'static str>,
 }
 
 const fn s(text: &'static str) -> Sample {
     Sample {
         text,
         public_only: false,
+        answer: None,
     }
 }
 
+/// A question the article titled `answer` answers.
+const fn q(text: &'static str, answer: &'static str) -> Sample {
+    Sample {
+        text,
+        public_only: false,
+        answer: Some(answer),
+    }
+}
+
+const GAME: &str = "What time does the game start?";
+const PARKING: &str = "Where can I park on campus?";
+const LIBRARY: &str = "When is the library open?";
+const PASSWORD_RESET: &str = "How do I reset my student portal password?";
+const TOURS: &str = "Campus tours";
+
+/// General questions: most have an article, some (the last ones) have none and must be left
+/// to a person.
 pub const QUESTIONS: &[Sample] = &[
-    s("What time does the game start on Saturday?"),
-    s("Hi! Where can visitors park on campus?"),
-    s("When is the library open at the weekend?"),
-    s("Do you run campus tours? When?"),
-    s("How do I reset my student portal password?"),
-    s("what time does the game start"),
-    s("Is the library open late during exams?"),
+    q("What time does the game start on Saturday?", GAME),
+    q("what time does the game start", GAME),
+    q("When do the gates open for Saturday's home game?", GAME),
+    q(
+        "What time is kick-off against Riverside this weekend?",
+        GAME,
+    ),
+    q("Hi! Where can visitors park on campus?", PARKING),
+    q("Is parking free at the weekend?", PARKING),
+    q("Where do I leave my car when I visit the college?", PARKING),
+    q("When is the library open at the weekend?", LIBRARY),
+    q("Is the library open late during exams?", LIBRARY),
+    q("What are the library opening hours?", LIBRARY),
+    q("library hours on sunday?", LIBRARY),
+    q("Do you run campus tours? When?", TOURS),
+    q(
+        "Can I just turn up for a campus tour or do I need to book?",
+        TOURS,
+    ),
+    q("What times are the tours of the campus?", TOURS),
+    q("How do I reset my student portal password?", PASSWORD_RESET),
+    q(
+        "Forgot my portal password, how do I get a new one?",
+        PASSWORD_RESET,
+    ),
+    s("Is the canteen open on Sundays?"),
+    s("Can I bring my dog on campus?"),
+    s("Where is the lost and found office?"),
+    s("Do students get a discount at the gym?"),
+    s("Which bus goes from the train station to the college?"),
 ];
 
 pub const COMPLAINTS: &[Sample] = &[
@@ -173,7 +218,10 @@ pub const COMPLAINTS: &[Sample] = &[
 
 pub const LEADS: &[Sample] = &[
     s("How much is tuition for international students?"),
-    s("I'd like to apply for the autumn term, what is the deadline?"),
+    q(
+        "I'd like to apply for the autumn term, what is the deadline?",
+        "When are the application deadlines?",
+    ),
     s("We're a company looking for corporate training for 40 staff, what's the pricing?"),
     s("Are there scholarships for mature students? I want to enrol next year."),
     s("Group booking for a school visit of 60 pupils, who do I talk to?"),
@@ -185,19 +233,19 @@ pub const PRAISE: &[Sample] = &[
     s("Great win for the Lakeside team last night, what a game!"),
 ];
 
+/// A post that only makes sense in public (a mention or comment).
+const fn public(text: &'static str) -> Sample {
+    Sample {
+        text,
+        public_only: true,
+        answer: None,
+    }
+}
+
 pub const CRISIS: &[Sample] = &[
-    Sample {
-        text: "Is it true Lakeside had a data breach? My details were in an email from a stranger.",
-        public_only: true,
-    },
-    Sample {
-        text: "Students are saying the science building is unsafe after the fire. Why no statement?",
-        public_only: true,
-    },
-    Sample {
-        text: "Heard about the data breach at Lakeside. Are you going to tell us anything?",
-        public_only: true,
-    },
+    public("Is it true Lakeside had a data breach? My details were in an email from a stranger."),
+    public("Students are saying the science building is unsafe after the fire. Why no statement?"),
+    public("Heard about the data breach at Lakeside. Are you going to tell us anything?"),
 ];
 
 pub const FIRST_NAMES: &[&str] = &[

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_chat;
+mod bench_deflection;
 mod bench_search;
 mod bench_simulate;
 mod channel_cmd;
@@ -531,6 +532,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
         }
+        Command::Bench {
+            command: bench::BenchCommand::Deflection(b),
+        } => run_deflection_bench(b).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }
@@ -592,10 +596,56 @@ async fn ensure_admin(store: &Store) -> anyhow::Result<Option<String>> {
 /// `switchboard demo`: see [`demo`].
 async fn run_demo(args: StoreArgs, listen: String, quiet: bool) -> anyhow::Result<()> {
     let location = args.location()?;
-    let secrets = args.secrets()?;
     let _lock = args.lock(&location)?;
+    let running = start_demo(&args, &listen, demo_data::PLAYBOOK).await?;
+    println!(
+        "Switchboard demo: {}   (database: {location:?})",
+        running.base
+    );
+    println!(
+        "Log in with any of these (password {:?}):",
+        demo_data::PASSWORD
+    );
+    println!("  admin    Avery Admin      admin (channels, teams, users, playbook)");
+    for (username, name, role, teams) in demo_data::PEOPLE {
+        println!("  {username:<8} {name:<16} {role} ({})", teams.join(", "));
+    }
+    println!(
+        "Outside expert: from a case's Transfer, ask {} <{}> (with no mail relay, the link is shown to you).",
+        demo_data::EXPERT.1,
+        demo_data::EXPERT.0
+    );
+    if quiet {
+        println!("No traffic (--quiet).");
+    } else {
+        println!(
+            "Live traffic is arriving on {} channels; press Ctrl-C to stop.",
+            running.channels.len()
+        );
+        tokio::spawn(demo::traffic(
+            reqwest::Client::new(),
+            running.base.clone(),
+            running.channels.clone(),
+        ));
+    }
+    running.server.await??;
+    Ok(())
+}
+
+/// A demo workspace being served: seeded now (with `playbook`) or by an earlier run.
+struct DemoRunning {
+    base: String,
+    store: Store,
+    channels: Vec<demo::DemoChannel>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the demo's store, starts the server on `listen` with the fake providers, and seeds
+/// the workspace unless an earlier run did. Refuses a store that holds another workspace.
+async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::Result<DemoRunning> {
+    let secrets = args.secrets()?;
     let store = args.open().await?;
-    check_key(&store, &secrets, &args).await?;
+    check_key(&store, &secrets, args).await?;
     let seeded = store.setting("demo_seeded").await?.is_some();
     if !seeded && !store.list_channels().await?.is_empty() {
         anyhow::bail!(
@@ -603,7 +653,7 @@ async fn run_demo(args: StoreArgs, listen: String, quiet: bool) -> anyhow::Resul
              run the demo with --data-dir pointing somewhere else"
         );
     }
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -651,39 +701,57 @@ async fn run_demo(args: StoreArgs, listen: String, quiet: bool) -> anyhow::Resul
         switchboard_web::routes(),
         shutdown_signal(),
     ));
-    let http = reqwest::Client::new();
     let channels = match seed_token {
         Some(token) => {
-            let channels = demo::seed(&http, &base, &token, &fake).await?;
+            let channels =
+                demo::seed(&reqwest::Client::new(), &base, &token, &fake, playbook).await?;
             store.set_setting_once("demo_seeded", "yes").await?;
             channels
         }
         None => demo::known_channels(&store).await?,
     };
-    println!("Switchboard demo: {base}   (database: {location:?})");
-    println!(
-        "Log in with any of these (password {:?}):",
-        demo_data::PASSWORD
-    );
-    println!("  admin    Avery Admin      admin (channels, teams, users, playbook)");
-    for (username, name, role, teams) in demo_data::PEOPLE {
-        println!("  {username:<8} {name:<16} {role} ({})", teams.join(", "));
-    }
-    println!(
-        "Outside expert: from a case's Transfer, ask {} <{}> (with no mail relay, the link is shown to you).",
-        demo_data::EXPERT.1,
-        demo_data::EXPERT.0
-    );
-    if quiet {
-        println!("No traffic (--quiet).");
-    } else {
-        println!(
-            "Live traffic is arriving on {} channels; press Ctrl-C to stop.",
-            channels.len()
+    Ok(DemoRunning {
+        base,
+        store,
+        channels,
+        server,
+    })
+}
+
+/// `switchboard bench deflection`: a fresh demo workspace in its own data directory, fed
+/// labelled traffic (see [`bench_deflection`]).
+async fn run_deflection_bench(b: bench::DeflectionArgs) -> anyhow::Result<()> {
+    let dir = b.data_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("switchboard-deflection-{}", uuid::Uuid::now_v7()))
+    });
+    if dir.join("switchboard.db").exists() {
+        anyhow::bail!(
+            "{} already holds a workspace; the bench needs a fresh one",
+            dir.display()
         );
-        tokio::spawn(demo::traffic(http, base, channels));
     }
-    server.await??;
+    let args = StoreArgs {
+        data_dir: dir.clone(),
+        database: None,
+    };
+    let playbook = match b.min_confidence {
+        Some(t) => bench_deflection::with_threshold(demo_data::PLAYBOOK, t)?,
+        None => demo_data::PLAYBOOK.to_owned(),
+    };
+    let running = start_demo(&args, "127.0.0.1:0", &playbook).await?;
+    let report = bench_deflection::measure(
+        &running.store,
+        &running.base,
+        &running.channels,
+        b.messages as usize,
+        b.seed,
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    running.server.abort();
+    if b.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 

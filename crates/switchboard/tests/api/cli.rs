@@ -867,3 +867,52 @@ fn kb_eval_scores_retrieval_against_labelled_questions() {
     ]);
     assert!(!missing.status.success());
 }
+
+/// `bench deflection` runs a fresh demo end to end: labelled traffic through the real
+/// webhooks, automatic answers from the demo's knowledge base, each case judged. At the
+/// demo's threshold no answer is wrong; with the threshold lowered, wrong answers show (so
+/// the judging can fail), and a threshold out of range is refused.
+#[test]
+fn bench_deflection_judges_the_demo_automatic_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let out = run(&[
+        "bench",
+        "deflection",
+        "--messages",
+        "120",
+        "--data-dir",
+        path(&ws),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["cases"], 120, "{r}");
+    assert!(r["auto_answered"].as_u64().unwrap() > 5, "{r}");
+    assert_eq!(r["wrong"], 0, "{r}");
+    assert_eq!(r["auto_answered"], r["correct"], "{r}");
+    // The workspace was kept where asked, and a second run there is refused.
+    assert!(ws.join("switchboard.db").exists());
+    let again = run(&["bench", "deflection", "--data-dir", path(&ws)]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already holds a workspace"));
+
+    let out = run(&[
+        "bench",
+        "deflection",
+        "--messages",
+        "120",
+        "--min-confidence",
+        "0.5",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let low: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(low["wrong"].as_u64().unwrap() > 0, "{low}");
+    assert!(
+        low["auto_answered"].as_u64() > r["auto_answered"].as_u64(),
+        "{low}"
+    );
+
+    let bad = run(&["bench", "deflection", "--min-confidence", "1.5"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("between 0 and 1"));
+}
