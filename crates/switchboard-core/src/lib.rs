@@ -12,6 +12,7 @@ pub mod guard;
 pub mod ids;
 pub mod kb;
 pub mod kb_csv;
+pub mod kpi;
 pub mod message;
 pub mod name;
 pub mod playbook;
