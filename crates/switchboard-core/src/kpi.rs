@@ -30,7 +30,7 @@
 use crate::schedule::BusinessHours;
 use crate::timestamp::Timestamp;
 use jiff::civil::Weekday;
-use jiff::tz::TimeZone;
+pub use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -194,6 +194,39 @@ impl Bucket {
             Bucket::All => "all".to_owned(),
         }
     }
+}
+
+/// An IANA time zone by name (`Europe/Berlin`, `UTC`), from the bundled database.
+pub fn time_zone(name: &str) -> Option<TimeZone> {
+    TimeZone::get(name).ok()
+}
+
+/// A report's range from what a person types: a local date `YYYY-MM-DD` in `tz` (`to` counts
+/// the whole day) or an RFC 3339 instant (`to` excluded). `from` must come before `to`.
+pub fn parse_range(from: &str, to: &str, tz: &TimeZone) -> Result<(Timestamp, Timestamp), String> {
+    let read = |field: &str, s: &str, end: bool| -> Result<Timestamp, String> {
+        if let Ok(date) = s.trim().parse::<jiff::civil::Date>() {
+            let date = if end {
+                date.tomorrow().map_err(|e| format!("{field}: {e}"))?
+            } else {
+                date
+            };
+            let zoned = date
+                .to_zoned(tz.clone())
+                .map_err(|e| format!("{field}: {e}"))?;
+            return Ok(Timestamp::from_unix_micros(
+                zoned.timestamp().as_microsecond(),
+            ));
+        }
+        Timestamp::parse_rfc3339(s.trim()).map_err(|_| {
+            format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time, not {s:?}")
+        })
+    };
+    let (a, b) = (read("from", from, false)?, read("to", to, true)?);
+    if a >= b {
+        return Err("from must be before to".to_owned());
+    }
+    Ok((a, b))
 }
 
 /// Median, p90 and mean of a set of durations, in seconds.
@@ -523,6 +556,24 @@ pub fn csv_record(r: &KpiRow) -> Vec<String> {
     ]
 }
 
+/// The rows as CSV with [`CSV_HEADER`]. A cell a spreadsheet would run as a formula (it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return: a team or channel name can) is
+/// written with a leading `'`.
+pub fn to_csv(rows: &[KpiRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(CSV_HEADER);
+    for r in rows {
+        let mut cells = csv_record(r);
+        for cell in cells.iter_mut().take(2) {
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                cell.insert(0, '\'');
+            }
+        }
+        let _ = w.write_record(&cells);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -809,8 +860,45 @@ mod tests {
     }
 
     #[test]
+    fn ranges_read_dates_in_the_time_zone_and_instants() {
+        let ny = TimeZone::get("America/New_York").expect("tz");
+        let (a, b) = parse_range("2026-03-01", "2026-03-01", &ny).expect("range");
+        assert_eq!(a.to_rfc3339(), "2026-03-01T05:00:00Z");
+        assert_eq!(b.to_rfc3339(), "2026-03-02T05:00:00Z");
+        // Across the switch to summer time (8 March 2026 in New York): 23 hours that day.
+        let (a, b) = parse_range("2026-03-08", "2026-03-08", &ny).expect("range");
+        assert_eq!(b.as_unix_micros() - a.as_unix_micros(), 23 * 3_600_000_000);
+        let (a, b) = parse_range(
+            "2026-03-01T00:00:00Z",
+            "2026-03-01T01:00:00Z",
+            &TimeZone::UTC,
+        )
+        .expect("range");
+        assert_eq!(b.as_unix_micros() - a.as_unix_micros(), 3_600_000_000);
+        for (from, to, says) in [
+            ("2026-03-02", "2026-03-01", "before"),
+            ("yesterday", "2026-03-01", "from must be a date"),
+            ("2026-03-01", "2026-02-30", "to must be a date"),
+            ("2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "before"),
+        ] {
+            let e = parse_range(from, to, &TimeZone::UTC).expect_err(from);
+            assert!(e.contains(says), "{from} {to}: {e}");
+        }
+    }
+
+    #[test]
     fn csv_record_matches_the_header() {
-        let rows = report(&spec(Bucket::All), &[case(vec![msg(Side::Customer, 0, 0)])]);
+        let mut c = case(vec![msg(Side::Customer, 0, 0)]);
+        c.group = Some("=HYPERLINK(\"x\")".into());
+        let rows = report(&spec(Bucket::All), &[c]);
         assert_eq!(csv_record(&rows[0]).len(), CSV_HEADER.len());
+        let csv = to_csv(&rows);
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some(CSV_HEADER.join(",").as_str()));
+        let row = lines.next().expect("a row");
+        assert!(
+            row.starts_with("\"'=HYPERLINK(\"\"x\"\")\",all,1,"),
+            "{row}"
+        );
     }
 }

@@ -32,6 +32,8 @@ pub enum Permission {
     ManageRouting,
     /// Approve or reject replies held for review (never one's own).
     ReviewReplies,
+    /// Read KPI reports and export them.
+    ViewReports,
 }
 
 impl Role {
@@ -64,7 +66,7 @@ impl Role {
             Role::Supervisor => {
                 matches!(
                     p,
-                    Read | WorkCases | ManageTeams | ManageRouting | ReviewReplies
+                    Read | WorkCases | ManageTeams | ManageRouting | ReviewReplies | ViewReports
                 )
             }
             Role::Agent => matches!(p, Read | WorkCases),
@@ -87,18 +89,18 @@ mod tests {
     #[test]
     fn permission_table() {
         let table = [
-            (Role::Admin, [true; 8]),
+            (Role::Admin, [true; 9]),
             (
                 Role::Supervisor,
-                [true, true, true, false, false, false, true, true],
+                [true, true, true, false, false, false, true, true, true],
             ),
             (
                 Role::Agent,
-                [true, true, false, false, false, false, false, false],
+                [true, true, false, false, false, false, false, false, false],
             ),
             (
                 Role::Reviewer,
-                [true, false, false, false, false, false, false, true],
+                [true, false, false, false, false, false, false, true, false],
             ),
         ];
         for (role, expect) in table {
@@ -111,6 +113,7 @@ mod tests {
                 ReadAudit,
                 ManageRouting,
                 ReviewReplies,
+                ViewReports,
             ]
             .map(|p| role.can(p));
             assert_eq!(got, expect, "{role}");

@@ -305,7 +305,8 @@ pub mod need {
         ManageUsers,
         ReadAudit,
         ManageRouting,
-        ReviewReplies
+        ReviewReplies,
+        ViewReports
     );
 }
 

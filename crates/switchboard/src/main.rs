@@ -14,6 +14,7 @@ mod kb_cmd;
 mod model_cmd;
 mod playbook_cmd;
 mod replay;
+mod report_cmd;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -236,6 +237,11 @@ enum Command {
         #[command(subcommand)]
         command: kb_cmd::KbCommand,
     },
+    /// Reports: KPIs per purpose, team, channel, agent or language, as JSON or CSV.
+    Report {
+        #[command(subcommand)]
+        command: report_cmd::ReportCommand,
+    },
     /// Replay recorded traffic through a running server's real webhook path.
     Replay(replay::ReplayArgs),
     /// Manage people.
@@ -347,6 +353,7 @@ fn parse_cli() -> anyhow::Result<Cli> {
         | Command::Model { .. }
         | Command::Channel { .. }
         | Command::Kb { .. }
+        | Command::Report { .. }
         | Command::Replay(_)
         | Command::Analyze { .. } => None,
     };
@@ -528,6 +535,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model { command } => model_cmd::run(command).await,
         Command::Channel { command } => channel_cmd::run(command).await,
         Command::Kb { command } => kb_cmd::run(command).await,
+        Command::Report { command } => report_cmd::run(command).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?

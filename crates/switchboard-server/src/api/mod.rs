@@ -12,6 +12,7 @@ mod notifications;
 mod notify;
 mod playbook;
 mod purposes;
+pub mod reports;
 mod session;
 mod stream;
 mod understand;
@@ -100,6 +101,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
         .route("/analyze", post(understand::analyze))
+        .route("/reports/kpis", get(reports::kpis))
         .route("/models", get(models::list))
         .route("/training-examples", get(models::examples))
         .route("/messages/{id}/intent", post(models::correct_intent))

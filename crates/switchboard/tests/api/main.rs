@@ -33,6 +33,7 @@ mod provider;
 mod recovery;
 mod referral;
 mod regressions;
+mod reports;
 mod routing;
 mod social;
 mod stream;

@@ -1,0 +1,252 @@
+//! KPI reports (issue 9) through `GET /api/v1/reports/kpis`, on SQLite and PostgreSQL: times
+//! come from the messages' own `sent_at`, a person's reply sets the first response, an
+//! unanswered lead counts as unanswered, won leads convert; CSV has the documented header;
+//! every bad parameter is a 400 naming its field, and only supervisors and admins may read.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PLAYBOOK: &str = r#"
+[[team]]
+id = "support"
+name = "Support"
+
+[[team]]
+id = "sales"
+name = "Sales"
+
+[[rule]]
+name = "Leads"
+when.text_any = ["price"]
+then.purpose = "sales"
+then.team = "sales"
+then.tags = ["lead"]
+
+[[rule]]
+name = "Everything else"
+then.purpose = "support"
+then.team = "support"
+"#;
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// A webhook message written at `unix` seconds by its own clock.
+fn written(id: &str, conversation: &str, text: &str, unix: i64) -> String {
+    json!({
+        "id": id, "conversation": conversation,
+        "from": {"id": conversation, "name": "Customer"},
+        "text": text, "sent_at": rfc3339(unix),
+    })
+    .to_string()
+}
+
+fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["group"] == group)
+        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
+}
+
+#[tokio::test]
+async fn kpis_on_sqlite() {
+    kpi_flow(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn kpis_on_postgres() {
+    if let Some(app) = spawn_app_pg("kpis_on_postgres").await {
+        kpi_flow(&app).await;
+    }
+}
+
+async fn kpi_flow(app: &TestApp) {
+    let partner = FakePartner::start(&[], 200).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.apply_playbook(PLAYBOOK).await;
+
+    // Support: written 600 s ago, answered now by an agent, then resolved.
+    let written_at = now_secs() - 600;
+    app.deliver(
+        &ch,
+        &written("s-1", "ann", "My card does not work", written_at),
+    )
+    .await;
+    let support = app.wait_for_message("s-1").await;
+    let support_id = support["id"].as_str().expect("id").to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{support_id}/replies"),
+            &app.agent,
+            &json!({"text": "Sorry! Which card is it?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let after = now_secs();
+    let r = app
+        .patch(
+            &format!("/api/v1/cases/{support_id}"),
+            &app.agent,
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A second support case, written 300 s ago, nobody answered yet.
+    app.deliver(
+        &ch,
+        &written("s-2", "bob", "The app crashes on login", now_secs() - 300),
+    )
+    .await;
+    // A lead written 1200 s ago: unanswered, then marked won.
+    app.deliver(
+        &ch,
+        &written(
+            "l-1",
+            "cat",
+            "What is the price of the premium plan?",
+            now_secs() - 1200,
+        ),
+    )
+    .await;
+    let lead = app.wait_for_message("l-1").await;
+    app.wait_for_message("s-2").await;
+    let r = app
+        .patch(
+            &format!("/api/v1/cases/{}", lead["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({"tags": ["lead", "won"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let a = app
+        .get("/api/v1/reports/kpis?group_by=purpose", &app.supervisor)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let support = row(&a.json, "support");
+    assert_eq!(support["cases_opened"], 2, "{support}");
+    assert_eq!(support["cases_resolved"], 1, "{support}");
+    assert_eq!(support["inbound_messages"], 2, "{support}");
+    assert_eq!(support["unanswered"], 1, "{support}");
+    assert_eq!(support["first_response"]["count"], 1, "{support}");
+    // From the customer's own clock (600 s before the test went on) to the reply, stamped
+    // while the reply call ran.
+    let fr = support["first_response"]["median_s"].as_f64().expect("fr");
+    assert!(
+        fr >= 600.0 && fr <= (after + 1 - written_at) as f64,
+        "first response {fr} s, expected 600 to {}: {support}",
+        after + 1 - written_at
+    );
+    assert_eq!(support["first_contact_resolution"], 1.0, "{support}");
+    let sales = row(&a.json, "sales");
+    assert_eq!(
+        (&sales["leads"], &sales["won"], &sales["conversion"]),
+        (&json!(1), &json!(1), &json!(1.0)),
+        "{sales}"
+    );
+    assert_eq!(sales["unanswered"], 1, "{sales}");
+    assert_eq!(sales["first_response"]["count"], 0, "{sales}");
+
+    // By team, by day in a time zone: the same cases, other groups.
+    let a = app
+        .get(
+            "/api/v1/reports/kpis?group_by=team&bucket=day&tz=America/New_York",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let opened: u64 = a.json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["cases_opened"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(opened, 3, "{}", a.text);
+    assert!(
+        a.json["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["bucket"].as_str().is_some_and(|b| b.len() == 10)),
+        "{}",
+        a.text
+    );
+
+    // A range before any of it: no rows.
+    let a = app
+        .get(
+            "/api/v1/reports/kpis?from=2020-01-01&to=2020-01-31",
+            &app.supervisor,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["rows"], json!([]));
+
+    // CSV, with the documented header.
+    let r = app
+        .http
+        .get(app.url("/api/v1/reports/kpis?format=csv&group_by=purpose"))
+        .bearer_auth(&app.supervisor)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let text = r.text().await.expect("body");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    assert!(
+        header.starts_with("group,bucket,inbound_messages,"),
+        "{header}"
+    );
+    assert_eq!(lines.filter(|l| l.starts_with("s")).count(), 2, "{text}");
+}
+
+#[tokio::test]
+async fn bad_report_parameters_are_refused_by_field() {
+    let app = spawn_app().await;
+    for (query, field) in [
+        ("group_by=colour", "group_by"),
+        ("bucket=year", "bucket"),
+        ("tz=Mars/Olympus", "tz"),
+        ("format=xml", "format"),
+        ("from=2026-01-01", "to"),
+        ("to=2026-01-01", "from"),
+        ("from=2026-02-01&to=2026-01-01", "from"),
+        ("from=yesterday&to=2026-01-01", "from"),
+        ("from=2026-01-01&to=2026-13-01", "to"),
+    ] {
+        let a = app
+            .get(&format!("/api/v1/reports/kpis?{query}"), &app.admin)
+            .await;
+        let p = a.assert_problem(400, "invalid_field");
+        assert_eq!(p["field"], field, "{query}: {p}");
+    }
+    let a = app
+        .get("/api/v1/reports/kpis?colour=blue", &app.admin)
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    for token in [&app.agent, &app.reviewer] {
+        let a = app.get("/api/v1/reports/kpis", token).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    }
+}
