@@ -250,3 +250,113 @@ async fn bad_report_parameters_are_refused_by_field() {
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
     }
 }
+
+/// Runs a program to its end off the server's thread.
+async fn run(program: &'static str, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(program)
+            .args(&args)
+            .output()
+            .expect(program)
+    })
+    .await
+    .expect("join")
+}
+
+/// The cross-check of docs/REPORTS.md: the TWCS sample replayed through the real X webhook
+/// path (one channel per company), then each company's first response time from the report
+/// against `scripts/twcs_first_response.py`, an independent computation over the same file
+/// (Python, no Switchboard code). Every company must agree exactly on the number of answered
+/// cases, the median, p90 and mean, except the few whose cases share a conversation with
+/// another company (each replay channel holds only the customer tweets placed on it).
+#[tokio::test]
+async fn first_response_times_agree_with_an_independent_computation_on_twcs() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let data = format!("{root}/../shared/data/twcs/twcs_head5000.csv");
+    if !std::path::Path::new(&data).exists() {
+        println!("skipped: {data} is not here");
+        return;
+    }
+    let app = spawn_app().await;
+    let out = run(
+        env!("CARGO_BIN_EXE_switchboard"),
+        vec![
+            "replay".into(),
+            data.clone(),
+            "--target".into(),
+            app.address.clone(),
+            "--token".into(),
+            app.admin.clone(),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replay: Value = serde_json::from_slice(&out.stdout).expect("replay summary");
+    assert_eq!(replay["sent"], 5000, "{replay}");
+
+    let script = run(
+        "python3",
+        vec![
+            format!("{root}/scripts/twcs_first_response.py"),
+            data,
+            "-q".into(),
+        ],
+    )
+    .await;
+    assert!(
+        script.status.success(),
+        "{}",
+        String::from_utf8_lossy(&script.stderr)
+    );
+    let independent: Vec<Value> = String::from_utf8_lossy(&script.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+
+    // Every event processed (the report reads what is stored).
+    let ours = wait_for("every replayed tweet on a case", || async {
+        let a = app
+            .get(
+                "/api/v1/reports/kpis?group_by=channel&from=2010-01-01&to=2018-01-01",
+                &app.supervisor,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let answered: u64 = a.json["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["first_response"]["count"].as_u64().unwrap_or(0))
+            .sum();
+        (answered >= 1318).then_some(a.json)
+    })
+    .await;
+    let mut compared = 0;
+    for company in &independent {
+        let name = company["company"].as_str().expect("company");
+        let row = row(&ours, &format!("@{name} (replay)"));
+        if company["shared_cases"] != 0 {
+            continue;
+        }
+        let fr = &row["first_response"];
+        assert_eq!(fr["count"], company["cases"], "{name}: {row}");
+        assert_eq!(
+            fr["median_s"].as_f64(),
+            company["median_s"].as_f64(),
+            "{name}"
+        );
+        assert_eq!(fr["p90_s"].as_f64(), company["p90_s"].as_f64(), "{name}");
+        let mean = fr["mean_s"].as_f64().expect("mean");
+        let theirs = company["mean_s"].as_f64().expect("mean");
+        assert!(
+            (mean - theirs).abs() <= 0.05 + 1e-9,
+            "{name}: {mean} {theirs}"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 70, "only {compared} companies compared");
+}
