@@ -58,6 +58,8 @@ pub struct MessageFact {
     pub delivered: bool,
     /// For the customer's messages: the sentiment label, if understood.
     pub sentiment: Option<Sentiment>,
+    /// For the customer's messages: the author's followers, where the channel tells.
+    pub followers: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +146,35 @@ pub struct CaseFacts {
     pub lost: bool,
     /// Index into the report's business hours (the case's team's); `None`: always open.
     pub hours: Option<usize>,
+    /// The case's purpose is `crisis`.
+    pub crisis: bool,
+    /// The SLA policy that applies to the case, and what became of its targets.
+    pub sla: Option<SlaOutcome>,
+    /// Time the case spent with outside experts, in microseconds.
+    pub expert_micros: i64,
+    /// The team a Tier-1 referral sent the case to (the last referral's), by name.
+    pub referred_to: Option<String>,
+    /// Replies on the case that needed a reviewer's approval.
+    pub approvals: Vec<ApprovalFact>,
+}
+
+/// The SLA policy of a case and its targets' fate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlaOutcome {
+    pub policy: String,
+    pub first_response_target: bool,
+    pub resolution_target: bool,
+    /// A breach of the target fired.
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
+}
+
+/// A reply that waited for a reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalFact {
+    /// Microseconds from writing to the reviewer's decision; `None` while it waits.
+    pub waited: Option<i64>,
+    pub rejected: bool,
 }
 
 /// Time buckets of a report.
@@ -308,6 +339,42 @@ pub struct KpiRow {
     pub sentiment_positive: usize,
     /// (positive − negative) / understood messages, from −1 to 1.
     pub net_sentiment: Option<f64>,
+    /// Sum of the followers of the authors of public messages, where known.
+    pub reach: i64,
+    /// Crisis cases: the first response of any kind (a person's or automatic).
+    pub crisis_acknowledge: Spread,
+    /// Replies by people on the cases opened.
+    pub person_replies: usize,
+    /// SLA attainment per policy.
+    pub sla: BTreeMap<String, SlaAttainment>,
+    /// Of all policies: targets met / targets met or breached.
+    pub sla_attainment: Option<f64>,
+    /// Cases referred by Tier 1, and to which team.
+    pub referrals: usize,
+    pub referral_rate: Option<f64>,
+    pub referred_to: BTreeMap<String, usize>,
+    /// Cases that went to an outside expert, and how long they stayed with experts.
+    pub expert_cases: usize,
+    pub expert_time: Spread,
+    /// Replies held for approval; rejected; still waiting; time waiting for a reviewer.
+    pub approvals: usize,
+    pub approvals_rejected: usize,
+    pub approvals_waiting: usize,
+    pub approval_wait: Spread,
+    /// Rejected, of those decided.
+    pub rejection_rate: Option<f64>,
+}
+
+/// One SLA policy's targets: met (reached without a breach) and breached. A target still
+/// running and not breached is neither.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct SlaAttainment {
+    pub first_response_met: usize,
+    pub first_response_breached: usize,
+    pub resolution_met: usize,
+    pub resolution_breached: usize,
+    /// Met / (met + breached), both targets together.
+    pub attainment: Option<f64>,
 }
 
 #[derive(Default)]
@@ -333,6 +400,17 @@ struct Acc {
     lost: usize,
     lead_fr: Vec<i64>,
     sentiment: [usize; 3],
+    reach: i64,
+    crisis_ack: Vec<i64>,
+    person_replies: usize,
+    sla: BTreeMap<String, SlaAttainment>,
+    referrals: usize,
+    referred_to: BTreeMap<String, usize>,
+    expert_time: Vec<i64>,
+    approvals: usize,
+    rejected: usize,
+    waiting: usize,
+    approval_wait: Vec<i64>,
 }
 
 /// The report's range and buckets.
@@ -364,6 +442,7 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
             a.inbound += 1;
             if case.public {
                 a.public_messages += 1;
+                a.reach += m.followers.unwrap_or(0).max(0);
             } else {
                 a.private_messages += 1;
             }
@@ -428,6 +507,52 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
             a.won += usize::from(case.won);
             a.lost += usize::from(case.lost && !case.won);
         }
+        a.person_replies += times.person_replies;
+        if case.crisis {
+            let ack = [times.person_response, times.automatic_response]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(ack) = ack {
+                a.crisis_ack.push(ack);
+            }
+        }
+        if let Some(sla) = &case.sla {
+            let e = a.sla.entry(sla.policy.clone()).or_default();
+            if sla.first_response_target {
+                if sla.first_response_breached {
+                    e.first_response_breached += 1;
+                } else if times.start.is_some()
+                    && (times.person_response.is_some() || times.automatic_response.is_some())
+                {
+                    e.first_response_met += 1;
+                }
+            }
+            if sla.resolution_target {
+                if sla.resolution_breached {
+                    e.resolution_breached += 1;
+                } else if case.resolved_at.is_some() {
+                    e.resolution_met += 1;
+                }
+            }
+        }
+        if let Some(team) = &case.referred_to {
+            a.referrals += 1;
+            *a.referred_to.entry(team.clone()).or_default() += 1;
+        }
+        if case.expert_micros > 0 {
+            a.expert_time.push(case.expert_micros);
+        }
+        for ap in &case.approvals {
+            a.approvals += 1;
+            match ap.waited {
+                Some(w) => {
+                    a.approval_wait.push(w.max(0));
+                    a.rejected += usize::from(ap.rejected);
+                }
+                None => a.waiting += 1,
+            }
+        }
     }
     acc.into_iter()
         .map(|((group, bucket), a)| {
@@ -463,6 +588,39 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
                 sentiment_positive: a.sentiment[2],
                 net_sentiment: (understood > 0)
                     .then(|| (a.sentiment[2] as f64 - a.sentiment[0] as f64) / understood as f64),
+                reach: a.reach,
+                crisis_acknowledge: Spread::of(a.crisis_ack),
+                person_replies: a.person_replies,
+                sla_attainment: {
+                    let (met, all) = a.sla.values().fold((0, 0), |(m, n), s| {
+                        let met = s.first_response_met + s.resolution_met;
+                        (
+                            m + met,
+                            n + met + s.first_response_breached + s.resolution_breached,
+                        )
+                    });
+                    share(met, all)
+                },
+                sla: a
+                    .sla
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        let met = v.first_response_met + v.resolution_met;
+                        v.attainment =
+                            share(met, met + v.first_response_breached + v.resolution_breached);
+                        (k, v)
+                    })
+                    .collect(),
+                referrals: a.referrals,
+                referral_rate: share(a.referrals, a.opened),
+                referred_to: a.referred_to,
+                expert_cases: a.expert_time.len(),
+                expert_time: Spread::of(a.expert_time),
+                approvals: a.approvals,
+                approvals_rejected: a.rejected,
+                approvals_waiting: a.waiting,
+                rejection_rate: share(a.rejected, a.approvals - a.waiting),
+                approval_wait: Spread::of(a.approval_wait),
             }
         })
         .collect()
@@ -508,6 +666,20 @@ pub const CSV_HEADER: &[&str] = &[
     "sentiment_neutral",
     "sentiment_positive",
     "net_sentiment",
+    "reach",
+    "crisis_acknowledge_median_s",
+    "person_replies",
+    "sla_attainment",
+    "referrals",
+    "referral_rate",
+    "referred_to",
+    "expert_cases",
+    "expert_time_median_s",
+    "approvals",
+    "approvals_rejected",
+    "approvals_waiting",
+    "approval_wait_median_s",
+    "rejection_rate",
 ];
 
 /// One row as CSV cells, in [`CSV_HEADER`]'s order; an absent value is an empty cell.
@@ -553,6 +725,24 @@ pub fn csv_record(r: &KpiRow) -> Vec<String> {
         n(r.sentiment_neutral),
         n(r.sentiment_positive),
         f(r.net_sentiment),
+        r.reach.to_string(),
+        f(r.crisis_acknowledge.median_s),
+        n(r.person_replies),
+        f(r.sla_attainment),
+        n(r.referrals),
+        f(r.referral_rate),
+        r.referred_to
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        n(r.expert_cases),
+        f(r.expert_time.median_s),
+        n(r.approvals),
+        n(r.approvals_rejected),
+        n(r.approvals_waiting),
+        f(r.approval_wait.median_s),
+        f(r.rejection_rate),
     ]
 }
 
@@ -593,6 +783,7 @@ mod tests {
             stored_at: at(stored),
             delivered: true,
             sentiment: None,
+            followers: None,
         }
     }
 
@@ -609,6 +800,11 @@ mod tests {
             won: false,
             lost: false,
             hours: None,
+            crisis: false,
+            sla: None,
+            expert_micros: 0,
+            referred_to: None,
+            approvals: vec![],
         }
     }
 
@@ -781,6 +977,7 @@ mod tests {
                 stored_at: start,
                 delivered: true,
                 sentiment: None,
+                followers: None,
             },
             MessageFact {
                 side: Side::Person,
@@ -788,6 +985,7 @@ mod tests {
                 stored_at: reply,
                 delivered: true,
                 sentiment: None,
+                followers: None,
             },
         ]);
         c.hours = Some(0);
@@ -857,6 +1055,80 @@ mod tests {
         assert_eq!(d1.lead_first_response.median_s, Some(600.0));
         // No case: nothing, not a row of zeros.
         assert!(report(&spec(Bucket::Day), &[]).is_empty());
+    }
+
+    #[test]
+    fn sla_referrals_experts_approvals_crisis_and_reach() {
+        let policy = |fr_breached: bool, res_breached: bool| SlaOutcome {
+            policy: "Everyone".into(),
+            first_response_target: true,
+            resolution_target: true,
+            first_response_breached: fr_breached,
+            resolution_breached: res_breached,
+        };
+        // Answered and resolved in time: both targets met.
+        let mut met = case(vec![msg(Side::Customer, 0, 0), msg(Side::Person, 5, 5)]);
+        met.resolved_at = Some(at(30));
+        met.sla = Some(policy(false, false));
+        // Answered late, not resolved yet: one breach, the resolution still running.
+        let mut late = case(vec![msg(Side::Customer, 0, 0), msg(Side::Person, 50, 50)]);
+        late.sla = Some(policy(true, false));
+        // Referred to Admissions after an expert's help, with a reply held then approved
+        // after 20 minutes and another rejected; one still waiting.
+        let mut referred = case(vec![msg(Side::Customer, 0, 0)]);
+        referred.referred_to = Some("Admissions".into());
+        referred.expert_micros = 90 * MIN;
+        referred.approvals = vec![
+            ApprovalFact {
+                waited: Some(20 * MIN),
+                rejected: false,
+            },
+            ApprovalFact {
+                waited: Some(2 * MIN),
+                rejected: true,
+            },
+            ApprovalFact {
+                waited: None,
+                rejected: false,
+            },
+        ];
+        // A public crisis post by an account with 5,000 followers, acknowledged
+        // automatically after 1 minute and by a person after 3.
+        let mut crisis_post = msg(Side::Customer, 0, 0);
+        crisis_post.followers = Some(5_000);
+        let mut crisis = case(vec![
+            crisis_post,
+            msg(Side::Automatic, 1, 1),
+            msg(Side::Person, 3, 3),
+        ]);
+        crisis.crisis = true;
+        crisis.public = true;
+        let rows = report(&spec(Bucket::All), &[met, late, referred, crisis]);
+        let r = &rows[0];
+        let sla = &r.sla["Everyone"];
+        assert_eq!(
+            (
+                sla.first_response_met,
+                sla.first_response_breached,
+                sla.resolution_met,
+                sla.resolution_breached
+            ),
+            (1, 1, 1, 0)
+        );
+        assert_eq!(sla.attainment, Some(2.0 / 3.0));
+        assert_eq!(r.sla_attainment, Some(2.0 / 3.0));
+        assert_eq!((r.referrals, r.referral_rate), (1, Some(0.25)));
+        assert_eq!(r.referred_to.get("Admissions"), Some(&1));
+        assert_eq!((r.expert_cases, r.expert_time.median_s), (1, Some(5400.0)));
+        assert_eq!(
+            (r.approvals, r.approvals_rejected, r.approvals_waiting),
+            (3, 1, 1)
+        );
+        assert_eq!(r.rejection_rate, Some(0.5));
+        assert_eq!(r.approval_wait.p90_s, Some(1200.0));
+        assert_eq!(r.crisis_acknowledge.median_s, Some(60.0));
+        assert_eq!(r.reach, 5_000);
+        assert_eq!(r.person_replies, 3);
     }
 
     #[test]

@@ -7,8 +7,12 @@ use crate::sql::{Backend, Conn};
 use crate::{Store, StoreError, params};
 use std::collections::HashMap;
 use switchboard_core::Timestamp;
-use switchboard_core::kpi::{self, CaseFacts, KpiRow, MessageFact, ReportSpec, Sentiment, Side};
+use switchboard_core::kpi::{
+    self, ApprovalFact, CaseFacts, KpiRow, MessageFact, ReportSpec, Sentiment, Side, SlaOutcome,
+};
 use switchboard_core::schedule::BusinessHours;
+use switchboard_core::sla::{self, SlaPolicy, Target};
+use switchboard_core::{Priority, Purpose};
 
 /// What a report's rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +65,14 @@ const IN_RANGE: &str =
 impl Store {
     /// The KPI rows of `q` (see `switchboard_core::kpi` for every definition).
     pub async fn kpi_report(&self, q: KpiQuery) -> Result<Vec<KpiRow>, StoreError> {
+        let playbooks = self.playbooks.clone();
         self.pool
             .read(move |c| {
-                let (cases, hours) = facts(c, &q)?;
+                let policies = playbooks
+                    .current(c)?
+                    .map(|p| p.playbook.slas.clone())
+                    .unwrap_or_default();
+                let (cases, hours) = facts(c, &q, &policies)?;
                 Ok(kpi::report(
                     &ReportSpec {
                         from: q.from,
@@ -82,6 +91,7 @@ impl Store {
 fn facts(
     c: &mut dyn Conn,
     q: &KpiQuery,
+    policies: &[SlaPolicy],
 ) -> Result<(Vec<CaseFacts>, Vec<BusinessHours>), StoreError> {
     let pg = c.backend() == Backend::Postgres;
     // `->` and `->>` read JSON alike on both engines (and a `$` path would clash with the
@@ -112,7 +122,7 @@ fn facts(
     };
     let sql = format!(
         "SELECT c.id, {group_col}, v.public, c.status, c.resolved_at, c.reopen_count, c.resolution, {tags}, \
-         c.team_id, a.case_id \
+         c.team_id, a.case_id, c.priority, c.sla_fired, c.expert_micros, c.purpose \
          FROM cases c JOIN conversations v ON v.id = c.conversation_id JOIN channels ch ON ch.id = v.channel_id \
          LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.assignee_id \
          LEFT JOIN auto_answers a ON a.case_id = c.id \
@@ -126,7 +136,28 @@ fn facts(
         let tags: Vec<String> =
             serde_json::from_str(&r.text(7)?).map_err(|e| StoreError::Backend(e.to_string()))?;
         let tagged = |t: &str| tags.iter().any(|x| x == t);
-        index.insert(r.text(0)?, cases.len());
+        let id = r.text(0)?;
+        let purpose = Purpose::parse(&r.text(13)?).ok();
+        let priority = Priority::parse(&r.text(10)?).ok();
+        let sla = match (&purpose, priority) {
+            (Some(p), Some(pr)) => sla::select(policies, p, pr).map(|policy| {
+                let fired: Vec<String> = serde_json::from_str(&r.text(11)?).unwrap_or_default();
+                let breached = |t: Target| {
+                    let prefix = format!("{t}:breached:");
+                    fired.iter().any(|k| k.starts_with(&prefix))
+                };
+                Ok::<_, StoreError>(SlaOutcome {
+                    policy: policy.name.clone(),
+                    first_response_target: policy.target(Target::FirstResponse).is_some(),
+                    resolution_target: policy.target(Target::Resolution).is_some(),
+                    first_response_breached: breached(Target::FirstResponse),
+                    resolution_breached: breached(Target::Resolution),
+                })
+            }),
+            _ => None,
+        }
+        .transpose()?;
+        index.insert(id.clone(), cases.len());
         cases.push(CaseFacts {
             group: r.opt_text(1)?,
             public: r.bool(2)?,
@@ -143,11 +174,52 @@ fn facts(
             won: tagged("won"),
             lost: tagged("lost"),
             hours: r.opt_text(8)?.and_then(|t| hours_of.get(&t).copied()),
+            crisis: purpose.as_ref().is_some_and(|p| p.as_str() == "crisis"),
+            sla,
+            expert_micros: r.int(12)?,
+            referred_to: None,
+            approvals: Vec::new(),
         });
     }
 
+    // Referrals (the last one of a case counts) and reviewers' decisions, from the audit log.
+    let team_names: HashMap<String, String> = c
+        .query("SELECT id, name FROM teams", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    for r in c
+        .query(
+            "SELECT subject_id, details FROM audit_log WHERE action = 'case.referred' ORDER BY seq",
+            &[],
+        )?
+        .iter()
+    {
+        if let Some(&i) = index.get(&r.text(0)?) {
+            let details: serde_json::Value = serde_json::from_str(&r.text(1)?).unwrap_or_default();
+            let team = details["team"].as_str().unwrap_or_default();
+            cases[i].referred_to = Some(
+                team_names
+                    .get(team)
+                    .cloned()
+                    .unwrap_or_else(|| team.to_owned()),
+            );
+        }
+    }
+    let decided: HashMap<String, i64> = c
+        .query(
+            "SELECT subject_id, at FROM audit_log WHERE action IN ('message.approved', 'message.rejected')",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+
     let sql = format!(
-        "SELECT m.case_id, m.direction, m.author_kind, m.sent_at, m.created_at, m.delivery_state, {sentiment}, {language} \
+        "SELECT m.case_id, m.direction, m.author_kind, m.sent_at, m.created_at, m.delivery_state, {sentiment}, {language}, \
+         m.id, m.review_team_id, \
+         CASE WHEN m.direction = 'inbound' THEN (SELECT MAX(i.followers) FROM identities i \
+           WHERE i.contact_id = m.contact_id AND i.channel_id = m.channel_id) END \
          FROM messages m WHERE m.direction <> 'note' AND m.case_id IN (\
          SELECT c.id FROM cases c WHERE c.merged_into IS NULL AND c.id IN ({IN_RANGE}))"
     );
@@ -165,7 +237,17 @@ fn facts(
             "pending_approval" | "rejected" | "failed"
         );
         let sent_at = Timestamp::from_unix_micros(r.int(3)?);
+        let stored_at = Timestamp::from_unix_micros(r.int(4)?);
         let case = &mut cases[i];
+        if r.opt_text(9)?.is_some() {
+            let state = r.text(5)?;
+            case.approvals.push(ApprovalFact {
+                waited: decided
+                    .get(&r.text(8)?)
+                    .map(|&at| at - stored_at.as_unix_micros()),
+                rejected: state == "rejected",
+            });
+        }
         if side == Side::Customer && q.group_by == GroupBy::Language {
             // The first customer message's language (earliest sent).
             let earliest = case
@@ -180,9 +262,10 @@ fn facts(
         case.messages.push(MessageFact {
             side,
             sent_at,
-            stored_at: Timestamp::from_unix_micros(r.int(4)?),
+            stored_at,
             delivered,
             sentiment: r.opt_text(6)?.as_deref().and_then(Sentiment::parse),
+            followers: r.opt_int(10)?,
         });
     }
     Ok((cases, hours))

@@ -16,6 +16,10 @@ name = "Support"
 id = "sales"
 name = "Sales"
 
+[[sla]]
+name = "Everyone within an hour"
+first_response = "1h"
+
 [[rule]]
 name = "Leads"
 when.text_any = ["price"]
@@ -123,7 +127,30 @@ async fn kpi_flow(app: &TestApp) {
     )
     .await;
     let lead = app.wait_for_message("l-1").await;
-    app.wait_for_message("s-2").await;
+    let unanswered = app.wait_for_message("s-2").await;
+    // Support refers the unanswered one to Sales.
+    let sales_team = app.team_id("sales").await;
+    let r = app
+        .post(
+            &format!(
+                "/api/v1/cases/{}/refer",
+                unanswered["id"].as_str().expect("id")
+            ),
+            &app.agent,
+            &json!({"team": sales_team, "reason": "asks about a plan"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A public post by an account with 1,200 followers.
+    app.deliver(
+        &ch,
+        &json!({"id": "p-1", "conversation": "post-1", "public": true,
+                "from": {"id": "dan", "name": "Dan", "followers": 1200},
+                "text": "Is anyone there?", "sent_at": rfc3339(now_secs() - 60)})
+        .to_string(),
+    )
+    .await;
+    app.wait_for_message("p-1").await;
     let r = app
         .patch(
             &format!("/api/v1/cases/{}", lead["id"].as_str().expect("id")),
@@ -138,10 +165,22 @@ async fn kpi_flow(app: &TestApp) {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     let support = row(&a.json, "support");
-    assert_eq!(support["cases_opened"], 2, "{support}");
+    assert_eq!(support["cases_opened"], 3, "{support}");
     assert_eq!(support["cases_resolved"], 1, "{support}");
-    assert_eq!(support["inbound_messages"], 2, "{support}");
-    assert_eq!(support["unanswered"], 1, "{support}");
+    assert_eq!(support["inbound_messages"], 3, "{support}");
+    assert_eq!(
+        (&support["public_messages"], &support["reach"]),
+        (&json!(1), &json!(1200)),
+        "{support}"
+    );
+    assert_eq!(support["unanswered"], 2, "{support}");
+    assert_eq!(support["referrals"], 1, "{support}");
+    assert_eq!(support["referred_to"], json!({"Sales": 1}), "{support}");
+    assert_eq!(
+        support["sla"]["Everyone within an hour"]["first_response_met"], 1,
+        "{support}"
+    );
+    assert_eq!(support["sla_attainment"], 1.0, "{support}");
     assert_eq!(support["first_response"]["count"], 1, "{support}");
     // From the customer's own clock (600 s before the test went on) to the reply, stamped
     // while the reply call ran.
@@ -175,7 +214,7 @@ async fn kpi_flow(app: &TestApp) {
         .iter()
         .map(|r| r["cases_opened"].as_u64().unwrap_or(0))
         .sum();
-    assert_eq!(opened, 3, "{}", a.text);
+    assert_eq!(opened, 4, "{}", a.text);
     assert!(
         a.json["rows"]
             .as_array()
@@ -219,6 +258,7 @@ async fn kpi_flow(app: &TestApp) {
         "{header}"
     );
     assert_eq!(lines.filter(|l| l.starts_with("s")).count(), 2, "{text}");
+    assert!(header.ends_with(",rejection_rate"), "{header}");
 }
 
 #[tokio::test]
