@@ -156,6 +156,9 @@ pub struct CaseFacts {
     pub referred_to: Option<String>,
     /// Replies on the case that needed a reviewer's approval.
     pub approvals: Vec<ApprovalFact>,
+    /// The satisfaction survey: `None` if not asked; `Some(score)` once asked, the score once
+    /// the customer answered.
+    pub csat: Option<Option<u8>>,
 }
 
 /// The SLA policy of a case and its targets' fate.
@@ -363,6 +366,13 @@ pub struct KpiRow {
     pub approval_wait: Spread,
     /// Rejected, of those decided.
     pub rejection_rate: Option<f64>,
+    /// Satisfaction surveys asked and answered; answered / asked; the mean score (1–5); the
+    /// share of scores of 4 or 5.
+    pub csat_asked: usize,
+    pub csat_answered: usize,
+    pub csat_response_rate: Option<f64>,
+    pub csat_average: Option<f64>,
+    pub csat_satisfied: Option<f64>,
 }
 
 /// One SLA policy's targets: met (reached without a breach) and breached. A target still
@@ -411,6 +421,8 @@ struct Acc {
     rejected: usize,
     waiting: usize,
     approval_wait: Vec<i64>,
+    csat_asked: usize,
+    csat_scores: Vec<u8>,
 }
 
 /// The report's range and buckets.
@@ -543,6 +555,10 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
         if case.expert_micros > 0 {
             a.expert_time.push(case.expert_micros);
         }
+        if let Some(answer) = case.csat {
+            a.csat_asked += 1;
+            a.csat_scores.extend(answer);
+        }
         for ap in &case.approvals {
             a.approvals += 1;
             match ap.waited {
@@ -621,6 +637,17 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
                 approvals_waiting: a.waiting,
                 rejection_rate: share(a.rejected, a.approvals - a.waiting),
                 approval_wait: Spread::of(a.approval_wait),
+                csat_asked: a.csat_asked,
+                csat_answered: a.csat_scores.len(),
+                csat_response_rate: share(a.csat_scores.len(), a.csat_asked),
+                csat_average: (!a.csat_scores.is_empty()).then(|| {
+                    a.csat_scores.iter().map(|&v| f64::from(v)).sum::<f64>()
+                        / a.csat_scores.len() as f64
+                }),
+                csat_satisfied: share(
+                    a.csat_scores.iter().filter(|&&v| v >= 4).count(),
+                    a.csat_scores.len(),
+                ),
             }
         })
         .collect()
@@ -680,6 +707,11 @@ pub const CSV_HEADER: &[&str] = &[
     "approvals_waiting",
     "approval_wait_median_s",
     "rejection_rate",
+    "csat_asked",
+    "csat_answered",
+    "csat_response_rate",
+    "csat_average",
+    "csat_satisfied",
 ];
 
 /// One row as CSV cells, in [`CSV_HEADER`]'s order; an absent value is an empty cell.
@@ -743,6 +775,11 @@ pub fn csv_record(r: &KpiRow) -> Vec<String> {
         n(r.approvals_waiting),
         f(r.approval_wait.median_s),
         f(r.rejection_rate),
+        n(r.csat_asked),
+        n(r.csat_answered),
+        f(r.csat_response_rate),
+        f(r.csat_average),
+        f(r.csat_satisfied),
     ]
 }
 
@@ -805,6 +842,7 @@ mod tests {
             expert_micros: 0,
             referred_to: None,
             approvals: vec![],
+            csat: None,
         }
     }
 
@@ -1129,6 +1167,30 @@ mod tests {
         assert_eq!(r.crisis_acknowledge.median_s, Some(60.0));
         assert_eq!(r.reach, 5_000);
         assert_eq!(r.person_replies, 3);
+    }
+
+    #[test]
+    fn csat_response_rate_average_and_satisfied() {
+        let surveyed = |score: Option<u8>| {
+            let mut c = case(vec![msg(Side::Customer, 0, 0)]);
+            c.csat = Some(score);
+            c
+        };
+        let rows = report(
+            &spec(Bucket::All),
+            &[
+                surveyed(Some(5)),
+                surveyed(Some(2)),
+                surveyed(Some(4)),
+                surveyed(None),
+                case(vec![msg(Side::Customer, 0, 0)]),
+            ],
+        );
+        let r = &rows[0];
+        assert_eq!((r.csat_asked, r.csat_answered), (4, 3));
+        assert_eq!(r.csat_response_rate, Some(0.75));
+        assert_eq!(r.csat_average, Some(11.0 / 3.0));
+        assert_eq!(r.csat_satisfied, Some(2.0 / 3.0));
     }
 
     #[test]

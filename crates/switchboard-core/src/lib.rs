@@ -8,6 +8,7 @@
 pub mod assign;
 pub mod case;
 pub mod contact_key;
+pub mod csat;
 pub mod guard;
 pub mod ids;
 pub mod kb;

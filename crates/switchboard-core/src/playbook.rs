@@ -38,7 +38,9 @@
 //! rule's `then.require_approval` asks the same for the cases it routes. `[[purpose]]` declares
 //! a custom purpose (`id`, optional `name` and `description`), registered in the workspace when
 //! the playbook is applied. `[lifecycle]` sets `reopen_within` (default `"7d"`): how long after
-//! resolution a customer's message reopens the case rather than opening a new one.
+//! resolution a customer's message reopens the case rather than opening a new one. `[csat]`
+//! asks the customer one question after a person resolves a case (`question`; optional
+//! `purposes` and `public = true`; see [`crate::csat`]).
 //! Conditions (`when.*`): `channel_kind_any`, `channel_any` (channel ids or names), `public`, `text_any` (words or
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
@@ -143,6 +145,8 @@ pub struct Playbook {
     /// The custom purposes the file declares (`[[purpose]]`), registered when it is applied.
     pub purpose_decls: Vec<PurposeDecl>,
     pub lifecycle: Lifecycle,
+    /// The satisfaction survey after a person resolves a case (`[csat]`), if any.
+    pub csat: Option<crate::csat::CsatPolicy>,
     pub rules: Vec<Rule>,
 }
 
@@ -338,8 +342,19 @@ struct RawPlaybook {
     #[serde(default)]
     purpose: Vec<Spanned<RawPurpose>>,
     lifecycle: Option<Spanned<RawLifecycle>>,
+    csat: Option<Spanned<RawCsat>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsat {
+    question: Spanned<String>,
+    #[serde(default)]
+    purposes: Vec<Spanned<String>>,
+    #[serde(default)]
+    public: bool,
 }
 
 #[derive(Deserialize)]
@@ -618,6 +633,36 @@ pub fn parse_in(
         None => Lifecycle::default(),
     };
 
+    let csat = raw.csat.as_ref().map(|c| {
+        let c = c.get_ref();
+        let question = c.question.get_ref().trim().to_owned();
+        if question.is_empty() || question.chars().count() > 500 {
+            errs.at(
+                c.question.span().start,
+                "csat.question: must be 1 to 500 characters".to_owned(),
+            );
+        }
+        let purposes = c
+            .purposes
+            .iter()
+            .filter_map(|p| match Purpose::parse(p.get_ref()) {
+                Ok(pp) if purposes.contains(&pp) => Some(pp),
+                _ => {
+                    errs.at(
+                        p.span().start,
+                        format!("csat.purposes: unknown purpose {:?}", p.get_ref()),
+                    );
+                    None
+                }
+            })
+            .collect();
+        crate::csat::CsatPolicy {
+            question,
+            purposes,
+            public: c.public,
+        }
+    });
+
     let hours = raw
         .hours
         .as_ref()
@@ -736,6 +781,7 @@ pub fn parse_in(
             purposes,
             purpose_decls,
             lifecycle,
+            csat,
             rules,
         })
     } else {
@@ -1605,6 +1651,29 @@ name = "Legal"
         let src = "[[rule]]\nname = \"r\"\nthen.team = \"billing\"\n";
         assert!(parse(src, &[]).is_err());
         assert!(parse(src, &["billing".to_owned()]).is_ok());
+    }
+
+    #[test]
+    fn csat_is_read_and_checked() {
+        let pb = parse(
+            "[csat]\nquestion = \"How did we do? 1 to 5\"\npurposes = [\"support\"]\n",
+            &[],
+        )
+        .unwrap();
+        let csat = pb.csat.expect("a survey");
+        assert_eq!(csat.question, "How did we do? 1 to 5");
+        assert_eq!(csat.purposes, vec![Purpose::parse("support").unwrap()]);
+        assert!(!csat.public);
+        assert!(parse("", &[]).unwrap().csat.is_none());
+        let errs = parse("[csat]\nquestion = \"\"\npurposes = [\"gardening\"]\n", &[]).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(text.iter().any(|e| e.contains("csat.question")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("3:") && e.contains("gardening")),
+            "{text:?}"
+        );
+        assert!(parse("[csat]\nquestion = \"Q\"\ncolour = 1\n", &[]).is_err());
     }
 
     #[test]

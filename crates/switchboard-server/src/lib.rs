@@ -11,6 +11,7 @@ pub mod channels;
 pub mod chat;
 pub mod chat_upload;
 pub mod crypto;
+mod csat;
 pub mod error;
 pub mod expert_page;
 pub mod experts;

@@ -444,14 +444,14 @@ fn ingest_one(
     // Case: the conversation's latest (or the case it was merged into), unless it is closed
     // or was resolved longer ago than the reopen window.
     let mut latest = c.query_opt(
-        "SELECT id, status, resolved_at, merged_into, resolution FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
+        "SELECT id, status, resolved_at, merged_into, resolution, csat_state FROM cases WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         params![conversation.to_string()],
     )?;
     // A customer answering a private reply in a new private thread joins the case of the
     // public comment it answered (within the seven days Meta allows a private reply).
     if latest.is_none() && new_conversation && !m.public {
         latest = c.query_opt(
-            "SELECT k.id, k.status, k.resolved_at, k.merged_into, k.resolution FROM messages p \
+            "SELECT k.id, k.status, k.resolved_at, k.merged_into, k.resolution, k.csat_state FROM messages p \
              JOIN conversations v ON v.id = p.conversation_id JOIN cases k ON k.id = p.case_id \
              WHERE p.channel_id = $1 AND p.private_reply = $2 AND v.contact_id = $3 AND p.created_at >= $4 \
              ORDER BY p.created_at DESC LIMIT 1",
@@ -473,7 +473,7 @@ fn ingest_one(
             break;
         };
         latest = c.query_opt(
-            "SELECT id, status, resolved_at, merged_into, resolution FROM cases WHERE id = $1",
+            "SELECT id, status, resolved_at, merged_into, resolution, csat_state FROM cases WHERE id = $1",
             params![target],
         )?;
     }
@@ -510,6 +510,19 @@ fn ingest_one(
             crate::auto_answer::reopened(c, id, now)?;
             deflection_failed = true;
         }
+    }
+    // The customer answers a satisfaction survey with a score: recorded, and the case stays
+    // resolved. Anything else reopens it as usual.
+    if let (OnInbound::Attach { reopened: true, .. }, Some(r)) = (on_inbound, &latest)
+        && r.opt_text(5)?.as_deref() == Some(crate::csat::ASKED)
+        && let Some(score) = switchboard_core::csat::score(&m.text)
+    {
+        let id = CaseId::parse(&r.text(0)?).map_err(bad)?;
+        crate::csat::answered(c, id, score, m.sent_at.unwrap_or(item.received_at), now)?;
+        on_inbound = OnInbound::Attach {
+            status: CaseStatus::Resolved,
+            reopened: false,
+        };
     }
     // A new case's notify hooks and escalation, acted on once its first message is stored.
     let mut after_routing: Option<(Vec<String>, bool)> = None;

@@ -122,13 +122,16 @@ fn facts(
     };
     let sql = format!(
         "SELECT c.id, {group_col}, v.public, c.status, c.resolved_at, c.reopen_count, c.resolution, {tags}, \
-         c.team_id, a.case_id, c.priority, c.sla_fired, c.expert_micros, c.purpose \
+         c.team_id, a.case_id, c.priority, c.sla_fired, c.expert_micros, c.purpose, \
+         c.csat_state, c.csat_score, c.csat_message_id \
          FROM cases c JOIN conversations v ON v.id = c.conversation_id JOIN channels ch ON ch.id = v.channel_id \
          LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.assignee_id \
          LEFT JOIN auto_answers a ON a.case_id = c.id \
          WHERE c.merged_into IS NULL AND c.id IN ({IN_RANGE})"
     );
     let mut cases: Vec<CaseFacts> = Vec::new();
+    // The survey questions: Switchboard's messages, but no reply to the customer.
+    let mut surveys: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in c.query(&sql, range)?.iter() {
         let status = r.text(3)?;
@@ -179,7 +182,14 @@ fn facts(
             expert_micros: r.int(12)?,
             referred_to: None,
             approvals: Vec::new(),
+            csat: r
+                .opt_text(14)?
+                .map(|_| Ok::<_, StoreError>(r.opt_int(15)?.and_then(|v| u8::try_from(v).ok())))
+                .transpose()?,
         });
+        if let Some(survey) = r.opt_text(16)? {
+            surveys.insert(survey);
+        }
     }
 
     // Referrals (the last one of a case counts) and reviewers' decisions, from the audit log.
@@ -227,6 +237,9 @@ fn facts(
         let Some(&i) = index.get(&r.text(0)?) else {
             continue;
         };
+        if surveys.contains(&r.text(8)?) {
+            continue;
+        }
         let side = match (r.text(1)?.as_str(), r.text(2)?.as_str()) {
             ("inbound", _) => Side::Customer,
             (_, "system") => Side::Automatic,

@@ -12,6 +12,7 @@ mod cases;
 mod chat;
 mod contact_keys;
 mod contacts;
+mod csat;
 mod directory;
 mod experts;
 mod hooks;

@@ -32,6 +32,7 @@ const SQLITE: &[(i64, &str)] = &[
         15,
         include_str!("../migrations/sqlite/0015_search_words.sql"),
     ),
+    (16, include_str!("../migrations/sqlite/0016_csat.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -64,6 +65,7 @@ const POSTGRES: &[(i64, &str)] = &[
         15,
         include_str!("../migrations/postgres/0015_search_words.sql"),
     ),
+    (16, include_str!("../migrations/postgres/0016_csat.sql")),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -200,6 +200,7 @@ pub async fn update(
             }
         },
     };
+    let resolving = patch.status == Some(CaseStatus::Resolved);
     let (case, events) = state
         .store
         .update_case(id, patch, caller.actor, state.clock.now())
@@ -220,7 +221,11 @@ pub async fn update(
             };
             ApiError::from_store("case")(e).on_some_field(field)
         })?;
+    let resolved_now = resolving && !events.is_empty() && case.status == CaseStatus::Resolved;
     state.bus.publish(events);
+    if resolved_now {
+        crate::csat::ask_if_wanted(&state, &case).await;
+    }
     Ok(axum::Json(case))
 }
 

@@ -400,3 +400,150 @@ async fn first_response_times_agree_with_an_independent_computation_on_twcs() {
     }
     assert!(compared >= 70, "only {compared} companies compared");
 }
+
+const CSAT_PLAYBOOK: &str = r#"
+[[team]]
+id = "support"
+name = "Support"
+
+[csat]
+question = "How did we do? Reply with a number from 1 (bad) to 5 (great)."
+
+[[rule]]
+name = "Everything to Support"
+then.purpose = "support"
+then.team = "support"
+"#;
+
+#[tokio::test]
+async fn csat_on_sqlite() {
+    csat_flow(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn csat_on_postgres() {
+    if let Some(app) = spawn_app_pg("csat_on_postgres").await {
+        csat_flow(&app).await;
+    }
+}
+
+/// Texts the partner received, in order.
+fn received_texts(partner: &FakePartner) -> Vec<String> {
+    partner
+        .received()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn resolve(app: &TestApp, id: &str) {
+    let r = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &app.agent,
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+/// The customer is asked once after a person resolves the case; a score keeps it resolved
+/// and is reported; anything else reopens it; a public post is not surveyed; the question is
+/// not counted as a reply.
+async fn csat_flow(app: &TestApp) {
+    let partner = FakePartner::start(&[], 200).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.apply_playbook(CSAT_PLAYBOOK).await;
+    let question = "How did we do?";
+    let asked = |n: usize| {
+        let partner = &partner;
+        async move {
+            wait_for("the survey questions at the partner", || async {
+                (received_texts(partner)
+                    .iter()
+                    .filter(|t| t.starts_with(question))
+                    .count()
+                    >= n)
+                    .then_some(())
+            })
+            .await
+        }
+    };
+
+    // Happy: answered, resolved, asked, scored 4: still resolved.
+    app.deliver(&ch, &message("h-1", "ann", "ann", "My invoice is wrong"))
+        .await;
+    let happy = app.wait_for_message("h-1").await;
+    let happy_id = happy["id"].as_str().expect("id").to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{happy_id}/replies"),
+            &app.agent,
+            &json!({"text": "Fixed it, sorry!"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    resolve(app, &happy_id).await;
+    asked(1).await;
+    app.deliver(&ch, &message("h-2", "ann", "ann", "4")).await;
+    app.wait_for_message("h-2").await;
+    let case = app.case(&happy_id).await;
+    assert_eq!(
+        case["status"], "resolved",
+        "a score keeps it resolved: {case}"
+    );
+
+    // Unhappy: asked, then the customer says it is not fixed: the case opens again.
+    app.deliver(&ch, &message("u-1", "bob", "bob", "The app crashes"))
+        .await;
+    let unhappy = app.wait_for_message("u-1").await;
+    let unhappy_id = unhappy["id"].as_str().expect("id").to_owned();
+    resolve(app, &unhappy_id).await;
+    asked(2).await;
+    app.deliver(
+        &ch,
+        &message("u-2", "bob", "bob", "It still crashes every time I open it"),
+    )
+    .await;
+    app.wait_for_message("u-2").await;
+    let case = app.case(&unhappy_id).await;
+    assert_eq!(case["status"], "open", "{case}");
+    // Resolved again: not asked a second time.
+    resolve(app, &unhappy_id).await;
+
+    // A public post is not surveyed.
+    app.deliver(
+        &ch,
+        &json!({"id": "p-1", "conversation": "post", "public": true,
+                "from": {"id": "cat", "name": "Cat"}, "text": "Where is my parcel?"})
+        .to_string(),
+    )
+    .await;
+    let public = app.wait_for_message("p-1").await;
+    resolve(app, public["id"].as_str().expect("id")).await;
+
+    let a = app
+        .get("/api/v1/reports/kpis?group_by=none", &app.supervisor)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let r = row(&a.json, "(none)");
+    assert_eq!(
+        (&r["csat_asked"], &r["csat_answered"], &r["csat_average"]),
+        (&json!(2), &json!(1), &json!(4.0)),
+        "{r}"
+    );
+    assert_eq!(r["csat_response_rate"], 0.5, "{r}");
+    assert_eq!(
+        r["first_automatic_response"]["count"], 0,
+        "the question is no answer: {r}"
+    );
+    assert_eq!(
+        received_texts(&partner)
+            .iter()
+            .filter(|t| t.starts_with(question))
+            .count(),
+        2,
+        "one question per case, none on the public post"
+    );
+}
