@@ -103,6 +103,23 @@ pub enum BenchCommand {
         #[arg(long, default_value = "../shared/data/twcs/twcs_head5000.csv")]
         corpus: std::path::PathBuf,
     },
+    /// Fill (or reuse) a store with N cases over a year, then time the KPI report against the
+    /// equivalent hand-written SQL aggregate on the same database.
+    Kpis {
+        /// Cases in the store.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+        cases: u64,
+        /// Where to keep the SQLite database (reused by later runs of the same size). Default:
+        /// $CARGO_TARGET_DIR/bench-kpis, else target/bench-kpis.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// A PostgreSQL database to fill and measure instead (it must be new or a bench's).
+        #[arg(long)]
+        database: Option<String>,
+        /// Timed runs of each (the median is reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=50))]
+        runs: u64,
+    },
     /// Start a fresh demo workspace, send it the demo traffic's mix with every general
     /// question labelled by the article that answers it (or none), and report how many
     /// cases were answered automatically and how many of those answers were wrong.
@@ -128,6 +145,32 @@ pub struct DeflectionArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Deflection(_) => bail!("bench deflection is run by main"),
+        BenchCommand::Kpis {
+            cases,
+            data_dir,
+            database,
+            runs,
+        } => {
+            let location = match database {
+                Some(url) => switchboard_store::Location::Postgres(url),
+                None => {
+                    let dir = data_dir.unwrap_or_else(|| {
+                        std::path::PathBuf::from(
+                            std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+                        )
+                        .join("bench-kpis")
+                    });
+                    std::fs::create_dir_all(&dir)?;
+                    switchboard_store::Location::Sqlite(dir.join(format!("kpis-{cases}.db")))
+                }
+            };
+            crate::bench_kpis::run(crate::bench_kpis::Options {
+                cases: cases as usize,
+                location,
+                runs: runs as usize,
+            })
+            .await
+        }
         BenchCommand::Chat {
             url,
             token,
