@@ -25,6 +25,10 @@ pub struct Metrics {
     /// Open web chat connections (visitors with the widget open) on this node.
     pub chat_connections: Gauge,
     pub cases: Family<Labels, Gauge>,
+    /// Active cases per team and purpose: the queues supervisors watch.
+    pub queue_cases: Family<Labels, Gauge>,
+    /// Active cases whose SLA warned or breached, per team.
+    pub sla_at_risk: Family<Labels, Gauge>,
     pub outbox_depth: Gauge,
     pub raw_pending: Gauge,
     pub db_commits: Gauge,
@@ -68,6 +72,8 @@ impl Metrics {
             stream_clients: Gauge::default(),
             chat_connections: Gauge::default(),
             cases: Family::default(),
+            queue_cases: Family::default(),
+            sla_at_risk: Family::default(),
             outbox_depth: Gauge::default(),
             raw_pending: Gauge::default(),
             db_commits: Gauge::default(),
@@ -129,6 +135,16 @@ impl Metrics {
             m.chat_connections.clone(),
         );
         registry.register("cases", "Cases by status", m.cases.clone());
+        registry.register(
+            "queue_cases",
+            "Active cases per team and purpose",
+            m.queue_cases.clone(),
+        );
+        registry.register(
+            "sla_at_risk",
+            "Active cases whose SLA warned or breached, per team",
+            m.sla_at_risk.clone(),
+        );
         registry.register(
             "outbox_depth",
             "Outbound messages queued or in flight",
@@ -199,6 +215,23 @@ impl Metrics {
         self.outbound
             .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))
             .inc();
+    }
+
+    /// Sets the live queue gauges: `(team, purpose, active cases)` and `(team, at risk)`.
+    /// Queues that emptied since the last scrape read 0, not their old value.
+    pub fn set_queues(&self, queues: &[(String, String, i64)], at_risk: &[(String, i64)]) {
+        self.queue_cases.clear();
+        for (team, purpose, n) in queues {
+            self.queue_cases
+                .get_or_create(&labels(&[("team", team), ("purpose", purpose)]))
+                .set(*n);
+        }
+        self.sla_at_risk.clear();
+        for (team, n) in at_risk {
+            self.sla_at_risk
+                .get_or_create(&labels(&[("team", team)]))
+                .set(*n);
+        }
     }
 
     pub fn set_cases(&self, status: &str, n: i64) {

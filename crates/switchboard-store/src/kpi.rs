@@ -3,9 +3,9 @@
 //! to `core::kpi`, which owns every definition. Merged-away cases are left out: their messages
 //! count on the case they joined.
 
-use crate::sql::{Backend, Conn};
+use crate::sql::{Backend, Conn, Value};
 use crate::{Store, StoreError, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use switchboard_core::Timestamp;
 use switchboard_core::kpi::{
     self, ApprovalFact, CaseFacts, KpiRow, MessageFact, ReportSpec, Sentiment, Side, SlaOutcome,
@@ -101,103 +101,181 @@ fn facts(
     let language = "m.understanding ->> 'language'";
     let range = params![q.from.as_unix_micros(), q.until.as_unix_micros()];
 
-    // Teams' business hours, by team id: an index into `hours`.
+    // The small tables, read whole: names for the groups, business hours, followers.
     let mut hours = Vec::new();
+    let mut team_name: HashMap<String, String> = HashMap::new();
     let mut hours_of: HashMap<String, usize> = HashMap::new();
-    for r in c
-        .query("SELECT id, hours FROM teams WHERE hours IS NOT NULL", &[])?
-        .iter()
-    {
-        hours.push(crate::routing::team_hours(r.opt_text(1)?)?);
-        hours_of.insert(r.text(0)?, hours.len() - 1);
-    }
-
-    let group_col = match q.group_by {
-        GroupBy::Purpose => "c.purpose",
-        GroupBy::Team => "t.name",
-        GroupBy::Channel => "ch.name",
-        GroupBy::ChannelKind => "ch.kind",
-        GroupBy::Agent => "u.display_name",
-        GroupBy::Language | GroupBy::Nothing => "NULL",
-    };
-    let sql = format!(
-        "SELECT c.id, {group_col}, v.public, c.status, c.resolved_at, c.reopen_count, c.resolution, {tags}, \
-         c.team_id, a.case_id, c.priority, c.sla_fired, c.expert_micros, c.purpose, \
-         c.csat_state, c.csat_score, c.csat_message_id \
-         FROM cases c JOIN conversations v ON v.id = c.conversation_id JOIN channels ch ON ch.id = v.channel_id \
-         LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.assignee_id \
-         LEFT JOIN auto_answers a ON a.case_id = c.id \
-         WHERE c.merged_into IS NULL AND c.id IN ({IN_RANGE})"
-    );
-    let mut cases: Vec<CaseFacts> = Vec::new();
-    // The survey questions: Switchboard's messages, but no reply to the customer.
-    let mut surveys: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for r in c.query(&sql, range)?.iter() {
-        let status = r.text(3)?;
-        let resolved = matches!(status.as_str(), "resolved" | "closed");
-        let tags: Vec<String> =
-            serde_json::from_str(&r.text(7)?).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let tagged = |t: &str| tags.iter().any(|x| x == t);
+    for r in c.query("SELECT id, name, hours FROM teams", &[])?.iter() {
         let id = r.text(0)?;
-        let purpose = Purpose::parse(&r.text(13)?).ok();
-        let priority = Priority::parse(&r.text(10)?).ok();
-        let sla = match (&purpose, priority) {
-            (Some(p), Some(pr)) => sla::select(policies, p, pr).map(|policy| {
-                let fired: Vec<String> = serde_json::from_str(&r.text(11)?).unwrap_or_default();
-                let breached = |t: Target| {
-                    let prefix = format!("{t}:breached:");
-                    fired.iter().any(|k| k.starts_with(&prefix))
-                };
-                Ok::<_, StoreError>(SlaOutcome {
-                    policy: policy.name.clone(),
-                    first_response_target: policy.target(Target::FirstResponse).is_some(),
-                    resolution_target: policy.target(Target::Resolution).is_some(),
-                    first_response_breached: breached(Target::FirstResponse),
-                    resolution_breached: breached(Target::Resolution),
-                })
-            }),
-            _ => None,
+        if let Some(h) = r.opt_text(2)? {
+            hours.push(crate::routing::team_hours(Some(h))?);
+            hours_of.insert(id.clone(), hours.len() - 1);
         }
-        .transpose()?;
-        index.insert(id.clone(), cases.len());
-        cases.push(CaseFacts {
-            group: r.opt_text(1)?,
-            public: r.bool(2)?,
-            messages: Vec::new(),
-            resolved_at: if resolved {
-                r.opt_int(4)?.map(Timestamp::from_unix_micros)
-            } else {
-                None
-            },
-            reopened: r.int(5)? > 0,
-            deflected: r.opt_text(6)?.as_deref() == Some("deflected"),
-            auto_answer_tried: r.opt_text(9)?.is_some(),
-            lead: tagged("lead"),
-            won: tagged("won"),
-            lost: tagged("lost"),
-            hours: r.opt_text(8)?.and_then(|t| hours_of.get(&t).copied()),
-            crisis: purpose.as_ref().is_some_and(|p| p.as_str() == "crisis"),
-            sla,
-            expert_micros: r.int(12)?,
-            referred_to: None,
-            approvals: Vec::new(),
-            csat: r
-                .opt_text(14)?
-                .map(|_| Ok::<_, StoreError>(r.opt_int(15)?.and_then(|v| u8::try_from(v).ok())))
-                .transpose()?,
-        });
-        if let Some(survey) = r.opt_text(16)? {
-            surveys.insert(survey);
-        }
+        team_name.insert(id, r.text(1)?);
     }
-
-    // Referrals (the last one of a case counts) and reviewers' decisions, from the audit log.
-    let team_names: HashMap<String, String> = c
-        .query("SELECT id, name FROM teams", &[])?
+    let channels: HashMap<String, (String, String)> = c
+        .query("SELECT id, name, kind FROM channels", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, (r.text(1)?, r.text(2)?))))
+        .collect::<Result<_, StoreError>>()?;
+    let user_name: HashMap<String, String> = c
+        .query("SELECT id, display_name FROM users", &[])?
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?)))
         .collect::<Result<_, StoreError>>()?;
+    let auto_answered: HashSet<String> = c
+        .query("SELECT case_id FROM auto_answers", &[])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, StoreError>>()?;
+    // Authors' followers by (contact, channel), where a channel told them.
+    let followers: HashMap<(String, String), i64> = c
+        .query(
+            "SELECT contact_id, channel_id, MAX(followers) FROM identities \
+             WHERE followers IS NOT NULL GROUP BY contact_id, channel_id",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok(((r.text(0)?, r.text(1)?), r.int(2)?)))
+        .collect::<Result<_, StoreError>>()?;
+
+    // A range that holds every customer message needs no filter (a whole-history report
+    // reads each table once); a narrower one picks its cases through the index on the
+    // customers' messages' times.
+    let span = c.query_one(
+        "SELECT MIN(sent_at), MAX(sent_at) FROM messages WHERE direction = 'inbound'",
+        &[],
+    )?;
+    let everything = match (span.opt_int(0)?, span.opt_int(1)?) {
+        (Some(first), Some(last)) => {
+            first >= q.from.as_unix_micros() && last < q.until.as_unix_micros()
+        }
+        _ => true,
+    };
+    let (case_filter, message_filter, args): (String, String, &[Value]) = if everything {
+        (String::new(), String::new(), &[])
+    } else {
+        (
+            format!(" AND c.id IN ({IN_RANGE})"),
+            format!(" AND m.case_id IN ({IN_RANGE})"),
+            range,
+        )
+    };
+
+    // Flags computed by the database, so a row carries few strings; the ids and texts a
+    // report does not need this time are left out.
+    let like = |tag: &str| format!("CASE WHEN {tags} LIKE '%\"{tag}\"%' THEN 1 ELSE 0 END");
+    let need_sla = !policies.is_empty();
+    let need_team = !hours.is_empty() || q.group_by == GroupBy::Team;
+    let sql = format!(
+        "SELECT c.id, c.purpose, v.public, {channel}, \
+         CASE WHEN c.status IN ('resolved', 'closed') THEN c.resolved_at END, c.reopen_count, \
+         CASE WHEN c.resolution = 'deflected' THEN 1 ELSE 0 END, {lead}, {won}, {lost}, \
+         {team}, {assignee}, {priority}, {fired}, c.expert_micros, \
+         c.csat_state, c.csat_score, c.csat_message_id \
+         FROM cases c JOIN conversations v ON v.id = c.conversation_id \
+         WHERE c.merged_into IS NULL{case_filter}",
+        channel = if matches!(q.group_by, GroupBy::Channel | GroupBy::ChannelKind) {
+            "v.channel_id"
+        } else {
+            "NULL"
+        },
+        lead = like("lead"),
+        won = like("won"),
+        lost = like("lost"),
+        team = if need_team { "c.team_id" } else { "NULL" },
+        assignee = if q.group_by == GroupBy::Agent {
+            "c.assignee_id"
+        } else {
+            "NULL"
+        },
+        priority = if need_sla { "c.priority" } else { "NULL" },
+        fired = match (need_sla, pg) {
+            (false, _) => "NULL",
+            (true, true) =>
+                "CASE WHEN c.sla_fired::text LIKE '%breached%' THEN c.sla_fired::text END",
+            (true, false) => "CASE WHEN c.sla_fired LIKE '%breached%' THEN c.sla_fired END",
+        },
+    );
+    let mut cases: Vec<CaseFacts> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    // The survey questions: Switchboard's messages, but no reply to the customer.
+    let mut surveys: HashSet<String> = HashSet::new();
+    c.query_each(&sql, args, &mut |r| {
+        let id = r.text(0)?;
+        let purpose_text = r.text(1)?;
+        let channel = r.opt_text(3)?;
+        let team = r.opt_text(10)?;
+        let purpose = Purpose::parse(&purpose_text).ok();
+        let sla = match (&purpose, r.opt_text(12)?) {
+            (Some(p), Some(pr)) => match Priority::parse(&pr) {
+                Ok(pr) => sla::select(policies, p, pr)
+                    .map(|policy| {
+                        let fired: Vec<String> = match r.opt_text(13)? {
+                            Some(f) => serde_json::from_str(&f).unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        let breached = |t: Target| {
+                            let prefix = format!("{t}:breached:");
+                            fired.iter().any(|k| k.starts_with(&prefix))
+                        };
+                        Ok::<_, StoreError>(SlaOutcome {
+                            policy: policy.name.clone(),
+                            first_response_target: policy.target(Target::FirstResponse).is_some(),
+                            resolution_target: policy.target(Target::Resolution).is_some(),
+                            first_response_breached: breached(Target::FirstResponse),
+                            resolution_breached: breached(Target::Resolution),
+                        })
+                    })
+                    .transpose()?,
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        let group = match q.group_by {
+            GroupBy::Purpose => Some(purpose_text),
+            GroupBy::Team => team.as_ref().and_then(|t| team_name.get(t).cloned()),
+            GroupBy::Channel => channel
+                .as_ref()
+                .and_then(|c| channels.get(c))
+                .map(|c| c.0.clone()),
+            GroupBy::ChannelKind => channel
+                .as_ref()
+                .and_then(|c| channels.get(c))
+                .map(|c| c.1.clone()),
+            GroupBy::Agent => r.opt_text(11)?.and_then(|u| user_name.get(&u).cloned()),
+            GroupBy::Language | GroupBy::Nothing => None,
+        };
+        if let Some(survey) = r.opt_text(17)? {
+            surveys.insert(survey);
+        }
+        cases.push(CaseFacts {
+            group,
+            public: r.bool(2)?,
+            messages: Vec::new(),
+            resolved_at: r.opt_int(4)?.map(Timestamp::from_unix_micros),
+            reopened: r.int(5)? > 0,
+            deflected: r.bool(6)?,
+            auto_answer_tried: !auto_answered.is_empty() && auto_answered.contains(&id),
+            lead: r.bool(7)?,
+            won: r.bool(8)?,
+            lost: r.bool(9)?,
+            hours: team.as_ref().and_then(|t| hours_of.get(t).copied()),
+            crisis: purpose.as_ref().is_some_and(|p| p.as_str() == "crisis"),
+            sla,
+            expert_micros: r.int(14)?,
+            referred_to: None,
+            approvals: Vec::new(),
+            csat: r
+                .opt_text(15)?
+                .map(|_| Ok::<_, StoreError>(r.opt_int(16)?.and_then(|v| u8::try_from(v).ok())))
+                .transpose()?,
+        });
+        index.insert(id, cases.len() - 1);
+        Ok(())
+    })?;
+
+    // Referrals (the last one of a case counts) and reviewers' decisions, from the audit log.
     for r in c
         .query(
             "SELECT subject_id, details FROM audit_log WHERE action = 'case.referred' ORDER BY seq",
@@ -209,7 +287,7 @@ fn facts(
             let details: serde_json::Value = serde_json::from_str(&r.text(1)?).unwrap_or_default();
             let team = details["team"].as_str().unwrap_or_default();
             cases[i].referred_to = Some(
-                team_names
+                team_name
                     .get(team)
                     .cloned()
                     .unwrap_or_else(|| team.to_owned()),
@@ -225,40 +303,54 @@ fn facts(
         .map(|r| Ok((r.text(0)?, r.int(1)?)))
         .collect::<Result<_, StoreError>>()?;
 
+    // The messages: the id only where it matters (a reviewed reply, or Switchboard's own,
+    // which may be a survey question); the author's ids only for customers' messages when
+    // some author's followers are known.
+    let author = if followers.is_empty() {
+        "NULL, NULL"
+    } else {
+        "CASE WHEN m.direction = 'inbound' THEN m.contact_id END, CASE WHEN m.direction = 'inbound' THEN m.channel_id END"
+    };
     let sql = format!(
-        "SELECT m.case_id, m.direction, m.author_kind, m.sent_at, m.created_at, m.delivery_state, {sentiment}, {language}, \
-         m.id, m.review_team_id, \
-         CASE WHEN m.direction = 'inbound' THEN (SELECT MAX(i.followers) FROM identities i \
-           WHERE i.contact_id = m.contact_id AND i.channel_id = m.channel_id) END \
-         FROM messages m WHERE m.direction <> 'note' AND m.case_id IN (\
-         SELECT c.id FROM cases c WHERE c.merged_into IS NULL AND c.id IN ({IN_RANGE}))"
+        "SELECT m.case_id, \
+         CASE WHEN m.direction = 'inbound' THEN 0 WHEN m.author_kind = 'system' THEN 2 ELSE 1 END, \
+         m.sent_at, m.created_at, \
+         CASE m.delivery_state WHEN 'pending_approval' THEN 1 WHEN 'rejected' THEN 2 WHEN 'failed' THEN 3 ELSE 0 END, \
+         CASE WHEN m.direction = 'inbound' THEN CASE {sentiment} WHEN 'negative' THEN 1 WHEN 'neutral' THEN 2 WHEN 'positive' THEN 3 END END, \
+         {language}, \
+         CASE WHEN m.review_team_id IS NOT NULL OR m.author_kind = 'system' THEN m.id END, \
+         CASE WHEN m.review_team_id IS NOT NULL THEN 1 ELSE 0 END, {author} \
+         FROM messages m WHERE m.direction <> 'note'{message_filter}",
+        language = if q.group_by == GroupBy::Language {
+            language
+        } else {
+            "NULL"
+        },
     );
-    for r in c.query(&sql, range)?.iter() {
-        let Some(&i) = index.get(&r.text(0)?) else {
-            continue;
+    c.query_each(&sql, args, &mut |r| {
+        let Some(&i) = index.get(r.text_ref(0)?) else {
+            return Ok(());
         };
-        if surveys.contains(&r.text(8)?) {
-            continue;
+        let id = r.opt_text(7)?;
+        if id.as_ref().is_some_and(|id| surveys.contains(id)) {
+            return Ok(());
         }
-        let side = match (r.text(1)?.as_str(), r.text(2)?.as_str()) {
-            ("inbound", _) => Side::Customer,
-            (_, "system") => Side::Automatic,
+        let side = match r.int(1)? {
+            0 => Side::Customer,
+            2 => Side::Automatic,
             _ => Side::Person,
         };
-        let delivered = !matches!(
-            r.text(5)?.as_str(),
-            "pending_approval" | "rejected" | "failed"
-        );
-        let sent_at = Timestamp::from_unix_micros(r.int(3)?);
-        let stored_at = Timestamp::from_unix_micros(r.int(4)?);
+        let state = r.int(4)?;
+        let sent_at = Timestamp::from_unix_micros(r.int(2)?);
+        let stored_at = Timestamp::from_unix_micros(r.int(3)?);
         let case = &mut cases[i];
-        if r.opt_text(9)?.is_some() {
-            let state = r.text(5)?;
+        if r.bool(8)? {
             case.approvals.push(ApprovalFact {
-                waited: decided
-                    .get(&r.text(8)?)
+                waited: id
+                    .as_ref()
+                    .and_then(|id| decided.get(id))
                     .map(|&at| at - stored_at.as_unix_micros()),
-                rejected: state == "rejected",
+                rejected: state == 2,
             });
         }
         if side == Side::Customer && q.group_by == GroupBy::Language {
@@ -269,17 +361,31 @@ fn facts(
                 .filter(|m| m.side == Side::Customer)
                 .all(|m| m.sent_at > sent_at);
             if earliest {
-                case.group = r.opt_text(7)?;
+                case.group = r.opt_text(6)?;
             }
         }
+        let followers = if side == Side::Customer && case.public {
+            match (r.opt_text(9)?, r.opt_text(10)?) {
+                (Some(contact), Some(channel)) => followers.get(&(contact, channel)).copied(),
+                _ => None,
+            }
+        } else {
+            None
+        };
         case.messages.push(MessageFact {
             side,
             sent_at,
             stored_at,
-            delivered,
-            sentiment: r.opt_text(6)?.as_deref().and_then(Sentiment::parse),
-            followers: r.opt_int(10)?,
+            delivered: state == 0,
+            sentiment: match r.opt_int(5)? {
+                Some(1) => Some(Sentiment::Negative),
+                Some(2) => Some(Sentiment::Neutral),
+                Some(3) => Some(Sentiment::Positive),
+                _ => None,
+            },
+            followers,
         });
-    }
+        Ok(())
+    })?;
     Ok((cases, hours))
 }

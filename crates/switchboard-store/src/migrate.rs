@@ -32,7 +32,10 @@ const SQLITE: &[(i64, &str)] = &[
         15,
         include_str!("../migrations/sqlite/0015_search_words.sql"),
     ),
-    (16, include_str!("../migrations/sqlite/0016_csat.sql")),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_csat_reports.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -65,7 +68,10 @@ const POSTGRES: &[(i64, &str)] = &[
         15,
         include_str!("../migrations/postgres/0015_search_words.sql"),
     ),
-    (16, include_str!("../migrations/postgres/0016_csat.sql")),
+    (
+        16,
+        include_str!("../migrations/postgres/0016_csat_reports.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {

@@ -95,6 +95,15 @@ impl Row {
             ))),
         }
     }
+    /// The text of column `i`, borrowed.
+    pub fn text_ref(&self, i: usize) -> Result<&str, StoreError> {
+        match self.at(i)? {
+            Value::Text(s) => Ok(s),
+            other => Err(StoreError::Backend(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
+        }
+    }
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         match self.at(i)? {
             Value::Null => Ok(None),
@@ -143,6 +152,19 @@ pub trait Conn: Send {
     /// The connection is unusable and must be replaced.
     fn is_broken(&self) -> bool;
 
+    /// Runs a query and hands each row to `f` in turn; for large reads, so the rows are not
+    /// all held at once where the engine allows it.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for r in self.query(sql, params)?.iter() {
+            f(r)?;
+        }
+        Ok(())
+    }
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
@@ -266,6 +288,29 @@ impl Conn for SqliteConn {
             out.push(Row(vals));
         }
         Ok(out)
+    }
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let sql = self.translate(sql);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(sqlite_err)?;
+        let cols = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(sqlite_err)?;
+        // One row buffer, refilled: no allocation per row beyond its text values.
+        let mut row = Row(Vec::with_capacity(cols));
+        while let Some(r) = rows.next().map_err(sqlite_err)? {
+            row.0.clear();
+            for i in 0..cols {
+                row.0.push(sqlite_value(r.get_ref(i).map_err(sqlite_err)?));
+            }
+            f(&row)?;
+        }
+        Ok(())
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(sqlite_err)

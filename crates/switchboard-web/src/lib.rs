@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod knowledge;
 pub mod login;
 pub mod page;
+pub mod reports;
 pub mod supervisor;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(case::page))
         .route("/approvals", get(approvals::page))
         .route("/supervisor", get(supervisor::page))
+        .route("/reports", get(reports::page))
         .route("/knowledge", get(knowledge::page))
         .route("/admin", get(admin::page))
         .route("/admin/playbook", get(admin::playbook))

@@ -79,6 +79,7 @@ pub enum Section {
     Inbox,
     Approvals,
     Supervisor,
+    Reports,
     Admin,
     Knowledge,
 }
@@ -100,6 +101,9 @@ fn nav(v: &Viewer, current: Section) -> Markup {
     }
     if v.can(Permission::ManageTeams) {
         items.push((Section::Supervisor, "/supervisor", "Supervisor"));
+    }
+    if v.can(Permission::ViewReports) {
+        items.push((Section::Reports, "/reports", "Reports"));
     }
     items.push((Section::Knowledge, "/knowledge", "Knowledge"));
     if v.can(Permission::ManageChannels) || v.can(Permission::ManageRouting) {

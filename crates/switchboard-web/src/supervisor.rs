@@ -88,7 +88,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
             h2 { "The last 24 hours" }
             (chart(&hours, "Cases opened and resolved per hour", &[("opened", "Opened", |b: &HourBucket| b.opened), ("resolved", "Resolved", |b: &HourBucket| b.resolved)]))
             (chart(&hours, "Inbound messages per hour", &[("inbound", "Inbound messages", |b: &HourBucket| b.inbound)]))
-            p.hint { "Reports by purpose, team and channel with exact definitions: GET /api/v1/reports (coming with the KPI work)." }
+            p.hint { a href="/reports" { "Reports" } ": KPIs by purpose, team, channel, agent or language, over any range, as a table or CSV." }
         }
     };
     respond(

@@ -195,6 +195,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         eprintln!("filled in {:.1} s", started.elapsed().as_secs_f64());
     }
 
+    settle(&o.location).await?;
     let query = KpiQuery {
         from: Timestamp::from_unix_micros(0),
         until: now.plus_micros(YEAR_MICROS),
@@ -246,6 +247,26 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Copies SQLite's write-ahead log back into the database (the store's checkpointer would,
+/// in the background, during the timing), or refreshes PostgreSQL's statistics.
+async fn settle(location: &Location) -> anyhow::Result<()> {
+    let location = location.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        match location {
+            Location::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path)?;
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Location::Postgres(url) => {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+                c.batch_execute("VACUUM ANALYZE")?;
+            }
+        }
+        Ok(())
+    })
+    .await?
+}
+
 /// Runs the fill statements in one transaction, on a connection of its own.
 async fn run_sql(location: &Location, statements: Vec<String>) -> anyhow::Result<()> {
     let location = location.clone();
@@ -255,7 +276,8 @@ async fn run_sql(location: &Location, statements: Vec<String>) -> anyhow::Result
                 let mut c = rusqlite::Connection::open(path)?;
                 let tx = c.transaction()?;
                 for s in &statements {
-                    tx.execute_batch(s).with_context(|| s.chars().take(120).collect::<String>())?;
+                    tx.execute_batch(s)
+                        .with_context(|| s.chars().take(120).collect::<String>())?;
                 }
                 tx.commit()?;
             }
@@ -263,10 +285,10 @@ async fn run_sql(location: &Location, statements: Vec<String>) -> anyhow::Result
                 let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
                 let mut tx = c.transaction()?;
                 for s in &statements {
-                    tx.batch_execute(s).with_context(|| s.chars().take(120).collect::<String>())?;
+                    tx.batch_execute(s)
+                        .with_context(|| s.chars().take(120).collect::<String>())?;
                 }
                 tx.commit()?;
-                c.batch_execute("ANALYZE")?;
             }
         }
         Ok(())
@@ -275,7 +297,10 @@ async fn run_sql(location: &Location, statements: Vec<String>) -> anyhow::Result
 }
 
 /// The baseline's rows: (purpose, cases, answered, mean first response in seconds).
-async fn baseline(location: &Location, sql: String) -> anyhow::Result<Vec<(String, i64, i64, f64)>> {
+async fn baseline(
+    location: &Location,
+    sql: String,
+) -> anyhow::Result<Vec<(String, i64, i64, f64)>> {
     let location = location.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(String, i64, i64, f64)>> {
         match location {
@@ -284,7 +309,12 @@ async fn baseline(location: &Location, sql: String) -> anyhow::Result<Vec<(Strin
                 let mut st = c.prepare(&sql)?;
                 let rows = st
                     .query_map([], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, Option<f64>>(3)?.unwrap_or(0.0)))
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get::<_, Option<f64>>(3)?.unwrap_or(0.0),
+                        ))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(rows)

@@ -273,6 +273,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // One scrape at a time: the gauges read from the store are set, then rendered, without
+    // another scrape (another store, in tests) setting them in between.
+    static SCRAPE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = SCRAPE.lock().await;
     let m = global();
     if let Ok(counts) = state.store.case_counts().await {
         for s in switchboard_core::CaseStatus::ALL {
@@ -281,6 +285,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n),
             );
         }
+    }
+    if let Ok(loads) = state.store.team_loads().await {
+        let queues: Vec<(String, String, i64)> = loads
+            .iter()
+            .flat_map(|t| {
+                t.by_purpose
+                    .iter()
+                    .map(|(p, n)| (t.name.clone(), p.clone(), *n))
+            })
+            .collect();
+        let at_risk: Vec<(String, i64)> =
+            loads.iter().map(|t| (t.name.clone(), t.at_risk)).collect();
+        m.set_queues(&queues, &at_risk);
     }
     if let Ok(n) = state.store.outbox_depth().await {
         m.outbox_depth.set(n);

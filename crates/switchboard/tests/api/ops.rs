@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn healthz_openapi_and_metrics_answer() {
@@ -84,6 +84,69 @@ async fn healthz_openapi_and_metrics_answer() {
     );
     assert!(
         metric_value(&text, "switchboard_raw_events_pending", &[]).is_some(),
+        "{text}"
+    );
+}
+
+/// The live queue gauges: active cases per team and purpose, and SLA at risk per team, read
+/// from the store at each scrape (a queue that empties reads 0 or disappears).
+#[tokio::test]
+async fn metrics_show_live_queues_per_team_and_purpose() {
+    let app = spawn_app().await;
+    let partner = FakePartner::start(&[], 200).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.apply_playbook(
+        "[[team]]\nid = \"queue-gauge\"\nname = \"Queue gauge team\"\n\n\
+         [[sla]]\nname = \"fast\"\nfirst_response = \"1s\"\n\n\
+         [[rule]]\nname = \"all\"\nthen.purpose = \"support\"\nthen.team = \"queue-gauge\"\n",
+    )
+    .await;
+    app.deliver(&ch, &message("g-1", "g", "g", "hello there"))
+        .await;
+    app.deliver(&ch, &message("g-2", "h", "h", "hello again"))
+        .await;
+    let case = app.wait_for_message("g-2").await;
+    let queue = [("team", "Queue gauge team"), ("purpose", "support")];
+    let scrape = || async {
+        app.http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    };
+    let text = scrape().await;
+    assert_eq!(
+        metric_value(&text, "switchboard_queue_cases", &queue),
+        Some(2.0),
+        "{text}"
+    );
+    // The one-second SLA breaches: both cases are at risk.
+    wait_for("the breach in the gauge", || async {
+        let text = scrape().await;
+        (metric_value(
+            &text,
+            "switchboard_sla_at_risk",
+            &[("team", "Queue gauge team")],
+        ) == Some(2.0))
+        .then_some(())
+    })
+    .await;
+    // Resolving one empties its place in the queue.
+    let r = app
+        .patch(
+            &format!("/api/v1/cases/{}", case["id"].as_str().expect("id")),
+            &app.agent,
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let text = scrape().await;
+    assert_eq!(
+        metric_value(&text, "switchboard_queue_cases", &queue),
+        Some(1.0),
         "{text}"
     );
 }

@@ -225,6 +225,30 @@ async fn kpi_flow(app: &TestApp) {
         a.text
     );
 
+    // A range that leaves the lead out (written 1,200 s ago): the cases are picked by their
+    // customers' messages' times.
+    let a = app
+        .get(
+            &format!(
+                "/api/v1/reports/kpis?from={}&to={}",
+                rfc3339(now_secs() - 900),
+                rfc3339(now_secs() + 3600)
+            ),
+            &app.supervisor,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(row(&a.json, "support")["cases_opened"], 3, "{}", a.text);
+    assert!(
+        a.json["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["group"] != "sales"),
+        "{}",
+        a.text
+    );
+
     // A range before any of it: no rows.
     let a = app
         .get(

@@ -231,7 +231,13 @@ async fn pages_need_a_session_and_the_right_role() {
         html.contains(&csrf_of(&agent.cookie)),
         "the page carries the CSRF token"
     );
-    for path in ["/supervisor", "/admin", "/admin/playbook", "/approvals"] {
+    for path in [
+        "/supervisor",
+        "/admin",
+        "/admin/playbook",
+        "/approvals",
+        "/reports",
+    ] {
         let (status, _, _) = page(path, agent.cookie.clone()).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path} is not for agents");
     }
@@ -239,6 +245,24 @@ async fn pages_need_a_session_and_the_right_role() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = page("/cases/not-an-id", agent.cookie.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Reports: a supervisor sees the KPI table for a case written today, and the CSV link;
+    // a bad parameter is shown on the page as a 400, with nothing computed.
+    let partner = FakePartner::start(&[], 200).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.deliver(&ch, &message("r-1", "r", "r", "hello <b>there</b>"))
+        .await;
+    app.wait_for_message("r-1").await;
+    let boss = app.person("sue", "supervisor").await;
+    let (status, _, html) = page("/reports?group_by=none", boss.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"kpis\""), "{html}");
+    assert!(html.contains("format=csv"), "{html}");
+    assert!(html.contains("<th scope=\"row\">(none)</th>"), "{html}");
+    let (status, _, html) = page("/reports?tz=Mars%2FOlympus", boss.cookie.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("tz: "), "{html}");
+    assert!(!html.contains("id=\"kpis\""), "{html}");
 
     // Logging out needs the page's CSRF token; a forged form changes nothing.
     let forged = http

@@ -6,3 +6,6 @@ ALTER TABLE cases ADD COLUMN csat_score BIGINT;
 ALTER TABLE cases ADD COLUMN csat_asked_at TIMESTAMPTZ;
 ALTER TABLE cases ADD COLUMN csat_answered_at TIMESTAMPTZ;
 ALTER TABLE cases ADD COLUMN csat_message_id TEXT;
+
+-- Reports pick the cases whose customer wrote in a range by the customers' messages' own times.
+CREATE INDEX messages_inbound_sent ON messages(sent_at, case_id) WHERE direction = 'inbound';
