@@ -1,7 +1,7 @@
 //! The facts KPI reports add up: every case whose customer wrote in the range, with its
-//! messages' times, read in two passes (cases, then their messages in case order) and handed
-//! to `core::kpi`, which owns every definition. Merged-away cases are left out: their messages
-//! count on the case they joined.
+//! messages' times, handed to `core::kpi`, which owns every definition. Cases and messages are
+//! read at once on two reader connections (each one streaming scan of its table), then joined
+//! by case id. Merged-away cases are left out: their messages count on the case they joined.
 
 use crate::sql::{Backend, Conn, Value};
 use crate::{Store, StoreError, params};
@@ -13,6 +13,28 @@ use switchboard_core::kpi::{
 use switchboard_core::schedule::BusinessHours;
 use switchboard_core::sla::{self, SlaPolicy, Target};
 use switchboard_core::{Priority, Purpose};
+
+/// A fast hash for the report's maps from case ids (UUIDs this store wrote, so no one can
+/// choose keys that collide on purpose): a multiply-rotate over 8 bytes at a time.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<String, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// What a report's rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,42 +88,100 @@ impl Store {
     /// The KPI rows of `q` (see `switchboard_core::kpi` for every definition).
     pub async fn kpi_report(&self, q: KpiQuery) -> Result<Vec<KpiRow>, StoreError> {
         let playbooks = self.playbooks.clone();
-        self.pool
-            .read(move |c| {
+        let (qc, qm) = (q.clone(), q.clone());
+        let (cases, messages) = tokio::try_join!(
+            self.pool.read(move |c| {
                 let policies = playbooks
                     .current(c)?
                     .map(|p| p.playbook.slas.clone())
                     .unwrap_or_default();
-                let (cases, hours) = facts(c, &q, &policies)?;
-                Ok(kpi::report(
-                    &ReportSpec {
-                        from: q.from,
-                        until: q.until,
-                        bucket: q.bucket,
-                        tz: q.tz.clone(),
-                        hours,
-                    },
-                    &cases,
-                ))
-            })
-            .await
+                read_cases(c, &qc, &policies)
+            }),
+            self.pool.read(move |c| read_messages(c, &qm)),
+        )?;
+        tokio::task::spawn_blocking(move || {
+            let CasesRead {
+                mut cases,
+                index,
+                surveys,
+                hours,
+            } = cases;
+            join(&mut cases, &index, &surveys, messages, q.group_by);
+            kpi::report(
+                &ReportSpec {
+                    from: q.from,
+                    until: q.until,
+                    bucket: q.bucket,
+                    tz: q.tz,
+                    hours,
+                },
+                &cases,
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("the report stopped: {e}")))
     }
 }
 
-fn facts(
+/// The cases of a report, and how to find them by id.
+struct CasesRead {
+    cases: Vec<CaseFacts>,
+    index: IdMap<usize>,
+    /// The ids of survey questions (Switchboard's messages, but no reply to the customer).
+    surveys: IdSet,
+    hours: Vec<BusinessHours>,
+}
+
+/// One message as read, before it meets its case.
+struct MessageRead {
+    case_id: String,
+    fact: MessageFact,
+    /// Set for a reply that needed approval, or Switchboard's own message.
+    id: Option<String>,
+    reviewed: bool,
+    rejected: bool,
+    /// Minutes from writing to a reviewer's decision, if one was made.
+    decided_after: Option<i64>,
+    language: Option<String>,
+}
+
+/// A range that holds every customer message needs no filter (a whole-history report reads
+/// each table once); a narrower one picks its cases through the index on the customers'
+/// messages' times. Returns the filter's SQL for `column` and its parameters.
+fn range_filter(
+    c: &mut dyn Conn,
+    q: &KpiQuery,
+    column: &str,
+) -> Result<(String, Vec<Value>), StoreError> {
+    let span = c.query_one(
+        "SELECT MIN(sent_at), MAX(sent_at) FROM messages WHERE direction = 'inbound'",
+        &[],
+    )?;
+    let everything = match (span.opt_int(0)?, span.opt_int(1)?) {
+        (Some(first), Some(last)) => {
+            first >= q.from.as_unix_micros() && last < q.until.as_unix_micros()
+        }
+        _ => true,
+    };
+    Ok(if everything {
+        (String::new(), Vec::new())
+    } else {
+        (
+            format!(" AND {column} IN ({IN_RANGE})"),
+            params![q.from.as_unix_micros(), q.until.as_unix_micros()].to_vec(),
+        )
+    })
+}
+
+fn read_cases(
     c: &mut dyn Conn,
     q: &KpiQuery,
     policies: &[SlaPolicy],
-) -> Result<(Vec<CaseFacts>, Vec<BusinessHours>), StoreError> {
+) -> Result<CasesRead, StoreError> {
     let pg = c.backend() == Backend::Postgres;
-    // `->` and `->>` read JSON alike on both engines (and a `$` path would clash with the
-    // placeholders SQLite's rewrite looks for).
     let tags = if pg { "c.tags::text" } else { "c.tags" };
-    let sentiment = "m.understanding -> 'sentiment' ->> 'label'";
-    let language = "m.understanding ->> 'language'";
-    let range = params![q.from.as_unix_micros(), q.until.as_unix_micros()];
 
-    // The small tables, read whole: names for the groups, business hours, followers.
+    // The small tables, read whole: names for the groups, business hours.
     let mut hours = Vec::new();
     let mut team_name: HashMap<String, String> = HashMap::new();
     let mut hours_of: HashMap<String, usize> = HashMap::new();
@@ -123,44 +203,12 @@ fn facts(
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?)))
         .collect::<Result<_, StoreError>>()?;
-    let auto_answered: HashSet<String> = c
+    let auto_answered: IdSet = c
         .query("SELECT case_id FROM auto_answers", &[])?
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<_, StoreError>>()?;
-    // Authors' followers by (contact, channel), where a channel told them.
-    let followers: HashMap<(String, String), i64> = c
-        .query(
-            "SELECT contact_id, channel_id, MAX(followers) FROM identities \
-             WHERE followers IS NOT NULL GROUP BY contact_id, channel_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| Ok(((r.text(0)?, r.text(1)?), r.int(2)?)))
-        .collect::<Result<_, StoreError>>()?;
-
-    // A range that holds every customer message needs no filter (a whole-history report
-    // reads each table once); a narrower one picks its cases through the index on the
-    // customers' messages' times.
-    let span = c.query_one(
-        "SELECT MIN(sent_at), MAX(sent_at) FROM messages WHERE direction = 'inbound'",
-        &[],
-    )?;
-    let everything = match (span.opt_int(0)?, span.opt_int(1)?) {
-        (Some(first), Some(last)) => {
-            first >= q.from.as_unix_micros() && last < q.until.as_unix_micros()
-        }
-        _ => true,
-    };
-    let (case_filter, message_filter, args): (String, String, &[Value]) = if everything {
-        (String::new(), String::new(), &[])
-    } else {
-        (
-            format!(" AND c.id IN ({IN_RANGE})"),
-            format!(" AND m.case_id IN ({IN_RANGE})"),
-            range,
-        )
-    };
+    let (filter, args) = range_filter(c, q, "c.id")?;
 
     // Flags computed by the database, so a row carries few strings; the ids and texts a
     // report does not need this time are left out.
@@ -174,7 +222,7 @@ fn facts(
          {team}, {assignee}, {priority}, {fired}, c.expert_micros, \
          c.csat_state, c.csat_score, c.csat_message_id \
          FROM cases c JOIN conversations v ON v.id = c.conversation_id \
-         WHERE c.merged_into IS NULL{case_filter}",
+         WHERE c.merged_into IS NULL{filter}",
         channel = if matches!(q.group_by, GroupBy::Channel | GroupBy::ChannelKind) {
             "v.channel_id"
         } else {
@@ -192,16 +240,16 @@ fn facts(
         priority = if need_sla { "c.priority" } else { "NULL" },
         fired = match (need_sla, pg) {
             (false, _) => "NULL",
-            (true, true) =>
-                "CASE WHEN c.sla_fired::text LIKE '%breached%' THEN c.sla_fired::text END",
+            (true, true) => {
+                "CASE WHEN c.sla_fired::text LIKE '%breached%' THEN c.sla_fired::text END"
+            }
             (true, false) => "CASE WHEN c.sla_fired LIKE '%breached%' THEN c.sla_fired END",
         },
     );
     let mut cases: Vec<CaseFacts> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    // The survey questions: Switchboard's messages, but no reply to the customer.
-    let mut surveys: HashSet<String> = HashSet::new();
-    c.query_each(&sql, args, &mut |r| {
+    let mut index = IdMap::default();
+    let mut surveys = IdSet::default();
+    c.query_each(&sql, &args, &mut |r| {
         let id = r.text(0)?;
         let purpose_text = r.text(1)?;
         let channel = r.opt_text(3)?;
@@ -275,7 +323,7 @@ fn facts(
         Ok(())
     })?;
 
-    // Referrals (the last one of a case counts) and reviewers' decisions, from the audit log.
+    // Referrals (the last one of a case counts), from the audit log.
     for r in c
         .query(
             "SELECT subject_id, details FROM audit_log WHERE action = 'case.referred' ORDER BY seq",
@@ -294,7 +342,39 @@ fn facts(
             );
         }
     }
-    let decided: HashMap<String, i64> = c
+    Ok(CasesRead {
+        cases,
+        index,
+        surveys,
+        hours,
+    })
+}
+
+fn read_messages(c: &mut dyn Conn, q: &KpiQuery) -> Result<Vec<MessageRead>, StoreError> {
+    let pg = c.backend() == Backend::Postgres;
+    let (sentiment, language) = if pg {
+        (
+            "m.understanding #>> '{sentiment,label}'",
+            "m.understanding ->> 'language'",
+        )
+    } else {
+        (
+            "m.understanding ->> '$.sentiment.label'",
+            "m.understanding ->> '$.language'",
+        )
+    };
+    // Authors' followers by (contact, channel), where a channel told them.
+    let followers: HashMap<(String, String), i64> = c
+        .query(
+            "SELECT contact_id, channel_id, MAX(followers) FROM identities \
+             WHERE followers IS NOT NULL GROUP BY contact_id, channel_id",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok(((r.text(0)?, r.text(1)?), r.int(2)?)))
+        .collect::<Result<_, StoreError>>()?;
+    // Reviewers' decisions, from the audit log.
+    let decided: IdMap<i64> = c
         .query(
             "SELECT subject_id, at FROM audit_log WHERE action IN ('message.approved', 'message.rejected')",
             &[],
@@ -302,14 +382,15 @@ fn facts(
         .iter()
         .map(|r| Ok((r.text(0)?, r.int(1)?)))
         .collect::<Result<_, StoreError>>()?;
-
-    // The messages: the id only where it matters (a reviewed reply, or Switchboard's own,
-    // which may be a survey question); the author's ids only for customers' messages when
-    // some author's followers are known.
+    let (filter, args) = range_filter(c, q, "m.case_id")?;
+    // The id only where it matters (a reviewed reply, or Switchboard's own, which may be a
+    // survey question); the author's ids only for customers' messages, when some author's
+    // followers are known.
     let author = if followers.is_empty() {
         "NULL, NULL"
     } else {
-        "CASE WHEN m.direction = 'inbound' THEN m.contact_id END, CASE WHEN m.direction = 'inbound' THEN m.channel_id END"
+        "CASE WHEN m.direction = 'inbound' THEN m.contact_id END, \
+         CASE WHEN m.direction = 'inbound' THEN m.channel_id END"
     };
     let sql = format!(
         "SELECT m.case_id, \
@@ -320,72 +401,96 @@ fn facts(
          {language}, \
          CASE WHEN m.review_team_id IS NOT NULL OR m.author_kind = 'system' THEN m.id END, \
          CASE WHEN m.review_team_id IS NOT NULL THEN 1 ELSE 0 END, {author} \
-         FROM messages m WHERE m.direction <> 'note'{message_filter}",
+         FROM messages m WHERE m.direction <> 'note'{filter}",
         language = if q.group_by == GroupBy::Language {
             language
         } else {
             "NULL"
         },
     );
-    c.query_each(&sql, args, &mut |r| {
-        let Some(&i) = index.get(r.text_ref(0)?) else {
-            return Ok(());
-        };
-        let id = r.opt_text(7)?;
-        if id.as_ref().is_some_and(|id| surveys.contains(id)) {
-            return Ok(());
-        }
+    let mut out = Vec::new();
+    c.query_each(&sql, &args, &mut |r| {
         let side = match r.int(1)? {
             0 => Side::Customer,
             2 => Side::Automatic,
             _ => Side::Person,
         };
         let state = r.int(4)?;
-        let sent_at = Timestamp::from_unix_micros(r.int(2)?);
         let stored_at = Timestamp::from_unix_micros(r.int(3)?);
-        let case = &mut cases[i];
-        if r.bool(8)? {
-            case.approvals.push(ApprovalFact {
-                waited: id
-                    .as_ref()
-                    .and_then(|id| decided.get(id))
-                    .map(|&at| at - stored_at.as_unix_micros()),
-                rejected: state == 2,
-            });
-        }
-        if side == Side::Customer && q.group_by == GroupBy::Language {
-            // The first customer message's language (earliest sent).
-            let earliest = case
-                .messages
-                .iter()
-                .filter(|m| m.side == Side::Customer)
-                .all(|m| m.sent_at > sent_at);
-            if earliest {
-                case.group = r.opt_text(6)?;
-            }
-        }
-        let followers = if side == Side::Customer && case.public {
-            match (r.opt_text(9)?, r.opt_text(10)?) {
-                (Some(contact), Some(channel)) => followers.get(&(contact, channel)).copied(),
-                _ => None,
-            }
-        } else {
-            None
+        let id = r.opt_text(7)?;
+        let reviewed = r.bool(8)?;
+        let followers = match (r.opt_text(9)?, r.opt_text(10)?) {
+            (Some(contact), Some(channel)) => followers.get(&(contact, channel)).copied(),
+            _ => None,
         };
-        case.messages.push(MessageFact {
-            side,
-            sent_at,
-            stored_at,
-            delivered: state == 0,
-            sentiment: match r.opt_int(5)? {
-                Some(1) => Some(Sentiment::Negative),
-                Some(2) => Some(Sentiment::Neutral),
-                Some(3) => Some(Sentiment::Positive),
+        out.push(MessageRead {
+            case_id: r.text(0)?,
+            decided_after: match (&id, reviewed) {
+                (Some(id), true) => decided.get(id).map(|&at| at - stored_at.as_unix_micros()),
                 _ => None,
             },
-            followers,
+            fact: MessageFact {
+                side,
+                sent_at: Timestamp::from_unix_micros(r.int(2)?),
+                stored_at,
+                delivered: state == 0,
+                sentiment: match r.opt_int(5)? {
+                    Some(1) => Some(Sentiment::Negative),
+                    Some(2) => Some(Sentiment::Neutral),
+                    Some(3) => Some(Sentiment::Positive),
+                    _ => None,
+                },
+                followers,
+            },
+            id,
+            reviewed,
+            rejected: state == 2,
+            language: r.opt_text(6)?,
         });
         Ok(())
     })?;
-    Ok((cases, hours))
+    Ok(out)
+}
+
+/// Puts each message on its case (a message of a case outside the report is dropped).
+fn join(
+    cases: &mut [CaseFacts],
+    index: &IdMap<usize>,
+    surveys: &IdSet,
+    messages: Vec<MessageRead>,
+    group_by: GroupBy,
+) {
+    for m in messages {
+        let Some(&i) = index.get(&m.case_id) else {
+            continue;
+        };
+        if m.id.as_ref().is_some_and(|id| surveys.contains(id)) {
+            continue;
+        }
+        let case = &mut cases[i];
+        if m.reviewed {
+            case.approvals.push(ApprovalFact {
+                waited: m.decided_after,
+                rejected: m.rejected,
+            });
+        }
+        let mut fact = m.fact;
+        if fact.side == Side::Customer {
+            if group_by == GroupBy::Language {
+                // The first customer message's language (earliest sent).
+                let earliest = case
+                    .messages
+                    .iter()
+                    .filter(|x| x.side == Side::Customer)
+                    .all(|x| x.sent_at > fact.sent_at);
+                if earliest {
+                    case.group = m.language;
+                }
+            }
+            if !case.public {
+                fact.followers = None;
+            }
+        }
+        case.messages.push(fact);
+    }
 }

@@ -218,7 +218,17 @@ impl SqliteConn {
         if let Some(t) = self.translated.get(sql) {
             return t.clone();
         }
-        let t: Arc<str> = sql.replace('$', "?").into();
+        // `$` before a digit is a placeholder; any other (a JSON path such as '$.a.b') stays.
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        while let Some(ch) = chars.next() {
+            if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                out.push('?');
+            } else {
+                out.push(ch);
+            }
+        }
+        let t: Arc<str> = out.into();
         if self.translated.len() < 4096 {
             self.translated.insert(sql.to_owned(), t.clone());
         }
@@ -301,12 +311,19 @@ impl Conn for SqliteConn {
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter()))
             .map_err(sqlite_err)?;
-        // One row buffer, refilled: no allocation per row beyond its text values.
-        let mut row = Row(Vec::with_capacity(cols));
+        // One row buffer, refilled in place: a text column reuses the string it held in the
+        // row before, so a long read allocates next to nothing per row.
+        let mut row = Row(vec![Value::Null; cols]);
         while let Some(r) = rows.next().map_err(sqlite_err)? {
-            row.0.clear();
-            for i in 0..cols {
-                row.0.push(sqlite_value(r.get_ref(i).map_err(sqlite_err)?));
+            for (i, slot) in row.0.iter_mut().enumerate() {
+                let v = r.get_ref(i).map_err(sqlite_err)?;
+                match (slot, v) {
+                    (Value::Text(s), rusqlite::types::ValueRef::Text(t)) => {
+                        s.clear();
+                        s.push_str(&String::from_utf8_lossy(t));
+                    }
+                    (slot, v) => *slot = sqlite_value(v),
+                }
             }
             f(&row)?;
         }
