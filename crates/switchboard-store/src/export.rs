@@ -57,7 +57,7 @@ pub struct TransferSummary {
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write the export: {0}")]
+    #[error("cannot write the export")]
     Write(#[from] std::io::Error),
 }
 

@@ -523,14 +523,19 @@ async fn a_table_added_later_moves_without_code_changes() {
     // row, a key that is not text.
     const PG: &str = "CREATE TABLE later_added (id numeric(10,2) PRIMARY KEY, tags text[], day date, \
         parent numeric(10,2) REFERENCES later_added(id), n integer, flag boolean, \
-        made timestamptz DEFAULT now(), doubled integer GENERATED ALWAYS AS (n * 2) STORED)";
+        made timestamptz DEFAULT now(), doubled integer GENERATED ALWAYS AS (n * 2) STORED); \
+        CREATE TABLE many (a integer, b text, v text, PRIMARY KEY (a, b))";
     const PG_ROWS: &str = "INSERT INTO later_added (id, tags, day, parent, n, flag) VALUES \
-        (1.50, '{a,\"b c\"}', '2026-02-03', 2.25, 7, true), (2.25, NULL, NULL, NULL, NULL, false)";
+        (1.50, '{a,\"b c\"}', '2026-02-03', 2.25, 7, true), (2.25, NULL, NULL, NULL, NULL, false); \
+        INSERT INTO many SELECT i / 10, 'k' || (i % 10), md5(i::text) FROM generate_series(1, 2345) i";
     const SQLITE: &str = "CREATE TABLE later_added (id INTEGER PRIMARY KEY, label TEXT, \
-        parent INTEGER REFERENCES later_added(id), body BLOB, anything)";
+        parent INTEGER REFERENCES later_added(id), body BLOB, anything); \
+        CREATE TABLE many (a integer, b text, v text, PRIMARY KEY (a, b))";
     const SQLITE_ROWS: &str = "INSERT INTO later_added VALUES (1, 'one', NULL, NULL, NULL); \
         INSERT INTO later_added VALUES (2, 'two', NULL, x'00ff', 2.5); \
-        UPDATE later_added SET parent = 2 WHERE id = 1";
+        UPDATE later_added SET parent = 2 WHERE id = 1; \
+        WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2345) \
+        INSERT INTO many SELECT i / 10, 'k' || (i % 10), hex(randomblob(4)) FROM s";
     let mut pairs = vec![(Db::sqlite().await, Db::sqlite().await, SQLITE, SQLITE_ROWS)];
     if let (Some(a), Some(b)) = (Db::postgres().await, Db::postgres().await) {
         pairs.push((a, b, PG, PG_ROWS));
@@ -549,6 +554,12 @@ async fn a_table_added_later_moves_without_code_changes() {
             !added[0].contains("doubled"),
             "a generated column is not moved: {added:?}"
         );
+        // More rows than one page, read by a two-column key.
+        let many = first
+            .iter()
+            .filter(|l| l.starts_with("{\"table\":\"many\""))
+            .count();
+        assert_eq!(many, 2345);
         import(&to.store, text(&first)).await.unwrap();
         let second = export(&to.store).await;
         let exact = HashSet::new();
