@@ -937,10 +937,9 @@ fn insert(c: &mut dyn Conn, tables: &[Table], b: &Batch) -> Result<(), StoreErro
     }
     let params: Vec<Value> = b.rows.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
     c.batch("SAVEPOINT sb_import")?;
-    let all = c.execute(&insert_sql(table, &b.cols, b.rows.len()), &params);
-    if all.is_ok() {
+    let Err(all) = c.execute(&insert_sql(table, &b.cols, b.rows.len()), &params) else {
         return c.batch("RELEASE SAVEPOINT sb_import");
-    }
+    };
     c.batch("ROLLBACK TO SAVEPOINT sb_import")?;
     for (line, row) in &b.rows {
         c.batch("SAVEPOINT sb_import_row")?;
@@ -949,18 +948,15 @@ fn insert(c: &mut dyn Conn, tables: &[Table], b: &Batch) -> Result<(), StoreErro
         }
         c.batch("RELEASE SAVEPOINT sb_import_row")?;
     }
-    // Each row alone went in: whatever failed was between them.
-    match all {
-        Err(e) => Err(refused(
-            b.rows.first().map_or(0, |(l, _)| *l),
-            format!(
-                "{} (with the {} rows after it): {e}",
-                table.name,
-                b.rows.len() - 1
-            ),
-        )),
-        Ok(_) => Ok(()),
-    }
+    // Each row went in alone: what failed was the rows together.
+    Err(refused(
+        b.rows.first().map_or(0, |(l, _)| *l),
+        format!(
+            "{} (with the {} rows after it): {all}",
+            table.name,
+            b.rows.len().saturating_sub(1)
+        ),
+    ))
 }
 
 fn set_later(c: &mut dyn Conn, table: &Table, l: &Later) -> Result<(), StoreError> {
