@@ -11,6 +11,7 @@ mod channel_cmd;
 mod config;
 mod demo;
 mod demo_data;
+mod export_cmd;
 mod kb_cmd;
 mod model_cmd;
 mod playbook_cmd;
@@ -245,6 +246,21 @@ enum Command {
     },
     /// Replay recorded traffic through a running server's real webhook path.
     Replay(replay::ReplayArgs),
+    /// Write the whole workspace (contacts, cases, messages, teams, playbooks, knowledge base,
+    /// audit log, settings, …; not log-in sessions) as JSON Lines, for `switchboard import`.
+    ///
+    /// Read in one snapshot, so it can run beside the server. Channel secrets stay sealed with
+    /// this data directory's secret.key (or SWITCHBOARD_SECRET_KEY): the target needs that same
+    /// key. Prints the rows per table on stderr.
+    Export(export_cmd::ExportArgs),
+    /// Load a `switchboard export` file into a new database, SQLite or PostgreSQL (created and
+    /// migrated first), all or nothing.
+    ///
+    /// The database must hold no rows and be at the export's schema version. A bad line is
+    /// reported with its number and nothing is stored. Use the source's secret.key (or
+    /// SWITCHBOARD_SECRET_KEY) with the imported data: channel secrets are sealed with it (a
+    /// warning says when this key does not open them).
+    Import(export_cmd::ImportArgs),
     /// Manage people.
     User {
         #[command(subcommand)]
@@ -356,6 +372,8 @@ fn parse_cli() -> anyhow::Result<Cli> {
         | Command::Kb { .. }
         | Command::Report { .. }
         | Command::Replay(_)
+        | Command::Export(_)
+        | Command::Import(_)
         | Command::Analyze { .. } => None,
     };
     if let Some(store) = store {
@@ -538,6 +556,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kb { command } => kb_cmd::run(command).await,
         Command::Report { command } => report_cmd::run(command).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Export(args) => export_cmd::export(args).await,
+        Command::Import(args) => export_cmd::import(args).await,
         Command::Analyze { model } => {
             tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
         }

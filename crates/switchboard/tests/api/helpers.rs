@@ -40,6 +40,8 @@ pub struct TestApp {
     pub supervisor: String,
     pub agent: String,
     pub reviewer: String,
+    /// The key sealing channel secrets, as `SWITCHBOARD_SECRET_KEY` takes it (64 hex digits).
+    pub secret_key: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     // Dropped last: the database outlives everything that uses it.
     _pg: Option<PgDatabase>,
@@ -57,6 +59,21 @@ pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&Location::Sqlite(dir.path().join("switchboard.db"))).expect("open");
     start(store, dir, None, |_| {}).await
+}
+
+/// A server on a database that already holds a workspace (one `switchboard import` filled),
+/// with the secret key it was sealed with; `pg` is kept alive (and dropped) with the server.
+pub async fn spawn_app_on(location: Location, pg: Option<PgDatabase>, secret_key: &str) -> TestApp {
+    let store = std::thread::spawn(move || Store::open(&location))
+        .join()
+        .expect("open thread")
+        .expect("open the store");
+    let key: [u8; 32] = hex::decode(secret_key)
+        .expect("hex key")
+        .try_into()
+        .expect("32 bytes");
+    let dir = tempfile::tempdir().expect("temp dir");
+    start_with_key(store, dir, pg, key, |_| {}).await
 }
 
 /// [`spawn_app`] with settings changed (the public URL is the server's own address).
@@ -86,8 +103,18 @@ async fn start(
     pg: Option<PgDatabase>,
     tweak: impl FnOnce(&mut ServerConfig),
 ) -> TestApp {
+    start_with_key(store, dir, pg, rand::random::<[u8; 32]>(), tweak).await
+}
+
+async fn start_with_key(
+    store: Store,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    key: [u8; 32],
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     store.migrate().await.expect("migrate");
-    let secrets = SecretBox::from_key(rand::random::<[u8; 32]>());
+    let secrets = SecretBox::from_key(key);
     let mut tokens = Vec::new();
     for (name, role) in [
         (ADMIN_TOKEN_NAME, Role::Admin),
@@ -151,6 +178,7 @@ async fn start(
         supervisor: next(),
         agent: next(),
         reviewer: next(),
+        secret_key: hex::encode(key),
         _shutdown: shutdown,
         _pg: pg,
         _dir: dir,
@@ -226,6 +254,16 @@ impl TestApp {
     /// The PostgreSQL database the server runs on, if it does.
     pub fn pg_url(&self) -> Option<String> {
         self._pg.as_ref().map(|d| d.url.clone())
+    }
+
+    /// The server's database as `--database` takes it: its PostgreSQL URL, or `sqlite:PATH`.
+    pub fn database(&self) -> String {
+        self.pg_url().unwrap_or_else(|| {
+            format!(
+                "sqlite:{}",
+                self._dir.path().join("switchboard.db").display()
+            )
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

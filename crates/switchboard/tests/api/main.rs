@@ -18,6 +18,7 @@ mod config;
 mod contacts;
 mod email;
 mod experts;
+mod export;
 mod helpers;
 mod kb;
 mod learning;
