@@ -91,6 +91,8 @@ pub struct CaseTimes {
     pub automatic_response: Option<i64>,
     /// Replies by a person that count (delivered, after the customer wrote).
     pub person_replies: usize,
+    /// From the first to the last counted reply by a person: the span the case was worked.
+    pub handle_time: Option<i64>,
     /// A counted first reply's clock is before the start.
     pub clock_skew: bool,
 }
@@ -119,6 +121,12 @@ pub fn case_times(messages: &[MessageFact]) -> CaseTimes {
         person_response: span(first_person_reply),
         automatic_response: span(first_automatic_reply),
         person_replies: answers(Side::Person).count(),
+        handle_time: first_person_reply.and_then(|first| {
+            answers(Side::Person)
+                .map(|m| m.sent_at)
+                .max()
+                .map(|last| (last.as_unix_micros() - first.as_unix_micros()).max(0))
+        }),
         clock_skew: [first_person_reply, first_automatic_reply]
             .into_iter()
             .flatten()
@@ -348,6 +356,9 @@ pub struct KpiRow {
     pub crisis_acknowledge: Spread,
     /// Replies by people on the cases opened.
     pub person_replies: usize,
+    /// Cases answered by a person: from their first to their last reply (an approximation of
+    /// handle time; Switchboard does not time an agent's work itself).
+    pub handle_time: Spread,
     /// SLA attainment per policy.
     pub sla: BTreeMap<String, SlaAttainment>,
     /// Of all policies: targets met / targets met or breached.
@@ -413,6 +424,7 @@ struct Acc {
     reach: i64,
     crisis_ack: Vec<i64>,
     person_replies: usize,
+    handle: Vec<i64>,
     sla: BTreeMap<String, SlaAttainment>,
     referrals: usize,
     referred_to: BTreeMap<String, usize>,
@@ -520,6 +532,9 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
             a.lost += usize::from(case.lost && !case.won);
         }
         a.person_replies += times.person_replies;
+        if let Some(h) = times.handle_time {
+            a.handle.push(h);
+        }
         if case.crisis {
             let ack = [times.person_response, times.automatic_response]
                 .into_iter()
@@ -607,6 +622,7 @@ pub fn report(spec: &ReportSpec, cases: &[CaseFacts]) -> Vec<KpiRow> {
                 reach: a.reach,
                 crisis_acknowledge: Spread::of(a.crisis_ack),
                 person_replies: a.person_replies,
+                handle_time: Spread::of(a.handle),
                 sla_attainment: {
                     let (met, all) = a.sla.values().fold((0, 0), |(m, n), s| {
                         let met = s.first_response_met + s.resolution_met;
@@ -696,6 +712,7 @@ pub const CSV_HEADER: &[&str] = &[
     "reach",
     "crisis_acknowledge_median_s",
     "person_replies",
+    "handle_time_median_s",
     "sla_attainment",
     "referrals",
     "referral_rate",
@@ -760,6 +777,7 @@ pub fn csv_record(r: &KpiRow) -> Vec<String> {
         r.reach.to_string(),
         f(r.crisis_acknowledge.median_s),
         n(r.person_replies),
+        f(r.handle_time.median_s),
         f(r.sla_attainment),
         n(r.referrals),
         f(r.referral_rate),
@@ -923,7 +941,15 @@ mod tests {
         let t = case_times(&[msg(Side::Customer, 0, 0), held, msg(Side::Person, 9, 9)]);
         assert_eq!((t.person_response, t.person_replies), (Some(9 * MIN), 1));
         let t = case_times(&[msg(Side::Customer, 0, 0), msg(Side::Automatic, 1, 1)]);
-        assert_eq!(t.automatic_response, Some(MIN));
+        assert_eq!((t.automatic_response, t.handle_time), (Some(MIN), None));
+        // Handle time: the first to the last reply by a person.
+        let t = case_times(&[
+            msg(Side::Customer, 0, 0),
+            msg(Side::Person, 4, 4),
+            msg(Side::Customer, 10, 10),
+            msg(Side::Person, 30, 30),
+        ]);
+        assert_eq!((t.handle_time, t.person_replies), (Some(26 * MIN), 2));
     }
 
     #[test]

@@ -23,6 +23,20 @@ impl Store {
             .await
     }
 
+    /// The workspace's time zone: the playbook's top-level `[hours]`, else UTC. Reports count
+    /// their days and weeks in it unless asked otherwise.
+    pub async fn workspace_time_zone(&self) -> Result<String, StoreError> {
+        let playbooks = self.playbooks.clone();
+        self.pool
+            .read(move |c| {
+                Ok(playbooks.current(c)?.map_or_else(
+                    || "UTC".to_owned(),
+                    |p| p.playbook.hours.timezone().to_owned(),
+                ))
+            })
+            .await
+    }
+
     /// Asks the case's customer `question`, once: only while the case is resolved and was
     /// never asked. Returns the events, or `None` when it was not asked.
     pub async fn ask_csat(

@@ -512,6 +512,28 @@ impl Conn for PgConn {
             })
             .collect()
     }
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let stmt = self.statement(sql)?;
+        let mut rows = self
+            .client
+            .query_raw(&stmt, params.iter())
+            .map_err(pg_err)?;
+        let mut row = Row(Vec::with_capacity(stmt.columns().len()));
+        while let Some(r) = rows.next().map_err(pg_err)? {
+            row.0.clear();
+            for i in 0..r.len() {
+                row.0.push(r.try_get::<_, Value>(i).map_err(pg_err)?);
+            }
+            f(&row)?;
+        }
+        Ok(())
+    }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client.batch_execute(sql).map_err(pg_err)
     }

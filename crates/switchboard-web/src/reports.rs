@@ -111,7 +111,11 @@ pub async fn page(
         tz: p.tz.clone().filter(|s| !s.is_empty()),
         format: None,
     };
-    let checked = kpi_query(&params, now);
+    let default_tz = match state.store.workspace_time_zone().await {
+        Ok(tz) => tz,
+        Err(e) => return crate::page::store_error(e, "report"),
+    };
+    let checked = kpi_query(&params, now, &default_tz);
     let (rows, problem) = match checked {
         Ok((q, _)) => match state.store.kpi_report(q).await {
             Ok(rows) => (rows, None),
@@ -123,7 +127,7 @@ pub async fn page(
     let (from, to) = (value(&params.from), value(&params.to));
     let group = params.group_by.clone().unwrap_or_else(|| "purpose".into());
     let bucket = params.bucket.clone().unwrap_or_else(|| "all".into());
-    let tz = params.tz.clone().unwrap_or_else(|| "UTC".into());
+    let tz = params.tz.clone().unwrap_or(default_tz);
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("from", &from)
         .append_pair("to", &to)

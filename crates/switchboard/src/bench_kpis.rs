@@ -32,22 +32,24 @@ pub struct Options {
 fn fill_sql(postgres: bool, n: usize, t0: i64) -> Vec<String> {
     let step = YEAR_MICROS / n.max(1) as i64;
     // Series and helpers per engine.
+    let series_of = |count: usize| {
+        if postgres {
+            format!("SELECT generate_series(1::bigint, {count}) AS i")
+        } else {
+            format!(
+                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {count}) SELECT i FROM s"
+            )
+        }
+    };
     let (series, ts, tru, fals) = if postgres {
         (
-            format!("SELECT generate_series(1, {n}) AS i"),
+            series_of(n),
             "to_timestamp(({t})::double precision / 1000000)",
             "true",
             "false",
         )
     } else {
-        (
-            format!(
-                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s"
-            ),
-            "({t})",
-            "1",
-            "0",
-        )
+        (series_of(n), "({t})", "1", "0")
     };
     // The last 12 digits of an id, from an integer expression.
     let digits = |e: &str| {
@@ -60,31 +62,45 @@ fn fill_sql(postgres: bool, n: usize, t0: i64) -> Vec<String> {
     let id = digits("i");
     let id = id.as_str();
     let at = |expr: &str| ts.replace("{t}", expr);
-    let uid = |prefix: &str| format!("'{prefix}' || {id}");
+    // PostgreSQL keeps ids as uuid and documents as jsonb: text built here is cast.
+    let cast = |e: String, ty: &str| if postgres { format!("({e})::{ty}") } else { e };
+    let uid = |prefix: &str| cast(format!("'{prefix}' || {id}"), "uuid");
     let start = format!("{t0} + i * {step}");
     let mut sql = Vec::new();
     sql.push(format!(
         "INSERT INTO channels (id, kind, name, config, secret, active, created_at) \
-         SELECT '00000000-0000-7000-8000-' || {id}, 'webhook', 'Bench channel ' || i, '{{}}', {blob}, {tru}, {now} FROM ({series8}) s",
+         SELECT {cid}, 'webhook', 'Bench channel ' || i, '{{}}', {blob}, {tru}, {now} FROM ({series8}) s",
+        cid = uid("00000000-0000-7000-8000-"),
         blob = if postgres { "'\\x00'::bytea" } else { "x'00'" },
         now = at(&t0.to_string()),
-        series8 = series.replace(&n.to_string(), "8"),
+        series8 = series_of(8),
     ));
     sql.push(format!(
         "INSERT INTO teams (id, name, created_at, slug, strategy) \
-         SELECT '00000000-0000-7000-8001-' || {id}, 'Team ' || i, {now}, 'team-' || i, 'manual' FROM ({series5}) s",
+         SELECT {tid}, 'Team ' || i, {now}, 'team-' || i, 'manual' FROM ({series5}) s",
+        tid = uid("00000000-0000-7000-8001-"),
         now = at(&t0.to_string()),
-        series5 = series.replace(&n.to_string(), "5"),
+        series5 = series_of(5),
     ));
     sql.push(format!(
         "INSERT INTO users (id, username, display_name, role, active, created_at) \
-         SELECT '00000000-0000-7000-8002-' || {id}, 'agent' || i, 'Agent ' || i, 'agent', {tru}, {now} FROM ({series20}) s",
+         SELECT {aid}, 'agent' || i, 'Agent ' || i, 'agent', {tru}, {now} FROM ({series20}) s",
+        aid = uid("00000000-0000-7000-8002-"),
         now = at(&t0.to_string()),
-        series20 = series.replace(&n.to_string(), "20"),
+        series20 = series_of(20),
     ));
-    let channel = format!("'00000000-0000-7000-8000-' || {}", digits("i % 8 + 1"));
-    let team = format!("'00000000-0000-7000-8001-' || {}", digits("i % 5 + 1"));
-    let agent = format!("'00000000-0000-7000-8002-' || {}", digits("i % 20 + 1"));
+    let channel = cast(
+        format!("'00000000-0000-7000-8000-' || {}", digits("i % 8 + 1")),
+        "uuid",
+    );
+    let team = cast(
+        format!("'00000000-0000-7000-8001-' || {}", digits("i % 5 + 1")),
+        "uuid",
+    );
+    let agent = cast(
+        format!("'00000000-0000-7000-8002-' || {}", digits("i % 20 + 1")),
+        "uuid",
+    );
     sql.push(format!(
         "INSERT INTO contacts (id, display_name, created_at) SELECT {}, 'Customer ' || i, {} FROM ({series}) s",
         uid("00000000-0000-7000-8003-"),
@@ -110,12 +126,16 @@ fn fill_sql(postgres: bool, n: usize, t0: i64) -> Vec<String> {
         "INSERT INTO cases (id, status, purpose, team_id, assignee_id, priority, tags, contact_id, conversation_id, \
          created_at, updated_at, first_response_at, resolved_at, reopen_count) \
          SELECT {case}, CASE WHEN {resolved} THEN 'resolved' ELSE 'open' END, {purpose}, {team}, {agent}, 'normal', \
-         CASE WHEN i % 10 = 2 THEN '[\"lead\"]' ELSE '[]' END, {contact}, {conv}, {created}, {created}, \
+         {tags}, {contact}, {conv}, {created}, {created}, \
          CASE WHEN i % 5 < 4 THEN {replied} END, CASE WHEN {resolved} THEN {done} END, CASE WHEN i % 50 = 0 THEN 1 ELSE 0 END \
          FROM ({series}) s",
         case = uid("00000000-0000-7000-8005-"),
         contact = uid("00000000-0000-7000-8003-"),
         conv = uid("00000000-0000-7000-8004-"),
+        tags = cast(
+            "CASE WHEN i % 10 = 2 THEN '[\"lead\"]' ELSE '[]' END".into(),
+            "jsonb"
+        ),
         created = at(&start),
         replied = at(&format!("{start} + (i % 7200) * 1000000")),
         done = at(&format!("{start} + (i % 86400) * 1000000 + 7200000000")),
@@ -128,6 +148,7 @@ fn fill_sql(postgres: bool, n: usize, t0: i64) -> Vec<String> {
          author_name, text, sent_at, created_at, delivery_state, updated_at, understanding) \
          SELECT {mid}, {case}, {conv}, {channel}, 'inbound', 'm-' || i, {contact}, 'contact', 'Customer ' || i, \
          'my order ' || i || ' has not arrived', {sent}, {sent}, 'received', {sent}, {understanding} FROM ({series}) s",
+        understanding = cast(understanding.into(), "jsonb"),
         mid = uid("00000000-0000-7000-8006-"),
         case = uid("00000000-0000-7000-8005-"),
         conv = uid("00000000-0000-7000-8004-"),

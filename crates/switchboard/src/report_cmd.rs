@@ -26,9 +26,10 @@ pub enum ReportCommand {
         /// hour, day, week, month or all.
         #[arg(long, default_value = "all")]
         bucket: String,
-        /// The time zone of dates and buckets (an IANA name).
-        #[arg(long, default_value = "UTC")]
-        tz: String,
+        /// The time zone of dates and buckets (an IANA name); default: the workspace's (the
+        /// playbook's `[hours]`), else UTC.
+        #[arg(long)]
+        tz: Option<String>,
         /// json or csv.
         #[arg(long, default_value = "json")]
         format: String,
@@ -51,11 +52,13 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<()> {
                 to: Some(to),
                 group_by: Some(group_by),
                 bucket: Some(bucket),
-                tz: Some(tz),
+                tz,
                 format: Some(format),
             };
             let now = Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc());
-            let (q, csv) = kpi_query(&params, now).map_err(|e| {
+            let store = store.open_existing().await?;
+            let default_tz = store.workspace_time_zone().await?;
+            let (q, csv) = kpi_query(&params, now, &default_tz).map_err(|e| {
                 usage(format!(
                     "--{}: {}",
                     e.field.as_deref().unwrap_or("?").replace('_', "-"),
@@ -63,7 +66,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<()> {
                 ))
             })?;
             let (from, until) = (q.from, q.until);
-            let rows = store.open_existing().await?.kpi_report(q).await?;
+            let rows = store.kpi_report(q).await?;
             if csv {
                 print!("{}", kpi::to_csv(&rows));
             } else {
@@ -72,7 +75,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<()> {
                     "to": until,
                     "group_by": params.group_by,
                     "bucket": params.bucket,
-                    "tz": params.tz,
+                    "tz": params.tz.as_deref().unwrap_or(&default_tz),
                     "rows": rows,
                 });
                 println!("{}", serde_json::to_string_pretty(&out)?);

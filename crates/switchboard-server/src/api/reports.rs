@@ -27,9 +27,14 @@ pub struct KpiParams {
     pub format: Option<String>,
 }
 
-/// Checks a report's parameters: what a report needs, or the field that is wrong.
-pub fn kpi_query(p: &KpiParams, now: Timestamp) -> Result<(KpiQuery, bool), ApiError> {
-    let tz_name = p.tz.as_deref().unwrap_or("UTC");
+/// Checks a report's parameters: what a report needs, or the field that is wrong. Without
+/// `tz`, days and buckets are in `default_tz` (the workspace's).
+pub fn kpi_query(
+    p: &KpiParams,
+    now: Timestamp,
+    default_tz: &str,
+) -> Result<(KpiQuery, bool), ApiError> {
+    let tz_name = p.tz.as_deref().unwrap_or(default_tz);
     let tz = kpi::time_zone(tz_name).ok_or_else(|| {
         ApiError::invalid_field("tz", format!("{tz_name:?} is not an IANA time zone"))
     })?;
@@ -79,9 +84,15 @@ pub async fn kpis(
     _: Allowed<need::ViewReports>,
     Query(p): Query<KpiParams>,
 ) -> Result<Response, ApiError> {
+    let default_tz = state
+        .store
+        .workspace_time_zone()
+        .await
+        .map_err(ApiError::from_store("report"))?;
     let (q, csv) = kpi_query(
         &p,
         Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc()),
+        &default_tz,
     )?;
     let (from, until) = (q.from, q.until);
     let rows = state
@@ -107,7 +118,7 @@ pub async fn kpis(
         "to": until,
         "group_by": p.group_by.as_deref().unwrap_or("purpose"),
         "bucket": p.bucket.as_deref().unwrap_or("all"),
-        "tz": p.tz.as_deref().unwrap_or("UTC"),
+        "tz": p.tz.as_deref().unwrap_or(&default_tz),
         "rows": rows,
     }))
     .into_response())
