@@ -122,8 +122,10 @@ impl Store {
                     .join(", ");
                 let rows = c.query(
                     &format!(
-                        "SELECT {cols} FROM messages m JOIN cases k ON k.id = m.case_id \
-                         WHERE (k.contact_id = $1 OR m.contact_id = $1) AND m.id > $2 ORDER BY m.id LIMIT $3"
+                        "SELECT {cols} FROM messages m WHERE m.id IN (\
+                           SELECT x.id FROM messages x JOIN cases k ON k.id = x.case_id WHERE k.contact_id = $1 \
+                           UNION SELECT y.id FROM messages y WHERE y.contact_id = $1) \
+                         AND m.id > $2 ORDER BY m.id LIMIT $3"
                     ),
                     params![id.to_string(), cursor, limit + 1],
                 )?;

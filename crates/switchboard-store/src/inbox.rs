@@ -2,7 +2,7 @@
 //! with who wrote, on which channel, and the last words), and the supervisor's live figures.
 //! Reads only; every query is bounded (a page of rows, counts grouped by a handful of keys).
 
-use crate::cases::{CASE_COLS, CASE_FROM, case_from_row};
+use crate::cases::{CASE_COLS, case_from_row};
 use crate::journal::bad;
 use crate::sql::{Backend, Conn, Value};
 use crate::{Case, Store, StoreError, params};
@@ -135,8 +135,42 @@ fn inbox_rows(
     filter: &InboxFilter,
     limit: i64,
 ) -> Result<Vec<InboxRow>, StoreError> {
+    // The page's cases first (ids only: the sort touches no other column), then the columns
+    // that cost a look-up each (the contact's name, the channel, the last message) for those
+    // rows alone.
     let mut args: Vec<Value> = Vec::new();
-    let mut sql = format!(
+    let mut page = String::from("SELECT c.id FROM cases c");
+    if filter.channel.is_some() {
+        page.push_str(" JOIN conversations v ON v.id = c.conversation_id");
+    }
+    page.push_str(" WHERE ");
+    page.push_str(&queue_clause(queue, &mut args));
+    if let Some(p) = &filter.purpose {
+        args.push(p.as_str().into());
+        page.push_str(&format!(" AND c.purpose = ${}", args.len()));
+    }
+    if let Some(s) = filter.status {
+        args.push(s.as_str().into());
+        page.push_str(&format!(" AND c.status = ${}", args.len()));
+    }
+    if let Some(ch) = filter.channel {
+        args.push(ch.to_string().into());
+        page.push_str(&format!(" AND v.channel_id = ${}", args.len()));
+    }
+    if let Some(ids) = &filter.cases {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut marks = Vec::with_capacity(ids.len());
+        for id in ids {
+            args.push(id.to_string().into());
+            marks.push(format!("${}", args.len()));
+        }
+        page.push_str(&format!(" AND c.id IN ({})", marks.join(", ")));
+    }
+    args.push(Value::Int(limit));
+    page.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
+    let sql = format!(
         "SELECT {CASE_COLS}, \
            COALESCE(ct.display_name, (SELECT COALESCE(i.name, i.handle, i.external_id) \
              FROM identities i WHERE i.contact_id = c.contact_id LIMIT 1), 'Unknown'), \
@@ -148,37 +182,12 @@ fn inbox_rows(
            (SELECT m.direction FROM messages m WHERE m.case_id = c.id \
              ORDER BY m.created_at DESC LIMIT 1), \
            c.sla_fired \
-         FROM {CASE_FROM} \
+         FROM ({page}) page \
+         JOIN cases c ON c.id = page.id JOIN conversations v ON v.id = c.conversation_id \
          JOIN contacts ct ON ct.id = c.contact_id \
          JOIN channels ch ON ch.id = v.channel_id \
-         WHERE "
+         ORDER BY c.id DESC"
     );
-    sql.push_str(&queue_clause(queue, &mut args));
-    if let Some(p) = &filter.purpose {
-        args.push(p.as_str().into());
-        sql.push_str(&format!(" AND c.purpose = ${}", args.len()));
-    }
-    if let Some(s) = filter.status {
-        args.push(s.as_str().into());
-        sql.push_str(&format!(" AND c.status = ${}", args.len()));
-    }
-    if let Some(ch) = filter.channel {
-        args.push(ch.to_string().into());
-        sql.push_str(&format!(" AND v.channel_id = ${}", args.len()));
-    }
-    if let Some(ids) = &filter.cases {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut marks = Vec::with_capacity(ids.len());
-        for id in ids {
-            args.push(id.to_string().into());
-            marks.push(format!("${}", args.len()));
-        }
-        sql.push_str(&format!(" AND c.id IN ({})", marks.join(", ")));
-    }
-    args.push(Value::Int(limit));
-    sql.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));
     let n = CASE_COLS.split(',').count();
     c.query(&sql, &args)?
         .iter()

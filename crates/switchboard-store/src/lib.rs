@@ -52,6 +52,7 @@ pub use hooks::{HookDelivery, HookJob, HookOutcome, SealedHookSecrets};
 pub use inbox::{AgentLoad, HourBucket, InboxFilter, InboxRow, Queue, QueueCounts, TeamLoad};
 pub use kb::{KbItem, KbKind, KbRevision, Question};
 pub use kpi::{GroupBy, KpiQuery};
+pub use migrate::latest as schema_version;
 pub use model::*;
 pub use models::ModelVersion;
 pub use notify::Notification;

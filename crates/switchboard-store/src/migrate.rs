@@ -74,6 +74,14 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
 ];
 
+/// The schema version this build migrates to: its last migration (the same on both engines).
+pub fn latest() -> i64 {
+    SQLITE
+        .last()
+        .map_or(0, |m| m.0)
+        .max(POSTGRES.last().map_or(0, |m| m.0))
+}
+
 pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
     let list = match conn.backend() {
         Backend::Sqlite => SQLITE,

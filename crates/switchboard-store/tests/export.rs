@@ -115,7 +115,7 @@ fn id(n: u32) -> String {
 fn workspace() -> Vec<String> {
     let row = |table: &str, row: Json| json!({"table": table, "row": row}).to_string();
     let mut lines = vec![
-        json!({"switchboard_export": 1, "schema_version": 15, "source": "sqlite", "exported_at": "2026-01-01T00:00:00Z"}).to_string(),
+        json!({"switchboard_export": 1, "schema_version": switchboard_store::schema_version(), "source": "sqlite", "exported_at": "2026-01-01T00:00:00Z"}).to_string(),
         row("settings", json!({"key": "greeting", "value": "hi"})),
         row("users", json!({"id": id(1), "username": "ann", "display_name": "Ann", "role": "agent",
             "password_hash": null, "active": 0, "created_at": T, "availability": "online", "last_assigned_at": null})),
@@ -255,7 +255,10 @@ async fn a_hand_written_workspace_moves_between_engines_unchanged() {
         assert_eq!(n as usize, input.len() - 2);
         let lines = export(&db.store).await;
         let header: Json = serde_json::from_str(&lines[0]).unwrap();
-        assert_eq!(header["schema_version"], 15);
+        assert_eq!(
+            header["schema_version"],
+            switchboard_store::schema_version()
+        );
         assert_eq!(header["exported_at"], "2026-01-01T00:00:00.123456Z");
 
         // Values as written, whichever engine kept them.
@@ -372,7 +375,11 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "newer format",
-            with(0, r#"{"switchboard_export":2,"schema_version":15}"#),
+            with(
+                0,
+                &json!({"switchboard_export": 2, "schema_version": switchboard_store::schema_version()})
+                    .to_string(),
+            ),
             "line 1: export format 2; this switchboard reads format 1",
         ),
         (
@@ -467,11 +474,15 @@ async fn bad_files_are_refused_with_their_line_and_leave_nothing() {
         }
         // The garbage never panics either.
         for garbage in [
-            &b"{}"[..],
-            b"\x00\x01",
-            b"{\"switchboard_export\":1,\"schema_version\":15}\n\x00",
+            b"{}".to_vec(),
+            b"\x00\x01".to_vec(),
+            format!(
+                "{}\n\x00",
+                json!({"switchboard_export": 1, "schema_version": switchboard_store::schema_version()})
+            )
+            .into_bytes(),
         ] {
-            assert!(import(&db.store, garbage.to_vec()).await.is_err());
+            assert!(import(&db.store, garbage).await.is_err());
         }
         // Into a database that has rows: refused by name; what is there stays.
         import(&db.store, text(&workspace())).await.unwrap();
@@ -490,11 +501,15 @@ async fn bad_files_are_refused_with_their_line_and_leave_nothing() {
 async fn an_export_of_another_schema_version_is_refused() {
     for db in engines().await {
         let mut lines = workspace();
-        lines[0] = json!({"switchboard_export": 1, "schema_version": 14}).to_string();
+        let older = switchboard_store::schema_version() - 1;
+        lines[0] = json!({"switchboard_export": 1, "schema_version": older}).to_string();
         let err = import(&db.store, text(&lines)).await.unwrap_err();
         assert!(
             err.to_string().contains(
-                "line 1: the export is of schema version 14 but this database is at version 15"
+                &format!(
+                    "line 1: the export is of schema version {older} but this database is at version {}",
+                    switchboard_store::schema_version()
+                )
             ),
             "{err}"
         );

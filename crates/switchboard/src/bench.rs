@@ -120,6 +120,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=50))]
         runs: u64,
     },
+    /// Fill a new store with N cases, serve it with the real pages, and time the inbox, case
+    /// and supervisor pages as a logged-in browser asks for them, then live updates: a
+    /// webhook's POST to its event on the page's live stream.
+    Pages {
+        /// Cases in the store.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        cases: u64,
+        /// Requests per page.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        requests: u64,
+        /// Live messages to time.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        live: u64,
+        /// Where to put the new store (it must not hold one). Default: a new temporary
+        /// directory, removed after.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
     /// Start a fresh demo workspace, send it the demo traffic's mix with every general
     /// question labelled by the article that answers it (or none), and report how many
     /// cases were answered automatically and how many of those answers were wrong.
@@ -145,6 +163,28 @@ pub struct DeflectionArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Deflection(_) => bail!("bench deflection is run by main"),
+        BenchCommand::Pages {
+            cases,
+            requests,
+            live,
+            data_dir,
+        } => {
+            let temporary = data_dir.is_none();
+            let dir = data_dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("switchboard-pages-{}", uuid::Uuid::now_v7()))
+            });
+            let result = crate::bench_pages::run(crate::bench_pages::Options {
+                cases: cases as usize,
+                data_dir: dir.clone(),
+                requests: requests as usize,
+                live: live as usize,
+            })
+            .await;
+            if temporary {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            result
+        }
         BenchCommand::Kpis {
             cases,
             data_dir,

@@ -288,6 +288,17 @@ async fn settle(location: &Location) -> anyhow::Result<()> {
     .await?
 }
 
+/// Fills a new store at `location` with `cases` cases over the year before `now`.
+pub async fn fill(location: &Location, cases: usize, now: Timestamp) -> anyhow::Result<()> {
+    let postgres = matches!(location, Location::Postgres(_));
+    run_sql(
+        location,
+        fill_sql(postgres, cases, now.as_unix_micros() - YEAR_MICROS),
+    )
+    .await?;
+    settle(location).await
+}
+
 /// Runs the fill statements in one transaction, on a connection of its own.
 async fn run_sql(location: &Location, statements: Vec<String>) -> anyhow::Result<()> {
     let location = location.clone();

@@ -78,6 +78,9 @@ first_response = "10m"
 warn_before = "3m"
 resolution = "2h"
 
+[csat]
+question = "Thanks for getting in touch with Lakeside College! How did we do? Reply with a number from 1 (poor) to 5 (great)."
+
 [[approval]]
 reviewers = "legal"
 team = "pr"

@@ -5,6 +5,7 @@ mod bench;
 mod bench_chat;
 mod bench_deflection;
 mod bench_kpis;
+mod bench_pages;
 mod bench_search;
 mod bench_simulate;
 mod channel_cmd;
