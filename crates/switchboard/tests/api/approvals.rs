@@ -381,3 +381,75 @@ async fn transfers_move_the_case_with_its_history_and_a_reason() {
     assert_eq!(entry["details"]["reason"], "A billing question, not PR");
     assert_eq!(entry["details"]["to"]["assignee"], json!(sue.id));
 }
+
+/// Reports count held replies: how many, how many rejected, and how long each waited for the
+/// reviewer's decision (issue 9).
+#[tokio::test]
+async fn reports_count_approvals_their_wait_and_rejections() {
+    let (app, ch, teams) = setup().await;
+    let case = public_case(&app, &ch, "r-1", "Is there an outage?").await;
+    let ann = person(&app, "ann", "agent").await;
+    let rita = person(&app, "rita", "reviewer").await;
+    let a = app
+        .post(
+            &format!("/api/v1/teams/{}/members", teams["legal"].as_str().unwrap()),
+            &app.admin,
+            &json!({"user_id": rita.id}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let mut held = Vec::new();
+    for text in ["We are on it.", "It is fixed, sorry!", "Still checking."] {
+        let a = as_person(
+            &app,
+            &ann,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/replies"),
+            json!({ "text": text }),
+        )
+        .await;
+        assert_eq!(a.json["delivery_state"], "pending_approval", "{}", a.text);
+        held.push(a.json["id"].as_str().unwrap().to_owned());
+    }
+    let a = as_person(
+        &app,
+        &rita,
+        Method::POST,
+        &format!("/api/v1/messages/{}/approve", held[0]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = as_person(
+        &app,
+        &rita,
+        Method::POST,
+        &format!("/api/v1/messages/{}/reject", held[1]),
+        json!({"comment": "not yet"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+
+    let r = app
+        .get("/api/v1/reports/kpis?group_by=none", &app.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let row = &r.json["rows"][0];
+    assert_eq!(
+        (
+            &row["approvals"],
+            &row["approvals_rejected"],
+            &row["approvals_waiting"]
+        ),
+        (&json!(3), &json!(1), &json!(1)),
+        "{row}"
+    );
+    assert_eq!(row["rejection_rate"], 0.5, "{row}");
+    assert_eq!(row["approval_wait"]["count"], 2, "{row}");
+    assert!(
+        row["approval_wait"]["p90_s"].as_f64().unwrap() >= 0.0,
+        "{row}"
+    );
+    // The approved reply is the first response; the rejected and waiting ones never count.
+    assert_eq!(row["first_response"]["count"], 1, "{row}");
+}
