@@ -62,23 +62,8 @@ pub struct MessageFact {
     pub followers: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sentiment {
-    Negative,
-    Neutral,
-    Positive,
-}
-
-impl Sentiment {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "negative" => Some(Self::Negative),
-            "neutral" => Some(Self::Neutral),
-            "positive" => Some(Self::Positive),
-            _ => None,
-        }
-    }
-}
+/// The understood sentiment of a message (the playbook's kind).
+pub use crate::playbook::Sentiment;
 
 /// A case's response and resolution times, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -283,20 +283,11 @@ impl Conn for SqliteConn {
         Ok(n as u64)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let sql = self.translate(sql);
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(sqlite_err)?;
-        let cols = stmt.column_count();
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(sqlite_err)?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sqlite_err)? {
-            let mut vals = Vec::with_capacity(cols);
-            for i in 0..cols {
-                vals.push(sqlite_value(r.get_ref(i).map_err(sqlite_err)?));
-            }
-            out.push(Row(vals));
-        }
+        self.query_each(sql, params, &mut |r| {
+            out.push(r.clone());
+            Ok(())
+        })?;
         Ok(out)
     }
     fn query_each(
@@ -499,18 +490,12 @@ impl Conn for PgConn {
         self.client.execute(&stmt, &refs).map_err(pg_err)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as _).collect();
-        let rows = self.client.query(&stmt, &refs).map_err(pg_err)?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.try_get::<_, Value>(i).map_err(pg_err))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |r| {
+            out.push(r.clone());
+            Ok(())
+        })?;
+        Ok(out)
     }
     fn query_each(
         &mut self,
