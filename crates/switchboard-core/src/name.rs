@@ -104,9 +104,43 @@ impl Username {
     }
 }
 
+/// The usernames a note mentions: `@name` where `@` starts a word (not an e-mail address's),
+/// lowercased, trailing dots dropped, each once, in order.
+pub fn mentions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev: Option<char> = None;
+    for (i, ch) in text.char_indices() {
+        let starts_word = prev.is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '.'));
+        if ch == '@' && starts_word {
+            let rest = &text[i + 1..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                .collect();
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if !name.is_empty() && name.len() <= 64 && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        prev = Some(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_words_starting_with_at() {
+        assert_eq!(
+            mentions("@sam can you check? cc @Lee.Sales and @sam."),
+            vec!["sam", "lee.sales"]
+        );
+        assert!(mentions("write to ann@example.com or @ alone").is_empty());
+        assert_eq!(mentions("(@rita) please"), vec!["rita"]);
+        assert!(mentions("").is_empty());
+    }
 
     #[test]
     fn names() {

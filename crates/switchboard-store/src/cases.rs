@@ -761,17 +761,43 @@ impl Store {
     ) -> Result<(Message, Vec<Event>), StoreError> {
         self.pool
             .write(move |c| {
-                add_message(
+                let mentioned = switchboard_core::name::mentions(&text);
+                let (message, mut events, _) = add_message(
                     c,
                     case,
                     ReplyTo::default(),
                     Direction::Note,
-                    text,
-                    actor,
+                    text.clone(),
+                    actor.clone(),
                     now,
                     None,
-                )
-                .map(|(m, e, _)| (m, e))
+                )?;
+                // Each active person the note names with `@username` is told, except its author.
+                let mut users = Vec::new();
+                for name in &mentioned {
+                    if let Some(r) = c.query_opt(
+                        "SELECT id FROM users WHERE username = $1 AND active = $2",
+                        params![name.as_str(), true],
+                    )? {
+                        let id = UserId::parse(&r.text(0)?).map_err(crate::journal::bad)?;
+                        if actor.user_id() != Some(id) {
+                            users.push(id);
+                        }
+                    }
+                }
+                if !users.is_empty() {
+                    let excerpt: String = text.chars().take(200).collect();
+                    let body = format!("{} mentioned you in a note: {excerpt}", actor.name());
+                    events.extend(crate::notify::notify(
+                        c,
+                        &users,
+                        "mention",
+                        Some(case),
+                        &body,
+                        now,
+                    )?);
+                }
+                Ok((message, events))
             })
             .await
     }

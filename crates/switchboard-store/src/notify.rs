@@ -13,7 +13,8 @@ use switchboard_core::{CaseId, NotificationId, TeamId, Timestamp, UserId};
 pub struct Notification {
     pub id: NotificationId,
     pub user_id: UserId,
-    /// `sla.warning`, `sla.breached`, `expert.answered`, `expert.late`, `case.escalated`.
+    /// `sla.warning`, `sla.breached`, `expert.answered`, `expert.late`, `case.escalated`,
+    /// `mention` (a note named the person with `@username`).
     pub kind: String,
     pub case_id: Option<CaseId>,
     pub body: String,

@@ -395,3 +395,50 @@ async fn notes_are_internal_and_do_not_change_the_case() {
         2
     );
 }
+
+/// A note's `@username` tells that person (once, and never the author); an e-mail address or
+/// an unknown name tells nobody.
+#[tokio::test]
+async fn a_note_mentioning_a_colleague_notifies_them() {
+    let app = spawn_app().await;
+    let partner = FakePartner::start(&[], 200).await;
+    let ch = app.create_channel(&partner.url).await;
+    app.deliver(&ch, &message("n-1", "n", "n", "hello")).await;
+    let case = app.wait_for_message("n-1").await;
+    let id = case["id"].as_str().expect("id").to_owned();
+    let ann = app.person("ann", "agent").await;
+    let sam = app.person("sam", "agent").await;
+    let a = app
+        .as_person(
+            &ann,
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{id}/notes"),
+            Some(&json!({"text": "@sam could you look? (@ann, @nobody, write to x@sam.example) @sam"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let mine = |p| {
+        let app = &app;
+        async move {
+            app.as_person(p, reqwest::Method::GET, "/api/v1/notifications", None)
+                .await
+                .json["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter(|n| n["kind"] == "mention")
+                .cloned()
+                .collect::<Vec<_>>()
+        }
+    };
+    let told = mine(&sam).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["case_id"], id.as_str(), "{told:?}");
+    assert!(
+        told[0]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("ann mentioned you") && b.contains("could you look")),
+        "{told:?}"
+    );
+    assert!(mine(&ann).await.is_empty(), "the author is not told");
+}
