@@ -52,6 +52,19 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "case"),
     };
+    // Canned responses go into the reply box with their placeholders filled for this case.
+    let placeholders =
+        switchboard_server::answers::context_for(&state, &detail.case, Some(v.name.clone())).await;
+    let canned: Vec<(String, String)> = canned
+        .iter()
+        .map(|item| {
+            let field = |k: &str| item.data.get(k).and_then(|t| t.as_str()).unwrap_or("");
+            (
+                field("name").to_owned(),
+                switchboard_core::kb::render(field("text"), &placeholders),
+            )
+        })
+        .collect();
     let teams: Vec<(TeamId, String)> = teams.into_iter().map(|t| (t.id, t.name)).collect();
     let users: Vec<(UserId, String, bool)> = users
         .into_iter()
@@ -216,7 +229,7 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
     }
 }
 
-fn composer(ctx: &Ctx, d: &CaseDetail, canned: &[switchboard_store::KbItem]) -> Markup {
+fn composer(ctx: &Ctx, d: &CaseDetail, canned: &[(String, String)]) -> Markup {
     let c = &d.case;
     if !ctx.can_work() {
         return html! {};
@@ -230,9 +243,7 @@ fn composer(ctx: &Ctx, d: &CaseDetail, canned: &[switchboard_store::KbItem]) -> 
                     label for="canned" { "Canned response" }
                     select #canned data-insert="reply-text" {
                         option value="" { "Insert a canned response…" }
-                        @for item in canned {
-                            @let title = item.data.get("name").and_then(|t| t.as_str()).unwrap_or("");
-                            @let text = item.data.get("text").and_then(|t| t.as_str()).unwrap_or("");
+                        @for (title, text) in canned {
                             option value=(text) { (title) }
                         }
                     }

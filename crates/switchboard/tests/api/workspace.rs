@@ -206,7 +206,7 @@ async fn pages_need_a_session_and_the_right_role() {
         "/login?next=%2Finbox%3Fqueue%3Dactive"
     );
     let agent = app.person("ann", "agent").await;
-    let page = |path: &'static str, cookie: String| {
+    let page = |path: &str, cookie: String| {
         let http = http.clone();
         let url = app.url(path);
         async move {
@@ -253,6 +253,24 @@ async fn pages_need_a_session_and_the_right_role() {
     app.deliver(&ch, &message("r-1", "r", "r", "hello <b>there</b>"))
         .await;
     app.wait_for_message("r-1").await;
+    // The case page offers canned responses with their placeholders filled for this case.
+    let r = app
+        .post(
+            "/api/v1/kb/canned",
+            &app.admin,
+            &json!({"name": "Greeting", "text": "Hello {{contact.name}}, how can we help?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let case = app.wait_for_message("r-1").await;
+    let path = format!("/cases/{}", case["id"].as_str().expect("id"));
+    let (status, _, html) = page(&path, agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Hello Customer r, how can we help?"),
+        "{html}"
+    );
+    assert!(!html.contains("{{contact.name}}"), "{html}");
     let boss = app.person("sue", "supervisor").await;
     let (status, _, html) = page("/reports?group_by=none", boss.cookie.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
