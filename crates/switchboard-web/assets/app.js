@@ -101,6 +101,10 @@
         const pre = $("pre.result", form);
         if (pre) pre.textContent = JSON.stringify(r.data, null, 2);
         say("Done.");
+      } else if (after === "done") {
+        const done = $(".form-done", form);
+        if (done) done.textContent = form.dataset.done || "Done.";
+        say(form.dataset.done || "Done.");
       } else if (after === "open" && r.data && r.data.id) {
         window.location.assign(`/cases/${r.data.id}`);
       } else {

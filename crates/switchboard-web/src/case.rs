@@ -224,6 +224,21 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
                     @if let Some(t) = m.review_team { @if m.delivery_state.as_str() == "pending_approval" { " waiting for " (ctx.team(Some(t))) } }
                     @if let Some(c) = &m.review_comment { " " span.err { "Rejected: " (c) } }
                 }
+                // The learning loop: a person's answer becomes an article or a canned response.
+                @if here && m.author.kind == "user" && ctx.can_work() {
+                    form.promote data-api={"/api/v1/messages/" (m.id) "/promote"} data-after="done"
+                        data-done="Saved to the knowledge base." {
+                        label { span.visually-hidden { "Save this answer as" }
+                            select name="as" {
+                                option value="article" { "as an article" }
+                                option value="canned" { "as a canned response" }
+                            }
+                        }
+                        " " button type="submit" { "Save to knowledge base" }
+                        " " span.form-done role="status" {}
+                        span.form-error role="alert" {}
+                    }
+                }
             }
         }
     }

@@ -271,6 +271,24 @@ async fn pages_need_a_session_and_the_right_role() {
         "{html}"
     );
     assert!(!html.contains("{{contact.name}}"), "{html}");
+    // An agent's reply can be saved to the knowledge base from the page; the customer's
+    // message cannot.
+    assert!(!html.contains("/promote"), "{html}");
+    let reply = app
+        .as_person(
+            &agent,
+            reqwest::Method::POST,
+            &format!("/api/v1{path}/replies"),
+            Some(&json!({"text": "The library opens at 8."})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let (_, _, html) = page(&path, agent.cookie.clone()).await;
+    let promote = format!(
+        "/api/v1/messages/{}/promote",
+        reply.json["id"].as_str().expect("id")
+    );
+    assert!(html.contains(&promote), "{html}");
     let boss = app.person("sue", "supervisor").await;
     let (status, _, html) = page("/reports?group_by=none", boss.cookie.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
