@@ -942,3 +942,7 @@ impl Drop for ImapPeer {
         let _ = self.child.wait();
     }
 }
+
+/// Held by the tests that replay a whole data set through a server (thousands of webhooks on
+/// a 2-core machine), so two such loads never run at once and each measures its own server.
+pub static REPLAY_LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -194,6 +194,7 @@ async fn twcs_replay_loses_nothing_across_lanes_on_postgres() {
         eprintln!("skipped: {FILE} is absent");
         return;
     };
+    let _one_replay_at_a_time = REPLAY_LOAD.lock().await;
     let Some(app) = spawn_app_pg("twcs_replay_loses_nothing_across_lanes_on_postgres").await else {
         return;
     };

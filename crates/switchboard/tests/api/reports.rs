@@ -341,6 +341,7 @@ async fn first_response_times_agree_with_an_independent_computation_on_twcs() {
         println!("skipped: {data} is not here");
         return;
     }
+    let _one_replay_at_a_time = REPLAY_LOAD.lock().await;
     let app = spawn_app().await;
     let out = run(
         env!("CARGO_BIN_EXE_switchboard"),
