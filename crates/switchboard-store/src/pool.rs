@@ -313,11 +313,12 @@ impl Conn for DeadConn {
     fn execute(&mut self, _: &str, _: &[crate::sql::Value]) -> Result<u64, StoreError> {
         Err(self.0.clone())
     }
-    fn query(
+    fn query_each(
         &mut self,
         _: &str,
         _: &[crate::sql::Value],
-    ) -> Result<Vec<crate::sql::Row>, StoreError> {
+        _: &mut dyn FnMut(&crate::sql::Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         Err(self.0.clone())
     }
     fn batch(&mut self, _: &str) -> Result<(), StoreError> {

@@ -145,25 +145,28 @@ pub trait Conn: Send {
     fn backend(&self) -> Backend;
     /// Runs a statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
-    /// Runs a query and collects its rows.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+
     /// Runs one or more statements without parameters (transactions, migrations).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     /// The connection is unusable and must be replaced.
     fn is_broken(&self) -> bool;
 
-    /// Runs a query and hands each row to `f` in turn; for large reads, so the rows are not
-    /// all held at once where the engine allows it.
+    /// Runs a query and hands each row to `f` in turn, streamed: the rows are never all held
+    /// at once.
     fn query_each(
         &mut self,
         sql: &str,
         params: &[Value],
         f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        for r in self.query(sql, params)?.iter() {
-            f(r)?;
-        }
-        Ok(())
+    ) -> Result<(), StoreError>;
+    /// Runs a query and collects its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |r| {
+            out.push(r.clone());
+            Ok(())
+        })?;
+        Ok(out)
     }
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
@@ -281,14 +284,6 @@ impl Conn for SqliteConn {
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(sqlite_err)?;
         Ok(n as u64)
-    }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let mut out = Vec::new();
-        self.query_each(sql, params, &mut |r| {
-            out.push(r.clone());
-            Ok(())
-        })?;
-        Ok(out)
     }
     fn query_each(
         &mut self,
@@ -488,14 +483,6 @@ impl Conn for PgConn {
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             params.iter().map(|p| p as _).collect();
         self.client.execute(&stmt, &refs).map_err(pg_err)
-    }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let mut out = Vec::new();
-        self.query_each(sql, params, &mut |r| {
-            out.push(r.clone());
-            Ok(())
-        })?;
-        Ok(out)
     }
     fn query_each(
         &mut self,

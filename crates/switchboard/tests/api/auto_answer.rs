@@ -62,15 +62,6 @@ async fn settled(app: &TestApp, id: &str, what: &str, done: impl Fn(&Value) -> b
     app.case(id).await
 }
 
-fn sent_texts(partner: &FakePartner) -> Vec<String> {
-    partner
-        .received()
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter_map(|v| v["text"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[tokio::test]
 async fn confident_tier1_questions_are_answered_and_resolved_as_deflected() {
     deflection_flow(&spawn_app().await).await;
@@ -128,7 +119,7 @@ async fn deflection_flow(app: &TestApp) {
         "rendered, without Markdown: {text}"
     );
     wait_for("the answer at the partner", || async {
-        sent_texts(&partner)
+        partner_texts(&partner)
             .iter()
             .any(|t| t.contains("7 pm"))
             .then_some(())
@@ -208,7 +199,7 @@ async fn deflection_flow(app: &TestApp) {
         assert_eq!(c["resolution"], Value::Null, "{id}");
     }
     assert!(
-        !sent_texts(&partner).iter().any(|t| t.contains("4711")),
+        !partner_texts(&partner).iter().any(|t| t.contains("4711")),
         "an internal article is never sent"
     );
     // Counted (the metrics are the process's: other tests add to them).
@@ -264,7 +255,7 @@ async fn without_a_rule_or_below_the_threshold_nothing_is_sent() {
     assert!(
         partner.received().is_empty(),
         "nothing was sent: {:?}",
-        sent_texts(&partner)
+        partner_texts(&partner)
     );
 }
 

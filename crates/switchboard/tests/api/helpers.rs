@@ -946,3 +946,13 @@ impl Drop for ImapPeer {
 /// Held by the tests that replay a whole data set through a server (thousands of webhooks on
 /// a 2-core machine), so two such loads never run at once and each measures its own server.
 pub static REPLAY_LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The `text` of each JSON body a fake partner received, in order.
+pub fn partner_texts(partner: &FakePartner) -> Vec<String> {
+    partner
+        .received()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -452,16 +452,6 @@ async fn csat_on_postgres() {
     }
 }
 
-/// Texts the partner received, in order.
-fn received_texts(partner: &FakePartner) -> Vec<String> {
-    partner
-        .received()
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter_map(|v| v["text"].as_str().map(str::to_owned))
-        .collect()
-}
-
 async fn resolve(app: &TestApp, id: &str) {
     let r = app
         .patch(
@@ -485,7 +475,7 @@ async fn csat_flow(app: &TestApp) {
         let partner = &partner;
         async move {
             wait_for("the survey questions at the partner", || async {
-                (received_texts(partner)
+                (partner_texts(partner)
                     .iter()
                     .filter(|t| t.starts_with(question))
                     .count()
@@ -564,7 +554,7 @@ async fn csat_flow(app: &TestApp) {
         "the question is no answer: {r}"
     );
     assert_eq!(
-        received_texts(&partner)
+        partner_texts(&partner)
             .iter()
             .filter(|t| t.starts_with(question))
             .count(),
