@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod auto_answer;
 pub mod bus;
+pub mod channel_test;
 pub mod channels;
 pub mod chat;
 pub mod chat_upload;

@@ -21,6 +21,13 @@ fn user_from_row(r: &Row) -> Result<User, StoreError> {
     })
 }
 
+pub(crate) fn user_by_id(c: &mut dyn Conn, id: UserId) -> Result<User, StoreError> {
+    user_from_row(&c.query_one(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+        params![id.to_string()],
+    )?)
+}
+
 const CHANNEL_COLS: &str = "id, kind, name, config, active, created_at, secret";
 
 fn channel_from_row(r: &Row) -> Result<Channel, StoreError> {
@@ -200,14 +207,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
-        self.pool
-            .read(move |c| {
-                user_from_row(&c.query_one(
-                    &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
-                    params![id.to_string()],
-                )?)
-            })
-            .await
+        self.pool.read(move |c| user_by_id(c, id)).await
     }
 
     /// The user and their password hash, for a login attempt.

@@ -9,6 +9,7 @@
 mod append;
 mod auto_answer;
 mod cases;
+mod channel_activity;
 mod chat;
 mod contact_keys;
 mod contacts;
@@ -39,9 +40,11 @@ mod simulate;
 mod sla_watch;
 pub mod sql;
 mod training;
+mod users;
 
 pub use auto_answer::{AutoAnswerDecision, AutoAnswerJob, AutoAnswerRecord, AutoAnswered};
 pub use cases::{ReplyContext, ReplyTo};
+pub use channel_activity::ChannelActivity;
 pub use chat::{ChatFile, ChatLog};
 pub use contact_keys::COMMON_KEY;
 pub use contacts::ContactUpdate;
@@ -65,6 +68,7 @@ pub use search::{Found, SearchFilter};
 pub use simulate::SimulationReport;
 pub use sla_watch::SlaCheck;
 pub use training::TrainingExample;
+pub use users::{UserChange, UserPatch};
 
 use pool::{Connector, Pool};
 use sql::{Backend, Conn, PgConn, SqliteConn};

@@ -36,6 +36,10 @@ const SQLITE: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/sqlite/0016_csat_reports.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/sqlite/0017_channel_activity.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -71,6 +75,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         16,
         include_str!("../migrations/postgres/0016_csat_reports.sql"),
+    ),
+    (
+        17,
+        include_str!("../migrations/postgres/0017_channel_activity.sql"),
     ),
 ];
 

@@ -105,6 +105,23 @@
         const done = $(".form-done", form);
         if (done) done.textContent = form.dataset.done || "Done.";
         say(form.dataset.done || "Done.");
+      } else if (after === "test") {
+        // A test message: say where it was filed, with a link to its case.
+        const done = $(".form-done", form);
+        const c = r.data && r.data.case;
+        if (done) {
+          done.textContent = "";
+          if (c && c.id) {
+            done.append(`Filed${r.data.team ? ` for ${r.data.team}` : " without a team"} (${c.purpose}). `);
+            const a = document.createElement("a");
+            a.href = `/cases/${encodeURIComponent(c.id)}`;
+            a.textContent = "Open the case";
+            done.append(a);
+          } else {
+            done.textContent = "Sent; it is still being filed: look in the inbox in a moment.";
+          }
+        }
+        say(done ? done.textContent : "Sent.");
       } else if (after === "open" && r.data && r.data.id) {
         window.location.assign(`/cases/${r.data.id}`);
       } else {

@@ -26,10 +26,11 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     if !(v.can(Permission::ManageChannels) || v.can(Permission::ManageRouting)) {
         return crate::page::forbidden(&v);
     }
-    let (channels, teams, users) = match tokio::try_join!(
+    let (channels, teams, users, activity) = match tokio::try_join!(
         state.store.list_channels(),
         state.store.list_teams(),
         state.store.list_users(),
+        state.store.channel_activity(),
     ) {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "admin"),
@@ -42,16 +43,37 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         section #channels {
             h2 { "Channels" }
             table.grid {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "State" } th scope="col" { "Webhook URL to paste at the provider" } } }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "State" }
+                    th scope="col" { "Webhook URL to paste at the provider" } th scope="col" { "Last heard from the provider" }
+                    th scope="col" { "Test" } } }
                 tbody {
                     @for c in &channels {
                         @let url = format!("{base}/hooks/{}/{}", c.kind, c.id);
+                        @let heard = activity.iter().find(|a| a.channel_id == c.id);
                         tr { th scope="row" { (c.name) } td { (c.kind) }
                             td { @if c.active { "on" } @else { "off" } }
-                            td { input.copy readonly value=(url) aria-label={"Webhook URL of " (c.name)}; } }
+                            td { input.copy readonly value=(url) aria-label={"Webhook URL of " (c.name)}; }
+                            td { @match heard {
+                                Some(a) => { (ago(now, a.last_received_at)) " — "
+                                    @match a.last_outcome.as_deref() {
+                                        Some("ok") => "filed",
+                                        Some(other) => span.warn { (other) },
+                                        None => "waiting to be filed",
+                                    } },
+                                None => span.hint { "nothing yet" },
+                            } }
+                            td { @if c.active && v.can(Permission::ManageChannels) {
+                                form.test-message data-api={"/api/v1/channels/" (c.id) "/test"} data-after="test" {
+                                    button type="submit" aria-label={"Send a test message on " (c.name)} { "Send a test message" }
+                                    div.form-error role="alert" {}
+                                    p.form-done aria-live="polite" {}
+                                }
+                            } }
+                        }
                     }
                 }
             }
+            p.hint { "A test message comes from a made-up customer through the same path as a provider's: it is understood, routed by the playbook and filed on a case, so you see where this channel's messages go. Replies to it are not sent anywhere. To check the provider itself, send a real message there and watch \"Last heard\"." }
             details.box #connect {
                 summary { "Connect a channel" }
                 form data-api="/api/v1/channels" data-after="show" {
@@ -81,7 +103,14 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 tbody {
                     @for t in &teams {
                         tr { th scope="row" { (t.name) } td { code { (t.slug) } }
-                            td { @for m in &t.members { span.pill { (m.display_name) } " " } } }
+                            td { @for m in &t.members {
+                                span.pill { (m.display_name)
+                                    @if v.can(Permission::ManageTeams) {
+                                        form.inline-pill data-api={"/api/v1/teams/" (t.id) "/members/" (m.user_id)} data-method="DELETE" data-after="reload" {
+                                            button.link type="submit" aria-label={"Remove " (m.display_name) " from " (t.name)} title="Remove from the team" { "×" }
+                                        }
+                                    }
+                                } " " } } }
                     }
                 }
             }
@@ -105,12 +134,41 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         section #users {
             h2 { "Users and roles" }
             table.grid {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Status" } th scope="col" { "Since" } } }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Status" } th scope="col" { "Since" }
+                    @if v.can(Permission::ManageUsers) { th scope="col" { "Change" } } } }
                 tbody {
                     @for u in &users {
-                        tr { th scope="row" { (u.display_name) } td { (u.username) } td { (u.role.as_str()) }
+                        tr { th scope="row" { (u.display_name) } td { (u.username) }
+                            td { @if v.can(Permission::ManageUsers) {
+                                form.inline id={"role-" (u.id)} data-api={"/api/v1/users/" (u.id)} data-method="PATCH" data-after="reload" {
+                                    select name="role" aria-label={"Role of " (u.display_name)} {
+                                        @for r in ["agent", "reviewer", "supervisor", "admin"] {
+                                            option selected[r == u.role.as_str()] { (r) } } }
+                                    button type="submit" { "Save" }
+                                    div.form-error role="alert" {}
+                                }
+                            } @else { (u.role.as_str()) } }
                             td { @if u.active { (format!("{:?}", u.availability).to_lowercase()) } @else { "deactivated" } }
-                            td { (ago(now, u.created_at)) } }
+                            td { (ago(now, u.created_at)) }
+                            @if v.can(Permission::ManageUsers) { td {
+                                form.inline data-api={"/api/v1/users/" (u.id)} data-method="PATCH" data-after="reload" {
+                                    input type="hidden" name="active" data-type="json" value=(if u.active { "false" } else { "true" });
+                                    @if u.active {
+                                        button type="submit" data-confirm={"Deactivate " (u.display_name) "? They are signed out and their open cases go back to their teams."} { "Deactivate" }
+                                    } @else { button type="submit" { "Reactivate" } }
+                                    div.form-error role="alert" {}
+                                }
+                                details.inline { summary { "Set a password" }
+                                    form.inline data-api={"/api/v1/users/" (u.id)} data-method="PATCH" data-after="done" data-done="Password set; their sessions have ended." {
+                                        label for={"pw-" (u.id)} { "New password" }
+                                        input id={"pw-" (u.id)} name="password" type="password" minlength="12" required autocomplete="new-password";
+                                        button type="submit" { "Set" }
+                                        div.form-error role="alert" {}
+                                        p.form-done aria-live="polite" {}
+                                    }
+                                }
+                            } }
+                        }
                     }
                 }
             }

@@ -16,6 +16,7 @@ pub mod reports;
 mod session;
 mod stream;
 mod understand;
+mod users;
 
 pub use playbook::parse_since;
 
@@ -162,6 +163,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
             get(directory::get_channel).patch(directory::update_channel),
         )
         .route("/channels/{id}/secret", post(directory::rotate_secret))
+        .route("/channels/{id}/test", post(crate::channel_test::send))
         .route(
             "/teams",
             get(directory::list_teams).post(directory::create_team),
@@ -196,6 +198,10 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route(
             "/users",
             get(directory::list_users).post(directory::create_user),
+        )
+        .route(
+            "/users/{id}",
+            get(users::get_user).patch(users::update_user),
         )
         .route(
             "/tokens",

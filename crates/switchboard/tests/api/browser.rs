@@ -73,6 +73,17 @@ pub fn run_script(
         .expect("python3");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // The script's errors go to the test's own output as they come, so a failing test shows
+    // the traceback even when it gives up waiting before the script ends.
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("browser: {line}");
+        }
+    });
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
             .lines()
@@ -173,7 +184,7 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
     assert!(size < 32 * 1024, "the widget is small: {size} bytes");
 
     let shots = screenshot_dir();
-    let (child, rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots, &[]);
+    let (mut child, rx) = run_script("chat_widget.py", &format!("{origin}/"), &shots, &[]);
     let mut lines = Lines::new(rx, 60);
     let mut expect = async |marker: &str| lines.expect(marker).await;
 
@@ -211,11 +222,10 @@ async fn the_widget_chats_in_chromium_across_a_dropped_connection_and_a_reload()
         ],
         "every message once, in order, after a dropped connection and a reload"
     );
-    let out = child.wait_with_output().expect("wait");
+    let status = child.wait().expect("wait");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        status.success(),
+        "the browser script failed (its output is above)"
     );
     for shot in ["1-closed.png", "2-answered.png", "3-after-reload.png"] {
         assert!(
@@ -260,7 +270,7 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
         .await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
     let shots = screenshot_dir();
-    let (child, mut rx) = run_script("chat_prechat.py", &format!("{origin}/"), &shots, &[]);
+    let (mut child, mut rx) = run_script("chat_prechat.py", &format!("{origin}/"), &shots, &[]);
     let mut next = async || {
         tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
             .await
@@ -268,11 +278,8 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
     };
     let first = next().await;
     if first.is_none() {
-        let out = child.wait_with_output().expect("wait");
-        panic!(
-            "the browser script ended: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let status = child.wait().expect("wait");
+        panic!("the browser script ended ({status}; its output is above)");
     }
     assert_eq!(first.as_deref(), Some("BLOCKED"));
     assert_eq!(next().await.as_deref(), Some("SENT"));
@@ -303,11 +310,10 @@ async fn the_widget_asks_name_and_email_first_and_shows_the_agent_typing() {
         next().await.as_deref(),
         Some("TYPING test agent is typing…")
     );
-    let out = child.wait_with_output().expect("wait");
+    let status = child.wait().expect("wait");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        status.success(),
+        "the browser script failed (its output is above)"
     );
 }
 
@@ -356,7 +362,7 @@ async fn the_widget_says_when_the_team_is_back_sends_a_file_and_takes_an_address
     png.resize(600, 1);
     std::fs::write(&picture, &png).expect("write");
     let shots = screenshot_dir();
-    let (child, mut rx) = run_script(
+    let (mut child, mut rx) = run_script(
         "chat_away.py",
         &format!("{origin}/"),
         &shots,
@@ -368,11 +374,8 @@ async fn the_widget_says_when_the_team_is_back_sends_a_file_and_takes_an_address
             .expect("a line from the browser within a minute")
     };
     let Some(away) = next().await else {
-        let out = child.wait_with_output().expect("wait");
-        panic!(
-            "the browser script ended: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let status = child.wait().expect("wait");
+        panic!("the browser script ended ({status}; its output is above)");
     };
     assert!(
         away.starts_with("AWAY We're away right now. We'll answer from ")
@@ -403,10 +406,9 @@ async fn the_widget_says_when_the_team_is_back_sends_a_file_and_takes_an_address
             && followup.ends_with("We'll answer ann@example.com by e-mail if you have left."),
         "{followup}"
     );
-    let out = child.wait_with_output().expect("wait");
+    let status = child.wait().expect("wait");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        status.success(),
+        "the browser script failed (its output is above)"
     );
 }

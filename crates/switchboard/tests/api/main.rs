@@ -29,6 +29,7 @@ mod models;
 mod notify;
 mod ops;
 mod outbound;
+mod people;
 mod pg;
 mod provider;
 mod recovery;

@@ -19,7 +19,7 @@ base, shots, password = sys.argv[1], sys.argv[2], sys.argv[3]
 driver = chrome()
 # A page that is being replaced (a submit, a live refresh) makes elements stale: look again.
 wait = WebDriverWait(
-    driver, 20, poll_frequency=0.05,
+    driver, 40, poll_frequency=0.05,
     ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
 )
 
@@ -144,7 +144,15 @@ try:
 
     login("admin")
     driver.get(f"{base}/admin")
+    # A channel's test message is filed, and the page links to its case.
+    driver.find_element(By.CSS_SELECTOR, "form.test-message button[type=submit]").click()
+    link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "form.test-message .form-done a"))
+    filed = driver.find_element(By.CSS_SELECTOR, "form.test-message .form-done").text
     shot("09-admin")
+    link.click()
+    wait.until(lambda d: "/cases/" in d.current_url)
+    test_case = driver.find_element(By.CSS_SELECTOR, ".timeline").text
+    say(f"TEST_MESSAGE {filed.startswith('Filed')} {'test message from the Switchboard admin page' in test_case}")
     driver.get(f"{base}/admin/playbook")
     driver.find_element(By.CSS_SELECTOR, "#playbook-form button[data-api$='simulate']").click()
     sim = wait.until(lambda d: d.find_element(By.ID, "playbook-result").text.strip() or None)
