@@ -35,6 +35,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "admin"),
     };
+    let hours = crate::admin_hours::section(&state).await;
     let now = state.clock.now();
     let base = state.config.public_url.trim_end_matches('/').to_owned();
     let body = html! {
@@ -131,6 +132,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 }
             }
         }
+        (hours)
         section #users {
             h2 { "Users and roles" }
             table.grid {

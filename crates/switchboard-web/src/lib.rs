@@ -7,6 +7,7 @@
 //! Mount with [`routes`] beside the API (`switchboard_server::serve_with`).
 
 pub mod admin;
+mod admin_hours;
 pub mod approvals;
 pub mod assets;
 pub mod case;

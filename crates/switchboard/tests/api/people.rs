@@ -300,3 +300,50 @@ async fn a_test_message_is_filed_like_a_providers_and_its_replies_go_nowhere() {
         .assert_problem(400, "invalid_field");
     assert_eq!(app.all_cases().await.len(), cases);
 }
+
+#[tokio::test]
+async fn the_admin_page_shows_business_hours_and_slas_from_the_playbook() {
+    let app = spawn_app().await;
+    let admin = app.person("root", "admin").await;
+    let page = app.as_person(&admin, Method::GET, "/admin", None).await;
+    assert!(page.text.contains("No playbook is active"), "{}", page.text);
+    app.apply_playbook(
+        r#"
+[hours]
+timezone = "Europe/Berlin"
+mon = "09:00-17:00"
+fri = "09:00-12:00, 13:00-16:00"
+holidays = ["2026-12-25"]
+
+[[team]]
+id = "support"
+name = "Support <desk>"
+[team.hours]
+timezone = "UTC"
+sat = "10:00-14:00"
+
+[[sla]]
+name = "Support answers"
+purpose = "support"
+first_response = "45m"
+resolution = "2d4h"
+
+[[rule]]
+name = "all"
+then.team = "support"
+"#,
+    )
+    .await;
+    let page = app.as_person(&admin, Method::GET, "/admin", None).await;
+    for shown in [
+        "Europe/Berlin: Mon 09:00-17:00; Tue closed",
+        "Fri 09:00-12:00, 13:00-16:00; Sat closed; Sun closed; closed on 2026-12-25",
+        "Support &lt;desk&gt;",
+        "UTC: Mon closed",
+        "Sat 10:00-14:00",
+        "<td>45m</td>",
+        "<td>2d4h</td>",
+    ] {
+        assert!(page.text.contains(shown), "{shown} in {}", page.text);
+    }
+}
