@@ -41,6 +41,8 @@ pub struct InboxFilter {
     pub channel: Option<ChannelId>,
     /// Only these cases (a search's hits).
     pub cases: Option<Vec<CaseId>>,
+    /// Only cases older than this one (the next page: rows are newest first).
+    pub before: Option<CaseId>,
 }
 
 /// One inbox row.
@@ -167,6 +169,10 @@ fn inbox_rows(
             marks.push(format!("${}", args.len()));
         }
         page.push_str(&format!(" AND c.id IN ({})", marks.join(", ")));
+    }
+    if let Some(before) = filter.before {
+        args.push(before.to_string().into());
+        page.push_str(&format!(" AND c.id < ${}", args.len()));
     }
     args.push(Value::Int(limit));
     page.push_str(&format!(" ORDER BY c.id DESC LIMIT ${}", args.len()));

@@ -19,6 +19,9 @@ use switchboard_store::{InboxFilter, InboxRow, Queue, QueueCounts, SearchFilter}
 /// Rows per page.
 const ROWS: i64 = 50;
 
+/// The most matching messages a search in the inbox looks at (their cases are listed).
+const SEARCH_HITS: i64 = 1000;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct InboxQuery {
     #[serde(default)]
@@ -31,6 +34,9 @@ pub struct InboxQuery {
     channel: String,
     #[serde(default)]
     q: String,
+    /// The next page: cases older than this one.
+    #[serde(default)]
+    before: String,
     #[serde(default)]
     fragment: String,
 }
@@ -114,15 +120,23 @@ pub async fn page(
             Err(_) => problems.push("That channel does not exist.".to_owned()),
         }
     }
+    if !q.before.is_empty() {
+        match CaseId::parse(&q.before) {
+            Ok(c) => filter.before = Some(c),
+            Err(_) => problems.push("That page does not exist; start from the newest.".to_owned()),
+        }
+    }
+    let mut capped = false;
     let search = q.q.trim();
     if !search.is_empty() {
         match SearchQuery::parse(search) {
             Ok(parsed) => match state
                 .store
-                .search_messages(parsed, SearchFilter::default(), 200)
+                .search_messages(parsed, SearchFilter::default(), SEARCH_HITS)
                 .await
             {
                 Ok(found) => {
+                    capped = found.len() as i64 >= SEARCH_HITS;
                     let mut ids: Vec<CaseId> = found.iter().map(|f| f.message.case_id).collect();
                     ids.sort();
                     ids.dedup();
@@ -134,14 +148,18 @@ pub async fn page(
         }
     }
     let seq = state.store.last_event_seq().await.unwrap_or(0);
-    let rows = if problems.is_empty() {
-        match state.store.inbox(queue.clone(), filter, ROWS).await {
+    // One row more than a page says whether there is a next one.
+    let mut rows = if problems.is_empty() {
+        match state.store.inbox(queue.clone(), filter, ROWS + 1).await {
             Ok(r) => r,
             Err(e) => return crate::page::store_error(e, "inbox"),
         }
     } else {
         Vec::new()
     };
+    let more = rows.len() as i64 > ROWS;
+    rows.truncate(ROWS as usize);
+    let paging = Paging { more, capped };
     let counts = match state.store.queue_counts(Some(v.id)).await {
         Ok(c) => c,
         Err(e) => return crate::page::store_error(e, "inbox"),
@@ -164,7 +182,7 @@ pub async fn page(
     let live = html! {
         div #inbox-live data-seq=(seq) {
             (queues(&counts, &names, current, &q))
-            (list(&rows, &names, now, &problems, &q))
+            (list(&rows, &names, now, &problems, &q, paging, current))
         }
     };
     if q.fragment == "1" {
@@ -276,22 +294,49 @@ fn filters(q: &InboxQuery, names: &Names, current: &str) -> Markup {
     }
 }
 
+/// Whether the list goes on, and whether a search stopped at its most hits.
+#[derive(Clone, Copy)]
+struct Paging {
+    more: bool,
+    capped: bool,
+}
+
 fn list(
     rows: &[InboxRow],
     names: &Names,
     now: Timestamp,
     problems: &[String],
     q: &InboxQuery,
+    paging: Paging,
+    current: &str,
 ) -> Markup {
+    let page_href = |before: Option<CaseId>| {
+        let href = queue_href(current, q);
+        match before {
+            Some(id) => format!("{href}&before={id}"),
+            None => href,
+        }
+    };
     html! {
         section.cases aria-label="Cases" {
             @for p in problems { p.error role="alert" { (p) } }
             @if rows.is_empty() && problems.is_empty() {
                 p.empty { @if q.q.trim().is_empty() { "Nothing here. " } @else { "No case matches. " } }
             }
+            @if paging.capped {
+                p.hint { "Showing the cases of the " (SEARCH_HITS) " best-matching messages: add words to narrow the search." }
+            }
             ol #rows data-count=(rows.len()) {
                 @for r in rows {
                     (row(r, names, now))
+                }
+            }
+            @if paging.more || !q.before.is_empty() {
+                nav.pager aria-label="Pages" {
+                    @if !q.before.is_empty() { a href=(page_href(None)) { "← Newest" } }
+                    @if paging.more && let Some(last) = rows.last() {
+                        a href=(page_href(Some(last.case.id))) rel="next" { "Older cases →" }
+                    }
                 }
             }
         }

@@ -345,3 +345,67 @@ async fn pages_need_a_session_and_the_right_role() {
             .is_some_and(|c| c.to_str().unwrap_or("").starts_with("sb_login="))
     );
 }
+
+/// The inbox lists 50 cases a page, newest first; "Older cases" goes on from the last one
+/// and keeps the queue, filters and search.
+#[tokio::test]
+async fn the_inbox_pages_through_a_long_queue() {
+    let app = spawn_app().await;
+    let ch = app.create_channel(NOWHERE).await;
+    for i in 0..57 {
+        let text = if i % 2 == 0 { "parcel late" } else { "hello" };
+        app.deliver(
+            &ch,
+            &message(
+                &format!("p-{i}"),
+                &format!("t-{i}"),
+                &format!("u-{i}"),
+                text,
+            ),
+        )
+        .await;
+    }
+    app.wait_for_inbound(57).await;
+    let agent = app.person("ann", "agent").await;
+    let get = async |path: &str| {
+        app.as_person(&agent, reqwest::Method::GET, path, None)
+            .await
+    };
+    let rows = |html: &str| html.matches("<li class=\"row").count();
+    let next = |html: &str| {
+        let at = html.find("rel=\"next\"")?;
+        let start = html[..at].rfind("href=\"")? + 6;
+        let end = start + html[start..].find('"')?;
+        Some(html[start..end].replace("&amp;", "&"))
+    };
+    let first = get("/inbox?queue=active").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(rows(&first.text), 50);
+    let older = next(&first.text).expect("a link to older cases");
+    assert!(older.starts_with("/inbox?queue=active&before="), "{older}");
+    let second = get(&older).await;
+    assert_eq!(rows(&second.text), 7);
+    assert!(next(&second.text).is_none(), "the last page");
+    assert!(second.text.contains("← Newest"));
+    // Every case once across the pages.
+    let ids = |html: &str| -> Vec<String> {
+        html.split("data-case=\"")
+            .skip(1)
+            .map(|s| s[..36].to_owned())
+            .collect()
+    };
+    let mut all = ids(&first.text);
+    all.extend(ids(&second.text));
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((n, all.len()), (57, 57));
+
+    // A search pages the same way and keeps its words.
+    let found = get("/inbox?queue=active&q=parcel").await;
+    assert_eq!(rows(&found.text), 29);
+    assert!(next(&found.text).is_none());
+    let bad = get("/inbox?queue=active&before=nonsense").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("That page does not exist"));
+}
