@@ -240,7 +240,8 @@ pub async fn seed(
             "webchat",
             provider(
                 "webchat",
-                json!({"greeting": "Hi! Ask Lakeside College anything.", "color": "#16325c"}),
+                json!({"greeting": "Hi! Ask Lakeside College anything.", "color": "#16325c",
+                       "allowed_origins": [crate::demo_more::CHAT_ORIGIN]}),
                 json!({"widget_secret": "a-demo-widget-secret-of-32-chars"}),
             ),
             String::new(),
@@ -275,6 +276,97 @@ pub async fn seed(
         public: false,
     });
     Ok(out)
+}
+
+/// The demo's e-mail and web chat channels, whose traffic is mail and WebSockets.
+#[derive(Debug, Clone, Default)]
+pub struct MoreChannels {
+    /// The e-mail channel, and the server's SMTP listener (`host:port`) its mail arrives on.
+    pub email: Option<(String, String)>,
+    /// The web chat channel.
+    pub webchat: Option<String>,
+}
+
+/// Wires the channels to this run's fakes (every start: the fake providers, the fake relay
+/// and the SMTP listener have new ports): provider channels send to `fake`, the generic
+/// webhook posts its replies there, the e-mail channel (made if an older demo lacks it) sends
+/// through `relay`; the chat allows the demo's site.
+pub async fn wire_run(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    fake: &str,
+    relay: &str,
+    smtp_in: &str,
+) -> anyhow::Result<MoreChannels> {
+    let api = Api { http, base, token };
+    let listed = api
+        .call(reqwest::Method::GET, "/channels?limit=200", Value::Null)
+        .await?;
+    let items = listed["items"].as_array().cloned().unwrap_or_default();
+    for c in &items {
+        let (Some(id), Some(kind)) = (c["id"].as_str(), c["kind"].as_str()) else {
+            continue;
+        };
+        let change = match kind {
+            "x" | "whatsapp" | "messenger" | "instagram" | "twilio" | "telegram" => {
+                json!({"config": {"api_base": format!("{fake}/{kind}")}})
+            }
+            "webhook" => json!({"outbound_url": format!("{fake}/webhook/replies")}),
+            _ => continue,
+        };
+        api.call(reqwest::Method::PATCH, &format!("/channels/{id}"), change)
+            .await
+            .with_context(|| format!("the demo {kind} channel"))?;
+    }
+    let of_kind = |kind: &str| {
+        items
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .and_then(|c| c["id"].as_str())
+            .map(str::to_owned)
+    };
+    let email = match of_kind("email") {
+        Some(id) => {
+            api.call(
+                reqwest::Method::PATCH,
+                &format!("/channels/{id}"),
+                json!({"credentials": {"smtp_url": relay}}),
+            )
+            .await
+            .context("the demo e-mail channel")?;
+            id
+        }
+        None => {
+            let ch = api
+                .post(
+                    "/channels",
+                    json!({"kind": "email", "name": channel_name("email"),
+                           "config": {"address": crate::demo_more::MAILBOX, "from_name": "Lakeside College"},
+                           "credentials": {"smtp_url": relay}}),
+                )
+                .await
+                .context("the demo e-mail channel")?;
+            ch["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let webchat = match of_kind("webchat") {
+        Some(id) => {
+            api.call(
+                reqwest::Method::PATCH,
+                &format!("/channels/{id}"),
+                json!({"config": {"allowed_origins": [crate::demo_more::CHAT_ORIGIN]}}),
+            )
+            .await
+            .context("the demo web chat channel")?;
+            Some(id)
+        }
+        None => None,
+    };
+    Ok(MoreChannels {
+        email: Some((email, smtp_in.to_owned())),
+        webchat,
+    })
 }
 
 /// The channels of a demo workspace seeded by an earlier run: those whose secrets are the
@@ -312,6 +404,7 @@ fn channel_name(kind: &str) -> &'static str {
         "twilio" => "SMS +1 555 000 1111",
         "telegram" => "@lakeside_bot on Telegram",
         "webchat" => "Chat on lakeside.example",
+        "email" => "help@lakeside.example",
         _ => "Lakeside",
     }
 }
@@ -494,14 +587,29 @@ pub async fn send(http: &reqwest::Client, out: Outgoing) -> bool {
 
 /// The live traffic: a message every few seconds (questions most, then complaints, leads,
 /// praise), and a small crisis burst on the public channel soon after start and every few
-/// minutes. Runs until the process ends.
-pub async fn traffic(http: reqwest::Client, base: String, channels: Vec<DemoChannel>) {
+/// minutes. Now and then a mail to the e-mail channel or a visitor on the web chat; and some
+/// who asked a question answer the answer half a minute later: a thank-you, or that it did
+/// not help. Runs until the process ends.
+pub async fn traffic(
+    http: reqwest::Client,
+    base: String,
+    channels: Vec<DemoChannel>,
+    more: MoreChannels,
+) {
     let mut n: u64 = (Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc())
         .as_unix_micros()
         / 1000) as u64;
     let public: Vec<&DemoChannel> = channels.iter().filter(|c| c.public).collect();
     let mut since_burst = 0u32;
     let mut first_burst = true;
+    // Questions whose askers will answer the answer: (when, channel, who, name, mail id).
+    let mut follow_ups: std::collections::VecDeque<(
+        std::time::Instant,
+        Option<usize>,
+        u64,
+        &str,
+        u64,
+    )> = std::collections::VecDeque::new();
     loop {
         let pause = rand::thread_rng().gen_range(1_500..4_500);
         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -526,12 +634,85 @@ pub async fn traffic(http: reqwest::Client, base: String, channels: Vec<DemoChan
             }
             continue;
         }
-        let Some((sample, ch)) = next_message(&mut rand::thread_rng(), &channels) else {
+        // Someone answers the answer they got.
+        if follow_ups
+            .front()
+            .is_some_and(|f| f.0 <= std::time::Instant::now())
+            && let Some((_, ch, who, name, first)) = follow_ups.pop_front()
+        {
+            let text = if rand::thread_rng().gen_bool(0.6) {
+                *pick(crate::demo_more::THANKS)
+            } else {
+                *pick(crate::demo_more::NOT_HELPED)
+            };
+            match ch {
+                Some(i) => {
+                    send(&http, envelope(&base, &channels[i], who, name, text, n)).await;
+                }
+                None => {
+                    if let Some((_, smtp)) = &more.email
+                        && let Err(e) =
+                            crate::demo_more::mail(smtp, who, name, text, n, Some(first)).await
+                    {
+                        tracing::warn!(error = %e, "the demo could not mail its follow-up");
+                    }
+                }
+            }
             continue;
-        };
+        }
         let who = rand::thread_rng().gen_range(0..400);
         let name = data::FIRST_NAMES[(who as usize) % data::FIRST_NAMES.len()];
-        send(&http, envelope(&base, ch, who, name, sample.text, n)).await;
+        let question = pick(data::QUESTIONS);
+        let answers_back = rand::thread_rng().gen_bool(0.35);
+        let later = std::time::Instant::now() + Duration::from_secs(25);
+        let roll = rand::thread_rng().gen_range(0..100);
+        match roll {
+            // A mail: questions mostly, as people write to a help address.
+            0..=9 if more.email.is_some() => {
+                if let Some((_, smtp)) = &more.email {
+                    if let Err(e) =
+                        crate::demo_more::mail(smtp, who, name, question.text, n, None).await
+                    {
+                        tracing::warn!(error = %e, "the demo could not mail");
+                    } else if answers_back {
+                        follow_ups.push_back((later, None, who, name, n));
+                    }
+                }
+            }
+            // A visitor on the web chat, who may say whether the answer helped.
+            10..=19 if more.webchat.is_some() => {
+                if let Some(channel) = more.webchat.clone() {
+                    let base = base.clone();
+                    let follow = answers_back.then(|| *pick(crate::demo_more::THANKS));
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::demo_more::chat_visitor(
+                            &base,
+                            &channel,
+                            name,
+                            question.text,
+                            follow,
+                        )
+                        .await
+                        {
+                            tracing::warn!(error = %e, "a demo chat visitor could not chat");
+                        }
+                    });
+                }
+            }
+            _ => {
+                let picked = next_message(&mut rand::thread_rng(), &channels);
+                let Some((sample, ch)) = picked else {
+                    continue;
+                };
+                send(&http, envelope(&base, ch, who, name, sample.text, n)).await;
+                // Private conversations keep one thread per person: the answer joins it.
+                let asked = data::QUESTIONS.iter().any(|q| q.text == sample.text);
+                if asked && answers_back && !ch.public {
+                    let i = channels.iter().position(|c| c.id == ch.id);
+                    follow_ups.push_back((later, i, who, name, n));
+                }
+            }
+        }
     }
 }
 

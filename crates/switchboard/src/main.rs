@@ -12,6 +12,7 @@ mod channel_cmd;
 mod config;
 mod demo;
 mod demo_data;
+mod demo_more;
 mod export_cmd;
 mod kb_cmd;
 mod model_cmd;
@@ -645,17 +646,26 @@ async fn run_demo(args: StoreArgs, listen: String, quiet: bool) -> anyhow::Resul
         demo_data::EXPERT.1,
         demo_data::EXPERT.0
     );
+    if let Some((_, smtp)) = &running.more.email {
+        println!(
+            "Mail to {} arrives over SMTP at {smtp}; replies leave through a fake relay.",
+            demo_more::MAILBOX
+        );
+    }
     if quiet {
         println!("No traffic (--quiet).");
     } else {
         println!(
             "Live traffic is arriving on {} channels; press Ctrl-C to stop.",
             running.channels.len()
+                + usize::from(running.more.email.is_some())
+                + usize::from(running.more.webchat.is_some())
         );
         tokio::spawn(demo::traffic(
             reqwest::Client::new(),
             running.base.clone(),
             running.channels.clone(),
+            running.more.clone(),
         ));
     }
     running.server.await??;
@@ -667,6 +677,8 @@ struct DemoRunning {
     base: String,
     store: Store,
     channels: Vec<demo::DemoChannel>,
+    /// The e-mail and web chat channels (their traffic is not webhooks).
+    more: demo::MoreChannels,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -689,13 +701,14 @@ async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::R
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     let fake = demo::fake_providers().await?;
+    let relay = demo_more::fake_relay().await?;
+    let smtp_in = demo_more::free_smtp_address()?;
     let config = ServerConfig {
         public_url: base.clone(),
+        smtp_listen: Some(smtp_in.clone()),
         ..ServerConfig::default()
     };
-    let seed_token = if seeded {
-        None
-    } else {
+    if !seeded {
         let password = hash(demo_data::PASSWORD).await?;
         if store.list_users().await?.is_empty() {
             store
@@ -712,18 +725,18 @@ async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::R
                 .await?;
             store.set_setting_once("admin_created", "yes").await?;
         }
-        let token = switchboard_server::auth::new_credential("sbt");
-        store
-            .create_token(
-                Name::parse("demo seeder").map_err(|e| anyhow::anyhow!(e))?,
-                Role::Admin,
-                switchboard_server::auth::credential_hash(&token),
-                Actor::System,
-                now(),
-            )
-            .await?;
-        Some(token)
-    };
+    }
+    // The demo wires itself through its own API, with a token that lives while it does so.
+    let token = switchboard_server::auth::new_credential("sbt");
+    let wiring = store
+        .create_token(
+            Name::parse("demo wiring").map_err(|e| anyhow::anyhow!(e))?,
+            Role::Admin,
+            switchboard_server::auth::credential_hash(&token),
+            Actor::System,
+            now(),
+        )
+        .await?;
     let state = switchboard_server::start(store.clone(), secrets, config).await?;
     let server = tokio::spawn(switchboard_server::serve_with(
         listener,
@@ -731,19 +744,21 @@ async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::R
         switchboard_web::routes(),
         shutdown_signal(),
     ));
-    let channels = match seed_token {
-        Some(token) => {
-            let channels =
-                demo::seed(&reqwest::Client::new(), &base, &token, &fake, playbook).await?;
-            store.set_setting_once("demo_seeded", "yes").await?;
-            channels
-        }
-        None => demo::known_channels(&store).await?,
+    let http = reqwest::Client::new();
+    let channels = if seeded {
+        demo::known_channels(&store).await?
+    } else {
+        let channels = demo::seed(&http, &base, &token, &fake, playbook).await?;
+        store.set_setting_once("demo_seeded", "yes").await?;
+        channels
     };
+    let more = demo::wire_run(&http, &base, &token, &fake, &relay, &smtp_in).await?;
+    store.revoke_token(wiring.id, Actor::System, now()).await?;
     Ok(DemoRunning {
         base,
         store,
         channels,
+        more,
         server,
     })
 }

@@ -916,3 +916,163 @@ fn bench_deflection_judges_the_demo_automatic_answers() {
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("between 0 and 1"));
 }
+
+/// `switchboard demo`, the README's first command: every kind of channel, live traffic, and
+/// the e-mail channel working both ways — a real SMTP client (Python's smtplib) mails the
+/// demo's SMTP listener, the mail is filed, and a reply leaves through the demo's relay.
+#[test]
+fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", crate::helpers::free_port());
+    let mut child = switchboard(&["demo", "--data-dir", path(dir.path()), "--listen", &listen])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start switchboard demo");
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let mut proc = Proc {
+        child,
+        stdout,
+        stderr: mpsc::channel().1,
+    };
+    let mut banner = Vec::new();
+    while !banner
+        .iter()
+        .any(|l: &String| l.starts_with("Live traffic"))
+    {
+        let line = proc
+            .stdout
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("the demo's banner stopped at {banner:?}"));
+        banner.push(line);
+    }
+    let word_after = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.split(prefix).nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|w| w.trim_end_matches(';').to_owned())
+            .unwrap_or_else(|| panic!("no {prefix:?} in {banner:?}"))
+    };
+    let base = word_after("Switchboard demo: ");
+    let smtp = word_after("arrives over SMTP at ");
+    assert!(
+        banner.iter().any(|l| l.contains("on 8 channels")),
+        "{banner:?}"
+    );
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/login"))
+            .json(&json!({"username": "admin", "password": "switchboard-demo"}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+            let mut req = http
+                .request(method, format!("{base}/api/v1{path}"))
+                .header("Cookie", &cookie)
+                .header("X-CSRF-Token", crate::helpers::csrf_of(&cookie));
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            async move { Answer::read(req.send().await.expect("request")).await }
+        };
+        let channels = call(reqwest::Method::GET, "/channels?limit=100", None).await;
+        let items = channels.json["items"].as_array().expect("channels").clone();
+        let mut kinds: Vec<&str> = items.iter().filter_map(|c| c["kind"].as_str()).collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                "email",
+                "instagram",
+                "messenger",
+                "telegram",
+                "twilio",
+                "webchat",
+                "webhook",
+                "whatsapp",
+                "x"
+            ]
+        );
+        let email = items.iter().find(|c| c["kind"] == "email").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let chat = items.iter().find(|c| c["kind"] == "webchat").unwrap();
+        assert_eq!(
+            chat["config"]["allowed_origins"],
+            json!(["https://www.lakeside.example"])
+        );
+
+        // A mail from a real SMTP client to the demo's listener.
+        let (host, port) = smtp.rsplit_once(':').expect("host:port");
+        let sent = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import smtplib, sys\n\
+                 from email.message import EmailMessage\n\
+                 m = EmailMessage()\n\
+                 m['From'] = 'Nia Test <nia@example.net>'\n\
+                 m['To'] = 'help@lakeside.example'\n\
+                 m['Subject'] = 'Open day'\n\
+                 m.set_content('Is there parking for the open day? (demo-mail-check)')\n\
+                 with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=30) as s:\n\
+                 \x20   s.send_message(m)\n",
+                host,
+                port,
+            ])
+            .output()
+            .expect("python3");
+        assert!(sent.status.success(), "{}", text(&sent.stderr));
+        let case = crate::helpers::wait_for("the mail filed on a case", || async {
+            let cases = call(reqwest::Method::GET, "/cases?limit=200", None).await;
+            for c in cases.json["items"].as_array()? {
+                if c["channel_id"] != email.as_str() {
+                    continue;
+                }
+                let id = c["id"].as_str()?;
+                let detail = call(reqwest::Method::GET, &format!("/cases/{id}"), None).await;
+                if detail.text.contains("demo-mail-check") {
+                    return Some(id.to_owned());
+                }
+            }
+            None
+        })
+        .await;
+        let reply = call(
+            reqwest::Method::POST,
+            &format!("/cases/{case}/replies"),
+            Some(json!({"text": "Yes: lots P2 and P3 are free on open day."})),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let id = reply.json["id"].as_str().unwrap().to_owned();
+        crate::helpers::wait_for("the mailed reply through the relay", || async {
+            let detail = call(reqwest::Method::GET, &format!("/cases/{case}"), None).await;
+            detail.json["messages"]
+                .as_array()?
+                .iter()
+                .any(|m| m["id"] == id.as_str() && m["delivery_state"] == "sent")
+                .then_some(())
+        })
+        .await;
+
+        // And the live traffic files cases on its own.
+        crate::helpers::wait_for("live traffic", || async {
+            let cases = call(reqwest::Method::GET, "/cases?limit=200", None).await;
+            (cases.json["items"].as_array()?.len() >= 4).then_some(())
+        })
+        .await;
+    });
+    let _ = proc.child.kill();
+}
