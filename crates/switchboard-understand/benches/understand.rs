@@ -38,6 +38,26 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    let mut as_ingest = Analyzer::builtin();
+    as_ingest.evidence = 3;
+    g.bench_function("analyze as ingest runs it (3 words of evidence)", |b| {
+        b.iter(|| {
+            for t in TEXTS {
+                black_box(as_ingest.analyze(black_box(t)));
+            }
+        })
+    });
+    let cfg = *analyzer.purpose.feature_config();
+    g.bench_function("prepare (tokens and n-grams, once for all models)", |b| {
+        b.iter(|| {
+            for t in TEXTS {
+                black_box(switchboard_understand::model::Prepared::new(
+                    black_box(t),
+                    &cfg,
+                ));
+            }
+        })
+    });
     g.bench_function("purpose", |b| {
         b.iter(|| {
             for t in TEXTS {

@@ -78,8 +78,16 @@ pub fn dense_key(i: u8) -> u64 {
 /// Lower-cased tokens of `text`, normalised as the module describes.
 pub fn tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    // One buffer for every word's lower case (ASCII, the common case, without allocating).
+    let mut lower = String::new();
     for raw in text.split_whitespace() {
-        let lower = raw.to_lowercase();
+        if raw.is_ascii() {
+            lower.clear();
+            lower.push_str(raw);
+            lower.make_ascii_lowercase();
+        } else {
+            lower = raw.to_lowercase();
+        }
         if lower.starts_with("http://")
             || lower.starts_with("https://")
             || lower.starts_with("www.")
@@ -88,7 +96,7 @@ pub fn tokens(text: &str) -> Vec<String> {
             continue;
         }
         if EMOTICONS.contains(&lower.as_str()) {
-            out.push(lower);
+            out.push(lower.clone());
             continue;
         }
         if lower.len() > 1 && lower.starts_with('@') {
@@ -96,13 +104,13 @@ pub fn tokens(text: &str) -> Vec<String> {
             continue;
         }
         let mut word = String::new();
-        let chars: Vec<char> = lower.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
+        let mut chars = lower.chars().peekable();
+        while let Some(c) = chars.next() {
             if c.is_alphanumeric() {
                 word.push(if c.is_ascii_digit() { '0' } else { c });
             } else if (c == '\'' || c == '’')
                 && !word.is_empty()
-                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())
+                && chars.peek().is_some_and(|n| n.is_alphanumeric())
             {
                 word.push('\'');
             } else {

@@ -182,13 +182,14 @@ pub struct Evidence {
     pub weight: f32,
 }
 
-/// N-gram occurrences: `(key, block, first token, last token)`.
-type Grams = Vec<(u64, Block, usize, usize)>;
+/// An n-gram occurrence: `(key, block, first token, last token)`.
+type Gram = (u64, Block, usize, usize);
+type Grams = Vec<Gram>;
 
 /// One text's tokens, n-grams and hand-made features, before weighting.
 fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<String>, Grams, Vec<f32>) {
     let p = Prepared::new(text, cfg);
-    let grams = p.grams_for(cfg);
+    let grams = p.grams_for(cfg).into_owned();
     let dense = dense_features(extras, text, &p.tokens);
     (p.tokens, grams, dense)
 }
@@ -238,9 +239,9 @@ impl<'a> Prepared<'a> {
 
     /// The n-grams a model with `cfg` sees: without those touching a `!` when it leaves `!`
     /// out.
-    fn grams_for(&self, cfg: &FeatureConfig) -> Grams {
-        if cfg.exclamations {
-            return self.grams.clone();
+    fn grams_for(&self, cfg: &FeatureConfig) -> std::borrow::Cow<'_, [Gram]> {
+        if cfg.exclamations || !self.tokens.iter().any(|t| t == "!") {
+            return std::borrow::Cow::Borrowed(&self.grams);
         }
         self.grams
             .iter()
@@ -250,18 +251,26 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// Weights raw features into a sparse vector over `index` (unknown n-grams are dropped).
+/// The model's feature id of each n-gram occurrence (`None`: not in the vocabulary), looked
+/// up once for both the vector and the explanation.
+fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<u32>> {
+    raw.iter().map(|(k, ..)| index.get(k).copied()).collect()
+}
+
+/// Weights raw features into a sparse vector (`ids` from [`lookup`]; unknown n-grams are
+/// dropped).
 fn weigh(
     index: &Index,
     idf: &[f32],
     (char_weight, dense_weight): (f32, f32),
-    raw: &[(u64, Block, usize, usize)],
+    raw: &[Gram],
+    ids: &[Option<u32>],
     dense: &[f32],
 ) -> Sparse {
     let mut words: Vec<u32> = Vec::with_capacity(raw.len());
     let mut chars: Vec<u32> = Vec::with_capacity(raw.len());
-    for &(k, b, _, _) in raw {
-        if let Some(&i) = index.get(&k) {
+    for (&(_, b, _, _), id) in raw.iter().zip(ids) {
+        if let Some(i) = *id {
             match b {
                 Block::Word => words.push(i),
                 Block::Char => chars.push(i),
@@ -415,6 +424,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
                 &idf,
                 (cfg.char_weight, cfg.dense_weight),
                 raw,
+                &lookup(&index, raw),
                 dense,
             )
         })
@@ -522,24 +532,30 @@ impl TextModel {
         &self.header.labels
     }
 
-    fn vector(&self, text: &str) -> (Vec<String>, Grams, Sparse) {
+    fn vector(&self, text: &str) -> (Vec<String>, Grams, Vec<Option<u32>>, Sparse) {
         let p = Prepared::new(text, &self.header.features);
-        let (grams, x) = self.vector_of(&p);
-        (p.tokens, grams, x)
+        let (grams, ids, x) = self.vector_of(&p);
+        let grams = grams.into_owned();
+        (p.tokens, grams, ids, x)
     }
 
-    /// The n-grams this model sees in `p` and the weighted vector.
-    fn vector_of(&self, p: &Prepared) -> (Grams, Sparse) {
+    /// The n-grams this model sees in `p`, their feature ids, and the weighted vector.
+    fn vector_of<'p>(
+        &self,
+        p: &'p Prepared,
+    ) -> (std::borrow::Cow<'p, [Gram]>, Vec<Option<u32>>, Sparse) {
         let grams = p.grams_for(&self.header.features);
+        let ids = lookup(&self.index, &grams);
         let dense = dense_features(self.header.extras, p.text, &p.tokens);
         let x = weigh(
             &self.index,
             &self.idf,
             (self.header.char_weight, self.header.dense_weight),
             &grams,
+            &ids,
             &dense,
         );
-        (grams, x)
+        (grams, ids, x)
     }
 
     /// The n-gram settings this model was trained with.
@@ -558,10 +574,10 @@ impl TextModel {
             own = Prepared::new(p.text, &self.header.features);
             &own
         };
-        let (grams, x) = self.vector_of(p);
+        let (grams, ids, x) = self.vector_of(p);
         let probs = softmax(&self.scores(&x), self.header.temperature);
         let evidence = if top > 0 {
-            self.credit(&p.tokens, &grams, &x, argmax(&probs), top)
+            self.credit(&p.tokens, &grams, &ids, &x, argmax(&probs), top)
         } else {
             Vec::new()
         };
@@ -599,7 +615,7 @@ impl TextModel {
 
     /// Every label's probability, in label order.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
-        let (_, _, x) = self.vector(text);
+        let (.., x) = self.vector(text);
         softmax(&self.scores(&x), self.header.temperature)
     }
 
@@ -618,15 +634,16 @@ impl TextModel {
         let Some(c) = self.header.labels.iter().position(|l| l == label) else {
             return Vec::new();
         };
-        let (tokens, raw, x) = self.vector(text);
-        self.credit(&tokens, &raw, &x, c, top)
+        let (tokens, raw, ids, x) = self.vector(text);
+        self.credit(&tokens, &raw, &ids, &x, c, top)
     }
 
     /// Credits each word (or word pair) of the text with its n-grams' push toward label `c`.
     fn credit(
         &self,
         tokens: &[String],
-        raw: &Grams,
+        raw: &[Gram],
+        ids: &[Option<u32>],
         x: &Sparse,
         c: usize,
         top: usize,
@@ -636,7 +653,8 @@ impl TextModel {
         // occurrence of an n-gram carries an equal share of its vector value.
         let mut occ: Vec<(u32, usize, usize)> = raw
             .iter()
-            .filter_map(|&(k, _, f, l)| self.index.get(&k).map(|&i| (i, f, l)))
+            .zip(ids)
+            .filter_map(|(&(_, _, f, l), id)| id.map(|i| (i, f, l)))
             .collect();
         occ.sort_unstable_by_key(|o| o.0);
         let mut values: Vec<(u32, f32)> = x.clone();
@@ -668,27 +686,33 @@ impl TextModel {
             }
             run = end;
         }
-        // The same words at two places are one piece of evidence.
-        let mut merged: Vec<(String, f32)> = Vec::new();
+        // The same words at two places are one piece of evidence. Spans are compared as token
+        // slices (the order of their joined text), and only the winners are joined.
+        let mut merged: Vec<(&[String], f32)> = Vec::new();
         for (first, lens) in by_span.iter().enumerate() {
             for (len, &w) in lens.iter().enumerate() {
                 if w != 0.0 && first + len < tokens.len() {
-                    merged.push((features::span_text(tokens, first, first + len), w));
+                    merged.push((&tokens[first..=first + len], w));
                 }
             }
         }
-        merged.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<Evidence> = Vec::new();
-        for (feature, weight) in merged {
+        merged.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out: Vec<(&[String], f32)> = Vec::new();
+        for (span, weight) in merged {
             match out.last_mut() {
-                Some(last) if last.feature == feature => last.weight += weight,
-                _ => out.push(Evidence { feature, weight }),
+                Some(last) if last.0 == span => last.1 += weight,
+                _ => out.push((span, weight)),
             }
         }
-        out.retain(|e| e.weight > 0.0);
-        out.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        out.retain(|e| e.1 > 0.0);
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.truncate(top);
-        out
+        out.into_iter()
+            .map(|(span, weight)| Evidence {
+                feature: span.join(" "),
+                weight,
+            })
+            .collect()
     }
 
     /// What a workspace is shown about an installed model.
