@@ -57,6 +57,11 @@ impl Hasher for KeyHasher {
 
 type Index = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
 
+thread_local! {
+    /// Per feature id: (vector value, occurrences), for explanations; all zero between uses.
+    static SCRATCH: std::cell::RefCell<Vec<(f32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Hand-made features a model adds to its n-grams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -649,43 +654,38 @@ impl TextModel {
         top: usize,
     ) -> Vec<Evidence> {
         let n = self.header.labels.len();
-        // Occurrences as (feature, first token, last token), grouped by feature: each
-        // occurrence of an n-gram carries an equal share of its vector value.
-        let mut occ: Vec<(u32, usize, usize)> = raw
-            .iter()
-            .zip(ids)
-            .filter_map(|(&(_, _, f, l), id)| id.map(|i| (i, f, l)))
-            .collect();
-        occ.sort_unstable_by_key(|o| o.0);
-        let mut values: Vec<(u32, f32)> = x.clone();
-        values.sort_unstable_by_key(|v| v.0);
-        // Credit per span of tokens: by first token and length (1, 2 or 3 tokens).
+        // Each occurrence of an n-gram carries an equal share of its vector value: the value
+        // and the number of occurrences per feature are gathered in a scratch table indexed
+        // by feature id (no sort), then handed out, then the touched entries are cleared.
         let mut by_span = vec![[0f32; 3]; tokens.len()];
-        let mut at = 0;
-        let mut run = 0;
-        while run < occ.len() {
-            let id = occ[run].0;
-            let mut end = run;
-            while end < occ.len() && occ[end].0 == id {
-                end += 1;
+        SCRATCH.with(|scratch| {
+            let mut table = scratch.borrow_mut();
+            if table.len() < self.idf.len() {
+                table.resize(self.idf.len(), (0.0, 0));
             }
-            while at < values.len() && values[at].0 < id {
-                at += 1;
+            for id in ids.iter().flatten() {
+                table[*id as usize].1 += 1;
             }
-            let value = match values.get(at) {
-                Some(&(v_id, v)) if v_id == id => v,
-                _ => 0.0,
-            };
-            let share = value / (end - run) as f32
-                * f32::from(self.weights[id as usize * n + c])
-                * self.scales[c];
-            for &(_, first, last) in &occ[run..end] {
+            for &(id, v) in x {
+                table[id as usize].0 = v;
+            }
+            for (&(_, _, first, last), id) in raw.iter().zip(ids) {
+                let Some(id) = *id else { continue };
+                let (value, count) = table[id as usize];
+                let share = value / count.max(1) as f32
+                    * f32::from(self.weights[id as usize * n + c])
+                    * self.scales[c];
                 if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
                     *slot += share;
                 }
             }
-            run = end;
-        }
+            for id in ids.iter().flatten() {
+                table[*id as usize] = (0.0, 0);
+            }
+            for &(id, _) in x {
+                table[id as usize] = (0.0, 0);
+            }
+        });
         // The same words at two places are one piece of evidence. Spans are compared as token
         // slices (the order of their joined text), and only the winners are joined.
         let mut merged: Vec<(&[String], f32)> = Vec::new();

@@ -112,9 +112,23 @@ impl Lexicon {
 
     /// The modifier made by the phrase of up to `longest_modifier` tokens ending at `i`.
     fn modifier_at(&self, tokens: &[String], i: usize) -> Option<Modifier> {
+        // One buffer for the longer phrases; a single word is looked up as it is.
+        let mut phrase = String::new();
         for len in (1..=self.longest_modifier.min(i + 1)).rev() {
-            let phrase = tokens[i + 1 - len..=i].join(" ");
-            if let Some(&m) = self.modifiers.get(&phrase) {
+            let words = &tokens[i + 1 - len..=i];
+            let found = if let [word] = words {
+                self.modifiers.get(word.as_str())
+            } else {
+                phrase.clear();
+                for (k, w) in words.iter().enumerate() {
+                    if k > 0 {
+                        phrase.push(' ');
+                    }
+                    phrase.push_str(w);
+                }
+                self.modifiers.get(phrase.as_str())
+            };
+            if let Some(&m) = found {
                 return Some(m);
             }
         }
