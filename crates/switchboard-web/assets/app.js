@@ -273,6 +273,7 @@
       // A visitor typing in the chat shows in the timeline, not here; my own pings are mine.
       if (!caseEl || d.case_id !== caseEl.dataset.case || d.from !== "agent" || d.user_id === me) return;
       const who = d.author || "A colleague";
+      if (d.left) { presence.delete(who); showPresence(); return; }
       presence.set(who, { kind: ev.type, at: Date.now(), ttl: ev.type === "typing" ? 5000 : 25000 });
       showPresence();
     };
@@ -290,6 +291,13 @@
     const ping = () => api("POST", `/api/v1/cases/${id}/viewing`).catch(() => {});
     ping();
     setInterval(ping, 10000);
+    // Leaving: colleagues stop showing me now, not when my last ping runs out.
+    window.addEventListener("pagehide", () => {
+      fetch(`/api/v1/cases/${id}/viewing?left=true`, {
+        method: "POST", keepalive: true, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf() },
+      }).catch(() => {});
+    });
     let last = 0;
     document.addEventListener("input", (ev) => {
       const t = ev.target;

@@ -480,13 +480,21 @@ pub async fn typing(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewingQuery {
+    /// The page was closed: colleagues stop showing the caller at once.
+    left: Option<bool>,
+}
+
 /// `POST /cases/{id}/viewing`: the caller has the case open (the workspace sends it every
-/// 10 s while the page is open); the other agents' streams show who else is looking. Nothing
-/// is stored. 204.
+/// 10 s while the page is open, and `?left=true` when it closes); the other agents' streams
+/// show who else is looking. Nothing is stored. 204.
 pub async fn viewing(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::Read>,
     Path(id): Path<String>,
+    Query(q): Query<ViewingQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ApiError::path_id(&id, CaseId::parse, "case")?;
     // The case must exist: a presence moment names a real case.
@@ -497,7 +505,7 @@ pub async fn viewing(
         .map_err(ApiError::from_store("case"))?;
     let _ = state.presence.send(std::sync::Arc::new(serde_json::json!({
         "kind": "viewing", "from": "agent", "case_id": id, "author": caller.actor.name(),
-        "user_id": caller.actor.user_id(),
+        "user_id": caller.actor.user_id(), "left": q.left.unwrap_or(false),
     })));
     Ok(StatusCode::NO_CONTENT)
 }

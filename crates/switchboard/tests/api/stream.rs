@@ -124,9 +124,21 @@ fn parse_block(block: &str) -> Option<Event> {
         return None;
     }
     let data: Value = serde_json::from_str(&data).expect("event data is JSON");
-    let id = id.expect("every event has an id");
-    assert_eq!(data["seq"], id, "the id is the event's seq");
     let kind = kind.expect("every event has a type");
+    // Presence moments (viewing, typing) are not stored, so they carry no id: -1 here.
+    let id = match id {
+        Some(id) => {
+            assert_eq!(data["seq"], id, "the id is the event's seq");
+            id
+        }
+        None => {
+            assert!(
+                ["viewing", "typing"].contains(&kind.as_str()),
+                "{kind} without an id"
+            );
+            -1
+        }
+    };
     assert_eq!(data["kind"], kind.as_str());
     Some(Event { id, kind, data })
 }
@@ -263,4 +275,71 @@ async fn a_burst_reaches_the_stream_without_gaps_or_repeats() {
     );
     let created = events.iter().filter(|e| e.kind == "case.created").count();
     assert_eq!(created, 7);
+}
+
+/// Presence: a person with a case open is announced to colleagues' streams, and so is their
+/// leaving (the page sends `?left=true` when it closes), at once.
+#[tokio::test]
+async fn viewing_and_leaving_a_case_reach_colleagues() {
+    let app = spawn_app().await;
+    let ch = app.create_channel(NOWHERE).await;
+    app.deliver(&ch, ISSUE_BODY).await;
+    let case = app.wait_for_message("ext-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ada = app.person("ada", "agent").await;
+    let mut stream = Stream::connect(&app, Resume::No).await;
+    let mut presence = async |stream: &mut Stream| loop {
+        let e = stream.next().await;
+        if e.kind == "viewing" {
+            return e.data;
+        }
+    };
+    let path = format!("/api/v1/cases/{case}/viewing");
+    let a = app
+        .as_person(&ada, reqwest::Method::POST, &path, None)
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    let seen = presence(&mut stream).await;
+    assert_eq!(
+        (
+            &seen["case_id"],
+            &seen["author"],
+            &seen["user_id"],
+            &seen["left"]
+        ),
+        (
+            &Value::from(case.as_str()),
+            &Value::from("ada"),
+            &Value::from(ada.id.as_str()),
+            &Value::from(false)
+        )
+    );
+    let a = app
+        .as_person(
+            &ada,
+            reqwest::Method::POST,
+            &format!("{path}?left=true"),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert_eq!(presence(&mut stream).await["left"], true);
+
+    for (bad, field) in [("?left=maybe", "left"), ("?leave=true", "leave")] {
+        let a = app
+            .as_person(&ada, reqwest::Method::POST, &format!("{path}{bad}"), None)
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+        assert!(a.text.contains(field), "{}", a.text);
+    }
+    app.as_person(
+        &ada,
+        reqwest::Method::POST,
+        &format!("/api/v1/cases/{}/viewing", uuid::Uuid::now_v7()),
+        None,
+    )
+    .await
+    .assert_problem(404, "not_found");
 }
