@@ -290,7 +290,7 @@ async fn viewing_and_leaving_a_case_reach_colleagues() {
         .to_owned();
     let ada = app.person("ada", "agent").await;
     let mut stream = Stream::connect(&app, Resume::No).await;
-    let mut presence = async |stream: &mut Stream| loop {
+    let presence = async |stream: &mut Stream| loop {
         let e = stream.next().await;
         if e.kind == "viewing" {
             return e.data;
