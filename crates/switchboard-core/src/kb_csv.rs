@@ -6,7 +6,8 @@
 //! `public`, `valid_from`, `valid_until`) and the lists `tags`, `questions`, `intents`, whose
 //! items are separated by `|`. An empty cell is an absent field, except in `public`, which
 //! must say `true` or `false` when the column is there (without the column, articles are
-//! public). Export writes every column.
+//! public). Export writes every column; a cell a spreadsheet would run as a formula gets a
+//! leading `'`, which import takes off ([`crate::spreadsheet`]).
 
 use crate::kb::{FieldError, ImportKind, LineError, checked_document};
 use serde_json::{Map, Value};
@@ -102,7 +103,7 @@ fn row(
     let mut kind = None;
     let mut blank_public = false;
     for (h, cell) in headers.iter().zip(record.iter()) {
-        let cell = cell.trim();
+        let cell = crate::spreadsheet::restore(cell.trim());
         if cell.is_empty() {
             blank_public |= h == "public";
             continue;
@@ -175,6 +176,7 @@ pub fn to_csv(items: &[(ImportKind, &Value)]) -> String {
                     .join(&LIST_SEPARATOR.to_string()),
                 (_, other) => other.to_string(),
             })
+            .map(|cell: String| crate::spreadsheet::defuse(&cell).into_owned())
             .collect();
         let _ = w.write_record(&cells);
     }
@@ -203,6 +205,19 @@ mod tests {
 
         let out = to_csv(&items.iter().map(|(k, v)| (*k, v)).collect::<Vec<_>>());
         assert_eq!(parse_csv(&out).expect("reads back"), items);
+
+        // A body a spreadsheet would run as a formula is written defused and read back whole.
+        let risky = parse_csv(
+            r#"title,body,public
+Sum,"=1+2",true
+List,"- one
+- two",true
+"#,
+        )
+        .expect("valid");
+        let out = to_csv(&risky.iter().map(|(k, v)| (*k, v)).collect::<Vec<_>>());
+        assert!(out.contains("'=1+2") && out.contains("'- one"), "{out}");
+        assert_eq!(parse_csv(&out).expect("reads back"), risky);
     }
 
     #[test]

@@ -786,18 +786,15 @@ pub fn csv_record(r: &KpiRow) -> Vec<String> {
     ]
 }
 
-/// The rows as CSV with [`CSV_HEADER`]. A cell a spreadsheet would run as a formula (it
-/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return: a team or channel name can) is
-/// written with a leading `'`.
+/// The rows as CSV with [`CSV_HEADER`]. A cell a spreadsheet would run as a formula (a team or
+/// channel name can be one) is written with a leading `'` ([`crate::spreadsheet`]).
 pub fn to_csv(rows: &[KpiRow]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(CSV_HEADER);
     for r in rows {
         let mut cells = csv_record(r);
         for cell in cells.iter_mut().take(2) {
-            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                cell.insert(0, '\'');
-            }
+            *cell = crate::spreadsheet::defuse(cell).into_owned();
         }
         let _ = w.write_record(&cells);
     }

@@ -24,6 +24,7 @@ pub mod routing;
 pub mod schedule;
 pub mod search;
 pub mod sla;
+pub mod spreadsheet;
 pub mod timestamp;
 
 pub use case::{CaseStatus, InvalidTransition, Priority};
