@@ -151,9 +151,8 @@ impl Caller {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
@@ -181,7 +180,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(token) = bearer(parts) {
+        if let Some(token) = bearer(&parts.headers) {
             let t = state
                 .store
                 .token_by_hash(credential_hash(token))
@@ -238,6 +237,29 @@ impl FromRequestParts<AppState> for Caller {
             "send Authorization: Bearer <token>, or log in",
         ))
     }
+}
+
+/// Whether the credential on these headers still names someone (the token is not revoked;
+/// the session was not ended by a logout, a new password or a deactivation). Long-lived
+/// responses (the live stream) ask it now and then.
+pub async fn still_valid(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    if let Some(token) = bearer(headers) {
+        return matches!(
+            state.store.token_by_hash(credential_hash(token)).await,
+            Ok(Some(_))
+        );
+    }
+    if let Some(session) = session_cookie(headers) {
+        let now = state.clock.now();
+        return matches!(
+            state
+                .store
+                .session_user(credential_hash(&session), now)
+                .await,
+            Ok(Some(_))
+        );
+    }
+    false
 }
 
 /// The server's clock; tests may replace it.

@@ -30,7 +30,7 @@ impl Store {
                     // Newest first along (channel_id, id); test messages are skipped.
                     if let Some(r) = c.query_opt(
                         "SELECT received_at, outcome FROM raw_events WHERE channel_id = $1 \
-                         AND (external_id IS NULL OR external_id NOT LIKE 'sb-test:%') \
+                         AND (external_id IS NULL OR substr(external_id, 1, 8) <> 'sb-test:') \
                          ORDER BY id DESC LIMIT 1",
                         params![id.as_str()],
                     )? {

@@ -144,6 +144,14 @@ impl Store {
 }
 
 fn other_admins(c: &mut dyn Conn, except: UserId) -> Result<i64, StoreError> {
+    // On PostgreSQL the active admins' rows are locked first, so two admins stepping down at
+    // once on two nodes cannot both count the other (SQLite has one writer already).
+    if c.backend() == crate::sql::Backend::Postgres {
+        c.query(
+            "SELECT id FROM users WHERE role = 'admin' AND active = $1 ORDER BY id FOR UPDATE",
+            params![true],
+        )?;
+    }
     c.query_one(
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = $1 AND id <> $2",
         params![true, except.to_string()],

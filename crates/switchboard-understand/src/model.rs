@@ -57,8 +57,27 @@ impl Hasher for KeyHasher {
 
 type Index = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
 
+/// Puts the scratch entries an explanation touched back to zero when dropped.
+struct Cleared<'a> {
+    table: &'a mut Vec<(f32, u32)>,
+    ids: &'a [Option<u32>],
+    x: &'a Sparse,
+}
+
+impl Drop for Cleared<'_> {
+    fn drop(&mut self) {
+        for id in self.ids.iter().flatten() {
+            self.table[*id as usize] = (0.0, 0);
+        }
+        for &(id, _) in self.x {
+            self.table[id as usize] = (0.0, 0);
+        }
+    }
+}
+
 thread_local! {
     /// Per feature id: (vector value, occurrences), for explanations; all zero between uses.
+    /// 8 bytes per feature of the largest model the thread explained with.
     static SCRATCH: std::cell::RefCell<Vec<(f32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -663,27 +682,27 @@ impl TextModel {
             if table.len() < self.idf.len() {
                 table.resize(self.idf.len(), (0.0, 0));
             }
+            // Cleared on the way out, even if something below panicked.
+            let table = Cleared {
+                table: &mut table,
+                ids,
+                x,
+            };
             for id in ids.iter().flatten() {
-                table[*id as usize].1 += 1;
+                table.table[*id as usize].1 += 1;
             }
             for &(id, v) in x {
-                table[id as usize].0 = v;
+                table.table[id as usize].0 = v;
             }
             for (&(_, _, first, last), id) in raw.iter().zip(ids) {
                 let Some(id) = *id else { continue };
-                let (value, count) = table[id as usize];
+                let (value, count) = table.table[id as usize];
                 let share = value / count.max(1) as f32
                     * f32::from(self.weights[id as usize * n + c])
                     * self.scales[c];
                 if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
                     *slot += share;
                 }
-            }
-            for id in ids.iter().flatten() {
-                table[*id as usize] = (0.0, 0);
-            }
-            for &(id, _) in x {
-                table[id as usize] = (0.0, 0);
             }
         });
         // The same words at two places are one piece of evidence. Spans are compared as token

@@ -57,13 +57,13 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             td { @match heard {
                                 Some(a) => { (ago(now, a.last_received_at)) " — "
                                     @match a.last_outcome.as_deref() {
-                                        Some("ok") => "filed",
+                                        Some("ok") => "processed",
                                         Some(other) => span.warn { (other) },
                                         None => "waiting to be filed",
                                     } },
                                 None => span.hint { "nothing yet" },
                             } }
-                            td { @if c.active && v.can(Permission::ManageChannels) {
+                            td { @if !c.active { span.hint { "turned off" } } @else if v.can(Permission::ManageChannels) {
                                 form.test-message data-api={"/api/v1/channels/" (c.id) "/test"} data-after="test" {
                                     button type="submit" aria-label={"Send a test message on " (c.name)} { "Send a test message" }
                                     div.form-error role="alert" {}
@@ -74,7 +74,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                     }
                 }
             }
-            p.hint { "A test message comes from a made-up customer through the same path as a provider's: it is understood, routed by the playbook and filed on a case, so you see where this channel's messages go. Replies to it are not sent anywhere. To check the provider itself, send a real message there and watch \"Last heard\"." }
+            p.hint { "A test message comes from a made-up customer through the same path as a provider's: it is understood, routed by the playbook and filed on a case, so you see where this channel's messages go. It is a real case (it counts in reports); replies to it are not sent anywhere. To check the provider itself, send a real message there and watch \"Last heard\"." }
             details.box #connect {
                 summary { "Connect a channel" }
                 form data-api="/api/v1/channels" data-after="show" {
@@ -141,7 +141,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 tbody {
                     @for u in &users {
                         tr { th scope="row" { (u.display_name) } td { (u.username) }
-                            td { @if v.can(Permission::ManageUsers) {
+                            td { @if v.can(Permission::ManageUsers) && u.id != v.id {
                                 form.inline id={"role-" (u.id)} data-api={"/api/v1/users/" (u.id)} data-method="PATCH" data-after="reload" {
                                     select name="role" aria-label={"Role of " (u.display_name)} {
                                         @for r in ["agent", "reviewer", "supervisor", "admin"] {
@@ -153,6 +153,9 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             td { @if u.active { (format!("{:?}", u.availability).to_lowercase()) } @else { "deactivated" } }
                             td { (ago(now, u.created_at)) }
                             @if v.can(Permission::ManageUsers) { td {
+                                @if u.id == v.id {
+                                    span.hint { "You (another admin changes your role or account)" }
+                                } @else {
                                 form.inline data-api={"/api/v1/users/" (u.id)} data-method="PATCH" data-after="reload" {
                                     input type="hidden" name="active" data-type="json" value=(if u.active { "false" } else { "true" });
                                     @if u.active {
@@ -168,6 +171,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                                         div.form-error role="alert" {}
                                         p.form-done aria-live="polite" {}
                                     }
+                                }
                                 }
                             } }
                         }

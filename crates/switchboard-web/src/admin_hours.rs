@@ -7,15 +7,15 @@ use switchboard_server::AppState;
 
 /// A duration in microseconds as the playbook writes it: `45m`, `4h`, `2d4h30m`.
 fn span(micros: i64) -> String {
-    let mins = micros / 60_000_000;
-    let (d, h, m) = (mins / 1440, mins / 60 % 24, mins % 60);
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m")]
+    let secs = micros / 1_000_000;
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
         .iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, u)| format!("{n}{u}"))
         .collect();
     if parts.is_empty() {
-        format!("{}s", micros / 1_000_000)
+        "0s".to_owned()
     } else {
         parts.concat()
     }
@@ -43,21 +43,29 @@ fn week(h: &HoursSpec) -> Markup {
 
 /// The section, or a note when no playbook is active or it cannot be read.
 pub async fn section(state: &AppState) -> Markup {
-    let source = match state.store.playbook(None).await {
-        Ok(p) => p.source,
-        Err(_) => None,
-    };
-    let playbook = match source {
-        Some(s) => state.store.check_playbook(s).await.ok(),
-        None => None,
+    // None: no playbook is active; Err: it is, but cannot be shown.
+    let playbook: Result<Option<_>, String> = match state.store.playbook(None).await {
+        Ok(p) => match p.source {
+            Some(s) => state
+                .store
+                .check_playbook(s)
+                .await
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
+        },
+        Err(switchboard_store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.to_string()),
     };
     html! {
         section #hours {
             h2 { "Business hours and SLA policies" }
             @match &playbook {
-                None => p.hint { "No playbook is active: every team is open all the time and no SLA applies. "
+                Err(why) => p.error role="alert" { "The active playbook's hours and SLAs cannot be shown (" (why) "). "
+                    a href="/admin/playbook" { "Open the playbook" } "." },
+                Ok(None) => p.hint { "No playbook is active: every team is open all the time and no SLA applies. "
                     a href="/admin/playbook" { "Write one" } "." },
-                Some(pb) => {
+                Ok(Some(pb)) => {
                     table.grid {
                         caption.hint { "When people work. Outside these hours SLA clocks stop (business time) and rules can route elsewhere." }
                         thead { tr { th scope="col" { "Who" } th scope="col" { "Hours" } } }
@@ -107,5 +115,6 @@ mod tests {
         assert_eq!(span(4 * 3_600_000_000), "4h");
         assert_eq!(span((52 * 60 + 30) * 60_000_000), "2d4h30m");
         assert_eq!(span(30_000_000), "30s");
+        assert_eq!(span(90_000_000), "1m30s");
     }
 }

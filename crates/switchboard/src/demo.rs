@@ -683,7 +683,14 @@ pub async fn traffic(
             10..=19 if more.webchat.is_some() => {
                 if let Some(channel) = more.webchat.clone() {
                     let base = base.clone();
-                    let follow = answers_back.then(|| *pick(crate::demo_more::THANKS));
+                    let helped = rand::thread_rng().gen_bool(0.6);
+                    let follow = answers_back.then(|| {
+                        *pick(if helped {
+                            crate::demo_more::THANKS
+                        } else {
+                            crate::demo_more::NOT_HELPED
+                        })
+                    });
                     tokio::spawn(async move {
                         if let Err(e) = crate::demo_more::chat_visitor(
                             &base,

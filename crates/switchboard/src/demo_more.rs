@@ -120,7 +120,7 @@ pub async fn mail(
     let mut expect = async |code: &str| -> anyhow::Result<()> {
         loop {
             let line = lines.next_line().await?.context("the listener hung up")?;
-            if line.len() > 3 && &line[3..4] == "-" {
+            if line.as_bytes().get(3) == Some(&b'-') {
                 continue;
             }
             anyhow::ensure!(line.starts_with(code), "SMTP said {line:?}");

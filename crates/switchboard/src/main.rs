@@ -745,15 +745,21 @@ async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::R
         shutdown_signal(),
     ));
     let http = reqwest::Client::new();
-    let channels = if seeded {
-        demo::known_channels(&store).await?
-    } else {
-        let channels = demo::seed(&http, &base, &token, &fake, playbook).await?;
-        store.set_setting_once("demo_seeded", "yes").await?;
-        channels
-    };
-    let more = demo::wire_run(&http, &base, &token, &fake, &relay, &smtp_in).await?;
+    let wired = async {
+        let channels = if seeded {
+            demo::known_channels(&store).await?
+        } else {
+            let channels = demo::seed(&http, &base, &token, &fake, playbook).await?;
+            store.set_setting_once("demo_seeded", "yes").await?;
+            channels
+        };
+        let more = demo::wire_run(&http, &base, &token, &fake, &relay, &smtp_in).await?;
+        anyhow::Ok((channels, more))
+    }
+    .await;
+    // The wiring token goes whether the wiring worked or not.
     store.revoke_token(wiring.id, Actor::System, now()).await?;
+    let (channels, more) = wired?;
     Ok(DemoRunning {
         base,
         store,

@@ -38,6 +38,9 @@ struct Cursor {
 /// Events read from the store per catch-up query.
 const BACKFILL_PAGE: i64 = 500;
 
+/// How often an open stream checks that its credential is still valid.
+const RECHECK: Duration = Duration::from_secs(5);
+
 struct GaugeGuard;
 
 impl GaugeGuard {
@@ -172,13 +175,29 @@ pub async fn stream(
         return Err(ApiError::internal("cannot read events"));
     }
     let presence = tokio_stream_of(cursor.state.presence.subscribe());
+    let cursor_state = cursor.state.clone();
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
         let e = c.next().await?;
         Some((Ok(to_sse(&e)), c))
     });
+    // The stream ends with the server, or when its credential stops being valid (a revoked
+    // token; a session ended by logout, a new password or a deactivation), checked every
+    // [`RECHECK`].
+    let state = cursor_state;
+    let ended = async move {
+        tokio::select! {
+            _ = stop.wait_for(|stopping| *stopping) => {}
+            _ = async {
+                loop {
+                    tokio::time::sleep(RECHECK).await;
+                    if !crate::auth::still_valid(&state, &headers).await {
+                        break;
+                    }
+                }
+            } => {}
+        }
+    };
     // Typing and the like are not stored: they come between events, without an id.
-    let stream = futures_util::stream::select(events, presence).take_until(async move {
-        let _ = stop.wait_for(|stopping| *stopping).await;
-    });
+    let stream = futures_util::stream::select(events, presence).take_until(ended);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

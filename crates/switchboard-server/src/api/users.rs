@@ -78,6 +78,12 @@ pub async fn update_user(
             "you cannot change your own role: ask another admin",
         ));
     }
+    if is_self && body.password.is_some() {
+        return Err(ApiError::invalid_field(
+            "password",
+            "change your own password with POST /api/v1/me/password (it asks for the current one)",
+        ));
+    }
     let password_hash = match body.password {
         Some(p) => {
             if let Some(problem) = password_problem(&p) {

@@ -113,11 +113,38 @@ async fn people_flow(app: &TestApp) {
     let me = app.as_person(&ada, Method::GET, "/api/v1/me", None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.text);
 
-    // Deactivated: cannot log in, and the open case goes back to its team's queue.
+    // Deactivated: cannot log in, and the open case goes back to its team's queue; a live
+    // stream open with their session ends.
+    let r = app
+        .http
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"username": "ada", "password": "another long password"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut stream = reqwest::Client::new()
+        .get(app.url("/api/v1/stream"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
     let a = app
         .patch(&user, &app.admin, &json!({"active": false}))
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the deactivated person's live stream ended");
     assert_eq!(a.json["user"]["active"], false);
     assert_eq!(a.json["unassigned_cases"], json!([case]));
     assert_eq!(app.case(&case).await["assignee"], Value::Null);
@@ -148,6 +175,20 @@ async fn people_flow(app: &TestApp) {
     assert_eq!(
         login(app, "ada", "another long password").await,
         StatusCode::OK
+    );
+
+    // An admin's own password is changed where the current one is asked for.
+    let own = app
+        .as_person(
+            &root,
+            Method::PATCH,
+            &format!("/api/v1/users/{}", root.id),
+            Some(&json!({"password": "a brand new password"})),
+        )
+        .await;
+    assert_eq!(
+        own.assert_problem(400, "invalid_field")["field"],
+        "password"
     );
 
     // The last active admin stays one, and nobody deactivates themselves.
@@ -259,15 +300,47 @@ async fn a_test_message_is_filed_like_a_providers_and_its_replies_go_nowhere() {
         "nothing went to the provider"
     );
 
+    // On a web chat channel too (its replies normally need an open chat or an address).
+    let chat = app
+        .post(
+            "/api/v1/channels",
+            &app.admin,
+            &json!({"kind": "webchat", "name": "Chat", "config": {"allowed_origins": ["https://shop.example"]},
+                    "credentials": {"widget_secret": "a-test-widget-secret-of-32-chars"}}),
+        )
+        .await;
+    assert_eq!(chat.status, StatusCode::CREATED, "{}", chat.text);
+    let a = app
+        .post(
+            &format!(
+                "/api/v1/channels/{}/test",
+                chat.json["id"].as_str().unwrap()
+            ),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let chat_case = a.json["case"]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{chat_case}/replies"),
+            &app.agent,
+            &json!({"text": "Hello, tester."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
     // The admin page tells the provider's traffic apart: nothing from it yet.
     let admin = app.person("root", "admin").await;
     let page = app.as_person(&admin, Method::GET, "/admin", None).await;
-    assert!(page.text.contains("nothing yet"), "{}", page.text);
+    // (Both channels have only test messages.)
+    assert_eq!(page.text.matches("nothing yet").count(), 2, "{}", page.text);
     app.deliver(&ch, ISSUE_BODY).await;
     app.wait_for_message("ext-1").await;
     let page = app.as_person(&admin, Method::GET, "/admin", None).await;
-    assert!(!page.text.contains("nothing yet"), "{}", page.text);
-    assert!(page.text.contains("— filed"), "{}", page.text);
+    assert_eq!(page.text.matches("nothing yet").count(), 1, "{}", page.text);
+    assert!(page.text.contains("— processed"), "{}", page.text);
 
     // Bad input stores nothing.
     let cases = app.all_cases().await.len();
