@@ -702,6 +702,12 @@ impl TestApp {
             .await;
         assert_eq!(a.status.as_u16(), 201, "{}", a.text);
         let id = a.json["id"].as_str().expect("user id").to_owned();
+        let cookie = self.login_cookie(username, password).await;
+        Person { id, cookie }
+    }
+
+    /// Logs in; the session cookie (`sb_session=…`).
+    pub async fn login_cookie(&self, username: &str, password: &str) -> String {
         let r = self
             .http
             .post(self.url("/api/v1/login"))
@@ -710,14 +716,12 @@ impl TestApp {
             .await
             .expect("login");
         assert_eq!(r.status().as_u16(), 200);
-        let cookie = r
-            .headers()
+        r.headers()
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .expect("a session cookie")
-            .to_owned();
-        Person { id, cookie }
+            .to_owned()
     }
 
     /// A request as a logged-in person.

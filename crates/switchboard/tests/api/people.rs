@@ -115,20 +115,7 @@ async fn people_flow(app: &TestApp) {
 
     // Deactivated: cannot log in, and the open case goes back to its team's queue; a live
     // stream open with their session ends.
-    let r = app
-        .http
-        .post(app.url("/api/v1/login"))
-        .json(&json!({"username": "ada", "password": "another long password"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = app.login_cookie("ada", "another long password").await;
     let mut stream = reqwest::Client::new()
         .get(app.url("/api/v1/stream"))
         .header("Cookie", &cookie)
