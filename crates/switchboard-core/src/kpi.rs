@@ -221,6 +221,51 @@ impl Bucket {
             Bucket::All => "all".to_owned(),
         }
     }
+
+    /// Every bucket `[from, until)` touches, in order, whether or not anything happened in
+    /// it (a chart's axis: an empty day is a point, not a gap closed up). `None` when there
+    /// are more than `max`. Steps through the range by less than the shortest bucket can last
+    /// in any time zone (a local hour can be 30 minutes where daylight saving moves by half an
+    /// hour, a day 23 hours), so no bucket is stepped over; the range's last instant names the
+    /// last one.
+    pub fn labels(
+        self,
+        from: Timestamp,
+        until: Timestamp,
+        tz: &TimeZone,
+        max: usize,
+    ) -> Option<Vec<String>> {
+        const MINUTE: i64 = 60_000_000;
+        let step = match self {
+            Bucket::Hour => 15 * MINUTE,
+            Bucket::Day => 12 * 60 * MINUTE,
+            Bucket::Week => 3 * 24 * 60 * MINUTE,
+            Bucket::Month => 14 * 24 * 60 * MINUTE,
+            Bucket::All => i64::MAX / 4,
+        };
+        let mut labels: Vec<String> = Vec::new();
+        let mut add = |label: String| {
+            if labels.last() == Some(&label) {
+                return true;
+            }
+            labels.push(label);
+            labels.len() <= max
+        };
+        if from >= until {
+            return Some(labels);
+        }
+        let mut t = from;
+        while t < until {
+            if !add(self.label(t, tz)) {
+                return None;
+            }
+            t = t.plus_micros(step);
+        }
+        if !add(self.label(until.plus_micros(-1), tz)) {
+            return None;
+        }
+        Some(labels)
+    }
 }
 
 /// An IANA time zone by name (`Europe/Berlin`, `UTC`), from the bundled database.
@@ -1072,6 +1117,92 @@ mod tests {
             "2026-02"
         );
         assert_eq!(Bucket::All.label(t, &ny), "all");
+    }
+
+    #[test]
+    fn a_range_names_every_bucket_it_touches_even_empty_ones() {
+        let utc = |s: &str| Timestamp::parse_rfc3339(s).expect("time");
+        let berlin = TimeZone::get("Europe/Berlin").expect("tz");
+        let kolkata = TimeZone::get("Asia/Kolkata").expect("tz"); // UTC+5:30
+        // Berlin's spring change: 29 March 2026 has 23 hours, and each day is still one.
+        let days = Bucket::Day
+            .labels(
+                utc("2026-03-27T23:00:00Z"),
+                utc("2026-03-31T22:00:00Z"),
+                &berlin,
+                100,
+            )
+            .expect("few");
+        assert_eq!(
+            days,
+            ["2026-03-28", "2026-03-29", "2026-03-30", "2026-03-31"]
+        );
+        // The local hour 02 does not exist that night.
+        let hours = Bucket::Hour
+            .labels(
+                utc("2026-03-29T00:00:00Z"),
+                utc("2026-03-29T02:00:00Z"),
+                &berlin,
+                100,
+            )
+            .expect("few");
+        assert_eq!(hours, ["2026-03-29T01", "2026-03-29T03"]);
+        // Half-hour zones: a range starting mid-hour still meets each local hour once.
+        let hours = Bucket::Hour
+            .labels(
+                utc("2026-06-01T00:10:00Z"),
+                utc("2026-06-01T02:00:00Z"),
+                &kolkata,
+                100,
+            )
+            .expect("few");
+        assert_eq!(hours, ["2026-06-01T05", "2026-06-01T06", "2026-06-01T07"]);
+        let weeks = Bucket::Week
+            .labels(
+                utc("2026-03-01T00:00:00Z"),
+                utc("2026-03-16T00:00:00Z"),
+                &TimeZone::UTC,
+                100,
+            )
+            .expect("few");
+        assert_eq!(weeks, ["2026-02-23", "2026-03-02", "2026-03-09"]);
+        let months = Bucket::Month
+            .labels(
+                utc("2026-01-31T00:00:00Z"),
+                utc("2026-03-01T00:00:00Z"),
+                &TimeZone::UTC,
+                100,
+            )
+            .expect("few");
+        assert_eq!(months, ["2026-01", "2026-02"]);
+        assert_eq!(
+            Bucket::All.labels(
+                utc("2026-01-01T00:00:00Z"),
+                utc("2027-01-01T00:00:00Z"),
+                &berlin,
+                5
+            ),
+            Some(vec!["all".to_owned()])
+        );
+        // Too many to draw: none, rather than a cut-off axis.
+        assert_eq!(
+            Bucket::Hour.labels(
+                utc("2026-01-01T00:00:00Z"),
+                utc("2026-01-02T00:00:00Z"),
+                &berlin,
+                23
+            ),
+            None
+        );
+        assert_eq!(
+            Bucket::Day.labels(
+                utc("2026-01-02T00:00:00Z"),
+                utc("2026-01-01T00:00:00Z"),
+                &berlin,
+                5
+            ),
+            Some(vec![])
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod admin_hours;
 pub mod approvals;
 pub mod assets;
 pub mod case;
+mod chart;
 pub mod inbox;
 pub mod knowledge;
 pub mod login;

@@ -2,13 +2,16 @@
 //! same parameters (and checks) as `GET /api/v1/reports/kpis`, and a link that downloads it as
 //! CSV. Every number is core's (`switchboard_core::kpi`); docs/REPORTS.md defines them.
 
+use crate::chart::{self, Scale, Series};
 use crate::page::{Section, Viewer, respond, shell};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
+use std::collections::HashMap;
 use switchboard_core::Permission;
-use switchboard_core::kpi::{KpiRow, Spread};
+use switchboard_core::Timestamp;
+use switchboard_core::kpi::{self, Bucket, KpiRow, Spread};
 use switchboard_server::AppState;
 use switchboard_server::api::reports::{KpiParams, kpi_query};
 
@@ -30,13 +33,7 @@ const BUCKETS: &[(&str, &str)] = &[
 ];
 
 fn duration(s: &Spread) -> String {
-    match s.median_s {
-        None => "—".to_owned(),
-        Some(v) if v < 90.0 => format!("{v:.0} s"),
-        Some(v) if v < 5400.0 => format!("{:.0} min", v / 60.0),
-        Some(v) if v < 172_800.0 => format!("{:.1} h", v / 3600.0),
-        Some(v) => format!("{:.1} d", v / 86_400.0),
-    }
+    s.median_s.map_or("—".to_owned(), chart::duration)
 }
 
 fn percent(v: Option<f64>) -> String {
@@ -82,6 +79,86 @@ fn table(rows: &[KpiRow]) -> Markup {
     }
 }
 
+/// The `days` days that end today in the time zone `tz` (the workspace's day, not UTC's), as
+/// `(first, today)` dates for a report's `from` and `to`. An unknown zone counts in UTC.
+pub fn last_days(now: Timestamp, tz: &str, days: i64) -> (String, String) {
+    let tz = kpi::time_zone(tz).unwrap_or(kpi::TimeZone::UTC);
+    let today = Bucket::Day.label(now, &tz);
+    let mut parts = today.split('-').map(|p| p.parse::<i32>().ok());
+    let first = match (
+        parts.next().flatten(),
+        parts.next().flatten(),
+        parts.next().flatten(),
+    ) {
+        (Some(y), Some(m), Some(d)) => u8::try_from(m)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .zip(u8::try_from(d).ok())
+            .and_then(|(m, d)| time::Date::from_calendar_date(y, m, d).ok())
+            .map(|t| (t - time::Duration::days(days - 1)).to_string()),
+        _ => None,
+    };
+    (first.unwrap_or_else(|| today.clone()), today)
+}
+
+/// The most periods a chart draws; a longer axis (hours over months) gets the table only.
+pub const MAX_PERIODS: usize = 400;
+/// The most groups a chart draws, those with the most cases opened.
+const MAX_LINES: usize = 6;
+
+type Metric = (&'static str, Scale, fn(Option<&KpiRow>) -> Option<f64>);
+
+/// The KPIs drawn over time. A period with no row opened no case: a count of 0, and no
+/// median, share or sentiment (a gap in the line, not a zero).
+const METRICS: &[Metric] = &[
+    ("Cases opened", Scale::Count, |r| {
+        Some(r.map_or(0.0, |r| r.cases_opened as f64))
+    }),
+    (
+        "First response by a person (median)",
+        Scale::Duration,
+        |r| r.and_then(|r| r.first_response.median_s),
+    ),
+    ("SLA targets met", Scale::Share, |r| {
+        r.and_then(|r| r.sla_attainment)
+    }),
+    ("Deflected by automatic answers", Scale::Share, |r| {
+        r.and_then(|r| r.deflection_rate)
+    }),
+    ("Net sentiment", Scale::Signed, |r| {
+        r.and_then(|r| r.net_sentiment)
+    }),
+];
+
+/// Line charts of the main KPIs over `periods`, a line per group.
+pub fn trends(rows: &[KpiRow], periods: &[String]) -> Markup {
+    let mut opened: HashMap<&str, usize> = HashMap::new();
+    let mut at: HashMap<(&str, &str), &KpiRow> = HashMap::new();
+    for r in rows {
+        *opened.entry(r.group.as_str()).or_default() += r.cases_opened;
+        at.insert((r.group.as_str(), r.bucket.as_str()), r);
+    }
+    let mut groups: Vec<(&str, usize)> = opened.into_iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let left_out = groups.len().saturating_sub(MAX_LINES);
+    groups.truncate(MAX_LINES);
+    html! {
+        div.charts {
+            @for (title, scale, value) in METRICS {
+                @let series: Vec<Series> = groups.iter().enumerate().map(|(i, (g, _))| Series {
+                    class: format!("s{i}"),
+                    label: if *g == "(none)" { "All cases".to_owned() } else { g.replace('_', " ") },
+                    values: periods.iter().map(|p| value(at.get(&(*g, p.as_str())).copied())).collect(),
+                }).collect();
+                (chart::line(title, *scale, periods, &series))
+            }
+        }
+        @if left_out > 0 {
+            p.hint { "The charts show the " (MAX_LINES) " groups with the most cases; " (left_out) " more are in the table." }
+        }
+    }
+}
+
 pub async fn page(
     State(state): State<AppState>,
     v: Viewer,
@@ -90,38 +167,38 @@ pub async fn page(
     if let Some(r) = v.refuse(Permission::ViewReports) {
         return r;
     }
-    let now = state.clock.now();
-    let today = time::OffsetDateTime::from_unix_timestamp(now.as_unix_micros() / 1_000_000)
-        .map(|t| t.date())
-        .unwrap_or(time::Date::MIN);
-    let month_ago = today - time::Duration::days(30);
-    let params = KpiParams {
-        from: p
-            .from
-            .clone()
-            .filter(|s| !s.is_empty())
-            .or_else(|| Some(month_ago.to_string())),
-        to: p
-            .to
-            .clone()
-            .filter(|s| !s.is_empty())
-            .or_else(|| Some(today.to_string())),
-        group_by: p.group_by.clone().filter(|s| !s.is_empty()),
-        bucket: p.bucket.clone().filter(|s| !s.is_empty()),
-        tz: p.tz.clone().filter(|s| !s.is_empty()),
-        format: None,
-    };
     let default_tz = match state.store.workspace_time_zone().await {
         Ok(tz) => tz,
         Err(e) => return crate::page::store_error(e, "report"),
     };
+    let now = state.clock.now();
+    let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let (month_ago, today) = last_days(now, given(&p.tz).as_deref().unwrap_or(&default_tz), 31);
+    let params = KpiParams {
+        from: given(&p.from).or(Some(month_ago)),
+        to: given(&p.to).or(Some(today)),
+        group_by: given(&p.group_by),
+        bucket: given(&p.bucket),
+        tz: given(&p.tz),
+        format: None,
+    };
     let checked = kpi_query(&params, now, &default_tz);
-    let (rows, problem) = match checked {
-        Ok((q, _)) => match state.store.kpi_report(q).await {
-            Ok(rows) => (rows, None),
-            Err(e) => return crate::page::store_error(e, "report"),
-        },
-        Err(e) => (Vec::new(), Some((e.field.unwrap_or_default(), e.detail))),
+    let (rows, periods, problem) = match checked {
+        Ok((q, _)) => {
+            let periods = match q.bucket {
+                Bucket::All => None,
+                b => b.labels(q.from, q.until, &q.tz, MAX_PERIODS),
+            };
+            match state.store.kpi_report(q).await {
+                Ok(rows) => (rows, periods, None),
+                Err(e) => return crate::page::store_error(e, "report"),
+            }
+        }
+        Err(e) => (
+            Vec::new(),
+            None,
+            Some((e.field.unwrap_or_default(), e.detail)),
+        ),
     };
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let (from, to) = (value(&params.from), value(&params.to));
@@ -155,7 +232,11 @@ pub async fn page(
         } @else {
             p { a href={"/api/v1/reports/kpis?" (query)} download="kpis.csv" { "Download as CSV" }
                 " · every definition: docs/REPORTS.md" }
-            @if rows.is_empty() { p.hint { "Nothing in this range." } } @else { (table(&rows)) }
+            @if rows.is_empty() { p.hint { "Nothing in this range." } } @else {
+                @if let Some(periods) = &periods { (trends(&rows, periods)) }
+                @else if bucket != "all" { p.hint { "Too many periods to draw (more than " (MAX_PERIODS) "): choose a longer period or a shorter range for charts." } }
+                (table(&rows))
+            }
         }
     };
     let status = if problem.is_some() {

@@ -1,8 +1,11 @@
 //! The supervisor's dashboard: live queue sizes per team and purpose, people's status and
-//! load, SLAs at risk, and the last day's volume as SVG charts (drawn here, no chart library).
+//! load, SLAs at risk, the last day's volume and the last two weeks' main KPIs as SVG charts
+//! (`chart.rs`, no chart library).
 //! `?fragment=1` answers the live part alone, which the script refreshes on every change.
 
+use crate::chart::{self, Scale, Series};
 use crate::page::{Section, Viewer, respond, shell};
+use crate::reports;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,10 +13,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use switchboard_core::Permission;
 use switchboard_server::AppState;
-use switchboard_store::HourBucket;
+use switchboard_server::api::reports::{KpiParams, kpi_query};
+use switchboard_store::{HourBucket, StoreError};
 
 const HOUR: i64 = 3_600_000_000;
 const HOURS: usize = 24;
+/// The days the dashboard's KPI charts cover.
+const DAYS: i64 = 14;
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -81,14 +87,33 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
     if p.fragment == "1" {
         return respond(StatusCode::OK, live);
     }
+    let trends = match days(&state).await {
+        Ok(m) => m,
+        Err(e) => return crate::page::store_error(e, "dashboard"),
+    };
+    let hour_labels: Vec<String> = hours
+        .iter()
+        .map(|b| format!("{:02}:00", b.hour / HOUR % 24))
+        .collect();
     let body = html! {
         h1 { "Supervisor" }
         (live)
         section {
             h2 { "The last 24 hours" }
-            (chart(&hours, "Cases opened and resolved per hour", &[("opened", "Opened", |b: &HourBucket| b.opened), ("resolved", "Resolved", |b: &HourBucket| b.resolved)]))
-            (chart(&hours, "Inbound messages per hour", &[("inbound", "Inbound messages", |b: &HourBucket| b.inbound)]))
-            p.hint { a href="/reports" { "Reports" } ": KPIs by purpose, team, channel, agent or language, over any range, as a table or CSV." }
+            div.charts {
+                (chart::line("Cases opened and resolved per hour (UTC)", Scale::Count, &hour_labels, &[
+                    hourly(&hours, "s0", "Opened", |b| b.opened),
+                    hourly(&hours, "s1", "Resolved", |b| b.resolved),
+                ]))
+                (chart::line("Inbound messages per hour (UTC)", Scale::Count, &hour_labels, &[
+                    hourly(&hours, "s2", "Inbound messages", |b| b.inbound),
+                ]))
+            }
+        }
+        section {
+            h2 { "The last " (DAYS) " days" }
+            (trends)
+            p.hint { a href="/reports" { "Reports" } ": KPIs by purpose, team, channel, agent or language, over any range, as a table, charts or CSV." }
         }
     };
     respond(
@@ -97,42 +122,38 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
     )
 }
 
-type Series<'a> = (&'a str, &'a str, fn(&HourBucket) -> i64);
-
-/// A line chart of hourly series, with a table of the same numbers for screen readers.
-fn chart(hours: &[HourBucket], title: &str, series: &[Series]) -> Markup {
-    let (w, h, pad) = (720.0_f64, 180.0_f64, 28.0_f64);
-    let max = hours
-        .iter()
-        .flat_map(|b| series.iter().map(move |s| (s.2)(b)))
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let step = (w - 2.0 * pad) / (hours.len().max(2) - 1) as f64;
-    let point = |i: usize, n: i64| {
-        (
-            pad + i as f64 * step,
-            h - pad - (n as f64 / max) * (h - 2.0 * pad),
-        )
-    };
-    html! {
-        figure.chart {
-            figcaption { (title) }
-            svg viewBox={"0 0 " (w) " " (h)} role="img" aria-label=(title) {
-                line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) class="axis" {}
-                text x=(2) y=(pad) class="tick" { (max as i64) }
-                text x=(2) y=(h - pad) class="tick" { "0" }
-                @for (class, _, get) in series {
-                    @let pts: Vec<String> = hours.iter().enumerate().map(|(i, b)| { let (x, y) = point(i, get(b)); format!("{x:.1},{y:.1}") }).collect();
-                    polyline class={"series " (class)} points=(pts.join(" ")) {}
-                }
-            }
-            p.legend { @for (class, label, _) in series { span class={"key " (class)} { (label) } " " } }
-            table.visually-hidden {
-                caption { (title) }
-                thead { tr { th { "Hour (UTC)" } @for (_, label, _) in series { th { (label) } } } }
-                tbody { @for b in hours { tr { td { (b.hour / HOUR % 24) ":00" } @for (_, _, get) in series { td { (get(b)) } } } } }
-            }
-        }
+fn hourly(hours: &[HourBucket], class: &str, label: &str, get: fn(&HourBucket) -> i64) -> Series {
+    Series {
+        class: class.to_owned(),
+        label: label.to_owned(),
+        values: hours.iter().map(|b| Some(get(b) as f64)).collect(),
     }
+}
+
+/// The main KPIs of the last [`DAYS`] days, a point a day in the workspace's time zone: the
+/// same report, and the same definitions, as the Reports page.
+async fn days(state: &AppState) -> Result<Markup, StoreError> {
+    let tz = state.store.workspace_time_zone().await?;
+    let now = state.clock.now();
+    let (from, to) = reports::last_days(now, &tz, DAYS);
+    let params = KpiParams {
+        from: Some(from),
+        to: Some(to),
+        group_by: Some("none".into()),
+        bucket: Some("day".into()),
+        tz: None,
+        format: None,
+    };
+    // Fixed, valid parameters: a refusal here would be a bug, shown as no charts.
+    let Ok((q, _)) = kpi_query(&params, now, &tz) else {
+        return Ok(html! { p.hint { "No charts: the workspace's time zone is not known." } });
+    };
+    let periods = q
+        .bucket
+        .labels(q.from, q.until, &q.tz, reports::MAX_PERIODS);
+    let rows = state.store.kpi_report(q).await?;
+    Ok(match periods {
+        Some(periods) => reports::trends(&rows, &periods),
+        None => html! {},
+    })
 }

@@ -149,9 +149,22 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
                 && c["assignee"].is_null()
         })
         .count();
+    // Today's point on the "Cases opened" chart is the KPI report's figure for today.
+    let today = app
+        .get(
+            "/api/v1/reports/kpis?group_by=none&bucket=day&from=2000-01-01&to=2100-01-01",
+            &app.admin,
+        )
+        .await;
+    let rows = today.json["rows"].as_array().expect("rows");
+    let opened = rows.last().expect("a day")["cases_opened"]
+        .as_u64()
+        .expect("n");
     assert_eq!(
         dash,
-        format!("DASH active={active} unassigned={unassigned} charts=3"),
+        format!(
+            "DASH active={active} unassigned={unassigned} charts=7 lines=True days=14 opened_today={opened}"
+        ),
         "the dashboard's counts are the store's"
     );
     assert_eq!(expect("TEST_MESSAGE").await, "TEST_MESSAGE True True");
@@ -295,6 +308,45 @@ async fn pages_need_a_session_and_the_right_role() {
     assert!(html.contains("id=\"kpis\""), "{html}");
     assert!(html.contains("format=csv"), "{html}");
     assert!(html.contains("<th scope=\"row\">(none)</th>"), "{html}");
+    // Per day, the main KPIs are drawn too, a point for every day of the range, empty or not.
+    let (status, _, html) = page(
+        "/reports?group_by=none&bucket=day&from=2026-01-01&to=2026-01-10",
+        boss.cookie.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Nothing in this range."), "{html}");
+    let (status, _, html) = page("/reports?group_by=purpose&bucket=day", boss.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        html.matches("<figure class=\"chart\">").count(),
+        5,
+        "{html}"
+    );
+    assert!(
+        html.contains("<figcaption>Net sentiment</figcaption>"),
+        "{html}"
+    );
+    let first_chart = html
+        .split("<figure class=\"chart\">")
+        .nth(1)
+        .and_then(|f| f.split("</figure>").next())
+        .expect("a chart");
+    assert!(first_chart.contains("<figcaption>Cases opened</figcaption>"));
+    // The default range is the last 31 days: a row for each in the chart's table.
+    assert_eq!(
+        first_chart.matches("<th scope=\"row\">").count(),
+        31,
+        "{first_chart}"
+    );
+    let (status, _, html) = page(
+        "/reports?group_by=none&bucket=hour&from=2000-01-01&to=2026-12-31",
+        boss.cookie.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Too many periods to draw"), "{html}");
+    assert!(html.contains("id=\"kpis\""), "{html}");
     let (status, _, html) = page("/reports?tz=Mars%2FOlympus", boss.cookie.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("tz: "), "{html}");

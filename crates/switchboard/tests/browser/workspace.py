@@ -137,8 +137,14 @@ try:
     say(f"HOME {driver.current_url.replace(base, '')}")
     active = driver.find_element(By.ID, "tile-active").text
     unassigned = driver.find_element(By.ID, "tile-unassigned").text
-    charts = len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline"))
-    say(f"DASH active={active} unassigned={unassigned} charts={charts}")
+    charts = len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg"))
+    lines = len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline"))
+    # The KPI charts' numbers are in a table for screen readers: today's is the last row.
+    opened = driver.find_element(
+        By.XPATH, "//figure[figcaption='Cases opened']//tbody/tr[last()]/td[1]"
+    ).get_attribute("textContent")
+    days = len(driver.find_elements(By.XPATH, "//figure[figcaption='Cases opened']//tbody/tr"))
+    say(f"DASH active={active} unassigned={unassigned} charts={charts} lines={lines >= 4} days={days} opened_today={opened}")
     shot("08-supervisor")
 
 
