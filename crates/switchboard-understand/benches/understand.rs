@@ -86,6 +86,35 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Real traffic: customers' tweets to support accounts, as ingest would see them.
+    let twcs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/twcs/twcs_head5000.csv");
+    match std::fs::read_to_string(&twcs) {
+        Ok(csv) => {
+            // One row holds bare carriage returns inside an unquoted field (see the data's
+            // README): they are spaces here.
+            let csv = csv.replace("\r\n", "\n").replace('\r', " ");
+            let rows = read(&csv, Format::Csv, "text", "inbound").unwrap();
+            let tweets: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.label == "True")
+                .take(1000)
+                .map(|r| r.text.as_str())
+                .collect();
+            g.throughput(Throughput::Elements(tweets.len() as u64));
+            g.bench_function(
+                "analyze as ingest runs it, 1,000 customer tweets (TWCS)",
+                |b| {
+                    b.iter(|| {
+                        for t in &tweets {
+                            black_box(as_ingest.analyze(black_box(t)));
+                        }
+                    })
+                },
+            );
+        }
+        Err(_) => eprintln!("skipped the tweets benchmark: {} not found", twcs.display()),
+    }
     let banking = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/banking77/train.csv");
     match std::fs::read_to_string(&banking) {

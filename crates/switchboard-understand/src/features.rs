@@ -70,6 +70,40 @@ fn fnv(ns: u8, parts: &[&[u8]]) -> u64 {
     h
 }
 
+/// FNV-1a as a `Hasher`, for the fixed word tables (lexicon, function words): short keys,
+/// looked up for every token, so a cheap hash matters more than resistance to chosen
+/// collisions (the tables never grow from input).
+pub(crate) struct WordHasher(u64);
+
+impl Default for WordHasher {
+    fn default() -> Self {
+        WordHasher(FNV_OFFSET)
+    }
+}
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map from words, hashed with [`WordHasher`].
+pub(crate) type WordMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+/// The key of a word (its unigram feature's key).
+pub fn word_key(token: &str) -> u64 {
+    fnv(1, &[token.as_bytes()])
+}
+
 /// The key of a dense, hand-made feature (for example a lexicon score), numbered `i`.
 pub fn dense_key(i: u8) -> u64 {
     fnv(9, &[&[i]])
@@ -77,7 +111,7 @@ pub fn dense_key(i: u8) -> u64 {
 
 /// Lower-cased tokens of `text`, normalised as the module describes.
 pub fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 4 + 1);
     // One buffer for every word's lower case (ASCII, the common case, without allocating).
     let mut lower = String::new();
     for raw in text.split_whitespace() {
@@ -101,6 +135,17 @@ pub fn tokens(text: &str) -> Vec<String> {
         }
         if lower.len() > 1 && lower.starts_with('@') {
             out.push("@user".to_owned());
+            continue;
+        }
+        // The common case, a plain ASCII word or number: the same token as the loop below
+        // makes, without going through it a character at a time.
+        if lower.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            out.push(
+                lower
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                    .collect(),
+            );
             continue;
         }
         let mut word = String::new();
@@ -162,7 +207,7 @@ pub fn ngrams(
     emit: &mut dyn FnMut(u64, Block, usize, usize),
 ) {
     for (i, t) in tokens.iter().enumerate() {
-        emit(fnv(1, &[t.as_bytes()]), Block::Word, i, i);
+        emit(word_key(t), Block::Word, i, i);
         if cfg.word_max >= 2
             && let Some(next) = tokens.get(i + 1)
         {

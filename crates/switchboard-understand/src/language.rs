@@ -9,8 +9,8 @@
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
 //!    profiles: nothing is downloaded), among the languages customers most often write in.
 
+use crate::features::WordMap;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 use whatlang::{Detector, Lang, Script};
 
@@ -183,8 +183,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
 ];
 
 /// Word → the languages (bit per [`FUNCTION_WORDS`] entry) that list it.
-static WORDS: LazyLock<HashMap<&'static str, u16>> = LazyLock::new(|| {
-    let mut map: HashMap<&'static str, u16> = HashMap::new();
+static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
+    let mut map: WordMap<&'static str, u16> = WordMap::default();
     for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
         for w in words.split_whitespace() {
             *map.entry(w).or_default() |= 1 << i;

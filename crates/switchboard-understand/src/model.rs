@@ -57,30 +57,6 @@ impl Hasher for KeyHasher {
 
 type Index = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
 
-/// Puts the scratch entries an explanation touched back to zero when dropped.
-struct Cleared<'a> {
-    table: &'a mut Vec<(f32, u32)>,
-    ids: &'a [Option<u32>],
-    x: &'a Sparse,
-}
-
-impl Drop for Cleared<'_> {
-    fn drop(&mut self) {
-        for id in self.ids.iter().flatten() {
-            self.table[*id as usize] = (0.0, 0);
-        }
-        for &(id, _) in self.x {
-            self.table[id as usize] = (0.0, 0);
-        }
-    }
-}
-
-thread_local! {
-    /// Per feature id: (vector value, occurrences), for explanations; all zero between uses.
-    /// 8 bytes per feature of the largest model the thread explained with.
-    static SCRATCH: std::cell::RefCell<Vec<(f32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Hand-made features a model adds to its n-grams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -231,8 +207,10 @@ fn dense_features(extras: Extras, text: &str, tokens: &[String]) -> Vec<f32> {
 pub struct Prepared<'a> {
     text: &'a str,
     tokens: Vec<String>,
-    /// Every n-gram, `!` included.
+    /// Every n-gram, `!` included: the word n-grams first, then the character n-grams.
     grams: Grams,
+    /// How many of `grams` are word n-grams.
+    words: usize,
     cfg: FeatureConfig,
 }
 
@@ -245,29 +223,38 @@ impl<'a> Prepared<'a> {
         let tokens = features::tokens(text);
         let mut grams = Vec::with_capacity(tokens.len() * 24);
         features::ngrams(&cfg, &tokens, &mut |k, b, f, l| grams.push((k, b, f, l)));
+        let words = grams.iter().take_while(|g| g.1 == Block::Word).count();
         Prepared {
             text,
             tokens,
             grams,
+            words,
             cfg,
         }
     }
 
-    /// Whether a model with settings `cfg` can use these n-grams.
+    /// Whether a model with settings `cfg` can use these n-grams: the same settings (`!`
+    /// aside), or the same word n-grams and no character n-grams.
     fn serves(&self, cfg: &FeatureConfig) -> bool {
-        FeatureConfig {
+        let cfg = FeatureConfig {
             exclamations: true,
             ..*cfg
-        } == self.cfg
+        };
+        cfg == self.cfg || (cfg.char_max == 0 && cfg.word_max == self.cfg.word_max)
     }
 
-    /// The n-grams a model with `cfg` sees: without those touching a `!` when it leaves `!`
-    /// out.
+    /// The n-grams a model with `cfg` sees: the word n-grams alone for a model without
+    /// character n-grams, and without those touching a `!` when it leaves `!` out.
     fn grams_for(&self, cfg: &FeatureConfig) -> std::borrow::Cow<'_, [Gram]> {
+        let grams = if cfg.char_max == 0 {
+            &self.grams[..self.words]
+        } else {
+            &self.grams[..]
+        };
         if cfg.exclamations || !self.tokens.iter().any(|t| t == "!") {
-            return std::borrow::Cow::Borrowed(&self.grams);
+            return std::borrow::Cow::Borrowed(grams);
         }
-        self.grams
+        grams
             .iter()
             .copied()
             .filter(|&(_, _, first, last)| self.tokens[first..=last].iter().all(|t| t != "!"))
@@ -282,7 +269,11 @@ fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<u32>> {
 }
 
 /// Weights raw features into a sparse vector (`ids` from [`lookup`]; unknown n-grams are
-/// dropped).
+/// dropped): per block, `(1 + ln tf) · idf`, normalised to the block's weight.
+///
+/// With `shares`, also gives each occurrence its equal share of its feature's value (zero for
+/// unknown n-grams), for explanations: the occurrences are sorted with their positions, so
+/// the shares come out of the same pass.
 fn weigh(
     index: &Index,
     idf: &[f32],
@@ -290,35 +281,60 @@ fn weigh(
     raw: &[Gram],
     ids: &[Option<u32>],
     dense: &[f32],
+    mut shares: Option<&mut Vec<f32>>,
 ) -> Sparse {
-    let mut words: Vec<u32> = Vec::with_capacity(raw.len());
-    let mut chars: Vec<u32> = Vec::with_capacity(raw.len());
-    for (&(_, b, _, _), id) in raw.iter().zip(ids) {
+    // (feature id << 32 | occurrence), sorted: runs of one feature, with where each was.
+    let mut words: Vec<u64> = Vec::with_capacity(raw.len());
+    let mut chars: Vec<u64> = Vec::with_capacity(raw.len());
+    for (at, (&(_, b, _, _), id)) in raw.iter().zip(ids).enumerate() {
         if let Some(i) = *id {
+            let key = (u64::from(i) << 32) | at as u64;
             match b {
-                Block::Word => words.push(i),
-                Block::Char => chars.push(i),
+                Block::Word => words.push(key),
+                Block::Char => chars.push(key),
             }
         }
     }
+    if let Some(shares) = shares.as_deref_mut() {
+        shares.clear();
+        shares.resize(raw.len(), 0.0);
+    }
     let mut out = Vec::with_capacity(words.len() + chars.len() + dense.len());
-    for (ids, weight) in [(&mut words, 1.0f32), (&mut chars, char_weight)] {
-        ids.sort_unstable();
+    for (keys, weight) in [(&mut words, 1.0f32), (&mut chars, char_weight)] {
+        keys.sort_unstable();
         let start = out.len();
         let mut j = 0;
-        while j < ids.len() {
-            let id = ids[j];
+        while j < keys.len() {
+            let id = (keys[j] >> 32) as u32;
             let mut n = 0;
-            while j < ids.len() && ids[j] == id {
+            while j < keys.len() && (keys[j] >> 32) as u32 == id {
                 n += 1;
                 j += 1;
             }
-            out.push((id, (1.0 + (n as f32).ln()) * idf[id as usize]));
+            // 1 + ln 1 is 1: most n-grams occur once, so skip the logarithm for them.
+            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
+            out.push((id, tf * idf[id as usize]));
         }
         let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
             for e in &mut out[start..] {
                 e.1 *= weight / norm;
+            }
+        }
+        if let Some(shares) = shares.as_deref_mut() {
+            // The runs again, now that the block's values are final.
+            let (mut j, mut k) = (0, start);
+            while j < keys.len() {
+                let run = keys[j..]
+                    .iter()
+                    .take_while(|&&key| key >> 32 == keys[j] >> 32)
+                    .count();
+                let share = out[k].1 / run as f32;
+                for &key in &keys[j..j + run] {
+                    shares[(key & 0xffff_ffff) as usize] = share;
+                }
+                j += run;
+                k += 1;
             }
         }
     }
@@ -450,6 +466,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
                 raw,
                 &lookup(&index, raw),
                 dense,
+                None,
             )
         })
         .collect();
@@ -556,17 +573,17 @@ impl TextModel {
         &self.header.labels
     }
 
-    fn vector(&self, text: &str) -> (Vec<String>, Grams, Vec<Option<u32>>, Sparse) {
+    fn vector(&self, text: &str) -> Sparse {
         let p = Prepared::new(text, &self.header.features);
-        let (grams, ids, x) = self.vector_of(&p);
-        let grams = grams.into_owned();
-        (p.tokens, grams, ids, x)
+        self.vector_of(&p, None).2
     }
 
-    /// The n-grams this model sees in `p`, their feature ids, and the weighted vector.
+    /// The n-grams this model sees in `p`, their feature ids, and the weighted vector; with
+    /// `shares`, each n-gram occurrence's share of its feature's value (for explanations).
     fn vector_of<'p>(
         &self,
         p: &'p Prepared,
+        shares: Option<&mut Vec<f32>>,
     ) -> (std::borrow::Cow<'p, [Gram]>, Vec<Option<u32>>, Sparse) {
         let grams = p.grams_for(&self.header.features);
         let ids = lookup(&self.index, &grams);
@@ -578,6 +595,7 @@ impl TextModel {
             &grams,
             &ids,
             &dense,
+            shares,
         );
         (grams, ids, x)
     }
@@ -598,10 +616,11 @@ impl TextModel {
             own = Prepared::new(p.text, &self.header.features);
             &own
         };
-        let (grams, ids, x) = self.vector_of(p);
+        let mut shares = Vec::new();
+        let (grams, ids, x) = self.vector_of(p, (top > 0).then_some(&mut shares));
         let probs = softmax(&self.scores(&x), self.header.temperature);
         let evidence = if top > 0 {
-            self.credit(&p.tokens, &grams, &ids, &x, argmax(&probs), top)
+            self.credit(&p.tokens, &grams, &ids, &shares, argmax(&probs), top)
         } else {
             Vec::new()
         };
@@ -639,7 +658,7 @@ impl TextModel {
 
     /// Every label's probability, in label order.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
-        let (.., x) = self.vector(text);
+        let x = self.vector(text);
         softmax(&self.scores(&x), self.header.temperature)
     }
 
@@ -658,8 +677,10 @@ impl TextModel {
         let Some(c) = self.header.labels.iter().position(|l| l == label) else {
             return Vec::new();
         };
-        let (tokens, raw, ids, x) = self.vector(text);
-        self.credit(&tokens, &raw, &ids, &x, c, top)
+        let p = Prepared::new(text, &self.header.features);
+        let mut shares = Vec::new();
+        let (grams, ids, _) = self.vector_of(&p, Some(&mut shares));
+        self.credit(&p.tokens, &grams, &ids, &shares, c, top)
     }
 
     /// Credits each word (or word pair) of the text with its n-grams' push toward label `c`.
@@ -668,60 +689,44 @@ impl TextModel {
         tokens: &[String],
         raw: &[Gram],
         ids: &[Option<u32>],
-        x: &Sparse,
+        shares: &[f32],
         c: usize,
         top: usize,
     ) -> Vec<Evidence> {
         let n = self.header.labels.len();
-        // Each occurrence of an n-gram carries an equal share of its vector value: the value
-        // and the number of occurrences per feature are gathered in a scratch table indexed
-        // by feature id (no sort), then handed out, then the touched entries are cleared.
         let mut by_span = vec![[0f32; 3]; tokens.len()];
-        SCRATCH.with(|scratch| {
-            let mut table = scratch.borrow_mut();
-            if table.len() < self.idf.len() {
-                table.resize(self.idf.len(), (0.0, 0));
+        // Each occurrence carries its share of its feature's value (from `weigh`).
+        for ((&(_, _, first, last), id), &share) in raw.iter().zip(ids).zip(shares) {
+            let Some(id) = id else { continue };
+            let push = share * f32::from(self.weights[*id as usize * n + c]) * self.scales[c];
+            if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
+                *slot += push;
             }
-            // Cleared on the way out, even if something below panicked.
-            let table = Cleared {
-                table: &mut table,
-                ids,
-                x,
-            };
-            for id in ids.iter().flatten() {
-                table.table[*id as usize].1 += 1;
-            }
-            for &(id, v) in x {
-                table.table[id as usize].0 = v;
-            }
-            for (&(_, _, first, last), id) in raw.iter().zip(ids) {
-                let Some(id) = *id else { continue };
-                let (value, count) = table.table[id as usize];
-                let share = value / count.max(1) as f32
-                    * f32::from(self.weights[id as usize * n + c])
-                    * self.scales[c];
-                if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
-                    *slot += share;
-                }
-            }
-        });
-        // The same words at two places are one piece of evidence. Spans are compared as token
-        // slices (the order of their joined text), and only the winners are joined.
-        let mut merged: Vec<(&[String], f32)> = Vec::new();
+        }
+        // The same words at two places are one piece of evidence. Spans are compared by their
+        // words' hashes (a 64-bit hash each, as the model's features are), and only the
+        // winners are joined into text.
+        let keys: Vec<u64> = tokens.iter().map(|t| features::word_key(t)).collect();
+        let mut merged: Vec<([u64; 3], usize, f32)> = Vec::with_capacity(tokens.len() * 2);
         for (first, lens) in by_span.iter().enumerate() {
             for (len, &w) in lens.iter().enumerate() {
                 if w != 0.0 && first + len < tokens.len() {
-                    merged.push((&tokens[first..=first + len], w));
+                    let mut span = [0u64; 3];
+                    span[..=len].copy_from_slice(&keys[first..=first + len]);
+                    merged.push((span, first + len * tokens.len(), w));
                 }
             }
         }
-        merged.sort_by(|a, b| a.0.cmp(b.0));
-        let mut out: Vec<(&[String], f32)> = Vec::new();
-        for (span, weight) in merged {
+        merged.sort_unstable_by_key(|m| m.0);
+        let mut out: Vec<(&[String], f32)> = Vec::with_capacity(merged.len());
+        let mut last_span = None;
+        for (span, at, weight) in merged {
+            let (first, len) = (at % tokens.len(), at / tokens.len());
             match out.last_mut() {
-                Some(last) if last.0 == span => last.1 += weight,
-                _ => out.push((span, weight)),
+                Some(last) if last_span == Some(span) => last.1 += weight,
+                _ => out.push((&tokens[first..=first + len], weight)),
             }
+            last_span = Some(span);
         }
         out.retain(|e| e.1 > 0.0);
         out.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -11,8 +11,8 @@
 //! - A trained [`TextModel`](crate::model::TextModel) over n-grams plus those features; its
 //!   score is `P(positive) − P(negative)`.
 
+use crate::features::WordMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// How many features [`lexicon_features`] returns.
 pub const LEXICON_FEATURES: usize = 8;
@@ -29,8 +29,8 @@ pub enum Modifier {
 /// Term valences (−4..=4) and modifiers.
 #[derive(Debug, Default)]
 pub struct Lexicon {
-    valence: HashMap<String, f32>,
-    modifiers: HashMap<String, Modifier>,
+    valence: WordMap<String, f32>,
+    modifiers: WordMap<String, Modifier>,
     /// The longest modifier phrase, in words ("a bit", "not at all").
     longest_modifier: usize,
 }
@@ -206,7 +206,7 @@ fn clauses(text: &str) -> Vec<&str> {
 /// Scores `text` with `lex`, clause by clause.
 pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
     let shouted = shouted_words(text);
-    let mut values: Vec<f32> = Vec::new();
+    let mut values: Vec<f32> = Vec::with_capacity(8);
     let mut contrast_at = None;
     let mut negated = 0;
     for clause in clauses(text) {
@@ -268,6 +268,16 @@ pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
 
 /// Lower-cased words written in capitals (2+ letters) when the text is not all capitals.
 fn shouted_words(text: &str) -> Vec<String> {
+    // A shouted word has two capitals in a row; most texts have none.
+    let mut last_upper = false;
+    if !text.chars().any(|c| {
+        let upper = c.is_uppercase();
+        let pair = upper && last_upper;
+        last_upper = upper;
+        pair
+    }) {
+        return Vec::new();
+    }
     let words: Vec<&str> = text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| w.chars().count() >= 2)
