@@ -6,7 +6,7 @@
 use crate::cases::case_by_id;
 use crate::journal::{PendingEvent, audit, bad, emit_many};
 use crate::routing::{self, ActivePlaybook};
-use crate::sql::Conn;
+use crate::sql::{Backend, Conn};
 use crate::{
     Actor, Appended, Case, IngestItem, IngestReport, Message, RawEvent, Store, StoreError, params,
 };
@@ -449,15 +449,26 @@ fn ingest_one(
     )?;
     // A customer answering a private reply in a new private thread joins the case of the
     // public comment it answered (within the seven days Meta allows a private reply).
-    if latest.is_none() && new_conversation && !m.public {
+    // Only these kinds answer a public comment privately (`Adapter::private_replies` in
+    // switchboard-channels); on the others there is nothing to look for.
+    let private_replies = matches!(item.channel_kind.as_str(), "messenger" | "instagram" | "x");
+    if latest.is_none() && new_conversation && !m.public && private_replies {
+        // The partial index over private replies (they are few) is chosen only when the query
+        // states its condition as written: PostgreSQL's generic plan for a bound `= $n` read
+        // every message of the channel, once per new conversation.
+        let private = match c.backend() {
+            Backend::Sqlite => "p.private_reply = 1",
+            Backend::Postgres => "p.private_reply",
+        };
         latest = c.query_opt(
-            "SELECT k.id, k.status, k.resolved_at, k.merged_into, k.resolution, k.csat_state FROM messages p \
-             JOIN conversations v ON v.id = p.conversation_id JOIN cases k ON k.id = p.case_id \
-             WHERE p.channel_id = $1 AND p.private_reply = $2 AND v.contact_id = $3 AND p.created_at >= $4 \
-             ORDER BY p.created_at DESC LIMIT 1",
+            &format!(
+                "SELECT k.id, k.status, k.resolved_at, k.merged_into, k.resolution, k.csat_state FROM messages p \
+                 JOIN conversations v ON v.id = p.conversation_id JOIN cases k ON k.id = p.case_id \
+                 WHERE {private} AND p.channel_id = $1 AND v.contact_id = $2 AND p.created_at >= $3 \
+                 ORDER BY p.created_at DESC LIMIT 1"
+            ),
             params![
                 channel.as_str(),
-                true,
                 contact.to_string(),
                 now.as_unix_micros() - 7 * 24 * 3_600_000_000
             ],
