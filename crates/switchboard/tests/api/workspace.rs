@@ -163,7 +163,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     assert_eq!(
         dash,
         format!(
-            "DASH active={active} unassigned={unassigned} charts=7 lines=True days=14 opened_today={opened}"
+            "DASH active={active} unassigned={unassigned} charts=7 lines=True fill=none days=14 opened_today={opened}"
         ),
         "the dashboard's counts are the store's"
     );

@@ -144,7 +144,11 @@ try:
         By.XPATH, "//figure[figcaption='Cases opened']//tbody/tr[last()]/td[1]"
     ).get_attribute("textContent")
     days = len(driver.find_elements(By.XPATH, "//figure[figcaption='Cases opened']//tbody/tr"))
-    say(f"DASH active={active} unassigned={unassigned} charts={charts} lines={lines >= 4} days={days} opened_today={opened}")
+    # A line is drawn, not filled in (the series colour fills only lone points).
+    fill = driver.execute_script(
+        "return getComputedStyle(document.querySelector('figure.chart polyline')).fill"
+    )
+    say(f"DASH active={active} unassigned={unassigned} charts={charts} lines={lines >= 4} fill={fill} days={days} opened_today={opened}")
     shot("08-supervisor")
 
 
