@@ -104,14 +104,16 @@ pub fn line(title: &str, scale: Scale, periods: &[String], series: &[Series]) ->
                 }
             }
             p.legend { @for s in series { span class={"key " (s.class)} { (s.label) } " " } }
-            table.visually-hidden {
+            // The table sits in a hidden box: a table grows to its content whatever its own
+            // width says, and would widen the page.
+            div.visually-hidden { table {
                 caption { (title) }
                 thead { tr { th scope="col" { "Period" } @for s in series { th scope="col" { (s.label) } } } }
                 tbody { @for (i, p) in periods.iter().enumerate() { tr {
                     th scope="row" { (p) }
                     @for s in series { td { (s.values.get(i).copied().flatten().map_or("—".to_owned(), |v| scale.show(v))) } }
                 } } }
-            }
+            } }
         }
     }
 }

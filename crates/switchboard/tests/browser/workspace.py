@@ -182,8 +182,24 @@ try:
     shot("11-case-phone")
     driver.get(f"{base}/inbox?queue=active")
     shot("12-inbox-phone")
-    width = driver.execute_script("return document.documentElement.scrollWidth;")
-    say(f"PHONE scroll_width={width}")
+
+    def wider(paths):
+        """The pages among `paths` wider than the window: they would scroll sideways."""
+        out = []
+        for p in paths:
+            driver.get(f"{base}{p}")
+            if driver.execute_script(
+                "const e = document.documentElement; return e.scrollWidth > e.clientWidth;"
+            ):
+                out.append(p)
+        return out
+
+    too_wide = wider(["/inbox?queue=active", public_case.replace(base, "")])
+    login("sue")
+    too_wide += wider(["/supervisor", "/reports?group_by=purpose&bucket=day"])
+    login("admin")
+    too_wide += wider(["/admin", "/admin/playbook"])
+    say(f"PHONE wider={too_wide}")
     say("DONE")
 except Exception:
     # The failure, where the Rust side shows it, and what the page looked like.
