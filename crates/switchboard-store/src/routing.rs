@@ -498,7 +498,7 @@ pub(crate) fn route(
     };
     let mut failure = None;
     let mut ids = std::collections::BTreeMap::new();
-    let placement = if named.is_some() {
+    let mut placement = if named.is_some() {
         switchboard_core::routing::Placement {
             team: actions.team.clone(),
             assignee: named,
@@ -531,16 +531,24 @@ pub(crate) fn route(
         },
         None => None,
     };
+    // The person must still be active when the case is given to them. This update takes
+    // their row's lock: a deactivation running at the same time either committed first (then
+    // no row matches, and the case stays with the team) or waits for this transaction and then
+    // hands the case back with the person's others.
+    if let Some(user) = placement.assignee {
+        let still_active = c.execute(
+            "UPDATE users SET last_assigned_at = $1 WHERE id = $2 AND active = $3",
+            params![now.as_unix_micros(), user.to_string(), true],
+        )? == 1;
+        if !still_active {
+            notes.push(format!("assignee {user} was deactivated meanwhile"));
+            placement.assignee = None;
+        }
+    }
     if let (Some(team), Some(user)) = (team, placement.assignee) {
         c.execute(
             "UPDATE teams SET last_assigned_id = $1 WHERE id = $2",
             params![user.to_string(), team.to_string()],
-        )?;
-    }
-    if let Some(user) = placement.assignee {
-        c.execute(
-            "UPDATE users SET last_assigned_at = $1 WHERE id = $2",
-            params![now.as_unix_micros(), user.to_string()],
         )?;
     }
     let approval_team = match &actions.require_approval {

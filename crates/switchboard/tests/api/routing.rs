@@ -694,3 +694,95 @@ fn chrono_micros(s: &str) -> i64 {
         .unwrap()
         .as_unix_micros()
 }
+
+/// On PostgreSQL an ingest lane and an admin's deactivation run at once. The lane chose the
+/// agent while they were active; the deactivation commits before the lane gives them the case.
+/// The case must not go to someone who can no longer log in: it stays with the team, and the
+/// routing record says why.
+#[tokio::test]
+async fn a_case_is_not_given_to_someone_deactivated_meanwhile_on_postgres() {
+    let Some(app) = spawn_app_pg("a_case_is_not_given_to_someone_deactivated_meanwhile").await
+    else {
+        return;
+    };
+    let playbook = "[[team]]\nid = \"desk\"\nname = \"Desk\"\nstrategy = \"round_robin\"\n\n\
+                    [[rule]]\nname = \"Everything to the desk\"\nthen.team = \"desk\"\n";
+    assert_eq!(apply(&app, playbook).await.status, StatusCode::CREATED);
+    let desk = teams_by_slug(&app).await["desk"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ann = user(&app, "ann").await;
+    join(&app, &desk, &ann, "online").await;
+    let ch = app.create_channel(NOWHERE).await;
+    // Ann's first case shows the team assigns to her.
+    app.deliver(&ch, &post("m-1", "u-1", "help", false)).await;
+    let first = app.wait_for_message("m-1").await;
+    assert_eq!(
+        app.case(first["id"].as_str().unwrap()).await["assignee"],
+        json!(ann)
+    );
+
+    // An admin's transaction deactivates Ann and holds her row until told to commit.
+    let url = app.pg_url().expect("postgres");
+    let (commit, committed) = (
+        std::sync::mpsc::channel::<()>(),
+        std::sync::mpsc::channel::<()>(),
+    );
+    let (go, wait) = commit;
+    let (done, finished) = committed;
+    let ann_id = ann.clone();
+    let admin = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let mut tx = c.transaction().expect("begin");
+        tx.execute(
+            "UPDATE users SET active = false WHERE id = $1::text::uuid",
+            &[&ann_id],
+        )
+        .expect("deactivate");
+        wait.recv().expect("go");
+        tx.commit().expect("commit");
+        done.send(()).expect("done");
+    });
+    // The next message's lane reads Ann as active (the change is not committed), chooses her,
+    // and then waits for her row.
+    app.deliver(&ch, &post("m-2", "u-2", "help again", false))
+        .await;
+    let url = app.pg_url().expect("postgres");
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        for _ in 0..200 {
+            let n: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET last_assigned_at%'",
+                    &[],
+                )
+                .expect("activity")
+                .get(0);
+            if n > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    })
+    .await
+    .expect("join");
+    assert!(waiting, "the lane never waited for Ann's row");
+    go.send(()).expect("commit");
+    finished.recv().expect("committed");
+    admin.join().expect("admin");
+
+    let second = app.wait_for_message("m-2").await;
+    let case = app.case(second["id"].as_str().unwrap()).await;
+    assert_eq!(case["team"], json!(desk), "{case}");
+    assert_eq!(case["assignee"], Value::Null, "{case}");
+    assert!(
+        case["routing"]
+            .to_string()
+            .contains("deactivated meanwhile"),
+        "{}",
+        case["routing"]
+    );
+}
