@@ -221,14 +221,22 @@ pub(crate) fn transfer(
                 } else {
                     None
                 };
+                // Only while the person is still active (their row's lock orders this against
+                // a deactivation, as in routing): else the case waits in the team.
+                let chosen = match chosen {
+                    Some(u) => {
+                        let active = c.execute(
+                            "UPDATE users SET last_assigned_at = $1 WHERE id = $2 AND active = $3",
+                            params![now.as_unix_micros(), u.to_string(), true],
+                        )? == 1;
+                        active.then_some(u)
+                    }
+                    None => None,
+                };
                 if let Some(u) = chosen {
                     c.execute(
                         "UPDATE teams SET last_assigned_id = $1 WHERE id = $2",
                         params![u.to_string(), t.to_string()],
-                    )?;
-                    c.execute(
-                        "UPDATE users SET last_assigned_at = $1 WHERE id = $2",
-                        params![now.as_unix_micros(), u.to_string()],
                     )?;
                 }
                 chosen
