@@ -369,8 +369,42 @@ pub async fn wire_run(
     })
 }
 
+/// The generic webhook of a demo workspace seeded by an earlier run, with a new secret: its
+/// first one was generated and shown once, so a restarted demo rotates it (nobody else signs
+/// with it) to keep posting the website form's traffic.
+pub async fn webhook_with_new_secret(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<Option<DemoChannel>> {
+    let api = Api { http, base, token };
+    let listed = api
+        .call(reqwest::Method::GET, "/channels?limit=200", Value::Null)
+        .await?;
+    let Some(id) = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["kind"] == "webhook")
+        .and_then(|c| c["id"].as_str())
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let rotated = api
+        .post(&format!("/channels/{id}/secret"), Value::Null)
+        .await
+        .context("a new secret for the demo's webhook channel")?;
+    Ok(rotated["secret"].as_str().map(|secret| DemoChannel {
+        kind: "webhook",
+        id,
+        secret: secret.to_owned(),
+        public: false,
+    }))
+}
+
 /// The channels of a demo workspace seeded by an earlier run: those whose secrets are the
-/// demo's own constants (the generic webhook's secret was generated and shown once).
+/// demo's own constants (the generic webhook's is rotated: [`webhook_with_new_secret`]).
 pub async fn known_channels(store: &switchboard_store::Store) -> anyhow::Result<Vec<DemoChannel>> {
     let secrets = [
         ("x", "demo-x-consumer-secret", true),

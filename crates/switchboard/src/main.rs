@@ -747,7 +747,9 @@ async fn start_demo(args: &StoreArgs, listen: &str, playbook: &str) -> anyhow::R
     let http = reqwest::Client::new();
     let wired = async {
         let channels = if seeded {
-            demo::known_channels(&store).await?
+            let mut known = demo::known_channels(&store).await?;
+            known.extend(demo::webhook_with_new_secret(&http, &base, &token).await?);
+            known
         } else {
             let channels = demo::seed(&http, &base, &token, &fake, playbook).await?;
             store.set_setting_once("demo_seeded", "yes").await?;

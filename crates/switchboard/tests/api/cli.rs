@@ -1075,4 +1075,31 @@ fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
         .await;
     });
     let _ = proc.child.kill();
+    let _ = proc.child.wait();
+
+    // Started again on the same workspace, the demo keeps all eight channels' traffic going:
+    // the website form's webhook, whose first secret was shown once, gets a new one.
+    let listen = format!("127.0.0.1:{}", crate::helpers::free_port());
+    let mut child = switchboard(&["demo", "--data-dir", path(dir.path()), "--listen", &listen])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start switchboard demo again");
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let mut again = Vec::new();
+    while !again.iter().any(|l: &String| l.starts_with("Live traffic")) {
+        match stdout.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => again.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the restarted demo's banner stopped at {again:?}");
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        again.iter().any(|l| l.contains("on 8 channels")),
+        "{again:?}"
+    );
 }
