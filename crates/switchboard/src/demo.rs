@@ -213,7 +213,7 @@ pub async fn seed(
                 json!({"ig_id": "IG-LAKESIDE", "app_id": "APP1", "api_base": format!("{fake}/instagram")}),
                 json!({"app_secret": "demo-ig-app-secret", "verify_token": "demo-ig-verify", "access_token": "demo-ig-token"}),
             ),
-            String::new(),
+            "demo-ig-app-secret".into(),
             false,
         ),
         (
@@ -410,6 +410,7 @@ pub async fn known_channels(store: &switchboard_store::Store) -> anyhow::Result<
         ("x", "demo-x-consumer-secret", true),
         ("whatsapp", "demo-wa-app-secret", false),
         ("messenger", "demo-fb-app-secret", false),
+        ("instagram", "demo-ig-app-secret", false),
         ("twilio", "demo-twilio-auth-token", false),
         ("telegram", "demo-tg-secret", false),
     ];
@@ -507,6 +508,20 @@ pub fn envelope(
                 json!({"object": "page", "entry": [{"id": "PAGE-LAKESIDE", "time": secs * 1000, "messaging": [{
                 "sender": {"id": format!("PSID-{who}")}, "recipient": {"id": "PAGE-LAKESIDE"}, "timestamp": secs * 1000,
                 "message": {"mid": format!("m_in{n}"), "text": text}}]}]}),
+            );
+            let sig = meta::sign(ch.secret.as_bytes(), &body);
+            Outgoing {
+                url,
+                headers: vec![("x-hub-signature-256", sig)],
+                content_type: "application/json",
+                body,
+            }
+        }
+        "instagram" => {
+            let body = json(
+                json!({"object": "instagram", "entry": [{"id": "IG-LAKESIDE", "time": secs * 1000, "messaging": [{
+                "sender": {"id": format!("IGSID-{who}")}, "recipient": {"id": "IG-LAKESIDE"}, "timestamp": secs * 1000,
+                "message": {"mid": format!("ig_in{n}"), "text": text}}]}]}),
             );
             let sig = meta::sign(ch.secret.as_bytes(), &body);
             Outgoing {

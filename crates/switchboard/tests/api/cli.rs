@@ -957,7 +957,7 @@ fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
     let base = word_after("Switchboard demo: ");
     let smtp = word_after("arrives over SMTP at ");
     assert!(
-        banner.iter().any(|l| l.contains("on 8 channels")),
+        banner.iter().any(|l| l.contains("on 9 channels")),
         "{banner:?}"
     );
     runtime().block_on(async {
@@ -1077,7 +1077,7 @@ fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
     let _ = proc.child.kill();
     let _ = proc.child.wait();
 
-    // Started again on the same workspace, the demo keeps all eight channels' traffic going:
+    // Started again on the same workspace, the demo keeps all nine channels' traffic going:
     // the website form's webhook, whose first secret was shown once, gets a new one.
     let listen = format!("127.0.0.1:{}", crate::helpers::free_port());
     let mut child = switchboard(&["demo", "--data-dir", path(dir.path()), "--listen", &listen])
@@ -1099,7 +1099,7 @@ fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        again.iter().any(|l| l.contains("on 8 channels")),
+        again.iter().any(|l| l.contains("on 9 channels")),
         "{again:?}"
     );
 }
