@@ -22,9 +22,13 @@ pub struct Language {
     pub confidence: f32,
 }
 
+/// Fewer letters than this, in Latin script, is a short text (see [`detect`]).
+const SHORT: usize = 20;
+
 /// The language of `text`: the detector's best guess and its confidence (low for a few
 /// words, where similar languages are hard to tell apart), or `None` when there are fewer
-/// than 3 letters.
+/// than 3 letters, or a short Latin-script text without a function word that the detector
+/// is unsure of.
 pub fn detect(text: &str) -> Option<Language> {
     if text.chars().filter(|c| c.is_alphabetic()).count() < 3 {
         return None;
@@ -42,6 +46,13 @@ pub fn detect(text: &str) -> Option<Language> {
         return Some(found);
     }
     let info = DETECTOR.detect(text)?;
+    // A short Latin-script text with no function word ("help again", "lol", "good morning")
+    // is where trigram profiles guess (Turkish, Spanish, Swedish): unless the detector is sure,
+    // unknown beats wrong there. Longer texts keep its best guess.
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if script == Some(Script::Latin) && letters < SHORT && !info.is_reliable() {
+        return None;
+    }
     Some(Language {
         code: iso639_1(info.lang().code()),
         confidence: info.confidence() as f32,
@@ -364,5 +375,20 @@ mod tests {
         assert_eq!(detect("👍"), None);
         assert_eq!(detect("ok"), None);
         assert_eq!(detect("12345"), None);
+    }
+
+    #[test]
+    fn a_short_text_without_function_words_is_unknown_rather_than_a_guess() {
+        // Trigram profiles alone called these Turkish, Spanish and Swedish.
+        for text in ["help again", "lol", "good morning"] {
+            assert_eq!(detect(text), None, "{text}");
+        }
+        // A function word decides a short text; a longer one keeps the detector's guess.
+        assert_eq!(detect("thanks").map(|l| l.code), Some("en"));
+        assert_eq!(detect("merci beaucoup").map(|l| l.code), Some("fr"));
+        assert_eq!(
+            detect("Köszönöm szépen a segítséget, a rendelésem megérkezett").map(|l| l.code),
+            Some("hu")
+        );
     }
 }
