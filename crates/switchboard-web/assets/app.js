@@ -377,7 +377,20 @@
     if (s) s.focus();
   }
 
+  // A part of the page drawn after it (`data-load`: its URL answers the part alone).
+  async function loadParts() {
+    for (const el of document.querySelectorAll("[data-load]")) {
+      const r = await fetch(el.dataset.load, { credentials: "same-origin" });
+      if (!r.ok) continue;
+      const tpl = document.createElement("template");
+      tpl.innerHTML = await r.text();
+      const fresh = tpl.content.firstElementChild;
+      if (fresh) el.replaceWith(fresh);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    loadParts();
     tick();
     setInterval(tick, 1000);
     loadSuggestions();

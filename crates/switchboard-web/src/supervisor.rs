@@ -25,11 +25,20 @@ const DAYS: i64 = 14;
 pub struct Params {
     #[serde(default)]
     fragment: String,
+    /// `days`: the last days' KPI charts alone.
+    #[serde(default)]
+    part: String,
 }
 
 pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Params>) -> Response {
     if let Some(r) = v.refuse(Permission::ManageTeams) {
         return r;
+    }
+    if p.part == "days" {
+        return match days(&state).await {
+            Ok(m) => respond(StatusCode::OK, html! { div #dash-days { (m) } }),
+            Err(e) => crate::page::store_error(e, "dashboard"),
+        };
     }
     let now = state.clock.now().as_unix_micros();
     let from = (now / HOUR - (HOURS as i64 - 1)) * HOUR;
@@ -87,10 +96,6 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
     if p.fragment == "1" {
         return respond(StatusCode::OK, live);
     }
-    let trends = match days(&state).await {
-        Ok(m) => m,
-        Err(e) => return crate::page::store_error(e, "dashboard"),
-    };
     let hour_labels: Vec<String> = hours
         .iter()
         .map(|b| format!("{:02}:00", b.hour / HOUR % 24))
@@ -112,7 +117,11 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Query(p): Query<Para
         }
         section {
             h2 { "The last " (DAYS) " days" }
-            (trends)
+            // Drawn from the KPI report, the page's dearest part: the script loads it after
+            // the page (`?part=days`); without script, the link shows the same on Reports.
+            div #dash-days data-load="/supervisor?part=days" {
+                p { a href=(days_report(&state).await) { "The main KPIs per day" } }
+            }
             p.hint { a href="/reports" { "Reports" } ": KPIs by purpose, team, channel, agent or language, over any range, as a table, charts or CSV." }
         }
     };
@@ -128,6 +137,17 @@ fn hourly(hours: &[HourBucket], class: &str, label: &str, get: fn(&HourBucket) -
         label: label.to_owned(),
         values: hours.iter().map(|b| Some(get(b) as f64)).collect(),
     }
+}
+
+/// The Reports page showing what [`days`] draws.
+async fn days_report(state: &AppState) -> String {
+    let tz = state
+        .store
+        .workspace_time_zone()
+        .await
+        .unwrap_or_else(|_| "UTC".to_owned());
+    let (from, to) = reports::last_days(state.clock.now(), &tz, DAYS);
+    format!("/reports?group_by=none&bucket=day&from={from}&to={to}")
 }
 
 /// The main KPIs of the last [`DAYS`] days, a point a day in the workspace's time zone: the

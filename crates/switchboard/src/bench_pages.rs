@@ -139,6 +139,10 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             Box::new(move |i| format!("/cases/{}", cases[i % cases.len().max(1)])),
         ),
         ("supervisor", Box::new(|_| "/supervisor".into())),
+        (
+            "supervisor, the last 14 days' KPI charts (loaded after the page)",
+            Box::new(|_| "/supervisor?part=days".into()),
+        ),
     ];
     let mut results = serde_json::Map::new();
     for (name, path) in &pages {

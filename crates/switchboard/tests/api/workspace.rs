@@ -343,6 +343,28 @@ async fn pages_need_a_session_and_the_right_role() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Too many periods to draw"), "{html}");
     assert!(html.contains("id=\"kpis\""), "{html}");
+    // The supervisor's page draws the last 14 days after it loads (`?part=days`); without
+    // script, a link shows the same on Reports.
+    let (status, _, html) = page("/supervisor", boss.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("data-load=\"/supervisor?part=days\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("/reports?group_by=none&amp;bucket=day&amp;from="),
+        "{html}"
+    );
+    let (status, _, html) = page("/supervisor?part=days", boss.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.starts_with("<div id=\"dash-days\">"), "{html}");
+    assert_eq!(
+        html.matches("<figure class=\"chart\">").count(),
+        5,
+        "{html}"
+    );
+    let (status, _, _) = page("/supervisor?part=days", agent.cookie.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, html) = page("/reports?tz=Mars%2FOlympus", boss.cookie.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("tz: "), "{html}");

@@ -135,6 +135,8 @@ try:
 
     login("sue")
     say(f"HOME {driver.current_url.replace(base, '')}")
+    # The last days' charts are drawn after the page (the script loads them).
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#dash-days figure.chart")) >= 5)
     active = driver.find_element(By.ID, "tile-active").text
     unassigned = driver.find_element(By.ID, "tile-unassigned").text
     charts = len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg"))
