@@ -203,12 +203,17 @@ fn read_cases(
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?)))
         .collect::<Result<_, StoreError>>()?;
+    let (filter, args) = range_filter(c, q, "c.id")?;
+    // Only the range's cases' automatic answers.
+    let (answers_in_range, answer_args) = range_filter(c, q, "case_id")?;
     let auto_answered: IdSet = c
-        .query("SELECT case_id FROM auto_answers", &[])?
+        .query(
+            &format!("SELECT case_id FROM auto_answers WHERE 1 = 1{answers_in_range}"),
+            &answer_args,
+        )?
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<_, StoreError>>()?;
-    let (filter, args) = range_filter(c, q, "c.id")?;
 
     // Flags computed by the database, so a row carries few strings; the ids and texts a
     // report does not need this time are left out.

@@ -40,6 +40,10 @@ const SQLITE: &[(i64, &str)] = &[
         17,
         include_str!("../migrations/sqlite/0017_channel_activity.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_referral_index.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -79,6 +83,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         17,
         include_str!("../migrations/postgres/0017_channel_activity.sql"),
+    ),
+    (
+        18,
+        include_str!("../migrations/postgres/0018_referral_index.sql"),
     ),
 ];
 
