@@ -707,27 +707,25 @@ impl TextModel {
         // words' hashes (a 64-bit hash each, as the model's features are), and only the
         // winners are joined into text.
         let keys: Vec<u64> = tokens.iter().map(|t| features::word_key(t)).collect();
-        let mut merged: Vec<([u64; 3], usize, f32)> = Vec::with_capacity(tokens.len() * 2);
+        let mut merged: Vec<([u64; 3], &[String], f32)> = Vec::with_capacity(tokens.len() * 2);
         for (first, lens) in by_span.iter().enumerate() {
             for (len, &w) in lens.iter().enumerate() {
                 if w != 0.0 && first + len < tokens.len() {
                     let mut span = [0u64; 3];
                     span[..=len].copy_from_slice(&keys[first..=first + len]);
-                    merged.push((span, first + len * tokens.len(), w));
+                    merged.push((span, &tokens[first..=first + len], w));
                 }
             }
         }
         merged.sort_unstable_by_key(|m| m.0);
-        let mut out: Vec<(&[String], f32)> = Vec::with_capacity(merged.len());
-        let mut last_span = None;
-        for (span, at, weight) in merged {
-            let (first, len) = (at % tokens.len(), at / tokens.len());
+        let mut out: Vec<([u64; 3], &[String], f32)> = Vec::with_capacity(merged.len());
+        for (span, words, weight) in merged {
             match out.last_mut() {
-                Some(last) if last_span == Some(span) => last.1 += weight,
-                _ => out.push((&tokens[first..=first + len], weight)),
+                Some(last) if last.0 == span => last.2 += weight,
+                _ => out.push((span, words, weight)),
             }
-            last_span = Some(span);
         }
+        let mut out: Vec<(&[String], f32)> = out.into_iter().map(|(_, w, v)| (w, v)).collect();
         out.retain(|e| e.1 > 0.0);
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.truncate(top);

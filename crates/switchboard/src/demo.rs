@@ -503,25 +503,27 @@ pub fn envelope(
                 body,
             }
         }
-        "messenger" => {
+        // Messenger and Instagram DMs: one Meta envelope, each with its own object and ids.
+        "messenger" | "instagram" => {
+            let (object, account, sender, mid) = if ch.kind == "messenger" {
+                (
+                    "page",
+                    "PAGE-LAKESIDE",
+                    format!("PSID-{who}"),
+                    format!("m_in{n}"),
+                )
+            } else {
+                (
+                    "instagram",
+                    "IG-LAKESIDE",
+                    format!("IGSID-{who}"),
+                    format!("ig_in{n}"),
+                )
+            };
             let body = json(
-                json!({"object": "page", "entry": [{"id": "PAGE-LAKESIDE", "time": secs * 1000, "messaging": [{
-                "sender": {"id": format!("PSID-{who}")}, "recipient": {"id": "PAGE-LAKESIDE"}, "timestamp": secs * 1000,
-                "message": {"mid": format!("m_in{n}"), "text": text}}]}]}),
-            );
-            let sig = meta::sign(ch.secret.as_bytes(), &body);
-            Outgoing {
-                url,
-                headers: vec![("x-hub-signature-256", sig)],
-                content_type: "application/json",
-                body,
-            }
-        }
-        "instagram" => {
-            let body = json(
-                json!({"object": "instagram", "entry": [{"id": "IG-LAKESIDE", "time": secs * 1000, "messaging": [{
-                "sender": {"id": format!("IGSID-{who}")}, "recipient": {"id": "IG-LAKESIDE"}, "timestamp": secs * 1000,
-                "message": {"mid": format!("ig_in{n}"), "text": text}}]}]}),
+                json!({"object": object, "entry": [{"id": account, "time": secs * 1000, "messaging": [{
+                "sender": {"id": sender}, "recipient": {"id": account}, "timestamp": secs * 1000,
+                "message": {"mid": mid, "text": text}}]}]}),
             );
             let sig = meta::sign(ch.secret.as_bytes(), &body);
             Outgoing {
