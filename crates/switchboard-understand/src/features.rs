@@ -111,10 +111,33 @@ pub fn dense_key(i: u8) -> u64 {
 
 /// Lower-cased tokens of `text`, normalised as the module describes.
 pub fn tokens(text: &str) -> Vec<String> {
+    tokens_in_clauses(text).0
+}
+
+/// Whether `c` ends a clause: a negation or a contrast never reaches past one ("not arrived,
+/// so annoying"). A `.` or `;` ends one only before a space or the end of the text, so
+/// emoticons and numbers survive.
+fn ends_clause(c: char, last_in_word: bool) -> bool {
+    matches!(c, ',' | '!' | '?') || (matches!(c, '.' | ';') && last_in_word)
+}
+
+/// [`tokens`], and beside each the number of its clause (clauses end at a line break, a
+/// comma, `!`, `?`, and a `.` or `;` before a space); a `!` or `?` token belongs to the clause
+/// it ends. One pass serves the n-grams, the sentiment lexicon and the language's function
+/// words.
+pub fn tokens_in_clauses(text: &str) -> (Vec<String>, Vec<u32>) {
     let mut out = Vec::with_capacity(text.len() / 4 + 1);
+    let mut clauses = Vec::with_capacity(text.len() / 4 + 1);
+    let mut clause = 0u32;
     // One buffer for every word's lower case (ASCII, the common case, without allocating).
     let mut lower = String::new();
+    let mut gap_from = 0;
     for raw in text.split_whitespace() {
+        let at = raw.as_ptr() as usize - text.as_ptr() as usize;
+        if text[gap_from..at].contains('\n') && !out.is_empty() {
+            clause += 1;
+        }
+        gap_from = at + raw.len();
         if raw.is_ascii() {
             lower.clear();
             lower.push_str(raw);
@@ -122,30 +145,39 @@ pub fn tokens(text: &str) -> Vec<String> {
         } else {
             lower = raw.to_lowercase();
         }
-        if lower.starts_with("http://")
+        let whole = if lower.starts_with("http://")
             || lower.starts_with("https://")
             || lower.starts_with("www.")
         {
-            out.push("url".to_owned());
-            continue;
-        }
-        if EMOTICONS.contains(&lower.as_str()) {
-            out.push(lower.clone());
-            continue;
-        }
-        if lower.len() > 1 && lower.starts_with('@') {
-            out.push("@user".to_owned());
-            continue;
-        }
-        // The common case, a plain ASCII word or number: the same token as the loop below
-        // makes, without going through it a character at a time.
-        if lower.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            out.push(
+            Some("url".to_owned())
+        } else if EMOTICONS.contains(&lower.as_str()) {
+            Some(lower.clone())
+        } else if lower.len() > 1 && lower.starts_with('@') {
+            Some("@user".to_owned())
+        } else if lower.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            // The common case, a plain ASCII word or number: the same token as the loop
+            // below makes, without going through it a character at a time.
+            Some(
                 lower
                     .chars()
                     .map(|c| if c.is_ascii_digit() { '0' } else { c })
                     .collect(),
-            );
+            )
+        } else {
+            None
+        };
+        if let Some(token) = whole {
+            out.push(token);
+            clauses.push(clause);
+            // A link or a handle is one token, but a comma after it still ends the clause.
+            if raw
+                .chars()
+                .next_back()
+                .is_some_and(|c| ends_clause(c, true))
+                && !EMOTICONS.contains(&lower.as_str())
+            {
+                clause += 1;
+            }
             continue;
         }
         let mut word = String::new();
@@ -161,18 +193,24 @@ pub fn tokens(text: &str) -> Vec<String> {
             } else {
                 if !word.is_empty() {
                     out.push(std::mem::take(&mut word));
+                    clauses.push(clause);
                 }
                 let keep = c == '!' || c == '?' || is_symbol(c);
                 if keep {
                     out.push(c.to_string());
+                    clauses.push(clause);
+                }
+                if ends_clause(c, chars.peek().is_none()) {
+                    clause += 1;
                 }
             }
         }
         if !word.is_empty() {
             out.push(word);
+            clauses.push(clause);
         }
     }
-    out
+    (out, clauses)
 }
 
 /// Emoticons kept as tokens when they stand alone (their punctuation would be dropped).
@@ -292,6 +330,50 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(tokens(text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn clauses_table() {
+        let cases: &[(&str, &[(&str, u32)])] = &[
+            (
+                "not arrived, so annoying",
+                &[("not", 0), ("arrived", 0), ("so", 1), ("annoying", 1)],
+            ),
+            (
+                "great!! but meh",
+                &[("great", 0), ("!", 0), ("!", 1), ("but", 2), ("meh", 2)],
+            ),
+            // A full stop ends a clause before a space, not inside a number or an emoticon.
+            (
+                "paid 2.50. ok ;) fine",
+                &[
+                    ("paid", 0),
+                    ("0", 0),
+                    ("00", 0),
+                    ("ok", 1),
+                    (";)", 1),
+                    ("fine", 1),
+                ],
+            ),
+            (
+                "line one\nline two",
+                &[("line", 0), ("one", 0), ("line", 1), ("two", 1)],
+            ),
+            (
+                "thanks @Acme, bye",
+                &[("thanks", 0), ("@user", 0), ("bye", 1)],
+            ),
+            (
+                "see https://x.co/a?b=1 now",
+                &[("see", 0), ("url", 0), ("now", 0)],
+            ),
+        ];
+        for (text, want) in cases {
+            let (toks, clauses) = tokens_in_clauses(text);
+            let got: Vec<(&str, u32)> = toks.iter().map(String::as_str).zip(clauses).collect();
+            assert_eq!(got, *want, "{text}");
+            assert_eq!(toks, tokens(text));
         }
     }
 

@@ -30,7 +30,13 @@ const SHORT: usize = 20;
 /// than 3 letters, or a short Latin-script text without a function word that the detector
 /// is unsure of.
 pub fn detect(text: &str) -> Option<Language> {
-    if text.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+    detect_tokens(text, &crate::features::tokens(text))
+}
+
+/// [`detect`] for a text already split into [`crate::features::tokens`].
+pub fn detect_tokens(text: &str, tokens: &[String]) -> Option<Language> {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 3 {
         return None;
     }
     let script = whatlang::detect_script(text);
@@ -41,7 +47,7 @@ pub fn detect(text: &str) -> Option<Language> {
         });
     }
     if script == Some(Script::Latin)
-        && let Some(found) = by_function_words(text)
+        && let Some(found) = by_function_words(tokens)
     {
         return Some(found);
     }
@@ -49,7 +55,6 @@ pub fn detect(text: &str) -> Option<Language> {
     // A short Latin-script text with no function word ("help again", "lol", "good morning")
     // is where trigram profiles guess (Turkish, Spanish, Swedish): unless the detector is sure,
     // unknown beats wrong there. Longer texts keep its best guess.
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
     if script == Some(Script::Latin) && letters < SHORT && !info.is_reliable() {
         return None;
     }
@@ -207,15 +212,11 @@ static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
 /// Counts function words per language, each word weighing 1 / the number of languages that
 /// list it ("my" is English and Polish: half each). A language wins with at least one whole
 /// word's weight, more than any other.
-fn by_function_words(text: &str) -> Option<Language> {
+fn by_function_words(tokens: &[String]) -> Option<Language> {
     let mut hits = [0f32; 16];
     let mut total = 0f32;
-    for token in text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
-        if token.is_empty() || token.len() > 16 {
-            continue;
-        }
-        let lower = token.to_lowercase();
-        if let Some(&langs) = WORDS.get(lower.replace('’', "'").as_str()) {
+    for token in tokens {
+        if let Some(&langs) = WORDS.get(token.as_str()) {
             let share = 1.0 / langs.count_ones() as f32;
             total += 1.0;
             for (i, h) in hits.iter_mut().enumerate() {

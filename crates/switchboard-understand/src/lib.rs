@@ -80,7 +80,7 @@ impl Analyzer {
                 label: s.label.to_owned(),
                 score: s.score,
             }),
-            language: language::detect(text).map(|l| l.code.to_owned()),
+            language: p.language().map(|l| l.code.to_owned()),
             personal_data: personal_data(text),
         }
     }

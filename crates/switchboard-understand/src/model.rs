@@ -190,14 +190,16 @@ type Grams = Vec<Gram>;
 fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<String>, Grams, Vec<f32>) {
     let p = Prepared::new(text, cfg);
     let grams = p.grams_for(cfg).into_owned();
-    let dense = dense_features(extras, text, &p.tokens);
+    let dense = dense_features(extras, &p);
     (p.tokens, grams, dense)
 }
 
-fn dense_features(extras: Extras, text: &str, tokens: &[String]) -> Vec<f32> {
+fn dense_features(extras: Extras, p: &Prepared) -> Vec<f32> {
     match extras {
         Extras::None => Vec::new(),
-        Extras::SentimentLexicon => crate::sentiment::lexicon_features(text, tokens).to_vec(),
+        Extras::SentimentLexicon => {
+            crate::sentiment::lexicon_features(p.text, &p.tokens, &p.clauses).to_vec()
+        }
     }
 }
 
@@ -207,6 +209,8 @@ fn dense_features(extras: Extras, text: &str, tokens: &[String]) -> Vec<f32> {
 pub struct Prepared<'a> {
     text: &'a str,
     tokens: Vec<String>,
+    /// Each token's clause ([`features::tokens_in_clauses`]).
+    clauses: Vec<u32>,
     /// Every n-gram, `!` included: the word n-grams first, then the character n-grams.
     grams: Grams,
     /// How many of `grams` are word n-grams.
@@ -220,17 +224,23 @@ impl<'a> Prepared<'a> {
             exclamations: true,
             ..*cfg
         };
-        let tokens = features::tokens(text);
+        let (tokens, clauses) = features::tokens_in_clauses(text);
         let mut grams = Vec::with_capacity(tokens.len() * 24);
         features::ngrams(&cfg, &tokens, &mut |k, b, f, l| grams.push((k, b, f, l)));
         let words = grams.iter().take_while(|g| g.1 == Block::Word).count();
         Prepared {
             text,
             tokens,
+            clauses,
             grams,
             words,
             cfg,
         }
+    }
+
+    /// The text's language, from the same tokens.
+    pub fn language(&self) -> Option<crate::language::Language> {
+        crate::language::detect_tokens(self.text, &self.tokens)
     }
 
     /// Whether a model with settings `cfg` can use these n-grams: the same settings (`!`
@@ -587,7 +597,7 @@ impl TextModel {
     ) -> (std::borrow::Cow<'p, [Gram]>, Vec<Option<u32>>, Sparse) {
         let grams = p.grams_for(&self.header.features);
         let ids = lookup(&self.index, &grams);
-        let dense = dense_features(self.header.extras, p.text, &p.tokens);
+        let dense = dense_features(self.header.extras, p);
         let x = weigh(
             &self.index,
             &self.idf,

@@ -183,34 +183,27 @@ pub struct LexiconScore {
     pub negated: u32,
 }
 
-/// The clauses of `text`: split at commas, full stops, semicolons, `!`, `?` and line ends, so
-/// a negation never reaches past its clause ("not arrived, so annoying"). Emoticons survive:
-/// a `.` or `;` splits only before a space or the end.
-fn clauses(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-        let boundary =
-            matches!(c, ',' | '!' | '?' | '\n') || (matches!(c, '.' | ';') && next_is_space);
-        if boundary {
-            out.push(&text[start..i]);
-            start = i + c.len_utf8();
-        }
-    }
-    out.push(&text[start..]);
-    out
-}
-
 /// Scores `text` with `lex`, clause by clause.
 pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
+    let (tokens, clauses) = crate::features::tokens_in_clauses(text);
+    score_tokens(lex, text, &tokens, &clauses)
+}
+
+/// [`score_text`] for a text already split by [`crate::features::tokens_in_clauses`].
+pub fn score_tokens(lex: &Lexicon, text: &str, tokens: &[String], clauses: &[u32]) -> LexiconScore {
     let shouted = shouted_words(text);
     let mut values: Vec<f32> = Vec::with_capacity(8);
     let mut contrast_at = None;
     let mut negated = 0;
-    for clause in clauses(text) {
-        let tokens = crate::features::tokens(clause);
+    let mut from = 0;
+    while from < tokens.len() {
+        let to = from
+            + clauses[from..]
+                .iter()
+                .take_while(|&&c| c == clauses[from])
+                .count();
+        let tokens = &tokens[from..to];
+        from = to;
         for (i, t) in tokens.iter().enumerate() {
             if let Some(Modifier::Contrast) = lex.modifiers.get(t.as_str()) {
                 contrast_at = Some(values.len());
@@ -224,7 +217,7 @@ pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
                 if back > i {
                     break;
                 }
-                match lex.modifier_at(&tokens, i - back) {
+                match lex.modifier_at(tokens, i - back) {
                     Some(Modifier::Negation) => flip = true,
                     Some(Modifier::Scale(s)) if back <= 2 => {
                         let s = if back == 2 { s * 0.8 } else { s };
@@ -294,8 +287,8 @@ fn shouted_words(text: &str) -> Vec<String> {
 
 /// Features for a trained model: positive and negative strength, compound, negations,
 /// exclamation and question marks, share of capitals, elongation.
-pub fn lexicon_features(text: &str, tokens: &[String]) -> [f32; LEXICON_FEATURES] {
-    let s = score_text(crate::defaults::lexicon(), text);
+pub fn lexicon_features(text: &str, tokens: &[String], clauses: &[u32]) -> [f32; LEXICON_FEATURES] {
+    let s = score_tokens(crate::defaults::lexicon(), text, tokens, clauses);
     let squash = |x: f32| x / (1.0 + x);
     let letters = text.chars().filter(|c| c.is_alphabetic()).count().max(1) as f32;
     let upper = text.chars().filter(|c| c.is_uppercase()).count() as f32;
