@@ -731,6 +731,7 @@ async fn a_case_is_not_given_to_someone_deactivated_meanwhile_on_postgres() {
     );
     let (go, wait) = commit;
     let (done, finished) = committed;
+    let (held, holding) = std::sync::mpsc::channel::<()>();
     let ann_id = ann.clone();
     let admin = std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
@@ -740,12 +741,14 @@ async fn a_case_is_not_given_to_someone_deactivated_meanwhile_on_postgres() {
             &[&ann_id],
         )
         .expect("deactivate");
+        held.send(()).expect("held");
         wait.recv().expect("go");
         tx.commit().expect("commit");
         done.send(()).expect("done");
     });
-    // The next message's lane reads Ann as active (the change is not committed), chooses her,
-    // and then waits for her row.
+    // Only once the admin holds Ann's row: the next message's lane reads her as active (the
+    // change is not committed), chooses her, and then waits for her row.
+    holding.recv().expect("the admin holds Ann's row");
     app.deliver(&ch, &post("m-2", "u-2", "help again", false))
         .await;
     let url = app.pg_url().expect("postgres");
