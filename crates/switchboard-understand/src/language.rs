@@ -26,15 +26,27 @@ pub struct Language {
 const SHORT: usize = 20;
 
 /// The language of `text`: the detector's best guess and its confidence (low for a few
-/// words, where similar languages are hard to tell apart), or `None` when there are fewer
-/// than 3 letters, or a short Latin-script text without a function word that the detector
-/// is unsure of.
+/// words, where similar languages are hard to tell apart), or `None` when its words (links,
+/// `@handles` and numbers aside) have fewer than 3 letters, or a short Latin-script text
+/// without a function word that the detector is unsure of.
 pub fn detect(text: &str) -> Option<Language> {
-    detect_tokens(text, &crate::features::tokens(text))
+    detect_tokens(&crate::features::tokens(text))
 }
 
-/// [`detect`] for a text already split into [`crate::features::tokens`].
-pub fn detect_tokens(text: &str, tokens: &[String]) -> Option<Language> {
+/// [`detect`] for a text already split into [`crate::features::tokens`]. Only the words are
+/// read: a link or a handle is in no language, and their letters only mislead the trigram
+/// profiles (`@Uber_Support https://t.co/Fc42zHkmDA` used to get a language).
+pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
+    let mut words = String::new();
+    for t in tokens {
+        if t != "url" && t != "@user" && t.chars().any(char::is_alphabetic) {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(t);
+        }
+    }
+    let text = words.as_str();
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 3 {
         return None;
@@ -376,6 +388,14 @@ mod tests {
         assert_eq!(detect("👍"), None);
         assert_eq!(detect("ok"), None);
         assert_eq!(detect("12345"), None);
+        // Links and handles are in no language, however many letters they have.
+        assert_eq!(detect("@Uber_Support  https://t.co/Fc42zHkmDA"), None);
+        assert_eq!(detect("@116116 @Tesco https://t.co/OOFePDl9eC #42"), None);
+        assert_eq!(
+            detect("@AskPlayStation Creí que lo había hecho. Ahora les vuelvo a escribir")
+                .map(|l| l.code),
+            Some("es")
+        );
     }
 
     #[test]

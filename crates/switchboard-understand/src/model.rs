@@ -248,7 +248,7 @@ impl<'a> Prepared<'a> {
 
     /// The text's language, from the same tokens.
     pub fn language(&self) -> Option<crate::language::Language> {
-        crate::language::detect_tokens(self.text, &self.tokens)
+        crate::language::detect_tokens(&self.tokens)
     }
 
     /// Whether a model with settings `cfg` can use these n-grams: the same settings (`!`
