@@ -1,11 +1,13 @@
 //! Which language a message is in. Codes are ISO 639-1 where one exists (`en`, `es`), else
 //! ISO 639-3.
 //!
-//! Fast path first, because every inbound message goes through here:
+//! Only the text's words are read (its tokens, links, `@handles` and numbers aside). Fast path
+//! first, because every inbound message goes through here:
 //! 1. A script only one language writes (Greek, Hebrew, Thai, Hangul, kana, Georgian,
 //!    Armenian) names the language.
 //! 2. In Latin script, the function words the project lists below for 14 languages are
-//!    counted; a clear winner (at least two hits, and more than any other) is the answer.
+//!    counted; a clear winner (at least one whole word's weight, and more than any other) is
+//!    the answer.
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
 //!    profiles: nothing is downloaded), among the languages customers most often write in.
 

@@ -172,6 +172,11 @@ mod tests {
                     why.into_iter().map(|e| (e.feature, e.weight)).collect();
                 assert_eq!(because, want, "{text}");
             }
+            assert_eq!(
+                u.language,
+                language::detect(text).map(|l| l.code.to_owned()),
+                "{text}"
+            );
             let s = sentiment_of(&a.sentiment, text);
             let got = u.sentiment.as_ref().map(|s| (s.label.clone(), s.score));
             assert_eq!(got, Some((s.label.to_owned(), s.score)), "{text}");

@@ -134,8 +134,8 @@ fn one() -> f32 {
 #[derive(Clone)]
 pub struct TextModel {
     header: Header,
+    /// The vocabulary: each n-gram's key to its feature (id and idf).
     index: Index,
-    idf: Vec<f32>,
     scales: Vec<f32>,
     bias: Vec<f32>,
     /// `n_features × n_labels`, feature-major.
@@ -147,7 +147,7 @@ impl std::fmt::Debug for TextModel {
         f.debug_struct("TextModel")
             .field("kind", &self.header.kind)
             .field("labels", &self.header.labels.len())
-            .field("features", &self.idf.len())
+            .field("features", &self.index.len())
             .finish()
     }
 }
@@ -293,8 +293,9 @@ fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<Feature>> {
 /// With `shares`, also gives each occurrence its equal share of its feature's value (zero for
 /// unknown n-grams), for explanations.
 ///
-/// Repeats are counted in a small open-addressing table sized to the text (it stays in the
-/// first-level cache): sorting the occurrences cost a quarter of the understanding step.
+/// Repeats are counted in an open-addressing table of twice as many slots as the text has
+/// known n-grams (for a post, a few kilobytes: it stays in the first-level cache); sorting
+/// the occurrences cost a quarter of the understanding step.
 fn weigh(
     index: &Index,
     (char_weight, dense_weight): (f32, f32),
@@ -325,7 +326,8 @@ fn weigh(
                 continue;
             }
             let tag = u64::from(id) + 1;
-            let mut slot = (id.wrapping_mul(0x9e37_79b1) >> (32 - bits)) as usize;
+            let mut slot =
+                (u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
             let k = loop {
                 let entry = table[slot];
                 if entry == 0 {
@@ -479,17 +481,9 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
     keys.sort_unstable();
     keys.dedup_by_key(|k| k.0);
     let mut index = Index::default();
-    let mut idf = Vec::with_capacity(keys.len());
     for (i, &(k, d)) in keys.iter().enumerate() {
-        let weight = ((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0;
-        index.insert(
-            k,
-            Feature {
-                id: i as u32,
-                idf: weight,
-            },
-        );
-        idf.push(weight);
+        let idf = ((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0;
+        index.insert(k, Feature { id: i as u32, idf });
     }
     let xs: Vec<Sparse> = raws
         .iter()
@@ -504,7 +498,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             )
         })
         .collect();
-    let n_features = idf.len();
+    let n_features = index.len();
     let n_labels = labels.len();
 
     // Calibration on a stratified held-back tenth, when every label can spare one.
@@ -581,7 +575,6 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             holdout_accuracy,
         },
         index,
-        idf,
         scales,
         bias,
         weights,
@@ -795,10 +788,11 @@ impl TextModel {
     /// The model as a file.
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&self.header).unwrap_or_default();
-        let n = self.idf.len();
-        let mut keys = vec![0u64; n];
+        let n = self.index.len();
+        let (mut keys, mut idf) = (vec![0u64; n], vec![0f32; n]);
         for (&k, f) in &self.index {
             keys[f.id as usize] = k;
+            idf[f.id as usize] = f.idf;
         }
         let mut out = Vec::with_capacity(64 + header.len() + n * 12 + self.weights.len());
         out.extend_from_slice(MAGIC);
@@ -808,7 +802,7 @@ impl TextModel {
         for k in keys {
             out.extend_from_slice(&k.to_le_bytes());
         }
-        for v in self.idf.iter().chain(&self.scales).chain(&self.bias) {
+        for v in idf.iter().chain(&self.scales).chain(&self.bias) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend(self.weights.iter().map(|&w| w as u8));
@@ -884,7 +878,6 @@ impl TextModel {
         Ok(TextModel {
             header,
             index,
-            idf,
             scales,
             bias,
             weights,
@@ -1021,6 +1014,76 @@ mod tests {
         out
     }
 
+    /// `weigh` against a plain reference: counts in a `BTreeMap`, `(1 + ln tf) · idf` per
+    /// feature, each block normalised to its weight, and every occurrence's share equal.
+    #[test]
+    fn weighing_matches_a_reference() {
+        let mut index = Index::default();
+        for id in 0..3000u32 {
+            let idf = 1.0 + (id % 7) as f32 / 3.0;
+            index.insert(u64::from(id) * 977 + 5, Feature { id, idf });
+        }
+        let mut rng = Rng::new(11);
+        for round in 0..50 {
+            // Many repeats, unknown n-grams, both blocks; long enough to make slots collide.
+            let n = 1 + rng.below(400) * (1 + round % 3);
+            let raw: Vec<Gram> = (0..n)
+                .map(|_| {
+                    let id = rng.below(if round % 2 == 0 { 40 } else { 3500 }) as u64;
+                    // A key is of one block (their namespaces never collide).
+                    let block = if id.is_multiple_of(3) {
+                        Block::Word
+                    } else {
+                        Block::Char
+                    };
+                    (id * 977 + 5, block, 0, 0)
+                })
+                .collect();
+            let ids = lookup(&index, &raw);
+            let mut shares = Vec::new();
+            let x = weigh(&index, (1.0, 1.0), &raw, &ids, &[], Some(&mut shares));
+            let got: std::collections::BTreeMap<u32, f32> = x.iter().copied().collect();
+            assert_eq!(got.len(), x.len(), "a feature came out twice");
+            let mut want = std::collections::BTreeMap::new();
+            for block in [Block::Word, Block::Char] {
+                let mut counts: std::collections::BTreeMap<u32, (u32, f32)> = Default::default();
+                for f in raw
+                    .iter()
+                    .zip(&ids)
+                    .filter(|(g, _)| g.1 == block)
+                    .filter_map(|(_, f)| *f)
+                {
+                    counts.entry(f.id).or_insert((0, f.idf)).0 += 1;
+                }
+                let values: Vec<(u32, f32)> = counts
+                    .iter()
+                    .map(|(&id, &(n, idf))| (id, (1.0 + (n as f32).ln()) * idf))
+                    .collect();
+                let norm = values.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+                for (id, v) in values {
+                    want.insert(id, (v / norm, counts[&id].0));
+                }
+            }
+            assert_eq!(got.len(), want.len());
+            for (id, (v, _)) in &want {
+                assert!(
+                    (got[id] - v).abs() < 1e-5,
+                    "feature {id}: {} against {v}",
+                    got[id]
+                );
+            }
+            for ((g, f), share) in raw.iter().zip(&ids).zip(&shares) {
+                match f {
+                    None => assert_eq!(*share, 0.0, "{g:?}"),
+                    Some(f) => {
+                        let (v, n) = want[&f.id];
+                        assert!((share - v / n as f32).abs() < 1e-5);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn learns_known_examples_and_explains_itself() {
         let model = train("intent", &toy(), &TrainConfig::default()).unwrap();
@@ -1082,6 +1145,10 @@ mod tests {
         let model = train("intent", &toy(), &TrainConfig::default()).unwrap();
         let bytes = model.to_bytes();
         let back = TextModel::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            back.index, model.index,
+            "the vocabulary and its idf come back"
+        );
         assert_eq!(back.header(), model.header());
         assert_eq!(back.to_bytes(), bytes);
         assert_eq!(

@@ -189,8 +189,15 @@ pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
     score_tokens(lex, text, &tokens, &clauses)
 }
 
-/// [`score_text`] for a text already split by [`crate::features::tokens_in_clauses`].
-pub fn score_tokens(lex: &Lexicon, text: &str, tokens: &[String], clauses: &[u32]) -> LexiconScore {
+/// [`score_text`] for a text already split by [`crate::features::tokens_in_clauses`] (a token
+/// without a clause number is not read).
+pub(crate) fn score_tokens(
+    lex: &Lexicon,
+    text: &str,
+    tokens: &[String],
+    clauses: &[u32],
+) -> LexiconScore {
+    let tokens = &tokens[..tokens.len().min(clauses.len())];
     let shouted = shouted_words(text);
     let mut values: Vec<f32> = Vec::with_capacity(8);
     let mut contrast_at = None;
@@ -341,6 +348,61 @@ mod tests {
 
     fn compound(text: &str) -> f32 {
         score_text(&lex(), text).compound
+    }
+
+    /// How clauses were found before the tokeniser numbered them: the text cut at the marks,
+    /// each piece tokenised on its own.
+    fn old_clauses(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+            if matches!(c, ',' | '!' | '?' | '\n') || (matches!(c, '.' | ';') && next_is_space) {
+                out.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+        }
+        out.push(&text[start..]);
+        out
+    }
+
+    #[test]
+    fn numbered_clauses_score_as_cut_clauses_did() {
+        let lex = crate::defaults::lexicon();
+        for text in [
+            "not good, so annoying",
+            "I don't love it. But the staff were great!!",
+            "never again; worst service ever",
+            "not bad at all :)",
+            "kinda good\nnot great",
+            "Paid 2.50. Not happy",
+            "NOT impressed, but ok",
+            "wasn't worth it... really wasn't",
+            "",
+        ] {
+            let mut want = LexiconScore::default();
+            let (tokens, clauses) = crate::features::tokens_in_clauses(text);
+            let cut: Vec<String> = old_clauses(text)
+                .into_iter()
+                .flat_map(crate::features::tokens)
+                .filter(|t| t != "!" && t != "?")
+                .collect();
+            let kept: Vec<String> = tokens
+                .iter()
+                .filter(|t| *t != "!" && *t != "?")
+                .cloned()
+                .collect();
+            assert_eq!(kept, cut, "{text}: the same words");
+            let got = score_tokens(lex, text, &tokens, &clauses);
+            // Score clause by clause the old way, through the public entry point on each
+            // piece, and compare what can be compared piecewise: negations per clause.
+            for piece in old_clauses(text) {
+                want.negated += score_text(lex, piece).negated;
+            }
+            assert_eq!(got.negated, want.negated, "{text}");
+            assert_eq!(got, score_text(lex, text), "{text}");
+        }
     }
 
     #[test]
