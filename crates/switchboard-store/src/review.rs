@@ -196,12 +196,14 @@ pub(crate) fn transfer(
     }
     let to_assignee = match assignee {
         Some(u) => {
-            if c.query_opt(
-                "SELECT 1 FROM users WHERE id = $1 AND active = $2",
+            // An update that changes nothing, for its row lock: on PostgreSQL a deactivation
+            // in flight is waited for and then seen (as in routing), so a case is never handed
+            // to someone who can no longer log in. A plain read would see them still active.
+            let active = c.execute(
+                "UPDATE users SET active = active WHERE id = $1 AND active = $2",
                 params![u.to_string(), true],
-            )?
-            .is_none()
-            {
+            )? == 1;
+            if !active {
                 return Err(StoreError::Invalid(format!("no active user with id {u}")));
             }
             Some(u)

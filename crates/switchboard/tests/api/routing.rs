@@ -695,6 +695,89 @@ fn chrono_micros(s: &str) -> i64 {
         .as_unix_micros()
 }
 
+/// On PostgreSQL a transfer to a named person and an admin's deactivation of that person run
+/// at once. The transfer read them as active before the deactivation committed; it must wait
+/// for it and refuse, leaving the case where it was.
+#[tokio::test]
+async fn a_case_is_not_transferred_to_someone_deactivated_meanwhile_on_postgres() {
+    let Some(app) =
+        spawn_app_pg("a_case_is_not_transferred_to_someone_deactivated_meanwhile").await
+    else {
+        return;
+    };
+    let playbook = "[[team]]\nid = \"desk\"\nname = \"Desk\"\nstrategy = \"round_robin\"\n\n\
+                    [[rule]]\nname = \"Everything to the desk\"\nthen.team = \"desk\"\n";
+    assert_eq!(apply(&app, playbook).await.status, StatusCode::CREATED);
+    let bob = user(&app, "bob").await;
+    let ch = app.create_channel(NOWHERE).await;
+    app.deliver(&ch, &post("m-1", "u-1", "help", false)).await;
+    let case = app.wait_for_message("m-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.case(&case).await["assignee"], Value::Null);
+
+    let url = app.pg_url().expect("postgres");
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let bob_id = bob.clone();
+    let admin = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let mut tx = c.transaction().expect("begin");
+        tx.execute(
+            "UPDATE users SET active = false WHERE id = $1::text::uuid",
+            &[&bob_id],
+        )
+        .expect("deactivate");
+        held.send(()).expect("held");
+        wait.recv().expect("go");
+        tx.commit().expect("commit");
+    });
+    holding.recv().expect("the admin holds Bob's row");
+
+    let path = format!("/api/v1/cases/{case}/transfer");
+    let body = json!({"assignee": bob, "reason": "Bob knows this customer"});
+    let transfer = app.post(&path, &app.agent, &body);
+    let url = app.pg_url().expect("postgres");
+    let release = async move {
+        let waited = tokio::task::spawn_blocking(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            for _ in 0..200 {
+                let n: i64 = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                         AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET active = active%'",
+                        &[],
+                    )
+                    .expect("activity")
+                    .get(0);
+                if n > 0 {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            false
+        })
+        .await
+        .expect("join");
+        // Commit either way, so a failure below is reported instead of hanging.
+        go.send(()).expect("commit");
+        waited
+    };
+    let (answer, waited) = tokio::join!(transfer, release);
+    admin.join().expect("admin");
+    assert!(waited, "the transfer never waited for Bob's row");
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains("no active user"), "{}", answer.text);
+    let after = app.case(&case).await;
+    assert_eq!(after["assignee"], Value::Null, "{after}");
+}
+
 /// On PostgreSQL an ingest lane and an admin's deactivation run at once. The lane chose the
 /// agent while they were active; the deactivation commits before the lane gives them the case.
 /// The case must not go to someone who can no longer log in: it stays with the team, and the
