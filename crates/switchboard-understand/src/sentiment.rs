@@ -401,7 +401,6 @@ mod tests {
                 want.negated += score_text(lex, piece).negated;
             }
             assert_eq!(got.negated, want.negated, "{text}");
-            assert_eq!(got, score_text(lex, text), "{text}");
         }
     }
 
