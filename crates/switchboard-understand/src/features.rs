@@ -295,7 +295,7 @@ fn is_joiner(c: char) -> bool {
 pub fn ngrams(
     cfg: &FeatureConfig,
     tokens: &[String],
-    emit: &mut dyn FnMut(u64, Block, usize, usize),
+    emit: &mut impl FnMut(u64, Block, usize, usize),
 ) {
     for (i, t) in tokens.iter().enumerate() {
         emit(word_key(t), Block::Word, i, i);
@@ -325,22 +325,28 @@ pub fn ngrams(
         return;
     }
     let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
-    let mut padded: Vec<char> = Vec::with_capacity(32);
-    let mut buf = [0u8; 4];
+    // The token padded with a space each side, and where each of its characters starts.
+    let mut padded: Vec<u8> = Vec::with_capacity(64);
+    let mut starts: Vec<usize> = Vec::with_capacity(64);
     let start = (FNV_OFFSET ^ 3).wrapping_mul(FNV_PRIME);
     for (i, t) in tokens.iter().enumerate() {
         if !t.chars().next().is_some_and(char::is_alphanumeric) {
             continue; // emoji and marks are words already
         }
         padded.clear();
-        padded.push(' ');
-        padded.extend(t.chars());
-        padded.push(' ');
+        padded.push(b' ');
+        padded.extend_from_slice(t.as_bytes());
+        padded.push(b' ');
+        starts.clear();
+        starts.push(0);
+        starts.extend(t.char_indices().map(|(at, _)| at + 1));
+        starts.extend([t.len() + 1, t.len() + 2]);
+        let chars = starts.len() - 1;
         // FNV-1a is incremental: the hash of "abc" continues the hash of "ab".
-        for from in 0..padded.len() {
+        for from in 0..chars {
             let mut h = start;
-            for (n, c) in padded[from..].iter().take(hi).enumerate() {
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
+            for n in 0..hi.min(chars - from) {
+                for &b in &padded[starts[from + n]..starts[from + n + 1]] {
                     h ^= u64::from(b);
                     h = h.wrapping_mul(FNV_PRIME);
                 }

@@ -39,21 +39,27 @@ pub fn detect(text: &str) -> Option<Language> {
 /// read: a link or a handle is in no language, and their letters only mislead the trigram
 /// profiles (`@Uber_Support https://t.co/Fc42zHkmDA` used to get a language).
 pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
-    let mut words = String::new();
-    for t in tokens {
-        if t != "url" && t != "@user" && t.chars().any(char::is_alphabetic) {
-            if !words.is_empty() {
-                words.push(' ');
-            }
-            words.push_str(t);
-        }
+    let words = || {
+        tokens
+            .iter()
+            .filter(|t| *t != "url" && *t != "@user" && t.chars().any(char::is_alphabetic))
+    };
+    // Most messages are plain ASCII: their script is Latin and their letters are bytes, so
+    // neither the script pass nor a copy of the words is needed before the function words.
+    let (mut letters, mut ascii) = (0, true);
+    for w in words() {
+        ascii &= w.is_ascii();
+        letters += w.chars().filter(|c| c.is_alphabetic()).count();
     }
-    let text = words.as_str();
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 3 {
         return None;
     }
-    let script = whatlang::detect_script(text);
+    let join = || words().map(String::as_str).collect::<Vec<_>>().join(" ");
+    let joined = (!ascii).then(join);
+    let script = match &joined {
+        None => Some(Script::Latin),
+        Some(text) => whatlang::detect_script(text),
+    };
     if let Some(code) = script.and_then(only_language_of) {
         return Some(Language {
             code,
@@ -65,7 +71,8 @@ pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
     {
         return Some(found);
     }
-    let info = DETECTOR.detect(text)?;
+    let text = joined.unwrap_or_else(join);
+    let info = DETECTOR.detect(&text)?;
     // A short Latin-script text with no function word ("help again", "lol", "good morning")
     // is where trigram profiles guess (Turkish, Spanish, Swedish): unless the detector is sure,
     // unknown beats wrong there. Longer texts keep its best guess.
@@ -240,12 +247,18 @@ fn by_function_words(tokens: &[String]) -> Option<Language> {
             }
         }
     }
-    let mut order: Vec<usize> = (0..FUNCTION_WORDS.len()).collect();
-    order.sort_by(|&a, &b| hits[b].total_cmp(&hits[a]));
-    let (best, second) = (hits[order[0]], hits[order[1]]);
+    let (mut first, mut second) = (0, 1);
+    for i in 1..FUNCTION_WORDS.len() {
+        if hits[i] > hits[first] {
+            (first, second) = (i, first);
+        } else if hits[i] > hits[second] {
+            second = i;
+        }
+    }
+    let (best, second) = (hits[first], hits[second]);
     if best >= 1.0 && best > second {
         Some(Language {
-            code: FUNCTION_WORDS[order[0]].0,
+            code: FUNCTION_WORDS[first].0,
             confidence: (best - second) / total.max(1.0),
         })
     } else {

@@ -286,7 +286,8 @@ fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<Feature>> {
     raw.iter().map(|(k, ..)| index.get(k).copied()).collect()
 }
 
-/// Weights raw features into a sparse vector (`ids` from [`lookup`]; unknown n-grams are
+/// Weights raw features (word n-grams first, then character n-grams, as [`Prepared`] gives
+/// them) into a sparse vector (`ids` from [`lookup`]; unknown n-grams are
 /// dropped): per block, `(1 + ln tf) · idf`, normalised to the block's weight. Features come
 /// out block by block, each in the order of its first occurrence.
 ///
@@ -316,15 +317,15 @@ fn weigh(
     if shares.is_some() {
         placed.resize(raw.len(), u32::MAX);
     }
-    for (block, weight) in [(Block::Word, 1.0f32), (Block::Char, char_weight)] {
+    // The word n-grams come first, then the character n-grams.
+    let words = raw.partition_point(|g| g.1 == Block::Word);
+    debug_assert!(raw[words..].iter().all(|g| g.1 == Block::Char));
+    for (range, weight) in [(0..words, 1.0f32), (words..raw.len(), char_weight)] {
         let start = out.len();
-        for (at, (g, id)) in raw.iter().zip(ids).enumerate() {
+        for (at, id) in ids.iter().enumerate().take(range.end).skip(range.start) {
             let Some(Feature { id, idf }) = *id else {
                 continue;
             };
-            if g.1 != block {
-                continue;
-            }
             let tag = u64::from(id) + 1;
             let mut slot =
                 (u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
@@ -1027,7 +1028,7 @@ mod tests {
         for round in 0..50 {
             // Many repeats, unknown n-grams, both blocks; long enough to make slots collide.
             let n = 1 + rng.below(400) * (1 + round % 3);
-            let raw: Vec<Gram> = (0..n)
+            let mut raw: Vec<Gram> = (0..n)
                 .map(|_| {
                     let id = rng.below(if round % 2 == 0 { 40 } else { 3500 }) as u64;
                     // A key is of one block (their namespaces never collide).
@@ -1039,6 +1040,8 @@ mod tests {
                     (id * 977 + 5, block, 0, 0)
                 })
                 .collect();
+            // Word n-grams first, as texts give them.
+            raw.sort_by_key(|g| g.1 != Block::Word);
             let ids = lookup(&index, &raw);
             let mut shares = Vec::new();
             let x = weigh(&index, (1.0, 1.0), &raw, &ids, &[], Some(&mut shares));
