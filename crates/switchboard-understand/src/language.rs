@@ -25,7 +25,7 @@ pub struct Language {
 }
 
 /// Fewer letters than this, in Latin script, is a short text (see [`detect`]).
-const SHORT: usize = 20;
+const SHORT: usize = 40;
 
 /// The language of `text`: the detector's best guess and its confidence (low for a few
 /// words, where similar languages are hard to tell apart), or `None` when its words (links,
@@ -58,6 +58,12 @@ pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
     let joined = (!ascii).then(join);
     let script = match &joined {
         None => Some(Script::Latin),
+        // Japanese mixes in Latin brand names ("amazonのfireTVstickが見れない"), which can
+        // outnumber its kana; three kana are Japanese whatever else is there (one could be a
+        // shrug's ツ).
+        Some(text) if text.chars().filter(|&c| is_kana(c)).nth(2).is_some() => {
+            Some(Script::Hiragana)
+        }
         Some(text) => whatlang::detect_script(text),
     };
     if let Some(code) = script.and_then(only_language_of) {
@@ -83,6 +89,10 @@ pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
         code: iso639_1(info.lang().code()),
         confidence: info.confidence() as f32,
     })
+}
+
+fn is_kana(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{309f}' | '\u{30a0}'..='\u{30ff}')
 }
 
 fn only_language_of(script: Script) -> Option<&'static str> {
@@ -150,32 +160,42 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "the and is are was were you your my this that with have has for not but what when \
             where how can will would could should there their they it's i'm don't please thanks \
             do does did i me to of in on at it be an or if so why who which from about just \
-            get got been am any our us hello hi thank yes",
+            get got been am any our us hello hi thank yes doesn't didn't can't won't isn't \
+            aren't wasn't haven't i've i'll you're that's what's there's let's dont cant \
+            doesnt didnt wont isnt ive whats like all out up off now only very really again \
+            than then because some more she his him \
+            where's here these those itself myself you've we've they're we're you'll i'd",
     ),
     (
         "es",
         "el la los las es está están por para pero qué cómo cuándo dónde muy mi mis tu \
-            usted gracias hola tengo tiene también nada porque sí del una",
+            usted gracias hola tengo tiene también nada porque sí del una \
+            y lo con un que te se nos hemos estoy ya hay sus desde nuestro nuestra puedo \
+            pueden eso esto me les había ahora",
     ),
     (
         "fr",
         "le les est sont avec pour mais quoi comment quand où très mon ma mes votre vous \
-            merci bonjour j'ai c'est n'est pas je nous une des du",
+            merci bonjour j'ai c'est n'est pas je nous une des du \
+            et un que avons sommes cette notre nos peux suis",
     ),
     (
         "de",
         "der die das ist sind und mit für aber nicht wie wann wo sehr mein meine ihr ich \
-            danke hallo habe hat auch kein eine ein den dem",
+            danke hallo habe hat auch kein eine ein den dem du \
+            sie wir uns zu auf bei von dich dir bitte",
     ),
     (
         "it",
         "il lo gli sono con per ma che come quando dove molto mio mia vostro grazie ciao \
-            ho ha anche non della una sei è",
+            ho ha anche non della una sei è \
+            un di se abbiamo siamo questo questa nostro nostra posso",
     ),
     (
         "pt",
         "os está estão com para mas não como quando onde muito meu minha você obrigado \
-            olá tenho tem também nada porque uma",
+            olá tenho tem também nada porque uma \
+            que se te eu seu sua nosso nossa estou temos posso podem isso isto",
     ),
     (
         "nl",
@@ -392,6 +412,10 @@ mod tests {
             ("Καλημέρα, πού είναι η παραγγελία μου;", "el"),
             ("주문이 아직 안 왔어요", "ko"),
             ("注文がまだ届いていません", "ja"),
+            ("amazonのfireTVstickが見れない😢", "ja"),
+            ("MY HOME BUTTON DOESN’T WORK #IOS11 @AppleSupport", "en"),
+            ("whats wrong w/ amazon leavin stuff outside like ups", "en"),
+            ("¯\\_(ツ)_/¯ the app is down again", "en"),
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");
@@ -415,10 +439,24 @@ mod tests {
 
     #[test]
     fn a_short_text_without_function_words_is_unknown_rather_than_a_guess() {
-        // Trigram profiles alone called these Turkish, Spanish and Swedish.
-        for text in ["help again", "lol", "good morning"] {
+        // Trigram profiles alone called "help again" (before "again" was listed), "lol" and
+        // "good morning" Turkish, Spanish and Swedish.
+        for text in ["refund pls", "lol", "good morning"] {
             assert_eq!(detect(text), None, "{text}");
         }
+        // Customers' tweets to support accounts that the profiles called Danish, French and
+        // Spanish when "short" ended at 20 letters, not 40.
+        for text in [
+            "@116191 Well played, my friend. -Becky",
+            "@VerizonSupport Same problem on both boxes",
+            "@British_Airways I already replied via DIRECT MESSAGE",
+        ] {
+            assert_eq!(detect(text), None, "{text}");
+        }
+        assert_eq!(
+            detect("@Tesco You've lost me as a customer").map(|l| l.code),
+            Some("en")
+        );
         // A function word decides a short text; a longer one keeps the detector's guess.
         assert_eq!(detect("thanks").map(|l| l.code), Some("en"));
         assert_eq!(detect("merci beaucoup").map(|l| l.code), Some("fr"));
