@@ -717,55 +717,17 @@ async fn a_case_is_not_transferred_to_someone_deactivated_meanwhile_on_postgres(
         .to_owned();
     assert_eq!(app.case(&case).await["assignee"], Value::Null);
 
-    let url = app.pg_url().expect("postgres");
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let (held, holding) = std::sync::mpsc::channel::<()>();
-    let bob_id = bob.clone();
-    let admin = std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-        let mut tx = c.transaction().expect("begin");
-        tx.execute(
-            "UPDATE users SET active = false WHERE id = $1::text::uuid",
-            &[&bob_id],
-        )
-        .expect("deactivate");
-        held.send(()).expect("held");
-        wait.recv().expect("go");
-        tx.commit().expect("commit");
-    });
-    holding.recv().expect("the admin holds Bob's row");
-
+    let admin = HeldDeactivation::start(app.pg_url().expect("postgres"), &bob);
     let path = format!("/api/v1/cases/{case}/transfer");
     let body = json!({"assignee": bob, "reason": "Bob knows this customer"});
     let transfer = app.post(&path, &app.agent, &body);
-    let url = app.pg_url().expect("postgres");
-    let release = async move {
-        let waited = tokio::task::spawn_blocking(move || {
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-            for _ in 0..200 {
-                let n: i64 = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                         AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET active = active%'",
-                        &[],
-                    )
-                    .expect("activity")
-                    .get(0);
-                if n > 0 {
-                    return true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            false
-        })
-        .await
-        .expect("join");
+    let release = async {
+        let waited = waits_on_lock(&app, "UPDATE users SET active = active").await;
         // Commit either way, so a failure below is reported instead of hanging.
-        go.send(()).expect("commit");
+        admin.commit().await;
         waited
     };
     let (answer, waited) = tokio::join!(transfer, release);
-    admin.join().expect("admin");
     assert!(waited, "the transfer never waited for Bob's row");
     assert_eq!(
         answer.status,
@@ -806,59 +768,15 @@ async fn a_case_is_not_given_to_someone_deactivated_meanwhile_on_postgres() {
         json!(ann)
     );
 
-    // An admin's transaction deactivates Ann and holds her row until told to commit.
-    let url = app.pg_url().expect("postgres");
-    let (commit, committed) = (
-        std::sync::mpsc::channel::<()>(),
-        std::sync::mpsc::channel::<()>(),
-    );
-    let (go, wait) = commit;
-    let (done, finished) = committed;
-    let (held, holding) = std::sync::mpsc::channel::<()>();
-    let ann_id = ann.clone();
-    let admin = std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-        let mut tx = c.transaction().expect("begin");
-        tx.execute(
-            "UPDATE users SET active = false WHERE id = $1::text::uuid",
-            &[&ann_id],
-        )
-        .expect("deactivate");
-        held.send(()).expect("held");
-        wait.recv().expect("go");
-        tx.commit().expect("commit");
-        done.send(()).expect("done");
-    });
-    // Only once the admin holds Ann's row: the next message's lane reads her as active (the
-    // change is not committed), chooses her, and then waits for her row.
-    holding.recv().expect("the admin holds Ann's row");
+    // An admin's transaction deactivates Ann and holds her row until told to commit. Only
+    // once it holds the row: the next message's lane reads her as active (the change is not
+    // committed), chooses her, and then waits for her row.
+    let admin = HeldDeactivation::start(app.pg_url().expect("postgres"), &ann);
     app.deliver(&ch, &post("m-2", "u-2", "help again", false))
         .await;
-    let url = app.pg_url().expect("postgres");
-    let waiting = tokio::task::spawn_blocking(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-        for _ in 0..200 {
-            let n: i64 = c
-                .query_one(
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET last_assigned_at%'",
-                    &[],
-                )
-                .expect("activity")
-                .get(0);
-            if n > 0 {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        false
-    })
-    .await
-    .expect("join");
+    let waiting = waits_on_lock(&app, "UPDATE users SET last_assigned_at").await;
+    admin.commit().await;
     assert!(waiting, "the lane never waited for Ann's row");
-    go.send(()).expect("commit");
-    finished.recv().expect("committed");
-    admin.join().expect("admin");
 
     let second = app.wait_for_message("m-2").await;
     let case = app.case(second["id"].as_str().unwrap()).await;
@@ -871,4 +789,69 @@ async fn a_case_is_not_given_to_someone_deactivated_meanwhile_on_postgres() {
         "{}",
         case["routing"]
     );
+}
+
+/// An admin's transaction, on a thread of its own, that deactivates a user and holds their row
+/// until [`HeldDeactivation::commit`].
+struct HeldDeactivation {
+    go: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HeldDeactivation {
+    /// Returns once the row is held.
+    fn start(url: String, user: &str) -> HeldDeactivation {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (held, holding) = std::sync::mpsc::channel::<()>();
+        let user = user.to_owned();
+        let thread = std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            let mut tx = c.transaction().expect("begin");
+            tx.execute(
+                "UPDATE users SET active = false WHERE id = $1::text::uuid",
+                &[&user],
+            )
+            .expect("deactivate");
+            held.send(()).expect("held");
+            wait.recv().expect("go");
+            tx.commit().expect("commit");
+        });
+        holding.recv().expect("the admin holds the user's row");
+        HeldDeactivation { go, thread }
+    }
+
+    /// Commits the deactivation and waits until it has.
+    async fn commit(self) {
+        self.go.send(()).expect("commit");
+        tokio::task::spawn_blocking(move || self.thread.join().expect("admin"))
+            .await
+            .expect("join");
+    }
+}
+
+/// Whether a statement of the app's database starting with `statement` comes to wait on a
+/// lock within 10 s (polled in `pg_stat_activity`).
+async fn waits_on_lock(app: &TestApp, statement: &str) -> bool {
+    let url = app.pg_url().expect("postgres");
+    let pattern = format!("{statement}%");
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        for _ in 0..200 {
+            let n: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock' AND query LIKE $1",
+                    &[&pattern],
+                )
+                .expect("activity")
+                .get(0);
+            if n > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    })
+    .await
+    .expect("join")
 }
