@@ -222,6 +222,11 @@ async fn a_channel_is_renamed_disabled_enabled_and_its_secret_rotated() {
     let path = format!("/api/v1/channels/{}", ch.id);
     let body = message("e-1", "t-1", "u-1", "hello");
     app.deliver(&ch, &body).await;
+    // Ingest is asynchronous: wait for the case (under load it can come after the edits).
+    let case = app.wait_for_message("e-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Bad changes are refused and change nothing.
     app.patch(&path, &app.agent, &json!({"active": false}))
@@ -268,7 +273,6 @@ async fn a_channel_is_renamed_disabled_enabled_and_its_secret_rotated() {
     assert!(app.webhook_outcomes("channel_disabled").await >= 1.0);
 
     // A reply on a disabled channel fails visibly, with the reason.
-    let case = app.all_cases().await[0]["id"].as_str().unwrap().to_owned();
     let reply = app
         .post(
             &format!("/api/v1/cases/{case}/replies"),
