@@ -171,7 +171,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "el la los las es está están por para pero qué cómo cuándo dónde muy mi mis tu \
             usted gracias hola tengo tiene también nada porque sí del una \
             y lo con un que te se nos hemos estoy ya hay sus desde nuestro nuestra puedo \
-            pueden eso esto me les había ahora",
+            pueden eso esto me les había ahora este",
     ),
     (
         "fr",
@@ -195,7 +195,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "pt",
         "os está estão com para mas não como quando onde muito meu minha você obrigado \
             olá tenho tem também nada porque uma \
-            que se te eu seu sua nosso nossa estou temos posso podem isso isto",
+            que se te eu seu sua nosso nossa estou temos posso podem isso isto este \
+            por pela pelo foi",
     ),
     (
         "nl",
@@ -236,6 +237,12 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "id",
         "dan yang ini itu untuk tetapi tidak bagaimana kapan di mana sangat saya anda \
             terima kasih halo ada juga",
+    ),
+    (
+        // Often written without its diacritics, which trigram profiles then call Portuguese.
+        "ro",
+        "și sunt pentru multumesc mulțumesc mulţumesc buna bună ziua rog inca încă acest \
+            aceasta acesta foarte să mă vă când unde cum mea nu este",
     ),
 ];
 
@@ -409,6 +416,10 @@ mod tests {
             ("¿dónde está mi pedido? gracias", "es"),
             ("merci pour votre aide, c'est parfait", "fr"),
             ("wo ist meine Bestellung, danke", "de"),
+            (
+                "Buna ziua, comanda mea nu a ajuns inca, va rog sa ma ajutati",
+                "ro",
+            ),
             ("Καλημέρα, πού είναι η παραγγελία μου;", "el"),
             ("주문이 아직 안 왔어요", "ko"),
             ("注文がまだ届いていません", "ja"),
