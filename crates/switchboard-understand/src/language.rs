@@ -5,7 +5,7 @@
 //! first, because every inbound message goes through here:
 //! 1. A script only one language writes (Greek, Hebrew, Thai, Hangul, kana, Georgian,
 //!    Armenian) names the language.
-//! 2. In Latin script, the function words the project lists below for 14 languages are
+//! 2. In Latin script, the function words the project lists below for 15 languages are
 //!    counted; a clear winner (at least one whole word's weight, and more than any other) is
 //!    the answer.
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
@@ -79,8 +79,8 @@ pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
     }
     let text = joined.unwrap_or_else(join);
     let info = DETECTOR.detect(&text)?;
-    // A short Latin-script text with no function word ("help again", "lol", "good morning")
-    // is where trigram profiles guess (Turkish, Spanish, Swedish): unless the detector is sure,
+    // A short Latin-script text with no function word ("refund pls", "lol", "good morning")
+    // is where trigram profiles guess wrong (see the tests): unless the detector is sure,
     // unknown beats wrong there. Longer texts keep its best guess.
     if script == Some(Script::Latin) && letters < SHORT && !info.is_reliable() {
         return None;
@@ -245,6 +245,9 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             aceasta acesta foarte să mă vă când unde cum mea nu este",
     ),
 ];
+
+// One bit per language in a `u16`, and one vote counter each in `by_function_words`.
+const _: () = assert!(FUNCTION_WORDS.len() <= 16);
 
 /// Word → the languages (bit per [`FUNCTION_WORDS`] entry) that list it.
 static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
