@@ -730,34 +730,36 @@ impl TextModel {
                 *slot += push;
             }
         }
-        // The same words at two places are one piece of evidence. Spans are compared by their
-        // words' hashes (a 64-bit hash each, as the model's features are), and only the
-        // winners are joined into text.
-        let keys: Vec<u64> = tokens.iter().map(|t| features::word_key(t)).collect();
-        let mut merged: Vec<([u64; 3], &[String], f32)> = Vec::with_capacity(tokens.len() * 2);
+        // The same words at two places are one piece of evidence. Both places carry the same
+        // push (the same features, each occurrence with an equal share of its value), so a
+        // span's evidence is its push times the times it occurs, and only spans pushing
+        // toward the label can be evidence. Equal spans are found among equal pushes.
+        let mut pushes: Vec<(f32, usize, usize)> = Vec::with_capacity(tokens.len() * 2);
         for (first, lens) in by_span.iter().enumerate() {
             for (len, &w) in lens.iter().enumerate() {
-                if w != 0.0 && first + len < tokens.len() {
-                    let mut span = [0u64; 3];
-                    span[..=len].copy_from_slice(&keys[first..=first + len]);
-                    merged.push((span, &tokens[first..=first + len], w));
+                if w > 0.0 && first + len < tokens.len() {
+                    pushes.push((w, first, first + len + 1));
                 }
             }
         }
-        merged.sort_unstable_by_key(|m| m.0);
-        let mut out: Vec<([u64; 3], &[String], f32)> = Vec::with_capacity(merged.len());
-        for (span, words, weight) in merged {
-            match out.last_mut() {
-                Some(last) if last.0 == span => last.2 += weight,
-                _ => out.push((span, words, weight)),
+        pushes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut merged: Vec<(f32, &[String])> = Vec::with_capacity(pushes.len());
+        let mut run = 0;
+        for (k, &(w, from, to)) in pushes.iter().enumerate() {
+            if k > 0 && pushes[k - 1].0 != w {
+                run = merged.len();
+            }
+            let span = &tokens[from..to];
+            match merged[run..].iter_mut().find(|m| m.1 == span) {
+                Some(m) => m.0 += w,
+                None => merged.push((w, span)),
             }
         }
-        let mut out: Vec<(&[String], f32)> = out.into_iter().map(|(_, w, v)| (w, v)).collect();
-        out.retain(|e| e.1 > 0.0);
-        out.sort_by(|a, b| b.1.total_cmp(&a.1));
-        out.truncate(top);
-        out.into_iter()
-            .map(|(span, weight)| Evidence {
+        merged.sort_by(|a, b| b.0.total_cmp(&a.0));
+        merged.truncate(top);
+        merged
+            .into_iter()
+            .map(|(weight, span)| Evidence {
                 feature: span.join(" "),
                 weight,
             })
