@@ -29,10 +29,24 @@ pub enum Modifier {
 /// Term valences (−4..=4) and modifiers.
 #[derive(Debug, Default)]
 pub struct Lexicon {
-    valence: WordMap<String, f32>,
-    modifiers: WordMap<String, Modifier>,
-    /// The longest modifier phrase, in words ("a bit", "not at all").
+    /// Every single word the lexicon knows, with all it knows about it: one look-up a token.
+    words: WordMap<String, Term>,
+    /// Modifier phrases of two words or more ("a bit", "not at all").
+    phrases: WordMap<String, Modifier>,
+    /// The longest modifier phrase, in words.
     longest_modifier: usize,
+    /// How many terms have a valence.
+    valences: usize,
+}
+
+/// What the lexicon knows about one word.
+#[derive(Debug, Default, Clone, Copy)]
+struct Term {
+    valence: Option<f32>,
+    /// The modifier the word is on its own.
+    modifier: Option<Modifier>,
+    /// Whether a modifier phrase ends with this word.
+    ends_phrase: bool,
 }
 
 impl Lexicon {
@@ -51,8 +65,19 @@ impl Lexicon {
                 .trim()
                 .parse()
                 .map_err(|_| format!("lexicon line {}: {v:?} is not a number", n + 1))?;
-            lex.valence
-                .insert(term.trim().to_lowercase(), v.clamp(-4.0, 4.0));
+            let term = term.trim().to_lowercase();
+            if term.contains(' ') {
+                // A token never holds a space, so a phrase's valence could never be read.
+                return Err(format!(
+                    "lexicon line {}: {term:?} is a phrase; valences are for single words",
+                    n + 1
+                ));
+            }
+            let entry = lex.words.entry(term).or_default();
+            if entry.valence.is_none() {
+                lex.valences += 1;
+            }
+            entry.valence = Some(v.clamp(-4.0, 4.0));
         }
         for (n, line) in modifiers.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
@@ -76,68 +101,86 @@ impl Lexicon {
                 other => return Err(format!("modifiers line {}: unknown kind {other:?}", n + 1)),
             };
             let term = term.trim().to_lowercase();
-            lex.longest_modifier = lex.longest_modifier.max(term.split(' ').count());
-            lex.modifiers.insert(term, m);
+            let words = term.split(' ').count();
+            lex.longest_modifier = lex.longest_modifier.max(words);
+            if words == 1 {
+                lex.words.entry(term).or_default().modifier = Some(m);
+            } else {
+                let last = term.rsplit(' ').next().unwrap_or_default().to_owned();
+                lex.words.entry(last).or_default().ends_phrase = true;
+                lex.phrases.insert(term, m);
+            }
         }
         Ok(lex)
     }
 
     pub fn len(&self) -> usize {
-        self.valence.len()
+        self.valences
     }
 
     pub fn is_empty(&self) -> bool {
-        self.valence.is_empty()
+        self.valences == 0
     }
 
-    /// A term's valence, trying an elongated word's shorter spellings ("gooood" → "good").
-    fn lookup(&self, token: &str) -> Option<(f32, bool)> {
-        if let Some(&v) = self.valence.get(token) {
-            return Some((v, false));
+    /// What the lexicon knows about a token, and its valence, trying an elongated word's
+    /// shorter spellings ("gooood" → "good"; then `elongated` is true).
+    fn read(&self, token: &str) -> Read {
+        let term = self.words.get(token).copied().unwrap_or_default();
+        let mut read = Read {
+            valence: term.valence,
+            elongated: false,
+            modifier: term.modifier,
+            ends_phrase: term.ends_phrase,
+        };
+        if read.valence.is_none() && has_long_run(token) {
+            let valence = |w: &str| self.words.get(w).and_then(|t| t.valence);
+            read.valence = valence(&squeeze(token, 2)).or_else(|| valence(&squeeze(token, 1)));
+            read.elongated = read.valence.is_some();
         }
-        if !has_long_run(token) {
-            return None;
-        }
-        let squeezed = squeeze(token, 2);
-        if squeezed != token {
-            if let Some(&v) = self.valence.get(&squeezed) {
-                return Some((v, true));
-            }
-            if let Some(&v) = self.valence.get(&squeeze(token, 1)) {
-                return Some((v, true));
-            }
-        }
-        None
+        read
     }
 
-    /// The modifier made by the phrase of up to `longest_modifier` tokens ending at `i`.
-    fn modifier_at(&self, tokens: &[String], i: usize) -> Option<Modifier> {
-        // One buffer for the longer phrases; a single word is looked up as it is.
-        let mut phrase = String::new();
-        for len in (1..=self.longest_modifier.min(i + 1)).rev() {
-            let words = &tokens[i + 1 - len..=i];
-            let found = if let [word] = words {
-                self.modifiers.get(word.as_str())
-            } else {
+    /// The modifier made by the phrase of up to `longest_modifier` tokens ending at `i`
+    /// (the longest phrase first, then the word alone).
+    fn modifier_at(&self, tokens: &[String], read: &[Read], i: usize) -> Option<Modifier> {
+        if read[i].ends_phrase {
+            let mut phrase = String::new();
+            for len in (2..=self.longest_modifier.min(i + 1)).rev() {
                 phrase.clear();
-                for (k, w) in words.iter().enumerate() {
+                for (k, w) in tokens[i + 1 - len..=i].iter().enumerate() {
                     if k > 0 {
                         phrase.push(' ');
                     }
                     phrase.push_str(w);
                 }
-                self.modifiers.get(phrase.as_str())
-            };
-            if let Some(&m) = found {
-                return Some(m);
+                if let Some(&m) = self.phrases.get(phrase.as_str()) {
+                    return Some(m);
+                }
             }
         }
-        None
+        read[i].modifier
     }
+}
+
+/// One token as the lexicon reads it.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    valence: Option<f32>,
+    elongated: bool,
+    modifier: Option<Modifier>,
+    ends_phrase: bool,
 }
 
 /// Whether a letter repeats 3 or more times in a row ("sooo").
 fn has_long_run(token: &str) -> bool {
+    if token.is_ascii() {
+        let (mut last, mut run) = (0u8, 0);
+        return token.bytes().any(|b| {
+            run = if b == last { run + 1 } else { 1 };
+            last = b;
+            run >= 3
+        });
+    }
     let mut last = None;
     let mut run = 0;
     token.chars().any(|c| {
@@ -199,6 +242,7 @@ pub(crate) fn score_tokens(
 ) -> LexiconScore {
     let tokens = &tokens[..tokens.len().min(clauses.len())];
     let shouted = shouted_words(text);
+    let read: Vec<Read> = tokens.iter().map(|t| lex.read(t)).collect();
     let mut values: Vec<f32> = Vec::with_capacity(8);
     let mut contrast_at = None;
     let mut negated = 0;
@@ -209,13 +253,13 @@ pub(crate) fn score_tokens(
                 .iter()
                 .take_while(|&&c| c == clauses[from])
                 .count();
-        let tokens = &tokens[from..to];
+        let (tokens, read) = (&tokens[from..to], &read[from..to]);
         from = to;
-        for (i, t) in tokens.iter().enumerate() {
-            if let Some(Modifier::Contrast) = lex.modifiers.get(t.as_str()) {
+        for (i, (t, r)) in tokens.iter().zip(read).enumerate() {
+            if let Some(Modifier::Contrast) = r.modifier {
                 contrast_at = Some(values.len());
             }
-            let Some((mut v, elongated)) = lex.lookup(t) else {
+            let Some(mut v) = r.valence else {
                 continue;
             };
             // Modifiers in the three tokens before, within the clause.
@@ -224,7 +268,7 @@ pub(crate) fn score_tokens(
                 if back > i {
                     break;
                 }
-                match lex.modifier_at(tokens, i - back) {
+                match lex.modifier_at(tokens, read, i - back) {
                     Some(Modifier::Negation) => flip = true,
                     Some(Modifier::Scale(s)) if back <= 2 => {
                         let s = if back == 2 { s * 0.8 } else { s };
@@ -233,7 +277,7 @@ pub(crate) fn score_tokens(
                     _ => {}
                 }
             }
-            if elongated {
+            if r.elongated {
                 v *= 1.2;
             }
             if shouted.contains(t) {
@@ -297,8 +341,8 @@ fn shouted_words(text: &str) -> Vec<String> {
 pub fn lexicon_features(text: &str, tokens: &[String], clauses: &[u32]) -> [f32; LEXICON_FEATURES] {
     let s = score_tokens(crate::defaults::lexicon(), text, tokens, clauses);
     let squash = |x: f32| x / (1.0 + x);
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count().max(1) as f32;
-    let upper = text.chars().filter(|c| c.is_uppercase()).count() as f32;
+    let (letters, upper) = letters_and_capitals(text);
+    let (letters, upper) = (letters.max(1) as f32, upper as f32);
     let elongated = tokens.iter().any(|t| has_long_run(t));
     [
         squash(s.positive / 2.0),
@@ -312,6 +356,23 @@ pub fn lexicon_features(text: &str, tokens: &[String], clauses: &[u32]) -> [f32;
         if letters >= 4.0 { upper / letters } else { 0.0 },
         f32::from(u8::from(elongated)),
     ]
+}
+
+/// How many letters `text` has, and how many of them are capitals.
+fn letters_and_capitals(text: &str) -> (usize, usize) {
+    if text.is_ascii() {
+        let b = text.as_bytes();
+        return (
+            b.iter().filter(|c| c.is_ascii_alphabetic()).count(),
+            b.iter().filter(|c| c.is_ascii_uppercase()).count(),
+        );
+    }
+    text.chars().fold((0, 0), |(l, u), c| {
+        (
+            l + usize::from(c.is_alphabetic()),
+            u + usize::from(c.is_uppercase()),
+        )
+    })
 }
 
 /// A sentiment verdict.
