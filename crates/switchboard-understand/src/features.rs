@@ -321,15 +321,17 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '\u{200d}' | '\u{fe0e}' | '\u{fe0f}') || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
 }
 
-/// Calls `emit(key, block, first, last)` for every n-gram occurrence in `tokens`, with the
-/// tokens it came from (`first..=last`): so an explanation can credit words, not fragments.
+/// Calls `emit(key, block, first, last, len)` for every n-gram occurrence in `tokens`, with
+/// the tokens it came from (`first..=last`: so an explanation can credit words, not
+/// fragments) and its length (in characters for a character n-gram, in words for a word
+/// n-gram; a pair with a word skipped counts 2).
 pub fn ngrams(
     cfg: &FeatureConfig,
     tokens: &[String],
-    emit: &mut impl FnMut(u64, Block, usize, usize),
+    emit: &mut impl FnMut(u64, Block, usize, usize, usize),
 ) {
     for (i, t) in tokens.iter().enumerate() {
-        emit(word_key(t), Block::Word, i, i);
+        emit(word_key(t), Block::Word, i, i, 1);
         if cfg.word_max >= 2
             && let Some(next) = tokens.get(i + 1)
         {
@@ -338,6 +340,7 @@ pub fn ngrams(
                 Block::Word,
                 i,
                 i + 1,
+                2,
             );
         }
         if cfg.word_max >= 3
@@ -349,6 +352,7 @@ pub fn ngrams(
                 Block::Word,
                 i,
                 i + 2,
+                2,
             );
         }
     }
@@ -382,7 +386,7 @@ pub fn ngrams(
                     h = h.wrapping_mul(FNV_PRIME);
                 }
                 if n + 1 >= lo {
-                    emit(h, Block::Char, i, i);
+                    emit(h, Block::Char, i, i, n + 1);
                 }
             }
         }
@@ -497,7 +501,7 @@ mod tests {
         let cfg = FeatureConfig::default();
         let toks = tokens("to me");
         let mut seen = Vec::new();
-        ngrams(&cfg, &toks, &mut |_, b, first, last| {
+        ngrams(&cfg, &toks, &mut |_, b, first, last, _| {
             seen.push((b, span_text(&toks, first, last)))
         });
         let words: Vec<&str> = seen
@@ -525,7 +529,7 @@ mod tests {
                 ..FeatureConfig::default()
             },
             &toks,
-            &mut |k, b, _, _| {
+            &mut |k, b, _, _, _| {
                 if b == Block::Char {
                     keys.push(k)
                 }
@@ -551,7 +555,7 @@ mod tests {
         ngrams(
             &FeatureConfig::default(),
             &["ab".to_owned()],
-            &mut |k, _, _, _| keys.push(k),
+            &mut |k, _, _, _, _| keys.push(k),
         );
         let mut unique = keys.clone();
         unique.sort_unstable();

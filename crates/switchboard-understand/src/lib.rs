@@ -19,6 +19,7 @@ pub mod model;
 pub mod retrieve;
 pub mod sentiment;
 
+use features::FeatureConfig;
 use model::{Prediction, Prepared, TextModel};
 use std::sync::Arc;
 use switchboard_core::{
@@ -46,6 +47,25 @@ impl Analyzer {
         }
     }
 
+    /// The n-gram settings one pass prepares for all the models.
+    fn shared_features(&self) -> FeatureConfig {
+        let purpose = *self.purpose.feature_config();
+        match self.intent.as_deref().map(TextModel::feature_config) {
+            Some(intent) if intent.word_max == purpose.word_max && intent.char_max > 0 => {
+                if purpose.char_max == 0 {
+                    *intent
+                } else {
+                    FeatureConfig {
+                        char_min: purpose.char_min.min(intent.char_min),
+                        char_max: purpose.char_max.max(intent.char_max),
+                        ..purpose
+                    }
+                }
+            }
+            _ => purpose,
+        }
+    }
+
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
         let (probs, because) = model.assess(p, self.evidence);
         let Prediction { label, confidence } = model.decide(&probs);
@@ -68,9 +88,11 @@ impl Analyzer {
     }
 
     /// Everything about one text. The text is tokenised and its n-grams hashed once for all
-    /// the models that share the purpose model's settings.
+    /// the models: the purpose model's character n-gram lengths and the intent model's
+    /// together, when their word n-grams agree (each model reads the lengths it was trained
+    /// with).
     pub fn analyze(&self, text: &str) -> Understood {
-        let p = Prepared::new(text, self.purpose.feature_config());
+        let p = Prepared::new(text, &self.shared_features());
         let (probs, _) = self.sentiment.assess(&p, 0);
         let s = sentiment_from(&self.sentiment, &probs);
         Understood {
@@ -137,18 +159,58 @@ pub fn personal_data(text: &str) -> Vec<PersonalDataSpan> {
 mod tests {
     use super::*;
 
-    /// One shared featurisation gives exactly what each model says on its own.
+    /// An intent model trained with `model train`'s n-grams (characters 3 to 5, where the
+    /// shipped purpose model reads 4 only).
+    fn with_intents() -> Analyzer {
+        let examples: Vec<model::Example> = [
+            ("my card was declined at the shop", "card_declined"),
+            ("card payment declined again", "card_declined"),
+            ("why was my card refused", "card_declined"),
+            ("I want a refund for my order", "refund"),
+            ("please refund the double charge", "refund"),
+            ("refund me, the parcel never came", "refund"),
+        ]
+        .into_iter()
+        .map(|(text, label)| model::Example {
+            text: text.to_owned(),
+            label: label.to_owned(),
+        })
+        .collect();
+        let intent = model::train("intent", &examples, &model::TrainConfig::default()).unwrap();
+        assert_ne!(
+            intent.feature_config(),
+            Analyzer::builtin().purpose.feature_config()
+        );
+        Analyzer {
+            intent: Some(Arc::new(intent)),
+            ..Analyzer::builtin()
+        }
+    }
+
+    /// One shared featurisation gives exactly what each model says on its own, also when the
+    /// models read different character n-gram lengths.
     #[test]
     fn shared_preparation_changes_nothing() {
-        let a = Analyzer::builtin();
+        for a in [Analyzer::builtin(), with_intents()] {
+            shared_preparation_matches(&a);
+        }
+    }
+
+    fn shared_preparation_matches(a: &Analyzer) {
         for text in [
             "Terrible!! My order never arrived. So angry",
             "wow, love the new ad!!! 😍",
             "How much is the pro plan? need a quote",
+            "my card was declined, I want a refund!!",
             "",
             "!!!",
         ] {
             let u = a.analyze(text);
+            if let Some(intent) = &a.intent {
+                let alone = intent.predict(text);
+                let got = u.intent.as_ref().map(|c| (c.label.clone(), c.confidence));
+                assert_eq!(got, Some((alone.label, alone.confidence)), "{text}");
+            }
             let purpose = a.purpose.predict(text);
             let got = u.purpose.as_ref().map(|c| (c.label.clone(), c.confidence));
             assert_eq!(

@@ -191,7 +191,9 @@ pub struct Evidence {
 }
 
 /// An n-gram occurrence: `(key, block, first token, last token)`.
-type Gram = (u64, Block, usize, usize);
+/// An n-gram occurrence: its key, block, tokens (`first..=last`) and length
+/// ([`features::ngrams`]).
+type Gram = (u64, Block, usize, usize, usize);
 type Grams = Vec<Gram>;
 
 /// One text's tokens, n-grams and hand-made features, before weighting.
@@ -234,7 +236,9 @@ impl<'a> Prepared<'a> {
         };
         let (tokens, clauses) = features::tokens_in_clauses(text);
         let mut grams = Vec::with_capacity(tokens.len() * 24);
-        features::ngrams(&cfg, &tokens, &mut |k, b, f, l| grams.push((k, b, f, l)));
+        features::ngrams(&cfg, &tokens, &mut |k, b, f, l, n| {
+            grams.push((k, b, f, l, n))
+        });
         let words = grams.iter().take_while(|g| g.1 == Block::Word).count();
         Prepared {
             text,
@@ -251,31 +255,37 @@ impl<'a> Prepared<'a> {
         crate::language::detect_tokens(&self.tokens)
     }
 
-    /// Whether a model with settings `cfg` can use these n-grams: the same settings (`!`
-    /// aside), or the same word n-grams and no character n-grams.
+    /// Whether a model with settings `cfg` can use these n-grams: the same word n-grams, and
+    /// no character n-grams or lengths within the ones prepared (`!` aside).
     fn serves(&self, cfg: &FeatureConfig) -> bool {
-        let cfg = FeatureConfig {
-            exclamations: true,
-            ..*cfg
-        };
-        cfg == self.cfg || (cfg.char_max == 0 && cfg.word_max == self.cfg.word_max)
+        cfg.word_max == self.cfg.word_max
+            && (cfg.char_max == 0
+                || (self.cfg.char_max > 0
+                    && self.cfg.char_min <= cfg.char_min
+                    && cfg.char_max <= self.cfg.char_max))
     }
 
-    /// The n-grams a model with `cfg` sees: the word n-grams alone for a model without
-    /// character n-grams, and without those touching a `!` when it leaves `!` out.
+    /// The n-grams a model with `cfg` sees: the word n-grams, the character n-grams of its
+    /// lengths (none for a model without them), and without those touching a `!` when it
+    /// leaves `!` out. The order is kept, so a model reads its n-grams in the order its own
+    /// settings would have made them.
     fn grams_for(&self, cfg: &FeatureConfig) -> std::borrow::Cow<'_, [Gram]> {
-        let grams = if cfg.char_max == 0 {
-            &self.grams[..self.words]
-        } else {
-            &self.grams[..]
-        };
-        if cfg.exclamations || !self.tokens.iter().any(|t| t == "!") {
-            return std::borrow::Cow::Borrowed(grams);
+        let bangs = !cfg.exclamations && self.tokens.iter().any(|t| t == "!");
+        let all_chars = cfg.char_min <= self.cfg.char_min && cfg.char_max >= self.cfg.char_max;
+        if cfg.char_max == 0 && !bangs {
+            return std::borrow::Cow::Borrowed(&self.grams[..self.words]);
         }
-        grams
+        if cfg.char_max > 0 && all_chars && !bangs {
+            return std::borrow::Cow::Borrowed(&self.grams[..]);
+        }
+        let lengths = cfg.char_min..=cfg.char_max;
+        self.grams
             .iter()
             .copied()
-            .filter(|&(_, _, first, last)| self.tokens[first..=last].iter().all(|t| t != "!"))
+            .filter(|&(_, block, first, last, len)| {
+                (block == Block::Word || lengths.contains(&len))
+                    && (!bangs || self.tokens[first..=last].iter().all(|t| t != "!"))
+            })
             .collect()
     }
 }
@@ -723,7 +733,7 @@ impl TextModel {
         let n = self.header.labels.len();
         let mut by_span = vec![[0f32; 3]; tokens.len()];
         // Each occurrence carries its share of its feature's value (from `weigh`).
-        for ((&(_, _, first, last), id), &share) in raw.iter().zip(ids).zip(shares) {
+        for ((&(_, _, first, last, _), id), &share) in raw.iter().zip(ids).zip(shares) {
             let Some(id) = id else { continue };
             let push = share * f32::from(self.weights[id.id as usize * n + c]) * self.scales[c];
             if let Some(slot) = by_span.get_mut(first).and_then(|s| s.get_mut(last - first)) {
@@ -1017,6 +1027,40 @@ mod tests {
         out
     }
 
+    /// A pass prepared for more n-gram lengths gives a model the n-grams its own settings
+    /// make, in the same order; and a `!`-less model drops those touching a `!`.
+    #[test]
+    fn a_wider_pass_serves_narrower_settings() {
+        let wide = FeatureConfig::default();
+        let text = "Thanks!! my card 1234 got declined :( at the café, pls help";
+        let p = Prepared::new(text, &wide);
+        for (lo, hi, bangs) in [
+            (4, 4, true),
+            (3, 4, true),
+            (5, 5, false),
+            (3, 5, false),
+            (0, 0, true),
+        ] {
+            let cfg = FeatureConfig {
+                char_min: lo,
+                char_max: hi,
+                exclamations: bangs,
+                ..wide
+            };
+            assert!(p.serves(&cfg), "{cfg:?}");
+            let own = Prepared::new(text, &cfg);
+            assert_eq!(p.grams_for(&cfg), own.grams_for(&cfg), "{cfg:?}");
+        }
+        for wider in [(2, 5), (3, 6)] {
+            let cfg = FeatureConfig {
+                char_min: wider.0,
+                char_max: wider.1,
+                ..wide
+            };
+            assert!(!p.serves(&cfg), "{cfg:?} needs lengths not prepared");
+        }
+    }
+
     /// `weigh` against a plain reference: counts in a `BTreeMap`, `(1 + ln tf) · idf` per
     /// feature, each block normalised to its weight, and every occurrence's share equal.
     #[test]
@@ -1039,7 +1083,7 @@ mod tests {
                     } else {
                         Block::Char
                     };
-                    (id * 977 + 5, block, 0, 0)
+                    (id * 977 + 5, block, 0, 0, 1)
                 })
                 .collect();
             // Word n-grams first, as texts give them.
