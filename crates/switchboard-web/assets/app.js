@@ -222,15 +222,55 @@
     document.dispatchEvent(new CustomEvent("sb:refreshed"));
   }
 
+  // A live refresh must not take away what the person is doing: a form they typed in, are
+  // sending or that shows a result stays as it is (the same element, so a reply on its way
+  // still lands in it), and opened sections and ticked boxes stay opened and ticked.
+  document.addEventListener("input", (ev) => {
+    const form = ev.target.form;
+    if (form && form.id) form.dataset.dirty = "1";
+  });
+  function inUse(form) {
+    const shown = $("pre.result, .form-done", form);
+    return form.dataset.dirty === "1" || form.contains(document.activeElement)
+      || form.hasAttribute("aria-busy") || Boolean(shown && shown.textContent.trim());
+  }
+  function keepWork(old, fresh) {
+    for (const d of $$("details[id]", old)) {
+      const f = fresh.querySelector(`details#${CSS.escape(d.id)}`);
+      if (f) f.open = d.open;
+    }
+    for (const form of $$("form[id]", old)) {
+      const f = fresh.querySelector(`form#${CSS.escape(form.id)}`);
+      if (f && inUse(form)) f.replaceWith(form);
+    }
+    const ticked = $$("input[type=checkbox]", old).filter((b) => b.checked)
+      .map((b) => `${b.getAttribute("form")}|${b.name}|${b.value}`);
+    for (const b of $$("input[type=checkbox]", fresh)) {
+      if (ticked.includes(`${b.getAttribute("form")}|${b.name}|${b.value}`)) b.checked = true;
+    }
+  }
+
   async function refreshCase() {
     const r = await fetch(window.location.href, { credentials: "same-origin" });
     if (!r.ok) return;
     const tpl = document.createElement("template");
     tpl.innerHTML = await r.text();
+    // Moving a kept form takes its focus away: give it back, with the caret where it was.
+    const focused = document.activeElement;
+    let caret = null;
+    try { caret = [focused.selectionStart, focused.selectionEnd]; } catch (_) { caret = null; }
     for (const sel of ["#timeline", "aside.side", ".case-head .badges"]) {
       const fresh = tpl.content.querySelector(sel);
       const old = $(sel);
-      if (fresh && old) old.replaceWith(fresh);
+      if (!fresh || !old) continue;
+      keepWork(old, fresh);
+      old.replaceWith(fresh);
+    }
+    if (focused && focused !== document.activeElement && focused.isConnected) {
+      focused.focus({ preventScroll: true });
+      if (caret && caret[0] !== null && caret[0] !== undefined) {
+        try { focused.setSelectionRange(caret[0], caret[1]); } catch (_) { /* not a text field */ }
+      }
     }
     tick();
     document.dispatchEvent(new CustomEvent("sb:refreshed"));

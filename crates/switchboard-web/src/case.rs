@@ -336,7 +336,7 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
             div.form-error role="alert" {}
             details #transfer {
                 summary { "Transfer (t)" }
-                form data-api={(api) "/transfer"} data-after="reload" {
+                form #transfer-form data-api={(api) "/transfer"} data-after="reload" {
                     label for="transfer-team" { "Team" }
                     select #transfer-team name="team" {
                         option value="" { "Keep the team" }
@@ -474,9 +474,9 @@ fn merge_split(ctx: &Ctx, c: &Case) -> Markup {
         return html! {};
     }
     html! {
-        details.box {
+        details.box #merge-split {
             summary { "Merge or split" }
-            form data-api={"/api/v1/cases/" (c.id) "/merge"} data-after="reload" {
+            form #merge-form data-api={"/api/v1/cases/" (c.id) "/merge"} data-after="reload" {
                 label for="merge-cases" { "Case ids to merge into this one (comma-separated)" }
                 input #merge-cases name="cases" data-type="list" required;
                 div.form-error role="alert" {}

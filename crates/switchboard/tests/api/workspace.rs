@@ -112,6 +112,11 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     assert_eq!(sent.len(), 1, "one reply delivered");
     let body: serde_json::Value = serde_json::from_slice(&sent[0].body).expect("json");
     assert_eq!(body["text"], "The game starts at 2 pm. See you there!");
+    // A live refresh while the expert form is being filled keeps the form and the focus.
+    assert_eq!(
+        expect("KEPT").await,
+        "KEPT dean@college.example open=True question=Can visitors bring umbrellas?"
+    );
     expect("EXPERT_LINK").await;
     assert_eq!(expect("EXPERT_BACK").await, "EXPERT_BACK True");
 

@@ -95,7 +95,23 @@ try:
     driver.find_element(By.TAG_NAME, "body").send_keys("t")
     driver.find_element(By.ID, "expert-email").send_keys("dean@college.example")
     driver.find_element(By.ID, "expert-name").send_keys("Dean Expert")
-    driver.find_element(By.ID, "expert-question").send_keys("Can visitors bring umbrellas?")
+    driver.find_element(By.ID, "expert-question").send_keys("Can visitors bring umbrellas")
+    # A colleague's note arrives while the question is being typed: the live refresh shows
+    # it and keeps the open form, what was typed and where the caret is.
+    case_id = case_url.rstrip("/").split("/")[-1]
+    driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch(`/api/v1/cases/${arguments[0]}/notes`, {method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json",
+                    "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
+          body: JSON.stringify({text: "Umbrella policy is with the dean."})}).then((r) => done(r.status));""",
+        case_id)
+    wait.until(lambda d: "Umbrella policy is with the dean." in d.find_element(By.ID, "timeline").text)
+    kept = driver.find_element(By.ID, "expert-email").get_attribute("value")
+    still_open = driver.find_element(By.ID, "transfer").get_attribute("open") is not None
+    driver.switch_to.active_element.send_keys("?")
+    asked = driver.find_element(By.ID, "expert-question").get_attribute("value")
+    say(f"KEPT {kept} open={still_open} question={asked}")
     driver.find_element(By.CSS_SELECTOR, "#expert-form button[type=submit]").click()
     result = wait.until(lambda d: d.find_element(By.ID, "expert-result").text.strip() or None)
     link = json.loads(result)["url"]
