@@ -301,7 +301,8 @@ fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
 
 /// Which detectors can find anything in a text. An address needs an `@` right after a word
 /// character (a handle's `@` follows a space); every other kind needs a number of ASCII digits
-/// (its patterns say `[0-9]`, and its checks count them): an IBAN its 2 check digits, a
+/// (its patterns say `[0-9]`, and its checks count them): an IBAN its 2 check digits right
+/// after two ASCII letters (half of all tweets have 2 digits, 4% that shape), a
 /// National Insurance number 6, a phone number 8 (`valid_phone`), a Social Security number 9,
 /// a card 13 (`Chain::longest_card_from`). A post that names an `@handle` and a time runs one
 /// detector, not five; the phone forms alone are nine patterns.
@@ -334,9 +335,18 @@ impl Detectors {
                     && (!c.is_ascii() || c.is_ascii_alphanumeric() || "_.%+-".contains(c))
             })
         });
+        // An IBAN starts with its country's two ASCII letters and two check digits
+        // (`valid_iban`), written together.
+        let iban = digits >= 2
+            && text.as_bytes().windows(4).any(|w| {
+                w[0].is_ascii_alphabetic()
+                    && w[1].is_ascii_alphabetic()
+                    && w[2].is_ascii_digit()
+                    && w[3].is_ascii_digit()
+            });
         Detectors {
             email,
-            iban: digits >= 2,
+            iban,
             card: digits >= 13,
             ssn: digits >= 9,
             nino: digits >= 6,
@@ -1785,6 +1795,10 @@ mod tests {
             "QQ123456C",
             "GB82 WEST 1234 5698 7654 32",
             "DE89370400440532013000",
+            "de89 3704 0044 0532 0130 00",
+            "DE89",
+            "3704 0044 0532 0130 00",
+            "370400440532013000",
             "ann@example.com",
             "x_y@mail.co",
             "é@b.fr",

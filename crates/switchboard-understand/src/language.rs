@@ -11,7 +11,7 @@
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
 //!    profiles: nothing is downloaded), among the languages customers most often write in.
 
-use crate::features::WordMap;
+use crate::features::{Token, WordMap};
 use serde::Serialize;
 use std::sync::LazyLock;
 use whatlang::{Detector, Lang, Script};
@@ -38,7 +38,7 @@ pub fn detect(text: &str) -> Option<Language> {
 /// [`detect`] for a text already split into [`crate::features::tokens`]. Only the words are
 /// read: a link or a handle is in no language, and their letters only mislead the trigram
 /// profiles (`@Uber_Support https://t.co/Fc42zHkmDA` used to get a language).
-pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
+pub fn detect_tokens(tokens: &[crate::features::Token]) -> Option<Language> {
     let words = || {
         tokens
             .iter()
@@ -54,7 +54,7 @@ pub fn detect_tokens(tokens: &[String]) -> Option<Language> {
     if letters < 3 {
         return None;
     }
-    let join = || words().map(String::as_str).collect::<Vec<_>>().join(" ");
+    let join = || words().map(Token::as_str).collect::<Vec<_>>().join(" ");
     let joined = (!ascii).then(join);
     let script = match &joined {
         None => Some(Script::Latin),
@@ -263,7 +263,7 @@ static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
 /// Counts function words per language, each word weighing 1 / the number of languages that
 /// list it ("my" is English and Polish: half each). A language wins with at least one whole
 /// word's weight, more than any other.
-fn by_function_words(tokens: &[String]) -> Option<Language> {
+fn by_function_words(tokens: &[crate::features::Token]) -> Option<Language> {
     let mut hits = [0f32; 16];
     let mut total = 0f32;
     for token in tokens {

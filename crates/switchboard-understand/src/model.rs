@@ -24,7 +24,7 @@
 //! (`i8`, feature-major), and a SHA-256 of everything before it. A file that fails any check
 //! is refused whole.
 
-use crate::features::{self, Block, FeatureConfig};
+use crate::features::{self, Block, FeatureConfig, Token};
 use crate::linear::{Rng, Sparse, SvmConfig, train_one_vs_rest};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -197,7 +197,7 @@ type Gram = (u64, Block, usize, usize, usize);
 type Grams = Vec<Gram>;
 
 /// One text's tokens, n-grams and hand-made features, before weighting.
-fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<String>, Grams, Vec<f32>) {
+fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<Token>, Grams, Vec<f32>) {
     let p = Prepared::new(text, cfg);
     let grams = p.grams_for(cfg).into_owned();
     let dense = dense_features(extras, &p);
@@ -218,7 +218,7 @@ fn dense_features(extras: Extras, p: &Prepared) -> Vec<f32> {
 /// [`Analyzer`](crate::Analyzer) share one pass.
 pub struct Prepared<'a> {
     text: &'a str,
-    tokens: Vec<String>,
+    tokens: Vec<Token>,
     /// Each token's clause ([`features::tokens_in_clauses`]).
     clauses: Vec<u32>,
     /// Every n-gram, `!` included: the word n-grams first, then the character n-grams.
@@ -723,7 +723,7 @@ impl TextModel {
     /// Credits each word (or word pair) of the text with its n-grams' push toward label `c`.
     fn credit(
         &self,
-        tokens: &[String],
+        tokens: &[Token],
         raw: &[Gram],
         ids: &[Option<Feature>],
         shares: &[f32],
@@ -753,7 +753,7 @@ impl TextModel {
             }
         }
         pushes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut merged: Vec<(f32, &[String])> = Vec::with_capacity(pushes.len());
+        let mut merged: Vec<(f32, &[Token])> = Vec::with_capacity(pushes.len());
         let mut run = 0;
         for (k, &(w, from, to)) in pushes.iter().enumerate() {
             if k > 0 && pushes[k - 1].0 != w {

@@ -11,7 +11,7 @@
 //! - A trained [`TextModel`](crate::model::TextModel) over n-grams plus those features; its
 //!   score is `P(positive) − P(negative)`.
 
-use crate::features::WordMap;
+use crate::features::{Token, WordMap};
 use serde::Serialize;
 
 /// How many features [`lexicon_features`] returns.
@@ -142,7 +142,7 @@ impl Lexicon {
 
     /// The modifier made by the phrase of up to `longest_modifier` tokens ending at `i`
     /// (the longest phrase first, then the word alone).
-    fn modifier_at(&self, tokens: &[String], read: &[Read], i: usize) -> Option<Modifier> {
+    fn modifier_at(&self, tokens: &[Token], read: &[Read], i: usize) -> Option<Modifier> {
         if read[i].ends_phrase {
             let mut phrase = String::new();
             for len in (2..=self.longest_modifier.min(i + 1)).rev() {
@@ -237,7 +237,7 @@ pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
 pub(crate) fn score_tokens(
     lex: &Lexicon,
     text: &str,
-    tokens: &[String],
+    tokens: &[Token],
     clauses: &[u32],
 ) -> LexiconScore {
     let tokens = &tokens[..tokens.len().min(clauses.len())];
@@ -280,7 +280,7 @@ pub(crate) fn score_tokens(
             if r.elongated {
                 v *= 1.2;
             }
-            if shouted.contains(t) {
+            if shouted.iter().any(|s| s == t) {
                 v *= 1.3;
             }
             if flip {
@@ -338,7 +338,7 @@ fn shouted_words(text: &str) -> Vec<String> {
 
 /// Features for a trained model: positive and negative strength, compound, negations,
 /// exclamation and question marks, share of capitals, elongation.
-pub fn lexicon_features(text: &str, tokens: &[String], clauses: &[u32]) -> [f32; LEXICON_FEATURES] {
+pub fn lexicon_features(text: &str, tokens: &[Token], clauses: &[u32]) -> [f32; LEXICON_FEATURES] {
     let s = score_tokens(crate::defaults::lexicon(), text, tokens, clauses);
     let squash = |x: f32| x / (1.0 + x);
     let (letters, upper) = letters_and_capitals(text);
@@ -444,12 +444,12 @@ mod tests {
         ] {
             let mut want = LexiconScore::default();
             let (tokens, clauses) = crate::features::tokens_in_clauses(text);
-            let cut: Vec<String> = old_clauses(text)
+            let cut: Vec<Token> = old_clauses(text)
                 .into_iter()
                 .flat_map(crate::features::tokens)
                 .filter(|t| t != "!" && t != "?")
                 .collect();
-            let kept: Vec<String> = tokens
+            let kept: Vec<Token> = tokens
                 .iter()
                 .filter(|t| *t != "!" && *t != "?")
                 .cloned()
