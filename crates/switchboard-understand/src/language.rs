@@ -47,9 +47,17 @@ pub fn detect_tokens(tokens: &[crate::features::Token]) -> Option<Language> {
     // Most messages are plain ASCII: their script is Latin and their letters are bytes, so
     // neither the script pass nor a copy of the words is needed before the function words.
     let (mut letters, mut ascii) = (0, true);
-    for w in words() {
-        ascii &= w.is_ascii();
-        letters += w.chars().filter(|c| c.is_alphabetic()).count();
+    for t in tokens {
+        let plain = t.is_ascii();
+        let n = if plain {
+            t.bytes().filter(u8::is_ascii_alphabetic).count()
+        } else {
+            t.chars().filter(|c| c.is_alphabetic()).count()
+        };
+        if n > 0 && t != "url" && t != "@user" {
+            letters += n;
+            ascii &= plain;
+        }
     }
     if letters < 3 {
         return None;
