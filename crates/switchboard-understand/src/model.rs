@@ -390,13 +390,21 @@ fn weigh(
 }
 
 fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let mut p = scores.to_vec();
+    softmax_in_place(&mut p, temperature);
+    p
+}
+
+/// Turns scores into probabilities where they are (every message goes through here).
+fn softmax_in_place(scores: &mut [f32], temperature: f32) {
     let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-    let exps: Vec<f32> = scores
-        .iter()
-        .map(|&s| ((s - max) * temperature).exp())
-        .collect();
-    let sum: f32 = exps.iter().sum();
-    exps.into_iter().map(|e| e / sum).collect()
+    for s in scores.iter_mut() {
+        *s = ((*s - max) * temperature).exp();
+    }
+    let sum: f32 = scores.iter().sum();
+    for s in scores.iter_mut() {
+        *s /= sum;
+    }
 }
 
 /// The temperature minimising the negative log-likelihood of `gold` under `softmax(T·s)`.
@@ -655,7 +663,7 @@ impl TextModel {
         };
         let mut shares = Vec::new();
         let (grams, ids, x) = self.vector_of(p, (top > 0).then_some(&mut shares));
-        let probs = softmax(&self.scores(&x), self.header.temperature);
+        let probs = self.probabilities_of(&x);
         let evidence = if top > 0 {
             self.credit(&p.tokens, &grams, &ids, &shares, argmax(&probs), top)
         } else {
@@ -686,17 +694,23 @@ impl TextModel {
                 *a += v * f32::from(w);
             }
         }
-        acc.iter()
-            .zip(&self.scales)
-            .zip(&self.bias)
-            .map(|((a, s), b)| a * s + b)
-            .collect()
+        for ((a, s), b) in acc.iter_mut().zip(&self.scales).zip(&self.bias) {
+            *a = *a * s + b;
+        }
+        acc
+    }
+
+    /// Every label's probability for a weighted vector.
+    fn probabilities_of(&self, x: &Sparse) -> Vec<f32> {
+        let mut p = self.scores(x);
+        softmax_in_place(&mut p, self.header.temperature);
+        p
     }
 
     /// Every label's probability, in label order.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
         let x = self.vector(text);
-        softmax(&self.scores(&x), self.header.temperature)
+        self.probabilities_of(&x)
     }
 
     /// The most likely label, or `unknown` below the model's floor.
