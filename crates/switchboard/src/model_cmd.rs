@@ -308,18 +308,45 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `switchboard analyze`: one JSON object per line of stdin.
+/// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text gets
+/// `{"line": N, "error": …}` in its place (so output line N still answers input line N), the
+/// others are analysed, and the command then fails naming how many lines it could not read.
 pub fn analyze(model: Option<String>) -> anyhow::Result<()> {
     let mut analyzer = Analyzer::builtin();
     analyzer.evidence = 0;
     if let Some(spec) = model {
         analyzer.intent = Some(std::sync::Arc::new(load(&spec)?));
     }
-    let stdin = std::io::stdin();
+    let mut input = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lock().lines() {
-        let line = line.context("cannot read stdin (it must be UTF-8 text)")?;
-        let u = analyzer.analyze(&line);
+    let (mut raw, mut number, mut unreadable) = (Vec::new(), 0usize, Vec::new());
+    loop {
+        raw.clear();
+        if input
+            .read_until(b'\n', &mut raw)
+            .context("cannot read stdin")?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let line = match std::str::from_utf8(bytes) {
+            Ok(line) => line,
+            Err(e) => {
+                let error = format!(
+                    "line {number} is not UTF-8 text (invalid byte at {})",
+                    e.valid_up_to()
+                );
+                eprintln!("{error}");
+                writeln!(out, "{}", json!({"line": number, "error": error}))
+                    .context("cannot write stdout")?;
+                unreadable.push(number);
+                continue;
+            }
+        };
+        let u = analyzer.analyze(line);
         let label = |c: &Option<switchboard_core::Classification>| {
             c.as_ref()
                 .map(|c| json!({"label": c.label, "confidence": c.confidence}))
@@ -334,5 +361,15 @@ pub fn analyze(model: Option<String>) -> anyhow::Result<()> {
         writeln!(out, "{record}").context("cannot write stdout")?;
     }
     out.flush().context("cannot write stdout")?;
-    Ok(())
+    match unreadable.as_slice() {
+        [] => Ok(()),
+        [one] => {
+            anyhow::bail!("line {one} of {number} was not UTF-8 text; the others were analysed")
+        }
+        lines => anyhow::bail!(
+            "{} lines of {number} were not UTF-8 text (the first: line {}); the others were analysed",
+            lines.len(),
+            lines[0]
+        ),
+    }
 }

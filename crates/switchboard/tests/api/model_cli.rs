@@ -404,3 +404,52 @@ fn training_leaves_other_files_alone_and_names_are_checked() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model kind"));
 }
+
+/// A line that is not UTF-8 gets an error in its place; the lines around it are analysed
+/// (also after a Windows line end), and the command fails naming the line.
+#[test]
+fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
+    let mut child = Command::new(BIN)
+        .arg("analyze")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"my card was declined\r\nbad \xff\xfe bytes\n\nmail me at ann@example.com")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2 of 4 was not UTF-8 text; the others were analysed"),
+        "{stderr}"
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["purpose"]["label"], "support", "{}", lines[0]);
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(
+        lines[1]["error"],
+        "line 2 is not UTF-8 text (invalid byte at 4)"
+    );
+    assert!(
+        lines[2]["language"].is_null(),
+        "an empty line: {}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3]["personal_data"][0]["kind"], "email",
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines[3]["personal_data"][0]["end"], 26);
+}
