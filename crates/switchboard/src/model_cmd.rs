@@ -90,8 +90,16 @@ pub(crate) fn examples(
     a: &InputArgs,
 ) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
     let format = Format::parse(&a.format).map_err(usage)?;
-    let text = std::fs::read_to_string(&a.input)
-        .with_context(|| format!("cannot read {}", a.input.display()))?;
+    let bytes =
+        std::fs::read(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+        anyhow::anyhow!(
+            "{}: line {line} is not UTF-8 text (byte {at}); save the file as UTF-8",
+            a.input.display()
+        )
+    })?;
     read(&text, format, &a.text_column, &a.label_column)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))
 }

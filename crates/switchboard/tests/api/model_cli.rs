@@ -241,6 +241,23 @@ fn bad_training_files_are_refused_by_name_and_write_nothing() {
         }
         assert!(!model.exists(), "{name}: no model written");
     }
+    // Saved as Latin-1, not UTF-8: the line is named.
+    let latin1 = dir.path().join("latin1.csv");
+    std::fs::write(&latin1, b"text,category\nhola,a\nadi\xf3s,b\n").unwrap();
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&latin1),
+        "--label-column",
+        "category",
+        "--out",
+        p(&model),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3 is not UTF-8 text (byte 24)"), "{err}");
+    assert!(!model.exists());
     let jsonl = dir.path().join("bad.jsonl");
     std::fs::write(&jsonl, "{\"text\": \"hi\", \"label\": \"a\"}\nnot json\n").unwrap();
     let out = run(&[
