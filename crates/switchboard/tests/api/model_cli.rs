@@ -17,6 +17,26 @@ fn run(args: &[&str]) -> Output {
         .expect("run switchboard")
 }
 
+/// Runs the binary with `input` on its standard input (small: written before the output is
+/// read).
+fn run_with_input(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("SWITCHBOARD_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run switchboard");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for switchboard")
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -130,20 +150,10 @@ fn train_eval_and_analyze() {
     assert_eq!(report["per_label"]["refund"]["support"], 8);
     assert!(report["predictions_per_second"].as_f64().unwrap() > 0.0);
 
-    let mut child = Command::new(BIN)
-        .args(["analyze", "--model", p(&model)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("my card still has not arrived, so annoying!!\nI love you guys 😍\nmail me at ann@example.com\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(
+        &["analyze", "--model", p(&model)],
+        "my card still has not arrived, so annoying!!\nI love you guys 😍\nmail me at ann@example.com\n".as_bytes(),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -426,20 +436,10 @@ fn training_leaves_other_files_alone_and_names_are_checked() {
 /// (also after a Windows line end), and the command fails naming the line.
 #[test]
 fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
-    let mut child = Command::new(BIN)
-        .arg("analyze")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"my card was declined\r\nbad \xff\xfe bytes\n\nmail me at ann@example.com")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(
+        &["analyze"],
+        b"my card was declined\r\nbad \xff\xfe bytes\n\nmail me at ann@example.com",
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
