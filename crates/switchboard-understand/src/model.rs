@@ -190,7 +190,6 @@ pub struct Evidence {
     pub weight: f32,
 }
 
-/// An n-gram occurrence: `(key, block, first token, last token)`.
 /// An n-gram occurrence: its key, block, tokens (`first..=last`) and length
 /// ([`features::ngrams`]).
 type Gram = (u64, Block, usize, usize, usize);
