@@ -1,7 +1,10 @@
 //! From text to a sparse vector: normalisation, tokens, hashed word and character n-grams.
 //!
 //! - **Normalisation**: lower case; URLs become `url`, `@handles` become `@user`, every digit
-//!   becomes `0` (amounts and order numbers generalise; their length survives).
+//!   becomes `0` (amounts and order numbers generalise; their length survives). Fullwidth
+//!   forms (`ｈｅｌｌｏ！`, common in Japanese and Chinese text) read as their ASCII letters and
+//!   marks, and decomposed accents (`e` + U+0301, as macOS writes file names and some
+//!   keyboards send) as the composed letter (`é`), so both spell the same words.
 //! - **Tokens**: runs of letters and digits (with inner apostrophes: `can't`); every other
 //!   visible character that is not ASCII punctuation (an emoji, a symbol) is a token of its
 //!   own, and so are `!` and `?`.
@@ -158,7 +161,7 @@ pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
             lower.push_str(raw);
             lower.make_ascii_lowercase();
         } else {
-            lower = raw.to_lowercase();
+            lower = fold(raw);
         }
         // An emoticon with clause marks after it: the emoticon, then the marks.
         let marks = lower.trim_end_matches([',', '.', ';', '!', '?']);
@@ -246,6 +249,34 @@ pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
         }
     }
     (out, clauses)
+}
+
+/// The lower case of a word that is not plain ASCII, with fullwidth forms as ASCII and
+/// decomposed accents composed (NFC).
+fn fold(raw: &str) -> String {
+    let lower = raw.to_lowercase();
+    if !lower
+        .chars()
+        .any(|c| is_fullwidth_ascii(c) || ('\u{0300}'..='\u{036f}').contains(&c))
+    {
+        return lower;
+    }
+    let ascii = lower.chars().map(|c| {
+        if is_fullwidth_ascii(c) {
+            // The block mirrors ASCII 0x21..=0x7e at a fixed distance.
+            char::from_u32(c as u32 - 0xfee0).unwrap_or(c)
+        } else {
+            c
+        }
+    });
+    // Fullwidth capitals are lower-cased by `to_lowercase` into fullwidth small letters,
+    // which map to ASCII small letters here.
+    unicode_normalization::UnicodeNormalization::nfc(ascii).collect()
+}
+
+/// U+FF01..=U+FF5E: the fullwidth forms of ASCII's visible characters.
+fn is_fullwidth_ascii(c: char) -> bool {
+    ('\u{ff01}'..='\u{ff5e}').contains(&c)
 }
 
 /// Whether `s` is an emoticon, kept as a token when it stands alone (its punctuation would
@@ -434,7 +465,12 @@ mod tests {
             ("SOOOO GOOD", &["soooo", "good"]),
             // Marks stay in their word: a virama, a decomposed accent, a Persian non-joiner.
             ("नमस्ते दोस्तों।", &["नमस्ते", "दोस्तों"]),
-            ("esta\u{301} bien", &["esta\u{301}", "bien"]),
+            // A decomposed accent is composed: the same word as `está`.
+            ("esta\u{301} bien", &["está", "bien"]),
+            ("E\u{301}TAIT", &["était"]),
+            // Fullwidth letters, digits and marks read as ASCII.
+            ("ｈｅｌｌｏ！ Ｗｏｒｌｄ？", &["hello", "!", "world", "?"]),
+            ("注文１２３", &["注文000"]),
             ("می\u{200c}خواهم", &["می\u{200c}خواهم"]),
             ("สวัสดีครับ", &["สวัสดีครับ"]),
             ("meh :( but ok :D", &["meh", ":(", "but", "ok", ":d"]),
@@ -475,6 +511,11 @@ mod tests {
             (
                 "thanks @Acme, bye",
                 &[("thanks", 0), ("@user", 0), ("bye", 1)],
+            ),
+            // A fullwidth comma ends a clause as a comma does.
+            (
+                "ｎｏｔ ｇｏｏｄ，ｂｕｔ ｏｋ",
+                &[("not", 0), ("good", 0), ("but", 1), ("ok", 1)],
             ),
             (
                 "see https://x.co/a?b=1 now",

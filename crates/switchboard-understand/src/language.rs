@@ -426,6 +426,17 @@ mod tests {
     }
 
     #[test]
+    fn decomposed_accents_and_fullwidth_text_read_as_their_usual_spelling() {
+        // `¿dónde está?` with combining accents: "está" is a Spanish function word only once
+        // composed, and this short text has no other.
+        let nfd = "Paquete: ¿do\u{301}nde esta\u{301}?";
+        assert_eq!(detect("Paquete: ¿dónde está?").map(|l| l.code), Some("es"));
+        assert_eq!(detect(nfd).map(|l| l.code), Some("es"), "{nfd}");
+        let fullwidth = "ｗｈｅｒｅ ｉｓ ｍｙ ｐａｒｃｅｌ？";
+        assert_eq!(detect(fullwidth).map(|l| l.code), Some("en"), "{fullwidth}");
+    }
+
+    #[test]
     fn short_social_texts() {
         let cases = [
             ("where is my parcel? it was due yesterday", "en"),

@@ -128,11 +128,12 @@ impl Lexicon {
         let term = self.words.get(token).copied().unwrap_or_default();
         let mut read = Read {
             valence: term.valence,
+            long_run: has_long_run(token),
             elongated: false,
             modifier: term.modifier,
             ends_phrase: term.ends_phrase,
         };
-        if read.valence.is_none() && has_long_run(token) {
+        if read.valence.is_none() && read.long_run {
             let valence = |w: &str| self.words.get(w).and_then(|t| t.valence);
             read.valence = valence(&squeeze(token, 2)).or_else(|| valence(&squeeze(token, 1)));
             read.elongated = read.valence.is_some();
@@ -166,6 +167,9 @@ impl Lexicon {
 #[derive(Debug, Clone, Copy)]
 struct Read {
     valence: Option<f32>,
+    /// A letter repeats 3 or more times in a row ("sooo"), whether or not that helped.
+    long_run: bool,
+    /// The valence was found by shortening such a run.
     elongated: bool,
     modifier: Option<Modifier>,
     ends_phrase: bool,
@@ -224,6 +228,8 @@ pub struct LexiconScore {
     /// `(pos − neg) / sqrt((pos − neg)² + 15)`, in −1..=1.
     pub compound: f32,
     pub negated: u32,
+    /// Some word stretches a letter ("sooo"), known to the lexicon or not.
+    pub elongated: bool,
 }
 
 /// Scores `text` with `lex`, clause by clause.
@@ -307,6 +313,7 @@ pub(crate) fn score_tokens(
         negative,
         compound: raw / (raw * raw + 15.0).sqrt(),
         negated,
+        elongated: read.iter().any(|r| r.long_run),
     }
 }
 
@@ -343,7 +350,6 @@ pub fn lexicon_features(text: &str, tokens: &[Token], clauses: &[u32]) -> [f32; 
     let squash = |x: f32| x / (1.0 + x);
     let (letters, upper) = letters_and_capitals(text);
     let (letters, upper) = (letters.max(1) as f32, upper as f32);
-    let elongated = tokens.iter().any(|t| has_long_run(t));
     [
         squash(s.positive / 2.0),
         squash(s.negative / 2.0),
@@ -354,7 +360,7 @@ pub fn lexicon_features(text: &str, tokens: &[Token], clauses: &[u32]) -> [f32; 
         0.0,
         f32::from(u8::from(text.contains('?'))),
         if letters >= 4.0 { upper / letters } else { 0.0 },
-        f32::from(u8::from(elongated)),
+        f32::from(u8::from(s.elongated)),
     ]
 }
 
@@ -528,6 +534,22 @@ mod tests {
         ] {
             assert_eq!(squeeze(word, keep), want, "{word} {keep}");
         }
+    }
+
+    #[test]
+    fn elongation_is_seen_in_any_word() {
+        let elongated = |text: &str| {
+            let (tokens, clauses) = crate::features::tokens_in_clauses(text);
+            let s = score_tokens(crate::defaults::lexicon(), text, &tokens, &clauses);
+            let feature = lexicon_features(text, &tokens, &clauses)[LEXICON_FEATURES - 1];
+            assert_eq!(feature, f32::from(u8::from(s.elongated)), "{text}");
+            s.elongated
+        };
+        // A word the lexicon knows once shortened, one it does not know, and none.
+        assert!(elongated("this is goooood"));
+        assert!(elongated("wheeeere is my parcel"));
+        assert!(!elongated("where is my parcel, good"));
+        assert!(!elongated(""));
     }
 
     #[test]
