@@ -89,6 +89,11 @@ pub struct TrainConfig {
     pub extras: Extras,
     /// Threads for training (classes are independent problems).
     pub threads: usize,
+    /// Multiplies the temperature fitted on the held-back examples (1: as fitted). Below 1
+    /// when the examples are known to be easier than the texts the model will read, so its
+    /// confidence would otherwise claim more than it delivers (the shipped sentiment model:
+    /// [`crate::defaults::sentiment_config`]). The best label never changes with it.
+    pub temperature_scale: f32,
 }
 
 impl Default for TrainConfig {
@@ -102,6 +107,7 @@ impl Default for TrainConfig {
             unknown_below: 0.3,
             extras: Extras::None,
             threads: 2,
+            temperature_scale: 1.0,
         }
     }
 }
@@ -587,7 +593,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             char_weight: cfg.char_weight,
             dense_weight: cfg.dense_weight,
             extras: cfg.extras,
-            temperature,
+            temperature: temperature * cfg.temperature_scale,
             unknown_below: cfg.unknown_below,
             examples: examples.len(),
             holdout_accuracy,
@@ -719,7 +725,14 @@ impl TextModel {
 
     /// The most likely label, even when below the floor (for evaluation).
     pub fn best(&self, text: &str) -> usize {
-        argmax(&self.probabilities(text))
+        self.best_with_confidence(text).0
+    }
+
+    /// [`best`](Self::best), with its probability.
+    pub fn best_with_confidence(&self, text: &str) -> (usize, f32) {
+        let p = self.probabilities(text);
+        let best = argmax(&p);
+        (best, p.get(best).copied().unwrap_or(0.0))
     }
 
     /// The words (and word pairs) that pushed most toward `label`, strongest first.
@@ -1007,6 +1020,88 @@ pub fn score(labels: &[String], gold: &[&str], predicted: &[&str]) -> Scores {
     }
 }
 
+/// How far a model's confidence can be trusted, from its predictions on labelled texts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calibration {
+    /// The mean gap between confidence and accuracy, over equal-width confidence bins, each
+    /// weighted by its share of the predictions (0: confidence means what it says).
+    pub expected_calibration_error: f64,
+    /// The floor below which the model answers `unknown`.
+    pub unknown_below: f32,
+    /// The share of predictions at or above the floor: the ones a workspace acts on.
+    pub answered: f64,
+    /// The accuracy of those (0 when none is).
+    pub answered_accuracy: f64,
+    /// The bins with predictions in them, lowest confidence first.
+    pub bins: Vec<CalibrationBin>,
+}
+
+/// Predictions whose confidence fell in `from..to` (the last bin includes 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationBin {
+    pub from: f64,
+    pub to: f64,
+    pub examples: usize,
+    /// Their mean confidence.
+    pub confidence: f64,
+    /// The share of them that was right.
+    pub accuracy: f64,
+}
+
+/// [`Calibration`] of predictions with `confidence` (the best label's probability) and
+/// whether each was `correct`, over `bins` equal-width bins (at least 1).
+pub fn calibration(
+    confidence: &[f32],
+    correct: &[bool],
+    unknown_below: f32,
+    bins: usize,
+) -> Calibration {
+    let bins = bins.max(1);
+    let n = confidence.len().min(correct.len());
+    // Per bin: predictions, summed confidence, right ones.
+    let mut acc = vec![(0usize, 0f64, 0usize); bins];
+    let (mut answered, mut answered_right) = (0usize, 0usize);
+    for (&c, &ok) in confidence.iter().zip(correct) {
+        let c = if c.is_finite() {
+            c.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let b = ((f64::from(c) * bins as f64) as usize).min(bins - 1);
+        acc[b].0 += 1;
+        acc[b].1 += f64::from(c);
+        acc[b].2 += usize::from(ok);
+        if c >= unknown_below {
+            answered += 1;
+            answered_right += usize::from(ok);
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let mut ece = 0.0;
+    let mut out = Vec::new();
+    for (i, &(count, sum, right)) in acc.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let (confidence, accuracy) = (sum / count as f64, ratio(right, count));
+        ece += (confidence - accuracy).abs() * count as f64 / n as f64;
+        out.push(CalibrationBin {
+            from: i as f64 / bins as f64,
+            to: (i + 1) as f64 / bins as f64,
+            examples: count,
+            confidence,
+            accuracy,
+        });
+    }
+    Calibration {
+        expected_calibration_error: ece,
+        unknown_below,
+        answered: ratio(answered, n),
+        answered_accuracy: ratio(answered_right, answered),
+        bins: out,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1253,6 +1348,28 @@ mod tests {
     }
 
     #[test]
+    fn calibration_table() {
+        // Two bins of ten. 0.95-confident: 3 of 4 right; 0.35-confident: 1 of 2 right.
+        let conf = [0.95, 0.95, 0.95, 0.95, 0.35, 0.35];
+        let right = [true, true, true, false, true, false];
+        let c = calibration(&conf, &right, 0.5, 10);
+        assert_eq!(c.bins.len(), 2);
+        assert_eq!((c.bins[0].examples, c.bins[1].examples), (2, 4));
+        assert!((c.bins[0].from - 0.3).abs() < 1e-9 && (c.bins[1].to - 1.0).abs() < 1e-9);
+        assert!((c.bins[1].accuracy - 0.75).abs() < 1e-9);
+        // |0.35 − 0.5| · 2/6 + |0.95 − 0.75| · 4/6
+        let want = 0.15 * 2.0 / 6.0 + 0.2 * 4.0 / 6.0;
+        assert!((c.expected_calibration_error - want).abs() < 1e-6, "{c:?}");
+        assert!((c.answered - 4.0 / 6.0).abs() < 1e-9);
+        assert!((c.answered_accuracy - 0.75).abs() < 1e-9);
+        // Confidence 1 falls in the last bin; nothing, or nothing answered, is no division.
+        assert_eq!(calibration(&[1.0], &[true], 0.5, 10).bins[0].from, 0.9);
+        let none = calibration(&[], &[], 0.5, 10);
+        assert_eq!((none.answered, none.expected_calibration_error), (0.0, 0.0));
+        assert_eq!(calibration(&[0.2], &[true], 0.5, 10).answered_accuracy, 0.0);
+    }
+
+    #[test]
     fn scores_table() {
         let labels: Vec<String> = ["a", "b"].iter().map(|s| (*s).to_owned()).collect();
         let s = score(&labels, &["a", "a", "b", "b"], &["a", "b", "b", "unknown"]);
@@ -1263,6 +1380,26 @@ mod tests {
         assert_eq!(s.per_label["b"].recall, 0.5);
         let f1_a = 2.0 * 1.0 * 0.5 / 1.5;
         assert!((s.macro_f1 - (f1_a + 0.5) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_temperature_scale_softens_confidence_but_never_the_label() {
+        let plain = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        let cfg = TrainConfig {
+            temperature_scale: 0.3,
+            ..TrainConfig::default()
+        };
+        let soft = train("intent", &toy(), &cfg).unwrap();
+        let (t, s) = (plain.header().temperature, soft.header().temperature);
+        assert!((s - 0.3 * t).abs() < 1e-5, "{t} {s}");
+        for text in ["my card never arrived", "refund please", "zebra xylophone"] {
+            let (a, b) = (
+                plain.best_with_confidence(text),
+                soft.best_with_confidence(text),
+            );
+            assert_eq!(a.0, b.0, "{text}");
+            assert!(b.1 <= a.1 + 1e-6, "{text}: {a:?} {b:?}");
+        }
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub enum ModelCommand {
         kind: String,
     },
     /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
-    /// precision/recall/F1, and predictions per second.
+    /// precision/recall/F1, calibration (how far its confidence can be trusted, and how many
+    /// predictions clear its `unknown` floor), and predictions per second.
     Eval {
         /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
         #[arg(long)]
@@ -283,12 +284,25 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             let model = load(&model)?;
             let examples = examples(&input)?;
             let started = Instant::now();
-            let predicted: Vec<&str> = examples
+            // The best label, even below the floor, and its probability.
+            let best: Vec<(usize, f32)> = examples
                 .iter()
-                .map(|e| model.labels()[model.best(&e.text)].as_str())
+                .map(|e| model.best_with_confidence(&e.text))
                 .collect();
             let seconds = started.elapsed().as_secs_f64();
+            let predicted: Vec<&str> = best
+                .iter()
+                .map(|&(b, _)| model.labels()[b].as_str())
+                .collect();
             let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+            let right: Vec<bool> = gold.iter().zip(&predicted).map(|(g, p)| g == p).collect();
+            let confidence: Vec<f32> = best.iter().map(|&(_, c)| c).collect();
+            let calibration = switchboard_understand::model::calibration(
+                &confidence,
+                &right,
+                model.header().unknown_below,
+                10,
+            );
             let unseen: Vec<&str> = {
                 let mut u: Vec<&str> = gold
                     .iter()
@@ -308,6 +322,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "macro_f1": s.macro_f1,
                     "per_label": s.per_label,
                     "labels_not_in_model": unseen,
+                    "calibration": calibration,
                     "predictions_per_second": s.examples as f64 / seconds.max(1e-9),
                 }))?
             );

@@ -149,6 +149,23 @@ fn train_eval_and_analyze() {
     assert!(report["macro_f1"].as_f64().unwrap() >= 0.95, "{report}");
     assert_eq!(report["per_label"]["refund"]["support"], 8);
     assert!(report["predictions_per_second"].as_f64().unwrap() > 0.0);
+    // Calibration: the bins hold every example, and the share answered above the floor and
+    // its accuracy agree with them.
+    let cal = &report["calibration"];
+    let bins = cal["bins"].as_array().unwrap();
+    let binned: u64 = bins.iter().map(|b| b["examples"].as_u64().unwrap()).sum();
+    assert_eq!(binned, 24, "{cal}");
+    let ece = cal["expected_calibration_error"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ece), "{cal}");
+    let floor = cal["unknown_below"].as_f64().unwrap();
+    let above: u64 = bins
+        .iter()
+        .filter(|b| b["from"].as_f64().unwrap() >= floor)
+        .map(|b| b["examples"].as_u64().unwrap())
+        .sum();
+    let answered = cal["answered"].as_f64().unwrap();
+    assert!(answered * 24.0 >= above as f64 - 1e-9, "{cal}");
+    assert!(cal["answered_accuracy"].as_f64().unwrap() >= 0.95, "{cal}");
 
     let out = run_with_input(
         &["analyze", "--model", p(&model)],
