@@ -5,6 +5,9 @@
 # - TweetEval sentiment (validation set): the shipped sentiment model (`builtin:sentiment`).
 # Prints the JSON reports. Skips (exit 0) with a message when the data is absent.
 #
+# - TWCS purposes: the shipped purpose model (`builtin:purpose`) on 400 customer tweets the
+#   project labelled (scripts/eval/twcs-purpose.csv, ids only; scripts/eval/README.md), per half.
+#
 # Optional held-out sets that are not in ../shared/data (pass their paths; never commit them):
 # - BANKING77_TEST: BANKING77's official test split (`text,category`, 3,080 rows); the model
 #   trained on all of train.csv is scored on it.
@@ -13,8 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=../shared/data
-if [ ! -f "$data/banking77/train.csv" ] || [ ! -f "$data/tweeteval-sentiment/val_text.txt" ]; then
-  echo "skipped: $data/banking77 or $data/tweeteval-sentiment is absent" >&2
+if [ ! -f "$data/banking77/train.csv" ] || [ ! -f "$data/tweeteval-sentiment/val_text.txt" ] \
+  || [ ! -f "$data/twcs/twcs_head5000.csv" ]; then
+  echo "skipped: $data/banking77, $data/tweeteval-sentiment or $data/twcs is absent" >&2
   exit 0
 fi
 cargo build --release -q
@@ -37,6 +41,17 @@ labels = open(f"{data}/tweeteval-sentiment/val_labels.txt").read().split()
 with open(f"{work}/tweets.jsonl", "w") as out:
     for t, l in zip(texts, labels):
         out.write(json.dumps({"text": t, "label": names[int(l)]}) + "\n")
+# The TWCS file has a bare \r inside one unquoted field (../shared/data/README.md).
+raw = open(f"{data}/twcs/twcs_head5000.csv", encoding="utf-8", newline="").read()
+tweets = csv.DictReader(raw.replace("\r\n", "\n").replace("\r", " ").splitlines(True))
+text_of = {r["tweet_id"]: " ".join(r["text"].split()) for r in tweets}
+halves = {"dev": [], "test": []}
+for r in csv.DictReader(open("scripts/eval/twcs-purpose.csv", newline="")):
+    halves[r["split"]].append({"text": text_of[r["tweet_id"]], "label": r["purpose"]})
+for half, rows in halves.items():
+    with open(f"{work}/purpose-{half}.jsonl", "w") as out:
+        for r in rows:
+            out.write(json.dumps(r) + "\n")
 PY
 
 echo "== BANKING77: train on 80% of train.csv"
@@ -50,6 +65,11 @@ echo "== TweetEval sentiment (validation), the shipped model"
 $bin model eval --model builtin:sentiment --input "$work/tweets.jsonl" --format jsonl \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
 scores='import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")}))'
+for half in dev test; do
+  echo "== purpose, the shipped model, on the $half half of the project's TWCS labels"
+  $bin model eval --model builtin:purpose --input "$work/purpose-$half.jsonl" --format jsonl \
+    | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["calibration"]; print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")} | {"ece": round(c["expected_calibration_error"],3), "answered": round(c["answered"],3), "answered_accuracy": round(c["answered_accuracy"],3)})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
+done
 if [ -n "${BANKING77_TEST:-}" ]; then
   echo "== BANKING77: the model trained on all of train.csv, on $BANKING77_TEST"
   $bin model eval --model "$work/all.model" --input "$BANKING77_TEST" --label-column category \
