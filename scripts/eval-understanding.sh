@@ -5,8 +5,9 @@
 # - TweetEval sentiment (validation set): the shipped sentiment model (`builtin:sentiment`).
 # Prints the JSON reports. Skips (exit 0) with a message when the data is absent.
 #
-# - TWCS purposes: the shipped purpose model (`builtin:purpose`) on 400 customer tweets the
-#   project labelled (scripts/eval/twcs-purpose.csv, ids only; scripts/eval/README.md), per half.
+# - TWCS: the shipped purpose and sentiment models on 400 customer tweets the project labelled
+#   (scripts/eval/twcs-labels.csv, ids only; scripts/eval/README.md), per half. VADER on the
+#   same tweets: scripts/vader_baseline.py.
 #
 # Optional held-out sets that are not in ../shared/data (pass their paths; never commit them):
 # - BANKING77_TEST: BANKING77's official test split (`text,category`, 3,080 rows); the model
@@ -45,13 +46,12 @@ with open(f"{work}/tweets.jsonl", "w") as out:
 raw = open(f"{data}/twcs/twcs_head5000.csv", encoding="utf-8", newline="").read()
 tweets = csv.DictReader(raw.replace("\r\n", "\n").replace("\r", " ").splitlines(True))
 text_of = {r["tweet_id"]: " ".join(r["text"].split()) for r in tweets}
-halves = {"dev": [], "test": []}
-for r in csv.DictReader(open("scripts/eval/twcs-purpose.csv", newline="")):
-    halves[r["split"]].append({"text": text_of[r["tweet_id"]], "label": r["purpose"]})
-for half, rows in halves.items():
-    with open(f"{work}/purpose-{half}.jsonl", "w") as out:
-        for r in rows:
-            out.write(json.dumps(r) + "\n")
+for half in ("dev", "test"):
+    for what in ("purpose", "sentiment"):
+        with open(f"{work}/{what}-{half}.jsonl", "w") as out:
+            for r in csv.DictReader(open("scripts/eval/twcs-labels.csv", newline="")):
+                if r["split"] == half:
+                    out.write(json.dumps({"text": text_of[r["tweet_id"]], "label": r[what]}) + "\n")
 PY
 
 echo "== BANKING77: train on 80% of train.csv"
@@ -66,6 +66,9 @@ $bin model eval --model builtin:sentiment --input "$work/tweets.jsonl" --format 
   | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
 scores='import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")}))'
 for half in dev test; do
+  echo "== sentiment, the shipped model, on the $half half of the project's TWCS labels"
+  $bin model eval --model builtin:sentiment --input "$work/sentiment-$half.jsonl" --format jsonl \
+    | python3 -c "$scores"
   echo "== purpose, the shipped model, on the $half half of the project's TWCS labels"
   $bin model eval --model builtin:purpose --input "$work/purpose-$half.jsonl" --format jsonl \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["calibration"]; print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")} | {"ece": round(c["expected_calibration_error"],3), "answered": round(c["answered"],3), "answered_accuracy": round(c["answered_accuracy"],3)})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
