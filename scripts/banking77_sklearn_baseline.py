@@ -28,7 +28,10 @@ except FileNotFoundError:
     sys.exit(0)
 if len(sys.argv) > 2:
     train = rows
-    test = list(csv.DictReader(open(sys.argv[2], newline="")))
+    try:
+        test = list(csv.DictReader(open(sys.argv[2], newline="")))
+    except FileNotFoundError:
+        sys.exit(f"{sys.argv[2]} is not there: pass BANKING77's official test.csv, or nothing")
 else:
     train = [r for i, r in enumerate(rows) if i % 5 != 4]
     test = [r for i, r in enumerate(rows) if i % 5 == 4]

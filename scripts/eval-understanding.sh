@@ -13,8 +13,14 @@
 # - BANKING77_TEST: BANKING77's official test split (`text,category`, 3,080 rows); the model
 #   trained on all of train.csv is scored on it.
 # - SENTIMENT_EXTRA: space-separated JSONL files of {"text", "label"} tweets (negative,
-#   neutral, positive), each scored with the shipped sentiment model.
+#   neutral, positive), each scored with the shipped sentiment model (paths without spaces).
+# Relative paths are read from the directory the script is started in.
 set -euo pipefail
+banking77_test=${BANKING77_TEST:+$(realpath "$BANKING77_TEST")}
+sentiment_extra=()
+for extra in ${SENTIMENT_EXTRA:-}; do
+  sentiment_extra+=("$(realpath "$extra")")
+done
 cd "$(dirname "$0")/.."
 data=../shared/data
 if [ ! -f "$data/banking77/train.csv" ] || [ ! -f "$data/tweeteval-sentiment/val_text.txt" ] \
@@ -73,12 +79,12 @@ for half in dev test; do
   $bin model eval --model builtin:purpose --input "$work/purpose-$half.jsonl" --format jsonl \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["calibration"]; print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")} | {"ece": round(c["expected_calibration_error"],3), "answered": round(c["answered"],3), "answered_accuracy": round(c["answered_accuracy"],3)})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
 done
-if [ -n "${BANKING77_TEST:-}" ]; then
-  echo "== BANKING77: the model trained on all of train.csv, on $BANKING77_TEST"
-  $bin model eval --model "$work/all.model" --input "$BANKING77_TEST" --label-column category \
+if [ -n "$banking77_test" ]; then
+  echo "== BANKING77: the model trained on all of train.csv, on $banking77_test"
+  $bin model eval --model "$work/all.model" --input "$banking77_test" --label-column category \
     | python3 -c "$scores"
 fi
-for extra in ${SENTIMENT_EXTRA:-}; do
+for extra in ${sentiment_extra[@]+"${sentiment_extra[@]}"}; do
   echo "== sentiment, the shipped model, on $extra"
   $bin model eval --model builtin:sentiment --input "$extra" --format jsonl | python3 -c "$scores"
 done

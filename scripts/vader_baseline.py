@@ -14,13 +14,16 @@ import json
 import os
 import sys
 
-from sklearn.metrics import f1_score
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
+extras = [os.path.abspath(p) for p in sys.argv[1:]]
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 data = "../shared/data"
 if not os.path.isdir(f"{data}/tweeteval-sentiment") or not os.path.isdir(f"{data}/twcs"):
     print(f"skipped: {data}/tweeteval-sentiment or {data}/twcs is absent", file=sys.stderr)
     sys.exit(0)
+
+from sklearn.metrics import f1_score  # noqa: E402
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
 vader = SentimentIntensityAnalyzer()
 
 
@@ -48,5 +51,5 @@ rows = list(csv.DictReader(open("scripts/eval/twcs-labels.csv", newline="")))
 for half in ("dev", "test"):
     report(f"TWCS {half}", [(text_of[r["tweet_id"]], r["sentiment"]) for r in rows if r["split"] == half])
 
-for path in sys.argv[1:]:
+for path in extras:
     report(path, [(o["text"], o["label"]) for o in map(json.loads, open(path))])

@@ -206,7 +206,7 @@ pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
             clauses.push(clause);
             // A link or a handle is one token, but a comma after it still ends the clause (no
             // emoticon and no plain word ends with one).
-            if raw
+            if lower
                 .chars()
                 .next_back()
                 .is_some_and(|c| ends_clause(c, true))
@@ -254,11 +254,11 @@ pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
 /// The lower case of a word that is not plain ASCII, with fullwidth forms as ASCII and
 /// decomposed accents composed (NFC).
 fn fold(raw: &str) -> String {
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
     let lower = raw.to_lowercase();
-    if !lower
-        .chars()
-        .any(|c| is_fullwidth_ascii(c) || ('\u{0300}'..='\u{036f}').contains(&c))
-    {
+    // Decomposed text is not "quickly NFC": accents, but also kana voicing marks and Hangul
+    // jamo as macOS writes them.
+    if !lower.chars().any(is_fullwidth_ascii) && is_nfc_quick(lower.chars()) == IsNormalized::Yes {
         return lower;
     }
     let ascii = lower.chars().map(|c| {
@@ -468,6 +468,8 @@ mod tests {
             // A decomposed accent is composed: the same word as `está`.
             ("esta\u{301} bien", &["está", "bien"]),
             ("E\u{301}TAIT", &["était"]),
+            // Kana with a decomposed voicing mark, as macOS writes file names.
+            ("か\u{3099}", &["が"]),
             // Fullwidth letters, digits and marks read as ASCII.
             ("ｈｅｌｌｏ！ Ｗｏｒｌｄ？", &["hello", "!", "world", "?"]),
             ("注文１２３", &["注文000"]),
@@ -512,10 +514,14 @@ mod tests {
                 "thanks @Acme, bye",
                 &[("thanks", 0), ("@user", 0), ("bye", 1)],
             ),
-            // A fullwidth comma ends a clause as a comma does.
+            // A fullwidth comma ends a clause as a comma does, after a handle too.
             (
                 "ｎｏｔ ｇｏｏｄ，ｂｕｔ ｏｋ",
                 &[("not", 0), ("good", 0), ("but", 1), ("ok", 1)],
+            ),
+            (
+                "ｔｈａｎｋｓ ＠Ａｃｍｅ， ｂｙｅ",
+                &[("thanks", 0), ("@user", 0), ("bye", 1)],
             ),
             (
                 "see https://x.co/a?b=1 now",

@@ -91,8 +91,10 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Multiplies the temperature fitted on the held-back examples (1: as fitted). Below 1
     /// when the examples are known to be easier than the texts the model will read, so its
-    /// confidence would otherwise claim more than it delivers (the shipped sentiment model:
-    /// [`crate::defaults::sentiment_config`]). The best label never changes with it.
+    /// confidence would otherwise claim more than it delivers (the shipped models:
+    /// [`crate::defaults::purpose_config`], [`crate::defaults::sentiment_config`]). The best
+    /// label never changes with it, but a confidence floor (`unknown_below`, a playbook's
+    /// `min_confidence`) then sees lower confidences. Must be positive.
     pub temperature_scale: f32,
 }
 
@@ -180,6 +182,8 @@ pub enum ModelError {
     Format(u32),
     #[error("the model file is damaged: {0}")]
     Corrupt(String),
+    #[error("bad training setting: {0}")]
+    Setting(String),
 }
 
 /// A prediction: the label (or `unknown`) and its calibrated probability.
@@ -474,6 +478,13 @@ fn label_examples(examples: &[Example]) -> Result<(Vec<String>, Vec<usize>), Mod
 
 /// Trains a model of `kind` on `examples`.
 pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<TextModel, ModelError> {
+    if !(cfg.temperature_scale.is_finite() && cfg.temperature_scale > 0.0) {
+        // Zero or NaN would write a file `load` refuses; a negative one would flip every label.
+        return Err(ModelError::Setting(format!(
+            "temperature_scale must be a positive number, not {}",
+            cfg.temperature_scale
+        )));
+    }
     let (labels, gold) = label_examples(examples)?;
     let raws: Vec<_> = examples
         .iter()
@@ -1049,14 +1060,16 @@ pub struct CalibrationBin {
 }
 
 /// [`Calibration`] of predictions with `confidence` (the best label's probability) and
-/// whether each was `correct`, over `bins` equal-width bins (at least 1).
+/// whether each was `correct` (two slices of the same length), over `bins` equal-width bins
+/// (1 to 1,000). A confidence that is not a number counts as 0.
 pub fn calibration(
     confidence: &[f32],
     correct: &[bool],
     unknown_below: f32,
     bins: usize,
 ) -> Calibration {
-    let bins = bins.max(1);
+    debug_assert_eq!(confidence.len(), correct.len());
+    let bins = bins.clamp(1, 1000);
     let n = confidence.len().min(correct.len());
     // Per bin: predictions, summed confidence, right ones.
     let mut acc = vec![(0usize, 0f64, 0usize); bins];
@@ -1067,7 +1080,8 @@ pub fn calibration(
         } else {
             0.0
         };
-        let b = ((f64::from(c) * bins as f64) as usize).min(bins - 1);
+        // In f32, as the confidences are: 0.7 is in the bin that starts at 0.7.
+        let b = ((c * bins as f32) as usize).min(bins - 1);
         acc[b].0 += 1;
         acc[b].1 += f64::from(c);
         acc[b].2 += usize::from(ok);
@@ -1362,6 +1376,8 @@ mod tests {
         assert!((c.expected_calibration_error - want).abs() < 1e-6, "{c:?}");
         assert!((c.answered - 4.0 / 6.0).abs() < 1e-9);
         assert!((c.answered_accuracy - 0.75).abs() < 1e-9);
+        let seven = calibration(&[0.7], &[true], 0.5, 10);
+        assert!((seven.bins[0].from - 0.7).abs() < 1e-9, "{seven:?}");
         // Confidence 1 falls in the last bin; nothing, or nothing answered, is no division.
         assert_eq!(calibration(&[1.0], &[true], 0.5, 10).bins[0].from, 0.9);
         let none = calibration(&[], &[], 0.5, 10);
@@ -1392,6 +1408,16 @@ mod tests {
         let soft = train("intent", &toy(), &cfg).unwrap();
         let (t, s) = (plain.header().temperature, soft.header().temperature);
         assert!((s - 0.3 * t).abs() < 1e-5, "{t} {s}");
+        for bad in [0.0, -1.0, f32::NAN] {
+            let cfg = TrainConfig {
+                temperature_scale: bad,
+                ..TrainConfig::default()
+            };
+            assert!(
+                matches!(train("intent", &toy(), &cfg), Err(ModelError::Setting(_))),
+                "{bad}"
+            );
+        }
         for text in ["my card never arrived", "refund please", "zebra xylophone"] {
             let (a, b) = (
                 plain.best_with_confidence(text),
