@@ -979,6 +979,19 @@ pub struct Scores {
     pub per_label: BTreeMap<String, LabelScore>,
 }
 
+/// How often each gold label was predicted as each label: `gold → predicted → count`, the
+/// cells that occur only (a 77-intent model's mistakes fit on a screen).
+pub fn confusion(gold: &[&str], predicted: &[&str]) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for (g, p) in gold.iter().zip(predicted) {
+        *out.entry((*g).to_owned())
+            .or_default()
+            .entry((*p).to_owned())
+            .or_default() += 1;
+    }
+    out
+}
+
 /// Scores `predicted` against `gold` (label names; a predicted label outside `labels`, such
 /// as `unknown`, counts as wrong). Macro F1 averages over the gold labels.
 pub fn score(labels: &[String], gold: &[&str], predicted: &[&str]) -> Scores {
@@ -1359,6 +1372,16 @@ mod tests {
             TextModel::from_bytes(&bytes),
             Err(ModelError::Corrupt(m)) if m.contains("do not match its length")
         ));
+    }
+
+    #[test]
+    fn confusion_counts_each_pair() {
+        let c = confusion(&["a", "a", "a", "b"], &["a", "b", "a", "unknown"]);
+        assert_eq!(c["a"]["a"], 2);
+        assert_eq!(c["a"]["b"], 1);
+        assert_eq!(c["b"]["unknown"], 1);
+        assert!(!c["b"].contains_key("b"));
+        assert!(confusion(&[], &[]).is_empty());
     }
 
     #[test]

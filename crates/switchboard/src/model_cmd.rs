@@ -63,7 +63,8 @@ pub enum ModelCommand {
     },
     /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
     /// precision/recall/F1, calibration (how far its confidence can be trusted, and how many
-    /// predictions clear its `unknown` floor), and predictions per second.
+    /// predictions clear its `unknown` floor), the confusion (gold label → predicted label →
+    /// count), and predictions per second.
     Eval {
         /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
         #[arg(long)]
@@ -323,6 +324,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "per_label": s.per_label,
                     "labels_not_in_model": unseen,
                     "calibration": calibration,
+                    "confusion": switchboard_understand::model::confusion(&gold, &predicted),
                     "predictions_per_second": s.examples as f64 / seconds.max(1e-9),
                 }))?
             );

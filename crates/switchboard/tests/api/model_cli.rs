@@ -166,6 +166,20 @@ fn train_eval_and_analyze() {
     let answered = cal["answered"].as_f64().unwrap();
     assert!(answered * 24.0 >= above as f64 - 1e-9, "{cal}");
     assert!(cal["answered_accuracy"].as_f64().unwrap() >= 0.95, "{cal}");
+    // The confusion holds every example once, and its diagonal is the accuracy.
+    let confusion = report["confusion"].as_object().unwrap();
+    let (mut cells, mut right) = (0, 0);
+    for (gold, row) in confusion {
+        for (predicted, n) in row.as_object().unwrap() {
+            let n = n.as_u64().unwrap();
+            cells += n;
+            if gold == predicted {
+                right += n;
+            }
+        }
+    }
+    assert_eq!(cells, 24, "{confusion:?}");
+    assert!((right as f64 / 24.0 - report["accuracy"].as_f64().unwrap()).abs() < 1e-9);
 
     let out = run_with_input(
         &["analyze", "--model", p(&model)],
