@@ -184,6 +184,26 @@ pub enum ModelError {
     Corrupt(String),
     #[error("bad training setting: {0}")]
     Setting(String),
+    #[error(
+        "calibrating needs at least {MIN_TO_CALIBRATE} examples whose labels the model knows; \
+         there are {0}"
+    )]
+    TooFewToCalibrate(usize),
+}
+
+/// The fewest labelled examples [`TextModel::recalibrate`] fits a temperature on.
+pub const MIN_TO_CALIBRATE: usize = 20;
+
+/// What [`TextModel::recalibrate`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recalibrated {
+    /// The examples it fitted on (those whose label the model knows).
+    pub examples: usize,
+    pub temperature_before: f32,
+    pub temperature_after: f32,
+    /// The expected calibration error on those examples, before and after.
+    pub ece_before: f64,
+    pub ece_after: f64,
 }
 
 /// A prediction: the label (or `unknown`) and its calibrated probability.
@@ -732,6 +752,47 @@ impl TextModel {
     /// The most likely label, or `unknown` below the model's floor.
     pub fn predict(&self, text: &str) -> Prediction {
         self.decide(&self.probabilities(text))
+    }
+
+    /// Fits the temperature anew on labelled examples of the texts the model will really
+    /// read (a workspace's own messages, labelled by people), where the examples it was
+    /// trained on were easier or different. Examples whose label the model does not know are
+    /// skipped. The best label of every text stays the same; the confidences, and so what a
+    /// confidence floor lets through, change.
+    pub fn recalibrate(&mut self, examples: &[Example]) -> Result<Recalibrated, ModelError> {
+        let (mut scores, mut gold) = (Vec::new(), Vec::new());
+        for e in examples {
+            if let Some(g) = self.header.labels.iter().position(|l| *l == e.label) {
+                scores.push(self.scores(&self.vector(&e.text)));
+                gold.push(g);
+            }
+        }
+        if scores.len() < MIN_TO_CALIBRATE {
+            return Err(ModelError::TooFewToCalibrate(scores.len()));
+        }
+        let ece = |t: f32| {
+            let (confidence, correct): (Vec<f32>, Vec<bool>) = scores
+                .iter()
+                .zip(&gold)
+                .map(|(s, &g)| {
+                    let p = softmax(s, t);
+                    let best = argmax(&p);
+                    (p[best], best == g)
+                })
+                .unzip();
+            calibration(&confidence, &correct, self.header.unknown_below, 10)
+                .expected_calibration_error
+        };
+        let before = self.header.temperature;
+        let after = fit_temperature(&scores, &gold);
+        self.header.temperature = after;
+        Ok(Recalibrated {
+            examples: scores.len(),
+            temperature_before: before,
+            temperature_after: after,
+            ece_before: ece(before),
+            ece_after: ece(after),
+        })
     }
 
     /// The most likely label, even when below the floor (for evaluation).
@@ -1449,6 +1510,44 @@ mod tests {
             assert_eq!(a.0, b.0, "{text}");
             assert!(b.1 <= a.1 + 1e-6, "{text}: {a:?} {b:?}");
         }
+    }
+
+    #[test]
+    fn recalibrating_on_harder_texts_softens_confidence_not_labels() {
+        let mut model = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        let before = model.clone();
+        // Real traffic the model gets right only half the time: every other example's label
+        // swapped for another the model knows.
+        let labels = model.labels().to_vec();
+        let real: Vec<Example> = toy()
+            .iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+            .map(|(i, e)| {
+                let mut e = e.clone();
+                if i % 2 == 1 {
+                    e.label = labels.iter().find(|l| **l != e.label).unwrap().clone();
+                }
+                e
+            })
+            .collect();
+        let r = model.recalibrate(&real).unwrap();
+        assert_eq!(r.examples, 40);
+        assert!(r.temperature_after < r.temperature_before, "{r:?}");
+        assert!(r.ece_after < r.ece_before, "{r:?}");
+        assert_eq!(model.header().temperature, r.temperature_after);
+        for e in toy() {
+            assert_eq!(model.best(&e.text), before.best(&e.text), "{}", e.text);
+        }
+        // Too few examples the model knows: refused, the model unchanged.
+        let mut again = before.clone();
+        let unknown: Vec<Example> = (0..30).map(|i| ex(&format!("text {i}"), "zzz")).collect();
+        assert_eq!(
+            again.recalibrate(&unknown).unwrap_err(),
+            ModelError::TooFewToCalibrate(0)
+        );
+        assert_eq!(again.header().temperature, before.header().temperature);
     }
 
     #[test]

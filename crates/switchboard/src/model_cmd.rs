@@ -72,6 +72,20 @@ pub enum ModelCommand {
         #[command(flatten)]
         input: InputArgs,
     },
+    /// Fit a model's confidence to labelled examples of real traffic (for example a
+    /// workspace's own messages, labelled by people) and write the result as a new model:
+    /// the same labels, truer confidences. Prints JSON: the examples used, the temperature
+    /// and the expected calibration error before and after.
+    Calibrate {
+        /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Where to write the calibrated model.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -104,6 +118,18 @@ pub(crate) fn examples(
     })?;
     read(&text, format, &a.text_column, &a.label_column)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))
+}
+
+/// Writes a model file whole to a temporary file first (a name nothing else uses), then
+/// renames it: a failed write never leaves half a model.
+fn write_model(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp = out.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))
 }
 
 /// Reads a model file, or one of the shipped models.
@@ -255,17 +281,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             let model = train(&kind, &examples, &cfg)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", input.input.display()))?;
             let bytes = model.to_bytes();
-            // Written whole to a temporary file first (a name nothing else uses): a failed
-            // write never leaves half a model.
-            let name = out
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "model".into());
-            let tmp = out.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-            std::fs::write(&tmp, &bytes)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, &out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            write_model(&out, &bytes)?;
             let h = model.header();
             println!(
                 "{}",
@@ -279,6 +295,16 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "seconds": started.elapsed().as_secs_f64(),
                 })
             );
+            Ok(())
+        }
+        ModelCommand::Calibrate { model, input, out } => {
+            let mut model = load(&model)?;
+            let examples = examples(&input)?;
+            let done = model
+                .recalibrate(&examples)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.input.display()))?;
+            write_model(&out, &model.to_bytes())?;
+            println!("{}", json!({ "model": out, "calibration": done }));
             Ok(())
         }
         ModelCommand::Eval { model, input } => {

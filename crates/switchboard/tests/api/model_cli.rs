@@ -501,3 +501,65 @@ fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
     );
     assert_eq!(lines[3]["personal_data"][0]["end"], 26);
 }
+
+#[test]
+fn calibrate_writes_a_model_with_the_same_labels_and_refuses_too_few_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model, out) = train_fixture(dir.path());
+    assert!(out.status.success());
+    let calibrated = dir.path().join("calibrated.model");
+    let run_calibrate = |input: &Path, out: &Path| {
+        run(&[
+            "model",
+            "calibrate",
+            "--model",
+            p(&model),
+            "--input",
+            p(input),
+            "--label-column",
+            "category",
+            "--out",
+            p(out),
+        ])
+    };
+    let out = run_calibrate(&data, &calibrated);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &report["calibration"];
+    assert_eq!(c["examples"], 24, "{report}");
+    assert!(c["temperature_after"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        c["ece_after"].as_f64().unwrap() <= c["ece_before"].as_f64().unwrap() + 1e-6,
+        "{report}"
+    );
+    // The calibrated model predicts the same labels.
+    let text = "where is my card, it never came\nplease refund me\n".as_bytes();
+    let labels = |m: &Path| {
+        let out = run_with_input(&["analyze", "--model", p(m)], text);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["intent"]["label"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labels(&model), labels(&calibrated));
+
+    // Labels the model does not know: refused by name, nothing written.
+    let other = dir.path().join("other.csv");
+    let mut csv = String::from("text,category\n");
+    for i in 0..30 {
+        csv.push_str(&format!("text {i},weather\n"));
+    }
+    std::fs::write(&other, csv).unwrap();
+    let nothing = dir.path().join("nothing.model");
+    let out = run_calibrate(&other, &nothing);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least 20 examples"), "{err}");
+    assert!(!nothing.exists());
+}
