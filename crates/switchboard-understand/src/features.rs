@@ -416,6 +416,21 @@ pub fn ngrams(
         padded.push(b' ');
         padded.extend_from_slice(t.as_bytes());
         padded.push(b' ');
+        if t.is_ascii() {
+            // Most words: a character is a byte, so an n-gram is a run of bytes.
+            for from in 0..padded.len() {
+                let mut h = start;
+                let run = &padded[from..padded.len().min(from + hi)];
+                for (n, &b) in run.iter().enumerate() {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(FNV_PRIME);
+                    if n + 1 >= lo {
+                        emit(h, Block::Char, i, i, n + 1);
+                    }
+                }
+            }
+            continue;
+        }
         starts.clear();
         starts.push(0);
         starts.extend(t.char_indices().map(|(at, _)| at + 1));
@@ -581,31 +596,39 @@ mod tests {
 
     #[test]
     fn character_grams_hash_as_their_text() {
-        let toks = tokens("día");
-        let mut keys = Vec::new();
-        ngrams(
-            &FeatureConfig {
-                word_max: 1,
-                ..FeatureConfig::default()
-            },
-            &toks,
-            &mut |k, b, _, _, _| {
-                if b == Block::Char {
-                    keys.push(k)
+        // "día" takes the path for any text, "card" the one for plain ASCII: both must give
+        // the hash of each n-gram's text, in order, whatever the lengths asked for.
+        for word in ["día", "card", "a", "naïve"] {
+            for (lo, hi) in [(3, 5), (4, 4), (1, 2), (2, 6)] {
+                let toks = tokens(word);
+                let mut keys = Vec::new();
+                ngrams(
+                    &FeatureConfig {
+                        word_max: 1,
+                        char_min: lo,
+                        char_max: hi,
+                        ..FeatureConfig::default()
+                    },
+                    &toks,
+                    &mut |k, b, _, _, n| {
+                        if b == Block::Char {
+                            keys.push((k, n))
+                        }
+                    },
+                );
+                let padded: Vec<char> = format!(" {word} ").chars().collect();
+                let mut want = Vec::new();
+                for from in 0..padded.len() {
+                    for n in lo..=hi {
+                        if from + n <= padded.len() {
+                            let s: String = padded[from..from + n].iter().collect();
+                            want.push((fnv(3, &[s.as_bytes()]), n));
+                        }
+                    }
                 }
-            },
-        );
-        let padded: Vec<char> = " día ".chars().collect();
-        let mut want = Vec::new();
-        for from in 0..padded.len() {
-            for n in 3..=5 {
-                if from + n <= padded.len() {
-                    let s: String = padded[from..from + n].iter().collect();
-                    want.push(fnv(3, &[s.as_bytes()]));
-                }
+                assert_eq!(keys, want, "{word} {lo}..={hi}");
             }
         }
-        assert_eq!(keys, want);
     }
 
     #[test]
