@@ -1,63 +1,153 @@
 //! The learning loop: agents' corrections (see `store/src/training.rs`) retrain the purpose
-//! model, and the workspace's intent model when it was trained through the API (so its
-//! examples are stored), in the background. A candidate is trained on the base examples (the
-//! shipped ones for purposes, the uploaded file's for intents) plus every correction but the
-//! most recent fifth, which is held back; it replaces the model in force only if it labels
-//! those held-back corrections at least as well (a worse model never ships). Each model
-//! shipped is a new version of its kind, so it can be rolled back; each decision is audited.
+//! model, and the workspace's intent model when one is in force and was trained through the
+//! API (so its examples are stored), in the background. A candidate is trained on the base
+//! examples (the shipped ones for purposes, the uploaded file's for intents) plus every
+//! correction but the most recent fifth, which is held back; it replaces the model in force
+//! only if it labels those held-back corrections at least as well (a worse model never ships).
+//! Each model shipped is a new version of its kind, so it can be rolled back; each decision is
+//! stored (`GET /models` shows it), counted and audited.
+//!
+//! The decision is kept in the database with the newest correction it covered, so a restart
+//! or a second node never retrains on corrections already judged, and an admin's rollback or
+//! deactivation stands until enough new corrections arrive. A label with fewer than two
+//! examples (an agent's first use of a new purpose) is left out of a candidate until a second
+//! one comes, rather than failing the retraining.
 
 use crate::AppState;
+use crate::metrics::global;
 use crate::understanding::{INTENT, PURPOSE, reload};
 use serde_json::json;
+use std::collections::HashMap;
 use std::time::Duration;
-use switchboard_store::{Actor, ModelVersion};
+use switchboard_store::{Actor, LearningDecision, ModelVersion, TrainingExample};
 use switchboard_understand::defaults;
-use switchboard_understand::model::{Example, train};
+use switchboard_understand::model::{Example, TextModel, train};
 
 pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.retrain_tick_ms.max(10));
     let mut shutdown = state.shutdown.subscribe();
-    // Corrections seen at the last decision, per kind: a rejected candidate is not retried
-    // until more arrive.
-    let mut decided_at = [0usize; 2];
     loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
         }
-        for (i, kind) in [PURPOSE, INTENT].into_iter().enumerate() {
-            match retrain_once(&state, kind, decided_at[i]).await {
-                Ok(Some(seen)) => decided_at[i] = seen,
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, kind, "retraining failed"),
+        for kind in [PURPOSE, INTENT] {
+            if let Err(e) = retrain_once(&state, kind).await {
+                tracing::error!(error = %e, kind, "retraining failed");
             }
         }
     }
 }
 
-/// The outcome of one look: shipped (the new version), kept (the candidate was worse), or
-/// nothing to do.
+/// The outcome of one retraining.
 #[derive(Debug)]
 pub enum Decision {
+    /// The candidate did at least as well and is now the active version.
     Shipped(ModelVersion),
+    /// The candidate did worse on the held-back corrections; the model in force stays.
     Kept { current: f64, candidate: f64 },
+    /// The candidate is the model in force, byte for byte.
+    Unchanged,
+    /// No candidate could be trained (why).
+    Skipped(String),
 }
 
-/// Retrains `kind` when at least `retrain_min_new` corrections came since `decided_at`;
-/// returns the number of corrections it decided on, or `None` when there was nothing to do
-/// (too few corrections, or an intent model with no stored examples to start from).
-pub async fn retrain_once(
-    state: &AppState,
-    kind: &'static str,
-    decided_at: usize,
-) -> anyhow::Result<Option<usize>> {
+impl Decision {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Decision::Shipped(_) => "shipped",
+            Decision::Kept { .. } => "kept",
+            Decision::Unchanged => "unchanged",
+            Decision::Skipped(_) => "skipped",
+        }
+    }
+}
+
+/// Where the learning loop stands on `kind`: corrections not yet decided on, and the last
+/// decision.
+pub struct Standing {
+    pub corrections: Vec<TrainingExample>,
+    pub base: Vec<TrainingExample>,
+    pub waiting: usize,
+    pub last: Option<LearningDecision>,
+}
+
+pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<Standing> {
+    let last = state.store.learning_decision(kind.to_owned()).await?;
     let stored = state.store.training_examples(kind.to_owned()).await?;
     let (corrections, base): (Vec<_>, Vec<_>) =
         stored.into_iter().partition(|e| e.message_id.is_some());
-    if corrections.len() < decided_at + state.config.retrain_min_new.max(1) {
+    // Example ids are UUIDv7: later ones sort after earlier ones.
+    let through = last.as_ref().map_or("", |d| d.decided_through.as_str());
+    let waiting = corrections
+        .iter()
+        .filter(|e| e.id.to_string().as_str() > through)
+        .count();
+    Ok(Standing {
+        corrections,
+        base,
+        waiting,
+        last,
+    })
+}
+
+/// Whether corrections of `kind` can retrain anything: always for purposes; for intents only
+/// while a model is in force that was trained here (its examples are stored).
+fn learnable(state: &AppState, kind: &str, standing: &Standing) -> bool {
+    kind == PURPOSE || (state.analyzer().intent.is_some() && !standing.base.is_empty())
+}
+
+/// What `GET /models` shows about the learning loop for `kind`.
+pub async fn status(state: &AppState, kind: &'static str) -> anyhow::Result<serde_json::Value> {
+    let s = standing(state, kind).await?;
+    Ok(json!({
+        "corrections": s.corrections.len(),
+        "corrections_waiting": s.waiting,
+        "retrain_after": state.config.retrain_min_new.max(1),
+        "checks_every_seconds": state.config.retrain_tick_ms as f64 / 1000.0,
+        "learning": learnable(state, kind, &s),
+        "last_decision": s.last,
+    }))
+}
+
+/// Retrains `kind` when at least `retrain_min_new` corrections came since the last decision;
+/// returns the decision, or `None` when there was nothing to do (too few new corrections, no
+/// intent model to learn into, or another node took this round).
+pub async fn retrain_once(
+    state: &AppState,
+    kind: &'static str,
+) -> anyhow::Result<Option<Decision>> {
+    let s = standing(state, kind).await?;
+    if s.waiting < state.config.retrain_min_new.max(1) || !learnable(state, kind, &s) {
         return Ok(None);
     }
-    let mut base: Vec<Example> = base
+    let through = s
+        .last
+        .as_ref()
+        .map(|d| d.decided_through.clone())
+        .unwrap_or_default();
+    let newest = s
+        .corrections
+        .iter()
+        .map(|e| e.id.to_string())
+        .max()
+        .unwrap_or_default();
+    let now = state.clock.now();
+    let claim = LearningDecision {
+        decided_through: newest.clone(),
+        decided_at: now,
+        outcome: "training".into(),
+        detail: json!({"corrections": s.corrections.len()}),
+    };
+    if !state
+        .store
+        .record_learning_decision(kind.to_owned(), through, claim)
+        .await?
+    {
+        return Ok(None);
+    }
+    let mut base: Vec<Example> = s
+        .base
         .into_iter()
         .map(|e| Example {
             text: e.text,
@@ -66,21 +156,49 @@ pub async fn retrain_once(
         .collect();
     if kind == PURPOSE {
         base.extend(defaults::purpose_examples());
-    } else if base.is_empty() {
-        return Ok(None);
     }
-    let seen = corrections.len();
-    let decision = decide(state, kind, base, corrections).await?;
-    match &decision {
-        Decision::Shipped(v) => {
+    let seen = s.corrections.len();
+    let result = decide(state, kind, base, s.corrections).await;
+    let (outcome, detail) = match &result {
+        Ok(d @ Decision::Shipped(v)) => (
+            d.outcome(),
+            json!({"version": v.version, "summary": v.summary}),
+        ),
+        Ok(d @ Decision::Kept { current, candidate }) => (
+            d.outcome(),
+            json!({"held_back_accuracy": {"current": current, "candidate": candidate}}),
+        ),
+        Ok(d @ Decision::Unchanged) => (d.outcome(), json!({})),
+        Ok(d @ Decision::Skipped(why)) => (d.outcome(), json!({"reason": why})),
+        Err(e) => ("failed", json!({"error": e.to_string()})),
+    };
+    global().retrain(kind, outcome);
+    let mut detail = detail;
+    detail["corrections"] = json!(seen);
+    state
+        .store
+        .record_learning_decision(
+            kind.to_owned(),
+            newest.clone(),
+            LearningDecision {
+                decided_through: newest,
+                decided_at: state.clock.now(),
+                outcome: outcome.into(),
+                detail: detail.clone(),
+            },
+        )
+        .await?;
+    match &result {
+        Ok(Decision::Shipped(v)) => {
             tracing::info!(kind, version = v.version, "a retrained model shipped");
             reload(state).await?;
         }
-        Decision::Kept { current, candidate } => {
+        Ok(Decision::Kept { current, candidate }) => {
             tracing::info!(
+                kind,
                 current,
                 candidate,
-                "a retrained purpose model scored lower; the model in force stays"
+                "a retrained model scored lower; the model in force stays"
             );
             state
                 .store
@@ -89,19 +207,39 @@ pub async fn retrain_once(
                     "model.rejected",
                     ("model", kind.to_owned()),
                     json!({"kind": kind, "held_back_accuracy": {"current": current, "candidate": candidate}, "corrections": seen}),
-                    state.clock.now(),
+                    now,
                 )
                 .await?;
         }
+        Ok(Decision::Unchanged) => {}
+        Ok(Decision::Skipped(why)) => tracing::warn!(kind, why, "no model could be retrained"),
+        Err(_) => {}
     }
-    Ok(Some(seen))
+    result.map(Some)
+}
+
+/// Leaves out the examples of labels with fewer than two (training needs two of each):
+/// returns the labels left out.
+fn drop_lone_labels(examples: &mut Vec<Example>) -> Vec<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for e in examples.iter() {
+        *counts.entry(e.label.as_str()).or_default() += 1;
+    }
+    let mut lone: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n < 2)
+        .map(|(l, _)| l.to_owned())
+        .collect();
+    lone.sort();
+    examples.retain(|e| !lone.contains(&e.label));
+    lone
 }
 
 async fn decide(
     state: &AppState,
     kind: &'static str,
     mut examples: Vec<Example>,
-    corrections: Vec<switchboard_store::TrainingExample>,
+    corrections: Vec<TrainingExample>,
 ) -> anyhow::Result<Decision> {
     let analyzer = state.analyzer();
     let current = if kind == PURPOSE {
@@ -119,43 +257,63 @@ async fn decide(
     };
     let held = (corrections.len() / 5).max(1);
     let (older, recent) = corrections.split_at(corrections.len() - held);
-    let base = examples.len();
     examples.extend(older.iter().map(|e| Example {
         text: e.text.clone(),
         label: e.label.clone(),
     }));
+    let left_out = drop_lone_labels(&mut examples);
+    let labels = examples
+        .iter()
+        .map(|e| e.label.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if labels < 2 {
+        return Ok(Decision::Skipped(format!(
+            "fewer than two labels with two examples each (left out: {})",
+            left_out.join(", ")
+        )));
+    }
+    let trained_on = examples.len();
     let recent: Vec<(String, String)> = recent
         .iter()
         .map(|e| (e.text.clone(), e.label.clone()))
         .collect();
-    let (bytes, current_score, candidate_score) = tokio::task::spawn_blocking(move || {
-        let candidate = train(kind, &examples, &config)?;
-        let score = |m: &switchboard_understand::model::TextModel| {
-            let right = recent
-                .iter()
-                .filter(|(text, label)| m.labels()[m.best(text)] == *label)
-                .count();
-            right as f64 / recent.len() as f64
-        };
-        Ok::<_, switchboard_understand::model::ModelError>((
-            candidate.to_bytes(),
-            current.as_deref().map_or(0.0, score),
-            score(&candidate),
-        ))
-    })
-    .await??;
+    let (candidate, unchanged, current_score, candidate_score) =
+        tokio::task::spawn_blocking(move || {
+            let candidate = train(kind, &examples, &config)?;
+            let score = |m: &TextModel| {
+                let right = recent
+                    .iter()
+                    .filter(|(text, label)| m.labels()[m.best(text)] == *label)
+                    .count();
+                right as f64 / recent.len() as f64
+            };
+            let bytes = candidate.to_bytes();
+            let unchanged = current.as_deref().is_some_and(|m| m.to_bytes() == bytes);
+            Ok::<_, switchboard_understand::model::ModelError>((
+                (bytes, candidate.summary()),
+                unchanged,
+                current.as_deref().map_or(0.0, score),
+                score(&candidate),
+            ))
+        })
+        .await??;
+    if unchanged {
+        return Ok(Decision::Unchanged);
+    }
     if candidate_score < current_score {
         return Ok(Decision::Kept {
             current: current_score,
             candidate: candidate_score,
         });
     }
-    let summary = json!({
-        "examples": base + older.len(),
-        "corrections": older.len(),
-        "held_back": held,
-        "held_back_accuracy": {"current": current_score, "candidate": candidate_score},
-    });
+    let (bytes, mut summary) = candidate;
+    summary["trained_by"] = json!("learning loop");
+    summary["examples"] = json!(trained_on);
+    summary["corrections"] = json!(older.len());
+    summary["held_back"] = json!(held);
+    summary["held_back_accuracy"] = json!({"current": current_score, "candidate": candidate_score});
+    summary["labels_left_out"] = json!(left_out);
     let v = state
         .store
         .install_model(
@@ -167,4 +325,21 @@ async fn decide(
         )
         .await?;
     Ok(Decision::Shipped(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_with_one_example_are_left_out() {
+        let ex = |label: &str| Example {
+            text: format!("about {label}"),
+            label: label.into(),
+        };
+        let mut examples = vec![ex("a"), ex("b"), ex("a"), ex("c"), ex("b")];
+        assert_eq!(drop_lone_labels(&mut examples), vec!["c".to_owned()]);
+        assert_eq!(examples.len(), 4);
+        assert!(examples.iter().all(|e| e.label != "c"));
+    }
 }

@@ -62,9 +62,11 @@ pub struct ServerConfig {
     pub smtp_listen: Option<String>,
     /// When a silent expert is first reminded (then as often again, three times at most).
     pub expert_remind_after_micros: i64,
-    /// How often the learning loop looks for new corrections.
+    /// How often the learning loop looks for new corrections
+    /// (`SWITCHBOARD_RETRAIN_EVERY_SECS`).
     pub retrain_tick_ms: u64,
-    /// New corrections needed before the purpose model is retrained.
+    /// New corrections of a kind needed before its model is retrained
+    /// (`SWITCHBOARD_RETRAIN_AFTER`).
     pub retrain_min_new: usize,
 }
 

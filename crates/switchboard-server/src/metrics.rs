@@ -41,6 +41,9 @@ pub struct Metrics {
     pub notify_webhooks: Family<Labels, Counter>,
     /// Automatic answers by outcome (`answered`, `held`, or why one was skipped).
     pub auto_answers: Family<Labels, Counter>,
+    /// Learning-loop decisions by model kind and outcome (`shipped`, `kept`, `unchanged`,
+    /// `skipped`, `failed`).
+    pub retrains: Family<Labels, Counter>,
 }
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
@@ -82,6 +85,7 @@ impl Metrics {
             expert_events: Family::default(),
             notify_webhooks: Family::default(),
             auto_answers: Family::default(),
+            retrains: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -185,12 +189,23 @@ impl Metrics {
             "Automatic answers by outcome: answered, held for approval, or why not",
             m.auto_answers.clone(),
         );
+        registry.register(
+            "retrains",
+            "Learning-loop decisions by model kind and outcome",
+            m.retrains.clone(),
+        );
         Metrics { registry, ..m }
     }
 
     /// Counts one event in a family with a single `kind` label.
     pub fn count(family: &Family<Labels, Counter>, kind: &str, n: u64) {
         family.get_or_create(&labels(&[("kind", kind)])).inc_by(n);
+    }
+
+    pub fn retrain(&self, kind: &str, outcome: &str) {
+        self.retrains
+            .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))
+            .inc();
     }
 
     pub fn webhook(&self, kind: &str, outcome: &str) {

@@ -67,7 +67,7 @@ pub use routing::{PlaybookVersion, SlaView};
 pub use search::{Found, SearchFilter};
 pub use simulate::SimulationReport;
 pub use sla_watch::SlaCheck;
-pub use training::TrainingExample;
+pub use training::{LearningDecision, TrainingExample};
 pub use users::{UserChange, UserPatch};
 
 use pool::{Connector, Pool};

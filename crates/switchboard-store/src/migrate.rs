@@ -44,6 +44,7 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/sqlite/0018_referral_index.sql"),
     ),
+    (19, include_str!("../migrations/sqlite/0019_learning.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -88,6 +89,7 @@ const POSTGRES: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/postgres/0018_referral_index.sql"),
     ),
+    (19, include_str!("../migrations/postgres/0019_learning.sql")),
 ];
 
 /// The schema version this build migrates to: its last migration (the same on both engines).

@@ -66,6 +66,14 @@ pub(crate) fn record(
     }
     // Kept for as long as models are retrained: never with the personal data it carried.
     let text = switchboard_core::guard::without_personal_data(text);
+    // A message's latest correction is the one that counts: an agent changing their mind
+    // leaves one example, not two that contradict each other.
+    if let Some(m) = message {
+        c.execute(
+            "DELETE FROM training_examples WHERE kind = $1 AND message_id = $2",
+            params![kind, m.to_string()],
+        )?;
+    }
     c.execute(
         &format!("INSERT INTO training_examples ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
         params![
@@ -110,7 +118,73 @@ pub(crate) fn purpose_corrected(
     Ok(())
 }
 
+/// What the learning loop last decided for a kind of model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearningDecision {
+    /// The newest correction this decision covered (later ones are waiting).
+    pub decided_through: String,
+    pub decided_at: Timestamp,
+    /// `training`, `shipped`, `kept`, `unchanged`, `skipped` or `failed`.
+    pub outcome: String,
+    /// Scores, the version shipped, labels left out, or the error.
+    pub detail: serde_json::Value,
+}
+
 impl Store {
+    /// The learning loop's last decision on `kind`, if it made one.
+    pub async fn learning_decision(
+        &self,
+        kind: String,
+    ) -> Result<Option<LearningDecision>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT decided_through, decided_at, outcome, detail FROM learning_state WHERE kind = $1",
+                    params![kind],
+                )?
+                .map(|r| {
+                    Ok(LearningDecision {
+                        decided_through: r.text(0)?,
+                        decided_at: Timestamp::from_unix_micros(r.int(1)?),
+                        outcome: r.text(2)?,
+                        detail: serde_json::from_str(&r.text(3)?).map_err(|e| StoreError::Backend(format!("a stored learning decision: {e}")))?,
+                    })
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    /// Records a decision on `kind` only if the last one covered `expected` corrections
+    /// (`""`: none yet) or is this same one (`decision.decided_through == expected`, an
+    /// outcome replacing `training`). Returns false when another node decided first.
+    pub async fn record_learning_decision(
+        &self,
+        kind: String,
+        expected: String,
+        decision: LearningDecision,
+    ) -> Result<bool, StoreError> {
+        self.pool
+            .write(move |c| {
+                let n = c.execute(
+                    "INSERT INTO learning_state (kind, decided_through, decided_at, outcome, detail) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (kind) DO UPDATE SET decided_through = $2, decided_at = $3, \
+                     outcome = $4, detail = $5 WHERE learning_state.decided_through = $6",
+                    params![
+                        kind.as_str(),
+                        decision.decided_through.as_str(),
+                        decision.decided_at.as_unix_micros(),
+                        decision.outcome.as_str(),
+                        decision.detail.to_string(),
+                        expected.as_str()
+                    ],
+                )?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
     /// Corrects the intent understood in an inbound message: stored on the message and kept as
     /// an `intent` example. Audited.
     pub async fn correct_intent(
@@ -239,6 +313,42 @@ impl Store {
                     )?;
                 }
                 Ok(examples.len())
+            })
+            .await
+    }
+
+    /// One page of the examples of `kind`, oldest first, after the example `after`:
+    /// `corrections` true only agents' corrections, false only a training file's, `None` both.
+    pub async fn training_examples_page(
+        &self,
+        kind: String,
+        corrections: Option<bool>,
+        after: Option<ExampleId>,
+        limit: i64,
+    ) -> Result<crate::Page<TrainingExample>, StoreError> {
+        self.pool
+            .read(move |c| {
+                let mut sql = format!("SELECT {COLS} FROM training_examples WHERE kind = $1");
+                let mut args: Vec<crate::sql::Value> = vec![kind.into()];
+                match corrections {
+                    Some(true) => sql.push_str(" AND message_id IS NOT NULL"),
+                    Some(false) => sql.push_str(" AND message_id IS NULL"),
+                    None => {}
+                }
+                if let Some(a) = after {
+                    args.push(a.to_string().into());
+                    sql.push_str(&format!(" AND id > ${}", args.len()));
+                }
+                args.push(crate::sql::Value::Int(limit + 1));
+                sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len()));
+                let items = c
+                    .query(&sql, &args)?
+                    .iter()
+                    .map(from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(crate::Page::from_overfetch(items, limit, |e| {
+                    e.id.to_string()
+                }))
             })
             .await
     }

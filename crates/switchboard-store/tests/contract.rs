@@ -21,8 +21,8 @@ use switchboard_core::{
 use switchboard_store::sql::Backend;
 use switchboard_store::{
     Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Contact,
-    ContactUpdate, Delivery, Event, Identity, IngestItem, IngestReport, Location, NewUser,
-    OutboundJob, RawEvent, Store, StoreError, Team, TeamMember, User,
+    ContactUpdate, Delivery, Event, Identity, IngestItem, IngestReport, LearningDecision, Location,
+    NewUser, OutboundJob, RawEvent, Store, StoreError, Team, TeamMember, User,
 };
 
 const PG_ENV: &str = "SWITCHBOARD_TEST_DATABASE_URL";
@@ -300,6 +300,8 @@ contract! {
         postgres_models_are_versioned_and_one_is_active;
     corrections_become_training_examples => sqlite_corrections_become_training_examples,
         postgres_corrections_become_training_examples;
+    a_learning_decision_is_taken_once => sqlite_a_learning_decision_is_taken_once,
+        postgres_a_learning_decision_is_taken_once;
 }
 
 // =============================================================================================
@@ -5292,6 +5294,91 @@ async fn corrections_become_training_examples(store: Store) {
             .await,
         Err(StoreError::NotFound)
     ));
+    // A second correction of the same message replaces the first as its example.
+    store
+        .correct_intent(message, "discount".into(), as_user(&admin), t(15))
+        .await
+        .unwrap();
+    let intents = store.training_examples("intent".into()).await.unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].label, "discount");
+    store
+        .update_case(case, patch("support"), as_user(&admin), t(16))
+        .await
+        .unwrap();
+    let purposes = store.training_examples("purpose".into()).await.unwrap();
+    assert_eq!(purposes.len(), 1);
+    assert_eq!(purposes[0].label, "support");
+    let page = store
+        .training_examples_page("intent".into(), Some(true), None, 10)
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.next_cursor), (1, None));
+    let none = store
+        .training_examples_page("intent".into(), Some(false), None, 10)
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+}
+
+async fn a_learning_decision_is_taken_once(store: Store) {
+    migrated(&store).await;
+    let decision = |through: &str, outcome: &str| LearningDecision {
+        decided_through: through.into(),
+        decided_at: t(1),
+        outcome: outcome.into(),
+        detail: serde_json::json!({"corrections": 3}),
+    };
+    assert_eq!(
+        store.learning_decision("purpose".into()).await.unwrap(),
+        None
+    );
+    // Two nodes claim the same round: the first wins.
+    assert!(
+        store
+            .record_learning_decision("purpose".into(), "".into(), decision("b", "training"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_learning_decision("purpose".into(), "".into(), decision("b", "training"))
+            .await
+            .unwrap()
+    );
+    // The winner records its outcome over its own claim.
+    assert!(
+        store
+            .record_learning_decision("purpose".into(), "b".into(), decision("b", "shipped"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.learning_decision("purpose".into()).await.unwrap(),
+        Some(decision("b", "shipped"))
+    );
+    assert!(
+        !store
+            .record_learning_decision("purpose".into(), "a".into(), decision("c", "training"))
+            .await
+            .unwrap()
+    );
+    // Kinds are separate.
+    assert!(
+        store
+            .record_learning_decision("intent".into(), "".into(), decision("z", "kept"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .learning_decision("purpose".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .decided_through,
+        "b"
+    );
 }
 
 // =============================================================================================

@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub smtp_listen: Option<String>,
+    pub retrain_after: Option<u32>,
+    pub retrain_every_secs: Option<u64>,
 }
 
 impl FileConfig {

@@ -202,6 +202,14 @@ enum Command {
         /// or relay pointed at Switchboard. No AUTH, no TLS: keep it on a private network.
         #[arg(long, env = "SWITCHBOARD_SMTP_LISTEN")]
         smtp_listen: Option<String>,
+        /// Agents' corrections of a model kind needed before it is retrained (1 to 100000).
+        #[arg(long, env = "SWITCHBOARD_RETRAIN_AFTER", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        retrain_after: u32,
+        /// How often, in seconds, the learning loop looks for new corrections (1 to 86400).
+        #[arg(long, env = "SWITCHBOARD_RETRAIN_EVERY_SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        retrain_every_secs: u64,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -230,6 +238,10 @@ enum Command {
         /// models.
         #[arg(long)]
         model: Option<String>,
+        /// How many features that weighed most to show with each label (`because`; 0: none,
+        /// fastest).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+        evidence: u32,
     },
     /// Connect and list channels (social networks, messaging, SMS, the generic webhook).
     Channel {
@@ -336,7 +348,16 @@ fn parse_cli() -> anyhow::Result<Cli> {
             smtp_url,
             smtp_from,
             smtp_listen,
+            retrain_after,
+            retrain_every_secs,
         } => {
+            config::layer(m, "retrain_after", retrain_after, file.retrain_after);
+            config::layer(
+                m,
+                "retrain_every_secs",
+                retrain_every_secs,
+                file.retrain_every_secs,
+            );
             config::layer(m, "listen", listen, file.listen);
             config::layer(m, "smtp_listen", smtp_listen, file.smtp_listen.map(Some));
             config::layer(m, "public_url", public_url, file.public_url.map(Some));
@@ -445,6 +466,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_url,
             smtp_from,
             smtp_listen,
+            retrain_after,
+            retrain_every_secs,
         } => {
             // Everything that can fail comes before the first admin is made, so its password,
             // printed once, is never lost to a failed start.
@@ -468,6 +491,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     from: smtp_from,
                 }),
                 smtp_listen,
+                retrain_min_new: retrain_after as usize,
+                retrain_tick_ms: retrain_every_secs * 1000,
                 ..ServerConfig::default()
             };
             let state = switchboard_server::start(store, secrets, config).await?;
@@ -560,8 +585,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(args).await,
         Command::Export(args) => export_cmd::export(args).await,
         Command::Import(args) => export_cmd::import(args).await,
-        Command::Analyze { model } => {
-            tokio::task::spawn_blocking(move || model_cmd::analyze(model)).await?
+        Command::Analyze { model, evidence } => {
+            tokio::task::spawn_blocking(move || model_cmd::analyze(model, evidence as usize))
+                .await?
         }
         Command::Bench {
             command: bench::BenchCommand::Deflection(b),

@@ -93,9 +93,9 @@ pub struct InputArgs {
     /// The labelled examples.
     #[arg(long)]
     input: PathBuf,
-    /// csv or jsonl.
-    #[arg(long, default_value = "csv")]
-    format: String,
+    /// csv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, else csv).
+    #[arg(long)]
+    format: Option<String>,
     #[arg(long, default_value = "text")]
     text_column: String,
     #[arg(long, default_value = "label")]
@@ -105,7 +105,11 @@ pub struct InputArgs {
 pub(crate) fn examples(
     a: &InputArgs,
 ) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
-    let format = Format::parse(&a.format).map_err(usage)?;
+    let by_name = match a.input.extension().and_then(|e| e.to_str()) {
+        Some("jsonl" | "ndjson" | "json") => "jsonl",
+        _ => "csv",
+    };
+    let format = Format::parse(a.format.as_deref().unwrap_or(by_name)).map_err(usage)?;
     let bytes =
         std::fs::read(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -137,6 +141,9 @@ pub fn load(spec: &str) -> anyhow::Result<TextModel> {
     match spec {
         "builtin:purpose" => Ok((*defaults::purpose_model()).clone()),
         "builtin:sentiment" => Ok((*defaults::sentiment_model()).clone()),
+        other if other.starts_with("builtin:") => Err(usage(format!(
+            "no shipped model {other:?}; the shipped ones are builtin:purpose and builtin:sentiment"
+        ))),
         path => {
             let bytes = std::fs::read(Path::new(path))
                 .with_context(|| format!("cannot read the model {path}"))?;
@@ -362,9 +369,9 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
 /// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text gets
 /// `{"line": N, "error": …}` in its place (so output line N still answers input line N), the
 /// others are analysed, and the command then fails naming how many lines it could not read.
-pub fn analyze(model: Option<String>) -> anyhow::Result<()> {
+pub fn analyze(model: Option<String>, evidence: usize) -> anyhow::Result<()> {
     let mut analyzer = Analyzer::builtin();
-    analyzer.evidence = 0;
+    analyzer.evidence = evidence;
     if let Some(spec) = model {
         analyzer.intent = Some(std::sync::Arc::new(load(&spec)?));
     }
@@ -399,8 +406,9 @@ pub fn analyze(model: Option<String>) -> anyhow::Result<()> {
         };
         let u = analyzer.analyze(line);
         let label = |c: &Option<switchboard_core::Classification>| {
-            c.as_ref()
-                .map(|c| json!({"label": c.label, "confidence": c.confidence}))
+            c.as_ref().map(
+                |c| json!({"label": c.label, "confidence": c.confidence, "because": c.because}),
+            )
         };
         let record = json!({
             "intent": label(&u.intent),

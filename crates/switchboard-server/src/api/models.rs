@@ -34,10 +34,16 @@ fn file_body(body: Result<Bytes, BytesRejection>, what: &str) -> Result<Bytes, A
 
 /// Kinds an admin installs files of.
 fn installable(kind: &str) -> Result<(), ApiError> {
-    if kind == INTENT {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("model kind"))
+    match kind {
+        INTENT => Ok(()),
+        PURPOSE => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_installable",
+            "purpose models are not installed: Switchboard ships one, and agents' purpose \
+             corrections retrain it (GET /api/v1/models shows versions; activate one to roll \
+             back); install or train an intent model instead",
+        )),
+        _ => Err(ApiError::not_found("model kind")),
     }
 }
 
@@ -54,8 +60,30 @@ pub async fn list(
     State(state): State<AppState>,
     _: Allowed<need::ManageRouting>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let items = state.store.list_models().await?;
+    let active = |kind: &str| {
+        items
+            .iter()
+            .find(|m| m.kind == kind && m.active)
+            .map(|m| json!(m.version))
+    };
+    // What understands messages now: an active version, else the shipped purpose model (and
+    // no intent model).
+    let in_force = json!({
+        "purpose": active(PURPOSE).unwrap_or_else(|| json!("shipped")),
+        "intent": active(INTENT),
+    });
+    let mut learning = serde_json::Map::new();
+    for kind in [PURPOSE, INTENT] {
+        learning.insert(
+            kind.to_owned(),
+            crate::learning::status(&state, kind)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+    }
     Ok(axum::Json(
-        json!({ "items": state.store.list_models().await? }),
+        json!({ "items": items, "in_force": in_force, "learning": learning }),
     ))
 }
 
@@ -104,17 +132,46 @@ pub async fn activate(
 #[serde(deny_unknown_fields)]
 pub struct ExamplesQuery {
     kind: String,
+    /// `corrections` (agents'), `file` (a training file's), or both when absent.
+    source: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-/// The labelled examples agents' corrections made (to add to a training file, for intents).
+/// The labelled examples of a kind, oldest first, a page at a time: agents' corrections (to
+/// add to a training file, for intents) and the examples of the file an intent model was
+/// trained from.
 pub async fn examples(
     State(state): State<AppState>,
     _: Allowed<need::ManageRouting>,
     crate::error::Query(q): crate::error::Query<ExamplesQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     versioned(&q.kind).map_err(|_| ApiError::invalid_field("kind", "must be intent or purpose"))?;
+    let corrections = match q.source.as_deref() {
+        None => None,
+        Some("corrections") => Some(true),
+        Some("file") => Some(false),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "source",
+                "must be corrections or file",
+            ));
+        }
+    };
+    let page = super::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     Ok(axum::Json(
-        json!({ "items": state.store.training_examples(q.kind).await? }),
+        state
+            .store
+            .training_examples_page(
+                q.kind,
+                corrections,
+                page.cursor(switchboard_core::ExampleId::parse)?,
+                page.limit()?,
+            )
+            .await?,
     ))
 }
 
@@ -122,6 +179,9 @@ pub async fn examples(
 #[serde(deny_unknown_fields)]
 pub struct IntentBody {
     label: String,
+    /// Confirms a label the intent model in force does not know yet.
+    #[serde(default)]
+    new_label: bool,
 }
 
 /// An agent's correction of the intent understood in a customer's message.
@@ -142,6 +202,36 @@ pub async fn correct_intent(
         return Err(ApiError::invalid_field(
             "label",
             "1 to 100 letters, digits, _ - . or :",
+        ));
+    }
+    if label == switchboard_understand::model::UNKNOWN {
+        return Err(ApiError::invalid_field(
+            "label",
+            "\"unknown\" is what a model says when it is not sure; name the intent the \
+             message has",
+        ));
+    }
+    // A typo would teach the model a new intent: a label it does not know must be meant.
+    if let Some(model) = state.analyzer().intent.clone()
+        && !body.new_label
+        && !model.labels().iter().any(|l| l == label)
+    {
+        let mut known = model.labels().to_vec();
+        known.sort();
+        let shown = known
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ApiError::invalid_field(
+            "label",
+            format!(
+                "the intent model in force has no label {label:?} (it has {} labels: {shown}{}); \
+                 send \"new_label\": true to teach it a new one",
+                known.len(),
+                if known.len() > 20 { ", …" } else { "" }
+            ),
         ));
     }
     let message = state

@@ -114,7 +114,6 @@ async fn start_with_key(
     tweak: impl FnOnce(&mut ServerConfig),
 ) -> TestApp {
     store.migrate().await.expect("migrate");
-    let secrets = SecretBox::from_key(key);
     let mut tokens = Vec::new();
     for (name, role) in [
         (ADMIN_TOKEN_NAME, Role::Admin),
@@ -135,6 +134,19 @@ async fn start_with_key(
             .expect("create token");
         tokens.push(token);
     }
+    launch(store, dir, pg, key, tokens, tweak).await
+}
+
+/// Serves `store` with the four tokens (admin, supervisor, agent, reviewer) already in it.
+async fn launch(
+    store: Store,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    key: [u8; 32],
+    tokens: Vec<String>,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
+    let secrets = SecretBox::from_key(key);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -252,6 +264,38 @@ pub struct Channel {
 
 impl TestApp {
     /// The PostgreSQL database the server runs on, if it does.
+    /// Stops this server and starts a new one on the same SQLite database, key and tokens
+    /// (a restart: what was only in the old process's memory is gone).
+    pub async fn restart(self, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let TestApp {
+            admin,
+            supervisor,
+            agent,
+            reviewer,
+            secret_key,
+            _shutdown,
+            _pg,
+            _dir,
+            ..
+        } = self;
+        drop(_shutdown);
+        let path = _dir.path().join("switchboard.db");
+        let store = Store::open(&Location::Sqlite(path)).expect("reopen");
+        let key: [u8; 32] = hex::decode(secret_key)
+            .expect("hex key")
+            .try_into()
+            .expect("32 bytes");
+        launch(
+            store,
+            _dir,
+            _pg,
+            key,
+            vec![admin, supervisor, agent, reviewer],
+            tweak,
+        )
+        .await
+    }
+
     pub fn pg_url(&self) -> Option<String> {
         self._pg.as_ref().map(|d| d.url.clone())
     }

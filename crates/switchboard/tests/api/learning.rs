@@ -107,13 +107,13 @@ async fn corrections_retrain_the_purpose_model_behind_a_gate() {
 async fn a_candidate_that_does_worse_on_recent_corrections_never_ships() {
     let app = spawn_app_with(|c| {
         c.retrain_tick_ms = 100;
-        c.retrain_min_new = 6;
+        c.retrain_min_new = 5;
     })
     .await;
-    // Four corrections that teach "sales" for a plain crisis, one to "support", then the most
-    // recent one (held back) saying "crisis", which the model in force already gets right.
-    // (The model already labels these crisis, so the last case goes to support first: only a
-    // change is a correction.)
+    // Four corrections that teach "sales" for a plain crisis, then the most recent one (held
+    // back) saying "crisis", which the model in force already gets right. (The model already
+    // labels these crisis, so the last case goes to support first: only a change is a
+    // correction, and the later one replaces it as that message's example.)
     let text =
         |i: usize| format!("Your app leaked my data, I am calling my lawyer and the press ({i})");
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
@@ -287,4 +287,288 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
         )
         .await;
     assert_eq!(a.json["intent"]["label"], "refund", "{}", a.text);
+}
+
+/// The learning loop's view of `kind` in `GET /models`.
+async fn learning(app: &TestApp, kind: &str) -> Value {
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    list.json["learning"][kind].clone()
+}
+
+/// Trains the workspace's intent model on the server from the three-intent test file.
+async fn train_intents(app: &TestApp) {
+    let a = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/models/intent/train?label_column=category",
+            &app.admin,
+            "text/csv",
+            crate::model_cli::intents_csv(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+}
+
+/// Delivers one message and corrects its case's purpose to each of `labels` in turn.
+async fn correct(app: &TestApp, ch: &Channel, id: &str, text: &str, labels: &[&str]) -> String {
+    app.deliver(ch, &message(id, &format!("conv-{id}"), id, text))
+        .await;
+    let case = app.wait_for_message(id).await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    for label in labels {
+        let a = app
+            .patch(
+                &format!("/api/v1/cases/{case}"),
+                &app.agent,
+                &json!({"purpose": label}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
+    case
+}
+
+#[tokio::test]
+async fn a_decision_is_kept_across_restarts_and_a_rollback_stands() {
+    let tweak = |c: &mut switchboard_server::ServerConfig| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 5;
+    };
+    let app = spawn_app_with(tweak).await;
+    let text = |i: usize| format!("the zorblax quibbet number {i} is flumping again");
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    let before = learning(&app, "purpose").await;
+    assert_eq!(before["corrections_waiting"], 0, "{before}");
+    assert_eq!(before["retrain_after"], 5, "{before}");
+    assert!(before["last_decision"].is_null(), "{before}");
+    for i in 0..4 {
+        correct(&app, &ch, &format!("r-{i}"), &text(i), &["crisis"]).await;
+    }
+    // An agent changing their mind leaves one example per message, the latest.
+    let case = correct(&app, &ch, "r-4", &text(4), &["sales", "crisis"]).await;
+    let examples = app
+        .get(
+            "/api/v1/training-examples?kind=purpose&source=corrections",
+            &app.admin,
+        )
+        .await;
+    let items = examples.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5, "{}", examples.text);
+    assert!(
+        items.iter().all(|e| e["label"] == "crisis"),
+        "{}",
+        examples.text
+    );
+    assert_eq!(items[4]["case_id"], case.as_str());
+
+    let decided = wait_for("the purpose model to be retrained", || async {
+        let l = learning(&app, "purpose").await;
+        (l["last_decision"]["outcome"] == "shipped").then_some(l)
+    })
+    .await;
+    assert_eq!(decided["corrections_waiting"], 0, "{decided}");
+    assert_eq!(
+        decided["last_decision"]["detail"]["version"], 1,
+        "{decided}"
+    );
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(list.json["in_force"]["purpose"], 1, "{}", list.text);
+    let summary = &list.json["items"][0]["summary"];
+    assert_eq!(summary["trained_by"], "learning loop", "{summary}");
+    assert!(summary["labels"].as_u64().unwrap() >= 5, "{summary}");
+    assert!(
+        app.metric(
+            "switchboard_retrains_total",
+            &[("kind", "purpose"), ("outcome", "shipped")]
+        )
+        .await
+            >= 1.0
+    );
+
+    // The admin rolls back to the shipped model; a restart does not undo that by retraining
+    // on the corrections already judged.
+    let a = app
+        .post("/api/v1/models/purpose/deactivate", &app.admin, &json!({}))
+        .await;
+    assert_eq!(a.json["was_active"], true, "{}", a.text);
+    let app = app.restart(tweak).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(list.json["in_force"]["purpose"], "shipped", "{}", list.text);
+    assert_eq!(
+        list.json["items"].as_array().unwrap().len(),
+        1,
+        "no new version: {}",
+        list.text
+    );
+    assert_eq!(
+        list.json["learning"]["purpose"]["last_decision"],
+        decided["last_decision"]
+    );
+
+    // A purpose used once (new to the workspace) is left out of the next candidate instead
+    // of failing it; four more corrections make five new ones.
+    let a = app
+        .post(
+            "/api/v1/purposes",
+            &app.admin,
+            &json!({"id": "billing", "name": "Billing"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let ch = app.create_channel("http://127.0.0.1:9/unused2").await;
+    correct(
+        &app,
+        &ch,
+        "s-0",
+        "my invoice shows a double charge",
+        &["billing"],
+    )
+    .await;
+    let waiting = learning(&app, "purpose").await;
+    assert_eq!(waiting["corrections_waiting"], 1, "{waiting}");
+    for i in 5..9 {
+        correct(&app, &ch, &format!("s-{i}"), &text(i), &["crisis"]).await;
+    }
+    let next = wait_for("the next decision", || async {
+        let l = learning(&app, "purpose").await;
+        let outcome = l["last_decision"]["outcome"].as_str()?.to_owned();
+        (l["last_decision"]["detail"]["corrections"] == 10 && outcome != "training").then_some(l)
+    })
+    .await;
+    let outcome = next["last_decision"]["outcome"].as_str().unwrap();
+    assert!(outcome == "shipped" || outcome == "kept", "{next}");
+    if outcome == "shipped" {
+        let list = app.get("/api/v1/models", &app.admin).await;
+        let v2 = &list.json["items"][0];
+        assert_eq!(v2["version"], 2, "{}", list.text);
+        assert_eq!(v2["summary"]["labels_left_out"], json!(["billing"]), "{v2}");
+    }
+}
+
+#[tokio::test]
+async fn purpose_models_are_not_installed_and_examples_come_a_page_at_a_time() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::PUT, "/api/v1/models/purpose"),
+        (reqwest::Method::POST, "/api/v1/models/purpose/train"),
+    ] {
+        let p = app
+            .send_raw(method, path, &app.admin, "text/csv", "text,label\n")
+            .await;
+        let p = p.assert_problem(422, "not_installable");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("corrections retrain"),
+            "{p}"
+        );
+    }
+    train_intents(&app).await;
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/training-examples?kind=intent&source=file&limit=10".to_owned();
+    loop {
+        let page = app.get(&path, &app.admin).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let items = page.json["items"].as_array().unwrap();
+        assert!(items.len() <= 10);
+        seen.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        match page.json["next_cursor"].as_str() {
+            Some(c) => {
+                path =
+                    format!("/api/v1/training-examples?kind=intent&source=file&limit=10&cursor={c}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 24);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique, seen, "in order, none twice");
+    let none = app
+        .get(
+            "/api/v1/training-examples?kind=intent&source=corrections",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(none.json["items"], json!([]), "{}", none.text);
+    for bad in ["source=mine", "limit=0", "cursor=nope"] {
+        app.get(
+            &format!("/api/v1/training-examples?kind=intent&{bad}"),
+            &app.admin,
+        )
+        .await
+        .assert_problem(400, "invalid_field");
+    }
+}
+
+#[tokio::test]
+async fn an_intent_correction_names_a_known_intent_or_says_it_is_new() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    app.deliver(
+        &ch,
+        &message("i-0", "conv-i0", "ida", "I want my money back"),
+    )
+    .await;
+    let case = app.wait_for_message("i-0").await;
+    let detail = app.case(case["id"].as_str().unwrap()).await;
+    let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/messages/{m}/intent");
+    let p = app
+        .post(&path, &app.agent, &json!({"label": "unknown"}))
+        .await;
+    assert!(
+        p.assert_problem(400, "invalid_field")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not sure"),
+        "{p:?}"
+    );
+    train_intents(&app).await;
+    let p = app
+        .post(&path, &app.agent, &json!({"label": "refnud"}))
+        .await;
+    let detail = p.assert_problem(400, "invalid_field")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("refund") && detail.contains("new_label"),
+        "{detail}"
+    );
+    let unchanged = app.case(case["id"].as_str().unwrap()).await;
+    assert_ne!(
+        unchanged["messages"][0]["understanding"]["intent"]["label"], "refnud",
+        "a refused correction changes nothing"
+    );
+    let a = app
+        .post(&path, &app.agent, &json!({"label": "refund"}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app
+        .post(
+            &path,
+            &app.agent,
+            &json!({"label": "warranty_claim", "new_label": true}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let ex = app
+        .get(
+            "/api/v1/training-examples?kind=intent&source=corrections",
+            &app.admin,
+        )
+        .await;
+    let items = ex.json["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the latest correction replaced the first: {}",
+        ex.text
+    );
+    assert_eq!(items[0]["label"], "warranty_claim");
 }

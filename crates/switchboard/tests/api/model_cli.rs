@@ -197,6 +197,17 @@ fn train_eval_and_analyze() {
         .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["intent"]["label"], "card_arrival", "{}", lines[0]);
+    // Why: the words that weighed most, as the API gives them.
+    let because = lines[0]["intent"]["because"].as_array().unwrap();
+    assert!(!because.is_empty() && because.len() <= 3, "{}", lines[0]);
+    assert!(
+        because
+            .iter()
+            .any(|e| e["feature"].as_str().unwrap().contains("card")
+                || e["feature"].as_str().unwrap().contains("arriv")),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines[0]["sentiment"]["label"], "negative", "{}", lines[0]);
     assert_eq!(lines[0]["language"], "en");
     assert_eq!(lines[1]["sentiment"]["label"], "positive", "{}", lines[1]);
@@ -313,6 +324,13 @@ fn bad_training_files_are_refused_by_name_and_write_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: not JSON"));
+    // The file's name says JSON Lines: read as such without --format.
+    let out = run(&["model", "train", "--input", p(&jsonl), "--out", p(&model)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: not JSON"));
+    let out = run(&["analyze", "--model", "builtin:intent"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("builtin:purpose and builtin:sentiment"));
     let out = run(&[
         "model",
         "train",
