@@ -31,7 +31,9 @@
 //!   000, 666 or 900–999, group not 00, serial not 0000); UK National Insurance numbers
 //!   written `AB 12 34 56 C` or `AB123456C` (upper case; lower case only in the compact
 //!   form), suffix A–D, without the prefixes HMRC never issues (first letter D, F, I, Q, U or
-//!   V; second letter D, F, I, O, Q, U or V; BG, GB, KN, NK, NT, TN, ZZ).
+//!   V; second letter D, F, I, O, Q, U or V; BG, GB, KN, NK, NT, TN, ZZ); Spanish DNIs
+//!   (`12345678Z`) and NIEs (`X1234567L`), whose last letter must be their number's check
+//!   letter.
 //! - **IBANs**: a country code, two check digits and the account, compact
 //!   (`DE89370400440532013000`) or in groups of four (`GB82 WEST 1234 5698 7654 32`), of the
 //!   country's registered length and passing the ISO 7064 mod-97 check.
@@ -49,11 +51,12 @@
 //!   - with a leading trunk `0`, 9 to 12 digits in groups of 2 to 8 joined by one kind of
 //!     separator (space, dash or dot; or a `/` after the area code): `030 1234567`,
 //!     `030/1234567`, `020 7946 0958`, `06 12 34 56 78`, `06.12.34.56.78`;
-//!   - an area code in parentheses, 9 to 12 digits: `(555) 123-4567`, `(030) 1234567`.
+//!   - an area code in parentheses, 9 to 12 digits: `(555) 123-4567`, `(030) 1234567`;
+//!   - Spanish, nine digits from 6 to 9 grouped by spaces: `612 345 678`, `912 34 56 78`.
 //!
 //! # What is deliberately not detected
-//! - SSNs without dashes (`123456789`) and other countries' id numbers: a bare run of nine
-//!   digits is far more often an order number.
+//! - SSNs without dashes (`123456789`) and other countries' id numbers (without a check
+//!   letter to prove them): a bare run of nine digits is far more often an order number.
 //! - National phone numbers written as one run of digits (`5551234567`, `07700900123`) and
 //!   short local numbers (`555-1234`): they look like order numbers and ranges.
 //! - As phone numbers: numbers glued to letters or symbols (`ORD-555-123-4567`,
@@ -313,6 +316,7 @@ struct Detectors {
     card: bool,
     ssn: bool,
     nino: bool,
+    dni: bool,
     phone: bool,
 }
 
@@ -324,6 +328,7 @@ impl Detectors {
         card: true,
         ssn: true,
         nino: true,
+        dni: true,
         phone: true,
     };
 
@@ -350,6 +355,7 @@ impl Detectors {
             card: digits >= 13,
             ssn: digits >= 9,
             nino: digits >= 6,
+            dni: digits >= 7,
             phone: digits >= 8,
         }
     }
@@ -361,6 +367,7 @@ fn candidates_of(text: &str, run: Detectors) -> Vec<Vec<Finding>> {
     };
     let mut ids = found(run.ssn, ssns);
     ids.extend(found(run.nino, ninos));
+    ids.extend(found(run.dni, dnis));
     vec![
         ranges(FindingKind::Email, found(run.email, emails)),
         ranges(FindingKind::Iban, found(run.iban, ibans)),
@@ -925,6 +932,41 @@ fn valid_nino(s: &str) -> bool {
         && !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&&upper[0..2])
 }
 
+/// A Spanish DNI (`12345678Z`) or NIE (`X1234567L`), the letter optionally after a dash.
+static DNI: LazyLock<Regex> = LazyLock::new(|| regex(r"[XYZxyz]?[0-9]{7,8}-?[A-Za-z]"));
+
+fn dnis(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&DNI, text, |s, start, end| {
+        valid_dni(s) && stands_alone(text, start, end)
+    })
+}
+
+/// `s` is a DNI (eight digits) or NIE (X, Y or Z and seven digits) whose letter is the
+/// check letter of its number: the letter of the remainder by 23 (an NIE's X, Y, Z count as
+/// 0, 1, 2 before the digits). One string in 23 passes by chance, so an order number with a
+/// letter after it rarely does.
+fn valid_dni(s: &str) -> bool {
+    const LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+    let b = s.as_bytes();
+    let (lead, rest) = match b[0].to_ascii_uppercase() {
+        b'X' => (Some(0u64), &b[1..]),
+        b'Y' => (Some(1), &b[1..]),
+        b'Z' => (Some(2), &b[1..]),
+        _ => (None, b),
+    };
+    let letter = rest[rest.len() - 1];
+    let digits: Vec<u8> = rest.iter().copied().filter(u8::is_ascii_digit).collect();
+    let upper_or_compact = letter.is_ascii_uppercase() || !s.contains('-');
+    let expected = if lead.is_some() { 7 } else { 8 };
+    if digits.len() != expected || !upper_or_compact {
+        return false;
+    }
+    let number = digits
+        .iter()
+        .fold(lead.unwrap_or(0), |n, d| n * 10 + u64::from(d - b'0'));
+    LETTERS[(number % 23) as usize] == letter.to_ascii_uppercase()
+}
+
 // ----- phone numbers -------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -937,6 +979,9 @@ enum PhoneForm {
     AreaInParentheses,
     /// A trunk `0` (or an international `00`) and groups: `030 1234567`, `06 12 34 56 78`.
     Trunk,
+    /// Spain's nine digits without a trunk prefix, first digit 6 to 9, grouped:
+    /// `612 345 678`, `612 34 56 78`.
+    Spanish,
 }
 
 /// The forms, each as a regex. Repetitions are bounded (a phone number has at most 15
@@ -960,6 +1005,8 @@ static PHONE_FORMS: LazyLock<Vec<(PhoneForm, Regex)>> = LazyLock::new(|| {
         (Trunk, r"0[0-9]{1,4}(?:-[0-9]{2,8}){1,6}"),
         (Trunk, r"0[0-9]{1,4}(?:\.[0-9]{2,8}){1,6}"),
         (Trunk, r"0[0-9]{1,4}/[0-9]{2,8}(?:[ \-][0-9]{2,8}){0,5}"),
+        (Spanish, r"[6-9][0-9]{2} [0-9]{3} [0-9]{3}"),
+        (Spanish, r"[6-9][0-9]{2} [0-9]{2} [0-9]{2} [0-9]{2}"),
     ]
     .into_iter()
     .map(|(form, pattern)| (form, regex(pattern)))
@@ -1045,6 +1092,8 @@ fn valid_phone(form: PhoneForm, s: &str) -> bool {
             (8..=15).contains(&(digits - trunk_in_parens)) && one_pair_of_parentheses_at_most(s)
         }
         PhoneForm::NorthAmerican => true,
+        // `700 000 000` is an amount written with spaces, not a number to call.
+        PhoneForm::Spanish => !s.split(' ').skip(1).all(|g| g.bytes().all(|b| b == b'0')),
         PhoneForm::AreaInParentheses => (9..=12).contains(&digits),
         PhoneForm::Trunk => {
             let first = s.split([' ', '-', '.', '/']).next().unwrap_or(s);
@@ -1209,6 +1258,17 @@ mod tests {
                 ("XAB123456C", None),
                 ("AB123456CD", None),
                 ("AB1234567C", None),
+                ("mi DNI es 12345678Z, gracias", Some("12345678Z")),
+                ("DNI 12345678-Z", Some("12345678-Z")),
+                ("dni 12345678z", Some("12345678z")),
+                ("NIE X1234567L", Some("X1234567L")),
+                ("NIE Y1234567X", Some("Y1234567X")),
+                ("12345678A", None),
+                ("X1234567A", None),
+                ("1234567Z", None),
+                ("A12345678Z", None),
+                ("123456789Z", None),
+                ("12345678ZZ", None),
             ],
         );
     }
@@ -1266,6 +1326,8 @@ mod tests {
                 ("call +49-30-1234567", Some("+49-30-1234567")),
                 ("call +33 1 23 45 67 89", Some("+33 1 23 45 67 89")),
                 ("call +1.555.123.4567", Some("+1.555.123.4567")),
+                ("llámame al 612 345 678", Some("612 345 678")),
+                ("llámame al 912 34 56 78.", Some("912 34 56 78")),
                 ("(+4930123456)", Some("+4930123456")),
                 // Luhn-valid, but after a plus sign it is a phone number, not a card.
                 ("call +4930123456786", Some("+4930123456786")),
@@ -1303,6 +1365,9 @@ mod tests {
                 ("0000 123 4567", None),
                 ("000 1234 5678", None),
                 ("12 34 56 78 90", None),
+                ("un total de 700 000 000 €", None),
+                ("512 345 678", None),
+                ("6123 456 789", None),
                 ("100-200 items", None),
                 ("4111 1111 1111 1112", None),
                 ("ratio 1:555-123-4567", None),
@@ -1673,7 +1738,8 @@ mod tests {
         LazyLock::force(&DIGIT_CHAIN);
         LazyLock::force(&SSN);
         LazyLock::force(&NINO);
-        assert_eq!(PHONE_FORMS.len(), 9);
+        LazyLock::force(&DNI);
+        assert_eq!(PHONE_FORMS.len(), 11);
     }
 
     #[test]
