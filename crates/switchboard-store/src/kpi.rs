@@ -46,6 +46,8 @@ pub enum GroupBy {
     Agent,
     /// The language of the customer's first message.
     Language,
+    /// The intent understood in the customer's first message (or an agent's correction).
+    Intent,
     /// The channel's kind (x, whatsapp, email…).
     ChannelKind,
     /// One group for everything.
@@ -60,13 +62,15 @@ impl GroupBy {
             "channel" => Self::Channel,
             "agent" => Self::Agent,
             "language" => Self::Language,
+            "intent" => Self::Intent,
             "channel_kind" => Self::ChannelKind,
             "none" | "all" => Self::Nothing,
             _ => return None,
         })
     }
 
-    pub const NAMES: &'static str = "purpose, team, channel, channel_kind, agent, language, none";
+    pub const NAMES: &'static str =
+        "purpose, team, channel, channel_kind, agent, language, intent, none";
 }
 
 /// A report to compute.
@@ -297,7 +301,7 @@ fn read_cases(
                 .and_then(|c| channels.get(c))
                 .map(|c| c.1.clone()),
             GroupBy::Agent => r.opt_text(11)?.and_then(|u| user_name.get(&u).cloned()),
-            GroupBy::Language | GroupBy::Nothing => None,
+            GroupBy::Language | GroupBy::Intent | GroupBy::Nothing => None,
         };
         if let Some(survey) = r.opt_text(17)? {
             surveys.insert(survey);
@@ -357,15 +361,17 @@ fn read_cases(
 
 fn read_messages(c: &mut dyn Conn, q: &KpiQuery) -> Result<Vec<MessageRead>, StoreError> {
     let pg = c.backend() == Backend::Postgres;
-    let (sentiment, language) = if pg {
+    let (sentiment, language, intent) = if pg {
         (
             "m.understanding #>> '{sentiment,label}'",
             "m.understanding ->> 'language'",
+            "m.understanding #>> '{intent,label}'",
         )
     } else {
         (
             "m.understanding ->> '$.sentiment.label'",
             "m.understanding ->> '$.language'",
+            "m.understanding ->> '$.intent.label'",
         )
     };
     // Authors' followers by (contact, channel), where a channel told them.
@@ -407,10 +413,11 @@ fn read_messages(c: &mut dyn Conn, q: &KpiQuery) -> Result<Vec<MessageRead>, Sto
          CASE WHEN m.review_team_id IS NOT NULL OR m.author_kind = 'system' THEN m.id END, \
          CASE WHEN m.review_team_id IS NOT NULL THEN 1 ELSE 0 END, {author} \
          FROM messages m WHERE m.direction <> 'note'{filter}",
-        language = if q.group_by == GroupBy::Language {
-            language
-        } else {
-            "NULL"
+        // The column a first customer message gives its case's group by.
+        language = match q.group_by {
+            GroupBy::Language => language,
+            GroupBy::Intent => intent,
+            _ => "NULL",
         },
     );
     let mut out = Vec::new();
@@ -481,8 +488,8 @@ fn join(
         }
         let mut fact = m.fact;
         if fact.side == Side::Customer {
-            if group_by == GroupBy::Language {
-                // The first customer message's language (earliest sent).
+            if matches!(group_by, GroupBy::Language | GroupBy::Intent) {
+                // The first customer message's language or intent (earliest sent).
                 let earliest = case
                     .messages
                     .iter()

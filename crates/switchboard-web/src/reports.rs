@@ -22,6 +22,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("channel_kind", "Kind of channel"),
     ("agent", "Agent"),
     ("language", "Language"),
+    ("intent", "Intent"),
     ("none", "Everything"),
 ];
 const BUCKETS: &[(&str, &str)] = &[

@@ -20,7 +20,7 @@ pub enum ReportCommand {
         /// Last day, included (YYYY-MM-DD), or an instant, excluded (RFC 3339).
         #[arg(long)]
         to: String,
-        /// purpose, team, channel, channel_kind, agent, language or none.
+        /// purpose, team, channel, channel_kind, agent, language, intent or none.
         #[arg(long, default_value = "purpose")]
         group_by: String,
         /// hour, day, week, month or all.

@@ -160,6 +160,27 @@ async fn kpi_flow(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
+    // Intents (here an agent's corrections: no intent model is installed) group cases too.
+    for (id, intent) in [("s-1", "card_broken"), ("l-1", "pricing")] {
+        let case = app.wait_for_message(id).await;
+        let detail = app.case(case["id"].as_str().expect("id")).await;
+        let m = detail["messages"][0]["id"].as_str().expect("message id");
+        let r = app
+            .post(
+                &format!("/api/v1/messages/{m}/intent"),
+                &app.agent,
+                &json!({"label": intent}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let a = app
+        .get("/api/v1/reports/kpis?group_by=intent", &app.supervisor)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(row(&a.json, "card_broken")["cases_opened"], 1, "{}", a.text);
+    assert_eq!(row(&a.json, "pricing")["won"], 1, "{}", a.text);
+
     let a = app
         .get("/api/v1/reports/kpis?group_by=purpose", &app.supervisor)
         .await;
