@@ -42,12 +42,13 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         Ok(t) => t.items,
         Err(e) => return crate::page::store_error(e, "timeline"),
     };
-    let (teams, users, channels, canned, experts) = match tokio::try_join!(
+    let (teams, users, channels, canned, experts, purposes) = match tokio::try_join!(
         state.store.list_teams(),
         state.store.list_users(),
         state.store.list_channels(),
         state.store.kb_items(KbKind::Canned, false),
         state.store.expert_links(id, now),
+        state.store.purposes(),
     ) {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "case"),
@@ -84,6 +85,18 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 .find_map(|i| i.name.clone().or_else(|| i.handle.clone()))
         })
         .unwrap_or_else(|| "Unknown".to_owned());
+    let purposes: Vec<(String, String)> = purposes
+        .into_iter()
+        .map(|p| (p.id.as_str().to_owned(), p.name))
+        .collect();
+    // The intent model in force, if any: its labels are the intents an agent picks from.
+    let mut intents: Vec<String> = state
+        .analyzer()
+        .intent
+        .as_ref()
+        .map(|m| m.labels().to_vec())
+        .unwrap_or_default();
+    intents.sort();
     let ctx = Ctx {
         v: &v,
         now,
@@ -116,6 +129,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 aside.side aria-label="Case details" {
                     (details(&ctx, c))
                     (actions(&ctx, c))
+                    (understanding_box(&ctx, &detail, &purposes, &intents))
                     (sla_clocks(sla.as_ref(), now))
                     (routing_why(c))
                     (auto_answer(&detail))
@@ -182,6 +196,82 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
         @if c.escalated { (badge("", "escalated", "bad")) }
         @if let Some(r) = &c.resolution { (badge("resolution", r, "good")) }
         @for t in &c.tags { span.tag { "#" (t) } }
+    }
+}
+
+/// What Switchboard understood in the first customer message, with the words that weighed
+/// most, and the forms that correct it: a corrected purpose or intent is a labelled example
+/// the learning loop retrains on.
+fn understanding_box(
+    ctx: &Ctx,
+    d: &CaseDetail,
+    purposes: &[(String, String)],
+    intents: &[String],
+) -> Markup {
+    let c = &d.case;
+    let first = d
+        .messages
+        .iter()
+        .find(|m| m.direction == Direction::Inbound && m.case_id == c.id);
+    let understood = first.and_then(|m| m.understanding.as_ref());
+    let why = |cl: &switchboard_core::Classification| {
+        html! {
+            @if cl.because.is_empty() {
+                @if cl.confidence >= 1.0 { " (set by a person)" }
+            } @else {
+                " because of " @for (i, e) in cl.because.iter().enumerate() {
+                    @if i > 0 { ", " } q { (e.feature) }
+                }
+            }
+        }
+    };
+    html! {
+        section.box.understood #understanding {
+            h2 { "Understood" }
+            dl {
+                dt { "Purpose" }
+                dd {
+                    strong { (c.purpose.as_str().replace('_', " ")) }
+                    @if let Some(p) = understood.and_then(|u| u.purpose.as_ref()) {
+                        br; span.hint { "The model said " (p.label.replace('_', " ")) " "
+                            (format!("{:.0}%", p.confidence * 100.0)) (why(p)) }
+                    }
+                }
+                dt { "Intent" }
+                dd {
+                    @match understood.and_then(|u| u.intent.as_ref()) {
+                        Some(i) => { strong { (i.label) } " " (format!("{:.0}%", i.confidence * 100.0)) (why(i)) }
+                        None => { "—" }
+                    }
+                }
+            }
+            @if ctx.can_work() {
+                p.hint { "A correction teaches Switchboard: it becomes a labelled example for the next retraining." }
+                form #purpose-form data-api={"/api/v1/cases/" (c.id)} data-method="PATCH" data-after="reload" {
+                    label for="correct-purpose" { "Correct the purpose" }
+                    select #correct-purpose name="purpose" {
+                        @for (id, name) in purposes {
+                            option value=(id) selected[*id == c.purpose.as_str()] { (name) }
+                        }
+                    }
+                    div.form-error role="alert" {}
+                    button type="submit" { "Save purpose" }
+                }
+                @if let Some(m) = first {
+                    form #intent-form data-api={"/api/v1/messages/" (m.id) "/intent"} data-after="reload" {
+                        label for="correct-intent" { "Correct the intent" }
+                        input #correct-intent name="label" list="intent-labels" required
+                            autocomplete="off" placeholder=(if intents.is_empty() { "an intent, e.g. card_arrival" } else { "pick or type an intent" });
+                        datalist #intent-labels { @for l in intents { option value=(l) {} } }
+                        @if !intents.is_empty() {
+                            label.check { input type="checkbox" name="new_label" value="true" data-type="bool"; " It is a new intent" }
+                        }
+                        div.form-error role="alert" {}
+                        button type="submit" { "Save intent" }
+                    }
+                }
+            }
+        }
     }
 }
 

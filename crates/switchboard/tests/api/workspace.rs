@@ -119,6 +119,17 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     );
     expect("EXPERT_LINK").await;
     assert_eq!(expect("EXPERT_BACK").await, "EXPERT_BACK True");
+    assert_eq!(expect("CORRECTED").await, "CORRECTED True");
+    for (kind, label) in [("purpose", "sales"), ("intent", "game_times")] {
+        let ex = app
+            .get(
+                &format!("/api/v1/training-examples?kind={kind}"),
+                &app.admin,
+            )
+            .await;
+        assert_eq!(ex.json["items"][0]["label"], label, "{}", ex.text);
+        assert_eq!(ex.json["items"][0]["created_by"], "ada", "{}", ex.text);
+    }
 
     let mention = json!({"id": "m-2", "conversation": "post-9", "public": true,
         "from": {"id": "bo", "name": "Bo Public"}, "text": "@lakeside great game last night!"});
@@ -285,6 +296,19 @@ async fn pages_need_a_session_and_the_right_role() {
         "{html}"
     );
     assert!(!html.contains("{{contact.name}}"), "{html}");
+    // What was understood, why, and the forms that correct it.
+    assert!(html.contains("id=\"understanding\""), "{html}");
+    assert!(html.contains("The model said "), "{html}");
+    assert!(html.contains("id=\"purpose-form\""), "{html}");
+    assert!(
+        html.contains(&format!(
+            "data-api=\"/api/v1/messages/{}/intent\"",
+            app.case(case["id"].as_str().expect("id")).await["messages"][0]["id"]
+                .as_str()
+                .expect("message id")
+        )),
+        "{html}"
+    );
     // An agent's reply can be saved to the knowledge base from the page; the customer's
     // message cannot.
     assert!(!html.contains("/promote"), "{html}");

@@ -13,7 +13,7 @@ from common import chrome
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, shots, password = sys.argv[1], sys.argv[2], sys.argv[3]
 driver = chrome()
@@ -126,6 +126,18 @@ try:
     status = driver.find_element(By.CSS_SELECTOR, ".case-head .badges").text
     say(f"EXPERT_BACK {'status open' in status}")
     shot("06-expert-answered")
+
+    # The agent corrects what Switchboard understood, on the case page: each correction is a
+    # labelled example for the learning loop.
+    Select(driver.find_element(By.ID, "correct-purpose")).select_by_value("sales")
+    driver.find_element(By.CSS_SELECTOR, "#purpose-form button[type=submit]").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#understanding dd strong").text == "sales")
+    driver.find_element(By.ID, "correct-intent").send_keys("game_times")
+    driver.find_element(By.CSS_SELECTOR, "#intent-form button[type=submit]").click()
+    wait.until(lambda d: "game_times" in d.find_element(By.ID, "understanding").text)
+    understood = driver.find_element(By.ID, "understanding").text
+    say(f"CORRECTED {'game_times 100% (set by a person)' in understood}")
+    shot("06b-corrected")
 
     # A public mention goes to PR, whose public replies Legal approves.
     driver.get(f"{base}/inbox?queue=active")
