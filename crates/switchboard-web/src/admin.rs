@@ -40,7 +40,11 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     let base = state.config.public_url.trim_end_matches('/').to_owned();
     let body = html! {
         h1 { "Admin" }
-        p { a.button href="/admin/playbook" { "Edit the playbook (routing, business hours, SLAs)" } }
+        p {
+            a.button href="/admin/playbook" { "Edit the playbook (routing, business hours, SLAs)" }
+            " "
+            @if v.can(Permission::ManageRouting) { a.button href="/admin/models" { "Models (purpose, intent, learning from corrections)" } }
+        }
         section #channels {
             h2 { "Channels" }
             table.grid {

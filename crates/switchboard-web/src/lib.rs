@@ -8,6 +8,7 @@
 
 pub mod admin;
 mod admin_hours;
+mod admin_models;
 pub mod approvals;
 pub mod assets;
 pub mod case;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/knowledge", get(knowledge::page))
         .route("/admin", get(admin::page))
         .route("/admin/playbook", get(admin::playbook))
+        .route("/admin/models", get(admin_models::page))
         .route(assets::CSS_URL, get(assets::css))
         .route(assets::JS_URL, get(assets::js))
 }

@@ -36,7 +36,8 @@ use switchboard_store::{Actor, Location, NewUser, Store};
 )]
 struct Cli {
     /// A TOML file of settings (data_dir, database, listen, outbound_max_attempts,
-    /// outbound_base_delay_ms). Defaults to ./switchboard.toml when it exists. Environment
+    /// outbound_base_delay_ms, public_url, smtp_url, smtp_from, smtp_listen, retrain_after,
+    /// retrain_every_secs). Defaults to ./switchboard.toml when it exists. Environment
     /// variables and flags override it.
     #[arg(long, env = "SWITCHBOARD_CONFIG", global = true)]
     config: Option<PathBuf>,

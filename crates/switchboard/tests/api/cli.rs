@@ -21,12 +21,30 @@ fn switchboard(args: &[&str]) -> Command {
         .env_remove("SWITCHBOARD_LISTEN")
         .env_remove("SWITCHBOARD_OUTBOUND_MAX_ATTEMPTS")
         .env_remove("SWITCHBOARD_OUTBOUND_BASE_DELAY_MS")
+        .env_remove("SWITCHBOARD_RETRAIN_AFTER")
+        .env_remove("SWITCHBOARD_RETRAIN_EVERY_SECS")
         .env("RUST_LOG", "info");
     cmd
 }
 
 fn run(args: &[&str]) -> Output {
     switchboard(args).output().expect("run switchboard")
+}
+
+/// A new admin API token for the workspace in `data`, made with `switchboard token create`.
+fn admin_token(data: &Path) -> String {
+    let out = run(&[
+        "token",
+        "create",
+        "--data-dir",
+        path(data),
+        "--name",
+        "t",
+        "--role",
+        "admin",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    text(&out.stdout).trim().to_owned()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -344,18 +362,7 @@ fn a_lost_secret_key_is_detected_at_start() {
     let data = dir.path().join("data");
     let server = Proc::serve(&data, "127.0.0.1:0");
     let address = server.address();
-    let out = run(&[
-        "token",
-        "create",
-        "--data-dir",
-        path(&data),
-        "--name",
-        "t",
-        "--role",
-        "admin",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let token = text(&out.stdout).trim().to_owned();
+    let token = admin_token(&data);
     runtime().block_on(async {
         let http = reqwest::Client::new();
         wait_healthy(&http, &address).await;
@@ -383,6 +390,58 @@ fn a_lost_secret_key_is_detected_at_start() {
     assert!(!out.contains("listening"), "{out}");
 }
 
+#[test]
+fn retraining_settings_come_from_the_file_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let toml = dir.path().join("sb.toml");
+    std::fs::write(&toml, "retrain_after = 7\nretrain_every_secs = 99\n").unwrap();
+    let mut child = switchboard(&[
+        "serve",
+        "--config",
+        path(&toml),
+        "--data-dir",
+        path(&data),
+        "--listen",
+        "127.0.0.1:0",
+        "--retrain-every-secs",
+        "5",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("serve");
+    let server = Proc {
+        stdout: lines_of(child.stdout.take().unwrap()),
+        stderr: lines_of(child.stderr.take().unwrap()),
+        child,
+    };
+    let address = server.address();
+    let token = admin_token(&data);
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        wait_healthy(&http, &address).await;
+        let r = http
+            .get(format!("{address}/api/v1/models"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let a = Answer::read(r).await;
+        let purpose = &a.json["learning"]["purpose"];
+        assert_eq!(purpose["retrain_after"], 7, "from the file: {}", a.text);
+        assert_eq!(
+            purpose["checks_every_seconds"], 5.0,
+            "the flag wins: {}",
+            a.text
+        );
+    });
+    drop(server);
+    let out = run(&["serve", "--data-dir", path(&data), "--retrain-after", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains("retrain-after"), "{out:?}");
+}
+
 // ----- 17 ----------------------------------------------------------------------------------
 
 #[test]
@@ -391,18 +450,7 @@ fn sigterm_ends_the_server_even_with_an_open_live_stream() {
     let data = dir.path().join("data");
     let out = run(&["migrate", "--data-dir", path(&data)]);
     assert!(out.status.success(), "{out:?}");
-    let out = run(&[
-        "token",
-        "create",
-        "--data-dir",
-        path(&data),
-        "--name",
-        "t",
-        "--role",
-        "admin",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let token = text(&out.stdout).trim().to_owned();
+    let token = admin_token(&data);
 
     let mut server = Proc::serve(&data, "127.0.0.1:0");
     let address = server.address();

@@ -296,6 +296,19 @@ async fn learning(app: &TestApp, kind: &str) -> Value {
     list.json["learning"][kind].clone()
 }
 
+/// The admin's Models page, as `person` sees it.
+async fn models_page(app: &TestApp, person: &Person) -> String {
+    let r = app
+        .http
+        .get(app.url("/admin/models"))
+        .header("Cookie", person.cookie.clone())
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.expect("body")
+}
+
 /// Trains the workspace's intent model on the server from the three-intent test file.
 async fn train_intents(app: &TestApp) {
     let a = app
@@ -386,6 +399,19 @@ async fn a_decision_is_kept_across_restarts_and_a_rollback_stands() {
             >= 1.0
     );
 
+    // The admin's page says the same.
+    let boss = app.person("boss", "admin").await;
+    let html = models_page(&app, &boss).await;
+    assert!(
+        html.contains("In force: <strong class=\"in-force\">version 1</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Last retraining: <strong>shipped</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("/api/v1/models/purpose/deactivate"), "{html}");
+
     // The admin rolls back to the shipped model; a restart does not undo that by retraining
     // on the corrections already judged.
     let a = app
@@ -406,6 +432,16 @@ async fn a_decision_is_kept_across_restarts_and_a_rollback_stands() {
         list.json["learning"]["purpose"]["last_decision"],
         decided["last_decision"]
     );
+    let html = models_page(&app, &boss).await;
+    assert!(
+        html.contains("the model shipped with Switchboard"),
+        "{html}"
+    );
+    assert!(
+        html.contains("/api/v1/models/purpose/versions/1/activate"),
+        "{html}"
+    );
+    assert!(html.contains("0 of 5 new corrections"), "{html}");
 
     // A purpose used once (new to the workspace) is left out of the next candidate instead
     // of failing it; four more corrections make five new ones.

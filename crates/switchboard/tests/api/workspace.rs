@@ -260,6 +260,7 @@ async fn pages_need_a_session_and_the_right_role() {
         "/supervisor",
         "/admin",
         "/admin/playbook",
+        "/admin/models",
         "/approvals",
         "/reports",
     ] {

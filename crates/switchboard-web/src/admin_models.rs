@@ -1,0 +1,182 @@
+//! Admin: the models that understand messages. What is in force for purposes and intents,
+//! every version (make an older one active again: a rollback; or none: the shipped purpose
+//! model, no intent model), and where the learning loop stands: corrections waiting, when it
+//! retrains, and what it last decided and why.
+
+use crate::page::{Section, Viewer, ago, respond, shell};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::Value;
+use switchboard_core::{Permission, Timestamp};
+use switchboard_server::AppState;
+use switchboard_store::ModelVersion;
+
+pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
+    if let Some(r) = v.refuse(Permission::ManageRouting) {
+        return r;
+    }
+    let versions = match state.store.list_models().await {
+        Ok(v) => v,
+        Err(e) => return crate::page::store_error(e, "models"),
+    };
+    let mut learning = Vec::new();
+    for kind in ["purpose", "intent"] {
+        match switchboard_server::learning::status(&state, kind).await {
+            Ok(s) => learning.push((kind, s)),
+            Err(e) => {
+                return crate::page::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("The learning loop's state cannot be read: {e}"),
+                );
+            }
+        }
+    }
+    let now = state.clock.now();
+    let body = html! {
+        h1 { "Models" }
+        p.hint { "Every customer message is understood before it is routed: its purpose (a model shipped with Switchboard, retrained from agents' corrections), its intent (a model your workspace trains), sentiment, language and personal data." }
+        @for (kind, status) in &learning {
+            (kind_section(kind, status, &versions, now))
+        }
+        section #train-intents {
+            h2 { "Train an intent model" }
+            p { "From a CSV file with a header row (or JSON Lines) of labelled examples: "
+                code { "POST /api/v1/models/intent/train?label_column=category" } " with the file as the body, or "
+                code { "switchboard model train --kind intent --input FILE --out MODEL" } " and "
+                code { "switchboard model install MODEL" } ". Examples trained on the server are kept, so agents' intent corrections retrain it." }
+        }
+    };
+    respond(StatusCode::OK, shell(&v, Section::Admin, "Models", body))
+}
+
+fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Timestamp) -> Markup {
+    let mine: Vec<&ModelVersion> = versions.iter().filter(|m| m.kind == kind).collect();
+    let active = mine.iter().find(|m| m.active);
+    let in_force = match (active, kind) {
+        (Some(m), _) => format!("version {}", m.version),
+        (None, "purpose") => "the model shipped with Switchboard".to_owned(),
+        (None, _) => "none (messages get no intent)".to_owned(),
+    };
+    let last = &status["last_decision"];
+    let title = if kind == "purpose" {
+        "Purpose"
+    } else {
+        "Intent"
+    };
+    html! {
+        section id={"models-" (kind)} {
+            h2 { (title) }
+            p { "In force: " strong.in-force { (in_force) } }
+            p.learning {
+                @if status["learning"] == true {
+                    (status["corrections_waiting"]) " of " (status["retrain_after"])
+                    " new corrections before the next retraining (" (status["corrections"]) " in all; checked every "
+                    (seconds(&status["checks_every_seconds"])) ")."
+                } @else {
+                    "Corrections are kept (" (status["corrections"]) " so far) but retrain nothing: only an intent model trained on the server learns from them."
+                }
+            }
+            @if let Some(outcome) = last["outcome"].as_str() {
+                p.last-decision {
+                    "Last retraining: " strong { (outcome) } " " (decided_at(last, now)) " — " (explain(outcome, &last["detail"]))
+                }
+            }
+            @if mine.is_empty() {
+                p.empty { "No versions yet." }
+            } @else {
+                table.grid {
+                    thead { tr { th scope="col" { "Version" } th scope="col" { "Labels" } th scope="col" { "Examples" } th scope="col" { "Held-back accuracy" } th scope="col" { "By" } th scope="col" { "When" } th scope="col" { "" } } }
+                    tbody {
+                        @for m in &mine {
+                            tr {
+                                th scope="row" { (m.version) @if m.active { " (active)" } }
+                                td { (number(&m.summary["labels"])) }
+                                td { (number(&m.summary["examples"])) }
+                                td { (gate(&m.summary)) }
+                                td { (m.created_by) }
+                                td { (ago(now, m.created_at)) }
+                                td {
+                                    @if m.active {
+                                        form data-api={"/api/v1/models/" (kind) "/deactivate"} data-after="reload" {
+                                            button.link type="submit" data-confirm=(if kind == "purpose" { "Go back to the shipped purpose model?" } else { "Stop classifying intents?" }) { "Deactivate" } }
+                                    } @else {
+                                        form data-api={"/api/v1/models/" (kind) "/versions/" (m.version) "/activate"} data-after="reload" {
+                                            button.link type="submit" { "Make active" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div.form-error role="alert" {}
+            }
+        }
+    }
+}
+
+fn decided_at(last: &Value, now: Timestamp) -> Markup {
+    match last["decided_at"]
+        .as_str()
+        .and_then(|s| Timestamp::parse_rfc3339(s).ok())
+    {
+        Some(at) => ago(now, at),
+        None => html! {},
+    }
+}
+
+fn seconds(v: &Value) -> String {
+    let s = v.as_f64().unwrap_or(0.0);
+    if s >= 1.0 && s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+fn number(v: &Value) -> String {
+    v.as_u64().map_or_else(|| "—".to_owned(), |n| n.to_string())
+}
+
+/// How a learning-loop version did on the corrections held back from its training.
+fn gate(summary: &Value) -> String {
+    let g = &summary["held_back_accuracy"];
+    match (g["candidate"].as_f64(), g["current"].as_f64()) {
+        (Some(c), Some(before)) => format!(
+            "{:.0}% (the model before: {:.0}%)",
+            c * 100.0,
+            before * 100.0
+        ),
+        _ => summary["holdout_accuracy"].as_f64().map_or_else(
+            || "—".to_owned(),
+            |a| format!("{:.1}% on its own held-out tenth", a * 100.0),
+        ),
+    }
+}
+
+fn explain(outcome: &str, detail: &Value) -> String {
+    let pct = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "?".to_owned(), |x| format!("{:.0}%", x * 100.0))
+    };
+    match outcome {
+        "shipped" => format!("version {} is in force", number(&detail["version"])),
+        "kept" => format!(
+            "the candidate labelled {} of the held-back corrections right, the model in force {}; it stays",
+            pct(&detail["held_back_accuracy"]["candidate"]),
+            pct(&detail["held_back_accuracy"]["current"])
+        ),
+        "unchanged" => "the candidate was the model in force".to_owned(),
+        "skipped" => detail["reason"]
+            .as_str()
+            .unwrap_or("nothing to train")
+            .to_owned(),
+        "failed" => format!(
+            "failed: {}",
+            detail["error"].as_str().unwrap_or("unknown error")
+        ),
+        "training" => "in progress".to_owned(),
+        other => other.to_owned(),
+    }
+}
