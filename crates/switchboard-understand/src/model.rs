@@ -1111,8 +1111,9 @@ pub struct Calibration {
     /// The mean gap between confidence and accuracy, over equal-width confidence bins, each
     /// weighted by its share of the predictions (0: confidence means what it says).
     pub expected_calibration_error: f64,
-    /// The floor below which the model answers `unknown`.
-    pub unknown_below: f32,
+    /// The floor below which the model answers `unknown` (as the f32 in the file reads:
+    /// 0.3, not 0.30000001192092896).
+    pub unknown_below: f64,
     /// The share of predictions at or above the floor: the ones a workspace acts on.
     pub answered: f64,
     /// The accuracy of those (0 when none is).
@@ -1131,6 +1132,11 @@ pub struct CalibrationBin {
     pub confidence: f64,
     /// The share of them that was right.
     pub accuracy: f64,
+}
+
+/// `x` as the f64 with the same shortest decimal form (so 0.3f32 shows as 0.3).
+fn shortest(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 /// [`Calibration`] of predictions with `confidence` (the best label's probability) and
@@ -1183,7 +1189,7 @@ pub fn calibration(
     }
     Calibration {
         expected_calibration_error: ece,
-        unknown_below,
+        unknown_below: shortest(unknown_below),
         answered: ratio(answered, n),
         answered_accuracy: ratio(answered_right, answered),
         bins: out,

@@ -158,6 +158,7 @@ fn train_eval_and_analyze() {
     let ece = cal["expected_calibration_error"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&ece), "{cal}");
     let floor = cal["unknown_below"].as_f64().unwrap();
+    assert_eq!(floor, 0.3, "the default floor, as written: {cal}");
     let above: u64 = bins
         .iter()
         .filter(|b| b["from"].as_f64().unwrap() >= floor)
