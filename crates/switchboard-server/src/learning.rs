@@ -262,6 +262,17 @@ async fn decide(
         label: e.label.clone(),
     }));
     let left_out = drop_lone_labels(&mut examples);
+    let taught = older
+        .iter()
+        .filter(|e| !left_out.contains(&e.label))
+        .count();
+    if taught == 0 {
+        // The candidate would be the model in force retrained on the same examples.
+        return Ok(Decision::Skipped(format!(
+            "no correction can teach yet: each one's label needs a second example (waiting: {})",
+            left_out.join(", ")
+        )));
+    }
     let labels = examples
         .iter()
         .map(|e| e.label.as_str())

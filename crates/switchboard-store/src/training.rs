@@ -299,16 +299,18 @@ impl Store {
                     "DELETE FROM training_examples WHERE kind = $1 AND message_id IS NULL AND case_id IS NULL",
                     params![kind.as_str()],
                 )?;
-                for (text, label) in &examples {
+                // One microsecond apart, so they list in the file's order.
+                for (i, (text, label)) in examples.iter().enumerate() {
+                    let at = Timestamp::from_unix_micros(now.as_unix_micros() + i as i64);
                     c.execute(
                         &format!("INSERT INTO training_examples ({COLS}) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)"),
                         params![
-                            ExampleId::new_at(now).to_string(),
+                            ExampleId::new_at(at).to_string(),
                             kind.as_str(),
                             text.as_str(),
                             label.as_str(),
                             source.as_str(),
-                            now.as_unix_micros()
+                            at.as_unix_micros()
                         ],
                     )?;
                 }
@@ -349,6 +351,21 @@ impl Store {
                 Ok(crate::Page::from_overfetch(items, limit, |e| {
                     e.id.to_string()
                 }))
+            })
+            .await
+    }
+
+    /// The distinct labels of `kind`'s examples, sorted.
+    pub async fn training_labels(&self, kind: String) -> Result<Vec<String>, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query(
+                    "SELECT DISTINCT label FROM training_examples WHERE kind = $1 ORDER BY label",
+                    params![kind],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect()
             })
             .await
     }

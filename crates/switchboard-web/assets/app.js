@@ -73,7 +73,7 @@
     if (problem && problem.field) {
       const el = form.elements[problem.field];
       if (el && el.setAttribute) { el.setAttribute("aria-invalid", "true"); el.focus(); }
-      text = `${problem.field}: ${text}`;
+      if (!text.startsWith(`${problem.field}:`)) text = `${problem.field}: ${text}`;
     }
     if (box) box.textContent = text;
     say(text);

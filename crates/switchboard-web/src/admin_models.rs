@@ -161,7 +161,20 @@ fn explain(outcome: &str, detail: &Value) -> String {
             .map_or_else(|| "?".to_owned(), |x| format!("{:.0}%", x * 100.0))
     };
     match outcome {
-        "shipped" => format!("version {} is in force", number(&detail["version"])),
+        "shipped" => {
+            let waiting: Vec<&str> = detail["summary"]["labels_left_out"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut s = format!("it shipped as version {}", number(&detail["version"]));
+            if !waiting.is_empty() {
+                s.push_str(&format!(
+                    "; left out until each has a second example: {}",
+                    waiting.join(", ")
+                ));
+            }
+            s
+        }
         "kept" => format!(
             "the candidate labelled {} of the held-back corrections right, the model in force {}; it stays",
             pct(&detail["held_back_accuracy"]["candidate"]),

@@ -42,13 +42,14 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         Ok(t) => t.items,
         Err(e) => return crate::page::store_error(e, "timeline"),
     };
-    let (teams, users, channels, canned, experts, purposes) = match tokio::try_join!(
+    let (teams, users, channels, canned, experts, purposes, intents) = match tokio::try_join!(
         state.store.list_teams(),
         state.store.list_users(),
         state.store.list_channels(),
         state.store.kb_items(KbKind::Canned, false),
         state.store.expert_links(id, now),
         state.store.purposes(),
+        switchboard_server::api::models::known_intents(&state),
     ) {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "case"),
@@ -89,14 +90,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         .into_iter()
         .map(|p| (p.id.as_str().to_owned(), p.name))
         .collect();
-    // The intent model in force, if any: its labels are the intents an agent picks from.
-    let mut intents: Vec<String> = state
-        .analyzer()
-        .intent
-        .as_ref()
-        .map(|m| m.labels().to_vec())
-        .unwrap_or_default();
-    intents.sort();
+    // The intents an agent picks from.
+    let (intents, has_intent_model) = intents;
     let ctx = Ctx {
         v: &v,
         now,
@@ -129,7 +124,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 aside.side aria-label="Case details" {
                     (details(&ctx, c))
                     (actions(&ctx, c))
-                    (understanding_box(&ctx, &detail, &purposes, &intents))
+                    (understanding_box(&ctx, &detail, &purposes, &intents, has_intent_model))
                     (sla_clocks(sla.as_ref(), now))
                     (routing_why(c))
                     (auto_answer(&detail))
@@ -182,7 +177,7 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
         (badge("priority", c.priority.as_str(), if matches!(c.priority, Priority::High | Priority::Urgent) { "warn" } else { "neutral" }))
         @if let Some(u) = first {
             @if let Some(i) = &u.intent {
-                (badge("intent", &format!("{} {:.0}%", i.label, i.confidence * 100.0), "neutral"))
+                (badge("intent", &if i.confidence >= 1.0 && i.because.is_empty() { i.label.clone() } else { format!("{} {}", i.label, percent(i.confidence)) }, "neutral"))
             }
             @if let Some(s) = &u.sentiment {
                 (badge("sentiment", &format!("{} {:+.2}", s.label, s.score), sentiment_tone(&s.label)))
@@ -199,6 +194,16 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
     }
 }
 
+/// A model's confidence as a percentage that never rounds up to a certainty it lacks.
+fn percent(c: f32) -> String {
+    let p = c * 100.0;
+    if (99.5..100.0).contains(&p) {
+        ">99%".to_owned()
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
 /// What Switchboard understood in the first customer message, with the words that weighed
 /// most, and the forms that correct it: a corrected purpose or intent is a labelled example
 /// the learning loop retrains on.
@@ -207,6 +212,7 @@ fn understanding_box(
     d: &CaseDetail,
     purposes: &[(String, String)],
     intents: &[String],
+    has_intent_model: bool,
 ) -> Markup {
     let c = &d.case;
     let first = d
@@ -214,13 +220,25 @@ fn understanding_box(
         .iter()
         .find(|m| m.direction == Direction::Inbound && m.case_id == c.id);
     let understood = first.and_then(|m| m.understanding.as_ref());
+    let name_of = |id: &str| {
+        purposes
+            .iter()
+            .find(|p| p.0 == id)
+            .map_or_else(|| id.replace('_', " "), |p| p.1.clone())
+    };
+    // A person's label has no confidence to show; a model's is never quite 100%.
+    let set_by_person =
+        |cl: &switchboard_core::Classification| cl.confidence >= 1.0 && cl.because.is_empty();
     let why = |cl: &switchboard_core::Classification| {
         html! {
-            @if cl.because.is_empty() {
-                @if cl.confidence >= 1.0 { " (set by a person)" }
+            @if set_by_person(cl) {
+                " (set by a person)"
             } @else {
-                " because of " @for (i, e) in cl.because.iter().enumerate() {
-                    @if i > 0 { ", " } q { (e.feature) }
+                " " (percent(cl.confidence))
+                @if !cl.because.is_empty() {
+                    " because of " @for (i, e) in cl.because.iter().enumerate() {
+                        @if i > 0 { ", " } q { (e.feature) }
+                    }
                 }
             }
         }
@@ -231,16 +249,15 @@ fn understanding_box(
             dl {
                 dt { "Purpose" }
                 dd {
-                    strong { (c.purpose.as_str().replace('_', " ")) }
+                    strong { (name_of(c.purpose.as_str())) }
                     @if let Some(p) = understood.and_then(|u| u.purpose.as_ref()) {
-                        br; span.hint { "The model said " (p.label.replace('_', " ")) " "
-                            (format!("{:.0}%", p.confidence * 100.0)) (why(p)) }
+                        br; span.hint { "The model said " (name_of(&p.label)) (why(p)) }
                     }
                 }
                 dt { "Intent" }
                 dd {
                     @match understood.and_then(|u| u.intent.as_ref()) {
-                        Some(i) => { strong { (i.label) } " " (format!("{:.0}%", i.confidence * 100.0)) (why(i)) }
+                        Some(i) => { strong { (i.label) } (why(i)) }
                         None => { "—" }
                     }
                 }
@@ -263,7 +280,7 @@ fn understanding_box(
                         input #correct-intent name="label" list="intent-labels" required
                             autocomplete="off" placeholder=(if intents.is_empty() { "an intent, e.g. card_arrival" } else { "pick or type an intent" });
                         datalist #intent-labels { @for l in intents { option value=(l) {} } }
-                        @if !intents.is_empty() {
+                        @if has_intent_model {
                             label.check { input type="checkbox" name="new_label" value="true" data-type="bool"; " It is a new intent" }
                         }
                         div.form-error role="alert" {}

@@ -7,7 +7,7 @@ mod directory;
 mod experts;
 pub mod kb;
 mod merge;
-mod models;
+pub mod models;
 mod notifications;
 mod notify;
 mod playbook;

@@ -39,8 +39,8 @@ fn installable(kind: &str) -> Result<(), ApiError> {
         PURPOSE => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not_installable",
-            "purpose models are not installed: Switchboard ships one, and agents' purpose \
-             corrections retrain it (GET /api/v1/models shows versions; activate one to roll \
+            "purpose models are not installed or trained from a file: Switchboard ships one, \
+             and agents' purpose corrections retrain it (GET /api/v1/models shows versions; activate one to roll \
              back); install or train an intent model instead",
         )),
         _ => Err(ApiError::not_found("model kind")),
@@ -175,6 +175,24 @@ pub async fn examples(
     ))
 }
 
+/// The intents there are, sorted: the intent model's (if one is in force; the flag says
+/// whether) and those agents' corrections already taught.
+pub async fn known_intents(
+    state: &AppState,
+) -> Result<(Vec<String>, bool), switchboard_store::StoreError> {
+    let mut known: Vec<String> = state
+        .analyzer()
+        .intent
+        .as_ref()
+        .map(|m| m.labels().to_vec())
+        .unwrap_or_default();
+    let has_model = !known.is_empty();
+    known.extend(state.store.training_labels("intent".into()).await?);
+    known.sort();
+    known.dedup();
+    Ok((known, has_model))
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntentBody {
@@ -204,20 +222,24 @@ pub async fn correct_intent(
             "1 to 100 letters, digits, _ - . or :",
         ));
     }
-    if label == switchboard_understand::model::UNKNOWN {
+    if label.eq_ignore_ascii_case(switchboard_understand::model::UNKNOWN) {
         return Err(ApiError::invalid_field(
             "label",
             "\"unknown\" is what a model says when it is not sure; name the intent the \
              message has",
         ));
     }
-    // A typo would teach the model a new intent: a label it does not know must be meant.
-    if let Some(model) = state.analyzer().intent.clone()
-        && !body.new_label
-        && !model.labels().iter().any(|l| l == label)
-    {
-        let mut known = model.labels().to_vec();
-        known.sort();
+    let (known, has_model) = known_intents(&state)
+        .await
+        .map_err(ApiError::from_store("intent"))?;
+    // `Refund` for `refund` is the same intent, spelled as it was first.
+    let label = known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(label))
+        .map_or(label, String::as_str)
+        .to_owned();
+    // A typo would teach the model a new intent: a label nobody used before must be meant.
+    if has_model && !body.new_label && !known.contains(&label) {
         let shown = known
             .iter()
             .take(20)
@@ -227,8 +249,8 @@ pub async fn correct_intent(
         return Err(ApiError::invalid_field(
             "label",
             format!(
-                "the intent model in force has no label {label:?} (it has {} labels: {shown}{}); \
-                 send \"new_label\": true to teach it a new one",
+                "there is no intent {label:?} yet (there are {}: {shown}{}); to teach a new \
+                 one, tick \"It is a new intent\" (in the API: \"new_label\": true)",
                 known.len(),
                 if known.len() > 20 { ", …" } else { "" }
             ),
@@ -236,7 +258,7 @@ pub async fn correct_intent(
     }
     let message = state
         .store
-        .correct_intent(id, label.to_owned(), caller.actor, state.clock.now())
+        .correct_intent(id, label, caller.actor, state.clock.now())
         .await
         .map_err(ApiError::from_store("message"))?;
     Ok(axum::Json(message))

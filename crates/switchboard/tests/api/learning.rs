@@ -503,7 +503,7 @@ async fn purpose_models_are_not_installed_and_examples_come_a_page_at_a_time() {
         );
     }
     train_intents(&app).await;
-    let mut seen = Vec::new();
+    let (mut seen, mut texts) = (Vec::new(), Vec::<String>::new());
     let mut path = "/api/v1/training-examples?kind=intent&source=file&limit=10".to_owned();
     loop {
         let page = app.get(&path, &app.admin).await;
@@ -511,6 +511,7 @@ async fn purpose_models_are_not_installed_and_examples_come_a_page_at_a_time() {
         let items = page.json["items"].as_array().unwrap();
         assert!(items.len() <= 10);
         seen.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        texts.extend(items.iter().map(|e| e["text"].as_str().unwrap().to_owned()));
         match page.json["next_cursor"].as_str() {
             Some(c) => {
                 path =
@@ -524,6 +525,21 @@ async fn purpose_models_are_not_installed_and_examples_come_a_page_at_a_time() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique, seen, "in order, none twice");
+    // In the file's order (its rows quote each text).
+    let csv = crate::model_cli::intents_csv();
+    let rows: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let text = l.rsplit_once(',').unwrap().0;
+            let text = text
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(text);
+            text.replace("\"\"", "\"")
+        })
+        .collect();
+    assert_eq!(rows, texts);
     let none = app
         .get(
             "/api/v1/training-examples?kind=intent&source=corrections",
@@ -581,10 +597,21 @@ async fn an_intent_correction_names_a_known_intent_or_says_it_is_new() {
         unchanged["messages"][0]["understanding"]["intent"]["label"], "refnud",
         "a refused correction changes nothing"
     );
+    // Any spelling of "unknown" is refused, even as a new label; a known intent in other
+    // letters is that intent.
+    for body in [
+        json!({"label": "Unknown", "new_label": true}),
+        json!({"label": "UNKNOWN"}),
+    ] {
+        app.post(&path, &app.agent, &body)
+            .await
+            .assert_problem(400, "invalid_field");
+    }
     let a = app
-        .post(&path, &app.agent, &json!({"label": "refund"}))
+        .post(&path, &app.agent, &json!({"label": "REFUND"}))
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["understanding"]["intent"]["label"], "refund");
     let a = app
         .post(
             &path,
@@ -593,6 +620,21 @@ async fn an_intent_correction_names_a_known_intent_or_says_it_is_new() {
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // Once taught, a new intent is known: the next message needs no `new_label`.
+    app.deliver(&ch, &message("i-1", "conv-i1", "ida", "my kettle broke"))
+        .await;
+    let other = app.wait_for_message("i-1").await;
+    let detail = app.case(other["id"].as_str().unwrap()).await;
+    let m1 = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+    let a = app
+        .post(
+            &format!("/api/v1/messages/{m1}/intent"),
+            &app.agent,
+            &json!({"label": "Warranty_Claim"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["understanding"]["intent"]["label"], "warranty_claim");
     let ex = app
         .get(
             "/api/v1/training-examples?kind=intent&source=corrections",
@@ -602,9 +644,64 @@ async fn an_intent_correction_names_a_known_intent_or_says_it_is_new() {
     let items = ex.json["items"].as_array().unwrap();
     assert_eq!(
         items.len(),
-        1,
+        2,
         "the latest correction replaced the first: {}",
         ex.text
     );
-    assert_eq!(items[0]["label"], "warranty_claim");
+    assert!(
+        items.iter().all(|e| e["label"] == "warranty_claim"),
+        "{}",
+        ex.text
+    );
+}
+
+#[tokio::test]
+async fn corrections_that_cannot_teach_yet_ship_nothing() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 2;
+    })
+    .await;
+    train_intents(&app).await;
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    // Two corrections to intents used once each: nothing a candidate could learn.
+    for (i, label) in ["praise", "complaint"].into_iter().enumerate() {
+        let id = format!("n-{i}");
+        app.deliver(
+            &ch,
+            &message(&id, &format!("conv-n{i}"), "nia", "you lot are something"),
+        )
+        .await;
+        let case = app.wait_for_message(&id).await;
+        let detail = app.case(case["id"].as_str().unwrap()).await;
+        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+        let a = app
+            .post(
+                &format!("/api/v1/messages/{m}/intent"),
+                &app.agent,
+                &json!({"label": label, "new_label": true}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
+    let decided = wait_for("the intent decision", || async {
+        let l = learning(&app, "intent").await;
+        (l["last_decision"]["outcome"] != "training" && l["last_decision"].is_object()).then_some(l)
+    })
+    .await;
+    assert_eq!(decided["last_decision"]["outcome"], "skipped", "{decided}");
+    assert!(
+        decided["last_decision"]["detail"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("praise"),
+        "{decided}"
+    );
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(
+        list.json["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
 }

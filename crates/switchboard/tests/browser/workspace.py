@@ -131,12 +131,12 @@ try:
     # labelled example for the learning loop.
     Select(driver.find_element(By.ID, "correct-purpose")).select_by_value("sales")
     driver.find_element(By.CSS_SELECTOR, "#purpose-form button[type=submit]").click()
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#understanding dd strong").text == "sales")
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#understanding dd strong").text == "Sales")
     driver.find_element(By.ID, "correct-intent").send_keys("game_times")
     driver.find_element(By.CSS_SELECTOR, "#intent-form button[type=submit]").click()
     wait.until(lambda d: "game_times" in d.find_element(By.ID, "understanding").text)
     understood = driver.find_element(By.ID, "understanding").text
-    say(f"CORRECTED {'game_times 100% (set by a person)' in understood}")
+    say(f"CORRECTED {'game_times (set by a person)' in understood}")
     shot("06b-corrected")
 
     # A public mention goes to PR, whose public replies Legal approves.
