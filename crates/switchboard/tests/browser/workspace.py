@@ -10,17 +10,23 @@ import time
 import traceback
 
 from common import chrome
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, shots, password = sys.argv[1], sys.argv[2], sys.argv[3]
 driver = chrome()
-# A page that is being replaced (a submit, a live refresh) makes elements stale: look again.
+# A page that is being replaced (a submit, a live refresh) makes elements stale, or (Chromium
+# says) "Node with given id does not belong to the document": look again. A real failure still
+# ends the wait, with a timeout.
 wait = WebDriverWait(
     driver, 40, poll_frequency=0.05,
-    ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+    ignored_exceptions=(StaleElementReferenceException, NoSuchElementException, WebDriverException),
 )
 
 
