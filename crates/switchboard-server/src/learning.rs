@@ -325,7 +325,8 @@ async fn decide(
     summary["held_back"] = json!(held);
     summary["held_back_accuracy"] = json!({"current": current_score, "candidate": candidate_score});
     summary["labels_left_out"] = json!(left_out);
-    let v = state
+    // (A candidate identical to an older version makes that one active again.)
+    let (v, _) = state
         .store
         .install_model(
             kind.to_owned(),

@@ -64,7 +64,9 @@ fn make_active(c: &mut dyn Conn, kind: &str, version: i64) -> Result<(), StoreEr
 
 impl Store {
     /// Installs `bytes` (already checked by the caller) as the next version of `kind` and
-    /// makes it active. Audited.
+    /// makes it active, or, when a version of `kind` is this very file (the same SHA-256),
+    /// makes that one active again instead of adding a copy. Audited. Returns the version and
+    /// whether it is new.
     pub async fn install_model(
         &self,
         kind: String,
@@ -72,16 +74,33 @@ impl Store {
         summary: serde_json::Value,
         actor: Actor,
         now: Timestamp,
-    ) -> Result<ModelVersion, StoreError> {
+    ) -> Result<(ModelVersion, bool), StoreError> {
         self.pool
             .write(move |c| {
+                let digest = hex::encode(Sha256::digest(&bytes));
+                let same = c.query_opt(
+                    "SELECT version FROM models WHERE kind = $1 AND digest = $2",
+                    params![kind.as_str(), digest.as_str()],
+                )?;
+                if let Some(r) = same {
+                    let version = r.int(0)?;
+                    make_active(c, &kind, version)?;
+                    audit(
+                        c,
+                        &actor,
+                        "model.activated",
+                        ("model", format!("{kind}/{version}")),
+                        json!({"kind": kind, "version": version, "digest": digest, "reinstalled": true}),
+                        now,
+                    )?;
+                    return Ok((version_row(c, &kind, version)?, false));
+                }
                 let version = c
                     .query_one(
                         "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE kind = $1",
                         params![kind.as_str()],
                     )?
                     .int(0)?;
-                let digest = hex::encode(Sha256::digest(&bytes));
                 c.execute(
                     "INSERT INTO models (kind, version, bytes, digest, summary, created_at, created_by, active) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -105,7 +124,7 @@ impl Store {
                     json!({"kind": kind, "version": version, "digest": digest, "summary": summary}),
                     now,
                 )?;
-                version_row(c, &kind, version)
+                Ok((version_row(c, &kind, version)?, true))
             })
             .await
     }

@@ -5197,7 +5197,8 @@ async fn models_are_versioned_and_one_is_active(store: Store) {
             t(2),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!((one.version, one.active), (1, true));
     let two = store
         .install_model(
@@ -5208,8 +5209,26 @@ async fn models_are_versioned_and_one_is_active(store: Store) {
             t(3),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!((two.version, two.active), (2, true));
+    // The same file again is that version, active again, not a third copy.
+    let (again, new) = store
+        .install_model(
+            "intent".into(),
+            vec![1, 2, 3],
+            json!({"labels": 3}),
+            as_user(&admin),
+            t(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.version, again.active, new), (1, true, false));
+    assert_eq!(store.list_models().await.unwrap().len(), 2);
+    store
+        .activate_model("intent".into(), 2, as_user(&admin), t(5))
+        .await
+        .unwrap();
     let (active, bytes) = store.active_model("intent".into()).await.unwrap().unwrap();
     assert_eq!((active.version, bytes), (2, vec![4, 5]));
     let back = store

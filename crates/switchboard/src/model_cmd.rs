@@ -179,7 +179,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
             let summary = TextModel::for_install(&bytes, &kind)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
                 .summary();
-            let v = store
+            let (v, new) = store
                 .open_existing()
                 .await?
                 .install_model(
@@ -191,7 +191,12 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
                 )
                 .await?;
             println!(
-                "installed {} as {} version {} (active; sha256 {})",
+                "{} {} as {} version {} (active; sha256 {})",
+                if new {
+                    "installed"
+                } else {
+                    "already installed, made active again:"
+                },
                 file.display(),
                 v.kind,
                 v.version,

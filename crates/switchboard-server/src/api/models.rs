@@ -102,12 +102,18 @@ pub async fn install(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_model", e))?;
     let summary = model.summary();
-    let installed = state
+    let (installed, new) = state
         .store
         .install_model(kind, bytes, summary, caller.actor, state.clock.now())
         .await?;
     reload(&state).await.map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, axum::Json(installed)))
+    // The same file again: its version is active again (200), not a copy (201).
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(installed)))
 }
 
 pub async fn activate(
@@ -321,12 +327,17 @@ pub async fn train(
         .await?;
     let mut summary = model.summary();
     summary["trained_by"] = json!("api");
-    let installed = state
+    let (installed, new) = state
         .store
         .install_model(kind, model.to_bytes(), summary, caller.actor, now)
         .await?;
     reload(&state).await.map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, axum::Json(installed)))
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(installed)))
 }
 
 /// Leaves no version active: the shipped purpose model, or no intent model, again.

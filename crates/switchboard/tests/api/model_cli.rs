@@ -389,12 +389,38 @@ fn install_list_and_roll_back_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for _ in 0..2 {
-        let out = run(&["model", "install", "--data-dir", d, p(&model)]);
+    // Two files, then the first again: that is version 1 made active again, not a copy.
+    let (data_csv, second) = (
+        dir.path().join("intents.csv"),
+        dir.path().join("second.model"),
+    );
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data_csv),
+        "--label-column",
+        "category",
+        "--unknown-below",
+        "0.5",
+        "--out",
+        p(&second),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    for (file, said) in [
+        (&model, "installed"),
+        (&second, "installed"),
+        (&model, "already installed, made active again: "),
+    ] {
+        let out = run(&["model", "install", "--data-dir", d, p(file)]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(said),
+            "{out:?}"
         );
     }
     let damaged = dir.path().join("damaged.model");
@@ -405,6 +431,19 @@ fn install_list_and_roll_back_from_the_command_line() {
     let out = run(&["model", "install", "--data-dir", d, p(&damaged)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    let out = run(&["model", "versions", "--data-dir", d]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("* intent v1")),
+        "{out:?}"
+    );
+    let out = run(&["model", "activate", "--data-dir", d, "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["model", "activate", "--data-dir", d, "1"]);
     assert!(
         out.status.success(),

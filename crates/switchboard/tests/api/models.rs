@@ -108,9 +108,54 @@ async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back()
         "card_arrival"
     );
 
-    // A second version, then back to the first.
-    let a = upload(&app, &app.admin, bytes).await;
-    assert_eq!(a.json["version"], 2, "{}", a.text);
+    // A second version (the same examples, another confidence floor), then back to the first;
+    // the first file uploaded again is version 1 made active again, not a copy.
+    let second = dir.path().join("second.model");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "model",
+            "train",
+            "--label-column",
+            "category",
+            "--unknown-below",
+            "0.5",
+        ])
+        .arg("--input")
+        .arg(dir.path().join("intents.csv"))
+        .arg("--out")
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let a = upload(&app, &app.admin, std::fs::read(&second).unwrap()).await;
+    assert_eq!(
+        (a.status, &a.json["version"]),
+        (StatusCode::CREATED, &json!(2)),
+        "{}",
+        a.text
+    );
+    let a = upload(&app, &app.admin, bytes.clone()).await;
+    assert_eq!(
+        (a.status, &a.json["version"], &a.json["active"]),
+        (StatusCode::OK, &json!(1), &json!(true)),
+        "{}",
+        a.text
+    );
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(
+        list.json["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        list.text
+    );
+    let a = app
+        .post(
+            "/api/v1/models/intent/versions/2/activate",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     let a = app
         .post(
             "/api/v1/models/intent/versions/1/activate",
