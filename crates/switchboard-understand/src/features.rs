@@ -16,7 +16,9 @@
 //! The hash is part of the model format: changing it (or the normalisation) is a new
 //! [`FORMAT`](crate::model::FORMAT).
 
+use crate::scratch;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 
 /// Which n-grams to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -143,8 +145,17 @@ fn ends_clause(c: char, last_in_word: bool) -> bool {
 /// `:(.`) stays an emoticon. One pass serves the n-grams, the sentiment lexicon and the
 /// language's function words.
 pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
-    let mut out = Vec::with_capacity(text.len() / 4 + 1);
-    let mut clauses = Vec::with_capacity(text.len() / 4 + 1);
+    let (mut out, mut clauses) = (Vec::new(), Vec::new());
+    tokens_in_clauses_into(text, &mut out, &mut clauses);
+    (out, clauses)
+}
+
+/// [`tokens_in_clauses`] into buffers the caller keeps (they are emptied first).
+pub(crate) fn tokens_in_clauses_into(text: &str, out: &mut Vec<Token>, clauses: &mut Vec<u32>) {
+    out.clear();
+    clauses.clear();
+    out.reserve(text.len() / 4 + 1);
+    clauses.reserve(text.len() / 4 + 1);
     let mut clause = 0u32;
     // One buffer for every word's lower case (ASCII, the common case, without allocating).
     let mut lower = String::new();
@@ -248,7 +259,6 @@ pub fn tokens_in_clauses(text: &str) -> (Vec<Token>, Vec<u32>) {
             clauses.push(clause);
         }
     }
-    (out, clauses)
 }
 
 /// The lower case of a word that is not plain ASCII, with fullwidth forms as ASCII and
@@ -365,6 +375,11 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '\u{200d}' | '\u{fe0e}' | '\u{fe0f}') || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
 }
 
+thread_local! {
+    static PADDED: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    static STARTS: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+}
+
 /// Calls `emit(key, block, first, last, len)` for every n-gram occurrence in `tokens`, with
 /// the tokens it came from (`first..=last`: so an explanation can credit words, not
 /// fragments) and its length (in characters for a character n-gram, in words for a word
@@ -405,8 +420,8 @@ pub fn ngrams(
     }
     let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
     // The token padded with a space each side, and where each of its characters starts.
-    let mut padded: Vec<u8> = Vec::with_capacity(64);
-    let mut starts: Vec<usize> = Vec::with_capacity(64);
+    let mut padded = scratch::take(&PADDED);
+    let mut starts = scratch::take(&STARTS);
     let start = (FNV_OFFSET ^ 3).wrapping_mul(FNV_PRIME);
     for (i, t) in tokens.iter().enumerate() {
         if !t.chars().next().is_some_and(char::is_alphanumeric) {
@@ -450,6 +465,8 @@ pub fn ngrams(
             }
         }
     }
+    scratch::give(&PADDED, padded);
+    scratch::give(&STARTS, starts);
 }
 
 /// The text of an n-gram's tokens, for explanations.

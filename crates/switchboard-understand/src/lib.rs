@@ -17,7 +17,9 @@ pub mod language;
 pub mod linear;
 pub mod model;
 pub mod retrieve;
+mod scratch;
 pub mod sentiment;
+mod vocab;
 
 use features::FeatureConfig;
 use model::{Prediction, Prepared, TextModel};

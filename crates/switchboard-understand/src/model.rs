@@ -26,10 +26,12 @@
 
 use crate::features::{self, Block, FeatureConfig, Token};
 use crate::linear::{Rng, Sparse, SvmConfig, train_one_vs_rest};
+use crate::scratch;
+use crate::vocab::{Feature, Vocabulary};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// The file format's version; a model of another format is refused.
 pub const FORMAT: u32 = 1;
@@ -37,33 +39,7 @@ const MAGIC: &[u8; 8] = b"SBMODEL\0";
 /// The label of a prediction below the model's confidence floor.
 pub const UNKNOWN: &str = "unknown";
 
-/// Keys are hashes already: use them as they are.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A feature of the vocabulary: its place in the weights, and its inverse document frequency
-/// (kept beside it, so the one lookup of an n-gram fetches both).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Feature {
-    id: u32,
-    idf: f32,
-}
-
-type Index = HashMap<u64, Feature, BuildHasherDefault<KeyHasher>>;
+type Index = Vocabulary;
 
 /// Hand-made features a model adds to its n-grams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +120,8 @@ pub struct TextModel {
     header: Header,
     /// The vocabulary: each n-gram's key to its feature (id and idf).
     index: Index,
+    /// The hand-made features' entries in it, looked up once.
+    dense: Vec<Option<Feature>>,
     scales: Vec<f32>,
     bias: Vec<f32>,
     /// `n_features × n_labels`, feature-major.
@@ -227,19 +205,52 @@ type Grams = Vec<Gram>;
 
 /// One text's tokens, n-grams and hand-made features, before weighting.
 fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<Token>, Grams, Vec<f32>) {
-    let p = Prepared::new(text, cfg);
+    let mut p = Prepared::new(text, cfg);
     let grams = p.grams_for(cfg).into_owned();
-    let dense = dense_features(extras, &p);
-    (p.tokens, grams, dense)
+    let dense = dense_features(extras, &p).to_vec();
+    (std::mem::take(&mut p.tokens), grams, dense)
 }
 
-fn dense_features(extras: Extras, p: &Prepared) -> Vec<f32> {
-    match extras {
-        Extras::None => Vec::new(),
-        Extras::SentimentLexicon => {
-            crate::sentiment::lexicon_features(p.text, &p.tokens, &p.clauses).to_vec()
-        }
+/// A model's hand-made features of a text (none, or the lexicon's).
+#[derive(Clone, Copy)]
+struct Dense {
+    values: [f32; crate::sentiment::LEXICON_FEATURES],
+    len: usize,
+}
+
+impl std::ops::Deref for Dense {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.values[..self.len]
     }
+}
+
+fn dense_features(extras: Extras, p: &Prepared) -> Dense {
+    match extras {
+        Extras::None => Dense {
+            values: Default::default(),
+            len: 0,
+        },
+        Extras::SentimentLexicon => Dense {
+            values: crate::sentiment::lexicon_features(p.text, &p.tokens, &p.clauses),
+            len: crate::sentiment::LEXICON_FEATURES,
+        },
+    }
+}
+
+thread_local! {
+    static TOKENS: Cell<Vec<Token>> = const { Cell::new(Vec::new()) };
+    static CLAUSES: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static GRAMS: Cell<Grams> = const { Cell::new(Vec::new()) };
+    static IDS: Cell<Vec<Option<Feature>>> = const { Cell::new(Vec::new()) };
+    static VECTOR: Cell<Sparse> = const { Cell::new(Vec::new()) };
+    static SHARES: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static TABLE: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
+    static COUNTS: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static PLACED: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static BY_SPAN: Cell<Vec<[f32; 3]>> = const { Cell::new(Vec::new()) };
+    static PUSHES: Cell<Vec<(f32, usize, usize)>> = const { Cell::new(Vec::new()) };
+    static MERGED: Cell<Vec<(f32, usize, usize)>> = const { Cell::new(Vec::new()) };
 }
 
 /// A text tokenised and its n-grams hashed once, for every model with the same n-gram
@@ -263,8 +274,10 @@ impl<'a> Prepared<'a> {
             exclamations: true,
             ..*cfg
         };
-        let (tokens, clauses) = features::tokens_in_clauses(text);
-        let mut grams = Vec::with_capacity(tokens.len() * 24);
+        let (mut tokens, mut clauses) = (scratch::take(&TOKENS), scratch::take(&CLAUSES));
+        features::tokens_in_clauses_into(text, &mut tokens, &mut clauses);
+        let mut grams = scratch::take(&GRAMS);
+        grams.reserve(tokens.len() * 24);
         features::ngrams(&cfg, &tokens, &mut |k, b, f, l, n| {
             grams.push((k, b, f, l, n))
         });
@@ -319,10 +332,44 @@ impl<'a> Prepared<'a> {
     }
 }
 
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        scratch::give(&TOKENS, std::mem::take(&mut self.tokens));
+        scratch::give(&CLAUSES, std::mem::take(&mut self.clauses));
+        scratch::give(&GRAMS, std::mem::take(&mut self.grams));
+    }
+}
+
+/// `acc += Σ v · weights[f]` over a sparse vector, for rows of `N` labels (the same sums, in
+/// the same order, as the general loop).
+fn accumulate<const N: usize>(weights: &[i8], x: &Sparse, acc: &mut [f32]) {
+    let mut sum = [0f32; N];
+    for &(f, v) in x {
+        let at = f as usize * N;
+        if let Some(row) = weights.get(at..at + N) {
+            for (a, &w) in sum.iter_mut().zip(row) {
+                *a += v * f32::from(w);
+            }
+        }
+    }
+    for (a, s) in acc.iter_mut().zip(sum) {
+        *a += s;
+    }
+}
+
+/// The vocabulary's entries for the hand-made features ([`Extras`]), by number.
+fn dense_ids(index: &Index) -> Vec<Option<Feature>> {
+    (0..crate::sentiment::LEXICON_FEATURES)
+        .map(|i| index.get(features::dense_key(i as u8)))
+        .collect()
+}
+
 /// The model's feature id of each n-gram occurrence (`None`: not in the vocabulary), looked
 /// up once for both the vector and the explanation.
 fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<Feature>> {
-    raw.iter().map(|(k, ..)| index.get(k).copied()).collect()
+    let mut ids = scratch::take(&IDS);
+    ids.extend(raw.iter().map(|&(k, ..)| index.get(k)));
+    ids
 }
 
 /// Weights raw features (word n-grams first, then character n-grams, as [`Prepared`] gives
@@ -337,7 +384,7 @@ fn lookup(index: &Index, raw: &[Gram]) -> Vec<Option<Feature>> {
 /// known n-grams (for a post, a few kilobytes: it stays in the first-level cache); sorting
 /// the occurrences cost a quarter of the understanding step.
 fn weigh(
-    index: &Index,
+    dense_ids: &[Option<Feature>],
     (char_weight, dense_weight): (f32, f32),
     raw: &[Gram],
     ids: &[Option<Feature>],
@@ -347,12 +394,14 @@ fn weigh(
     let known = ids.iter().flatten().count();
     let bits = (2 * known).max(16).next_power_of_two().trailing_zeros();
     // Slot: (feature id + 1) << 32 | its place in `out`; 0 is empty.
-    let mut table = vec![0u64; 1 << bits];
+    let mut table = scratch::take(&TABLE);
+    table.resize(1 << bits, 0);
     let mask = (1usize << bits) - 1;
-    let mut out: Sparse = Vec::with_capacity(known + dense.len());
+    let mut out: Sparse = scratch::take(&VECTOR);
+    out.reserve(known + dense.len());
     // How often each feature of `out` occurs, and where each occurrence went.
-    let mut counts: Vec<u32> = Vec::with_capacity(known);
-    let mut placed: Vec<u32> = Vec::new();
+    let mut counts = scratch::take(&COUNTS);
+    let mut placed = scratch::take(&PLACED);
     if shares.is_some() {
         placed.resize(raw.len(), u32::MAX);
     }
@@ -408,13 +457,16 @@ fn weigh(
             k => out[k as usize].1 / counts[k as usize] as f32,
         }));
     }
-    for (i, &v) in dense.iter().enumerate() {
+    for (&v, f) in dense.iter().zip(dense_ids) {
         if v != 0.0
-            && let Some(f) = index.get(&features::dense_key(i as u8))
+            && let Some(f) = f
         {
             out.push((f.id, v * dense_weight));
         }
     }
+    scratch::give(&TABLE, table);
+    scratch::give(&COUNTS, counts);
+    scratch::give(&PLACED, placed);
     out
 }
 
@@ -535,16 +587,17 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
     }
     keys.sort_unstable();
     keys.dedup_by_key(|k| k.0);
-    let mut index = Index::default();
+    let mut index = Index::with_capacity(keys.len());
     for (i, &(k, d)) in keys.iter().enumerate() {
         let idf = ((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0;
         index.insert(k, Feature { id: i as u32, idf });
     }
+    let dense_ids = dense_ids(&index);
     let xs: Vec<Sparse> = raws
         .iter()
         .map(|(_, raw, dense)| {
             weigh(
-                &index,
+                &dense_ids,
                 (cfg.char_weight, cfg.dense_weight),
                 raw,
                 &lookup(&index, raw),
@@ -629,6 +682,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             examples: examples.len(),
             holdout_accuracy,
         },
+        dense: dense_ids,
         index,
         scales,
         bias,
@@ -657,7 +711,9 @@ impl TextModel {
 
     fn vector(&self, text: &str) -> Sparse {
         let p = Prepared::new(text, &self.header.features);
-        self.vector_of(&p, None).2
+        let (_, ids, x) = self.vector_of(&p, None);
+        scratch::give(&IDS, ids);
+        x
     }
 
     /// The n-grams this model sees in `p`, their feature ids, and the weighted vector; with
@@ -671,7 +727,7 @@ impl TextModel {
         let ids = lookup(&self.index, &grams);
         let dense = dense_features(self.header.extras, p);
         let x = weigh(
-            &self.index,
+            &self.dense,
             (self.header.char_weight, self.header.dense_weight),
             &grams,
             &ids,
@@ -697,7 +753,7 @@ impl TextModel {
             own = Prepared::new(p.text, &self.header.features);
             &own
         };
-        let mut shares = Vec::new();
+        let mut shares = scratch::take(&SHARES);
         let (grams, ids, x) = self.vector_of(p, (top > 0).then_some(&mut shares));
         let probs = self.probabilities_of(&x);
         let evidence = if top > 0 {
@@ -705,6 +761,9 @@ impl TextModel {
         } else {
             Vec::new()
         };
+        scratch::give(&SHARES, shares);
+        scratch::give(&IDS, ids);
+        scratch::give(&VECTOR, x);
         (probs, evidence)
     }
 
@@ -724,10 +783,18 @@ impl TextModel {
     fn scores(&self, x: &Sparse) -> Vec<f32> {
         let n = self.header.labels.len();
         let mut acc = vec![0f32; n];
-        for &(f, v) in x {
-            let row = &self.weights[f as usize * n..(f as usize + 1) * n];
-            for (a, &w) in acc.iter_mut().zip(row) {
-                *a += v * f32::from(w);
+        // The shipped models have 3 and 5 labels: with the row length known, the sums stay
+        // in registers.
+        match n {
+            3 => accumulate::<3>(&self.weights, x, &mut acc),
+            5 => accumulate::<5>(&self.weights, x, &mut acc),
+            _ => {
+                for &(f, v) in x {
+                    let row = &self.weights[f as usize * n..(f as usize + 1) * n];
+                    for (a, &w) in acc.iter_mut().zip(row) {
+                        *a += v * f32::from(w);
+                    }
+                }
             }
         }
         for ((a, s), b) in acc.iter_mut().zip(&self.scales).zip(&self.bias) {
@@ -746,7 +813,9 @@ impl TextModel {
     /// Every label's probability, in label order.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
         let x = self.vector(text);
-        self.probabilities_of(&x)
+        let p = self.probabilities_of(&x);
+        scratch::give(&VECTOR, x);
+        p
     }
 
     /// The most likely label, or `unknown` below the model's floor.
@@ -829,7 +898,8 @@ impl TextModel {
         top: usize,
     ) -> Vec<Evidence> {
         let n = self.header.labels.len();
-        let mut by_span = vec![[0f32; 3]; tokens.len()];
+        let mut by_span = scratch::take(&BY_SPAN);
+        by_span.resize(tokens.len(), [0f32; 3]);
         // Each occurrence carries its share of its feature's value (from `weigh`).
         for ((&(_, _, first, last, _), id), &share) in raw.iter().zip(ids).zip(shares) {
             let Some(id) = id else { continue };
@@ -842,7 +912,7 @@ impl TextModel {
         // push (the same features, each occurrence with an equal share of its value), so a
         // span's evidence is its push times the times it occurs, and only spans pushing
         // toward the label can be evidence. Equal spans are found among equal pushes.
-        let mut pushes: Vec<(f32, usize, usize)> = Vec::with_capacity(tokens.len() * 2);
+        let mut pushes = scratch::take(&PUSHES);
         for (first, lens) in by_span.iter().enumerate() {
             for (len, &w) in lens.iter().enumerate() {
                 if w > 0.0 && first + len < tokens.len() {
@@ -850,28 +920,34 @@ impl TextModel {
                 }
             }
         }
-        pushes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut merged: Vec<(f32, &[Token])> = Vec::with_capacity(pushes.len());
+        // A total order (push, then place, then length, the order the spans were pushed
+        // in), so an unstable sort gives what a stable one would.
+        pushes.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut merged = scratch::take(&MERGED);
         let mut run = 0;
         for (k, &(w, from, to)) in pushes.iter().enumerate() {
             if k > 0 && pushes[k - 1].0 != w {
                 run = merged.len();
             }
             let span = &tokens[from..to];
-            match merged[run..].iter_mut().find(|m| m.1 == span) {
+            match merged[run..].iter_mut().find(|m| &tokens[m.1..m.2] == span) {
                 Some(m) => m.0 += w,
-                None => merged.push((w, span)),
+                None => merged.push((w, from, to)),
             }
         }
         merged.sort_by(|a, b| b.0.total_cmp(&a.0));
-        merged.truncate(top);
-        merged
-            .into_iter()
-            .map(|(weight, span)| Evidence {
-                feature: span.join(" "),
+        let evidence = merged
+            .iter()
+            .take(top)
+            .map(|&(weight, from, to)| Evidence {
+                feature: tokens[from..to].join(" "),
                 weight,
             })
-            .collect()
+            .collect();
+        scratch::give(&BY_SPAN, by_span);
+        scratch::give(&PUSHES, pushes);
+        scratch::give(&MERGED, merged);
+        evidence
     }
 
     /// What a workspace is shown about an installed model.
@@ -901,7 +977,7 @@ impl TextModel {
         let header = serde_json::to_vec(&self.header).unwrap_or_default();
         let n = self.index.len();
         let (mut keys, mut idf) = (vec![0u64; n], vec![0f32; n]);
-        for (&k, f) in &self.index {
+        for (k, f) in self.index.iter() {
             keys[f.id as usize] = k;
             idf[f.id as usize] = f.idf;
         }
@@ -969,8 +1045,7 @@ impl TextModel {
                 .collect()
         };
         let idf = floats(n)?;
-        let mut index = Index::default();
-        index.reserve(n);
+        let mut index = Index::with_capacity(n);
         for (i, (&k, &idf)) in keys.iter().zip(&idf).enumerate() {
             let f = Feature { id: i as u32, idf };
             if index.insert(k, f).is_some() {
@@ -988,6 +1063,7 @@ impl TextModel {
         }
         Ok(TextModel {
             header,
+            dense: dense_ids(&index),
             index,
             scales,
             bias,
@@ -1292,7 +1368,7 @@ mod tests {
             raw.sort_by_key(|g| g.1 != Block::Word);
             let ids = lookup(&index, &raw);
             let mut shares = Vec::new();
-            let x = weigh(&index, (1.0, 1.0), &raw, &ids, &[], Some(&mut shares));
+            let x = weigh(&[], (1.0, 1.0), &raw, &ids, &[], Some(&mut shares));
             let got: std::collections::BTreeMap<u32, f32> = x.iter().copied().collect();
             assert_eq!(got.len(), x.len(), "a feature came out twice");
             let mut want = std::collections::BTreeMap::new();

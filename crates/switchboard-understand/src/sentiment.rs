@@ -12,7 +12,9 @@
 //!   score is `P(positive) − P(negative)`.
 
 use crate::features::{Token, WordMap};
+use crate::scratch;
 use serde::Serialize;
+use std::cell::Cell;
 
 /// How many features [`lexicon_features`] returns.
 pub const LEXICON_FEATURES: usize = 8;
@@ -178,12 +180,10 @@ struct Read {
 /// Whether a letter repeats 3 or more times in a row ("sooo").
 fn has_long_run(token: &str) -> bool {
     if token.is_ascii() {
-        let (mut last, mut run) = (0u8, 0);
-        return token.bytes().any(|b| {
-            run = if b == last { run + 1 } else { 1 };
-            last = b;
-            run >= 3
-        });
+        return token
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == w[1] && w[1] == w[2]);
     }
     let mut last = None;
     let mut run = 0;
@@ -248,8 +248,9 @@ pub(crate) fn score_tokens(
 ) -> LexiconScore {
     let tokens = &tokens[..tokens.len().min(clauses.len())];
     let shouted = shouted_words(text);
-    let read: Vec<Read> = tokens.iter().map(|t| lex.read(t)).collect();
-    let mut values: Vec<f32> = Vec::with_capacity(8);
+    let mut read = scratch::take(&READ);
+    read.extend(tokens.iter().map(|t| lex.read(t)));
+    let mut values = scratch::take(&VALUES);
     let mut contrast_at = None;
     let mut negated = 0;
     let mut from = 0;
@@ -304,29 +305,44 @@ pub(crate) fn score_tokens(
     let positive: f32 = values.iter().filter(|v| **v > 0.0).sum();
     let negative: f32 = -values.iter().filter(|v| **v < 0.0).sum::<f32>();
     let mut raw = positive - negative;
-    let bangs = text.matches('!').count().min(4) as f32;
+    let bangs = text.bytes().filter(|&b| b == b'!').count().min(4) as f32;
     if raw != 0.0 {
         raw += raw.signum() * bangs * 0.292;
     }
+    let elongated = read.iter().any(|r| r.long_run);
+    scratch::give(&READ, read);
+    scratch::give(&VALUES, values);
     LexiconScore {
         positive,
         negative,
         compound: raw / (raw * raw + 15.0).sqrt(),
         negated,
-        elongated: read.iter().any(|r| r.long_run),
+        elongated,
     }
+}
+
+thread_local! {
+    static READ: Cell<Vec<Read>> = const { Cell::new(Vec::new()) };
+    static VALUES: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
 /// Lower-cased words written in capitals (2+ letters) when the text is not all capitals.
 fn shouted_words(text: &str) -> Vec<String> {
     // A shouted word has two capitals in a row; most texts have none.
-    let mut last_upper = false;
-    if !text.chars().any(|c| {
-        let upper = c.is_uppercase();
-        let pair = upper && last_upper;
-        last_upper = upper;
-        pair
-    }) {
+    let pair = if text.is_ascii() {
+        text.as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+    } else {
+        let mut last_upper = false;
+        text.chars().any(|c| {
+            let upper = c.is_uppercase();
+            let pair = upper && last_upper;
+            last_upper = upper;
+            pair
+        })
+    };
+    if !pair {
         return Vec::new();
     }
     let words: Vec<&str> = text
@@ -367,11 +383,13 @@ pub fn lexicon_features(text: &str, tokens: &[Token], clauses: &[u32]) -> [f32; 
 /// How many letters `text` has, and how many of them are capitals.
 fn letters_and_capitals(text: &str) -> (usize, usize) {
     if text.is_ascii() {
-        let b = text.as_bytes();
-        return (
-            b.iter().filter(|c| c.is_ascii_alphabetic()).count(),
-            b.iter().filter(|c| c.is_ascii_uppercase()).count(),
-        );
+        // One pass, branch-free: a byte is a letter when its lower case is `a..=z`.
+        return text.bytes().fold((0, 0), |(l, u), b| {
+            (
+                l + usize::from((b | 0x20).wrapping_sub(b'a') < 26),
+                u + usize::from(b.wrapping_sub(b'A') < 26),
+            )
+        });
     }
     text.chars().fold((0, 0), |(l, u), c| {
         (
