@@ -48,16 +48,19 @@ fn bench(c: &mut Criterion) {
         })
     });
     let cfg = *analyzer.purpose.feature_config();
-    g.bench_function("prepare (tokens and n-grams, once for all models)", |b| {
-        b.iter(|| {
-            for t in TEXTS {
-                black_box(switchboard_understand::model::Prepared::new(
-                    black_box(t),
-                    &cfg,
-                ));
-            }
-        })
-    });
+    g.bench_function(
+        "prepare (tokens and word n-grams, once for all models)",
+        |b| {
+            b.iter(|| {
+                for t in TEXTS {
+                    black_box(switchboard_understand::model::Prepared::new(
+                        black_box(t),
+                        &cfg,
+                    ));
+                }
+            })
+        },
+    );
     g.bench_function("purpose", |b| {
         b.iter(|| {
             for t in TEXTS {

@@ -163,7 +163,7 @@ pub(crate) fn tokens_in_clauses_into(text: &str, out: &mut Vec<Token>, clauses: 
     let mut gap_from = 0;
     for raw in text.split_whitespace() {
         let at = raw.as_ptr() as usize - text.as_ptr() as usize;
-        if text[gap_from..at].contains('\n') && !out.is_empty() {
+        if text.as_bytes()[gap_from..at].contains(&b'\n') && !out.is_empty() {
             clause += 1;
         }
         gap_from = at + raw.len();
@@ -292,39 +292,41 @@ fn is_fullwidth_ascii(c: char) -> bool {
 /// Whether `s` is an emoticon, kept as a token when it stands alone (its punctuation would
 /// be dropped). A `match` on the literals, not a scan of a list: every token asks.
 fn is_emoticon(s: &str) -> bool {
-    matches!(
-        s,
-        ":)" | ":-)"
-            | ":("
-            | ":-("
-            | ":d"
-            | ":-d"
-            | ";)"
-            | ";-)"
-            | ":p"
-            | ":-p"
-            | ":/"
-            | ":-/"
-            | ":'("
-            | ":o"
-            | ":-o"
-            | ":|"
-            | "<3"
-            | "</3"
-            | "xd"
-            | "^_^"
-            | "^^"
-            | ":]"
-            | ":["
-            | "=)"
-            | "=("
-            | ":*"
-            | ":3"
-            | "-_-"
-            | "t_t"
-            | ";("
-            | ":s"
-    )
+    // None is longer than 3 bytes: most words are rejected by their length.
+    s.len() <= 3
+        && matches!(
+            s,
+            ":)" | ":-)"
+                | ":("
+                | ":-("
+                | ":d"
+                | ":-d"
+                | ";)"
+                | ";-)"
+                | ":p"
+                | ":-p"
+                | ":/"
+                | ":-/"
+                | ":'("
+                | ":o"
+                | ":-o"
+                | ":|"
+                | "<3"
+                | "</3"
+                | "xd"
+                | "^_^"
+                | "^^"
+                | ":]"
+                | ":["
+                | "=)"
+                | "=("
+                | ":*"
+                | ":3"
+                | "-_-"
+                | "t_t"
+                | ";("
+                | ":s"
+        )
 }
 
 /// A visible mark worth a token of its own (an emoji, an arrow, a currency sign), as opposed
@@ -419,54 +421,68 @@ pub fn ngrams(
         return;
     }
     let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
-    // The token padded with a space each side, and where each of its characters starts.
-    let mut padded = scratch::take(&PADDED);
-    let mut starts = scratch::take(&STARTS);
-    let start = (FNV_OFFSET ^ 3).wrapping_mul(FNV_PRIME);
+    let mut buffers = (scratch::take(&PADDED), scratch::take(&STARTS));
     for (i, t) in tokens.iter().enumerate() {
-        if !t.chars().next().is_some_and(char::is_alphanumeric) {
-            continue; // emoji and marks are words already
-        }
-        padded.clear();
-        padded.push(b' ');
-        padded.extend_from_slice(t.as_bytes());
-        padded.push(b' ');
-        if t.is_ascii() {
-            // Most words: a character is a byte, so an n-gram is a run of bytes.
-            for from in 0..padded.len() {
-                let mut h = start;
-                let run = &padded[from..padded.len().min(from + hi)];
-                for (n, &b) in run.iter().enumerate() {
-                    h ^= u64::from(b);
-                    h = h.wrapping_mul(FNV_PRIME);
-                    if n + 1 >= lo {
-                        emit(h, Block::Char, i, i, n + 1);
-                    }
+        char_grams(lo, hi, t, &mut buffers, &mut |k, n| {
+            emit(k, Block::Char, i, i, n)
+        });
+    }
+    scratch::give(&PADDED, buffers.0);
+    scratch::give(&STARTS, buffers.1);
+}
+
+/// Calls `emit(key, len)` for every character n-gram of `lo..=hi` characters of one token
+/// (none for emoji and marks, which are words already), in [`ngrams`]' order. `buffers`
+/// are scratch space.
+pub(crate) fn char_grams(
+    lo: usize,
+    hi: usize,
+    t: &str,
+    (padded, starts): &mut (Vec<u8>, Vec<usize>),
+    emit: &mut impl FnMut(u64, usize),
+) {
+    if !t.chars().next().is_some_and(char::is_alphanumeric) {
+        return;
+    }
+    // The token padded with a space each side, and where each of its characters starts.
+    let start = (FNV_OFFSET ^ 3).wrapping_mul(FNV_PRIME);
+    padded.clear();
+    padded.push(b' ');
+    padded.extend_from_slice(t.as_bytes());
+    padded.push(b' ');
+    if t.is_ascii() {
+        // Most words: a character is a byte, so an n-gram is a run of bytes.
+        for from in 0..padded.len() {
+            let mut h = start;
+            let run = &padded[from..padded.len().min(from + hi)];
+            for (n, &b) in run.iter().enumerate() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(FNV_PRIME);
+                if n + 1 >= lo {
+                    emit(h, n + 1);
                 }
             }
-            continue;
         }
-        starts.clear();
-        starts.push(0);
-        starts.extend(t.char_indices().map(|(at, _)| at + 1));
-        starts.extend([t.len() + 1, t.len() + 2]);
-        let chars = starts.len() - 1;
-        // FNV-1a is incremental: the hash of "abc" continues the hash of "ab".
-        for from in 0..chars {
-            let mut h = start;
-            for n in 0..hi.min(chars - from) {
-                for &b in &padded[starts[from + n]..starts[from + n + 1]] {
-                    h ^= u64::from(b);
-                    h = h.wrapping_mul(FNV_PRIME);
-                }
-                if n + 1 >= lo {
-                    emit(h, Block::Char, i, i, n + 1);
-                }
+        return;
+    }
+    starts.clear();
+    starts.push(0);
+    starts.extend(t.char_indices().map(|(at, _)| at + 1));
+    starts.extend([t.len() + 1, t.len() + 2]);
+    let chars = starts.len() - 1;
+    // FNV-1a is incremental: the hash of "abc" continues the hash of "ab".
+    for from in 0..chars {
+        let mut h = start;
+        for n in 0..hi.min(chars - from) {
+            for &b in &padded[starts[from + n]..starts[from + n + 1]] {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(FNV_PRIME);
+            }
+            if n + 1 >= lo {
+                emit(h, n + 1);
             }
         }
     }
-    scratch::give(&PADDED, padded);
-    scratch::give(&STARTS, starts);
 }
 
 /// The text of an n-gram's tokens, for explanations.

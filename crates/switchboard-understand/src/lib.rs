@@ -21,7 +21,6 @@ mod scratch;
 pub mod sentiment;
 mod vocab;
 
-use features::FeatureConfig;
 use model::{Prediction, Prepared, TextModel};
 use std::sync::Arc;
 use switchboard_core::{
@@ -49,25 +48,6 @@ impl Analyzer {
         }
     }
 
-    /// The n-gram settings one pass prepares for all the models.
-    fn shared_features(&self) -> FeatureConfig {
-        let purpose = *self.purpose.feature_config();
-        match self.intent.as_deref().map(TextModel::feature_config) {
-            Some(intent) if intent.word_max == purpose.word_max && intent.char_max > 0 => {
-                if purpose.char_max == 0 {
-                    *intent
-                } else {
-                    FeatureConfig {
-                        char_min: purpose.char_min.min(intent.char_min),
-                        char_max: purpose.char_max.max(intent.char_max),
-                        ..purpose
-                    }
-                }
-            }
-            _ => purpose,
-        }
-    }
-
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
         let (probs, because) = model.assess(p, self.evidence);
         let Prediction { label, confidence } = model.decide(&probs);
@@ -89,12 +69,11 @@ impl Analyzer {
         }
     }
 
-    /// Everything about one text. The text is tokenised and its n-grams hashed once for all
-    /// the models: the purpose model's character n-gram lengths and the intent model's
-    /// together, when their word n-grams agree (each model reads the lengths it was trained
-    /// with).
+    /// Everything about one text. The text is tokenised and its word n-grams hashed once for
+    /// all the models (when their word n-grams agree); each model adds the character n-grams
+    /// of the lengths it was trained with.
     pub fn analyze(&self, text: &str) -> Understood {
-        let p = Prepared::new(text, &self.shared_features());
+        let p = Prepared::new(text, self.purpose.feature_config());
         let (probs, _) = self.sentiment.assess(&p, 0);
         let s = sentiment_from(&self.sentiment, &probs);
         Understood {

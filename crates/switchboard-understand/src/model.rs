@@ -120,6 +120,8 @@ pub struct TextModel {
     header: Header,
     /// The vocabulary: each n-gram's key to its feature (id and idf).
     index: Index,
+    /// This model in [`WordCache`]s (a clone shares it: the same vocabulary).
+    id: u64,
     /// The hand-made features' entries in it, looked up once.
     dense: Vec<Option<Feature>>,
     scales: Vec<f32>,
@@ -206,7 +208,16 @@ type Grams = Vec<Gram>;
 /// One text's tokens, n-grams and hand-made features, before weighting.
 fn raw_features(cfg: &FeatureConfig, extras: Extras, text: &str) -> (Vec<Token>, Grams, Vec<f32>) {
     let mut p = Prepared::new(text, cfg);
-    let grams = p.grams_for(cfg).into_owned();
+    let mut grams = p.grams_for(cfg).into_owned();
+    if cfg.char_max > 0 {
+        let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
+        let mut buffers = Default::default();
+        for (i, t) in p.tokens.iter().enumerate() {
+            features::char_grams(lo, hi, t, &mut buffers, &mut |k, n| {
+                grams.push((k, Block::Char, i, i, n))
+            });
+        }
+    }
     let dense = dense_features(extras, &p).to_vec();
     (std::mem::take(&mut p.tokens), grams, dense)
 }
@@ -242,6 +253,8 @@ thread_local! {
     static TOKENS: Cell<Vec<Token>> = const { Cell::new(Vec::new()) };
     static CLAUSES: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
     static GRAMS: Cell<Grams> = const { Cell::new(Vec::new()) };
+    static MODEL_GRAMS: Cell<Grams> = const { Cell::new(Vec::new()) };
+    static WORD_CACHES: std::cell::RefCell<Vec<WordCache>> = const { std::cell::RefCell::new(Vec::new()) };
     static IDS: Cell<Vec<Option<Feature>>> = const { Cell::new(Vec::new()) };
     static VECTOR: Cell<Sparse> = const { Cell::new(Vec::new()) };
     static SHARES: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
@@ -253,18 +266,17 @@ thread_local! {
     static MERGED: Cell<Vec<(f32, usize, usize)>> = const { Cell::new(Vec::new()) };
 }
 
-/// A text tokenised and its n-grams hashed once, for every model with the same n-gram
-/// settings (whether `!` counts aside): the purpose, intent and sentiment models of an
-/// [`Analyzer`](crate::Analyzer) share one pass.
+/// A text tokenised and its word n-grams hashed once, for every model with the same word
+/// n-grams (whether `!` counts aside): the purpose, intent and sentiment models of an
+/// [`Analyzer`](crate::Analyzer) share one pass. Each model adds the character n-grams of
+/// its own lengths, from its [`WordCache`].
 pub struct Prepared<'a> {
     text: &'a str,
     tokens: Vec<Token>,
     /// Each token's clause ([`features::tokens_in_clauses`]).
     clauses: Vec<u32>,
-    /// Every n-gram, `!` included: the word n-grams first, then the character n-grams.
+    /// Every word n-gram, `!` included.
     grams: Grams,
-    /// How many of `grams` are word n-grams.
-    words: usize,
     cfg: FeatureConfig,
 }
 
@@ -272,22 +284,22 @@ impl<'a> Prepared<'a> {
     pub fn new(text: &'a str, cfg: &FeatureConfig) -> Prepared<'a> {
         let cfg = FeatureConfig {
             exclamations: true,
+            char_min: 0,
+            char_max: 0,
             ..*cfg
         };
         let (mut tokens, mut clauses) = (scratch::take(&TOKENS), scratch::take(&CLAUSES));
         features::tokens_in_clauses_into(text, &mut tokens, &mut clauses);
         let mut grams = scratch::take(&GRAMS);
-        grams.reserve(tokens.len() * 24);
+        grams.reserve(tokens.len() * cfg.word_max);
         features::ngrams(&cfg, &tokens, &mut |k, b, f, l, n| {
             grams.push((k, b, f, l, n))
         });
-        let words = grams.iter().take_while(|g| g.1 == Block::Word).count();
         Prepared {
             text,
             tokens,
             clauses,
             grams,
-            words,
             cfg,
         }
     }
@@ -297,37 +309,22 @@ impl<'a> Prepared<'a> {
         crate::language::detect_tokens(&self.tokens)
     }
 
-    /// Whether a model with settings `cfg` can use these n-grams: the same word n-grams, and
-    /// no character n-grams or lengths within the ones prepared (`!` aside).
+    /// Whether a model with settings `cfg` can use these word n-grams (`!` aside).
     fn serves(&self, cfg: &FeatureConfig) -> bool {
         cfg.word_max == self.cfg.word_max
-            && (cfg.char_max == 0
-                || (self.cfg.char_max > 0
-                    && self.cfg.char_min <= cfg.char_min
-                    && cfg.char_max <= self.cfg.char_max))
     }
 
-    /// The n-grams a model with `cfg` sees: the word n-grams, the character n-grams of its
-    /// lengths (none for a model without them), and without those touching a `!` when it
-    /// leaves `!` out. The order is kept, so a model reads its n-grams in the order its own
-    /// settings would have made them.
+    /// The word n-grams a model with `cfg` sees: without those touching a `!` when it
+    /// leaves `!` out. The order is kept.
     fn grams_for(&self, cfg: &FeatureConfig) -> std::borrow::Cow<'_, [Gram]> {
         let bangs = !cfg.exclamations && self.tokens.iter().any(|t| t == "!");
-        let all_chars = cfg.char_min <= self.cfg.char_min && cfg.char_max >= self.cfg.char_max;
-        if cfg.char_max == 0 && !bangs {
-            return std::borrow::Cow::Borrowed(&self.grams[..self.words]);
-        }
-        if cfg.char_max > 0 && all_chars && !bangs {
+        if !bangs {
             return std::borrow::Cow::Borrowed(&self.grams[..]);
         }
-        let lengths = cfg.char_min..=cfg.char_max;
         self.grams
             .iter()
             .copied()
-            .filter(|&(_, block, first, last, len)| {
-                (block == Block::Word || lengths.contains(&len))
-                    && (!bangs || self.tokens[first..=last].iter().all(|t| t != "!"))
-            })
+            .filter(|&(_, _, first, last, _)| self.tokens[first..=last].iter().all(|t| t != "!"))
             .collect()
     }
 }
@@ -337,6 +334,78 @@ impl Drop for Prepared<'_> {
         scratch::give(&TOKENS, std::mem::take(&mut self.tokens));
         scratch::give(&CLAUSES, std::mem::take(&mut self.clauses));
         scratch::give(&GRAMS, std::mem::take(&mut self.grams));
+    }
+}
+
+/// Each word's character n-grams that a model knows, as its features, per thread.
+///
+/// A word's character n-grams are the same wherever it appears, and words repeat from one
+/// message to the next: hashing every n-gram of every word and looking each up in the
+/// vocabulary (most of them absent, the table larger than the core's cache) was the largest
+/// part of the understanding step. Only known n-grams are kept: an unknown one adds nothing
+/// to the vector or to the evidence. The order is the one [`features::ngrams`] gives, so the
+/// sums, and so the results, are exactly those of the uncached path.
+struct WordCache {
+    model: u64,
+    spans: features::WordMap<Token, (u32, u32)>,
+    /// Each known n-gram: its feature and its length in characters.
+    features: Vec<(Feature, u8)>,
+    buffers: (Vec<u8>, Vec<usize>),
+}
+
+/// Words kept per model and thread; the cache is emptied when full (a few hundred kB).
+const CACHED_WORDS: usize = 8192;
+/// Models with a cache per thread (a workspace's purpose and intent models, and a few more).
+const CACHED_MODELS: usize = 4;
+
+impl WordCache {
+    /// Runs `f` with `model`'s cache on this thread.
+    fn with<R>(model: &TextModel, f: impl FnOnce(&mut WordCache) -> R) -> R {
+        WORD_CACHES.with(|caches| {
+            let mut caches = caches.borrow_mut();
+            let at = match caches.iter().position(|c| c.model == model.id) {
+                Some(at) => at,
+                None => {
+                    if caches.len() >= CACHED_MODELS {
+                        caches.remove(0);
+                    }
+                    caches.push(WordCache {
+                        model: model.id,
+                        spans: Default::default(),
+                        features: Vec::new(),
+                        buffers: Default::default(),
+                    });
+                    caches.len() - 1
+                }
+            };
+            f(&mut caches[at])
+        })
+    }
+
+    /// The known character n-grams of `word`, from the cache or worked out now.
+    fn features(&mut self, model: &TextModel, word: &Token) -> &[(Feature, u8)] {
+        let (from, to) = match self.spans.get(word) {
+            Some(&span) => span,
+            None => {
+                if self.spans.len() >= CACHED_WORDS {
+                    self.spans.clear();
+                    self.features.clear();
+                }
+                let cfg = &model.header.features;
+                let (lo, hi) = (cfg.char_min.max(1), cfg.char_max.min(8));
+                let from = self.features.len();
+                let (features, index) = (&mut self.features, &model.index);
+                features::char_grams(lo, hi, word, &mut self.buffers, &mut |k, n| {
+                    if let Some(f) = index.get(k) {
+                        features.push((f, n as u8));
+                    }
+                });
+                let span = (from as u32, self.features.len() as u32);
+                self.spans.insert(word.clone(), span);
+                span
+            }
+        };
+        &self.features[from as usize..to as usize]
     }
 }
 
@@ -355,6 +424,12 @@ fn accumulate<const N: usize>(weights: &[i8], x: &Sparse, acc: &mut [f32]) {
     for (a, s) in acc.iter_mut().zip(sum) {
         *a += s;
     }
+}
+
+/// A number no other model in this process has.
+fn next_model_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The vocabulary's entries for the hand-made features ([`Extras`]), by number.
@@ -410,10 +485,11 @@ fn weigh(
     debug_assert!(raw[words..].iter().all(|g| g.1 == Block::Char));
     for (range, weight) in [(0..words, 1.0f32), (words..raw.len(), char_weight)] {
         let start = out.len();
-        for (at, id) in ids.iter().enumerate().take(range.end).skip(range.start) {
+        for (at, id) in ids[range.clone()].iter().enumerate() {
             let Some(Feature { id, idf }) = *id else {
                 continue;
             };
+            let at = range.start + at;
             let tag = u64::from(id) + 1;
             let mut slot =
                 (u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
@@ -682,6 +758,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             examples: examples.len(),
             holdout_accuracy,
         },
+        id: next_model_id(),
         dense: dense_ids,
         index,
         scales,
@@ -711,20 +788,33 @@ impl TextModel {
 
     fn vector(&self, text: &str) -> Sparse {
         let p = Prepared::new(text, &self.header.features);
-        let (_, ids, x) = self.vector_of(&p, None);
+        let (grams, ids, x) = self.vector_of(&p, None);
+        scratch::give(&MODEL_GRAMS, grams);
         scratch::give(&IDS, ids);
         x
     }
 
     /// The n-grams this model sees in `p`, their feature ids, and the weighted vector; with
     /// `shares`, each n-gram occurrence's share of its feature's value (for explanations).
-    fn vector_of<'p>(
+    fn vector_of(
         &self,
-        p: &'p Prepared,
+        p: &Prepared,
         shares: Option<&mut Vec<f32>>,
-    ) -> (std::borrow::Cow<'p, [Gram]>, Vec<Option<Feature>>, Sparse) {
-        let grams = p.grams_for(&self.header.features);
-        let ids = lookup(&self.index, &grams);
+    ) -> (Grams, Vec<Option<Feature>>, Sparse) {
+        let cfg = &self.header.features;
+        let mut grams = scratch::take(&MODEL_GRAMS);
+        grams.extend_from_slice(&p.grams_for(cfg));
+        let mut ids = lookup(&self.index, &grams);
+        if cfg.char_max > 0 {
+            WordCache::with(self, |cache| {
+                for (i, t) in p.tokens.iter().enumerate() {
+                    for &(f, len) in cache.features(self, t) {
+                        grams.push((0, Block::Char, i, i, usize::from(len)));
+                        ids.push(Some(f));
+                    }
+                }
+            });
+        }
         let dense = dense_features(self.header.extras, p);
         let x = weigh(
             &self.dense,
@@ -762,6 +852,7 @@ impl TextModel {
             Vec::new()
         };
         scratch::give(&SHARES, shares);
+        scratch::give(&MODEL_GRAMS, grams);
         scratch::give(&IDS, ids);
         scratch::give(&VECTOR, x);
         (probs, evidence)
@@ -883,8 +974,12 @@ impl TextModel {
         };
         let p = Prepared::new(text, &self.header.features);
         let mut shares = Vec::new();
-        let (grams, ids, _) = self.vector_of(&p, Some(&mut shares));
-        self.credit(&p.tokens, &grams, &ids, &shares, c, top)
+        let (grams, ids, x) = self.vector_of(&p, Some(&mut shares));
+        let evidence = self.credit(&p.tokens, &grams, &ids, &shares, c, top);
+        scratch::give(&MODEL_GRAMS, grams);
+        scratch::give(&IDS, ids);
+        scratch::give(&VECTOR, x);
+        evidence
     }
 
     /// Credits each word (or word pair) of the text with its n-grams' push toward label `c`.
@@ -1063,6 +1158,7 @@ impl TextModel {
         }
         Ok(TextModel {
             header,
+            id: next_model_id(),
             dense: dense_ids(&index),
             index,
             scales,
@@ -1307,18 +1403,15 @@ mod tests {
 
     /// A pass prepared for more n-gram lengths gives a model the n-grams its own settings
     /// make, in the same order; and a `!`-less model drops those touching a `!`.
+    /// One preparation serves every model with the same word n-grams, whatever its
+    /// character n-grams and whether it counts `!`; each reads the word n-grams its own
+    /// settings make.
     #[test]
-    fn a_wider_pass_serves_narrower_settings() {
+    fn one_preparation_serves_any_character_lengths() {
         let wide = FeatureConfig::default();
         let text = "Thanks!! my card 1234 got declined :( at the café, pls help";
         let p = Prepared::new(text, &wide);
-        for (lo, hi, bangs) in [
-            (4, 4, true),
-            (3, 4, true),
-            (5, 5, false),
-            (3, 5, false),
-            (0, 0, true),
-        ] {
+        for (lo, hi, bangs) in [(4, 4, true), (2, 6, true), (5, 5, false), (0, 0, false)] {
             let cfg = FeatureConfig {
                 char_min: lo,
                 char_max: hi,
@@ -1329,13 +1422,65 @@ mod tests {
             let own = Prepared::new(text, &cfg);
             assert_eq!(p.grams_for(&cfg), own.grams_for(&cfg), "{cfg:?}");
         }
-        for wider in [(2, 5), (3, 6)] {
-            let cfg = FeatureConfig {
-                char_min: wider.0,
-                char_max: wider.1,
-                ..wide
-            };
-            assert!(!p.serves(&cfg), "{cfg:?} needs lengths not prepared");
+        let trigrams = FeatureConfig {
+            word_max: 3,
+            ..wide
+        };
+        assert!(!p.serves(&trigrams), "other word n-grams");
+    }
+
+    /// The cached character n-grams give exactly the vector and evidence of n-grams hashed
+    /// and looked up afresh, for words seen before and new ones, with two models of other
+    /// lengths sharing the thread, and after the cache is emptied.
+    #[test]
+    fn cached_character_grams_change_nothing() {
+        let four = train(
+            "four",
+            &toy(),
+            &TrainConfig {
+                features: FeatureConfig {
+                    char_min: 4,
+                    char_max: 4,
+                    ..FeatureConfig::default()
+                },
+                ..TrainConfig::default()
+            },
+        )
+        .unwrap();
+        let wide = train("wide", &toy(), &TrainConfig::default()).unwrap();
+        let texts = [
+            "my card was declined at the shop again",
+            "where is the parcel I ordered, déjà vu",
+            "refund refund REFUND please 😍",
+            "zzzz unseen wörds qqq",
+        ];
+        let fresh = |m: &TextModel, text: &str| {
+            let (_, raw, dense) = raw_features(&m.header.features, m.header.extras, text);
+            let ids = lookup(&m.index, &raw);
+            let mut shares = Vec::new();
+            let x = weigh(
+                &m.dense,
+                (m.header.char_weight, m.header.dense_weight),
+                &raw,
+                &ids,
+                &dense,
+                Some(&mut shares),
+            );
+            let p = Prepared::new(text, &m.header.features);
+            let why = m.credit(&p.tokens, &raw, &ids, &shares, 0, 5);
+            (x, why)
+        };
+        for round in 0..3 {
+            if round == 2 {
+                WORD_CACHES.with(|c| c.borrow_mut().clear());
+            }
+            for text in texts {
+                for m in [&four, &wide] {
+                    let (want, want_why) = fresh(m, text);
+                    assert_eq!(m.vector(text), want, "{text}");
+                    assert_eq!(m.explain(text, &m.labels()[0], 5), want_why, "{text}");
+                }
+            }
         }
     }
 
