@@ -809,6 +809,7 @@ impl TextModel {
             WordCache::with(self, |cache| {
                 for (i, t) in p.tokens.iter().enumerate() {
                     for &(f, len) in cache.features(self, t) {
+                        // Its feature is known already: the key is not read again.
                         grams.push((0, Block::Char, i, i, usize::from(len)));
                         ids.push(Some(f));
                     }
