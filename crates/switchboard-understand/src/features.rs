@@ -77,9 +77,9 @@ fn fnv(ns: u8, parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// FNV-1a as a `Hasher`, for the fixed word tables (lexicon, function words): short keys,
-/// looked up for every token, so a cheap hash matters more than resistance to chosen
-/// collisions (the tables never grow from input).
+/// FNV-1a as a `Hasher`, for fixed tables of short strings (the lexicon's modifier phrases):
+/// a cheap hash matters more than resistance to chosen collisions (the tables never grow
+/// from input). Single words go in a [`WordTable`], found by the key already computed.
 pub(crate) struct WordHasher(u64);
 
 impl Default for WordHasher {
@@ -109,6 +109,86 @@ pub(crate) type WordMap<K, V> =
 /// The key of a word (its unigram feature's key).
 pub fn word_key(token: &str) -> u64 {
     fnv(1, &[token.as_bytes()])
+}
+
+/// Each token's [`word_key`].
+pub fn keys_of(tokens: &[Token]) -> Vec<u64> {
+    tokens.iter().map(|t| word_key(t)).collect()
+}
+
+/// Passes a key that is a hash already through, folded and mixed (`HashMap` takes the low
+/// bits for the slot and the top bits for its tag).
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with this; any other key still gets a hash.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (k ^ (k >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Words and what is known about each, looked up by the word's [`word_key`]: a text's
+/// tokens are hashed once ([`crate::model::Prepared`]), and each table (the sentiment
+/// lexicon, the function words, a model's cache of character n-grams) finds a token by that
+/// key, then checks the word itself (two words with one key are told apart: the first one
+/// added keeps the key).
+#[derive(Debug, Clone)]
+pub(crate) struct WordTable<V> {
+    map: std::collections::HashMap<u64, (Box<str>, V), std::hash::BuildHasherDefault<KeyHasher>>,
+}
+
+impl<V> Default for WordTable<V> {
+    fn default() -> Self {
+        WordTable {
+            map: Default::default(),
+        }
+    }
+}
+
+impl<V> WordTable<V> {
+    /// What the table holds for `word`, whose key is `key`.
+    #[inline]
+    pub fn get(&self, key: u64, word: &str) -> Option<&V> {
+        match self.map.get(&key) {
+            Some((w, v)) if **w == *word => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The entry of `word`, made with `V::default()` if new; `None` when another word holds
+    /// its key.
+    pub fn entry(&mut self, word: &str) -> Option<&mut V>
+    where
+        V: Default,
+    {
+        let (w, v) = self
+            .map
+            .entry(word_key(word))
+            .or_insert_with(|| (word.into(), V::default()));
+        (**w == *word).then_some(v)
+    }
+
+    /// Puts `value` under `word` (whose key is `key`), replacing whatever held that key.
+    pub fn insert(&mut self, key: u64, word: &str, value: V) {
+        self.map.insert(key, (word.into(), value));
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
 }
 
 /// The key of a dense, hand-made feature (for example a lexicon score), numbered `i`.
@@ -493,6 +573,36 @@ pub fn span_text(tokens: &[Token], first: usize, last: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A word is found by its key and only as itself: another word under the same key (a
+    /// hash collision, forced here) is not it, and `entry` refuses to share the key.
+    #[test]
+    fn word_tables_check_the_word_behind_the_key() {
+        let mut t: WordTable<u32> = WordTable::default();
+        *t.entry("good").unwrap() += 2;
+        *t.entry("good").unwrap() += 1;
+        assert_eq!(t.get(word_key("good"), "good"), Some(&3));
+        assert_eq!(t.get(word_key("good"), "food"), None);
+        assert_eq!(t.get(word_key("food"), "food"), None);
+        t.insert(word_key("bad"), "bad", 7);
+        t.insert(word_key("bad"), "sad", 8);
+        assert_eq!(
+            t.get(word_key("bad"), "bad"),
+            None,
+            "replaced by the colliding word"
+        );
+        assert_eq!(t.get(word_key("bad"), "sad"), Some(&8));
+        assert_eq!(t.len(), 2);
+        let mut u: WordTable<u32> = WordTable::default();
+        u.insert(word_key("sad"), "bad", 1);
+        assert!(u.entry("sad").is_none(), "its key is held by another word");
+        u.clear();
+        assert_eq!(u.len(), 0);
+        assert_eq!(
+            keys_of(&tokens("Good food")),
+            [word_key("good"), word_key("food")]
+        );
+    }
 
     #[test]
     fn tokens_table() {

@@ -13,7 +13,7 @@
 //!    a short text (under 40 letters) gets their answer only when they are sure of it, and a
 //!    short one in plain ASCII is unknown without asking them (they are never sure there).
 
-use crate::features::{Token, WordMap};
+use crate::features::{Token, WordTable, keys_of};
 use serde::Serialize;
 use std::sync::LazyLock;
 use whatlang::{Detector, Lang, Script};
@@ -41,6 +41,11 @@ pub fn detect(text: &str) -> Option<Language> {
 /// read: a link or a handle is in no language, and their letters only mislead the trigram
 /// profiles (`@Uber_Support https://t.co/Fc42zHkmDA` used to get a language).
 pub fn detect_tokens(tokens: &[crate::features::Token]) -> Option<Language> {
+    detect_keyed(tokens, &keys_of(tokens))
+}
+
+/// [`detect_tokens`] with each token's [`crate::features::word_key`] known.
+pub(crate) fn detect_keyed(tokens: &[crate::features::Token], keys: &[u64]) -> Option<Language> {
     let words = || {
         tokens
             .iter()
@@ -83,7 +88,7 @@ pub fn detect_tokens(tokens: &[crate::features::Token]) -> Option<Language> {
         });
     }
     if script == Some(Script::Latin)
-        && let Some(found) = by_function_words(tokens)
+        && let Some(found) = by_function_words(tokens, keys)
     {
         return Some(found);
     }
@@ -266,11 +271,14 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
 const _: () = assert!(FUNCTION_WORDS.len() <= 16);
 
 /// Word → the languages (bit per [`FUNCTION_WORDS`] entry) that list it.
-static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
-    let mut map: WordMap<&'static str, u16> = WordMap::default();
+static WORDS: LazyLock<WordTable<u16>> = LazyLock::new(|| {
+    let mut map: WordTable<u16> = WordTable::default();
     for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
         for w in words.split_whitespace() {
-            *map.entry(w).or_default() |= 1 << i;
+            // No two of these few hundred words share a hash (a test checks).
+            if let Some(langs) = map.entry(w) {
+                *langs |= 1 << i;
+            }
         }
     }
     map
@@ -279,11 +287,11 @@ static WORDS: LazyLock<WordMap<&'static str, u16>> = LazyLock::new(|| {
 /// Counts function words per language, each word weighing 1 / the number of languages that
 /// list it ("my" is English and Polish: half each). A language wins with at least one whole
 /// word's weight, more than any other.
-fn by_function_words(tokens: &[crate::features::Token]) -> Option<Language> {
+fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Option<Language> {
     let mut hits = [0f32; 16];
     let mut total = 0f32;
-    for token in tokens {
-        if let Some(&langs) = WORDS.get(token.as_str()) {
+    for (token, &key) in tokens.iter().zip(keys) {
+        if let Some(&langs) = WORDS.get(key, token) {
             let share = 1.0 / langs.count_ones() as f32;
             total += 1.0;
             for (i, h) in hits.iter_mut().enumerate() {
@@ -394,6 +402,21 @@ fn iso639_1(code: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every function word has its own key: none was dropped for sharing a hash.
+    #[test]
+    fn every_function_word_is_in_the_table() {
+        let mut words: Vec<&str> = FUNCTION_WORDS
+            .iter()
+            .flat_map(|(_, w)| w.split_whitespace())
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        assert_eq!(WORDS.len(), words.len());
+        for w in words {
+            assert!(WORDS.get(crate::features::word_key(w), w).is_some(), "{w}");
+        }
+    }
 
     #[test]
     fn common_languages() {

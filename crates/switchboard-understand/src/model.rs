@@ -243,7 +243,7 @@ fn dense_features(extras: Extras, p: &Prepared) -> Dense {
             len: 0,
         },
         Extras::SentimentLexicon => Dense {
-            values: crate::sentiment::lexicon_features(p.text, &p.tokens, &p.clauses),
+            values: crate::sentiment::lexicon_features(p.text, &p.tokens, &p.keys, &p.clauses),
             len: crate::sentiment::LEXICON_FEATURES,
         },
     }
@@ -252,6 +252,7 @@ fn dense_features(extras: Extras, p: &Prepared) -> Dense {
 thread_local! {
     static TOKENS: Cell<Vec<Token>> = const { Cell::new(Vec::new()) };
     static CLAUSES: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static KEYS: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
     static GRAMS: Cell<Grams> = const { Cell::new(Vec::new()) };
     static MODEL_GRAMS: Cell<Grams> = const { Cell::new(Vec::new()) };
     static WORD_CACHES: std::cell::RefCell<Vec<WordCache>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -275,6 +276,9 @@ pub struct Prepared<'a> {
     tokens: Vec<Token>,
     /// Each token's clause ([`features::tokens_in_clauses`]).
     clauses: Vec<u32>,
+    /// Each token's [`features::word_key`] (its unigram's key), hashed once for every table
+    /// that looks words up.
+    keys: Vec<u64>,
     /// Every word n-gram, `!` included.
     grams: Grams,
     cfg: FeatureConfig,
@@ -292,13 +296,21 @@ impl<'a> Prepared<'a> {
         features::tokens_in_clauses_into(text, &mut tokens, &mut clauses);
         let mut grams = scratch::take(&GRAMS);
         grams.reserve(tokens.len() * cfg.word_max);
+        let mut keys = scratch::take(&KEYS);
+        keys.reserve(tokens.len());
         features::ngrams(&cfg, &tokens, &mut |k, b, f, l, n| {
+            // Each token's unigram comes before any n-gram starting after it.
+            if b == Block::Word && n == 1 {
+                keys.push(k);
+            }
             grams.push((k, b, f, l, n))
         });
+        debug_assert_eq!(keys.len(), tokens.len());
         Prepared {
             text,
             tokens,
             clauses,
+            keys,
             grams,
             cfg,
         }
@@ -306,7 +318,7 @@ impl<'a> Prepared<'a> {
 
     /// The text's language, from the same tokens.
     pub fn language(&self) -> Option<crate::language::Language> {
-        crate::language::detect_tokens(&self.tokens)
+        crate::language::detect_keyed(&self.tokens, &self.keys)
     }
 
     /// Whether a model with settings `cfg` can use these word n-grams (`!` aside).
@@ -333,6 +345,7 @@ impl Drop for Prepared<'_> {
     fn drop(&mut self) {
         scratch::give(&TOKENS, std::mem::take(&mut self.tokens));
         scratch::give(&CLAUSES, std::mem::take(&mut self.clauses));
+        scratch::give(&KEYS, std::mem::take(&mut self.keys));
         scratch::give(&GRAMS, std::mem::take(&mut self.grams));
     }
 }
@@ -347,7 +360,7 @@ impl Drop for Prepared<'_> {
 /// sums, and so the results, are exactly those of the uncached path.
 struct WordCache {
     model: u64,
-    spans: features::WordMap<Token, (u32, u32)>,
+    spans: features::WordTable<(u32, u32)>,
     /// Each known n-gram: its feature and its length in characters.
     features: Vec<(Feature, u8)>,
     buffers: (Vec<u8>, Vec<usize>),
@@ -382,9 +395,10 @@ impl WordCache {
         })
     }
 
-    /// The known character n-grams of `word`, from the cache or worked out now.
-    fn features(&mut self, model: &TextModel, word: &Token) -> &[(Feature, u8)] {
-        let (from, to) = match self.spans.get(word) {
+    /// The known character n-grams of `word` (whose [`features::word_key`] is `key`), from
+    /// the cache or worked out now.
+    fn features(&mut self, model: &TextModel, word: &Token, key: u64) -> &[(Feature, u8)] {
+        let (from, to) = match self.spans.get(key, word) {
             Some(&span) => span,
             None => {
                 if self.spans.len() >= CACHED_WORDS {
@@ -401,7 +415,7 @@ impl WordCache {
                     }
                 });
                 let span = (from as u32, self.features.len() as u32);
-                self.spans.insert(word.clone(), span);
+                self.spans.insert(key, word, span);
                 span
             }
         };
@@ -810,8 +824,8 @@ impl TextModel {
         let mut ids = lookup(&self.index, &grams);
         if cfg.char_max > 0 {
             WordCache::with(self, |cache| {
-                for (i, t) in p.tokens.iter().enumerate() {
-                    for &(f, len) in cache.features(self, t) {
+                for (i, (t, &key)) in p.tokens.iter().zip(&p.keys).enumerate() {
+                    for &(f, len) in cache.features(self, t, key) {
                         // Its feature is known already: the key is not read again.
                         grams.push((0, Block::Char, i, i, usize::from(len)));
                         ids.push(Some(f));

@@ -11,7 +11,7 @@
 //! - A trained [`TextModel`](crate::model::TextModel) over n-grams plus those features; its
 //!   score is `P(positive) − P(negative)`.
 
-use crate::features::{Token, WordMap};
+use crate::features::{Token, WordMap, WordTable, keys_of, word_key};
 use crate::scratch;
 use serde::Serialize;
 use std::cell::Cell;
@@ -32,7 +32,7 @@ pub enum Modifier {
 #[derive(Debug, Default)]
 pub struct Lexicon {
     /// Every single word the lexicon knows, with all it knows about it: one look-up a token.
-    words: WordMap<String, Term>,
+    words: WordTable<Term>,
     /// Modifier phrases of two words or more ("a bit", "not at all").
     phrases: WordMap<String, Modifier>,
     /// The longest modifier phrase, in words.
@@ -75,7 +75,12 @@ impl Lexicon {
                     n + 1
                 ));
             }
-            let entry = lex.words.entry(term).or_default();
+            let Some(entry) = lex.words.entry(&term) else {
+                return Err(format!(
+                    "lexicon line {}: {term:?} shares its hash with another term",
+                    n + 1
+                ));
+            };
             if entry.valence.is_none() {
                 lex.valences += 1;
             }
@@ -106,10 +111,22 @@ impl Lexicon {
             let words = term.split(' ').count();
             lex.longest_modifier = lex.longest_modifier.max(words);
             if words == 1 {
-                lex.words.entry(term).or_default().modifier = Some(m);
+                let Some(entry) = lex.words.entry(&term) else {
+                    return Err(format!(
+                        "modifiers line {}: {term:?} shares its hash with another term",
+                        n + 1
+                    ));
+                };
+                entry.modifier = Some(m);
             } else {
                 let last = term.rsplit(' ').next().unwrap_or_default().to_owned();
-                lex.words.entry(last).or_default().ends_phrase = true;
+                let Some(entry) = lex.words.entry(&last) else {
+                    return Err(format!(
+                        "modifiers line {}: {last:?} shares its hash with another term",
+                        n + 1
+                    ));
+                };
+                entry.ends_phrase = true;
                 lex.phrases.insert(term, m);
             }
         }
@@ -124,10 +141,11 @@ impl Lexicon {
         self.valences == 0
     }
 
-    /// What the lexicon knows about a token, and its valence, trying an elongated word's
-    /// shorter spellings ("gooood" → "good"; then `elongated` is true).
-    fn read(&self, token: &str) -> Read {
-        let term = self.words.get(token).copied().unwrap_or_default();
+    /// What the lexicon knows about a token (whose [`word_key`] is `key`), and its valence,
+    /// trying an elongated word's shorter spellings ("gooood" → "good"; then `elongated` is
+    /// true).
+    fn read(&self, token: &str, key: u64) -> Read {
+        let term = self.words.get(key, token).copied().unwrap_or_default();
         let mut read = Read {
             valence: term.valence,
             long_run: has_long_run(token),
@@ -136,7 +154,7 @@ impl Lexicon {
             ends_phrase: term.ends_phrase,
         };
         if read.valence.is_none() && read.long_run {
-            let valence = |w: &str| self.words.get(w).and_then(|t| t.valence);
+            let valence = |w: &str| self.words.get(word_key(w), w).and_then(|t| t.valence);
             read.valence = valence(&squeeze(token, 2)).or_else(|| valence(&squeeze(token, 1)));
             read.elongated = read.valence.is_some();
         }
@@ -235,21 +253,22 @@ pub struct LexiconScore {
 /// Scores `text` with `lex`, clause by clause.
 pub fn score_text(lex: &Lexicon, text: &str) -> LexiconScore {
     let (tokens, clauses) = crate::features::tokens_in_clauses(text);
-    score_tokens(lex, text, &tokens, &clauses)
+    score_tokens(lex, text, &tokens, &keys_of(&tokens), &clauses)
 }
 
-/// [`score_text`] for a text already split by [`crate::features::tokens_in_clauses`] (a token
-/// without a clause number is not read).
+/// [`score_text`] for a text already split by [`crate::features::tokens_in_clauses`], with
+/// each token's [`word_key`] (a token without a clause number is not read).
 pub(crate) fn score_tokens(
     lex: &Lexicon,
     text: &str,
     tokens: &[Token],
+    keys: &[u64],
     clauses: &[u32],
 ) -> LexiconScore {
-    let tokens = &tokens[..tokens.len().min(clauses.len())];
+    let tokens = &tokens[..tokens.len().min(clauses.len()).min(keys.len())];
     let shouted = shouted_words(text);
     let mut read = scratch::take(&READ);
-    read.extend(tokens.iter().map(|t| lex.read(t)));
+    read.extend(tokens.iter().zip(keys).map(|(t, &k)| lex.read(t, k)));
     let mut values = scratch::take(&VALUES);
     let mut contrast_at = None;
     let mut negated = 0;
@@ -360,9 +379,15 @@ fn shouted_words(text: &str) -> Vec<String> {
 }
 
 /// Features for a trained model: positive and negative strength, compound, negations,
-/// exclamation and question marks, share of capitals, elongation.
-pub fn lexicon_features(text: &str, tokens: &[Token], clauses: &[u32]) -> [f32; LEXICON_FEATURES] {
-    let s = score_tokens(crate::defaults::lexicon(), text, tokens, clauses);
+/// exclamation and question marks, share of capitals, elongation. `keys` are the tokens'
+/// [`word_key`]s ([`keys_of`]).
+pub fn lexicon_features(
+    text: &str,
+    tokens: &[Token],
+    keys: &[u64],
+    clauses: &[u32],
+) -> [f32; LEXICON_FEATURES] {
+    let s = score_tokens(crate::defaults::lexicon(), text, tokens, keys, clauses);
     let squash = |x: f32| x / (1.0 + x);
     let (letters, upper) = letters_and_capitals(text);
     let (letters, upper) = (letters.max(1) as f32, upper as f32);
@@ -479,7 +504,7 @@ mod tests {
                 .cloned()
                 .collect();
             assert_eq!(kept, cut, "{text}: the same words");
-            let got = score_tokens(lex, text, &tokens, &clauses);
+            let got = score_tokens(lex, text, &tokens, &keys_of(&tokens), &clauses);
             // Score clause by clause the old way, through the public entry point on each
             // piece, and compare what can be compared piecewise: negations per clause.
             for piece in old_clauses(text) {
@@ -558,8 +583,9 @@ mod tests {
     fn elongation_is_seen_in_any_word() {
         let elongated = |text: &str| {
             let (tokens, clauses) = crate::features::tokens_in_clauses(text);
-            let s = score_tokens(crate::defaults::lexicon(), text, &tokens, &clauses);
-            let feature = lexicon_features(text, &tokens, &clauses)[LEXICON_FEATURES - 1];
+            let keys = keys_of(&tokens);
+            let s = score_tokens(crate::defaults::lexicon(), text, &tokens, &keys, &clauses);
+            let feature = lexicon_features(text, &tokens, &keys, &clauses)[LEXICON_FEATURES - 1];
             assert_eq!(feature, f32::from(u8::from(s.elongated)), "{text}");
             s.elongated
         };
