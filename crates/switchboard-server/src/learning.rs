@@ -26,6 +26,11 @@ use switchboard_understand::model::{Example, TextModel, train};
 pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.retrain_tick_ms.max(10));
     let mut shutdown = state.shutdown.subscribe();
+    for kind in [PURPOSE, INTENT] {
+        if let Err(e) = close_interrupted(&state, kind).await {
+            tracing::error!(error = %e, kind, "could not close an interrupted retraining");
+        }
+    }
     loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
@@ -37,6 +42,44 @@ pub async fn run(state: AppState) {
             }
         }
     }
+}
+
+/// A round still `training` when the server starts was cut short: the process stopped (a
+/// crash, a kill, a deploy) between claiming the round and recording its outcome. Left as it
+/// is, `GET /models` and the Models page would say "in progress" until enough new corrections
+/// start another round; it is closed as `interrupted`, counted and logged. Its corrections
+/// stay judged (retrying them at once could crash again the same way); the next round starts
+/// when `retrain_min_new` new ones arrive. With several nodes, one starting while another
+/// trains closes that round too, and the training node's outcome then replaces it.
+async fn close_interrupted(state: &AppState, kind: &'static str) -> anyhow::Result<()> {
+    let Some(last) = state.store.learning_decision(kind.to_owned()).await? else {
+        return Ok(());
+    };
+    if last.outcome != "training" {
+        return Ok(());
+    }
+    let through = last.decided_through.clone();
+    let mut detail = last.detail.clone();
+    detail["reason"] = json!("the server stopped during training");
+    detail["started_at"] = json!(last.decided_at.to_rfc3339());
+    let closed = state
+        .store
+        .record_learning_decision(
+            kind.to_owned(),
+            through.clone(),
+            LearningDecision {
+                decided_through: through,
+                decided_at: state.clock.now(),
+                outcome: "interrupted".into(),
+                detail,
+            },
+        )
+        .await?;
+    if closed {
+        global().retrain(kind, "interrupted");
+        tracing::warn!(kind, "a retraining was interrupted by a restart; closed");
+    }
+    Ok(())
 }
 
 /// The outcome of one retraining.

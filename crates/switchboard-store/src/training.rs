@@ -124,7 +124,8 @@ pub struct LearningDecision {
     /// The newest correction this decision covered (later ones are waiting).
     pub decided_through: String,
     pub decided_at: Timestamp,
-    /// `training`, `shipped`, `kept`, `unchanged`, `skipped` or `failed`.
+    /// `training`, `shipped`, `kept`, `unchanged`, `skipped`, `failed` or `interrupted` (a
+    /// restart came while training).
     pub outcome: String,
     /// Scores, the version shipped, labels left out, or the error.
     pub detail: serde_json::Value,

@@ -190,6 +190,10 @@ fn explain(outcome: &str, detail: &Value) -> String {
             detail["error"].as_str().unwrap_or("unknown error")
         ),
         "training" => "in progress".to_owned(),
+        "interrupted" => {
+            "the server stopped before it finished; the next round starts when new corrections arrive"
+                .to_owned()
+        }
         other => other.to_owned(),
     }
 }

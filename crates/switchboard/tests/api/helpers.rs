@@ -263,7 +263,12 @@ pub struct Channel {
 }
 
 impl TestApp {
-    /// The PostgreSQL database the server runs on, if it does.
+    /// The SQLite file of a server started on one (a second `Store` may open it, as another
+    /// process would).
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("switchboard.db")
+    }
+
     /// Stops this server and starts a new one on the same SQLite database, key and tokens
     /// (a restart: what was only in the old process's memory is gone).
     pub async fn restart(self, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {

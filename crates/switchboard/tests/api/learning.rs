@@ -290,6 +290,81 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
 }
 
 /// The learning loop's view of `kind` in `GET /models`.
+/// A server stopped between claiming a retraining round and recording its outcome leaves the
+/// round at `training`; the next start closes it as `interrupted` (counted, and said on the
+/// Models page) instead of showing "in progress" until more corrections come.
+#[tokio::test]
+async fn a_round_cut_short_by_a_restart_is_closed_as_interrupted() {
+    let tweak = |c: &mut switchboard_server::ServerConfig| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 50;
+    };
+    let app = spawn_app_with(tweak).await;
+    // What a killed server leaves behind: the round's claim, written as the loop writes it.
+    let store =
+        switchboard_store::Store::open(&switchboard_store::Location::Sqlite(app.sqlite_path()))
+            .expect("open");
+    let through = "0190f6a4-0000-7000-8000-000000000007";
+    let started = switchboard_core::Timestamp::from_unix_micros(1_700_000_000_000_000);
+    let claimed = store
+        .record_learning_decision(
+            "purpose".into(),
+            String::new(),
+            switchboard_store::LearningDecision {
+                decided_through: through.into(),
+                decided_at: started,
+                outcome: "training".into(),
+                detail: json!({"corrections": 7}),
+            },
+        )
+        .await
+        .expect("claim");
+    assert!(claimed);
+    drop(store);
+    assert_eq!(
+        learning(&app, "purpose").await["last_decision"]["outcome"],
+        "training"
+    );
+
+    let app = app.restart(tweak).await;
+    let l = wait_for("the interrupted round to be closed", || async {
+        let l = learning(&app, "purpose").await;
+        (l["last_decision"]["outcome"] == "interrupted").then_some(l)
+    })
+    .await;
+    let last = &l["last_decision"];
+    assert_eq!(last["decided_through"], through, "{l}");
+    assert_eq!(last["detail"]["corrections"], 7, "{l}");
+    assert_eq!(last["detail"]["started_at"], started.to_rfc3339(), "{l}");
+    assert_eq!(
+        last["detail"]["reason"], "the server stopped during training",
+        "{l}"
+    );
+    assert_eq!(
+        app.metric(
+            "switchboard_retrains_total",
+            &[("kind", "purpose"), ("outcome", "interrupted")]
+        )
+        .await,
+        1.0
+    );
+    // The intent loop had no round: nothing to close there.
+    assert!(
+        learning(&app, "intent").await["last_decision"].is_null(),
+        "{l}"
+    );
+    let boss = app.person("boss", "admin").await;
+    let html = models_page(&app, &boss).await;
+    assert!(
+        html.contains("Last retraining: <strong>interrupted</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("the server stopped before it finished; the next round starts"),
+        "{html}"
+    );
+}
+
 async fn learning(app: &TestApp, kind: &str) -> Value {
     let list = app.get("/api/v1/models", &app.admin).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
