@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Evaluates the understanding models on data made by others (../shared/data, read-only):
-# - BANKING77 intents: train.csv split 80/20 (every 5th row held out), `model train` on the 80%,
-#   `model eval` on the 20%; plus the training time on all 10,003 rows.
+# - BANKING77 intents: train.csv split 80/20 (every 5th row held out), `model train` on the 80%
+#   (the default network, then the linear model), `model eval` on the 20%; plus the training
+#   time on all 10,003 rows.
 # - TweetEval sentiment (validation set): the shipped sentiment model (`builtin:sentiment`).
 # Prints the JSON reports. Skips (exit 0) with a message when the data is absent.
 #
@@ -60,11 +61,16 @@ for half in ("dev", "test"):
                     out.write(json.dumps({"text": text_of[r["tweet_id"]], "label": r[what]}) + "\n")
 PY
 
-echo "== BANKING77: train on 80% of train.csv"
-$bin model train --input "$work/train.csv" --label-column category --out "$work/intents.model"
-echo "== BANKING77: eval on the held-out 20%"
-$bin model eval --model "$work/intents.model" --input "$work/test.csv" --label-column category \
-  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")}))'
+# The default for this many examples is a network (256 hidden units); --hidden 0 is the
+# linear model, for comparison.
+for hidden in default 0; do
+  flag=(); [ "$hidden" = default ] || flag=(--hidden "$hidden")
+  echo "== BANKING77: train on 80% of train.csv (hidden: $hidden)"
+  $bin model train --input "$work/train.csv" --label-column category --out "$work/intents.model" "${flag[@]}"
+  echo "== BANKING77: eval on the held-out 20% (hidden: $hidden)"
+  $bin model eval --model "$work/intents.model" --input "$work/test.csv" --label-column category \
+    | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1","predictions_per_second")}))'
+done
 echo "== BANKING77: train on all 10,003 rows"
 $bin model train --input "$data/banking77/train.csv" --label-column category --out "$work/all.model"
 echo "== TweetEval sentiment (validation), the shipped model"

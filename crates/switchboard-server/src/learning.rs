@@ -293,10 +293,12 @@ async fn decide(
     let config = if kind == PURPOSE {
         defaults::purpose_config()
     } else {
+        // A workspace's intent model is retrained as it was made: a network stays one.
         switchboard_understand::model::TrainConfig {
             threads: 2,
             ..Default::default()
         }
+        .with_network(current.as_ref().map_or(0, |m| m.hidden()))
     };
     let held = (corrections.len() / 5).max(1);
     let (older, recent) = corrections.split_at(corrections.len() - held);

@@ -145,6 +145,25 @@ fn bench(c: &mut Criterion) {
                     }
                 })
             });
+            // What `model train` makes of this many examples by default: a network.
+            let hidden = switchboard_understand::model::default_hidden(examples.len());
+            let cfg = TrainConfig::default().with_network(hidden);
+            let network = train("intent", &examples, &cfg).unwrap();
+            g.bench_function("intent network, 77 labels (BANKING77)", |b| {
+                b.iter(|| {
+                    for t in &texts {
+                        black_box(network.predict(black_box(t)));
+                    }
+                })
+            });
+            analyzer.intent = Some(std::sync::Arc::new(network));
+            g.bench_function("analyze with the 77-intent network", |b| {
+                b.iter(|| {
+                    for t in &texts {
+                        black_box(analyzer.analyze(black_box(t)));
+                    }
+                })
+            });
         }
         Err(_) => eprintln!(
             "skipped the intent benchmarks: {} not found",

@@ -15,6 +15,7 @@ pub mod examples;
 pub mod features;
 pub mod language;
 pub mod linear;
+pub mod mlp;
 pub mod model;
 pub mod retrieve;
 mod scratch;

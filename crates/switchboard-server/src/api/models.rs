@@ -276,7 +276,13 @@ pub struct TrainQuery {
     format: Option<String>,
     text_column: Option<String>,
     label_column: Option<String>,
+    /// Hidden units of a network (`model train --hidden`); 0: a linear model; absent: as
+    /// `model train` decides from the number of examples.
+    hidden: Option<usize>,
 }
+
+/// The widest hidden layer a trained model may have.
+const MAX_HIDDEN: usize = 2048;
 
 /// Trains an intent model from labelled examples in the body (CSV with a header row, or
 /// JSON Lines), keeps the examples (so agents' intent corrections can retrain it later), and
@@ -304,14 +310,24 @@ pub async fn train(
         q.text_column.unwrap_or_else(|| "text".into()),
         q.label_column.unwrap_or_else(|| "label".into()),
     );
+    let hidden = q.hidden;
+    if let Some(hidden) = hidden.filter(|&h| h > MAX_HIDDEN) {
+        return Err(ApiError::invalid_field(
+            "hidden",
+            format!("hidden must be between 0 (a linear model) and {MAX_HIDDEN}, not {hidden}"),
+        ));
+    }
     let train_kind = kind.clone();
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
+        let hidden =
+            hidden.unwrap_or_else(|| switchboard_understand::model::default_hidden(examples.len()));
         let cfg = switchboard_understand::model::TrainConfig {
             threads: 2,
             ..Default::default()
-        };
+        }
+        .with_network(hidden);
         let model = switchboard_understand::model::train(&train_kind, &examples, &cfg)
             .map_err(|e| e.to_string())?;
         Ok::<_, String>((model, examples))

@@ -248,18 +248,30 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
 
     // Two corrections: the older teaches, the newer is held back to judge.
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
-    for i in 0..2 {
-        let id = format!("b-{i}");
+    teach_refunds(&app, &ch, "b", 2, true).await;
+    let shipped = intent_version(&app, 2).await;
+    assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
+    assert_eq!(blorptastic_intent(&app).await, "refund");
+}
+
+/// Delivers `count` messages about a "blorptastic kerfuffle" (ids `{prefix}-{i}`) and an
+/// agent corrects each one's intent to `refund`; with `understood`, each message is first
+/// checked to carry an intent.
+async fn teach_refunds(app: &TestApp, ch: &Channel, prefix: &str, count: usize, understood: bool) {
+    for i in 0..count {
+        let id = format!("{prefix}-{i}");
         let text = format!("blorptastic kerfuffle with the thing number {i}");
-        app.deliver(&ch, &message(&id, &format!("conv-b{i}"), "bo", &text))
+        app.deliver(ch, &message(&id, &format!("conv-{prefix}{i}"), "bo", &text))
             .await;
         let case = app.wait_for_message(&id).await;
         let detail = app.case(case["id"].as_str().unwrap()).await;
         let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
-        assert!(
-            detail["messages"][0]["understanding"]["intent"]["label"].is_string(),
-            "{detail}"
-        );
+        if understood {
+            assert!(
+                detail["messages"][0]["understanding"]["intent"]["label"].is_string(),
+                "{detail}"
+            );
+        }
         let a = app
             .post(
                 &format!("/api/v1/messages/{m}/intent"),
@@ -269,16 +281,23 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     }
-    let shipped = wait_for("the retrained intent model to ship", || async {
+}
+
+/// Waits for intent model `version` to be installed and active.
+async fn intent_version(app: &TestApp, version: i64) -> Value {
+    wait_for("the retrained intent model to ship", || async {
         let list = app.get("/api/v1/models", &app.admin).await;
         list.json["items"]
             .as_array()?
             .iter()
-            .find(|m| m["kind"] == "intent" && m["version"] == 2 && m["active"] == true)
+            .find(|m| m["kind"] == "intent" && m["version"] == version && m["active"] == true)
             .cloned()
     })
-    .await;
-    assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
+    .await
+}
+
+/// The intent Switchboard now understands in a new message about the kerfuffle.
+async fn blorptastic_intent(app: &TestApp) -> Value {
     let a = app
         .post(
             "/api/v1/analyze",
@@ -286,10 +305,9 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
             &json!({"text": "blorptastic kerfuffle with the thing number 7"}),
         )
         .await;
-    assert_eq!(a.json["intent"]["label"], "refund", "{}", a.text);
+    a.json["intent"]["label"].clone()
 }
 
-/// The learning loop's view of `kind` in `GET /models`.
 /// A server stopped between claiming a retraining round and recording its outcome leaves the
 /// round at `training`; the next start closes it as `interrupted` (counted, and said on the
 /// Models page) instead of showing "in progress" until more corrections come.
@@ -365,6 +383,49 @@ async fn a_round_cut_short_by_a_restart_is_closed_as_interrupted() {
     );
 }
 
+/// An intent network trained through the API (`hidden`) is retrained by the learning loop
+/// as a network of the same width; a width out of range is refused by name.
+#[tokio::test]
+async fn an_intent_network_is_retrained_as_a_network() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 3;
+    })
+    .await;
+    let train = |query: &str| {
+        let (app, query) = (&app, query.to_owned());
+        async move {
+            app.send_raw(
+                reqwest::Method::POST,
+                &format!("/api/v1/models/intent/train?label_column=category{query}"),
+                &app.admin,
+                "text/csv",
+                crate::model_cli::intents_csv(),
+            )
+            .await
+        }
+    };
+    for bad in ["&hidden=5000", "&hidden=wide"] {
+        let r = train(bad).await;
+        let p = r.assert_problem(400, "invalid_field");
+        assert!(p["detail"].as_str().unwrap().contains("hidden"), "{p}");
+    }
+    let a = train("&hidden=16").await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.json["summary"]["hidden"], 16, "{}", a.text);
+    assert_eq!(a.json["summary"]["format"], 2, "{}", a.text);
+
+    // Three corrections with the same new words (a network keeps words seen twice): the
+    // older two teach, the newest is held back to judge.
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    teach_refunds(&app, &ch, "n", 3, false).await;
+    let shipped = intent_version(&app, 2).await;
+    assert_eq!(shipped["summary"]["hidden"], 16, "{shipped}");
+    assert_eq!(shipped["summary"]["corrections"], 2, "{shipped}");
+    assert_eq!(blorptastic_intent(&app).await, "refund");
+}
+
+/// The learning loop's view of `kind` in `GET /models`.
 async fn learning(app: &TestApp, kind: &str) -> Value {
     let list = app.get("/api/v1/models", &app.admin).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);

@@ -621,3 +621,96 @@ fn calibrate_writes_a_model_with_the_same_labels_and_refuses_too_few_examples() 
     assert!(err.contains("at least 20 examples"), "{err}");
     assert!(!nothing.exists());
 }
+
+/// `--hidden N` trains a network: the summary and the file say so, it scores the examples it
+/// learned, `analyze` reads it, and a width out of range is a usage error with nothing written.
+#[test]
+fn a_network_is_trained_when_asked_and_its_width_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("intents.csv");
+    std::fs::write(&data, intents_csv()).unwrap();
+    let model = dir.path().join("net.model");
+    let train = |hidden: &str, out: &Path| {
+        run(&[
+            "model",
+            "train",
+            "--input",
+            p(&data),
+            "--label-column",
+            "category",
+            "--out",
+            p(out),
+            "--hidden",
+            hidden,
+        ])
+    };
+    let out = train("32", &model);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["hidden"], 32, "{summary}");
+    let bytes = std::fs::read(&model).unwrap();
+    assert!(
+        String::from_utf8_lossy(&bytes[..300]).contains("\"format\":2"),
+        "a network's file is format 2"
+    );
+    let eval = run(&[
+        "model",
+        "eval",
+        "--model",
+        p(&model),
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let report: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert!(report["accuracy"].as_f64().unwrap() >= 0.9, "{report}");
+    let analyzed = run_with_input(
+        &["analyze", "--model", p(&model)],
+        b"my card has not arrived yet\nhow do I get a refund\n",
+    );
+    assert!(
+        analyzed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&analyzed.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&analyzed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["intent"]["label"], "card_arrival", "{:?}", lines);
+    assert_eq!(lines[1]["intent"]["label"], "refund", "{:?}", lines);
+
+    // The default for 24 examples is a linear model.
+    let linear = dir.path().join("linear.model");
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+        "--out",
+        p(&linear),
+    ]);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["hidden"], 0, "{summary}");
+
+    for bad in ["5000", "wide", "1.5"] {
+        let target = dir.path().join(format!("bad-{bad}.model"));
+        let out = train(bad, &target);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("--hidden"), "{bad}: {err}");
+        assert!(!target.exists(), "{bad}: nothing written");
+    }
+}
