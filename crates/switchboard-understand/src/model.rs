@@ -1878,6 +1878,23 @@ mod tests {
             train("intent", &toy(), &cfg).unwrap().to_bytes(),
             model.to_bytes()
         );
+        // With 100 examples or more a trial network is fitted on nine tenths for the
+        // temperature; the final one trains beside it on two threads, after it on one: the
+        // same file either way.
+        let many: Vec<Example> = (0..8)
+            .flat_map(|k| {
+                toy()
+                    .into_iter()
+                    .map(move |e| ex(&format!("{} ref {k}", e.text), &e.label))
+            })
+            .collect();
+        let two = train("intent", &many, &cfg).unwrap();
+        assert!(two.header().holdout_accuracy.is_some());
+        let one = TrainConfig { threads: 1, ..cfg };
+        assert_eq!(
+            train("intent", &many, &one).unwrap().to_bytes(),
+            two.to_bytes()
+        );
 
         let bytes = model.to_bytes();
         let back = TextModel::from_bytes(&bytes).unwrap();
