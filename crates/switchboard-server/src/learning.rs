@@ -27,6 +27,9 @@ pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.retrain_tick_ms.max(10));
     let mut shutdown = state.shutdown.subscribe();
     for kind in [PURPOSE, INTENT] {
+        for outcome in OUTCOMES {
+            global().retrain_series(kind, outcome);
+        }
         if let Err(e) = close_interrupted(&state, kind).await {
             tracing::error!(error = %e, kind, "could not close an interrupted retraining");
         }
@@ -81,6 +84,16 @@ async fn close_interrupted(state: &AppState, kind: &'static str) -> anyhow::Resu
     }
     Ok(())
 }
+
+/// Every outcome a retraining round can be counted with (`switchboard_retrains_total`).
+const OUTCOMES: [&str; 6] = [
+    "shipped",
+    "kept",
+    "unchanged",
+    "skipped",
+    "failed",
+    "interrupted",
+];
 
 /// The outcome of one retraining.
 #[derive(Debug)]

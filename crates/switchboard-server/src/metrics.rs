@@ -202,6 +202,14 @@ impl Metrics {
         family.get_or_create(&labels(&[("kind", kind)])).inc_by(n);
     }
 
+    /// Makes `retrains{kind, outcome}` exist at 0, so a dashboard or an alert sees the series
+    /// from the start instead of only after the first such decision.
+    pub fn retrain_series(&self, kind: &str, outcome: &str) {
+        let _ = self
+            .retrains
+            .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]));
+    }
+
     pub fn retrain(&self, kind: &str, outcome: &str) {
         self.retrains
             .get_or_create(&labels(&[("kind", kind), ("outcome", outcome)]))

@@ -366,6 +366,28 @@ async fn a_round_cut_short_by_a_restart_is_closed_as_interrupted() {
         .await,
         1.0
     );
+    // Every outcome's series exists from the start (the counters are shared by the tests of
+    // this process, so only their presence is checked).
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["shipped", "kept", "unchanged", "skipped", "failed"] {
+        assert!(
+            metric_value(
+                &text,
+                "switchboard_retrains_total",
+                &[("kind", "intent"), ("outcome", outcome)]
+            )
+            .is_some(),
+            "{outcome}: {text}"
+        );
+    }
     // The intent loop had no round: nothing to close there.
     assert!(
         learning(&app, "intent").await["last_decision"].is_null(),
