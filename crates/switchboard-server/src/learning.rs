@@ -1,8 +1,9 @@
 //! The learning loop: agents' corrections (see `store/src/training.rs`) retrain the purpose
-//! model, and the workspace's intent model when one is in force and was trained through the
-//! API (so its examples are stored), in the background. A candidate is trained on the base
-//! examples (the shipped ones for purposes, the uploaded file's for intents) plus every
-//! correction but the most recent fifth, which is held back; it replaces the model in force
+//! model, the sentiment model, and the workspace's intent model when one is in force and was
+//! trained through the API (so its examples are stored), in the background. A candidate is
+//! trained on the base examples (the shipped ones for purposes; for sentiments the shipped
+//! posts, and the uploaded file's when a model trained from one is in force; the uploaded
+//! file's for intents) plus every correction but the most recent fifth, which is held back; it replaces the model in force
 //! only if it labels those held-back corrections at least as well (a worse model never ships).
 //! Each model shipped is a new version of its kind, so it can be rolled back; each decision is
 //! stored (`GET /models` shows it), counted and audited.
@@ -15,7 +16,7 @@
 
 use crate::AppState;
 use crate::metrics::global;
-use crate::understanding::{INTENT, PURPOSE, reload};
+use crate::understanding::{INTENT, PURPOSE, SENTIMENT, reload};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,7 +27,7 @@ use switchboard_understand::model::{Example, TextModel, train};
 pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.retrain_tick_ms.max(10));
     let mut shutdown = state.shutdown.subscribe();
-    for kind in [PURPOSE, INTENT] {
+    for kind in LEARNING {
         for outcome in OUTCOMES {
             global().retrain_series(kind, outcome);
         }
@@ -39,7 +40,7 @@ pub async fn run(state: AppState) {
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
         }
-        for kind in [PURPOSE, INTENT] {
+        for kind in LEARNING {
             if let Err(e) = retrain_once(&state, kind).await {
                 tracing::error!(error = %e, kind, "retraining failed");
             }
@@ -84,6 +85,9 @@ async fn close_interrupted(state: &AppState, kind: &'static str) -> anyhow::Resu
     }
     Ok(())
 }
+
+/// The kinds agents' corrections retrain.
+const LEARNING: [&str; 3] = [PURPOSE, INTENT, SENTIMENT];
 
 /// Every outcome a retraining round can be counted with (`switchboard_retrains_total`).
 const OUTCOMES: [&str; 6] = [
@@ -148,9 +152,19 @@ pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<St
 }
 
 /// Whether corrections of `kind` can retrain anything: always for purposes; for intents only
-/// while a model is in force that was trained here (its examples are stored).
+/// while a model is in force that was trained here (its examples are stored); for sentiments
+/// while the shipped model is in force, or one trained here.
 fn learnable(state: &AppState, kind: &str, standing: &Standing) -> bool {
-    kind == PURPOSE || (state.analyzer().intent.is_some() && !standing.base.is_empty())
+    match kind {
+        PURPOSE => true,
+        SENTIMENT => shipped_sentiment(state) || !standing.base.is_empty(),
+        _ => state.analyzer().intent.is_some() && !standing.base.is_empty(),
+    }
+}
+
+/// Whether the shipped sentiment model is the one in force.
+fn shipped_sentiment(state: &AppState) -> bool {
+    std::sync::Arc::ptr_eq(&state.analyzer().sentiment, &defaults::sentiment_model())
 }
 
 /// What `GET /models` shows about the learning loop for `kind`.
@@ -202,16 +216,24 @@ pub async fn retrain_once(
     {
         return Ok(None);
     }
-    let mut base: Vec<Example> = s
-        .base
+    // A sentiment model's uploaded examples count while the model trained from them is in
+    // force; after a rollback to the shipped model, the shipped posts alone are its base.
+    let uploaded = if kind == SENTIMENT && shipped_sentiment(state) {
+        Vec::new()
+    } else {
+        s.base
+    };
+    let mut base: Vec<Example> = uploaded
         .into_iter()
         .map(|e| Example {
             text: e.text,
             label: e.label,
         })
         .collect();
-    if kind == PURPOSE {
-        base.extend(defaults::purpose_examples());
+    match kind {
+        PURPOSE => base.extend(defaults::purpose_examples()),
+        SENTIMENT => base.extend(defaults::sentiment_examples()),
+        _ => {}
     }
     let seen = s.corrections.len();
     let result = decide(state, kind, base, s.corrections).await;
@@ -298,20 +320,25 @@ async fn decide(
     corrections: Vec<TrainingExample>,
 ) -> anyhow::Result<Decision> {
     let analyzer = state.analyzer();
-    let current = if kind == PURPOSE {
-        Some(analyzer.purpose.clone())
-    } else {
-        analyzer.intent.clone()
+    let current = match kind {
+        PURPOSE => Some(analyzer.purpose.clone()),
+        SENTIMENT => Some(analyzer.sentiment.clone()),
+        _ => analyzer.intent.clone(),
     };
-    let config = if kind == PURPOSE {
-        defaults::purpose_config()
-    } else {
+    let config = match kind {
+        PURPOSE => defaults::purpose_config(),
+        // The shipped sentiment model's settings, its confidence as fitted (the corrections
+        // are real messages).
+        SENTIMENT => switchboard_understand::model::TrainConfig {
+            threads: 2,
+            ..switchboard_understand::model::TrainConfig::for_kind(kind)
+        },
         // A workspace's intent model is retrained as it was made: a network stays one.
-        switchboard_understand::model::TrainConfig {
+        _ => switchboard_understand::model::TrainConfig {
             threads: 2,
             ..Default::default()
         }
-        .with_network(current.as_ref().map_or(0, |m| m.hidden()))
+        .with_network(current.as_ref().map_or(0, |m| m.hidden())),
     };
     let held = (corrections.len() / 5).max(1);
     let (older, recent) = corrections.split_at(corrections.len() - held);

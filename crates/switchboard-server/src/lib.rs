@@ -184,13 +184,13 @@ pub async fn start(
         );
     }
     notify_hooks::ensure_secret(&state).await?;
-    // The workspace's intent model; one that does not load is logged, and messages are
-    // understood without it.
+    // The workspace's models; one that does not load is logged, and messages are understood
+    // with the shipped ones.
     let loaded = match understanding::reload(&state).await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "an active model does not load; understanding with the shipped ones");
-            (None, None)
+            [None; 3]
         }
     };
     tokio::spawn(understanding::run_watch(state.clone(), loaded));

@@ -1,6 +1,7 @@
 //! Which models inbound messages are understood with: the shipped ones, replaced by the
-//! workspace's active `purpose` model (made by the learning loop) and joined by its active
-//! `intent` model (installed by an admin). Loaded at start, swapped in when a version is
+//! workspace's active `purpose` model (made by the learning loop) and `sentiment` model
+//! (installed or trained by an admin, or retrained by the learning loop), and joined by its
+//! active `intent` model (installed by an admin). Loaded at start, swapped in when a version is
 //! installed or activated (through this node, or through the CLI or another node: a worker
 //! compares the active versions every few seconds). A stored model that will not load is
 //! logged and the running one stays.
@@ -15,9 +16,13 @@ use switchboard_understand::model::TextModel;
 pub const INTENT: &str = "intent";
 /// The kind the learning loop retrains.
 pub const PURPOSE: &str = "purpose";
+/// The kind that replaces the shipped sentiment model.
+pub const SENTIMENT: &str = "sentiment";
+/// Every kind a workspace has versions of, in the order of [`Loaded`].
+pub const KINDS: [&str; 3] = [INTENT, PURPOSE, SENTIMENT];
 
-/// The active version of each kind, as loaded.
-pub type Loaded = (Option<i64>, Option<i64>);
+/// The active version of each kind of [`KINDS`], as loaded.
+pub type Loaded = [Option<i64>; 3];
 
 async fn active(state: &AppState, kind: &str) -> anyhow::Result<(Option<i64>, Option<TextModel>)> {
     match state.store.active_model(kind.to_owned()).await? {
@@ -31,18 +36,21 @@ async fn active(state: &AppState, kind: &str) -> anyhow::Result<(Option<i64>, Op
     }
 }
 
-/// Loads the active intent and purpose models into the analyzer; returns their versions.
+/// Loads the active intent, purpose and sentiment models into the analyzer; returns their
+/// versions.
 pub async fn reload(state: &AppState) -> anyhow::Result<Loaded> {
     let (intent_version, intent) = active(state, INTENT).await?;
     let (purpose_version, purpose) = active(state, PURPOSE).await?;
+    let (sentiment_version, sentiment) = active(state, SENTIMENT).await?;
     let mut analyzer = (*state.analyzer()).clone();
     analyzer.intent = intent.map(Arc::new);
     analyzer.purpose = purpose.map_or_else(defaults::purpose_model, Arc::new);
+    analyzer.sentiment = sentiment.map_or_else(defaults::sentiment_model, Arc::new);
     match state.understanding.write() {
         Ok(mut a) => *a = Arc::new(analyzer),
         Err(poisoned) => *poisoned.into_inner() = Arc::new(analyzer),
     }
-    Ok((intent_version, purpose_version))
+    Ok([intent_version, purpose_version, sentiment_version])
 }
 
 async fn active_versions(state: &AppState) -> anyhow::Result<Loaded> {
@@ -52,7 +60,7 @@ async fn active_versions(state: &AppState) -> anyhow::Result<Loaded> {
             .find(|m| m.kind == kind && m.active)
             .map(|m| m.version)
     };
-    Ok((of(INTENT), of(PURPOSE)))
+    Ok(KINDS.map(of))
 }
 
 /// Follows the active versions: reloads when one changes.
@@ -73,7 +81,7 @@ pub async fn run_watch(state: AppState, mut loaded: Loaded) {
         if now_active != loaded {
             match reload(&state).await {
                 Ok(v) => {
-                    tracing::info!(intent = ?v.0, purpose = ?v.1, "models changed");
+                    tracing::info!(intent = ?v[0], purpose = ?v[1], sentiment = ?v[2], "models changed");
                     loaded = v;
                 }
                 Err(e) => {

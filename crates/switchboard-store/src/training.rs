@@ -195,21 +195,71 @@ impl Store {
         actor: Actor,
         now: Timestamp,
     ) -> Result<crate::Message, StoreError> {
+        self.correct_understood(message, "intent", label, actor, now, |u, label| {
+            let before = u.intent.as_ref().map(|i| i.label.clone());
+            u.intent = Some(switchboard_core::Classification {
+                label: label.to_owned(),
+                confidence: 1.0,
+                because: vec![],
+            });
+            before
+        })
+        .await
+    }
+
+    /// Corrects the sentiment understood in an inbound message (`negative`, `neutral` or
+    /// `positive`; the score becomes −1, 0 or 1, as a person said so): stored on the message
+    /// and kept as a `sentiment` example. Audited.
+    pub async fn correct_sentiment(
+        &self,
+        message: MessageId,
+        label: String,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<crate::Message, StoreError> {
+        let score = match label.as_str() {
+            "negative" => -1.0,
+            "neutral" => 0.0,
+            "positive" => 1.0,
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "a sentiment is negative, neutral or positive, not {other:?}"
+                )));
+            }
+        };
+        self.correct_understood(message, "sentiment", label, actor, now, move |u, label| {
+            let before = u.sentiment.as_ref().map(|s| s.label.clone());
+            u.sentiment = Some(switchboard_core::SentimentScore {
+                label: label.to_owned(),
+                score,
+            });
+            before
+        })
+        .await
+    }
+
+    /// Sets what was understood of `kind` in an inbound message (`set` returns the label
+    /// before), keeps the text and label as an example of `kind`, and audits
+    /// `message.{kind}_corrected`.
+    async fn correct_understood(
+        &self,
+        message: MessageId,
+        kind: &'static str,
+        label: String,
+        actor: Actor,
+        now: Timestamp,
+        set: impl FnOnce(&mut switchboard_core::Understood, &str) -> Option<String> + Send + 'static,
+    ) -> Result<crate::Message, StoreError> {
         self.pool
             .write(move |c| {
                 let m = crate::cases::message_by_id(c, message)?;
                 if m.direction != switchboard_core::Direction::Inbound {
-                    return Err(StoreError::Invalid(
-                        "only a customer's message has an intent".into(),
-                    ));
+                    return Err(StoreError::Invalid(format!(
+                        "only a customer's message can have its {kind} corrected"
+                    )));
                 }
                 let mut understood = m.understanding.clone().unwrap_or_default();
-                let before = understood.intent.as_ref().map(|i| i.label.clone());
-                understood.intent = Some(switchboard_core::Classification {
-                    label: label.clone(),
-                    confidence: 1.0,
-                    because: vec![],
-                });
+                let before = set(&mut understood, &label);
                 c.execute(
                     "UPDATE messages SET understanding = $1 WHERE id = $2",
                     params![
@@ -220,7 +270,7 @@ impl Store {
                 )?;
                 record(
                     c,
-                    "intent",
+                    kind,
                     &m.text,
                     &label,
                     Some(m.case_id),
@@ -231,7 +281,7 @@ impl Store {
                 audit(
                     c,
                     &actor,
-                    "message.intent_corrected",
+                    &format!("message.{kind}_corrected"),
                     ("message", message.to_string()),
                     json!({"from": before, "to": label, "case_id": m.case_id}),
                     now,
@@ -241,8 +291,8 @@ impl Store {
             .await
     }
 
-    /// Leaves no version of `kind` active (the shipped purpose model, or no intent model,
-    /// is used again). Audited; returns whether one was active.
+    /// Leaves no version of `kind` active (the shipped purpose or sentiment model, or no
+    /// intent model, is used again). Audited; returns whether one was active.
     pub async fn deactivate_model(
         &self,
         kind: String,

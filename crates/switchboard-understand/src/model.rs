@@ -97,6 +97,21 @@ impl TrainConfig {
     /// unchanged). A network keeps n-grams seen in at least 2 examples: on BANKING77 that
     /// halves its first layer (9.1 → 5.1 MB) and scored 0.9152 against 0.9128 (3 seeds, the
     /// 80/20 split); the linear model keeps every n-gram (0.9095 against 0.9045 with 2).
+    /// How a model of this kind learns by default: a `sentiment` model reads the shipped
+    /// lexicon's features beside its words, as the shipped sentiment model does (its
+    /// confidence fitted to the examples as they are); any other kind, word and character
+    /// n-grams.
+    pub fn for_kind(kind: &str) -> TrainConfig {
+        if kind == "sentiment" {
+            TrainConfig {
+                temperature_scale: 1.0,
+                ..crate::defaults::sentiment_config()
+            }
+        } else {
+            TrainConfig::default()
+        }
+    }
+
     pub fn with_network(self, hidden: usize) -> TrainConfig {
         if hidden == 0 {
             return self;
@@ -215,6 +230,11 @@ pub enum ModelError {
     Corrupt(String),
     #[error("bad training setting: {0}")]
     Setting(String),
+    #[error(
+        "a sentiment model's labels are negative, neutral and positive; {0:?} is not one \
+         (map the file's labels to these first)"
+    )]
+    SentimentLabel(String),
     #[error(
         "calibrating needs at least {MIN_TO_CALIBRATE} examples whose labels the model knows; \
          there are {0}"
@@ -692,6 +712,20 @@ fn label_examples(examples: &[Example]) -> Result<(Vec<String>, Vec<usize>), Mod
     Ok((labels, ids))
 }
 
+/// The labels a `sentiment` model may have: what the analyzer turns into a sentiment.
+pub const SENTIMENT_LABELS: [&str; 3] = ["negative", "neutral", "positive"];
+
+/// A sentiment model knows only [`SENTIMENT_LABELS`]; other kinds name their own labels.
+fn check_labels(kind: &str, labels: &[String]) -> Result<(), ModelError> {
+    match labels
+        .iter()
+        .find(|l| !SENTIMENT_LABELS.contains(&l.as_str()))
+    {
+        Some(other) if kind == "sentiment" => Err(ModelError::SentimentLabel(other.clone())),
+        _ => Ok(()),
+    }
+}
+
 /// Trains a model of `kind` on `examples`.
 pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<TextModel, ModelError> {
     if !(cfg.temperature_scale.is_finite() && cfg.temperature_scale > 0.0) {
@@ -702,6 +736,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
         )));
     }
     let (labels, gold) = label_examples(examples)?;
+    check_labels(kind, &labels)?;
     let raws: Vec<_> = examples
         .iter()
         .map(|e| raw_features(&cfg.features, cfg.extras, &e.text))
@@ -1202,10 +1237,11 @@ impl TextModel {
         let model = TextModel::from_bytes(bytes).map_err(|e| e.to_string())?;
         if model.header.kind != kind {
             return Err(format!(
-                "the file is a {:?} model, not an {kind:?} model (train it with --kind {kind})",
+                "the file is a {:?} model, not a {kind:?} one (train it with --kind {kind})",
                 model.header.kind
             ));
         }
+        check_labels(kind, &model.header.labels).map_err(|e| e.to_string())?;
         Ok(model)
     }
 
@@ -1597,6 +1633,42 @@ mod tests {
             ));
         }
         out
+    }
+
+    /// A sentiment model knows only negative, neutral and positive, and reads the lexicon's
+    /// features; other kinds name their own labels.
+    #[test]
+    fn a_sentiment_model_knows_only_the_three_sentiments() {
+        let mut examples = Vec::new();
+        for i in 0..3 {
+            examples.push(ex(&format!("I love it {i}"), "positive"));
+            examples.push(ex(&format!("this is awful {i}"), "negative"));
+            examples.push(ex(&format!("it came on monday {i}"), "meh"));
+        }
+        let cfg = TrainConfig::for_kind("sentiment");
+        assert_eq!(cfg.extras, Extras::SentimentLexicon);
+        assert_eq!(TrainConfig::for_kind("intent"), TrainConfig::default());
+        match train("sentiment", &examples, &cfg) {
+            Err(ModelError::SentimentLabel(l)) => assert_eq!(l, "meh"),
+            other => panic!(
+                "expected a refused label, got {:?}",
+                other.map(|m| m.header)
+            ),
+        }
+        let feelings = train("feelings", &examples, &cfg).unwrap();
+        assert!(
+            TextModel::for_install(&feelings.to_bytes(), "sentiment")
+                .unwrap_err()
+                .contains("not a \"sentiment\" one")
+        );
+        for e in &mut examples {
+            if e.label == "meh" {
+                e.label = "neutral".into();
+            }
+        }
+        let m = train("sentiment", &examples, &cfg).unwrap();
+        assert!(TextModel::for_install(&m.to_bytes(), "sentiment").is_ok());
+        assert_eq!(m.labels()[m.best("I love it so much")], "positive");
     }
 
     /// A pass prepared for more n-gram lengths gives a model the n-grams its own settings

@@ -1,6 +1,6 @@
-//! Admin: the models that understand messages. What is in force for purposes and intents,
-//! every version (make an older one active again: a rollback; or none: the shipped purpose
-//! model, no intent model), and where the learning loop stands: corrections waiting, when it
+//! Admin: the models that understand messages. What is in force for purposes, intents and
+//! sentiments, every version (make an older one active again: a rollback; or none: the
+//! shipped purpose or sentiment model, no intent model), and where the learning loop stands: corrections waiting, when it
 //! retrains, and what it last decided and why.
 
 use crate::page::{Section, Viewer, ago, respond, shell};
@@ -22,7 +22,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Err(e) => return crate::page::store_error(e, "models"),
     };
     let mut learning = Vec::new();
-    for kind in ["purpose", "intent"] {
+    for kind in ["purpose", "intent", "sentiment"] {
         match switchboard_server::learning::status(&state, kind).await {
             Ok(s) => learning.push((kind, s)),
             Err(e) => {
@@ -36,7 +36,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     let now = state.clock.now();
     let body = html! {
         h1 { "Models" }
-        p.hint { "Every customer message is understood before it is routed: its purpose (a model shipped with Switchboard, retrained from agents' corrections), its intent (a model your workspace trains), sentiment, language and personal data." }
+        p.hint { "Every customer message is understood before it is routed: its purpose (a model shipped with Switchboard, retrained from agents' corrections), its intent (a model your workspace trains), its sentiment (a model shipped with Switchboard, or one your workspace trains; both retrained from agents' corrections), language and personal data." }
         @for (kind, status) in &learning {
             (kind_section(kind, status, &versions, now))
         }
@@ -47,6 +47,13 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 code { "switchboard model train --kind intent --input FILE --out MODEL" } " and "
                 code { "switchboard model install MODEL" } ". Examples trained on the server are kept, so agents' intent corrections retrain it." }
         }
+        section #train-sentiment {
+            h2 { "Train a sentiment model" }
+            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } " (they are added to the shipped model's posts): "
+                code { "POST /api/v1/models/sentiment/train" } " with the file as the body, or "
+                code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and "
+                code { "switchboard model install --kind sentiment MODEL" } "." }
+        }
     };
     respond(StatusCode::OK, shell(&v, Section::Admin, "Models", body))
 }
@@ -56,14 +63,14 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
     let active = mine.iter().find(|m| m.active);
     let in_force = match (active, kind) {
         (Some(m), _) => format!("version {}", m.version),
-        (None, "purpose") => "the model shipped with Switchboard".to_owned(),
+        (None, "purpose" | "sentiment") => "the model shipped with Switchboard".to_owned(),
         (None, _) => "none (messages get no intent)".to_owned(),
     };
     let last = &status["last_decision"];
-    let title = if kind == "purpose" {
-        "Purpose"
-    } else {
-        "Intent"
+    let title = match kind {
+        "purpose" => "Purpose",
+        "sentiment" => "Sentiment",
+        _ => "Intent",
     };
     html! {
         section id={"models-" (kind)} {
@@ -75,7 +82,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                     " new corrections before the next retraining (" (status["corrections"]) " in all; checked every "
                     (seconds(&status["checks_every_seconds"])) ")."
                 } @else {
-                    "Corrections are kept (" (status["corrections"]) " so far) but retrain nothing: only an intent model trained on the server learns from them."
+                    "Corrections are kept (" (status["corrections"]) " so far) but retrain nothing: only a model trained on the server learns from them."
                 }
             }
             @if let Some(outcome) = last["outcome"].as_str() {
@@ -100,7 +107,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                                 td {
                                     @if m.active {
                                         form data-api={"/api/v1/models/" (kind) "/deactivate"} data-after="reload" {
-                                            button.link type="submit" data-confirm=(if kind == "purpose" { "Go back to the shipped purpose model?" } else { "Stop classifying intents?" }) { "Deactivate" } }
+                                            button.link type="submit" data-confirm=(match kind { "purpose" => "Go back to the shipped purpose model?", "sentiment" => "Go back to the shipped sentiment model?", _ => "Stop classifying intents?" }) { "Deactivate" } }
                                     } @else {
                                         form data-api={"/api/v1/models/" (kind) "/versions/" (m.version) "/activate"} data-after="reload" {
                                             button.link type="submit" { "Make active" } }

@@ -205,8 +205,8 @@ fn percent(c: f32) -> String {
 }
 
 /// What Switchboard understood in the first customer message, with the words that weighed
-/// most, and the forms that correct it: a corrected purpose or intent is a labelled example
-/// the learning loop retrains on.
+/// most, and the forms that correct it: a corrected purpose, intent or sentiment is a
+/// labelled example the learning loop retrains on.
 fn understanding_box(
     ctx: &Ctx,
     d: &CaseDetail,
@@ -220,6 +220,7 @@ fn understanding_box(
         .iter()
         .find(|m| m.direction == Direction::Inbound && m.case_id == c.id);
     let understood = first.and_then(|m| m.understanding.as_ref());
+    let sentiment = understood.and_then(|u| u.sentiment.as_ref());
     let name_of = |id: &str| {
         purposes
             .iter()
@@ -261,6 +262,13 @@ fn understanding_box(
                         None => { "—" }
                     }
                 }
+                dt { "Sentiment" }
+                dd {
+                    @match sentiment {
+                        Some(s) => { strong { (s.label) } " " (format!("{:+.2}", s.score)) }
+                        None => { "—" }
+                    }
+                }
             }
             @if ctx.can_work() {
                 p.hint { "A correction teaches Switchboard: it becomes a labelled example for the next retraining." }
@@ -285,6 +293,16 @@ fn understanding_box(
                         }
                         div.form-error role="alert" {}
                         button type="submit" { "Save intent" }
+                    }
+                    form #sentiment-form data-api={"/api/v1/messages/" (m.id) "/sentiment"} data-after="reload" {
+                        label for="correct-sentiment" { "Correct the sentiment" }
+                        select #correct-sentiment name="label" {
+                            @for l in ["negative", "neutral", "positive"] {
+                                option value=(l) selected[sentiment.is_some_and(|s| s.label == l)] { (l) }
+                            }
+                        }
+                        div.form-error role="alert" {}
+                        button type="submit" { "Save sentiment" }
                     }
                 }
             }

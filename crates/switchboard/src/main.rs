@@ -239,6 +239,10 @@ enum Command {
         /// models.
         #[arg(long)]
         model: Option<String>,
+        /// A sentiment model (from `model train --kind sentiment`) to use instead of the
+        /// shipped one.
+        #[arg(long)]
+        sentiment_model: Option<String>,
         /// How many features that weighed most to show with each label (`because`; 0: none,
         /// fastest).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
@@ -586,9 +590,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(args).await,
         Command::Export(args) => export_cmd::export(args).await,
         Command::Import(args) => export_cmd::import(args).await,
-        Command::Analyze { model, evidence } => {
-            tokio::task::spawn_blocking(move || model_cmd::analyze(model, evidence as usize))
-                .await?
+        Command::Analyze {
+            model,
+            sentiment_model,
+            evidence,
+        } => {
+            tokio::task::spawn_blocking(move || {
+                model_cmd::analyze(model, sentiment_model, evidence as usize)
+            })
+            .await?
         }
         Command::Bench {
             command: bench::BenchCommand::Deflection(b),

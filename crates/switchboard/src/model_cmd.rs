@@ -39,6 +39,11 @@ pub enum ModelCommand {
         /// per label. Default: 256 from 1,000 examples, 0 below.
         #[arg(long)]
         hidden: Option<usize>,
+        /// With --kind sentiment, train on the file's examples alone: without it the shipped
+        /// sentiment model's posts are added (they lift what a few thousand labelled
+        /// messages teach; docs/PERFORMANCE.md).
+        #[arg(long)]
+        no_shipped_examples: bool,
     },
     /// Install a model file in the workspace (it becomes the active version; a running server
     /// picks it up within seconds). A damaged or foreign file is refused and nothing changes.
@@ -47,7 +52,8 @@ pub enum ModelCommand {
         store: StoreArgs,
         /// The model file from `model train`.
         file: PathBuf,
-        /// What it predicts (only `intent` for now).
+        /// What it predicts: `intent` (added to the shipped models) or `sentiment` (in place
+        /// of the shipped one).
         #[arg(long, default_value = "intent")]
         kind: String,
     },
@@ -64,7 +70,8 @@ pub enum ModelCommand {
         #[arg(long, default_value = "intent")]
         kind: String,
     },
-    /// Leave no version active: the shipped purpose model, or no intent model, again.
+    /// Leave no version active: the shipped purpose or sentiment model, or no intent model,
+    /// again.
     Deactivate {
         #[command(flatten)]
         store: StoreArgs,
@@ -162,14 +169,25 @@ pub fn load(spec: &str) -> anyhow::Result<TextModel> {
     }
 }
 
-/// Kinds with installed versions: intents (installed by an admin) and purposes (the
-/// learning loop's).
+/// Reads a model that must be of `kind` (a shipped one, or a file checked as `model install`
+/// checks it).
+fn load_kind(spec: &str, kind: &str) -> anyhow::Result<TextModel> {
+    if spec == format!("builtin:{kind}") {
+        return load(spec);
+    }
+    let bytes =
+        std::fs::read(Path::new(spec)).with_context(|| format!("cannot read the model {spec}"))?;
+    TextModel::for_install(&bytes, kind).map_err(|e| anyhow::anyhow!("{spec}: {e}"))
+}
+
+/// Kinds with installed versions: intents and sentiments (installed by an admin or retrained
+/// by the learning loop) and purposes (the learning loop's).
 fn versioned_kind(kind: &str) -> anyhow::Result<()> {
-    if kind == "intent" || kind == "purpose" {
+    if matches!(kind, "intent" | "purpose" | "sentiment") {
         Ok(())
     } else {
         Err(usage(format!(
-            "unknown model kind {kind:?}; expected intent or purpose"
+            "unknown model kind {kind:?}; expected intent, purpose or sentiment"
         )))
     }
 }
@@ -179,9 +197,9 @@ fn versioned_kind(kind: &str) -> anyhow::Result<()> {
 pub async fn run(command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Install { store, file, kind } => {
-            if kind != "intent" {
+            if kind != "intent" && kind != "sentiment" {
                 return Err(usage(format!(
-                    "unknown model kind {kind:?}; expected intent"
+                    "unknown model kind {kind:?}; expected intent or sentiment"
                 )));
             }
             let bytes =
@@ -283,6 +301,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             kind,
             unknown_below,
             hidden,
+            no_shipped_examples,
         } => {
             if !(0.0..=1.0).contains(&unknown_below) {
                 return Err(usage("--unknown-below must be between 0 and 1"));
@@ -299,12 +318,29 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             {
                 return Err(usage("--kind must be a lower-case name such as intent"));
             }
-            let examples = examples(&input)?;
-            let hidden = hidden.unwrap_or_else(|| default_hidden(examples.len()));
+            if no_shipped_examples && kind != "sentiment" {
+                return Err(usage(
+                    "--no-shipped-examples is for --kind sentiment (only its shipped posts are added)",
+                ));
+            }
+            let mut examples = examples(&input)?;
+            let from_file = examples.len();
+            let sentiment = kind == "sentiment";
+            if sentiment && !no_shipped_examples {
+                examples.extend(defaults::sentiment_examples());
+            }
+            // A sentiment model stays linear unless asked: a network scored lower on tweets.
+            let hidden = hidden.unwrap_or_else(|| {
+                if sentiment {
+                    0
+                } else {
+                    default_hidden(examples.len())
+                }
+            });
             let cfg = TrainConfig {
                 unknown_below,
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                ..TrainConfig::default()
+                ..TrainConfig::for_kind(&kind)
             }
             .with_network(hidden);
             let started = Instant::now();
@@ -320,6 +356,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "kind": h.kind,
                     "labels": h.labels.len(),
                     "examples": h.examples,
+                    "examples_from_file": from_file,
                     "holdout_accuracy": h.holdout_accuracy,
                     "hidden": h.hidden,
                     "bytes": bytes.len(),
@@ -393,11 +430,18 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
 /// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text gets
 /// `{"line": N, "error": …}` in its place (so output line N still answers input line N), the
 /// others are analysed, and the command then fails naming how many lines it could not read.
-pub fn analyze(model: Option<String>, evidence: usize) -> anyhow::Result<()> {
+pub fn analyze(
+    model: Option<String>,
+    sentiment_model: Option<String>,
+    evidence: usize,
+) -> anyhow::Result<()> {
     let mut analyzer = Analyzer::builtin();
     analyzer.evidence = evidence;
     if let Some(spec) = model {
         analyzer.intent = Some(std::sync::Arc::new(load(&spec)?));
+    }
+    if let Some(spec) = sentiment_model {
+        analyzer.sentiment = std::sync::Arc::new(load_kind(&spec, "sentiment")?);
     }
     let mut input = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

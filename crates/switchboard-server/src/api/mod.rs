@@ -106,6 +106,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/models", get(models::list))
         .route("/training-examples", get(models::examples))
         .route("/messages/{id}/intent", post(models::correct_intent))
+        .route("/messages/{id}/sentiment", post(models::correct_sentiment))
         .route(
             "/models/{kind}",
             put(models::install).layer(axum::extract::DefaultBodyLimit::max(

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::{Allowed, need};
 use crate::error::ApiError;
-use crate::understanding::{INTENT, PURPOSE, reload};
+use crate::understanding::{INTENT, KINDS, PURPOSE, SENTIMENT, reload};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -32,24 +32,25 @@ fn file_body(body: Result<Bytes, BytesRejection>, what: &str) -> Result<Bytes, A
     })
 }
 
-/// Kinds an admin installs files of.
+/// Kinds an admin installs files of (or trains from one).
 fn installable(kind: &str) -> Result<(), ApiError> {
     match kind {
-        INTENT => Ok(()),
+        INTENT | SENTIMENT => Ok(()),
         PURPOSE => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not_installable",
             "purpose models are not installed or trained from a file: Switchboard ships one, \
              and agents' purpose corrections retrain it (GET /api/v1/models shows versions; activate one to roll \
-             back); install or train an intent model instead",
+             back); install or train an intent or sentiment model instead",
         )),
         _ => Err(ApiError::not_found("model kind")),
     }
 }
 
-/// Kinds with versions to activate: installed intents, and purposes the learning loop made.
+/// Kinds with versions to activate: installed intents and sentiments, and what the learning
+/// loop made.
 fn versioned(kind: &str) -> Result<(), ApiError> {
-    if kind == INTENT || kind == PURPOSE {
+    if KINDS.contains(&kind) {
         Ok(())
     } else {
         Err(ApiError::not_found("model kind"))
@@ -67,14 +68,15 @@ pub async fn list(
             .find(|m| m.kind == kind && m.active)
             .map(|m| json!(m.version))
     };
-    // What understands messages now: an active version, else the shipped purpose model (and
-    // no intent model).
+    // What understands messages now: an active version, else the shipped purpose and
+    // sentiment models (and no intent model).
     let in_force = json!({
         "purpose": active(PURPOSE).unwrap_or_else(|| json!("shipped")),
         "intent": active(INTENT),
+        "sentiment": active(SENTIMENT).unwrap_or_else(|| json!("shipped")),
     });
     let mut learning = serde_json::Map::new();
-    for kind in [PURPOSE, INTENT] {
+    for kind in [PURPOSE, INTENT, SENTIMENT] {
         learning.insert(
             kind.to_owned(),
             crate::learning::status(&state, kind)
@@ -152,7 +154,8 @@ pub async fn examples(
     _: Allowed<need::ManageRouting>,
     crate::error::Query(q): crate::error::Query<ExamplesQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    versioned(&q.kind).map_err(|_| ApiError::invalid_field("kind", "must be intent or purpose"))?;
+    versioned(&q.kind)
+        .map_err(|_| ApiError::invalid_field("kind", "must be intent, purpose or sentiment"))?;
     let corrections = match q.source.as_deref() {
         None => None,
         Some("corrections") => Some(true),
@@ -272,6 +275,39 @@ pub async fn correct_intent(
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct SentimentBody {
+    label: String,
+}
+
+/// An agent's correction of the sentiment understood in a customer's message: `negative`,
+/// `neutral` or `positive`.
+pub async fn correct_sentiment(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::WorkCases>,
+    Path(id): Path<String>,
+    crate::error::Json(body): crate::error::Json<SentimentBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = ApiError::path_id(&id, switchboard_core::MessageId::parse, "message")?;
+    let label = body.label.trim().to_ascii_lowercase();
+    if !switchboard_understand::model::SENTIMENT_LABELS.contains(&label.as_str()) {
+        return Err(ApiError::invalid_field(
+            "label",
+            format!(
+                "a sentiment is negative, neutral or positive, not {:?}",
+                body.label
+            ),
+        ));
+    }
+    let message = state
+        .store
+        .correct_sentiment(id, label, caller.actor, state.clock.now())
+        .await
+        .map_err(ApiError::from_store("message"))?;
+    Ok(axum::Json(message))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainQuery {
     format: Option<String>,
     text_column: Option<String>,
@@ -284,9 +320,11 @@ pub struct TrainQuery {
 /// The widest hidden layer a trained model may have.
 const MAX_HIDDEN: usize = 2048;
 
-/// Trains an intent model from labelled examples in the body (CSV with a header row, or
-/// JSON Lines), keeps the examples (so agents' intent corrections can retrain it later), and
-/// installs the model as the next, active version.
+/// Trains an intent or sentiment model from labelled examples in the body (CSV with a header
+/// row, or JSON Lines), keeps the examples (so agents' corrections can retrain it later), and
+/// installs the model as the next, active version. A sentiment model also learns from the
+/// shipped sentiment model's posts, and reads the shipped lexicon's features, as
+/// `model train --kind sentiment` does.
 pub async fn train(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::ManageRouting>,
@@ -321,15 +359,7 @@ pub async fn train(
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
-        let hidden =
-            hidden.unwrap_or_else(|| switchboard_understand::model::default_hidden(examples.len()));
-        let cfg = switchboard_understand::model::TrainConfig {
-            threads: 2,
-            ..Default::default()
-        }
-        .with_network(hidden);
-        let model = switchboard_understand::model::train(&train_kind, &examples, &cfg)
-            .map_err(|e| e.to_string())?;
+        let model = train_from_file(&train_kind, &examples, hidden).map_err(|e| e.to_string())?;
         Ok::<_, String>((model, examples))
     })
     .await
@@ -356,7 +386,33 @@ pub async fn train(
     Ok((status, axum::Json(installed)))
 }
 
-/// Leaves no version active: the shipped purpose model, or no intent model, again.
+/// How a model of `kind` is trained from a workspace's file (the API's `train`) and retrained
+/// from it by the learning loop: an intent model as `model train` decides (a network from
+/// 1,000 examples) unless `hidden` says; a sentiment model linear, on the file's examples and
+/// the shipped posts.
+pub fn train_from_file(
+    kind: &str,
+    examples: &[switchboard_understand::model::Example],
+    hidden: Option<usize>,
+) -> Result<TextModel, switchboard_understand::model::ModelError> {
+    use switchboard_understand::model::{TrainConfig, default_hidden, train};
+    let mut all = examples.to_vec();
+    let hidden = if kind == SENTIMENT {
+        all.extend(switchboard_understand::defaults::sentiment_examples());
+        hidden.unwrap_or(0)
+    } else {
+        hidden.unwrap_or_else(|| default_hidden(examples.len()))
+    };
+    let cfg = TrainConfig {
+        threads: 2,
+        ..TrainConfig::for_kind(kind)
+    }
+    .with_network(hidden);
+    train(kind, &all, &cfg)
+}
+
+/// Leaves no version active: the shipped purpose or sentiment model, or no intent model,
+/// again.
 pub async fn deactivate(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::ManageRouting>,

@@ -1009,3 +1009,29 @@ pub fn partner_texts(partner: &FakePartner) -> Vec<String> {
         .filter_map(|v| v["text"].as_str().map(str::to_owned))
         .collect()
 }
+
+/// Waits for version `version` of model `kind` to be installed and active.
+pub async fn active_version(app: &TestApp, kind: &str, version: i64) -> Value {
+    wait_for("the model version to be active", || async {
+        let list = app.get("/api/v1/models", &app.admin).await;
+        list.json["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["kind"] == kind && m["version"] == version && m["active"] == true)
+            .cloned()
+    })
+    .await
+}
+
+/// The admin's Models page, as `person` sees it.
+pub async fn models_page(app: &TestApp, person: &Person) -> String {
+    let r = app
+        .http
+        .get(app.url("/admin/models"))
+        .header("Cookie", person.cookie.clone())
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.expect("body")
+}

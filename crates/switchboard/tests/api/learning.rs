@@ -249,7 +249,7 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
     // Two corrections: the older teaches, the newer is held back to judge.
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
     teach_refunds(&app, &ch, "b", 2, true).await;
-    let shipped = intent_version(&app, 2).await;
+    let shipped = active_version(&app, "intent", 2).await;
     assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
     assert_eq!(blorptastic_intent(&app).await, "refund");
 }
@@ -281,19 +281,6 @@ async fn teach_refunds(app: &TestApp, ch: &Channel, prefix: &str, count: usize, 
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     }
-}
-
-/// Waits for intent model `version` to be installed and active.
-async fn intent_version(app: &TestApp, version: i64) -> Value {
-    wait_for("the retrained intent model to ship", || async {
-        let list = app.get("/api/v1/models", &app.admin).await;
-        list.json["items"]
-            .as_array()?
-            .iter()
-            .find(|m| m["kind"] == "intent" && m["version"] == version && m["active"] == true)
-            .cloned()
-    })
-    .await
 }
 
 /// The intent Switchboard now understands in a new message about the kerfuffle.
@@ -441,7 +428,7 @@ async fn an_intent_network_is_retrained_as_a_network() {
     // older two teach, the newest is held back to judge.
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
     teach_refunds(&app, &ch, "n", 3, false).await;
-    let shipped = intent_version(&app, 2).await;
+    let shipped = active_version(&app, "intent", 2).await;
     assert_eq!(shipped["summary"]["hidden"], 16, "{shipped}");
     assert_eq!(shipped["summary"]["corrections"], 2, "{shipped}");
     assert_eq!(blorptastic_intent(&app).await, "refund");
@@ -452,19 +439,6 @@ async fn learning(app: &TestApp, kind: &str) -> Value {
     let list = app.get("/api/v1/models", &app.admin).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
     list.json["learning"][kind].clone()
-}
-
-/// The admin's Models page, as `person` sees it.
-async fn models_page(app: &TestApp, person: &Person) -> String {
-    let r = app
-        .http
-        .get(app.url("/admin/models"))
-        .header("Cookie", person.cookie.clone())
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), StatusCode::OK);
-    r.text().await.expect("body")
 }
 
 /// Trains the workspace's intent model on the server from the three-intent test file.

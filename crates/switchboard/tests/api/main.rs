@@ -37,6 +37,7 @@ mod referral;
 mod regressions;
 mod reports;
 mod routing;
+mod sentiment_models;
 mod social;
 mod stream;
 mod understanding;

@@ -514,7 +514,7 @@ fn training_leaves_other_files_alone_and_names_are_checked() {
         "--data-dir",
         p(dir.path()),
         "--kind",
-        "sentiment",
+        "weather",
         "1",
     ]);
     assert_eq!(out.status.code(), Some(2));
@@ -713,4 +713,119 @@ fn a_network_is_trained_when_asked_and_its_width_is_checked() {
         assert!(err.contains("--hidden"), "{bad}: {err}");
         assert!(!target.exists(), "{bad}: nothing written");
     }
+}
+
+/// Labelled messages with invented words only their examples explain.
+fn feelings_csv(neutral: &str) -> String {
+    let mut out = String::from("text,label\n");
+    for i in 0..6 {
+        out.push_str(&format!("the snorkwhistle was zibbly {i},positive\n"));
+        out.push_str(&format!("the snorkwhistle was gronky {i},negative\n"));
+        out.push_str(&format!("the snorkwhistle came on tuesday {i},{neutral}\n"));
+    }
+    out
+}
+
+#[test]
+fn a_sentiment_model_is_trained_from_a_file_and_analyze_uses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("feelings.csv");
+    std::fs::write(&data, feelings_csv("neutral")).unwrap();
+    let model = dir.path().join("sentiment.model");
+    let train = |extra: &[&str], input: &Path, out: &Path| {
+        let mut args = vec![
+            "model",
+            "train",
+            "--kind",
+            "sentiment",
+            "--input",
+            p(input),
+            "--out",
+            p(out),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let out = train(&[], &data, &model);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The shipped posts are added, and the model stays linear.
+    assert_eq!(summary["examples_from_file"], 18, "{summary}");
+    assert!(summary["examples"].as_u64().unwrap() > 1000, "{summary}");
+    assert_eq!(summary["hidden"], 0, "{summary}");
+    let alone = dir.path().join("alone.model");
+    let out = train(&["--no-shipped-examples"], &data, &alone);
+    assert!(out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["examples"], 18, "{summary}");
+
+    let texts = b"the snorkwhistle was zibbly\nthe snorkwhistle was gronky\n";
+    let sentiments = |args: &[&str]| {
+        let out = run_with_input(args, texts);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["sentiment"]["label"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sentiments(&["analyze", "--sentiment-model", p(&model)]),
+        ["positive", "negative"]
+    );
+    assert_ne!(sentiments(&["analyze"]), ["positive", "negative"]);
+
+    // Labels a sentiment model cannot have, a flag for another kind, and a model of another
+    // kind are each refused by name, and nothing is written.
+    let meh = dir.path().join("meh.csv");
+    std::fs::write(&meh, feelings_csv("meh")).unwrap();
+    let nothing = dir.path().join("nothing.model");
+    let out = train(&[], &meh, &nothing);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("negative, neutral and positive") && err.contains("\"meh\""),
+        "{err}"
+    );
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&data),
+        "--out",
+        p(&nothing),
+        "--no-shipped-examples",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kind sentiment"));
+    assert!(!nothing.exists());
+    let intents = dir.path().join("intents.csv");
+    std::fs::write(&intents, intents_csv()).unwrap();
+    let intent_model = dir.path().join("intent.model");
+    assert!(
+        run(&[
+            "model",
+            "train",
+            "--input",
+            p(&intents),
+            "--label-column",
+            "category",
+            "--out",
+            p(&intent_model),
+        ])
+        .status
+        .success()
+    );
+    let out = run_with_input(&["analyze", "--sentiment-model", p(&intent_model)], texts);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a \"sentiment\" one"), "{err}");
+    assert!(out.stdout.is_empty());
 }

@@ -120,7 +120,11 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     expect("EXPERT_LINK").await;
     assert_eq!(expect("EXPERT_BACK").await, "EXPERT_BACK True");
     assert_eq!(expect("CORRECTED").await, "CORRECTED True");
-    for (kind, label) in [("purpose", "sales"), ("intent", "game_times")] {
+    for (kind, label) in [
+        ("purpose", "sales"),
+        ("intent", "game_times"),
+        ("sentiment", "positive"),
+    ] {
         let ex = app
             .get(
                 &format!("/api/v1/training-examples?kind={kind}"),
