@@ -276,6 +276,26 @@ fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
+/// A query value's parse error (`limit: invalid digit found in string`) in words a person
+/// reads: what the field must be, and what came instead is named by the field.
+fn in_plain_words(field: &str, why: &str) -> String {
+    let said = why
+        .strip_prefix(field)
+        .and_then(|w| w.strip_prefix(": "))
+        .unwrap_or(why);
+    let plain = match said {
+        "invalid digit found in string" | "cannot parse integer from empty string" => {
+            "must be a whole number"
+        }
+        "number too large to fit in target type" => "is too large a number",
+        "number too small to fit in target type" => "is too small a number",
+        "invalid float literal" => "must be a number",
+        "provided string was not `true` or `false`" => "must be true or false",
+        _ => return why.to_owned(),
+    };
+    format!("{field}: {plain}")
+}
+
 /// `Path` whose rejections are 404s (an id that does not parse names nothing that exists).
 pub struct Path<T>(pub T);
 
@@ -315,7 +335,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                             .filter(|f| !f.contains(' '))
                     });
                 Err(match field {
-                    Some(f) => ApiError::invalid_field(&f, why),
+                    Some(f) => ApiError::invalid_field(&f, in_plain_words(&f, &why)),
                     None => ApiError::bad_request("invalid_query", why),
                 })
             }

@@ -194,6 +194,20 @@ async fn query_errors_name_the_parameter() {
     let app = spawn_app().await;
     let a = app.get("/api/v1/cases?limit=abc", &app.admin).await;
     assert_field(&a, 400, "invalid_field", "limit");
+    // In words a person reads, not the parser's.
+    assert_eq!(
+        a.json["detail"], "limit: must be a whole number",
+        "{}",
+        a.text
+    );
+    let a = app
+        .get("/api/v1/cases?limit=99999999999999999999", &app.admin)
+        .await;
+    assert_eq!(
+        a.json["detail"], "limit: is too large a number",
+        "{}",
+        a.text
+    );
     let a = app.get("/api/v1/cases?stauts=open", &app.admin).await;
     assert_field(&a, 400, "invalid_field", "stauts");
     let a = app
