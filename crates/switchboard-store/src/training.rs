@@ -4,7 +4,7 @@
 //! Personal data (card numbers, IBANs, e-mail addresses, …) is removed from a correction's
 //! text before it is kept.
 
-use crate::journal::{audit, bad};
+use crate::journal::{audit, bad, emit};
 use crate::sql::{Conn, Row};
 use crate::{Actor, Store, StoreError, params};
 use serde::Serialize;
@@ -187,14 +187,14 @@ impl Store {
     }
 
     /// Corrects the intent understood in an inbound message: stored on the message and kept as
-    /// an `intent` example. Audited.
+    /// an `intent` example. Audited; returns the message and its `message.updated` event.
     pub async fn correct_intent(
         &self,
         message: MessageId,
         label: String,
         actor: Actor,
         now: Timestamp,
-    ) -> Result<crate::Message, StoreError> {
+    ) -> Result<(crate::Message, crate::Event), StoreError> {
         self.correct_understood(message, "intent", label, actor, now, |u, label| {
             let before = u.intent.as_ref().map(|i| i.label.clone());
             u.intent = Some(switchboard_core::Classification {
@@ -209,14 +209,15 @@ impl Store {
 
     /// Corrects the sentiment understood in an inbound message (`negative`, `neutral` or
     /// `positive`; the score becomes −1, 0 or 1, as a person said so): stored on the message
-    /// and kept as a `sentiment` example. Audited.
+    /// and kept as a `sentiment` example. Audited; returns the message and its
+    /// `message.updated` event.
     pub async fn correct_sentiment(
         &self,
         message: MessageId,
         label: String,
         actor: Actor,
         now: Timestamp,
-    ) -> Result<crate::Message, StoreError> {
+    ) -> Result<(crate::Message, crate::Event), StoreError> {
         let score = match label.as_str() {
             "negative" => -1.0,
             "neutral" => 0.0,
@@ -240,7 +241,7 @@ impl Store {
 
     /// Sets what was understood of `kind` in an inbound message (`set` returns the label
     /// before), keeps the text and label as an example of `kind`, and audits
-    /// `message.{kind}_corrected`.
+    /// `message.{kind}_corrected`; the `message.updated` event tells open case pages.
     async fn correct_understood(
         &self,
         message: MessageId,
@@ -249,7 +250,7 @@ impl Store {
         actor: Actor,
         now: Timestamp,
         set: impl FnOnce(&mut switchboard_core::Understood, &str) -> Option<String> + Send + 'static,
-    ) -> Result<crate::Message, StoreError> {
+    ) -> Result<(crate::Message, crate::Event), StoreError> {
         self.pool
             .write(move |c| {
                 let m = crate::cases::message_by_id(c, message)?;
@@ -286,7 +287,15 @@ impl Store {
                     json!({"from": before, "to": label, "case_id": m.case_id}),
                     now,
                 )?;
-                crate::cases::message_by_id(c, message)
+                let updated = crate::cases::message_by_id(c, message)?;
+                let event = emit(
+                    c,
+                    "message.updated",
+                    Some(updated.case_id),
+                    json!({ "message": updated }),
+                    now,
+                )?;
+                Ok((updated, event))
             })
             .await
     }

@@ -5299,12 +5299,43 @@ async fn corrections_become_training_examples(store: Store) {
 
     // An intent correction is stored on the message and kept as an example.
     let message = detail(&store, case).await.messages[0].id;
-    let corrected = store
+    let (corrected, event) = store
         .correct_intent(message, "pricing".into(), as_user(&admin), t(13))
         .await
         .unwrap();
     let intent = corrected.understanding.unwrap().intent.unwrap();
     assert_eq!((intent.label.as_str(), intent.confidence), ("pricing", 1.0));
+    // Open case pages hear of it.
+    assert_eq!(
+        (event.kind.as_str(), event.case_id),
+        ("message.updated", Some(case))
+    );
+    assert_eq!(
+        event.data["message"]["understanding"]["intent"]["label"],
+        "pricing"
+    );
+    // A sentiment correction likewise, with the score a person's word gets.
+    let (corrected, event) = store
+        .correct_sentiment(message, "negative".into(), as_user(&admin), t(13))
+        .await
+        .unwrap();
+    let sentiment = corrected.understanding.unwrap().sentiment.unwrap();
+    assert_eq!(
+        (sentiment.label.as_str(), sentiment.score),
+        ("negative", -1.0)
+    );
+    assert_eq!(event.kind, "message.updated");
+    let sentiments = store.training_examples("sentiment".into()).await.unwrap();
+    assert_eq!(
+        (sentiments.len(), sentiments[0].message_id),
+        (1, Some(message))
+    );
+    assert!(matches!(
+        store
+            .correct_sentiment(message, "meh".into(), as_user(&admin), t(13))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
     let intents = store.training_examples("intent".into()).await.unwrap();
     assert_eq!((intents.len(), intents[0].message_id), (1, Some(message)));
     assert!(matches!(

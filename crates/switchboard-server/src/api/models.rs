@@ -265,11 +265,12 @@ pub async fn correct_intent(
             ),
         ));
     }
-    let message = state
+    let (message, event) = state
         .store
         .correct_intent(id, label, caller.actor, state.clock.now())
         .await
         .map_err(ApiError::from_store("message"))?;
+    state.bus.publish(vec![event]);
     Ok(axum::Json(message))
 }
 
@@ -298,11 +299,12 @@ pub async fn correct_sentiment(
             ),
         ));
     }
-    let message = state
+    let (message, event) = state
         .store
         .correct_sentiment(id, label, caller.actor, state.clock.now())
         .await
         .map_err(ApiError::from_store("message"))?;
+    state.bus.publish(vec![event]);
     Ok(axum::Json(message))
 }
 

@@ -180,6 +180,26 @@ async fn a_new_message_is_pushed_to_connected_clients() {
     assert_eq!(e.kind, "case.updated");
     assert_eq!(e.data["data"]["case"]["priority"], "urgent");
     assert_eq!(e.id, events[1].id + 1);
+
+    // So is a correction of what was understood in a message (open case pages refresh).
+    let message = msg["data"]["message"]["id"].as_str().unwrap();
+    for (what, label) in [("sentiment", "negative"), ("intent", "late_delivery")] {
+        let a = app
+            .post(
+                &format!("/api/v1/messages/{message}/{what}"),
+                &app.agent,
+                &serde_json::json!({"label": label}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let e = stream.next().await;
+        assert_eq!(e.kind, "message.updated");
+        assert_eq!(e.data["case_id"], case["case_id"]);
+        assert_eq!(
+            e.data["data"]["message"]["understanding"][what]["label"],
+            label
+        );
+    }
 }
 
 #[tokio::test]
