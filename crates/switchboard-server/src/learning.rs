@@ -351,6 +351,13 @@ async fn decide(
         .iter()
         .filter(|e| !left_out.contains(&e.label))
         .count();
+    // The corrections come last, and every n-gram they have is kept: a network otherwise
+    // keeps only n-grams of two examples or more, and one correction with a new word would
+    // teach it nothing.
+    let config = switchboard_understand::model::TrainConfig {
+        keep_all_from: Some(examples.len() - taught),
+        ..config
+    };
     if taught == 0 {
         // The candidate would be the model in force retrained on the same examples.
         return Ok(Decision::Skipped(format!(

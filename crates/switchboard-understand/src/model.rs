@@ -77,6 +77,10 @@ pub struct TrainConfig {
     pub temperature_scale: f32,
     /// A hidden layer ([`crate::mlp`]) instead of one linear model per label, when set.
     pub mlp: Option<crate::mlp::MlpConfig>,
+    /// The examples from this index on keep every n-gram they have, however few examples
+    /// share it (`min_df` applies to the others): the learning loop's corrections, so that
+    /// one agent's correction with a new word teaches a network that word.
+    pub keep_all_from: Option<usize>,
 }
 
 /// Examples from which a network is the default ([`default_hidden`]).
@@ -93,10 +97,6 @@ pub fn default_hidden(examples: usize) -> usize {
 }
 
 impl TrainConfig {
-    /// These settings with a network of `hidden` units instead of linear models (0: linear,
-    /// unchanged). A network keeps n-grams seen in at least 2 examples: on BANKING77 that
-    /// halves its first layer (9.1 → 5.1 MB) and scored 0.9152 against 0.9128 (3 seeds, the
-    /// 80/20 split); the linear model keeps every n-gram (0.9095 against 0.9045 with 2).
     /// How a model of this kind learns by default: a `sentiment` model reads the shipped
     /// lexicon's features beside its words, as the shipped sentiment model does (its
     /// confidence fitted to the examples as they are); any other kind, word and character
@@ -112,6 +112,10 @@ impl TrainConfig {
         }
     }
 
+    /// These settings with a network of `hidden` units instead of linear models (0: linear,
+    /// unchanged). A network keeps n-grams seen in at least 2 examples: on BANKING77 that
+    /// halves its first layer (9.1 → 5.1 MB) and scored 0.9152 against 0.9128 (3 seeds, the
+    /// 80/20 split); the linear model keeps every n-gram (0.9095 against 0.9045 with 2).
     pub fn with_network(self, hidden: usize) -> TrainConfig {
         if hidden == 0 {
             return self;
@@ -140,6 +144,7 @@ impl Default for TrainConfig {
             threads: 2,
             temperature_scale: 1.0,
             mlp: None,
+            keep_all_from: None,
         }
     }
 }
@@ -744,8 +749,9 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
 
     // Vocabulary: keys in at least min_df examples, in key order (deterministic).
     let mut df: HashMap<u64, u32> = HashMap::new();
+    let mut kept = std::collections::HashSet::new();
     let mut seen = Vec::new();
-    for (_, raw, _) in &raws {
+    for (i, (_, raw, _)) in raws.iter().enumerate() {
         seen.clear();
         seen.extend(raw.iter().map(|r| r.0));
         seen.sort_unstable();
@@ -753,11 +759,14 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
         for &k in &seen {
             *df.entry(k).or_default() += 1;
         }
+        if cfg.keep_all_from.is_some_and(|from| i >= from) {
+            kept.extend(seen.iter().copied());
+        }
     }
     let n_docs = examples.len() as f32;
     let mut keys: Vec<(u64, u32)> = df
         .into_iter()
-        .filter(|(_, d)| *d >= cfg.min_df.max(1))
+        .filter(|(k, d)| *d >= cfg.min_df.max(1) || kept.contains(k))
         .collect();
     if cfg.extras != Extras::None {
         for i in 0..crate::sentiment::LEXICON_FEATURES {
@@ -1913,6 +1922,59 @@ mod tests {
             TextModel::from_bytes(&bytes[..bytes.len() - 40]),
             Err(ModelError::Corrupt(_))
         ));
+    }
+
+    /// A network keeps n-grams of two examples or more, except those of the examples from
+    /// `keep_all_from` on (the learning loop's corrections): one correction with a new word
+    /// teaches it.
+    #[test]
+    fn a_single_correction_teaches_a_network_its_new_word() {
+        let cfg = TrainConfig {
+            mlp: Some(crate::mlp::MlpConfig {
+                hidden: 16,
+                epochs: 40,
+                batch: 4,
+                learning_rate: 1e-2,
+                ..Default::default()
+            }),
+            // As `with_network` sets it.
+            min_df: 2,
+            ..Default::default()
+        };
+        let mut examples = toy();
+        let corrections = examples.len();
+        // One correction says a new word means a declined card.
+        examples.push(ex("zyxqjwvk please", "card_declined"));
+        let without = train("intent", &examples, &cfg).unwrap();
+        let with = train(
+            "intent",
+            &examples,
+            &TrainConfig {
+                keep_all_from: Some(corrections),
+                ..cfg.clone()
+            },
+        )
+        .unwrap();
+        // The word and its character n-grams are new.
+        assert!(
+            with.index.len() >= without.index.len() + 10,
+            "{} against {}",
+            with.index.len(),
+            without.index.len()
+        );
+        // Without, the word is unknown: the model reads it as an empty text.
+        assert_eq!(without.probabilities("zyxqjwvk"), without.probabilities(""));
+        // With, it is a word of its own, and it pushes toward the label it was taught.
+        assert_ne!(with.probabilities("zyxqjwvk"), with.probabilities(""));
+        assert_eq!(with.labels()[1], "card_declined");
+        let declined = |m: &TextModel, text: &str| m.probabilities(text)[1];
+        assert!(
+            declined(&with, "zyxqjwvk") > declined(&with, ""),
+            "{} against {}",
+            declined(&with, "zyxqjwvk"),
+            declined(&with, "")
+        );
+        assert_eq!(with.predict("zyxqjwvk").label, "card_declined");
     }
 
     /// A network model learns the same examples, explains itself with words of the text,
