@@ -296,11 +296,15 @@ pub struct Evidence {
     pub weight: f32,
 }
 
-/// `negative`, `neutral` or `positive`, and a score from −1 to 1.
+/// `negative`, `neutral` or `positive`, and a score from −1 to 1 (a model's: the probability
+/// of positive less that of negative).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentimentScore {
     pub label: String,
     pub score: f32,
+    /// Set by a person (an agent's correction; the score is then −1, 0 or 1), not a model.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_person: bool,
 }
 
 /// An approved message template (WhatsApp): what may open a conversation, or go out after the

@@ -266,9 +266,23 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if field == "." {
             ApiError::bad_request("invalid_body", why)
         } else {
-            ApiError::invalid_field(&field, why)
+            ApiError::invalid_field(&field, body_error_in_words(&why))
         }
     })
+}
+
+/// serde's "missing field `label`" and "unknown field `why`, expected `label`" in words a
+/// person reads; other messages as they are.
+fn body_error_in_words(why: &str) -> String {
+    if why.starts_with("missing field `") {
+        return "is required".to_owned();
+    }
+    if let Some(rest) = why.strip_prefix("unknown field `")
+        && let Some((_, expected)) = rest.split_once("`, ")
+    {
+        return format!("there is no such field ({expected})");
+    }
+    why.to_owned()
 }
 
 fn quoted_after(msg: &str, prefix: &str) -> Option<String> {

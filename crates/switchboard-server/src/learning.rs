@@ -130,6 +130,44 @@ pub struct Standing {
     pub base: Vec<TrainingExample>,
     pub waiting: usize,
     pub last: Option<LearningDecision>,
+    /// What a candidate learns from besides the corrections; `None`: corrections retrain
+    /// nothing (no model of the kind trained here is in force).
+    pub learns_from: Option<Base>,
+}
+
+/// The examples a retrained model starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The shipped model's examples (purposes, sentiments).
+    Shipped,
+    /// The file the model in force was trained from through the API (stored); for
+    /// sentiments, with the shipped posts, as that training had them.
+    File,
+}
+
+impl Base {
+    fn name(self) -> &'static str {
+        match self {
+            Base::Shipped => "shipped",
+            Base::File => "file",
+        }
+    }
+}
+
+/// What the sentiment model in force learned from: none active is the shipped model; one
+/// trained through the API, its file; one the learning loop made, what the one before it
+/// had (its summary's `base`); one installed from a file, nothing this server has.
+async fn sentiment_base(state: &AppState, has_file: bool) -> anyhow::Result<Option<Base>> {
+    let models = state.store.list_models().await?;
+    let Some(active) = models.iter().find(|m| m.kind == SENTIMENT && m.active) else {
+        return Ok(Some(Base::Shipped));
+    };
+    let s = &active.summary;
+    Ok(match (s["trained_by"].as_str(), s["base"].as_str()) {
+        (Some("api"), _) | (Some("learning loop"), Some("file")) => has_file.then_some(Base::File),
+        (Some("learning loop"), _) => Some(Base::Shipped),
+        _ => None,
+    })
 }
 
 pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<Standing> {
@@ -143,28 +181,20 @@ pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<St
         .iter()
         .filter(|e| e.id.to_string().as_str() > through)
         .count();
+    // Purposes always learn; intents only while a model trained here is in force (its
+    // examples are stored); sentiments see `sentiment_base`.
+    let learns_from = match kind {
+        PURPOSE => Some(Base::Shipped),
+        SENTIMENT => sentiment_base(state, !base.is_empty()).await?,
+        _ => (state.analyzer().intent.is_some() && !base.is_empty()).then_some(Base::File),
+    };
     Ok(Standing {
         corrections,
         base,
         waiting,
         last,
+        learns_from,
     })
-}
-
-/// Whether corrections of `kind` can retrain anything: always for purposes; for intents only
-/// while a model is in force that was trained here (its examples are stored); for sentiments
-/// while the shipped model is in force, or one trained here.
-fn learnable(state: &AppState, kind: &str, standing: &Standing) -> bool {
-    match kind {
-        PURPOSE => true,
-        SENTIMENT => shipped_sentiment(state) || !standing.base.is_empty(),
-        _ => state.analyzer().intent.is_some() && !standing.base.is_empty(),
-    }
-}
-
-/// Whether the shipped sentiment model is the one in force.
-fn shipped_sentiment(state: &AppState) -> bool {
-    std::sync::Arc::ptr_eq(&state.analyzer().sentiment, &defaults::sentiment_model())
 }
 
 /// What `GET /models` shows about the learning loop for `kind`.
@@ -175,7 +205,7 @@ pub async fn status(state: &AppState, kind: &'static str) -> anyhow::Result<serd
         "corrections_waiting": s.waiting,
         "retrain_after": state.config.retrain_min_new.max(1),
         "checks_every_seconds": state.config.retrain_tick_ms as f64 / 1000.0,
-        "learning": learnable(state, kind, &s),
+        "learning": s.learns_from.is_some(),
         "last_decision": s.last,
     }))
 }
@@ -188,7 +218,10 @@ pub async fn retrain_once(
     kind: &'static str,
 ) -> anyhow::Result<Option<Decision>> {
     let s = standing(state, kind).await?;
-    if s.waiting < state.config.retrain_min_new.max(1) || !learnable(state, kind, &s) {
+    let Some(learns_from) = s.learns_from else {
+        return Ok(None);
+    };
+    if s.waiting < state.config.retrain_min_new.max(1) {
         return Ok(None);
     }
     let through = s
@@ -216,9 +249,9 @@ pub async fn retrain_once(
     {
         return Ok(None);
     }
-    // A sentiment model's uploaded examples count while the model trained from them is in
+    // A sentiment model's uploaded examples count while a model trained from them is in
     // force; after a rollback to the shipped model, the shipped posts alone are its base.
-    let uploaded = if kind == SENTIMENT && shipped_sentiment(state) {
+    let uploaded = if kind == SENTIMENT && learns_from == Base::Shipped {
         Vec::new()
     } else {
         s.base
@@ -236,7 +269,7 @@ pub async fn retrain_once(
         _ => {}
     }
     let seen = s.corrections.len();
-    let result = decide(state, kind, base, s.corrections).await;
+    let result = decide(state, kind, learns_from, base, s.corrections).await;
     let (outcome, detail) = match &result {
         Ok(d @ Decision::Shipped(v)) => (
             d.outcome(),
@@ -316,6 +349,7 @@ fn drop_lone_labels(examples: &mut Vec<Example>) -> Vec<String> {
 async fn decide(
     state: &AppState,
     kind: &'static str,
+    learns_from: Base,
     mut examples: Vec<Example>,
     corrections: Vec<TrainingExample>,
 ) -> anyhow::Result<Decision> {
@@ -417,6 +451,7 @@ async fn decide(
     summary["held_back"] = json!(held);
     summary["held_back_accuracy"] = json!({"current": current_score, "candidate": candidate_score});
     summary["labels_left_out"] = json!(left_out);
+    summary["base"] = json!(learns_from.name());
     // (A candidate identical to an older version makes that one active again.)
     let (v, _) = state
         .store

@@ -233,6 +233,7 @@ impl Store {
             u.sentiment = Some(switchboard_core::SentimentScore {
                 label: label.to_owned(),
                 score,
+                by_person: true,
             });
             before
         })

@@ -83,6 +83,7 @@ impl Analyzer {
             sentiment: Some(SentimentScore {
                 label: s.label.to_owned(),
                 score: s.score,
+                by_person: false,
             }),
             language: p.language().map(|l| l.code.to_owned()),
             personal_data: personal_data(text),

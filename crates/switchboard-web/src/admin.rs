@@ -43,7 +43,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         p {
             a.button href="/admin/playbook" { "Edit the playbook (routing, business hours, SLAs)" }
             " "
-            @if v.can(Permission::ManageRouting) { a.button href="/admin/models" { "Models (purpose, intent, learning from corrections)" } }
+            @if v.can(Permission::ManageRouting) { a.button href="/admin/models" { "Models (purpose, intent, sentiment, learning from corrections)" } }
         }
         section #channels {
             h2 { "Channels" }

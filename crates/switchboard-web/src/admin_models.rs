@@ -49,7 +49,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
         section #train-sentiment {
             h2 { "Train a sentiment model" }
-            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } " (they are added to the shipped model's posts): "
+            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row and " code { "text" } " and " code { "label" } " columns (or JSON Lines; " code { "?label_column=…" } " names another column); they are added to the shipped model's posts: "
                 code { "POST /api/v1/models/sentiment/train" } " with the file as the body, or "
                 code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and "
                 code { "switchboard model install --kind sentiment MODEL" } "." }
@@ -77,7 +77,10 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
             h2 { (title) }
             p { "In force: " strong.in-force { (in_force) } }
             p.learning {
-                @if status["learning"] == true {
+                @if status["learning"] == true && status["corrections_waiting"].as_u64() >= status["retrain_after"].as_u64() {
+                    (status["corrections_waiting"]) " new corrections: the next check retrains (" (status["corrections"]) " in all; checked every "
+                    (seconds(&status["checks_every_seconds"])) ")."
+                } @else if status["learning"] == true {
                     (status["corrections_waiting"]) " of " (status["retrain_after"])
                     " new corrections before the next retraining (" (status["corrections"]) " in all; checked every "
                     (seconds(&status["checks_every_seconds"])) ")."

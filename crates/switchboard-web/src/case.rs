@@ -4,7 +4,8 @@
 //! script sends to the JSON API (`data-api`); the page itself is read-only.
 
 use crate::page::{
-    Section, Viewer, ago, badge, channel_mark, respond, sentiment_tone, shell, status_tone,
+    Section, Viewer, ago, badge, channel_mark, respond, sentiment_score, sentiment_tone, shell,
+    status_tone,
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -180,7 +181,7 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
                 (badge("intent", &if i.confidence >= 1.0 && i.because.is_empty() { i.label.clone() } else { format!("{} {}", i.label, percent(i.confidence)) }, "neutral"))
             }
             @if let Some(s) = &u.sentiment {
-                (badge("sentiment", &format!("{} {:+.2}", s.label, s.score), sentiment_tone(&s.label)))
+                (badge("sentiment", &if s.by_person { s.label.clone() } else { format!("{} {}", s.label, sentiment_score(s.score)) }, sentiment_tone(&s.label)))
             }
             @if let Some(l) = &u.language { (badge("language", l, "neutral")) }
             @if !u.personal_data.is_empty() {
@@ -265,7 +266,13 @@ fn understanding_box(
                 dt { "Sentiment" }
                 dd {
                     @match sentiment {
-                        Some(s) => { strong { (s.label) } " " (format!("{:+.2}", s.score)) }
+                        Some(s) if s.by_person => { strong { (s.label) } " (set by a person)" }
+                        Some(s) => {
+                            strong { (s.label) } " "
+                            span title="The model's score, from −1 (most negative) to +1 (most positive)" {
+                                "score " (sentiment_score(s.score))
+                            }
+                        }
                         None => { "—" }
                     }
                 }

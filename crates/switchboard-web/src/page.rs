@@ -267,6 +267,16 @@ pub fn badge(label: &str, value: &str, tone: &str) -> Markup {
     html! { span class={"badge " (tone)} { span.k { (label) } " " (value) } }
 }
 
+/// A sentiment score as shown: two decimals with a sign, and a plain 0.00 for what rounds to
+/// nothing (never "−0.00").
+pub fn sentiment_score(score: f32) -> String {
+    if score.abs() < 0.005 {
+        "0.00".to_owned()
+    } else {
+        format!("{score:+.2}")
+    }
+}
+
 pub fn sentiment_tone(label: &str) -> &'static str {
     match label {
         "negative" => "bad",
@@ -286,4 +296,18 @@ pub fn status_tone(status: &str) -> &'static str {
 /// JSON for a script on the page, safe inside `<script>`: `<` never appears raw.
 pub fn json_for_script(v: &serde_json::Value) -> PreEscaped<String> {
     PreEscaped(v.to_string().replace('<', "\\u003c"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentiment_scores_have_a_sign_but_never_a_negative_zero() {
+        assert_eq!(sentiment_score(0.5), "+0.50");
+        assert_eq!(sentiment_score(-0.314), "-0.31");
+        assert_eq!(sentiment_score(-0.001), "0.00");
+        assert_eq!(sentiment_score(0.0), "0.00");
+        assert_eq!(sentiment_score(-1.0), "-1.00");
+    }
 }

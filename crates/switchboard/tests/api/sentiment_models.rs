@@ -64,7 +64,7 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         assert_eq!(
             a.json["understanding"]["sentiment"],
-            json!({"label": "negative", "score": -1.0})
+            json!({"label": "negative", "score": -1.0, "by_person": true})
         );
         messages.push(m);
     }
@@ -113,6 +113,34 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
         .unwrap();
     assert!(section.contains("version 1"), "{section}");
     assert!(section.contains("it shipped as version 1"), "{section}");
+    assert!(!section.contains("retrain nothing"), "{section}");
+
+    // The model the loop made keeps learning: five more corrections make version 2.
+    assert_eq!(shipped["summary"]["base"], "shipped", "{shipped}");
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(
+        list.json["learning"]["sentiment"]["learning"], true,
+        "{}",
+        list.text
+    );
+    for i in 5..10 {
+        let id = format!("f-{i}");
+        app.deliver(&ch, &message(&id, &format!("conv-f{i}"), "fo", &flumbo(i)))
+            .await;
+        let case = app.wait_for_message(&id).await;
+        let detail = app.case(case["id"].as_str().unwrap()).await;
+        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+        let a = app
+            .post(
+                &format!("/api/v1/messages/{m}/sentiment"),
+                &app.agent,
+                &json!({"label": "negative"}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
+    let second = active_version(&app, "sentiment", 2).await;
+    assert_eq!(second["summary"]["corrections"], 8, "{second}");
 
     // Going back to the shipped model is a rollback like any other.
     let a = app
@@ -154,9 +182,19 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
             "{p}"
         );
     }
-    app.post(&path, &app.agent, &json!({"label": "positive", "why": "x"}))
-        .await
-        .assert_problem(400, "invalid_field");
+    // Body errors in words a person reads, naming the field.
+    let a = app
+        .post(&path, &app.agent, &json!({"label": "positive", "why": "x"}))
+        .await;
+    assert_eq!(
+        a.assert_problem(400, "invalid_field")["detail"],
+        "why: there is no such field (expected `label`)"
+    );
+    let a = app.post(&path, &app.agent, &json!({})).await;
+    assert_eq!(
+        a.assert_problem(400, "invalid_field")["detail"],
+        "label: is required"
+    );
     app.post(
         "/api/v1/messages/01890000-0000-7000-8000-000000000000/sentiment",
         &app.agent,
@@ -170,7 +208,7 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
     let examples = app
         .get("/api/v1/training-examples?kind=sentiment", &app.admin)
         .await;
-    assert_eq!(examples.json["items"].as_array().unwrap().len(), 5);
+    assert_eq!(examples.json["items"].as_array().unwrap().len(), 10);
     let detail = app
         .case(app.wait_for_message("f-0").await["id"].as_str().unwrap())
         .await;

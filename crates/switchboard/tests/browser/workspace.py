@@ -143,9 +143,9 @@ try:
     wait.until(lambda d: "game_times" in d.find_element(By.ID, "understanding").text)
     Select(driver.find_element(By.ID, "correct-sentiment")).select_by_value("positive")
     driver.find_element(By.CSS_SELECTOR, "#sentiment-form button[type=submit]").click()
-    wait.until(lambda d: "positive +1.00" in d.find_element(By.ID, "understanding").text)
+    wait.until(lambda d: "positive (set by a person)" in d.find_element(By.ID, "understanding").text)
     understood = driver.find_element(By.ID, "understanding").text
-    say(f"CORRECTED {'game_times (set by a person)' in understood and 'positive +1.00' in understood}")
+    say(f"CORRECTED {'game_times (set by a person)' in understood and 'positive (set by a person)' in understood}")
     shot("06b-corrected")
 
     # A public mention goes to PR, whose public replies Legal approves.
