@@ -17,6 +17,44 @@ async fn sentiment_of(app: &TestApp, text: &str) -> Value {
     a.json["sentiment"].clone()
 }
 
+/// Delivers a message for each of `texts` (ids `{prefix}-{i}`) and an agent sends `label` as
+/// its sentiment; returns each message's id and the answer to its correction.
+async fn correct_each(
+    app: &TestApp,
+    ch: &Channel,
+    prefix: &str,
+    texts: impl IntoIterator<Item = (usize, String)>,
+    label: &str,
+) -> Vec<(String, Answer)> {
+    let mut out = Vec::new();
+    for (i, text) in texts {
+        let id = format!("{prefix}-{i}");
+        app.deliver(
+            ch,
+            &message(&id, &format!("conv-{prefix}{i}"), prefix, &text),
+        )
+        .await;
+        let case = app.wait_for_message(&id).await;
+        let detail = app.case(case["id"].as_str().unwrap()).await;
+        // Stored with the message as ingest understood it.
+        assert!(
+            detail["messages"][0]["understanding"]["sentiment"]["label"].is_string(),
+            "{detail}"
+        );
+        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
+        let a = app
+            .post(
+                &format!("/api/v1/messages/{m}/sentiment"),
+                &app.agent,
+                &json!({ "label": label }),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        out.push((m, a));
+    }
+    out
+}
+
 /// Words no shipped example has: what a model says of them is what it was taught.
 fn flumbo(i: usize) -> String {
     format!("the flumbo wazzit grommeted {i}")
@@ -40,34 +78,16 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
     assert_eq!(list.json["learning"]["sentiment"]["learning"], true);
 
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
-    let mut messages = Vec::new();
-    for i in 0..5 {
-        let id = format!("f-{i}");
-        app.deliver(&ch, &message(&id, &format!("conv-f{i}"), "fo", &flumbo(i)))
-            .await;
-        let case = app.wait_for_message(&id).await;
-        let detail = app.case(case["id"].as_str().unwrap()).await;
-        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
-        // Stored with the message as ingest understood it.
-        assert!(
-            detail["messages"][0]["understanding"]["sentiment"]["label"].is_string(),
-            "{detail}"
-        );
-        let a = app
-            .post(
-                &format!("/api/v1/messages/{m}/sentiment"),
-                &app.agent,
-                // Case and spaces are forgiven; the label is stored as the model knows it.
-                &json!({"label": " Negative "}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // Case and spaces are forgiven; the label is stored as the model knows it.
+    let corrected =
+        correct_each(&app, &ch, "f", (0..5).map(|i| (i, flumbo(i))), " Negative ").await;
+    for (_, a) in &corrected {
         assert_eq!(
             a.json["understanding"]["sentiment"],
             json!({"label": "negative", "score": -1.0, "by_person": true})
         );
-        messages.push(m);
     }
+    let messages: Vec<String> = corrected.into_iter().map(|(m, _)| m).collect();
     let examples = app
         .get("/api/v1/training-examples?kind=sentiment", &app.admin)
         .await;
@@ -123,22 +143,7 @@ async fn agents_sentiment_corrections_retrain_the_shipped_sentiment_model() {
         "{}",
         list.text
     );
-    for i in 5..10 {
-        let id = format!("f-{i}");
-        app.deliver(&ch, &message(&id, &format!("conv-f{i}"), "fo", &flumbo(i)))
-            .await;
-        let case = app.wait_for_message(&id).await;
-        let detail = app.case(case["id"].as_str().unwrap()).await;
-        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
-        let a = app
-            .post(
-                &format!("/api/v1/messages/{m}/sentiment"),
-                &app.agent,
-                &json!({"label": "negative"}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    }
+    correct_each(&app, &ch, "f", (5..10).map(|i| (i, flumbo(i))), "negative").await;
     let second = active_version(&app, "sentiment", 2).await;
     assert_eq!(second["summary"]["corrections"], 8, "{second}");
 
@@ -351,23 +356,8 @@ async fn an_admin_trains_installs_and_rolls_back_a_sentiment_model() {
 
     // Agents' corrections retrain the workspace's model, its file's examples included.
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
-    for i in 0..2 {
-        let id = format!("s-{i}");
-        let text = format!("the snorkwhistle was blimmered {i}");
-        app.deliver(&ch, &message(&id, &format!("conv-s{i}"), "so", &text))
-            .await;
-        let case = app.wait_for_message(&id).await;
-        let detail = app.case(case["id"].as_str().unwrap()).await;
-        let m = detail["messages"][0]["id"].as_str().unwrap().to_owned();
-        let a = app
-            .post(
-                &format!("/api/v1/messages/{m}/sentiment"),
-                &app.agent,
-                &json!({"label": "negative"}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    }
+    let blimmered = (0..2).map(|i| (i, format!("the snorkwhistle was blimmered {i}")));
+    correct_each(&app, &ch, "s", blimmered, "negative").await;
     let retrained = active_version(&app, "sentiment", 2).await;
     assert_eq!(retrained["summary"]["corrections"], 1, "{retrained}");
     wait_for("the retrained model in force", || async {
