@@ -9,6 +9,8 @@
 # - TWCS: the shipped purpose and sentiment models on 400 customer tweets the project labelled
 #   (scripts/eval/twcs-labels.csv, ids only; scripts/eval/README.md), per half. VADER on the
 #   same tweets: scripts/vader_baseline.py.
+# - A workspace's own sentiment model: `model train --kind sentiment` on the dev half of those
+#   labels, scored on the test half and on the TweetEval validation tweets.
 #
 # Optional held-out sets that are not in ../shared/data (pass their paths; never commit them):
 # - BANKING77_TEST: BANKING77's official test split (`text,category`, 3,080 rows); the model
@@ -84,6 +86,14 @@ for half in dev test; do
   echo "== purpose, the shipped model, on the $half half of the project's TWCS labels"
   $bin model eval --model builtin:purpose --input "$work/purpose-$half.jsonl" --format jsonl \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["calibration"]; print(json.dumps({k: r[k] for k in ("examples","accuracy","macro_f1")} | {"ece": round(c["expected_calibration_error"],3), "answered": round(c["answered"],3), "answered_accuracy": round(c["answered_accuracy"],3)})); print(json.dumps({l: round(v["f1"],3) for l,v in r["per_label"].items()}))'
+done
+echo "== sentiment, a workspace's own model trained on the dev half (model train --kind sentiment)"
+$bin model train --kind sentiment --input "$work/sentiment-dev.jsonl" --format jsonl \
+  --out "$work/workspace-sentiment.model" >/dev/null
+for set in sentiment-test tweets; do
+  echo "== sentiment, that model, on $set"
+  $bin model eval --model "$work/workspace-sentiment.model" --input "$work/$set.jsonl" --format jsonl \
+    | python3 -c "$scores"
 done
 if [ -n "$banking77_test" ]; then
   echo "== BANKING77: the model trained on all of train.csv, on $banking77_test"

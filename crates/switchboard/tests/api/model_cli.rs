@@ -828,4 +828,46 @@ fn a_sentiment_model_is_trained_from_a_file_and_analyze_uses_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a \"sentiment\" one"), "{err}");
     assert!(out.stdout.is_empty());
+
+    // Into a workspace: checked as a sentiment model, listed, and deactivated (the shipped
+    // model again).
+    let data = dir.path().join("data");
+    let d = p(&data);
+    assert!(run(&["migrate", "--data-dir", d]).status.success());
+    let install = |file: &Path| {
+        run(&[
+            "model",
+            "install",
+            "--data-dir",
+            d,
+            "--kind",
+            "sentiment",
+            p(file),
+        ])
+    };
+    let out = install(&intent_model);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a \"sentiment\" one"));
+    let out = install(&model);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = run(&["model", "versions", "--data-dir", d]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.starts_with("* sentiment v1"), "{listed}");
+    let out = run(&[
+        "model",
+        "deactivate",
+        "--data-dir",
+        d,
+        "--kind",
+        "sentiment",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sentiment: no version is active now"
+    );
 }
