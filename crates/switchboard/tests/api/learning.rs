@@ -251,7 +251,7 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
     teach_refunds(&app, &ch, "b", 2, true).await;
     let shipped = active_version(&app, "intent", 2).await;
     assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
-    assert_eq!(blorptastic_intent(&app).await, "refund");
+    refund_in_force(&app).await;
 }
 
 /// Delivers `count` messages about a "blorptastic kerfuffle" (ids `{prefix}-{i}`) and an
@@ -281,6 +281,15 @@ async fn teach_refunds(app: &TestApp, ch: &Channel, prefix: &str, count: usize, 
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     }
+}
+
+/// Waits until the model in force (reloaded just after its version is made active, so a
+/// moment later than `GET /models` shows it) understands the kerfuffle as a refund.
+async fn refund_in_force(app: &TestApp) {
+    wait_for("the retrained intent model to be in force", || async {
+        (blorptastic_intent(app).await == "refund").then_some(())
+    })
+    .await;
 }
 
 /// The intent Switchboard now understands in a new message about the kerfuffle.
@@ -433,7 +442,7 @@ async fn an_intent_network_is_retrained_as_a_network() {
     let shipped = active_version(&app, "intent", 2).await;
     assert_eq!(shipped["summary"]["hidden"], 16, "{shipped}");
     assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
-    assert_eq!(blorptastic_intent(&app).await, "refund");
+    refund_in_force(&app).await;
 }
 
 /// The learning loop's view of `kind` in `GET /models`.
