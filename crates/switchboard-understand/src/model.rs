@@ -1636,6 +1636,17 @@ mod tests {
         }
     }
 
+    /// A network small and quick enough for the toy examples.
+    fn small_net() -> crate::mlp::MlpConfig {
+        crate::mlp::MlpConfig {
+            hidden: 16,
+            epochs: 40,
+            batch: 4,
+            learning_rate: 1e-2,
+            ..Default::default()
+        }
+    }
+
     fn toy() -> Vec<Example> {
         let mut out = Vec::new();
         for (i, w) in ["card", "cards", "debit card", "credit card", "my card"]
@@ -1962,13 +1973,7 @@ mod tests {
     #[test]
     fn a_single_correction_teaches_a_network_its_new_word() {
         let cfg = TrainConfig {
-            mlp: Some(crate::mlp::MlpConfig {
-                hidden: 16,
-                epochs: 40,
-                batch: 4,
-                learning_rate: 1e-2,
-                ..Default::default()
-            }),
+            mlp: Some(small_net()),
             // As `with_network` sets it.
             min_df: 2,
             ..Default::default()
@@ -2015,13 +2020,7 @@ mod tests {
     #[test]
     fn a_network_learns_explains_and_round_trips() {
         let cfg = TrainConfig {
-            mlp: Some(crate::mlp::MlpConfig {
-                hidden: 16,
-                epochs: 40,
-                batch: 4,
-                learning_rate: 1e-2,
-                ..Default::default()
-            }),
+            mlp: Some(small_net()),
             ..Default::default()
         };
         let model = train("intent", &toy(), &cfg).unwrap();

@@ -388,11 +388,11 @@ pub async fn train(
     Ok((status, axum::Json(installed)))
 }
 
-/// How a model of `kind` is trained from a workspace's file (the API's `train`) and retrained
-/// from it by the learning loop: an intent model as `model train` decides (a network from
-/// 1,000 examples) unless `hidden` says; a sentiment model linear, on the file's examples and
-/// the shipped posts.
-pub fn train_from_file(
+/// How the API's `train` makes a model of `kind` from a workspace's file, as `model train`
+/// does: an intent model a network from 1,000 examples unless `hidden` says; a sentiment
+/// model linear, on the file's examples and the shipped posts. (The learning loop retrains
+/// with the same settings: `learning::decide`.)
+fn train_from_file(
     kind: &str,
     examples: &[switchboard_understand::model::Example],
     hidden: Option<usize>,

@@ -41,6 +41,27 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `model eval` of `model` on an intents file (`category` labels), which must succeed: its
+/// report.
+fn eval_intents(model: &Path, data: &Path) -> Value {
+    let out = run(&[
+        "model",
+        "eval",
+        "--model",
+        p(model),
+        "--input",
+        p(data),
+        "--label-column",
+        "category",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A small intent set the test writes itself: three intents, eight phrasings each.
 pub fn intents_csv() -> String {
     let mut out = String::from("text,category\n");
@@ -129,22 +150,7 @@ fn train_eval_and_analyze() {
     );
     assert!(std::fs::metadata(&model).unwrap().len() > 0);
 
-    let out = run(&[
-        "model",
-        "eval",
-        "--model",
-        p(&model),
-        "--input",
-        p(&data),
-        "--label-column",
-        "category",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = eval_intents(&model, &data);
     assert!(report["accuracy"].as_f64().unwrap() >= 0.95, "{report}");
     assert!(report["macro_f1"].as_f64().unwrap() >= 0.95, "{report}");
     assert_eq!(report["per_label"]["refund"]["support"], 8);
@@ -657,22 +663,7 @@ fn a_network_is_trained_when_asked_and_its_width_is_checked() {
         String::from_utf8_lossy(&bytes[..300]).contains("\"format\":2"),
         "a network's file is format 2"
     );
-    let eval = run(&[
-        "model",
-        "eval",
-        "--model",
-        p(&model),
-        "--input",
-        p(&data),
-        "--label-column",
-        "category",
-    ]);
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
-    let report: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let report = eval_intents(&model, &data);
     assert!(report["accuracy"].as_f64().unwrap() >= 0.9, "{report}");
     let analyzed = run_with_input(
         &["analyze", "--model", p(&model)],
