@@ -2,8 +2,9 @@
 //! model, the sentiment model, and the workspace's intent model when one is in force and was
 //! trained through the API (so its examples are stored), in the background. A candidate is
 //! trained on the base examples (the shipped ones for purposes; for sentiments the shipped
-//! posts, and the uploaded file's when a model trained from one is in force; the uploaded
-//! file's for intents) plus every correction but the most recent fifth, which is held back; it replaces the model in force
+//! posts, and the uploaded file's when a model trained from one is in force, or that file's
+//! alone when it was trained without the shipped posts; the uploaded file's for intents) plus
+//! every correction but the most recent fifth, which is held back; it replaces the model in force
 //! only if it labels those held-back corrections at least as well (a worse model never ships).
 //! Each model shipped is a new version of its kind, so it can be rolled back; each decision is
 //! stored (`GET /models` shows it), counted and audited.
@@ -16,13 +17,13 @@
 
 use crate::AppState;
 use crate::metrics::global;
-use crate::understanding::{INTENT, PURPOSE, SENTIMENT, reload};
+use crate::understanding::{INTENT, PURPOSE, SENTIMENT, reload, train_config};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 use switchboard_store::{Actor, LearningDecision, ModelVersion, TrainingExample};
 use switchboard_understand::defaults;
-use switchboard_understand::model::{Example, TextModel, train};
+use switchboard_understand::model::{Example, TextModel, TrainConfig, train};
 
 pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.retrain_tick_ms.max(10));
@@ -143,6 +144,8 @@ pub enum Base {
     /// The file the model in force was trained from through the API (stored); for
     /// sentiments, with the shipped posts, as that training had them.
     File,
+    /// Sentiments: the file alone (trained with `shipped_examples=false`).
+    FileAlone,
 }
 
 impl Base {
@@ -150,13 +153,15 @@ impl Base {
         match self {
             Base::Shipped => "shipped",
             Base::File => "file",
+            Base::FileAlone => "file alone",
         }
     }
 }
 
 /// What the sentiment model in force learned from: none active is the shipped model; one
-/// trained through the API, its file; one the learning loop made, what the one before it
-/// had (its summary's `base`); one installed from a file, nothing this server has.
+/// trained through the API, its file (with the shipped posts unless it was trained without
+/// them); one the learning loop made, what the one before it had (its summary's `base`); one
+/// installed from a file, nothing this server has.
 async fn sentiment_base(state: &AppState, has_file: bool) -> anyhow::Result<Option<Base>> {
     let models = state.store.list_models().await?;
     let Some(active) = models.iter().find(|m| m.kind == SENTIMENT && m.active) else {
@@ -164,7 +169,9 @@ async fn sentiment_base(state: &AppState, has_file: bool) -> anyhow::Result<Opti
     };
     let s = &active.summary;
     Ok(match (s["trained_by"].as_str(), s["base"].as_str()) {
+        (Some("api"), _) if s["shipped_examples"] == false => has_file.then_some(Base::FileAlone),
         (Some("api"), _) | (Some("learning loop"), Some("file")) => has_file.then_some(Base::File),
+        (Some("learning loop"), Some("file alone")) => has_file.then_some(Base::FileAlone),
         (Some("learning loop"), _) => Some(Base::Shipped),
         _ => None,
     })
@@ -265,11 +272,23 @@ pub async fn retrain_once(
         .collect();
     match kind {
         PURPOSE => base.extend(defaults::purpose_examples()),
-        SENTIMENT => base.extend(defaults::sentiment_examples()),
+        SENTIMENT if learns_from != Base::FileAlone => base.extend(defaults::sentiment_examples()),
         _ => {}
     }
     let seen = s.corrections.len();
     let result = decide(state, kind, learns_from, base, s.corrections).await;
+    // A shipped version is in force before the decision says so (`GET /models` reports the
+    // models loaded).
+    let result = match result {
+        Ok(Decision::Shipped(v)) => match reload(state).await {
+            Ok(_) => Ok(Decision::Shipped(v)),
+            Err(e) => Err(e.context(format!(
+                "version {} was installed but does not load",
+                v.version
+            ))),
+        },
+        other => other,
+    };
     let (outcome, detail) = match &result {
         Ok(d @ Decision::Shipped(v)) => (
             d.outcome(),
@@ -301,8 +320,7 @@ pub async fn retrain_once(
         .await?;
     match &result {
         Ok(Decision::Shipped(v)) => {
-            tracing::info!(kind, version = v.version, "a retrained model shipped");
-            reload(state).await?;
+            tracing::info!(kind, version = v.version, "a retrained model shipped")
         }
         Ok(Decision::Kept { current, candidate }) => {
             tracing::info!(
@@ -359,21 +377,7 @@ async fn decide(
         SENTIMENT => Some(analyzer.sentiment.clone()),
         _ => analyzer.intent.clone(),
     };
-    let config = match kind {
-        PURPOSE => defaults::purpose_config(),
-        // The shipped sentiment model's settings, its confidence as fitted (the corrections
-        // are real messages).
-        SENTIMENT => switchboard_understand::model::TrainConfig {
-            threads: 2,
-            ..switchboard_understand::model::TrainConfig::for_kind(kind)
-        },
-        // A workspace's intent model is retrained as it was made: a network stays one.
-        _ => switchboard_understand::model::TrainConfig {
-            threads: 2,
-            ..Default::default()
-        }
-        .with_network(current.as_ref().map_or(0, |m| m.hidden())),
-    };
+    let config = train_config(kind, current.as_ref().map_or(0, |m| m.hidden()));
     let held = (corrections.len() / 5).max(1);
     let (older, recent) = corrections.split_at(corrections.len() - held);
     examples.extend(older.iter().map(|e| Example {
@@ -388,7 +392,7 @@ async fn decide(
     // The corrections come last, and every n-gram they have is kept: a network otherwise
     // keeps only n-grams of two examples or more, and one correction with a new word would
     // teach it nothing.
-    let config = switchboard_understand::model::TrainConfig {
+    let config = TrainConfig {
         keep_all_from: Some(examples.len() - taught),
         ..config
     };

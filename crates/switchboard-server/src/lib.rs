@@ -111,7 +111,9 @@ pub struct AppState {
     pub mailer: Option<Arc<mail::Mailer>>,
     /// The models inbound messages are understood with (replaced when a workspace installs
     /// its own).
-    pub understanding: Arc<std::sync::RwLock<Arc<switchboard_understand::Analyzer>>>,
+    pub understanding: Arc<std::sync::RwLock<understanding::InForce>>,
+    /// Held while the models are reloaded (see [`understanding::reload`]).
+    pub reloading: Arc<tokio::sync::Mutex<()>>,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -129,6 +131,16 @@ pub struct AppState {
 impl AppState {
     /// The analyzer in force now.
     pub fn analyzer(&self) -> Arc<switchboard_understand::Analyzer> {
+        self.in_force().analyzer
+    }
+
+    /// The version of each kind of model this node understands messages with
+    /// ([`understanding::KINDS`] order; `None`: the shipped model, or no intent model).
+    pub fn models_in_force(&self) -> understanding::Loaded {
+        self.in_force().versions
+    }
+
+    fn in_force(&self) -> understanding::InForce {
         match self.understanding.read() {
             Ok(a) => a.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -171,9 +183,10 @@ pub async fn start(
         shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         rate_limits: Arc::default(),
         // The shipped models train on first use (well under a second); do it before serving.
-        understanding: Arc::new(std::sync::RwLock::new(Arc::new(
+        understanding: Arc::new(std::sync::RwLock::new(understanding::InForce::new(
             tokio::task::spawn_blocking(switchboard_understand::Analyzer::builtin).await?,
         ))),
+        reloading: Arc::default(),
     };
     // Raw events acknowledged before a crash are processed first.
     let recovered = ingest::recover(&state).await?;
@@ -186,14 +199,10 @@ pub async fn start(
     notify_hooks::ensure_secret(&state).await?;
     // The workspace's models; one that does not load is logged, and messages are understood
     // with the shipped ones.
-    let loaded = match understanding::reload(&state).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "an active model does not load; understanding with the shipped ones");
-            [None; 3]
-        }
-    };
-    tokio::spawn(understanding::run_watch(state.clone(), loaded));
+    if let Err(e) = understanding::reload(&state).await {
+        tracing::error!(error = %e, "an active model does not load; understanding with the shipped ones");
+    }
+    tokio::spawn(understanding::run_watch(state.clone()));
     tokio::spawn(learning::run(state.clone()));
     tokio::spawn(ingest::run_processor(state.clone(), rx));
     tokio::spawn(notify_hooks::run(state.clone()));

@@ -10,7 +10,7 @@ use crate::AppState;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_understand::defaults;
-use switchboard_understand::model::TextModel;
+use switchboard_understand::model::{TextModel, TrainConfig};
 
 /// The kind of model an admin installs.
 pub const INTENT: &str = "intent";
@@ -23,6 +23,39 @@ pub const KINDS: [&str; 3] = [INTENT, PURPOSE, SENTIMENT];
 
 /// The active version of each kind of [`KINDS`], as loaded.
 pub type Loaded = [Option<i64>; 3];
+
+/// What this node understands messages with: the analyzer and the version of each kind it
+/// holds (`None`: the shipped model, or no intent model). `GET /models` reports these, so it
+/// never names a version before it is the one analysing.
+#[derive(Clone)]
+pub struct InForce {
+    pub analyzer: Arc<switchboard_understand::Analyzer>,
+    pub versions: Loaded,
+}
+
+impl InForce {
+    pub fn new(analyzer: switchboard_understand::Analyzer) -> InForce {
+        InForce {
+            analyzer: Arc::new(analyzer),
+            versions: [None; 3],
+        }
+    }
+}
+
+/// The settings a workspace's model of `kind` is trained with on this server, with a network
+/// of `hidden` units (0: linear models): by the API's `train`, as `model train` does, and by
+/// the learning loop, which retrains a model as it was made (a network stays one). Purposes
+/// keep the shipped model's settings.
+pub fn train_config(kind: &str, hidden: usize) -> TrainConfig {
+    if kind == PURPOSE {
+        return defaults::purpose_config();
+    }
+    TrainConfig {
+        threads: 2,
+        ..TrainConfig::for_kind(kind)
+    }
+    .with_network(hidden)
+}
 
 async fn active(state: &AppState, kind: &str) -> anyhow::Result<(Option<i64>, Option<TextModel>)> {
     match state.store.active_model(kind.to_owned()).await? {
@@ -37,8 +70,10 @@ async fn active(state: &AppState, kind: &str) -> anyhow::Result<(Option<i64>, Op
 }
 
 /// Loads the active intent, purpose and sentiment models into the analyzer; returns their
-/// versions.
+/// versions. Reloads take turns, so one that read the database earlier never replaces the
+/// models of one that read it later.
 pub async fn reload(state: &AppState) -> anyhow::Result<Loaded> {
+    let _turn = state.reloading.lock().await;
     let (intent_version, intent) = active(state, INTENT).await?;
     let (purpose_version, purpose) = active(state, PURPOSE).await?;
     let (sentiment_version, sentiment) = active(state, SENTIMENT).await?;
@@ -46,11 +81,16 @@ pub async fn reload(state: &AppState) -> anyhow::Result<Loaded> {
     analyzer.intent = intent.map(Arc::new);
     analyzer.purpose = purpose.map_or_else(defaults::purpose_model, Arc::new);
     analyzer.sentiment = sentiment.map_or_else(defaults::sentiment_model, Arc::new);
+    let versions = [intent_version, purpose_version, sentiment_version];
+    let in_force = InForce {
+        analyzer: Arc::new(analyzer),
+        versions,
+    };
     match state.understanding.write() {
-        Ok(mut a) => *a = Arc::new(analyzer),
-        Err(poisoned) => *poisoned.into_inner() = Arc::new(analyzer),
+        Ok(mut a) => *a = in_force,
+        Err(poisoned) => *poisoned.into_inner() = in_force,
     }
-    Ok([intent_version, purpose_version, sentiment_version])
+    Ok(versions)
 }
 
 async fn active_versions(state: &AppState) -> anyhow::Result<Loaded> {
@@ -63,9 +103,11 @@ async fn active_versions(state: &AppState) -> anyhow::Result<Loaded> {
     Ok(KINDS.map(of))
 }
 
-/// Follows the active versions: reloads when one changes.
-pub async fn run_watch(state: AppState, mut loaded: Loaded) {
+/// Follows the active versions: reloads when one changes (through the CLI or another node).
+/// Versions that would not load are not tried again until the active ones change.
+pub async fn run_watch(state: AppState) {
     let mut shutdown = state.shutdown.subscribe();
+    let mut refused: Option<Loaded> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
@@ -78,15 +120,15 @@ pub async fn run_watch(state: AppState, mut loaded: Loaded) {
                 continue;
             }
         };
-        if now_active != loaded {
+        if now_active != state.models_in_force() && refused != Some(now_active) {
             match reload(&state).await {
                 Ok(v) => {
                     tracing::info!(intent = ?v[0], purpose = ?v[1], sentiment = ?v[2], "models changed");
-                    loaded = v;
+                    refused = None;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "an active model does not load; the running one stays");
-                    loaded = now_active;
+                    refused = Some(now_active);
                 }
             }
         }

@@ -49,7 +49,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
         section #train-sentiment {
             h2 { "Train a sentiment model" }
-            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row and " code { "text" } " and " code { "label" } " columns (or JSON Lines; " code { "?label_column=…" } " names another column); they are added to the shipped model's posts: "
+            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row and " code { "text" } " and " code { "label" } " columns (or JSON Lines; " code { "?label_column=…" } " names another column); they are added to the shipped model's posts (English; " code { "?shipped_examples=false" } " or " code { "--no-shipped-examples" } " leaves them out): "
                 code { "POST /api/v1/models/sentiment/train" } " with the file as the body, or "
                 code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and "
                 code { "switchboard model install --kind sentiment MODEL" } "." }

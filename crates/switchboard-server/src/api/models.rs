@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::{Allowed, need};
 use crate::error::ApiError;
-use crate::understanding::{INTENT, KINDS, PURPOSE, SENTIMENT, reload};
+use crate::understanding::{INTENT, KINDS, PURPOSE, SENTIMENT, reload, train_config};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -62,18 +62,15 @@ pub async fn list(
     _: Allowed<need::ManageRouting>,
 ) -> Result<impl IntoResponse, ApiError> {
     let items = state.store.list_models().await?;
-    let active = |kind: &str| {
-        items
-            .iter()
-            .find(|m| m.kind == kind && m.active)
-            .map(|m| json!(m.version))
-    };
-    // What understands messages now: an active version, else the shipped purpose and
-    // sentiment models (and no intent model).
+    // What understands messages on this node now: a version as loaded, else the shipped
+    // purpose and sentiment models (and no intent model). Right after a version is made
+    // active (by the CLI, another node, or the learning loop a moment ago) it can still be
+    // the one before.
+    let [intent, purpose, sentiment] = state.models_in_force();
     let in_force = json!({
-        "purpose": active(PURPOSE).unwrap_or_else(|| json!("shipped")),
-        "intent": active(INTENT),
-        "sentiment": active(SENTIMENT).unwrap_or_else(|| json!("shipped")),
+        "purpose": purpose.map_or_else(|| json!("shipped"), |v| json!(v)),
+        "intent": intent,
+        "sentiment": sentiment.map_or_else(|| json!("shipped"), |v| json!(v)),
     });
     let mut learning = serde_json::Map::new();
     for kind in [PURPOSE, INTENT, SENTIMENT] {
@@ -317,6 +314,9 @@ pub struct TrainQuery {
     /// Hidden units of a network (`model train --hidden`); 0: a linear model; absent: as
     /// `model train` decides from the number of examples.
     hidden: Option<usize>,
+    /// Sentiment only: `false` trains on the file's examples alone, without the shipped
+    /// model's posts (`model train --no-shipped-examples`).
+    shipped_examples: Option<bool>,
 }
 
 /// The widest hidden layer a trained model may have.
@@ -351,6 +351,13 @@ pub async fn train(
         q.label_column.unwrap_or_else(|| "label".into()),
     );
     let hidden = q.hidden;
+    if q.shipped_examples.is_some() && kind != SENTIMENT {
+        return Err(ApiError::invalid_field(
+            "shipped_examples",
+            "is for sentiment models (only the shipped sentiment posts are added)",
+        ));
+    }
+    let shipped_examples = kind == SENTIMENT && q.shipped_examples.unwrap_or(true);
     if let Some(hidden) = hidden.filter(|&h| h > MAX_HIDDEN) {
         return Err(ApiError::invalid_field(
             "hidden",
@@ -361,7 +368,8 @@ pub async fn train(
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
-        let model = train_from_file(&train_kind, &examples, hidden).map_err(|e| e.to_string())?;
+        let model = train_from_file(&train_kind, &examples, hidden, shipped_examples)
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>((model, examples))
     })
     .await
@@ -375,6 +383,10 @@ pub async fn train(
         .await?;
     let mut summary = model.summary();
     summary["trained_by"] = json!("api");
+    if kind == SENTIMENT {
+        // The learning loop retrains on what this training had (`learning::sentiment_base`).
+        summary["shipped_examples"] = json!(shipped_examples);
+    }
     let (installed, new) = state
         .store
         .install_model(kind, model.to_bytes(), summary, caller.actor, now)
@@ -390,27 +402,25 @@ pub async fn train(
 
 /// How the API's `train` makes a model of `kind` from a workspace's file, as `model train`
 /// does: an intent model a network from 1,000 examples unless `hidden` says; a sentiment
-/// model linear, on the file's examples and the shipped posts. (The learning loop retrains
-/// with the same settings: `learning::decide`.)
+/// model linear, on the file's examples and (with `shipped_examples`) the shipped posts; the
+/// settings are [`train_config`]'s, which the learning loop retrains with too.
 fn train_from_file(
     kind: &str,
     examples: &[switchboard_understand::model::Example],
     hidden: Option<usize>,
+    shipped_examples: bool,
 ) -> Result<TextModel, switchboard_understand::model::ModelError> {
-    use switchboard_understand::model::{TrainConfig, default_hidden, train};
+    use switchboard_understand::model::{default_hidden, train};
     let mut all = examples.to_vec();
     let hidden = if kind == SENTIMENT {
-        all.extend(switchboard_understand::defaults::sentiment_examples());
+        if shipped_examples {
+            all.extend(switchboard_understand::defaults::sentiment_examples());
+        }
         hidden.unwrap_or(0)
     } else {
         hidden.unwrap_or_else(|| default_hidden(examples.len()))
     };
-    let cfg = TrainConfig {
-        threads: 2,
-        ..TrainConfig::for_kind(kind)
-    }
-    .with_network(hidden);
-    train(kind, &all, &cfg)
+    train(kind, &all, &train_config(kind, hidden))
 }
 
 /// Leaves no version active: the shipped purpose or sentiment model, or no intent model,

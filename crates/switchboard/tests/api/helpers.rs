@@ -1010,10 +1010,14 @@ pub fn partner_texts(partner: &FakePartner) -> Vec<String> {
         .collect()
 }
 
-/// Waits for version `version` of model `kind` to be installed and active.
+/// Waits for version `version` of model `kind` to be installed, active and in force (`GET
+/// /models` names a version once this node analyses with it).
 pub async fn active_version(app: &TestApp, kind: &str, version: i64) -> Value {
-    wait_for("the model version to be active", || async {
+    wait_for("the model version to be active and in force", || async {
         let list = app.get("/api/v1/models", &app.admin).await;
+        if list.json["in_force"][kind] != version {
+            return None;
+        }
         list.json["items"]
             .as_array()?
             .iter()

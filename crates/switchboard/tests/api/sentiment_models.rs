@@ -378,3 +378,77 @@ async fn an_admin_trains_installs_and_rolls_back_a_sentiment_model() {
     let list = app.get("/api/v1/models", &app.admin).await;
     assert_eq!(list.json["in_force"]["sentiment"], 1, "{}", list.text);
 }
+
+#[tokio::test]
+async fn a_sentiment_model_trained_without_the_shipped_posts_is_retrained_without_them() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 2;
+    })
+    .await;
+    let train = |kind: &str, query: &str, body: String| {
+        let (app, path) = (&app, format!("/api/v1/models/{kind}/train{query}"));
+        async move {
+            app.send_raw(reqwest::Method::POST, &path, &app.admin, "text/csv", body)
+                .await
+        }
+    };
+    // Only a sentiment model has shipped posts to leave out.
+    let p = train(
+        "intent",
+        "?label_column=category&shipped_examples=false",
+        crate::model_cli::intents_csv(),
+    )
+    .await;
+    let p = p.assert_problem(400, "invalid_field");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("shipped_examples: is for sentiment models"),
+        "{p}"
+    );
+    train(
+        "sentiment",
+        "?label_column=feeling&shipped_examples=maybe",
+        labelled_csv(),
+    )
+    .await
+    .assert_problem(400, "invalid_field");
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert!(
+        list.json["items"].as_array().unwrap().is_empty(),
+        "{}",
+        list.text
+    );
+
+    let a = train(
+        "sentiment",
+        "?label_column=feeling&shipped_examples=false",
+        labelled_csv(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    // The file's 18 examples alone.
+    assert_eq!(a.json["summary"]["examples"], 18, "{}", a.text);
+    assert_eq!(a.json["summary"]["shipped_examples"], false, "{}", a.text);
+    assert_eq!(
+        sentiment_of(&app, "the snorkwhistle was gronky").await["label"],
+        "negative"
+    );
+
+    // Corrections retrain it on the file and the older corrections, still without the posts.
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    let blimmered = (0..2).map(|i| (i, format!("the snorkwhistle was blimmered {i}")));
+    correct_each(&app, &ch, "w", blimmered, "negative").await;
+    let retrained = active_version(&app, "sentiment", 2).await;
+    let summary = &retrained["summary"];
+    assert_eq!(summary["base"], "file alone", "{summary}");
+    assert_eq!(summary["examples"], 19, "{summary}");
+    // And the next round keeps to that base.
+    let more = (2..4).map(|i| (i, format!("the snorkwhistle was blimmered {i}")));
+    correct_each(&app, &ch, "w", more, "negative").await;
+    let third = active_version(&app, "sentiment", 3).await;
+    assert_eq!(third["summary"]["base"], "file alone", "{third}");
+    assert_eq!(third["summary"]["examples"], 21, "{third}");
+}
