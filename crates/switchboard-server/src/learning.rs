@@ -134,6 +134,8 @@ pub struct Standing {
     /// What a candidate learns from besides the corrections; `None`: corrections retrain
     /// nothing (no model of the kind trained here is in force).
     pub learns_from: Option<Base>,
+    /// The stored file's [`base_digest`] (when there is one).
+    pub file_digest: Option<String>,
 }
 
 /// The examples a retrained model starts from.
@@ -158,23 +160,58 @@ impl Base {
     }
 }
 
-/// What the sentiment model in force learned from: none active is the shipped model; one
-/// trained through the API, its file (with the shipped posts unless it was trained without
-/// them); one the learning loop made, what the one before it had (its summary's `base`); one
-/// installed from a file, nothing this server has.
-async fn sentiment_base(state: &AppState, has_file: bool) -> anyhow::Result<Option<Base>> {
-    let models = state.store.list_models().await?;
-    let Some(active) = models.iter().find(|m| m.kind == SENTIMENT && m.active) else {
-        return Ok(Some(Base::Shipped));
+/// A fingerprint of a training file's examples, in any order: the API's `train` records it
+/// in the summary of the version it makes (`base_digest`), and the learning loop learns from
+/// the stored examples only while the model in force was made from them, so after an older
+/// version is made active again, or another file is installed, corrections never retrain it
+/// from a file it was not trained on.
+pub fn base_digest<'a>(examples: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut each: Vec<[u8; 32]> = examples
+        .map(|(text, label)| {
+            let mut h = Sha256::new();
+            h.update((text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+            h.update(label.as_bytes());
+            h.finalize().into()
+        })
+        .collect();
+    each.sort_unstable();
+    let mut all = Sha256::new();
+    for h in &each {
+        all.update(h);
+    }
+    format!("{:x}", all.finalize())
+}
+
+/// What the active version of a kind (its summary; `None`: no version active, so the shipped
+/// model or no intent model) learned from, given the stored examples of the file trained
+/// through the API (`file`: their digest, `None` when there are none):
+/// - none active: the shipped examples (purposes, sentiments; an intent has nothing);
+/// - one trained through the API: its file, if the stored examples are that file's (with
+///   the shipped posts, for a sentiment model, unless it was trained without them);
+/// - one the learning loop made: what the one before it had (its summary's `base`), with
+///   the same check of the file;
+/// - one installed from a file made elsewhere: nothing this server has.
+///
+/// A version recorded before digests were kept is taken to be from the stored file.
+fn learns_from(kind: &str, active: Option<&serde_json::Value>, file: Option<&str>) -> Option<Base> {
+    let Some(s) = active else {
+        return (kind != INTENT).then_some(Base::Shipped);
     };
-    let s = &active.summary;
-    Ok(match (s["trained_by"].as_str(), s["base"].as_str()) {
-        (Some("api"), _) if s["shipped_examples"] == false => has_file.then_some(Base::FileAlone),
-        (Some("api"), _) | (Some("learning loop"), Some("file")) => has_file.then_some(Base::File),
-        (Some("learning loop"), Some("file alone")) => has_file.then_some(Base::FileAlone),
-        (Some("learning loop"), _) => Some(Base::Shipped),
-        _ => None,
-    })
+    let from_file = file.is_some_and(|d| s["base_digest"].as_str().is_none_or(|b| b == d));
+    let alone = match (s["trained_by"].as_str(), s["base"].as_str()) {
+        (Some("api"), _) => s["shipped_examples"] == false,
+        (Some("learning loop"), Some("file")) => false,
+        (Some("learning loop"), Some("file alone")) => true,
+        (Some("learning loop"), _) => return (kind != INTENT).then_some(Base::Shipped),
+        _ => return None,
+    };
+    match (from_file, kind) {
+        (false, _) => None,
+        (true, SENTIMENT) if alone => Some(Base::FileAlone),
+        (true, _) => Some(Base::File),
+    }
 }
 
 pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<Standing> {
@@ -188,12 +225,16 @@ pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<St
         .iter()
         .filter(|e| e.id.to_string().as_str() > through)
         .count();
-    // Purposes always learn; intents only while a model trained here is in force (its
-    // examples are stored); sentiments see `sentiment_base`.
-    let learns_from = match kind {
-        PURPOSE => Some(Base::Shipped),
-        SENTIMENT => sentiment_base(state, !base.is_empty()).await?,
-        _ => (state.analyzer().intent.is_some() && !base.is_empty()).then_some(Base::File),
+    // Purposes always learn, from the shipped examples; intents and sentiments see
+    // `learns_from`.
+    let file_digest = (kind != PURPOSE && !base.is_empty())
+        .then(|| base_digest(base.iter().map(|e| (e.text.as_str(), e.label.as_str()))));
+    let learns_from = if kind == PURPOSE {
+        Some(Base::Shipped)
+    } else {
+        let models = state.store.list_models().await?;
+        let active = models.iter().find(|m| m.kind == kind && m.active);
+        learns_from(kind, active.map(|m| &m.summary), file_digest.as_deref())
     };
     Ok(Standing {
         corrections,
@@ -201,6 +242,7 @@ pub async fn standing(state: &AppState, kind: &'static str) -> anyhow::Result<St
         waiting,
         last,
         learns_from,
+        file_digest,
     })
 }
 
@@ -276,7 +318,8 @@ pub async fn retrain_once(
         _ => {}
     }
     let seen = s.corrections.len();
-    let result = decide(state, kind, learns_from, base, s.corrections).await;
+    let digest = s.file_digest.filter(|_| learns_from != Base::Shipped);
+    let result = decide(state, kind, (learns_from, digest), base, s.corrections).await;
     // A shipped version is in force before the decision says so (`GET /models` reports the
     // models loaded).
     let result = match result {
@@ -364,10 +407,13 @@ fn drop_lone_labels(examples: &mut Vec<Example>) -> Vec<String> {
     lone
 }
 
+/// Trains a candidate on `examples` (the base: what `learns_from` names, and the file's
+/// digest when it is a file) and the older corrections, and ships it if it does as well on
+/// the newer ones.
 async fn decide(
     state: &AppState,
     kind: &'static str,
-    learns_from: Base,
+    (learns_from, base_digest_of): (Base, Option<String>),
     mut examples: Vec<Example>,
     corrections: Vec<TrainingExample>,
 ) -> anyhow::Result<Decision> {
@@ -456,6 +502,9 @@ async fn decide(
     summary["held_back_accuracy"] = json!({"current": current_score, "candidate": candidate_score});
     summary["labels_left_out"] = json!(left_out);
     summary["base"] = json!(learns_from.name());
+    if let Some(digest) = base_digest_of {
+        summary["base_digest"] = json!(digest);
+    }
     // (A candidate identical to an older version makes that one active again.)
     let (v, _) = state
         .store
@@ -473,6 +522,60 @@ async fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_learns_only_from_the_file_it_was_trained_on() {
+        let file = base_digest([("hi", "greet"), ("bye", "leave")].into_iter());
+        // Any order of the same examples is the same file; another label is another.
+        assert_eq!(
+            file,
+            base_digest([("bye", "leave"), ("hi", "greet")].into_iter())
+        );
+        assert_ne!(
+            file,
+            base_digest([("hi", "greet"), ("bye", "greet")].into_iter())
+        );
+        let other = base_digest([("hello", "greet")].into_iter());
+        let api = json!({"trained_by": "api", "base_digest": file});
+        let stored = Some(file.as_str());
+        assert_eq!(learns_from(INTENT, Some(&api), stored), Some(Base::File));
+        // An older version made active again, trained on another file: nothing to learn from.
+        assert_eq!(learns_from(INTENT, Some(&api), Some(other.as_str())), None);
+        assert_eq!(learns_from(INTENT, Some(&api), None), None);
+        // A version the loop made from it keeps learning from the same file.
+        let looped = json!({"trained_by": "learning loop", "base": "file", "base_digest": file});
+        assert_eq!(learns_from(INTENT, Some(&looped), stored), Some(Base::File));
+        assert_eq!(
+            learns_from(INTENT, Some(&looped), Some(other.as_str())),
+            None
+        );
+        // A file made elsewhere (`model install`): no examples here.
+        let installed = json!({"labels": 2});
+        assert_eq!(learns_from(INTENT, Some(&installed), stored), None);
+        assert_eq!(learns_from(SENTIMENT, Some(&installed), stored), None);
+        // No version active: the shipped model (no intent model at all).
+        assert_eq!(learns_from(INTENT, None, stored), None);
+        assert_eq!(learns_from(SENTIMENT, None, stored), Some(Base::Shipped));
+        // Sentiment models trained without the shipped posts stay without them.
+        let alone = json!({"trained_by": "api", "base_digest": file, "shipped_examples": false});
+        assert_eq!(
+            learns_from(SENTIMENT, Some(&alone), stored),
+            Some(Base::FileAlone)
+        );
+        let looped_alone = json!({"trained_by": "learning loop", "base": "file alone"});
+        assert_eq!(
+            learns_from(SENTIMENT, Some(&looped_alone), stored),
+            Some(Base::FileAlone)
+        );
+        let looped_shipped = json!({"trained_by": "learning loop", "base": "shipped"});
+        assert_eq!(
+            learns_from(SENTIMENT, Some(&looped_shipped), None),
+            Some(Base::Shipped)
+        );
+        // Recorded before digests were kept: taken to be from the stored file.
+        let old = json!({"trained_by": "api"});
+        assert_eq!(learns_from(INTENT, Some(&old), stored), Some(Base::File));
+    }
 
     #[test]
     fn labels_with_one_example_are_left_out() {

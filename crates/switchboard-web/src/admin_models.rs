@@ -85,7 +85,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                     " new corrections before the next retraining (" (status["corrections"]) " in all; checked every "
                     (seconds(&status["checks_every_seconds"])) ")."
                 } @else {
-                    "Corrections are kept (" (status["corrections"]) " so far) but retrain nothing: only a model trained on the server learns from them."
+                    "Corrections are kept (" (status["corrections"]) " so far) but retrain nothing: only the model trained on the server from the file last sent, or one retrained from it, learns from them."
                 }
             }
             @if let Some(outcome) = last["outcome"].as_str() {

@@ -376,6 +376,8 @@ pub async fn train(
     .map_err(ApiError::internal)?
     .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e))?;
     let now = state.clock.now();
+    let digest =
+        crate::learning::base_digest(examples.iter().map(|e| (e.text.as_str(), e.label.as_str())));
     let pairs = examples.into_iter().map(|e| (e.text, e.label)).collect();
     state
         .store
@@ -383,6 +385,8 @@ pub async fn train(
         .await?;
     let mut summary = model.summary();
     summary["trained_by"] = json!("api");
+    // Corrections retrain it from these examples only while they are the stored ones.
+    summary["base_digest"] = json!(digest);
     if kind == SENTIMENT {
         // The learning loop retrains on what this training had (`learning::sentiment_base`).
         summary["shipped_examples"] = json!(shipped_examples);

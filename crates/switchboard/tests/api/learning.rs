@@ -254,6 +254,81 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
     refund_in_force(&app).await;
 }
 
+/// Corrections retrain an intent model from the stored file only while the model in force
+/// was trained on that file: an older version made active again (trained on another file)
+/// learns nothing, until the version trained on the stored file is in force again.
+#[tokio::test]
+async fn corrections_never_retrain_a_model_from_a_file_it_was_not_trained_on() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 100;
+        c.retrain_min_new = 2;
+    })
+    .await;
+    let train = |body: String| {
+        let app = &app;
+        async move {
+            app.send_raw(
+                reqwest::Method::POST,
+                "/api/v1/models/intent/train?label_column=category",
+                &app.admin,
+                "text/csv",
+                body,
+            )
+            .await
+        }
+    };
+    let full = crate::model_cli::intents_csv();
+    let a = train(full.clone()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    // A second file, two intents of the three: the stored examples are now its 16.
+    let two: String = full
+        .lines()
+        .filter(|l| !l.ends_with(",card_arrival"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let b = train(two).await;
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+    assert_eq!(b.json["summary"]["labels"], 2, "{}", b.text);
+    assert_eq!(learning(&app, "intent").await["learning"], true);
+
+    // Version 1 again: it was not trained on the stored file.
+    let a = app
+        .post(
+            "/api/v1/models/intent/versions/1/activate",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(learning(&app, "intent").await["learning"], false);
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    teach_refunds(&app, &ch, "v", 2, true).await;
+    // Ten checks of the loop later, nothing was retrained and version 1 is in force.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let l = learning(&app, "intent").await;
+    assert!(l["last_decision"].is_null(), "{l}");
+    assert_eq!(l["corrections_waiting"], 2, "{l}");
+    let list = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(list.json["in_force"]["intent"], 1, "{}", list.text);
+    assert_eq!(list.json["items"].as_array().unwrap().len(), 2);
+
+    // The version trained on the stored file learns from the corrections waiting.
+    let a = app
+        .post(
+            "/api/v1/models/intent/versions/2/activate",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let shipped = active_version(&app, "intent", 3).await;
+    let summary = &shipped["summary"];
+    // Its file's 16 examples and the older correction: the two intents it knew.
+    assert_eq!(summary["examples"], 17, "{summary}");
+    assert_eq!(summary["labels"], 2, "{summary}");
+    assert_eq!(summary["base_digest"], b.json["summary"]["base_digest"]);
+}
+
 /// Delivers `count` messages about a "blorptastic kerfuffle" (ids `{prefix}-{i}`) and an
 /// agent corrects each one's intent to `refund`; with `understood`, each message is first
 /// checked to carry an intent.
