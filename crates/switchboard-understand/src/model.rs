@@ -255,6 +255,16 @@ pub enum ModelError {
     )]
     SentimentLabel(String),
     #[error(
+        "a sentiment model needs examples of negative, neutral and positive; there are none \
+         labelled {0}"
+    )]
+    SentimentMissing(String),
+    #[error(
+        "\"{0}\" cannot be a label: a model answers \"unknown\" when it is not sure (name what \
+         these examples are about)"
+    )]
+    ReservedLabel(String),
+    #[error(
         "calibrating needs at least {MIN_TO_CALIBRATE} examples whose labels the model knows; \
          there are {0}"
     )]
@@ -734,15 +744,46 @@ fn label_examples(examples: &[Example]) -> Result<(Vec<String>, Vec<usize>), Mod
 /// The labels a `sentiment` model may have: what the analyzer turns into a sentiment.
 pub const SENTIMENT_LABELS: [&str; 3] = ["negative", "neutral", "positive"];
 
-/// A sentiment model knows only [`SENTIMENT_LABELS`]; other kinds name their own labels.
+/// A sentiment model knows [`SENTIMENT_LABELS`], all three and only them; other kinds name
+/// their own labels, except [`UNKNOWN`], which a model answers when it is not sure.
 fn check_labels(kind: &str, labels: &[String]) -> Result<(), ModelError> {
-    match labels
+    if let Some(reserved) = labels.iter().find(|l| l.eq_ignore_ascii_case(UNKNOWN)) {
+        return Err(ModelError::ReservedLabel(reserved.clone()));
+    }
+    if kind != "sentiment" {
+        return Ok(());
+    }
+    if let Some(other) = labels
         .iter()
         .find(|l| !SENTIMENT_LABELS.contains(&l.as_str()))
     {
-        Some(other) if kind == "sentiment" => Err(ModelError::SentimentLabel(other.clone())),
-        _ => Ok(()),
+        return Err(ModelError::SentimentLabel(other.clone()));
     }
+    match SENTIMENT_LABELS
+        .iter()
+        .find(|l| !labels.iter().any(|k| k == *l))
+    {
+        Some(missing) => Err(ModelError::SentimentMissing((*missing).to_owned())),
+        None => Ok(()),
+    }
+}
+
+/// A sentiment file's labels in any case and spacing (`Negative`, ` positive`) are the three
+/// labels; other kinds' labels are kept as written.
+fn normalised<'a>(kind: &str, examples: &'a [Example]) -> std::borrow::Cow<'a, [Example]> {
+    let off = |e: &Example| e.label.trim() != e.label || e.label.chars().any(char::is_uppercase);
+    if kind != "sentiment" || !examples.iter().any(off) {
+        return std::borrow::Cow::Borrowed(examples);
+    }
+    std::borrow::Cow::Owned(
+        examples
+            .iter()
+            .map(|e| Example {
+                text: e.text.clone(),
+                label: e.label.trim().to_lowercase(),
+            })
+            .collect(),
+    )
 }
 
 /// Trains a model of `kind` on `examples`.
@@ -754,6 +795,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             cfg.temperature_scale
         )));
     }
+    let examples = &*normalised(kind, examples);
     let (labels, gold) = label_examples(examples)?;
     check_labels(kind, &labels)?;
     let raws: Vec<_> = examples
@@ -1703,6 +1745,40 @@ mod tests {
         let m = train("sentiment", &examples, &cfg).unwrap();
         assert!(TextModel::for_install(&m.to_bytes(), "sentiment").is_ok());
         assert_eq!(m.labels()[m.best("I love it so much")], "positive");
+
+        // Labels in other letters are the three; a file without one of them is refused.
+        let shouted: Vec<Example> = examples
+            .iter()
+            .map(|e| ex(&e.text, &format!(" {} ", e.label.to_uppercase())))
+            .collect();
+        let m = train("sentiment", &shouted, &cfg).unwrap();
+        assert_eq!(m.labels(), ["negative", "neutral", "positive"]);
+        let two: Vec<Example> = examples
+            .iter()
+            .filter(|e| e.label != "neutral")
+            .cloned()
+            .collect();
+        match train("sentiment", &two, &cfg) {
+            Err(ModelError::SentimentMissing(l)) => assert_eq!(l, "neutral"),
+            other => panic!(
+                "expected a missing label, got {:?}",
+                other.map(|m| m.header)
+            ),
+        }
+        // Other kinds keep their labels as written, and none may be `unknown`.
+        let m = train("feelings", &shouted, &cfg).unwrap();
+        assert_eq!(m.labels()[0], " NEGATIVE ");
+        let mut guessed = two.clone();
+        for e in guessed.iter_mut().filter(|e| e.label == "negative") {
+            e.label = "Unknown".into();
+        }
+        match train("intent", &guessed, &TrainConfig::default()) {
+            Err(ModelError::ReservedLabel(l)) => assert_eq!(l, "Unknown"),
+            other => panic!(
+                "expected a reserved label, got {:?}",
+                other.map(|m| m.header)
+            ),
+        }
     }
 
     /// A pass prepared for more n-gram lengths gives a model the n-grams its own settings

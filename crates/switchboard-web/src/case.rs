@@ -91,8 +91,6 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         .into_iter()
         .map(|p| (p.id.as_str().to_owned(), p.name))
         .collect();
-    // The intents an agent picks from.
-    let (intents, has_intent_model) = intents;
     let ctx = Ctx {
         v: &v,
         now,
@@ -125,7 +123,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 aside.side aria-label="Case details" {
                     (details(&ctx, c))
                     (actions(&ctx, c))
-                    (understanding_box(&ctx, &detail, &purposes, &intents, has_intent_model))
+                    (understanding_box(&ctx, &detail, &purposes, &intents))
                     (sla_clocks(sla.as_ref(), now))
                     (routing_why(c))
                     (auto_answer(&detail))
@@ -213,7 +211,6 @@ fn understanding_box(
     d: &CaseDetail,
     purposes: &[(String, String)],
     intents: &[String],
-    has_intent_model: bool,
 ) -> Markup {
     let c = &d.case;
     let first = d
@@ -295,7 +292,7 @@ fn understanding_box(
                         input #correct-intent name="label" list="intent-labels" required
                             autocomplete="off" placeholder=(if intents.is_empty() { "an intent, e.g. card_arrival" } else { "pick or type an intent" });
                         datalist #intent-labels { @for l in intents { option value=(l) {} } }
-                        @if has_intent_model {
+                        @if !intents.is_empty() {
                             label.check { input type="checkbox" name="new_label" value="true" data-type="bool"; " It is a new intent" }
                         }
                         div.form-error role="alert" {}

@@ -235,8 +235,9 @@ enum Command {
     /// Understand texts: one per line on stdin, one JSON object per line on stdout (intent,
     /// purpose, sentiment, language, personal data).
     Analyze {
-        /// An intent model (from `model train`) to add to the shipped purpose and sentiment
-        /// models.
+        /// A model from `model train`: an intent model (any kind but these two) is added to
+        /// the shipped purpose and sentiment models; a `purpose` or `sentiment` one replaces
+        /// the shipped model of its kind.
         #[arg(long)]
         model: Option<String>,
         /// A sentiment model (from `model train --kind sentiment`) to use instead of the
@@ -411,7 +412,27 @@ fn parse_cli() -> anyhow::Result<Cli> {
     Ok(cli)
 }
 
+/// Output piped into a reader that stops early (`… | head`) ends the command quietly, as it
+/// does for other command-line tools, instead of panicking in `println!` (the workspace
+/// forbids the `unsafe` it takes to restore the default SIGPIPE handling).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     let cli = match parse_cli() {
         Ok(c) => c,
         Err(e) => {

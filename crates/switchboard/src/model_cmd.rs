@@ -427,9 +427,10 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text gets
-/// `{"line": N, "error": …}` in its place (so output line N still answers input line N), the
-/// others are analysed, and the command then fails naming how many lines it could not read.
+/// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text, or
+/// longer than the API takes (64 KiB), gets `{"line": N, "error": …}` in its place (so output
+/// line N still answers input line N), the others are analysed, and the command then fails
+/// naming how many lines it could not read.
 pub fn analyze(
     model: Option<String>,
     sentiment_model: Option<String>,
@@ -438,7 +439,14 @@ pub fn analyze(
     let mut analyzer = Analyzer::builtin();
     analyzer.evidence = evidence;
     if let Some(spec) = model {
-        analyzer.intent = Some(std::sync::Arc::new(load(&spec)?));
+        // A model takes the place its kind says: a purpose or sentiment model replaces the
+        // shipped one, any other kind (an intent model) is added.
+        let model = std::sync::Arc::new(load(&spec)?);
+        match model.header().kind.as_str() {
+            "purpose" => analyzer.purpose = model,
+            "sentiment" => analyzer.sentiment = load_kind(&spec, "sentiment").map(Into::into)?,
+            _ => analyzer.intent = Some(model),
+        }
     }
     if let Some(spec) = sentiment_model {
         analyzer.sentiment = std::sync::Arc::new(load_kind(&spec, "sentiment")?);
@@ -448,23 +456,30 @@ pub fn analyze(
     let (mut raw, mut number, mut unreadable) = (Vec::new(), 0usize, Vec::new());
     loop {
         raw.clear();
-        if input
-            .read_until(b'\n', &mut raw)
+        // Room for the line ending after the longest line.
+        let Some(whole) = read_line_capped(&mut input, &mut raw, MAX_LINE_BYTES + 2)
             .context("cannot read stdin")?
-            == 0
-        {
+        else {
             break;
-        }
+        };
         number += 1;
         let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        let line = match std::str::from_utf8(bytes) {
+        let whole = whole && bytes.len() <= MAX_LINE_BYTES;
+        let line = match (whole, std::str::from_utf8(bytes)) {
+            (true, Ok(line)) => Ok(line),
+            (true, Err(e)) => Err(format!(
+                "line {number} is not UTF-8 text (invalid byte at {})",
+                e.valid_up_to()
+            )),
+            (false, _) => Err(format!(
+                "line {number} is longer than {MAX_LINE_BYTES} bytes (a text the API takes is \
+                 at most that)"
+            )),
+        };
+        let line = match line {
             Ok(line) => line,
-            Err(e) => {
-                let error = format!(
-                    "line {number} is not UTF-8 text (invalid byte at {})",
-                    e.valid_up_to()
-                );
+            Err(error) => {
                 eprintln!("{error}");
                 writeln!(out, "{}", json!({"line": number, "error": error}))
                     .context("cannot write stdout")?;
@@ -491,12 +506,81 @@ pub fn analyze(
     match unreadable.as_slice() {
         [] => Ok(()),
         [one] => {
-            anyhow::bail!("line {one} of {number} was not UTF-8 text; the others were analysed")
+            anyhow::bail!(
+                "line {one} of {number} could not be read (not UTF-8 text, or too long); the \
+                 others were analysed"
+            )
         }
         lines => anyhow::bail!(
-            "{} lines of {number} were not UTF-8 text (the first: line {}); the others were analysed",
+            "{} lines of {number} could not be read (not UTF-8 text, or too long; the first: \
+             line {}); the others were analysed",
             lines.len(),
             lines[0]
         ),
+    }
+}
+
+/// The longest line `analyze` reads: what the API takes as one text (64 KiB).
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Reads one line (with its `\n`) into `buf`, keeping at most `cap` bytes of it and skipping
+/// the rest, so a huge line costs no memory: `None` at the end of the input, else whether the
+/// whole line was kept.
+fn read_line_capped(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    let (mut read_any, mut whole) = (false, true);
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(read_any.then_some(whole));
+        }
+        read_any = true;
+        let (taken, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        if taken > room {
+            whole = false;
+        }
+        buf.extend_from_slice(&chunk[..taken.min(room)]);
+        input.consume(taken);
+        if done {
+            return Ok(Some(whole));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_read_up_to_the_cap_and_the_rest_skipped() {
+        // A reader with a small buffer, so lines span several chunks.
+        let text = b"short\nabcdefghij\n\nlast without newline";
+        let mut input = std::io::BufReader::with_capacity(3, &text[..]);
+        let mut lines = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(whole) = read_line_capped(&mut input, &mut buf, 6).unwrap() {
+            lines.push((String::from_utf8(buf.clone()).unwrap(), whole));
+            buf.clear();
+        }
+        assert_eq!(
+            lines,
+            [
+                ("short\n".to_owned(), true),
+                ("abcdef".to_owned(), false),
+                ("\n".to_owned(), true),
+                ("last w".to_owned(), false),
+            ]
+        );
     }
 }

@@ -181,22 +181,19 @@ pub async fn examples(
     ))
 }
 
-/// The intents there are, sorted: the intent model's (if one is in force; the flag says
-/// whether) and those agents' corrections already taught.
-pub async fn known_intents(
-    state: &AppState,
-) -> Result<(Vec<String>, bool), switchboard_store::StoreError> {
+/// The intents there are, sorted: the intent model's (if one is in force) and those agents'
+/// corrections already taught; an agent picks from these.
+pub async fn known_intents(state: &AppState) -> Result<Vec<String>, switchboard_store::StoreError> {
     let mut known: Vec<String> = state
         .analyzer()
         .intent
         .as_ref()
         .map(|m| m.labels().to_vec())
         .unwrap_or_default();
-    let has_model = !known.is_empty();
     known.extend(state.store.training_labels("intent".into()).await?);
     known.sort();
     known.dedup();
-    Ok((known, has_model))
+    Ok(known)
 }
 
 #[derive(serde::Deserialize)]
@@ -216,52 +213,55 @@ pub async fn correct_intent(
     crate::error::Json(body): crate::error::Json<IntentBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = ApiError::path_id(&id, switchboard_core::MessageId::parse, "message")?;
-    let label = body.label.trim();
-    if label.is_empty()
-        || label.len() > 100
-        || !label
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-    {
-        return Err(ApiError::invalid_field(
-            "label",
-            "1 to 100 letters, digits, _ - . or :",
-        ));
-    }
-    if label.eq_ignore_ascii_case(switchboard_understand::model::UNKNOWN) {
+    let asked = body.label.trim();
+    if asked.eq_ignore_ascii_case(switchboard_understand::model::UNKNOWN) {
         return Err(ApiError::invalid_field(
             "label",
             "\"unknown\" is what a model says when it is not sure; name the intent the \
              message has",
         ));
     }
-    let (known, has_model) = known_intents(&state)
+    let known = known_intents(&state)
         .await
         .map_err(ApiError::from_store("intent"))?;
-    // `Refund` for `refund` is the same intent, spelled as it was first.
-    let label = known
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(label))
-        .map_or(label, String::as_str)
-        .to_owned();
-    // A typo would teach the model a new intent: a label nobody used before must be meant.
-    if has_model && !body.new_label && !known.contains(&label) {
-        let shown = known
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(ApiError::invalid_field(
-            "label",
-            format!(
-                "there is no intent {label:?} yet (there are {}: {shown}{}); to teach a new \
-                 one, tick \"It is a new intent\" (in the API: \"new_label\": true)",
-                known.len(),
-                if known.len() > 20 { ", …" } else { "" }
-            ),
-        ));
-    }
+    // `Refund` for `refund` is the same intent, spelled as it was first; a known intent is
+    // taken as it is spelled, whatever its characters (a training file's `card_payment?`).
+    let label = match known.iter().find(|k| k.eq_ignore_ascii_case(asked)) {
+        Some(k) => k.clone(),
+        None => {
+            if asked.is_empty()
+                || asked.len() > 100
+                || !asked
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+            {
+                return Err(ApiError::invalid_field(
+                    "label",
+                    "a new intent is 1 to 100 letters, digits, _ - . or :",
+                ));
+            }
+            // A typo would teach the model a new intent: once there are intents, a label
+            // nobody used before must be meant.
+            if !known.is_empty() && !body.new_label {
+                let shown = known
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ApiError::invalid_field(
+                    "label",
+                    format!(
+                        "there is no intent {asked:?} yet (there are {}: {shown}{}); to teach a \
+                         new one, tick \"It is a new intent\" (in the API: \"new_label\": true)",
+                        known.len(),
+                        if known.len() > 20 { ", …" } else { "" }
+                    ),
+                ));
+            }
+            asked.to_owned()
+        }
+    };
     let (message, event) = state
         .store
         .correct_intent(id, label, caller.actor, state.clock.now())

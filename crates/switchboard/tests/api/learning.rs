@@ -538,6 +538,52 @@ async fn train_intents(app: &TestApp) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
 }
 
+/// A label a training file has is an intent an agent can pick, whatever its characters
+/// (BANKING77 has `reverted_card_payment?`); a new label an agent types is kept to plain ones.
+#[tokio::test]
+async fn an_intent_from_a_training_file_is_corrected_to_as_written() {
+    let app = spawn_app().await;
+    let csv = crate::model_cli::intents_csv().replace(",refund\n", ",refund?\n");
+    let a = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/models/intent/train?label_column=category",
+            &app.admin,
+            "text/csv",
+            csv,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    app.deliver(&ch, &message("q-0", "conv-q0", "qi", "money back now"))
+        .await;
+    let case = app.wait_for_message("q-0").await;
+    let detail = app.case(case["id"].as_str().unwrap()).await;
+    let path = format!(
+        "/api/v1/messages/{}/intent",
+        detail["messages"][0]["id"].as_str().unwrap()
+    );
+    let a = app
+        .post(&path, &app.agent, &json!({"label": "Refund?"}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["understanding"]["intent"]["label"], "refund?");
+    let p = app
+        .post(
+            &path,
+            &app.agent,
+            &json!({"label": "new one?", "new_label": true}),
+        )
+        .await;
+    assert!(
+        p.assert_problem(400, "invalid_field")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a new intent is 1 to 100 letters"),
+        "{p:?}"
+    );
+}
+
 /// Delivers one message and corrects its case's purpose to each of `labels` in turn.
 async fn correct(app: &TestApp, ch: &Channel, id: &str, text: &str, labels: &[&str]) -> String {
     app.deliver(ch, &message(id, &format!("conv-{id}"), id, text))
@@ -793,6 +839,22 @@ async fn an_intent_correction_names_a_known_intent_or_says_it_is_new() {
             .as_str()
             .unwrap()
             .contains("not sure"),
+        "{p:?}"
+    );
+    // Without an intent model, the first intent needs nothing; once there is one, a label
+    // nobody used before must be meant, as with a model.
+    let a = app
+        .post(&path, &app.agent, &json!({"label": "first_thing"}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let p = app
+        .post(&path, &app.agent, &json!({"label": "frist_thing"}))
+        .await;
+    assert!(
+        p.assert_problem(400, "invalid_field")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("there are 1: first_thing"),
         "{p:?}"
     );
     train_intents(&app).await;

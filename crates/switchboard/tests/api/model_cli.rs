@@ -527,18 +527,22 @@ fn training_leaves_other_files_alone_and_names_are_checked() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model kind"));
 }
 
-/// A line that is not UTF-8 gets an error in its place; the lines around it are analysed
-/// (also after a Windows line end), and the command fails naming the line.
+/// A line that is not UTF-8, or longer than the API takes, gets an error in its place; the
+/// lines around it are analysed (also after a Windows line end), and the command fails naming
+/// the lines.
 #[test]
 fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
-    let out = run_with_input(
-        &["analyze"],
-        b"my card was declined\r\nbad \xff\xfe bytes\n\nmail me at ann@example.com",
-    );
+    let mut input =
+        b"my card was declined\r\nbad \xff\xfe bytes\n\nmail me at ann@example.com\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 70_000));
+    input.extend(b"\nmy parcel has not arrived yet, where is it?");
+    let out = run_with_input(&["analyze"], &input);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("line 2 of 4 was not UTF-8 text; the others were analysed"),
+        stderr.contains(
+            "2 lines of 6 could not be read (not UTF-8 text, or too long; the first: line 2)"
+        ),
         "{stderr}"
     );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
@@ -546,7 +550,12 @@ fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(
+        lines[4]["error"],
+        "line 5 is longer than 65536 bytes (a text the API takes is at most that)"
+    );
+    assert_eq!(lines[5]["purpose"]["label"], "support", "{}", lines[5]);
     assert_eq!(lines[0]["purpose"]["label"], "support", "{}", lines[0]);
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(
@@ -564,6 +573,28 @@ fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
         lines[3]
     );
     assert_eq!(lines[3]["personal_data"][0]["end"], 26);
+}
+
+/// Output into a pipe whose reader has gone (`… | head`) ends the command quietly.
+#[test]
+fn a_closed_stdout_ends_a_command_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model, out) = train_fixture(dir.path());
+    assert!(out.status.success());
+    let mut child = Command::new(BIN)
+        .args(["model", "eval", "--model", p(&model), "--input", p(&data)])
+        .args(["--label-column", "category"])
+        .env_remove("SWITCHBOARD_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes before the report is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]
@@ -772,6 +803,15 @@ fn a_sentiment_model_is_trained_from_a_file_and_analyze_uses_it() {
         ["positive", "negative"]
     );
     assert_ne!(sentiments(&["analyze"]), ["positive", "negative"]);
+    // Given as `--model`, a sentiment model takes the sentiment's place, not the intent's.
+    assert_eq!(
+        sentiments(&["analyze", "--model", p(&model)]),
+        ["positive", "negative"]
+    );
+    let out = run_with_input(&["analyze", "--model", p(&model)], texts);
+    let first: Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert!(first["intent"].is_null(), "{first}");
 
     // Labels a sentiment model cannot have, a flag for another kind, and a model of another
     // kind are each refused by name, and nothing is written.

@@ -169,7 +169,7 @@ async fn kpi_flow(app: &TestApp) {
             .post(
                 &format!("/api/v1/messages/{m}/intent"),
                 &app.agent,
-                &json!({"label": intent}),
+                &json!({"label": intent, "new_label": true}),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
