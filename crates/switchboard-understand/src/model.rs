@@ -269,6 +269,12 @@ pub enum ModelError {
          there are {0}"
     )]
     TooFewToCalibrate(usize),
+    #[error(
+        "the model is right on {0} of these {0} examples with room to spare, so they cannot \
+         show how sure it should be (fitting would make it certain of everything); calibrate \
+         on examples it was not trained on, a held-back part of the labelled data"
+    )]
+    NothingToCalibrate(usize),
 }
 
 /// The fewest labelled examples [`TextModel::recalibrate`] fits a temperature on.
@@ -284,6 +290,9 @@ pub struct Recalibrated {
     /// The expected calibration error on those examples, before and after.
     pub ece_before: f64,
     pub ece_after: f64,
+    /// Whether the temperature changed: a fit that does not lower the calibration error on
+    /// these examples is not kept (`temperature_after` is then the one before).
+    pub changed: bool,
 }
 
 /// A prediction: the label (or `unknown`) and its calibrated probability.
@@ -682,6 +691,9 @@ fn softmax_in_place(scores: &mut [f32], temperature: f32) {
 }
 
 /// The temperature minimising the negative log-likelihood of `gold` under `softmax(T·s)`.
+/// The sharpest temperature [`fit_temperature`] tries.
+const MAX_TEMPERATURE: f32 = 200.0;
+
 fn fit_temperature(scores: &[Vec<f32>], gold: &[usize]) -> f32 {
     let nll = |t: f32| -> f64 {
         scores
@@ -690,8 +702,8 @@ fn fit_temperature(scores: &[Vec<f32>], gold: &[usize]) -> f32 {
             .map(|(s, &g)| -f64::from(softmax(s, t)[g].max(1e-12)).ln())
             .sum()
     };
-    // Golden-section search over ln T in [ln 0.1, ln 200].
-    let (mut lo, mut hi) = (0.1f32.ln(), 200f32.ln());
+    // Golden-section search over ln T in [ln 0.1, ln MAX_TEMPERATURE].
+    let (mut lo, mut hi) = (0.1f32.ln(), MAX_TEMPERATURE.ln());
     let phi = 0.618_034_f32;
     let mut a = hi - phi * (hi - lo);
     let mut b = lo + phi * (hi - lo);
@@ -1158,13 +1170,22 @@ impl TextModel {
         };
         let before = self.header.temperature;
         let after = fit_temperature(&scores, &gold);
+        if after >= MAX_TEMPERATURE * 0.99 {
+            // The likelihood only grows with a sharper model: no example is wrong, or near.
+            return Err(ModelError::NothingToCalibrate(scores.len()));
+        }
+        let (ece_before, ece_fitted) = (ece(before), ece(after));
+        // The fit maximises likelihood; a model it leaves worse calibrated keeps what it had.
+        let changed = ece_fitted < ece_before;
+        let after = if changed { after } else { before };
         self.header.temperature = after;
         Ok(Recalibrated {
             examples: scores.len(),
             temperature_before: before,
             temperature_after: after,
-            ece_before: ece(before),
-            ece_after: ece(after),
+            ece_before,
+            ece_after: if changed { ece_fitted } else { ece_before },
+            changed,
         })
     }
 
@@ -2302,7 +2323,7 @@ mod tests {
         let r = model.recalibrate(&real).unwrap();
         assert_eq!(r.examples, 40);
         assert!(r.temperature_after < r.temperature_before, "{r:?}");
-        assert!(r.ece_after < r.ece_before, "{r:?}");
+        assert!(r.ece_after < r.ece_before && r.changed, "{r:?}");
         assert_eq!(model.header().temperature, r.temperature_after);
         for e in toy() {
             assert_eq!(model.best(&e.text), before.best(&e.text), "{}", e.text);

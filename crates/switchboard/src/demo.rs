@@ -301,7 +301,7 @@ pub async fn wire_run(
 ) -> anyhow::Result<MoreChannels> {
     let api = Api { http, base, token };
     let listed = api
-        .call(reqwest::Method::GET, "/channels?limit=200", Value::Null)
+        .call(reqwest::Method::GET, "/channels", Value::Null)
         .await?;
     let items = listed["items"].as_array().cloned().unwrap_or_default();
     for c in &items {
@@ -379,7 +379,7 @@ pub async fn webhook_with_new_secret(
 ) -> anyhow::Result<Option<DemoChannel>> {
     let api = Api { http, base, token };
     let listed = api
-        .call(reqwest::Method::GET, "/channels?limit=200", Value::Null)
+        .call(reqwest::Method::GET, "/channels", Value::Null)
         .await?;
     let Some(id) = listed["items"]
         .as_array()

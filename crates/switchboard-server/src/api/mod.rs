@@ -34,7 +34,7 @@ use tower_http::trace::TraceLayer;
 /// The OpenAPI 3.1 description of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// `?limit=&cursor=` on every list.
+/// `?limit=&cursor=` on every list that comes a page at a time.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
@@ -213,6 +213,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/audit", get(directory::audit))
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi))
+        .route_layer(axum::middleware::from_fn(refuse_undeclared_query))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
@@ -248,6 +249,60 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
             tracing::info_span!("http", method = %req.method(), path)
         }))
         .with_state(state)
+}
+
+/// The operations (`GET /api/v1/models`) whose OpenAPI entry declares no query parameter.
+fn takes_no_query() -> &'static std::collections::HashSet<String> {
+    static NONE: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NONE.get_or_init(|| {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+        let declared = |p: &serde_json::Value| {
+            let p = match p["$ref"].as_str() {
+                Some(r) => &doc["components"]["parameters"][r.rsplit('/').next().unwrap_or("")],
+                None => p,
+            };
+            p["in"] == "query"
+        };
+        let mut none = std::collections::HashSet::new();
+        for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let params = op["parameters"].as_array().into_iter().flatten();
+                if !params.clone().any(declared) {
+                    none.insert(format!("{} {path}", method.to_ascii_uppercase()));
+                }
+            }
+        }
+        none
+    })
+}
+
+/// A query parameter on an endpoint that takes none is refused (400 `invalid_field`, naming
+/// it), as the endpoints that take some refuse the ones they do not know: a typo never
+/// silently does something else.
+async fn refuse_undeclared_query(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let query = req.uri().query().filter(|q| !q.is_empty());
+    if let (Some(query), Some(path)) = (query, req.extensions().get::<MatchedPath>())
+        && takes_no_query().contains(&format!("{} {}", req.method(), path.as_str()))
+    {
+        let first = query.split('&').next().unwrap_or(query);
+        let name: String = first
+            .split('=')
+            .next()
+            .unwrap_or(first)
+            .chars()
+            .take(60)
+            .collect();
+        return ApiError::invalid_field(
+            &name,
+            "there is no such parameter (this endpoint takes none)",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {

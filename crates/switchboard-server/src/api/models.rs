@@ -332,13 +332,28 @@ pub async fn train(
     Allowed(caller, _): Allowed<need::ManageRouting>,
     Path(kind): Path<String>,
     crate::error::Query(q): crate::error::Query<TrainQuery>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
     let body = file_body(body, "a training file")?;
-    let format =
-        switchboard_understand::examples::Format::parse(q.format.as_deref().unwrap_or("csv"))
-            .map_err(|e| ApiError::invalid_field("format", e))?;
+    // `?format=` says; else a JSON Lines content type does; else CSV.
+    let jsonl_body = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "application/x-ndjson" | "application/jsonl" | "application/json-lines"
+            )
+        });
+    let format = q
+        .format
+        .as_deref()
+        .unwrap_or(if jsonl_body { "jsonl" } else { "csv" });
+    let format = switchboard_understand::examples::Format::parse(format)
+        .map_err(|e| ApiError::invalid_field("format", e))?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

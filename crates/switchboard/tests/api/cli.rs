@@ -1034,7 +1034,7 @@ fn the_demo_takes_mail_and_chat_and_shows_live_traffic() {
             }
             async move { Answer::read(req.send().await.expect("request")).await }
         };
-        let channels = call(reqwest::Method::GET, "/channels?limit=100", None).await;
+        let channels = call(reqwest::Method::GET, "/channels", None).await;
         let items = channels.json["items"].as_array().expect("channels").clone();
         let mut kinds: Vec<&str> = items.iter().filter_map(|c| c["kind"].as_str()).collect();
         kinds.sort();

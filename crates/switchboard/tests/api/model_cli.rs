@@ -617,7 +617,25 @@ fn calibrate_writes_a_model_with_the_same_labels_and_refuses_too_few_examples() 
             p(out),
         ])
     };
+    // The examples it was trained on, all right with room to spare, show nothing about how
+    // sure it should be: refused, nothing written.
     let out = run_calibrate(&data, &calibrated);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("right on 24 of these 24"), "{err}");
+    assert!(!calibrated.exists());
+    // Examples it has not seen, some of them hard, are what calibrating is for.
+    let held_out = dir.path().join("held-out.csv");
+    let mut csv = String::from("text,category\n");
+    for i in 0..8 {
+        csv.push_str(&format!("is the card on its way yet {i},card_arrival\n"));
+        csv.push_str(&format!("I was charged twice so give it back {i},refund\n"));
+        csv.push_str(&format!("what do I pay for euros {i},exchange_rate\n"));
+    }
+    csv.push_str("the card payment abroad in dollars,refund\n");
+    csv.push_str("my money for the card never came,exchange_rate\n");
+    std::fs::write(&held_out, csv).unwrap();
+    let out = run_calibrate(&held_out, &calibrated);
     assert!(
         out.status.success(),
         "{}",
@@ -625,8 +643,14 @@ fn calibrate_writes_a_model_with_the_same_labels_and_refuses_too_few_examples() 
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &report["calibration"];
-    assert_eq!(c["examples"], 24, "{report}");
+    assert_eq!(c["examples"], 26, "{report}");
     assert!(c["temperature_after"].as_f64().unwrap() > 0.0, "{report}");
+    // A fit is kept only if it lowers the calibration error on these examples.
+    assert_eq!(
+        c["changed"] == true,
+        c["temperature_after"] != c["temperature_before"],
+        "{report}"
+    );
     assert!(
         c["ece_after"].as_f64().unwrap() <= c["ece_before"].as_f64().unwrap() + 1e-6,
         "{report}"

@@ -214,6 +214,42 @@ async fn query_errors_name_the_parameter() {
         .get("/api/v1/stream?last_event_id=abc", &app.admin)
         .await;
     assert_field(&a, 400, "invalid_field", "last_event_id");
+
+    // An endpoint that takes no parameters refuses any, naming it, and does nothing.
+    let a = app.get("/api/v1/models?foo=1", &app.admin).await;
+    assert_field(&a, 400, "invalid_field", "foo");
+    assert_eq!(
+        a.json["detail"], "foo: there is no such parameter (this endpoint takes none)",
+        "{}",
+        a.text
+    );
+    let a = app
+        .post(
+            "/api/v1/analyze?evidence=5",
+            &app.agent,
+            &json!({"text": "hello"}),
+        )
+        .await;
+    assert_field(&a, 400, "invalid_field", "evidence");
+    let a = app
+        .post(
+            "/api/v1/teams?dry_run=true",
+            &app.admin,
+            &json!({"name": "Ops"}),
+        )
+        .await;
+    assert_field(&a, 400, "invalid_field", "dry_run");
+    let teams = app.get("/api/v1/teams", &app.admin).await;
+    assert!(!teams.text.contains("\"Ops\""), "{}", teams.text);
+    // An empty query is no parameter; declared ones still work.
+    assert_eq!(
+        app.get("/api/v1/models?", &app.admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/cases?limit=5", &app.admin).await.status,
+        StatusCode::OK
+    );
 }
 
 // ----- 6. Field on 409 / 422 ---------------------------------------------------------------
