@@ -248,6 +248,21 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object",
         ));
     }
+    // A field given twice would silently be the last one: refused, by its path.
+    if let Err(e) = serde_path_to_error::deserialize::<_, Unique>(
+        &mut serde_json::Deserializer::from_slice(bytes),
+    ) {
+        let path = e.path().to_string();
+        let field = match quoted_after(&e.inner().to_string(), "field `") {
+            Some(name) if path == "." => name,
+            Some(name) => format!("{path}.{name}"),
+            None => path,
+        };
+        return Err(ApiError::invalid_field(
+            &field,
+            "is given twice; send it once",
+        ));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let why = e.inner().to_string();
@@ -269,6 +284,59 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::invalid_field(&field, body_error_in_words(&why))
         }
     })
+}
+
+/// Any JSON value, refusing an object that has the same key twice (`{"a":1,"a":2}`, which a
+/// `Value` would keep as its last).
+struct Unique;
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            map.next_value::<Unique>()?;
+            seen.insert(key);
+        }
+        Ok(Unique)
+    }
 }
 
 /// serde's "missing field `label`" and "unknown field `why`, expected `label`" in words a
@@ -355,5 +423,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             }
             Err(e) => Err(ApiError::bad_request("invalid_query", e.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        label: String,
+        #[serde(default)]
+        then: serde_json::Value,
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused_by_its_path() {
+        let e = parse_body::<Body>(br#"{"label":"negative","label":"positive"}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("label"), "{e:?}");
+        assert_eq!(e.detail, "label: is given twice; send it once");
+        let e = parse_body::<Body>(br#"{"label":"a","then":{"x":[1,{"y":1,"y":2}]}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("then.x[1].y"), "{e:?}");
+        // The same key in different objects is no repeat.
+        let ok = parse_body::<Body>(br#"{"label":"a","then":[{"y":1},{"y":2}]}"#).unwrap();
+        assert_eq!(ok.label, "a");
     }
 }
