@@ -321,7 +321,14 @@ fn list(
         section.cases aria-label="Cases" {
             @for p in problems { p.error role="alert" { (p) } }
             @if rows.is_empty() && problems.is_empty() {
-                p.empty { @if q.q.trim().is_empty() { "Nothing here. " } @else { "No case matches. " } }
+                p.empty { @if q.q.trim().is_empty() { "Nothing here. " } @else { "No case in this queue matches. " } }
+                // A search looks in one queue: offer the wider ones, with the same filters.
+                @if !q.q.trim().is_empty() && current != "active" && current != "done" {
+                    p.hint #search-wider {
+                        "Search " a href=(queue_href("active", q)) { "all active cases" }
+                        " or " a href=(queue_href("done", q)) { "resolved ones" } "."
+                    }
+                }
             }
             @if paging.capped {
                 p.hint { "Showing the cases of the " (SEARCH_HITS) " best-matching messages: add words to narrow the search." }

@@ -509,6 +509,17 @@ async fn the_inbox_pages_through_a_long_queue() {
     let found = get("/inbox?queue=active&q=parcel").await;
     assert_eq!(rows(&found.text), 29);
     assert!(next(&found.text).is_none());
+    assert!(!found.text.contains("search-wider"));
+    // Nothing in one's own queue: the same search in the wider ones is a click away.
+    let mine = get("/inbox?queue=mine&q=parcel").await;
+    assert_eq!(rows(&mine.text), 0);
+    assert!(mine.text.contains("No case in this queue matches"));
+    assert!(
+        mine.text
+            .contains("href=\"/inbox?queue=active&amp;q=parcel\">all active cases"),
+        "{}",
+        mine.text
+    );
     let bad = get("/inbox?queue=active&before=nonsense").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("That page does not exist"));
