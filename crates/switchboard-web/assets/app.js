@@ -53,8 +53,11 @@
         continue;
       }
       const value = values[0];
-      if (field && field.dataset && field.dataset.optional === "unchanged" && value === field.defaultValue) continue;
-      if (value === "") continue;
+      const unchangedOptional = field && field.dataset && field.dataset.optional === "unchanged";
+      if (unchangedOptional && value === field.defaultValue) continue;
+      // An optional field emptied on purpose is sent empty (the server says what it needs),
+      // never dropped: dropped, it would mean "as it was".
+      if (value === "" && !unchangedOptional) continue;
       if (type === "bool") out[name] = true;
       else if (type === "list") out[name] = value.split(",").map((s) => s.trim()).filter(Boolean);
       else if (type === "json") {

@@ -30,7 +30,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                         a href={"/cases/" (m.case_id)} { "its case" } }
                     form data-api={"/api/v1/messages/" (m.id) "/approve"} data-after="reload" {
                         label for={"text-" (m.id)} { "The reply (edit it before approving if needed)" }
-                        textarea id={"text-" (m.id)} name="text" rows="3" data-optional="unchanged" { (m.text) }
+                        textarea id={"text-" (m.id)} name="text" rows="3" required data-optional="unchanged" { (m.text) }
                         div.form-error role="alert" {}
                         button.primary type="submit" { "Approve and send" }
                     }

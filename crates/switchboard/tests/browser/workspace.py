@@ -163,6 +163,17 @@ try:
     say(f"HOME {driver.current_url.replace(base, '')}")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
     shot("07-approvals")
+    # An emptied reply is not "approved as written": the form will not send it.
+    box = driver.find_element(By.CSS_SELECTOR, "#approvals .approval textarea")
+    box.clear()
+    driver.find_element(By.CSS_SELECTOR, "#approvals .approval button.primary").click()
+    time.sleep(0.5)
+    kept = bool(driver.find_elements(By.CSS_SELECTOR, "#approvals .approval")) and driver.execute_script(
+        "return document.querySelector('#approvals .approval textarea').matches(':invalid')"
+    )
+    say(f"EMPTIED_NOT_SENT {kept}")
+    driver.refresh()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
     driver.find_element(By.CSS_SELECTOR, "#approvals .approval button.primary").click()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
     say("APPROVED")
