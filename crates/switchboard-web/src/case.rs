@@ -363,6 +363,10 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
                                 option value="canned" { "as a canned response" }
                             }
                         }
+                        " "
+                        label { span.visually-hidden { "Title" }
+                            input name="title" maxlength="200" placeholder="Title (default: the customer's question)";
+                        }
                         " " button type="submit" { "Save to knowledge base" }
                         " " span.form-done role="status" {}
                         span.form-error role="alert" {}

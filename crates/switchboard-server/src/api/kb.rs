@@ -466,6 +466,52 @@ fn shortened(s: &str, max: usize) -> String {
 /// `POST /messages/{id}/promote`: an agent's answer becomes an article (the question it
 /// answered as its first phrasing, the case's purpose, team and the question's intent) or a
 /// canned response, in one step. The entry is then edited like any other.
+/// The customer's question an answer answers: of the customer's messages since the reply
+/// before it (up to the one it replied to, when it names one, which is their latest), the
+/// last that asks (a `?`), else the longest ("Do students get a discount?", not the "thx!"
+/// after it).
+fn question_answered<'a>(
+    messages: &'a [switchboard_store::Message],
+    answer: &switchboard_store::Message,
+) -> Option<&'a switchboard_store::Message> {
+    let until = answer
+        .in_reply_to
+        .and_then(|q| messages.iter().find(|m| m.id == q))
+        .map_or(answer.created_at, |q| q.created_at);
+    let before: Vec<_> = messages
+        .iter()
+        .filter(|m| m.created_at <= until && m.id != answer.id)
+        .collect();
+    let since = before
+        .iter()
+        .rposition(|m| m.direction == Direction::Outbound)
+        .map_or(0, |i| i + 1);
+    let asked: Vec<_> = before[since..]
+        .iter()
+        .copied()
+        .filter(|m| m.direction == Direction::Inbound && !m.text.trim().is_empty())
+        .collect();
+    asked
+        .iter()
+        .rev()
+        .find(|m| m.text.contains('?'))
+        .or_else(|| {
+            asked
+                .iter()
+                .rev()
+                .max_by_key(|m| m.text.split_whitespace().count())
+        })
+        .copied()
+        // None since the last reply: the customer's last message before it, as before.
+        .or_else(|| {
+            before
+                .iter()
+                .rev()
+                .find(|m| m.direction == Direction::Inbound)
+                .copied()
+        })
+}
+
 pub async fn promote(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::WorkCases>,
@@ -486,14 +532,7 @@ pub async fn promote(
         ));
     }
     let detail = state.store.case(answer.case_id).await?;
-    // The question: the message it answered, else the customer's last one before it.
-    let question = detail.messages.iter().rfind(|m| {
-        m.direction == Direction::Inbound
-            && match answer.in_reply_to {
-                Some(q) => m.id == q,
-                None => m.created_at <= answer.created_at,
-            }
-    });
+    let question = question_answered(&detail.messages, &answer);
     let (kind, doc) = match p.as_kind.as_str() {
         "article" => {
             let question_text = question.map(|q| q.text.clone()).unwrap_or_default();
@@ -516,9 +555,11 @@ pub async fn promote(
             )
         }
         "canned" => {
+            // The case page's one box is a title; for a canned response it is the name.
             let name = p
                 .name
                 .clone()
+                .or_else(|| p.title.clone())
                 .unwrap_or_else(|| shortened(&answer.text, 60));
             (
                 KbKind::Canned,
@@ -575,10 +616,15 @@ pub async fn gaps(
     let since = switchboard_core::Timestamp::from_unix_micros(
         now.as_unix_micros() - days * 86_400 * 1_000_000,
     );
-    let questions = state
+    let mut questions = state
         .store
         .questions_since(purpose, since, GAP_WINDOW)
         .await?;
+    // Thanks and greetings ("thx!", "hi there") ask nothing: a message counts when it asks
+    // (a `?`) or carries two words or more that retrieval reads.
+    questions.retain(|q| {
+        q.text.contains('?') || switchboard_understand::retrieve::terms(&q.text).len() >= 2
+    });
     let articles: Vec<KbItem> = state.store.kb_items(KbKind::Article, false).await?;
     let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();

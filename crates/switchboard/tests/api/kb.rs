@@ -381,6 +381,11 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
         .await
         .assert_problem(400, "invalid_field");
 
+    // The customer thanks ahead of the answer; the question is still what the article is.
+    app.deliver(&ch, &message("p-1b", "conv-p-1", "p-1", "thx!"))
+        .await;
+    app.wait_for_message("p-1b").await;
+
     // The agent's answer becomes an article in one step.
     let case_id = case["id"].as_str().expect("case");
     let reply = app
@@ -446,6 +451,17 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
     // Now the knowledge base answers them.
     let after = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
     assert!(gap_count(&after.json) < 3, "{}", after.text);
+
+    // A title of one's own, from the case page's box.
+    let titled = app
+        .post(
+            &format!("/api/v1/messages/{reply_id}/promote"),
+            &app.agent,
+            &json!({"as": "article", "title": "Visitor parking"}),
+        )
+        .await;
+    assert_eq!(titled.status, StatusCode::CREATED, "{}", titled.text);
+    assert_eq!(titled.json["title"], "Visitor parking");
 }
 
 #[tokio::test]
