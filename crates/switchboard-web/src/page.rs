@@ -132,6 +132,8 @@ pub fn shell(v: &Viewer, current: Section, title: &str, body: Markup) -> Markup 
                 meta name="referrer" content="same-origin";
                 title { (title) " · Switchboard" }
                 link rel="stylesheet" href=(crate::assets::CSS_URL);
+                // No icon to fetch (a browser asks for /favicon.ico otherwise, a 404 each page).
+                link rel="icon" href="data:,";
                 script src=(crate::assets::JS_URL) defer {}
             }
             body data-user=(v.id) data-role=(v.role.as_str()) {
@@ -164,6 +166,8 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Switchboard" }
                 link rel="stylesheet" href=(crate::assets::CSS_URL);
+                // No icon to fetch (a browser asks for /favicon.ico otherwise, a 404 each page).
+                link rel="icon" href="data:,";
             }
             body.bare { main #main { (body) } }
         }

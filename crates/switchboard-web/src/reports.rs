@@ -229,7 +229,8 @@ pub async fn page(
             button type="submit" { "Show" }
         }
         @if let Some((field, detail)) = &problem {
-            p.error role="alert" { (field) ": " (detail) }
+            // The detail names the field already ("tz: …").
+            p.error role="alert" data-field=(field) { (detail) }
         } @else {
             p { a href={"/api/v1/reports/kpis?" (query)} download="kpis.csv" { "Download as CSV" }
                 " · every definition: docs/REPORTS.md" }

@@ -305,16 +305,55 @@ async fn refuse_undeclared_query(
     next.run(req).await
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("route")
+async fn not_found(req: Request) -> axum::response::Response {
+    if wants_page(&req) {
+        return page(StatusCode::NOT_FOUND, "There is no page at this address.");
+    }
+    ApiError::not_found("route").into_response()
 }
 
-async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+async fn method_not_allowed(req: Request) -> axum::response::Response {
+    if wants_page(&req) {
+        return page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This page cannot be opened from the address bar; use its button or link.",
+        );
+    }
+    let method = req.method();
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!("{method} is not allowed here; see /api/v1/openapi.json"),
     )
+    .into_response()
+}
+
+/// A browser opening an address outside the API (it accepts HTML): it gets a page, not JSON.
+fn wants_page(req: &Request) -> bool {
+    // Inside the nested API router the path has lost its `/api/v1`.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri().path(), |u| u.0.path());
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    html && !path.starts_with("/api/") && !path.starts_with("/hooks/")
+}
+
+/// A plain error page with a way back (the workspace's pages have their own; these are the
+/// addresses none of them answers).
+fn page(status: StatusCode, message: &str) -> axum::response::Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{reason} · Switchboard</title></head><body><main><h1>{reason}</h1>\
+         <p>{message}</p><p><a href=\"/\">Back to Switchboard</a></p></main></body></html>"
+    );
+    (status, axum::response::Html(body)).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {

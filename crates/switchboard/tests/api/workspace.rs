@@ -10,7 +10,7 @@
 use crate::browser::{Lines, available, run_script, shots_dir};
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const PLAYBOOK: &str = r#"
 [[team]]
@@ -236,6 +236,28 @@ async fn pages_need_a_session_and_the_right_role() {
         r.headers()["location"],
         "/login?next=%2Finbox%3Fqueue%3Dactive"
     );
+    // An address no page answers: a browser gets a page with a way back, a program JSON.
+    let browse = |path: &str, accept: &str| {
+        http.get(app.url(path))
+            .header("Accept", accept.to_owned())
+            .send()
+    };
+    let r = browse("/admin/nope", "text/html,application/xhtml+xml")
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("There is no page at this address") && html.contains("href=\"/\""));
+    let r = browse("/admin/nope", "application/json")
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found");
+    let r = browse("/api/v1/nope", "text/html").await.expect("get");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found");
+    let r = browse("/logout", "text/html").await.expect("get");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.text().await.unwrap().contains("use its button or link"));
     let agent = app.person("ann", "agent").await;
     let page = |path: &str, cookie: String| {
         let http = http.clone();
@@ -403,7 +425,11 @@ async fn pages_need_a_session_and_the_right_role() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, html) = page("/reports?tz=Mars%2FOlympus", boss.cookie.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(html.contains("tz: "), "{html}");
+    assert!(
+        html.contains("tz: &quot;Mars/Olympus&quot; is not"),
+        "{html}"
+    );
+    assert!(!html.contains("tz: tz:"), "the field is named once: {html}");
     assert!(!html.contains("id=\"kpis\""), "{html}");
 
     // Logging out needs the page's CSRF token; a forged form changes nothing.
