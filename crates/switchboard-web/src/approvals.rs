@@ -6,7 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use switchboard_core::{Permission, Role};
+use switchboard_core::{Direction, Permission, Role};
+
+/// How many replies, from the top of the queue, are shown with what they answer.
+const CONTEXT: usize = 50;
 use switchboard_server::AppState;
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
@@ -19,6 +22,44 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Err(e) => return crate::page::store_error(e, "approvals"),
     };
     let now = state.clock.now();
+    let channels = match state.store.list_channels().await {
+        Ok(c) => c,
+        Err(e) => return crate::page::store_error(e, "channels"),
+    };
+    // What each reply answers, where, and whether in public (the first ones: a long queue
+    // is worked from the top).
+    let mut context = std::collections::HashMap::new();
+    for m in items.iter().take(CONTEXT) {
+        let detail = match state.store.case(m.case_id).await {
+            Ok(d) => d,
+            Err(e) => return crate::page::store_error(e, "case"),
+        };
+        let asked = detail
+            .messages
+            .iter()
+            .filter(|q| q.direction == Direction::Inbound)
+            .rfind(|q| match m.in_reply_to {
+                Some(id) => q.id == id,
+                None => q.created_at <= m.created_at,
+            })
+            .map(|q| {
+                (
+                    q.author
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "The customer".into()),
+                    q.text.clone(),
+                )
+            });
+        let channel = channels
+            .iter()
+            .find(|c| c.id == detail.case.channel_id)
+            .map(|c| format!("{} ({})", c.name, c.kind));
+        context.insert(
+            m.id,
+            (asked, channel, detail.case.public && !m.private_reply),
+        );
+    }
     let body = html! {
         h1 { "Waiting for approval" span.count { (items.len()) } }
         @if items.is_empty() { p.empty { "Nothing is waiting for you." } }
@@ -27,7 +68,15 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 li.approval data-message=(m.id) {
                     p.meta { "Reply by " strong { (m.author.name.clone().unwrap_or_default()) } " "
                         (ago(now, m.created_at)) " on "
-                        a href={"/cases/" (m.case_id)} { "its case" } }
+                        a href={"/cases/" (m.case_id)} { "its case" }
+                        @if let Some((_, channel, public)) = context.get(&m.id) {
+                            @if let Some(channel) = channel { " · " (channel) }
+                            " · " @if *public { strong.public { "public: everyone sees it" } } @else { "private" }
+                        }
+                    }
+                    @if let Some((Some((who, text)), _, _)) = context.get(&m.id) {
+                        blockquote.asked { span.who { (who) " wrote:" } " " (text) }
+                    }
                     form data-api={"/api/v1/messages/" (m.id) "/approve"} data-after="reload" {
                         label for={"text-" (m.id)} { "The reply (edit it before approving if needed)" }
                         textarea id={"text-" (m.id)} name="text" rows="3" required data-optional="unchanged" { (m.text) }

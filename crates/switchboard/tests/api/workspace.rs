@@ -145,6 +145,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         "HOME /approvals",
         "a reviewer starts with approvals"
     );
+    assert_eq!(expect("APPROVAL_CONTEXT").await, "APPROVAL_CONTEXT True");
     assert_eq!(expect("EMPTIED_NOT_SENT").await, "EMPTIED_NOT_SENT True");
     assert_eq!(partner.received().len(), 1, "an emptied reply is not sent");
     expect("APPROVED").await;

@@ -163,6 +163,9 @@ try:
     say(f"HOME {driver.current_url.replace(base, '')}")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals .approval"))
     shot("07-approvals")
+    # The reviewer sees what the reply answers, where, and that it is public.
+    card = driver.find_element(By.CSS_SELECTOR, "#approvals .approval").text
+    say(f"APPROVAL_CONTEXT {'Bo Public wrote: @lakeside great game last night!' in card and 'public: everyone sees it' in card}")
     # An emptied reply is not "approved as written": the form will not send it.
     box = driver.find_element(By.CSS_SELECTOR, "#approvals .approval textarea")
     box.clear()
