@@ -125,6 +125,42 @@
           }
         }
         say(done ? done.textContent : "Sent.");
+      } else if (after === "expert" || after === "channel") {
+        // What to do next, in words, with the link or the one-time secret to copy.
+        const box = $(".form-done", form);
+        const d = r.data || {};
+        const line = (label, value, href) => {
+          const p = document.createElement("p");
+          p.append(`${label} `);
+          const v = document.createElement(href ? "a" : "code");
+          if (href) v.href = value;
+          v.textContent = value;
+          p.append(v);
+          return p;
+        };
+        if (box) {
+          box.textContent = "";
+          if (after === "expert") {
+            if (d.mailed) {
+              box.append(`Sent: ${d.link && d.link.email ? d.link.email : "the expert"} has the link by e-mail.`);
+            } else {
+              box.append(`Not mailed${d.mail_error ? ` (${d.mail_error})` : ""}: send them this link yourself.`);
+              box.append(line("Link:", d.url, true));
+            }
+            form.reset();
+          } else {
+            box.append(`Connected "${d.name || "the channel"}".`);
+            if (d.webhook_url) box.append(line("Webhook URL to give the provider:", d.webhook_url));
+            if (d.secret) box.append(line("Signing secret (shown only now; copy it):", d.secret));
+            const again = document.createElement("a");
+            again.href = window.location.pathname;
+            again.textContent = "Show it in the list";
+            const p = document.createElement("p");
+            p.append(again);
+            box.append(p);
+          }
+        }
+        say(box ? box.textContent : "Done.");
       } else if (after === "open" && r.data && r.data.id) {
         window.location.assign(`/cases/${r.data.id}`);
       } else {

@@ -81,23 +81,23 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
             p.hint { "A test message comes from a made-up customer through the same path as a provider's: it is understood, routed by the playbook and filed on a case, so you see where this channel's messages go. It is a real case (it counts in reports); replies to it are not sent anywhere. To check the provider itself, send a real message there and watch \"Last heard\"." }
             details.box #connect {
                 summary { "Connect a channel" }
-                form data-api="/api/v1/channels" data-after="show" {
+                form data-api="/api/v1/channels" data-after="channel" {
                     ol.steps {
-                        li { label for="ch-kind" { "1. What to connect" }
+                        li { label for="ch-kind" { "What to connect" }
                             select #ch-kind name="kind" required { @for (k, label) in KINDS { option value=(k) { (label) } } } }
-                        li { label for="ch-name" { "2. A name your team will recognise" }
+                        li { label for="ch-name" { "A name your team will recognise" }
                             input #ch-name name="name" required placeholder="Support on WhatsApp"; }
-                        li { label for="ch-config" { "3. Settings from the provider (JSON: page_id, phone_number_id, account_sid, api_base…)" }
+                        li { label for="ch-config" { "Settings from the provider (JSON: page_id, phone_number_id, account_sid, api_base…)" }
                             textarea #ch-config name="config" data-type="json" rows="3" placeholder="{}" {} }
-                        li { label for="ch-credentials" { "4. Secrets from the provider (JSON: app_secret, access_token, auth_token…) — sealed, never shown again" }
+                        li { label for="ch-credentials" { "Secrets from the provider (JSON: app_secret, access_token, auth_token…) — sealed, never shown again" }
                             textarea #ch-credentials name="credentials" data-type="json" rows="3" placeholder="{}" {} }
                         li { label for="ch-outbound" { "Or, for a generic webhook: where replies are posted" }
                             input #ch-outbound name="outbound_url" type="url" placeholder="https://example.com/switchboard"; }
-                        li { "5. Connect, then paste the webhook URL shown at the provider and send a test message: it appears in the inbox." }
+                        li { "Connect, then paste the webhook URL shown at the provider and send a test message: it appears in the inbox." }
                     }
                     div.form-error role="alert" {}
                     button.primary type="submit" { "Connect" }
-                    pre.result aria-live="polite" {}
+                    div.form-done #connect-result role="status" {}
                 }
             }
         }

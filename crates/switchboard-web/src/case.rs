@@ -485,7 +485,7 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                     div.form-error role="alert" {}
                     button.primary type="submit" { "Transfer" }
                 }
-                form #expert-form data-api={(api) "/experts"} data-after="show" {
+                form #expert-form data-api={(api) "/experts"} data-after="expert" {
                     h3 { "Ask an outside expert" }
                     label for="expert-email" { "Their e-mail" }
                     input #expert-email name="email" type="email" required;
@@ -496,7 +496,7 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                     div.form-error role="alert" {}
                     button type="submit" { "Send the link" }
                     p.hint { "Without a mail relay the link is shown here: pass it on yourself." }
-                    pre.result #expert-result aria-live="polite" {}
+                    div.form-done #expert-result role="status" {}
                 }
             }
         }

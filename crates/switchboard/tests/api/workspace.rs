@@ -117,7 +117,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         expect("KEPT").await,
         "KEPT dean@college.example open=True question=Can visitors bring umbrellas?"
     );
-    expect("EXPERT_LINK").await;
+    assert_eq!(expect("EXPERT_LINK").await, "EXPERT_LINK True");
     assert_eq!(expect("EXPERT_BACK").await, "EXPERT_BACK True");
     assert_eq!(expect("CORRECTED").await, "CORRECTED True");
     for (kind, label) in [
@@ -191,6 +191,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         "the dashboard's counts are the store's"
     );
     assert_eq!(expect("TEST_MESSAGE").await, "TEST_MESSAGE True True");
+    assert_eq!(expect("CONNECTED").await, "CONNECTED True");
     assert_eq!(expect("SIMULATED").await, "SIMULATED True");
     let refused = expect("CHECK_REFUSED").await;
     assert!(refused.contains("2:8: invalid type"), "{refused}");
