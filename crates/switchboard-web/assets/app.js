@@ -94,6 +94,9 @@
     const method = (submitter && submitter.dataset.method) || form.dataset.method || "POST";
     if (submitter) submitter.disabled = true;
     form.setAttribute("aria-busy", "true");
+    // What the last try said goes: an old "Done." or a stale result never sits beside a new
+    // answer (the playbook's "valid": true next to a failed check).
+    $$(".form-done, pre.result", form).forEach((el) => { el.textContent = ""; });
     try {
       const r = await api(method, url, req.body);
       if (!r.ok) { showError(form, r.data); return; }

@@ -86,6 +86,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 .iter()
                 .find_map(|i| i.name.clone().or_else(|| i.handle.clone()))
         })
+        // As the inbox names them: by their id on the channel when it is all there is.
+        .or_else(|| contact.identities.first().map(|i| i.external_id.clone()))
         .unwrap_or_else(|| "Unknown".to_owned());
     let purposes: Vec<(String, String)> = purposes
         .into_iter()
@@ -97,6 +99,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         teams: &teams,
         users: &users,
         channels: &channel_kinds,
+        contact: &contact_name,
     };
     let c = &detail.case;
     let kind = channel_kinds
@@ -145,6 +148,8 @@ struct Ctx<'a> {
     teams: &'a [(TeamId, String)],
     users: &'a [(UserId, String, bool)],
     channels: &'a HashMap<ChannelId, (String, String)>,
+    /// What the case's contact is called (their nameless messages say it too).
+    contact: &'a str,
 }
 
 impl Ctx<'_> {
@@ -320,11 +325,13 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
         .channels
         .get(&m.channel_id)
         .map_or(("", ""), |(k, n)| (k.as_str(), n.as_str()));
-    let who = m
-        .author
-        .name
-        .clone()
-        .unwrap_or_else(|| m.author.kind.clone());
+    let who = m.author.name.clone().unwrap_or_else(|| {
+        if m.author.kind == "contact" {
+            ctx.contact.to_owned()
+        } else {
+            m.author.kind.clone()
+        }
+    });
     let dir = m.direction.as_str();
     html! {
         li class={"msg " (dir) @if !here { " elsewhere" }} data-message=(m.id) {

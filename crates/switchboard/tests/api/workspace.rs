@@ -554,3 +554,39 @@ async fn the_inbox_pages_through_a_long_queue() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("That page does not exist"));
 }
+
+/// A customer with no name is called the same on the case page as in the inbox: by their id
+/// on the channel, in the header and on their messages.
+#[tokio::test]
+async fn a_nameless_customer_is_named_alike_everywhere() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    let body = json!({"id": "n-1", "conversation": "c-n1", "from": {"id": "PSID-317"},
+        "text": "where is my order"});
+    app.deliver(&ch, &body.to_string()).await;
+    let case = app.wait_for_message("n-1").await;
+    let ada = app.person("ada", "agent").await;
+    let get = |path: String| {
+        let (app, cookie) = (&app, ada.cookie.clone());
+        async move {
+            app.http
+                .get(app.url(&path))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    let inbox = get("/inbox?queue=active".into()).await;
+    assert!(inbox.contains("<strong>PSID-317</strong>"), "{inbox}");
+    let page = get(format!("/cases/{}", case["id"].as_str().unwrap())).await;
+    assert!(!page.contains("Unknown"), "{page}");
+    assert!(page.contains("Case · PSID-317"), "{page}");
+    let h1 = &page[page.find("<h1").unwrap()..];
+    assert!(h1[..h1.find("</h1>").unwrap()].contains("PSID-317"), "{h1}");
+    let timeline = &page[page.find("id=\"timeline\"").unwrap()..];
+    assert!(timeline.contains("PSID-317"), "{timeline}");
+}
