@@ -206,6 +206,18 @@ pub(crate) fn transfer(
             if !active {
                 return Err(StoreError::Invalid(format!("no active user with id {u}")));
             }
+            // A reviewer approves replies; a case handed to one would sit with no one to
+            // answer it.
+            let role = c.query_one(
+                "SELECT role FROM users WHERE id = $1",
+                params![u.to_string()],
+            )?;
+            if role.text_ref(0)? == "reviewer" {
+                return Err(StoreError::Invalid(format!(
+                    "no active user with id {u} who works cases: reviewers approve replies, \
+                     they do not answer cases"
+                )));
+            }
             Some(u)
         }
         None => match (team, to_team) {

@@ -71,7 +71,12 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
     let teams: Vec<(TeamId, String)> = teams.into_iter().map(|t| (t.id, t.name)).collect();
     let users: Vec<(UserId, String, bool)> = users
         .into_iter()
-        .map(|u| (u.id, u.display_name, u.active))
+        // Whether a case can be handed to them: active, and not a reviewer (who only
+        // approves replies).
+        .map(|u| {
+            let works = u.active && u.role != switchboard_core::Role::Reviewer;
+            (u.id, u.display_name, works)
+        })
         .collect();
     let channel_kinds: HashMap<ChannelId, (String, String)> = channels
         .into_iter()
@@ -146,6 +151,7 @@ struct Ctx<'a> {
     v: &'a Viewer,
     now: Timestamp,
     teams: &'a [(TeamId, String)],
+    /// Everyone, by name, and whether a case can be handed to them.
     users: &'a [(UserId, String, bool)],
     channels: &'a HashMap<ChannelId, (String, String)>,
     /// What the case's contact is called (their nameless messages say it too).
@@ -485,7 +491,7 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                     label for="transfer-person" { "Person" }
                     select #transfer-person name="assignee" {
                         option value="" { "Anyone (the team's strategy picks)" }
-                        @for (id, name, active) in ctx.users { @if *active { option value=(id) { (name) } } }
+                        @for (id, name, works) in ctx.users { @if *works { option value=(id) { (name) } } }
                     }
                     label for="transfer-reason" { "Reason" }
                     input #transfer-reason name="reason" required;

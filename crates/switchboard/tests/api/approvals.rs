@@ -328,9 +328,15 @@ async fn transfers_move_the_case_with_its_history_and_a_reason() {
     )
     .await;
     let path = format!("/api/v1/cases/{case}/transfer");
+    let rita = person(&app, "rita", "reviewer").await;
 
-    // Bad input changes nothing.
-    let cases: [(Value, u16, &str); 5] = [
+    // Bad input changes nothing; a reviewer, who only approves replies, is not handed a case.
+    let cases: [(Value, u16, &str); 6] = [
+        (
+            json!({"team": support, "assignee": rita.id, "reason": "why"}),
+            422,
+            "assignee",
+        ),
         (json!({"team": support}), 400, "reason"),
         (json!({"team": support, "reason": ""}), 400, "reason"),
         (json!({"reason": "why"}), 400, "team"),
