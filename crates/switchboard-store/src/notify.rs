@@ -14,7 +14,8 @@ pub struct Notification {
     pub id: NotificationId,
     pub user_id: UserId,
     /// `sla.warning`, `sla.breached`, `expert.answered`, `expert.late`, `case.escalated`,
-    /// `mention` (a note named the person with `@username`).
+    /// `mention` (a note named the person with `@username`), `reply.rejected` (a reviewer
+    /// did not approve their reply).
     pub kind: String,
     pub case_id: Option<CaseId>,
     pub body: String,
@@ -165,6 +166,19 @@ impl Store {
                     .map(from_row)
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Page::from_overfetch(items, limit, |n| n.id.to_string()))
+            })
+            .await
+    }
+
+    /// How many of a person's notifications are unread.
+    pub async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError> {
+        self.pool
+            .read(move |c| {
+                c.query_one(
+                    "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+                    params![user.to_string()],
+                )?
+                .int(0)
             })
             .await
     }

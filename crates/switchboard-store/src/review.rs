@@ -115,6 +115,14 @@ impl Store {
                             params![comment.as_str(), reviewer.user_id().map(|u| u.to_string()), now.as_unix_micros(), id.to_string()],
                         )?;
                         audit(c, &reviewer, "message.rejected", ("message", id.to_string()), json!({"case_id": case.id, "comment": comment}), now)?;
+                        // Its author is told why, to write it again.
+                        let author = (message.author.kind == "user")
+                            .then(|| message.author.id.as_deref().and_then(|a| UserId::parse(a).ok()))
+                            .flatten();
+                        if let Some(author) = author {
+                            let body = format!("Your reply was not approved: {comment}");
+                            events.extend(crate::notify::notify(c, &[author], "reply.rejected", Some(case.id), &body, now)?);
+                        }
                     }
                 }
                 let message = message_by_id(c, id)?;

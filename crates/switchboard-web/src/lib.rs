@@ -16,6 +16,7 @@ mod chart;
 pub mod inbox;
 pub mod knowledge;
 pub mod login;
+mod notifications;
 pub mod page;
 pub mod reports;
 pub mod supervisor;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/supervisor", get(supervisor::page))
         .route("/reports", get(reports::page))
         .route("/knowledge", get(knowledge::page))
+        .route("/notifications", get(notifications::page))
         .route("/admin", get(admin::page))
         .route("/admin/playbook", get(admin::playbook))
         .route("/admin/models", get(admin_models::page))

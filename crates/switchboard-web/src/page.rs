@@ -19,6 +19,8 @@ pub struct Viewer {
     pub role: Role,
     /// The session's CSRF token, carried by every form and sent with every change.
     pub csrf: String,
+    /// How many of their notifications are unread (shown in the navigation).
+    pub unread: i64,
 }
 
 impl Viewer {
@@ -55,12 +57,23 @@ impl FromRequestParts<AppState> for Viewer {
             .session_user(credential_hash(&session), state.clock.now())
             .await
         {
-            Ok(Some(u)) if u.active => Ok(Viewer {
-                id: u.id,
-                name: u.display_name,
-                role: u.role,
-                csrf: csrf_token(&session),
-            }),
+            Ok(Some(u)) if u.active => {
+                // A count that cannot be read is no reason to refuse the page.
+                let unread = match state.store.unread_notifications(u.id).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "counting unread notifications");
+                        0
+                    }
+                };
+                Ok(Viewer {
+                    id: u.id,
+                    name: u.display_name,
+                    role: u.role,
+                    csrf: csrf_token(&session),
+                    unread,
+                })
+            }
             Ok(_) => Err(to_login()),
             Err(e) => {
                 tracing::error!(error = %e, "reading a session");
@@ -82,6 +95,7 @@ pub enum Section {
     Reports,
     Admin,
     Knowledge,
+    Notifications,
 }
 
 /// Where a role starts.
@@ -115,6 +129,10 @@ fn nav(v: &Viewer, current: Section) -> Markup {
                 @for (s, href, label) in items {
                     li { a href=(href) aria-current=[(s == current).then_some("page")] { (label) } }
                 }
+                li { a #nav-notifications href="/notifications" aria-current=[(current == Section::Notifications).then_some("page")] {
+                    "Notifications"
+                    @if v.unread > 0 { span.count aria-label={(v.unread) " unread"} { (v.unread) } }
+                } }
             }
         }
     }

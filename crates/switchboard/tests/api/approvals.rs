@@ -231,6 +231,23 @@ async fn a_reply_on_a_case_that_needs_approval_waits_for_a_reviewer() {
         a.json["review_comment"],
         "Never blame a customer in public."
     );
+    // The agent is told, with the reviewer's reason and the case.
+    let told = as_person(
+        &app,
+        &ann,
+        Method::GET,
+        "/api/v1/notifications?unread=true",
+        Value::Null,
+    )
+    .await;
+    let items = told.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", told.text);
+    assert_eq!(items[0]["kind"], "reply.rejected");
+    assert_eq!(
+        items[0]["body"],
+        "Your reply was not approved: Never blame a customer in public."
+    );
+    assert_eq!(items[0]["case_id"], json!(case));
     let audit = app.get("/api/v1/audit", &app.admin).await;
     let actions: Vec<&str> = audit.json["items"]
         .as_array()

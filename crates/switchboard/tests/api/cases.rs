@@ -441,4 +441,36 @@ async fn a_note_mentioning_a_colleague_notifies_them() {
         "{told:?}"
     );
     assert!(mine(&ann).await.is_empty(), "the author is not told");
+
+    // In the browser: the count in the navigation, the page, and "Mark all read".
+    let page = |p| {
+        let app = &app;
+        async move {
+            app.as_person(p, reqwest::Method::GET, "/notifications", None)
+                .await
+                .text
+        }
+    };
+    let html = page(&sam).await;
+    assert!(html.contains("aria-label=\"1 unread\""), "{html}");
+    assert!(html.contains("Mentioned you"), "{html}");
+    assert!(html.contains(&format!("href=\"/cases/{id}\"")), "{html}");
+    assert!(html.contains("id=\"read-all\""), "{html}");
+    let empty = page(&ann).await;
+    assert!(empty.contains("Nothing yet."), "{empty}");
+    let a = app
+        .as_person(
+            &sam,
+            reqwest::Method::POST,
+            "/api/v1/notifications/read",
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let html = page(&sam).await;
+    assert!(!html.contains("unread"), "{html}");
+    assert!(
+        html.contains("Mentioned you"),
+        "read ones stay listed: {html}"
+    );
 }
