@@ -301,7 +301,7 @@ fn understanding_box(
                     form #intent-form data-api={"/api/v1/messages/" (m.id) "/intent"} data-after="reload" {
                         label for="correct-intent" { "Correct the intent" }
                         input #correct-intent name="label" list="intent-labels" required
-                            autocomplete="off" placeholder=(if intents.is_empty() { "an intent, e.g. card_arrival" } else { "pick or type an intent" });
+                            autocomplete="off" placeholder=(if intents.is_empty() { "name what they want, e.g. opening_hours" } else { "pick or type an intent" });
                         datalist #intent-labels { @for l in intents { option value=(l) {} } }
                         @if !intents.is_empty() {
                             label.check { input type="checkbox" name="new_label" value="true" data-type="bool"; " It is a new intent" }
