@@ -204,6 +204,8 @@ fn learns_from(kind: &str, active: Option<&serde_json::Value>, file: Option<&str
         (Some("api"), _) => s["shipped_examples"] == false,
         (Some("learning loop"), Some("file")) => false,
         (Some("learning loop"), Some("file alone")) => true,
+        // Made before versions recorded their base: an intent model's was its file.
+        (Some("learning loop"), None) if kind == INTENT => false,
         (Some("learning loop"), _) => return (kind != INTENT).then_some(Base::Shipped),
         _ => return None,
     };
@@ -572,9 +574,18 @@ mod tests {
             learns_from(SENTIMENT, Some(&looped_shipped), None),
             Some(Base::Shipped)
         );
-        // Recorded before digests were kept: taken to be from the stored file.
+        // Recorded before digests (or bases) were kept: taken to be from the stored file.
         let old = json!({"trained_by": "api"});
         assert_eq!(learns_from(INTENT, Some(&old), stored), Some(Base::File));
+        let old_loop = json!({"trained_by": "learning loop"});
+        assert_eq!(
+            learns_from(INTENT, Some(&old_loop), stored),
+            Some(Base::File)
+        );
+        assert_eq!(
+            learns_from(SENTIMENT, Some(&old_loop), stored),
+            Some(Base::Shipped)
+        );
     }
 
     #[test]
