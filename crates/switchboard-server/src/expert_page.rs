@@ -57,7 +57,7 @@ pub fn render(v: &ExpertView, error: Option<&str>) -> String {
             "<li class=\"{}\"><small>{} · {}</small><br>{}</li>",
             escape(from),
             who,
-            escape(m["at"].as_str().unwrap_or_default()),
+            escape(&readable(m["at"].as_str().unwrap_or_default())),
             escape(m["text"].as_str().unwrap_or_default()).replace('\n', "<br>")
         ));
     }
@@ -83,14 +83,43 @@ pub fn render(v: &ExpertView, error: Option<&str>) -> String {
         question = escape(&v.link.question).replace('\n', "<br>"),
         kind = escape(&v.channel_kind),
         visibility = if v.public { "public" } else { "private" },
-        expires = escape(&v.link.expires_at.to_rfc3339()),
+        expires = escape(&readable(&v.link.expires_at.to_rfc3339())),
     );
     shell("A case needs your help", &body)
+}
+
+/// An RFC 3339 UTC time as a person reads it: `2026-12-07T01:39:43.52Z` → `2026-12-07 01:39
+/// UTC` (anything else as it is).
+fn readable(rfc3339: &str) -> String {
+    let b = rfc3339.as_bytes();
+    let utc = rfc3339.ends_with('Z') || rfc3339.ends_with("+00:00");
+    if utc && b.len() >= 16 && b[10] == b'T' && rfc3339.is_char_boundary(16) {
+        format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
+    } else {
+        rfc3339.to_owned()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_a_person_writes_them() {
+        assert_eq!(
+            readable("2026-12-07T01:39:43.523764Z"),
+            "2026-12-07 01:39 UTC"
+        );
+        assert_eq!(
+            readable("2026-12-07T01:39:43+00:00"),
+            "2026-12-07 01:39 UTC"
+        );
+        assert_eq!(readable("yesterday"), "yesterday");
+        assert_eq!(
+            readable("2026-12-07T01:39:43+02:00"),
+            "2026-12-07T01:39:43+02:00"
+        );
+    }
 
     #[test]
     fn escapes_markup() {

@@ -82,6 +82,15 @@
     say(text);
   }
 
+  // A form marked data-warn-unsaved asks before the page is left with edits not yet saved.
+  document.addEventListener("input", (ev) => {
+    const form = ev.target && ev.target.form;
+    if (form && form.dataset.warnUnsaved !== undefined) form.dataset.dirty = "1";
+  });
+  window.addEventListener("beforeunload", (ev) => {
+    if (document.querySelector("form[data-dirty]")) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+
   document.addEventListener("submit", async (ev) => {
     const form = ev.target;
     if (!form.dataset || !(form.dataset.api || form.dataset.apiTemplate)) return;
@@ -102,7 +111,10 @@
       if (!r.ok) { showError(form, r.data); return; }
       const box = $(".form-error", form);
       if (box) box.textContent = "";
-      const after = form.dataset.after || "reload";
+      // A button may say what follows it (the playbook's Publish reloads; Check shows).
+      const after = (submitter && submitter.dataset.after) || form.dataset.after || "reload";
+      // Saved: leaving the page loses nothing now.
+      if (after === "reload" || after === "open") delete form.dataset.dirty;
       if (after === "show") {
         const pre = $("pre.result", form);
         if (pre) pre.textContent = JSON.stringify(r.data, null, 2);

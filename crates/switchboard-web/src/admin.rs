@@ -219,13 +219,13 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
     let body = html! {
         h1 { "Playbook" }
         p.hint { "Teams, business hours, SLA policies, approval policies and routing rules, in one TOML file. Check it, simulate it against the last 30 days, then publish." }
-        form #playbook-form data-api="/api/v1/playbook/check" data-after="show" {
+        form #playbook-form data-api="/api/v1/playbook/check" data-after="show" data-warn-unsaved {
             label for="source" { "Playbook source" }
             textarea #source name="source" rows="24" spellcheck="false" { (source) }
             div.buttons {
                 button type="submit" { "Check" }
                 button type="submit" data-api="/api/v1/playbook/simulate" { "Simulate" }
-                button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
+                button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-after="reload" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
             }
             div.form-error role="alert" {}
             pre.result #playbook-result aria-live="polite" {}

@@ -195,6 +195,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     assert_eq!(expect("SIMULATED").await, "SIMULATED True");
     let refused = expect("CHECK_REFUSED").await;
     assert!(refused.contains("2:8: invalid type"), "{refused}");
+    assert_eq!(expect("UNSAVED_MARKED").await, "UNSAVED_MARKED True");
     // At phone width no page scrolls sideways (wide tables scroll inside their own box).
     assert_eq!(expect("PHONE").await, "PHONE wider=[]");
     expect("DONE").await;

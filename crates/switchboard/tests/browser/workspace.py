@@ -239,6 +239,11 @@ try:
     err = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#playbook-form .form-error").text.strip() or None)
     say(f"CHECK_REFUSED {err}")
     shot("10-playbook")
+    # Edits not yet published: leaving the page would ask first (the walk leaves it anyway).
+    dirty = driver.execute_script(
+        "const f = document.getElementById('playbook-form'); const d = f.dataset.dirty === '1'; delete f.dataset.dirty; return d;"
+    )
+    say(f"UNSAVED_MARKED {dirty}")
 
     # A phone-sized window.
     login("ada")
