@@ -35,7 +35,23 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "admin"),
     };
-    let hours = crate::admin_hours::section(&state).await;
+    let playbook = crate::admin_hours::active_playbook(&state).await;
+    let hours = crate::admin_hours::section(&playbook);
+    // The teams a rule (or an SLA breach) sends cases to; `None`: no playbook to read.
+    let routed: Option<Vec<String>> = playbook.as_ref().ok().map(|pb| {
+        pb.iter()
+            .flat_map(|pb| {
+                let rules = pb.rules.iter().filter_map(|r| r.then.team.clone());
+                let breaches = pb.slas.iter().flat_map(|s| {
+                    s.on_breach.iter().filter_map(|a| match a {
+                        switchboard_core::sla::BreachAction::Reassign(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                });
+                rules.chain(breaches).collect::<Vec<_>>()
+            })
+            .collect()
+    });
     let now = state.clock.now();
     let base = state.config.public_url.trim_end_matches('/').to_owned();
     let body = html! {
@@ -107,7 +123,11 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                 thead { tr { th scope="col" { "Team" } th scope="col" { "Playbook name" } th scope="col" { "Members" } } }
                 tbody {
                     @for t in &teams {
-                        tr { th scope="row" { (t.name) } td { code { (t.slug) } }
+                        tr { th scope="row" { (t.name)
+                                @if routed.as_ref().is_some_and(|r| !r.contains(&t.slug)) {
+                                    br; span.hint.unrouted { "No playbook rule sends cases here yet: add one in the " a href="/admin/playbook" { "playbook" } " (or transfer cases to it)." }
+                                } }
+                            td { code { (t.slug) } }
                             td { @for m in &t.members {
                                 span.pill { (m.display_name)
                                     @if v.can(Permission::ManageTeams) {

@@ -41,10 +41,12 @@ fn week(h: &HoursSpec) -> Markup {
     }
 }
 
-/// The section, or a note when no playbook is active or it cannot be read.
-pub async fn section(state: &AppState) -> Markup {
-    // None: no playbook is active; Err: it is, but cannot be shown.
-    let playbook: Result<Option<_>, String> = match state.store.playbook(None).await {
+/// The active playbook: `None` when none is active; `Err` when it is but cannot be read.
+pub type Active = Result<Option<switchboard_core::playbook::Playbook>, String>;
+
+/// Reads and checks the active playbook.
+pub async fn active_playbook(state: &AppState) -> Active {
+    match state.store.playbook(None).await {
         Ok(p) => match p.source {
             Some(s) => state
                 .store
@@ -56,7 +58,11 @@ pub async fn section(state: &AppState) -> Markup {
         },
         Err(switchboard_store::StoreError::NotFound) => Ok(None),
         Err(e) => Err(e.to_string()),
-    };
+    }
+}
+
+/// The section, or a note when no playbook is active or it cannot be read.
+pub fn section(playbook: &Active) -> Markup {
     html! {
         section #hours {
             h2 { "Business hours and SLA policies" }

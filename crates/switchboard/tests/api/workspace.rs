@@ -591,3 +591,52 @@ async fn a_nameless_customer_is_named_alike_everywhere() {
     let timeline = &page[page.find("id=\"timeline\"").unwrap()..];
     assert!(timeline.contains("PSID-317"), "{timeline}");
 }
+
+/// The admin page says which teams no playbook rule sends cases to (a team added there is
+/// not routed to until the playbook names it).
+#[tokio::test]
+async fn the_admin_page_names_teams_no_rule_routes_to() {
+    let app = spawn_app().await;
+    app.apply_playbook(
+        r#"[[team]]
+id = "support"
+name = "Support"
+
+[[team]]
+id = "backup"
+name = "Backup"
+
+[[rule]]
+name = "Everything"
+then.team = "support"
+"#,
+    )
+    .await;
+    let boss = app.person("adm", "admin").await;
+    let html = app
+        .http
+        .get(app.url("/admin"))
+        .header("Cookie", boss.cookie.clone())
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let row = |name: &str| {
+        let at = html
+            .find(&format!("<th scope=\"row\">{name}"))
+            .unwrap_or_else(|| panic!("a row for {name}: {html}"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(
+        !row("Support").contains("No playbook rule"),
+        "{}",
+        row("Support")
+    );
+    assert!(
+        row("Backup").contains("No playbook rule sends cases here yet"),
+        "{}",
+        row("Backup")
+    );
+}
