@@ -68,10 +68,7 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
     let (ti, li) = (find(text_col)?, find(label_col)?);
     let mut out = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| match e.position() {
-            Some(p) => format!("line {}: {e}", p.line()),
-            None => e.to_string(),
-        })?;
+        let record = record.map_err(|e| csv_error(input, &e))?;
         let line = record.position().map_or(0, |p| p.line());
         let text = record.get(ti).unwrap_or_default().trim();
         let label = record.get(li).unwrap_or_default().trim();
@@ -87,6 +84,36 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
         });
     }
     Ok(out)
+}
+
+/// A CSV reading error in words, naming its line: a row with the wrong number of fields says
+/// how many it has and needs, and whether a quote opened on that line is never closed (which
+/// makes the rest of the file one field).
+fn csv_error(input: &str, e: &csv::Error) -> String {
+    let Some(line) = e.position().map(|p| p.line()) else {
+        return e.to_string();
+    };
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            let text = input
+                .lines()
+                .nth(line.saturating_sub(1) as usize)
+                .unwrap_or("");
+            let open_quote = text.matches('"').count() % 2 == 1;
+            format!(
+                "line {line}: {len} field{} where the header has {expected_len}{}",
+                if *len == 1 { "" } else { "s" },
+                if open_quote {
+                    " (a quote opened on this line is never closed)"
+                } else {
+                    " (a text with a comma needs quotes: \"like, this\")"
+                }
+            )
+        }
+        _ => format!("line {line}: {e}"),
+    }
 }
 
 fn jsonl_examples(input: &str, text_key: &str, label_key: &str) -> Result<Vec<Example>, String> {
@@ -129,6 +156,19 @@ fn jsonl_examples(input: &str, text_key: &str, label_key: &str) -> Result<Vec<Ex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_with_the_wrong_number_of_fields_is_named_with_the_likely_cause() {
+        let err = |csv: &str| read(csv, Format::Csv, "text", "label").unwrap_err();
+        assert_eq!(
+            err("text,label\nhello,greet\n\"where is it,lost\nbye,leave\n"),
+            "line 3: 1 field where the header has 2 (a quote opened on this line is never closed)"
+        );
+        assert_eq!(
+            err("text,label\nhello,greet\nwell, hello,greet\n"),
+            "line 3: 3 fields where the header has 2 (a text with a comma needs quotes: \"like, this\")"
+        );
+    }
 
     #[test]
     fn csv_with_quotes_and_commas() {
