@@ -226,6 +226,21 @@ pub(crate) fn transfer(
                      they do not answer cases"
                 )));
             }
+            // A person outside the case's team would work it apart from the team that owns
+            // it (its queue, hours and SLA): transfer to their team, or add them to it.
+            if let Some(t) = to_team
+                && c.query_opt(
+                    "SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2",
+                    params![t.to_string(), u.to_string()],
+                )?
+                .is_none()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "no active user with id {u} in the team {:?}: add them to the team first, \
+                     or transfer the case to a team they are in",
+                    team_name(c, t)?
+                )));
+            }
             Some(u)
         }
         None => match (team, to_team) {

@@ -29,9 +29,9 @@
 
   // ---- forms that call the API -------------------------------------------------------
   // A form's fields become a JSON body: empty fields are left out, data-type="bool" sends
-  // true, "json" parses, "list" splits on commas, "list-checked" gathers every value of its
-  // name (ticked boxes anywhere on the page with form="…"); data-path fields fill
-  // {placeholders} of data-api-template instead of the body.
+  // true, "json" parses, "list" splits on commas, "lines" on line breaks, "list-checked"
+  // gathers every value of its name (ticked boxes anywhere on the page with form="…");
+  // data-path fields fill {placeholders} of data-api-template instead of the body.
   function bodyOf(form) {
     const out = {};
     const fd = new FormData(form);
@@ -60,6 +60,7 @@
       if (value === "" && !unchangedOptional) continue;
       if (type === "bool") out[name] = true;
       else if (type === "list") out[name] = value.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (type === "lines") out[name] = value.split("\n").map((s) => s.trim()).filter(Boolean);
       else if (type === "json") {
         try { out[name] = JSON.parse(value); } catch (e) {
           throw { field: name, detail: `${name} is not valid JSON: ${e.message}` };
@@ -79,7 +80,108 @@
       if (!text.startsWith(`${problem.field}:`)) text = `${problem.field}: ${text}`;
     }
     if (box) box.textContent = text;
+    // Problems at places in a text (the playbook's): one line each, a click goes there.
+    const area = $("textarea", form);
+    const placed = problem && Array.isArray(problem.errors)
+      ? problem.errors.filter((e) => Number.isInteger(e.line)) : [];
+    if (box && area && placed.length) {
+      box.textContent = problem.detail.split(":")[0] + ":";
+      const list = document.createElement("ul");
+      for (const e of placed) {
+        const li = document.createElement("li");
+        const go = document.createElement("button");
+        go.type = "button";
+        go.className = "link";
+        go.textContent = `Line ${e.line}, column ${e.column}`;
+        go.addEventListener("click", () => goToLine(area, e.line, e.column));
+        li.append(go, `: ${e.message}`);
+        list.append(li);
+      }
+      box.append(list);
+      goToLine(area, placed[0].line, placed[0].column);
+      box.scrollIntoView({ block: "nearest" });
+    }
     say(text);
+  }
+
+  // Puts the caret at a line and column of a text box (1-based) and scrolls it into view.
+  function goToLine(area, line, column) {
+    const lines = area.value.split("\n");
+    let at = 0;
+    for (let i = 0; i < Math.min(line - 1, lines.length); i++) at += lines[i].length + 1;
+    at += Math.max(0, Math.min((column || 1) - 1, (lines[line - 1] || "").length));
+    area.focus();
+    area.setSelectionRange(at, at);
+    const style = getComputedStyle(area);
+    const height = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+    area.scrollTop = Math.max(0, (line - 3) * height);
+    showCaret(area);
+  }
+
+  // A text box with data-caret names the caret's line and column beside it.
+  function showCaret(area) {
+    const out = area.dataset.caret && document.getElementById(area.dataset.caret);
+    if (!out) return;
+    const before = area.value.slice(0, area.selectionStart);
+    const line = before.split("\n").length;
+    const column = before.length - before.lastIndexOf("\n");
+    out.textContent = `Line ${line} of ${area.value.split("\n").length}, column ${column}`;
+  }
+  for (const kind of ["keyup", "click", "input", "focus"]) {
+    document.addEventListener(kind, (ev) => {
+      if (ev.target && ev.target.dataset && ev.target.dataset.caret) showCaret(ev.target);
+    }, true);
+  }
+
+  // The playbook's Check and Simulate, in words and tables.
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function table(heads, rows) {
+    const t = el("table", undefined, "grid");
+    const head = el("tr");
+    for (const h of heads) { const th = el("th", h); th.scope = "col"; head.append(th); }
+    t.append(el("thead"));
+    t.tHead.append(head);
+    const body = el("tbody");
+    for (const r of rows) {
+      const tr = el("tr");
+      for (const c of r) tr.append(el("td", String(c)));
+      body.append(tr);
+    }
+    t.append(body);
+    const wrap = el("div", undefined, "scroll");
+    wrap.append(t);
+    return wrap;
+  }
+  function showPlaybook(box, d) {
+    box.textContent = "";
+    if (d.valid) {
+      box.append(el("p", `The playbook is valid: ${d.teams} team${d.teams === 1 ? "" : "s"}, `
+        + `${d.rules} rule${d.rules === 1 ? "" : "s"}. Simulate it to see what it would do, then publish.`));
+      return;
+    }
+    const day = (t) => String(t).slice(0, 10);
+    box.append(el("p", `Replayed ${d.cases} case${d.cases === 1 ? "" : "s"} created from ${day(d.since)} `
+      + `to ${day(d.until)}: ${d.routed_differently} would be routed differently, `
+      + `${d.unmatched} match no rule.`));
+    if (d.cases === 0) return;
+    box.append(el("h3", "Rules"));
+    box.append(table(["Rule", "Line", "Cases it fires on"], d.rules.map((r) => [r.rule, r.line, r.matched])));
+    const name = (n) => (n === null ? "none" : n);
+    box.append(el("h3", "Teams"));
+    box.append(table(["Team", "Would get", "Got"], d.teams.map((t) => [name(t.name), t.simulated, t.actual])));
+    box.append(el("h3", "Purposes"));
+    box.append(table(["Purpose", "Would get", "Got"], d.purposes.map((t) => [name(t.name), t.simulated, t.actual])));
+    if (d.examples.length) {
+      box.append(el("h3", `Cases routed differently (${d.examples.length} of ${d.routed_differently})`));
+      const route = (r) => `${r.purpose} · ${name(r.team)}`;
+      box.append(table(["Case", "First message", "Now", "Would be", "Rules that fire"], d.examples.map((x) =>
+        [day(x.created_at), x.text, route(x.actual), route(x.simulated), x.fired.join(", ") || "none"])));
+    }
   }
 
   // A form marked data-warn-unsaved asks before the page is left with edits not yet saved.
@@ -105,7 +207,7 @@
     form.setAttribute("aria-busy", "true");
     // What the last try said goes: an old "Done." or a stale result never sits beside a new
     // answer (the playbook's "valid": true next to a failed check).
-    $$(".form-done, pre.result", form).forEach((el) => { el.textContent = ""; });
+    $$(".form-done, .result", form).forEach((el) => { el.textContent = ""; });
     try {
       const r = await api(method, url, req.body);
       if (!r.ok) { showError(form, r.data); return; }
@@ -119,6 +221,10 @@
         const pre = $("pre.result", form);
         if (pre) pre.textContent = JSON.stringify(r.data, null, 2);
         say("Done.");
+      } else if (after === "playbook") {
+        const box = $(".result", form);
+        if (box) { showPlaybook(box, r.data || {}); box.scrollIntoView({ block: "start" }); }
+        say(box ? box.textContent : "Done.");
       } else if (after === "done") {
         const done = $(".form-done", form);
         if (done) done.textContent = form.dataset.done || "Done.";
@@ -284,7 +390,7 @@
     if (form && form.id) form.dataset.dirty = "1";
   });
   function inUse(form) {
-    const shown = $("pre.result, .form-done", form);
+    const shown = $(".result, .form-done", form);
     return form.dataset.dirty === "1" || form.contains(document.activeElement)
       || form.hasAttribute("aria-busy") || Boolean(shown && shown.textContent.trim());
   }
@@ -373,6 +479,27 @@
     };
     es.addEventListener("typing", onPresence);
     es.addEventListener("viewing", onPresence);
+    // A notification for me (a mention, an SLA warning, an expert's answer) counts in the
+    // navigation at once, and is read out.
+    es.addEventListener("notification.created", (ev) => {
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch (_) { return; }
+      const n = d.data && d.data.notification;
+      if (!n || n.user_id !== me) return;
+      const link = $("#nav-notifications");
+      if (!link) return;
+      let badge = $(".count", link);
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "count";
+        badge.textContent = "0";
+        link.append(" ", badge);
+      }
+      const count = (parseInt(badge.textContent, 10) || 0) + 1;
+      badge.textContent = String(count);
+      badge.setAttribute("aria-label", `${count} unread`);
+      say(`New notification: ${n.body}`);
+    });
     setInterval(showPresence, 1000);
     window.addEventListener("beforeunload", () => es.close());
   }
@@ -471,6 +598,23 @@
     if (s) s.focus();
   }
 
+  // The transfer form offers the people of the team the case will be in (again after a live
+  // refresh, which draws the form anew).
+  function transferPeople() {
+    const team = $("#transfer-team"), person = $("#transfer-person");
+    if (!team || !person) return;
+    const t = team.value || team.dataset.current || "";
+    for (const o of person.options) {
+      if (o.dataset.teams === undefined) continue;
+      o.hidden = o.disabled = t !== "" && !o.dataset.teams.split(" ").includes(t);
+    }
+    if (person.selectedOptions[0] && person.selectedOptions[0].disabled) person.value = "";
+  }
+  document.addEventListener("change", (ev) => {
+    if (ev.target.id === "transfer-team") transferPeople();
+  });
+  document.addEventListener("sb:refreshed", transferPeople);
+
   // A part of the page drawn after it (`data-load`: its URL answers the part alone).
   async function loadParts() {
     for (const el of document.querySelectorAll("[data-load]")) {
@@ -485,6 +629,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     loadParts();
+    transferPeople();
     tick();
     setInterval(tick, 1000);
     loadSuggestions();

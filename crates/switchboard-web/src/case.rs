@@ -68,16 +68,23 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
             )
         })
         .collect();
-    let teams: Vec<(TeamId, String)> = teams.into_iter().map(|t| (t.id, t.name)).collect();
-    let users: Vec<(UserId, String, bool)> = users
+    let users: Vec<Person> = users
         .into_iter()
-        // Whether a case can be handed to them: active, and not a reviewer (who only
-        // approves replies).
-        .map(|u| {
-            let works = u.active && u.role != switchboard_core::Role::Reviewer;
-            (u.id, u.display_name, works)
+        .map(|u| Person {
+            // Whether a case can be handed to them: active, and not a reviewer (who only
+            // approves replies).
+            works: u.active && u.role != switchboard_core::Role::Reviewer,
+            teams: teams
+                .iter()
+                .filter(|t| t.members.iter().any(|m| m.user_id == u.id))
+                .map(|t| t.id.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            id: u.id,
+            name: u.display_name,
         })
         .collect();
+    let teams: Vec<(TeamId, String)> = teams.into_iter().map(|t| (t.id, t.name)).collect();
     let channel_kinds: HashMap<ChannelId, (String, String)> = channels
         .into_iter()
         .map(|c| (c.id, (c.kind, c.name)))
@@ -147,12 +154,21 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
     )
 }
 
+/// Someone a case may be transferred to, or who wrote in it.
+struct Person {
+    id: UserId,
+    name: String,
+    /// Whether a case can be handed to them.
+    works: bool,
+    /// Their teams' ids, space-separated (the transfer form offers them for these teams).
+    teams: String,
+}
+
 struct Ctx<'a> {
     v: &'a Viewer,
     now: Timestamp,
     teams: &'a [(TeamId, String)],
-    /// Everyone, by name, and whether a case can be handed to them.
-    users: &'a [(UserId, String, bool)],
+    users: &'a [Person],
     channels: &'a HashMap<ChannelId, (String, String)>,
     /// What the case's contact is called (their nameless messages say it too).
     contact: &'a str,
@@ -164,8 +180,8 @@ impl Ctx<'_> {
             .map_or("—", |t| t.1.as_str())
     }
     fn user(&self, id: Option<UserId>) -> &str {
-        id.and_then(|id| self.users.iter().find(|u| u.0 == id))
-            .map_or("nobody", |u| u.1.as_str())
+        id.and_then(|id| self.users.iter().find(|u| u.id == id))
+            .map_or("nobody", |u| u.name.as_str())
     }
     fn can_work(&self) -> bool {
         self.v.can(Permission::WorkCases)
@@ -484,14 +500,16 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                 summary { "Transfer (t)" }
                 form #transfer-form data-api={(api) "/transfer"} data-after="reload" {
                     label for="transfer-team" { "Team" }
-                    select #transfer-team name="team" {
+                    select #transfer-team name="team" data-current=[c.team] {
                         option value="" { "Keep the team" }
                         @for (id, name) in ctx.teams { option value=(id) { (name) } }
                     }
                     label for="transfer-person" { "Person" }
                     select #transfer-person name="assignee" {
                         option value="" { "Anyone (the team's strategy picks)" }
-                        @for (id, name, works) in ctx.users { @if *works { option value=(id) { (name) } } }
+                        // Those of the chosen team (app.js hides the others); a case outside
+                        // its team would be worked apart from the team's queue and SLA.
+                        @for p in ctx.users { @if p.works { option value=(p.id) data-teams=(p.teams) { (p.name) } } }
                     }
                     label for="transfer-reason" { "Reason" }
                     input #transfer-reason name="reason" required;

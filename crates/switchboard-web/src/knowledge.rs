@@ -1,13 +1,15 @@
-//! The knowledge base as agents see it: articles and canned responses, and the questions no
-//! article answered well (knowledge gaps). Editing stays in the API and CLI for now.
+//! The knowledge base as agents see it: articles and canned responses, written, edited and
+//! archived here (through the same API the CLI's import uses), with their versions.
 
 use crate::page::{Section, Viewer, ago, respond, shell};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
+use serde_json::Value;
+use switchboard_core::Permission;
 use switchboard_server::AppState;
-use switchboard_store::KbKind;
+use switchboard_store::{KbItem, KbKind};
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     let (articles, canned) = match tokio::try_join!(
@@ -18,28 +20,55 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Err(e) => return crate::page::store_error(e, "knowledge base"),
     };
     let now = state.clock.now();
-    let text =
-        |d: &serde_json::Value, k: &str| d.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+    let edit = v.can(Permission::WorkCases);
     let body = html! {
         h1 { "Knowledge" }
         section {
             h2 { "Articles " span.count { (articles.len()) } }
+            @if edit {
+                details #new-article-box {
+                    summary { "New article" }
+                    (article_form("new-article", None))
+                }
+            }
             ul.kb {
                 @for a in &articles {
                     li { details {
                         summary { strong { (text(&a.data, "title")) } " "
-                            @if a.data.get("public").and_then(|p| p.as_bool()) == Some(false) { span.priv { "internal" } }
+                            @if a.data.get("public").and_then(Value::as_bool) == Some(false) { span.priv { "internal" } }
                             " " span.hint { "v" (a.version) ", " (ago(now, a.updated_at)) } }
                         div.text { (text(&a.data, "body")) }
+                        @if edit {
+                            details.edit {
+                                summary { "Edit" }
+                                (article_form(&format!("edit-{}", a.id), Some(a)))
+                            }
+                            (archive_form("articles", a))
+                        }
                     } }
                 }
             }
         }
         section {
             h2 { "Canned responses " span.count { (canned.len()) } }
+            @if edit {
+                details #new-canned-box {
+                    summary { "New canned response" }
+                    (canned_form("new-canned", None))
+                }
+            }
             ul.kb {
                 @for c in &canned {
-                    li { strong { (text(&c.data, "name")) } div.text { (text(&c.data, "text")) } }
+                    li {
+                        strong { (text(&c.data, "name")) } div.text { (text(&c.data, "text")) }
+                        @if edit {
+                            details.edit {
+                                summary { "Edit" }
+                                (canned_form(&format!("edit-{}", c.id), Some(c)))
+                            }
+                            (archive_form("canned", c))
+                        }
+                    }
                 }
             }
         }
@@ -48,4 +77,99 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         StatusCode::OK,
         shell(&v, Section::Knowledge, "Knowledge", body),
     )
+}
+
+fn text(d: &Value, k: &str) -> String {
+    d.get(k).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn strings(d: &Value, k: &str) -> Vec<String> {
+    d.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where the form sends: a new entry is POSTed; an edit PUTs the whole document with the
+/// version it started from, so a colleague's save in between is a conflict, not lost.
+fn target(kind: &str, item: Option<&KbItem>) -> (String, &'static str) {
+    match item {
+        Some(i) => (format!("/api/v1/kb/{kind}/{}", i.id), "PUT"),
+        None => (format!("/api/v1/kb/{kind}"), "POST"),
+    }
+}
+
+/// The document's fields the form does not show, sent back as they are (a PUT replaces the
+/// whole document).
+fn kept(item: Option<&KbItem>, fields: &[&str]) -> Markup {
+    html! {
+        @if let Some(i) = item {
+            input type="hidden" name="version" data-type="json" value=(i.version);
+            @for f in fields {
+                @if let Some(v) = i.data.get(*f).filter(|v| !v.is_null()) {
+                    input type="hidden" name=(f) data-type="json" value=(v.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn article_form(id: &str, item: Option<&KbItem>) -> Markup {
+    let (api, method) = target("articles", item);
+    let d = item.map_or(Value::Null, |i| i.data.clone());
+    let public = d.get("public").and_then(Value::as_bool).unwrap_or(true);
+    html! {
+        form.kb-form id=(id) data-api=(api) data-method=(method) data-after="reload" {
+            (kept(item, &["purpose", "team_id", "valid_from", "valid_until", "intents"]))
+            label for={(id) "-title"} { "Title" }
+            input id={(id) "-title"} name="title" required maxlength="200" value=(text(&d, "title"));
+            label for={(id) "-body"} { "Answer" }
+            textarea id={(id) "-body"} name="body" rows="6" required { (text(&d, "body")) }
+            label for={(id) "-questions"} { "Other ways people ask it (one a line; they help find it)" }
+            textarea id={(id) "-questions"} name="questions" rows="3" data-type="lines" { (strings(&d, "questions").join("\n")) }
+            label for={(id) "-tags"} { "Tags (comma-separated)" }
+            input id={(id) "-tags"} name="tags" data-type="list" value=(strings(&d, "tags").join(", "));
+            label for={(id) "-public"} { "Who may see it" }
+            select id={(id) "-public"} name="public" data-type="json" {
+                option value="true" selected[public] { "Public: may be sent to customers" }
+                option value="false" selected[!public] { "Internal: agents only" }
+            }
+            label for={(id) "-language"} { "Language (a code such as en; empty: any)" }
+            input id={(id) "-language"} name="language" maxlength="3" value=(text(&d, "language"));
+            div.form-error role="alert" {}
+            button.primary type="submit" { @if item.is_some() { "Save" } @else { "Add the article" } }
+        }
+    }
+}
+
+fn canned_form(id: &str, item: Option<&KbItem>) -> Markup {
+    let (api, method) = target("canned", item);
+    let d = item.map_or(Value::Null, |i| i.data.clone());
+    html! {
+        form.kb-form id=(id) data-api=(api) data-method=(method) data-after="reload" {
+            (kept(item, &["team_id", "language"]))
+            label for={(id) "-name"} { "Name (how agents find it)" }
+            input id={(id) "-name"} name="name" required maxlength="100" value=(text(&d, "name"));
+            label for={(id) "-text"} { "Reply ({{contact.first_name}}, {{agent.name}}, {{team.name}} are filled in)" }
+            textarea id={(id) "-text"} name="text" rows="4" required { (text(&d, "text")) }
+            label for={(id) "-tags"} { "Tags (comma-separated)" }
+            input id={(id) "-tags"} name="tags" data-type="list" value=(strings(&d, "tags").join(", "));
+            div.form-error role="alert" {}
+            button.primary type="submit" { @if item.is_some() { "Save" } @else { "Add the response" } }
+        }
+    }
+}
+
+/// Archiving keeps the entry with its history; it is no longer listed or suggested.
+fn archive_form(kind: &str, item: &KbItem) -> Markup {
+    html! {
+        form.inline data-api={"/api/v1/kb/" (kind) "/" (item.id)} data-method="DELETE" data-after="reload" {
+            button.link type="submit" data-confirm="Archive this entry? It is kept with its history but no longer listed or suggested." { "Archive" }
+            span.form-error role="alert" {}
+        }
+    }
 }

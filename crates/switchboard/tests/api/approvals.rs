@@ -346,11 +346,23 @@ async fn transfers_move_the_case_with_its_history_and_a_reason() {
     .await;
     let path = format!("/api/v1/cases/{case}/transfer");
     let rita = person(&app, "rita", "reviewer").await;
+    let tom = person(&app, "tom", "agent").await;
 
-    // Bad input changes nothing; a reviewer, who only approves replies, is not handed a case.
-    let cases: [(Value, u16, &str); 6] = [
+    // Bad input changes nothing; a reviewer, who only approves replies, is not handed a case,
+    // nor is an agent outside the team that will own it (Tom is in no team; Sue is not in PR).
+    let cases: [(Value, u16, &str); 8] = [
         (
             json!({"team": support, "assignee": rita.id, "reason": "why"}),
+            422,
+            "assignee",
+        ),
+        (
+            json!({"team": support, "assignee": tom.id, "reason": "why"}),
+            422,
+            "assignee",
+        ),
+        (
+            json!({"assignee": sue.id, "reason": "why"}),
             422,
             "assignee",
         ),
@@ -370,6 +382,21 @@ async fn transfers_move_the_case_with_its_history_and_a_reason() {
         assert_eq!(a.json["field"], field, "{body}: {}", a.text);
     }
     assert_eq!(app.case(&case).await["team"], teams["pr"]);
+    let a = app
+        .post(
+            &path,
+            &app.agent,
+            &json!({"team": support, "assignee": tom.id, "reason": "why"}),
+        )
+        .await;
+    assert!(
+        a.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("in the team \"Support\": add them to the team first"),
+        "{}",
+        a.text
+    );
 
     // To Support: its round robin picks Sue (she is online since she logged in).
     let a = app

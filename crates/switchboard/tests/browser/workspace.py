@@ -118,6 +118,26 @@ try:
     driver.switch_to.active_element.send_keys("?")
     asked = driver.find_element(By.ID, "expert-question").get_attribute("value")
     say(f"KEPT {kept} open={still_open} question={asked}")
+    # The transfer form offers the people of the team the case would be in.
+    offered = lambda: driver.execute_script(
+        """return [...document.querySelectorAll('#transfer-person option')]
+             .filter((o) => o.value && !o.hidden).map((o) => o.text).join(',');""")
+    here = offered()
+    team = Select(driver.find_element(By.ID, "transfer-team"))
+    team.select_by_visible_text("Marketing & PR")
+    pr = offered()
+    team.select_by_visible_text("Legal")
+    legal = offered()
+    team.select_by_index(0)
+    say(f"TRANSFER_PEOPLE here={here} pr={pr} legal={legal or '-'} back={offered()}")
+    # A colleague mentions Ada: the navigation counts it at once, without a reload.
+    unread = lambda: (driver.find_elements(By.CSS_SELECTOR, "#nav-notifications .count") or [None])[0]
+    before = int(unread().text) if unread() else 0
+    driver.execute_script("window.__same_page = 1;")
+    say("AWAIT_MENTION")
+    wait.until(lambda d: unread() is not None and int(unread().text) == before + 1)
+    same = driver.execute_script("return window.__same_page === 1;")
+    say(f"MENTIONED {before}->{unread().text} same_page={same} {unread().get_attribute('aria-label')}")
     driver.find_element(By.CSS_SELECTOR, "#expert-form button[type=submit]").click()
     # Without a mail relay the page says so and gives the link, as a link; the form is cleared.
     anchor = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#expert-result a") or None)[0]
@@ -231,19 +251,64 @@ try:
     driver.get(f"{base}/admin/playbook")
     driver.find_element(By.CSS_SELECTOR, "#playbook-form button[data-api$='simulate']").click()
     sim = wait.until(lambda d: d.find_element(By.ID, "playbook-result").text.strip() or None)
-    say(f"SIMULATED {len(sim) > 0}")
+    tables = driver.find_elements(By.CSS_SELECTOR, "#playbook-result table")
+    say(f"SIMULATED {sim.splitlines()[0]} tables={len(tables)}")
+    shot("10-playbook-simulated")
+    driver.find_element(By.CSS_SELECTOR, "#playbook-form button[type=submit]").click()
+    valid = wait.until(lambda d: d.find_element(By.ID, "playbook-result").text.strip() or None)
+    say(f"CHECKED {valid}")
     src = driver.find_element(By.ID, "source")
     src.send_keys(Keys.CONTROL, "a")
     src.send_keys("[[rule]]\nname = 1\n")
     driver.find_element(By.CSS_SELECTOR, "#playbook-form button[type=submit]").click()
     err = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#playbook-form .form-error").text.strip() or None)
-    say(f"CHECK_REFUSED {err}")
+    # The problem is a link to its place, and the caret is put there.
+    caret = driver.find_element(By.ID, "source-caret").text
+    say(f"CHECK_REFUSED {' '.join(err.split())} | {caret}")
     shot("10-playbook")
     # Edits not yet published: leaving the page would ask first (the walk leaves it anyway).
     dirty = driver.execute_script(
         "const f = document.getElementById('playbook-form'); const d = f.dataset.dirty === '1'; delete f.dataset.dirty; return d;"
     )
     say(f"UNSAVED_MARKED {dirty}")
+
+    # The knowledge base, written in the browser: an article made elsewhere (with intents
+    # and an end date the page does not show) is edited, a new one added, then archived.
+    made = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch("/api/v1/kb/articles", {method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json",
+                    "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
+          body: JSON.stringify({title: "Umbrellas", body: "Small umbrellas only.",
+            intents: ["game_times"], valid_until: "2099-01-01T00:00:00Z",
+            questions: ["Can I bring an umbrella?"]})}).then((r) => done(r.status));""")
+    driver.get(f"{base}/knowledge")
+    item = driver.find_element(By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Umbrellas']]")
+    item.find_element(By.TAG_NAME, "summary").click()
+    item.find_element(By.CSS_SELECTOR, "details.edit > summary").click()
+    body = item.find_element(By.CSS_SELECTOR, "textarea[name=body]")
+    body.clear()
+    body.send_keys("Small umbrellas are fine; no golf umbrellas.")
+    item.find_element(By.CSS_SELECTOR, "textarea[name=questions]").send_keys("\nMay I take a brolly in?")
+    shot("10-knowledge-edit")
+    item.find_element(By.CSS_SELECTOR, "form.kb-form button[type=submit]").click()
+    wait.until(lambda d: "no golf umbrellas" in d.find_element(By.TAG_NAME, "main").get_attribute("textContent"))
+    edited = driver.find_element(By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Umbrellas']]//summary").text
+    say(f"KB_EDITED made={made} {edited.split(',')[0]}")
+    driver.find_element(By.CSS_SELECTOR, "#new-article-box > summary").click()
+    driver.find_element(By.ID, "new-article-title").send_keys("Parking")
+    driver.find_element(By.ID, "new-article-body").send_keys("Parking is free after 6 pm.")
+    Select(driver.find_element(By.ID, "new-article-public")).select_by_value("false")
+    driver.find_element(By.CSS_SELECTOR, "#new-article button[type=submit]").click()
+    parking = wait.until(lambda d: d.find_elements(
+        By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Parking']]") or None)[0]
+    say(f"KB_ADDED {parking.find_element(By.TAG_NAME, 'summary').text.split(',')[0]}")
+    shot("10-knowledge")
+    parking.find_element(By.TAG_NAME, "summary").click()
+    parking.find_element(By.CSS_SELECTOR, "form[data-method=DELETE] button").click()
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: "Parking" not in d.find_element(By.TAG_NAME, "main").text)
+    say("KB_ARCHIVED")
 
     # A phone-sized window.
     login("ada")
