@@ -615,6 +615,20 @@
   });
   document.addEventListener("sb:refreshed", transferPeople);
 
+  // A knowledge gap's "Write the answer" opens the new-article form with its questions.
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest && ev.target.closest("[data-write-article]");
+    if (!b) return;
+    const box = $("#new-article-box");
+    if (!box) return;
+    const asked = b.dataset.writeArticle.split("\n");
+    box.open = true;
+    $("#new-article-title").value = asked[0];
+    $("#new-article-questions").value = asked.slice(1).join("\n");
+    $("#new-article-body").focus();
+    box.scrollIntoView({ block: "start" });
+  });
+
   // A part of the page drawn after it (`data-load`: its URL answers the part alone).
   async function loadParts() {
     for (const el of document.querySelectorAll("[data-load]")) {

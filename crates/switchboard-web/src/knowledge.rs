@@ -21,8 +21,38 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     };
     let now = state.clock.now();
     let edit = v.can(Permission::WorkCases);
+    // Tier 1's questions of the last 30 days no article answers well, most asked first.
+    let gaps = if edit {
+        match switchboard_server::api::kb::gap_report(&state, 30, Some("tier1".into()), 0.5).await {
+            Ok(r) => r["gaps"].as_array().cloned().unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e.detail, "reading knowledge gaps");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
     let body = html! {
         h1 { "Knowledge" }
+        @if !gaps.is_empty() {
+            section #gaps {
+                h2 { "Questions without a good answer " span.count { (gaps.len()) } }
+                p.hint { "Tier 1's customers asked these in the last 30 days, and no article answered them well. Write the answer once; it is suggested (or sent, where the playbook says so) from then on." }
+                ul.kb {
+                    @for g in gaps.iter().take(10) {
+                        @let examples: Vec<&str> = g["examples"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                        li {
+                            strong { (examples.first().copied().unwrap_or("")) }
+                            " " span.hint { (g["count"]) " asked"
+                                @if let Some(t) = g["closest"]["title"].as_str() { "; closest article: " (t) } }
+                            @if examples.len() > 1 { div.text { @for e in &examples[1..] { "“" (e) "” " } } }
+                            button.link type="button" data-write-article=(examples.join("\n")) { "Write the answer" }
+                        }
+                    }
+                }
+            }
+        }
         section {
             h2 { "Articles " span.count { (articles.len()) } }
             @if edit {

@@ -612,6 +612,17 @@ pub async fn gaps(
         Some("any") => None,
         Some(p) => Some(p.to_owned()),
     };
+    Ok(axum::Json(gap_report(&state, days, purpose, floor).await?))
+}
+
+/// The knowledge gaps of the last `days` on `purpose` cases (all: `None`), as
+/// `GET /kb/gaps` answers them (the knowledge page shows the same).
+pub async fn gap_report(
+    state: &AppState,
+    days: i64,
+    purpose: Option<String>,
+    floor: f64,
+) -> Result<Value, ApiError> {
     let now = state.clock.now();
     let since = switchboard_core::Timestamp::from_unix_micros(
         now.as_unix_micros() - days * 86_400 * 1_000_000,
@@ -665,9 +676,9 @@ pub async fn gaps(
         })
         .collect();
     list.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
-    Ok(axum::Json(json!({
+    Ok(json!({
         "questions": questions.len(), "days": days, "min_confidence": floor, "gaps": list,
-    })))
+    }))
 }
 
 #[derive(serde::Deserialize)]

@@ -214,6 +214,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn(refuse_undeclared_query))
+        .route_layer(axum::middleware::from_fn(refuse_undeclared_body))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
@@ -275,6 +276,74 @@ fn takes_no_query() -> &'static std::collections::HashSet<String> {
         }
         none
     })
+}
+
+/// The operations (`POST /api/v1/models/{kind}/deactivate`) that change something and whose
+/// OpenAPI entry declares no request body.
+fn takes_no_body() -> &'static std::collections::HashSet<String> {
+    static NONE: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NONE.get_or_init(|| {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+        let mut none = std::collections::HashSet::new();
+        for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let changes = ["post", "put", "patch", "delete"].contains(&method.as_str());
+                if changes && op.get("requestBody").is_none() {
+                    none.insert(format!("{} {path}", method.to_ascii_uppercase()));
+                }
+            }
+        }
+        none
+    })
+}
+
+/// The most of a body read to tell whether it says anything (`{}` and whitespace do not).
+const NO_BODY_PEEK: usize = 64;
+
+/// A body sent to an endpoint that takes none is refused (400 `unexpected_body`): `{"x": 1}`
+/// to `activate` is a request for something this endpoint does not do, so nothing happens.
+/// An empty body, `{}` or `null` (what forms and clients send by habit) pass.
+async fn refuse_undeclared_body(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let key = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| format!("{} {}", req.method(), p.as_str()));
+    if !key.is_some_and(|k| takes_no_body().contains(&k)) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let refused = || {
+        // Inside the nested API router the path has lost its `/api/v1`.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |u| u.0.path());
+        ApiError::bad_request(
+            "unexpected_body",
+            format!(
+                "{} {path} takes no request body; send none (nothing was changed)",
+                parts.method,
+            ),
+        )
+        .into_response()
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, NO_BODY_PEEK).await else {
+        return refused();
+    };
+    let said = bytes.trim_ascii();
+    let empty = said.is_empty()
+        || said == b"null"
+        || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(said)
+            .is_ok_and(|m| m.is_empty());
+    if !empty {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// A query parameter on an endpoint that takes none is refused (400 `invalid_field`, naming

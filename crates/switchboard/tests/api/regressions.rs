@@ -252,6 +252,60 @@ async fn query_errors_name_the_parameter() {
     );
 }
 
+/// An endpoint that takes no body refuses one that says something, and does nothing; an
+/// empty body, `{}` or `null` (what clients send by habit) is no body.
+#[tokio::test]
+async fn a_body_sent_where_none_is_taken_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/v1/kb/articles",
+            &app.admin,
+            &json!({"title": "Gates", "body": "Gates open at 1 pm."}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let path = format!("/api/v1/kb/articles/{}", a.json["id"].as_str().unwrap());
+    for body in [json!({"archive": false}), json!([1]), json!("x")] {
+        let a = app
+            .call(Method::DELETE, &path, Some(&app.admin), Some(&body))
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.text);
+        assert_eq!(a.json["code"], "unexpected_body", "{}", a.text);
+        assert!(
+            a.json["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("DELETE /api/v1/kb/articles/"),
+            "{}",
+            a.text
+        );
+    }
+    // Larger than what is read to look: refused too, not cut.
+    let long = json!({"note": "x".repeat(10_000)});
+    let a = app
+        .call(
+            Method::POST,
+            "/api/v1/models/intent/deactivate",
+            Some(&app.admin),
+            Some(&long),
+        )
+        .await;
+    assert_eq!(a.json["code"], "unexpected_body", "{}", a.text);
+    assert_eq!(
+        app.get(&path, &app.admin).await.json["archived_at"],
+        Value::Null,
+        "nothing was archived"
+    );
+    let a = app
+        .call(Method::DELETE, &path, Some(&app.admin), Some(&json!({})))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.json["archived_at"].is_string(), "{}", a.text);
+    let metrics = app.get("/metrics", &app.admin).await.text;
+    assert!(metrics.contains("unexpected_body"), "counted: {metrics}");
+}
+
 // ----- 6. Field on 409 / 422 ---------------------------------------------------------------
 
 #[tokio::test]

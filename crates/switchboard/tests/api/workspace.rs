@@ -235,6 +235,11 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     );
     assert_eq!(expect("UNSAVED_MARKED").await, "UNSAVED_MARKED True");
     assert_eq!(expect("KB_EDITED").await, "KB_EDITED made=201 Umbrellas v2");
+    let write = expect("WRITE_ANSWER").await;
+    assert!(
+        write.starts_with("WRITE_ANSWER open=True ") && write.contains("test message"),
+        "{write}"
+    );
     assert_eq!(expect("KB_ADDED").await, "KB_ADDED Parking INTERNAL v1");
     expect("KB_ARCHIVED").await;
     // The edit kept what the page does not show, and read the questions a line each.
@@ -712,6 +717,16 @@ then.team = "support"
 #[tokio::test]
 async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
     let app = spawn_app().await;
+    app.apply_playbook(PLAYBOOK).await;
+    let partner = FakePartner::start(&[], 200).await;
+    let channel = app.create_channel(&partner.url).await;
+    // A Tier 1 question no article answers: a knowledge gap, with a way to write the answer.
+    app.deliver(
+        &channel,
+        &message("g-1", "t-1", "bo", "Is there parking near the stadium?"),
+    )
+    .await;
+    app.wait_for_message("g-1").await;
     let a = app
         .post(
             "/api/v1/kb/articles",
@@ -736,12 +751,19 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
         "When do gates open?</textarea>",
         r#"value="gates, times""#,
         r#"data-method="DELETE""#,
+        "Questions without a good answer",
+        r#"<strong>Is there parking near the stadium?</strong> <span class="hint">1 asked"#,
+        r#"data-write-article="Is there parking near the stadium?""#,
     ] {
         assert!(agent.contains(part), "{part} in {agent}");
     }
     let reviewer = page(&app.person("rita", "reviewer").await).await;
     assert!(reviewer.contains("Gates open at 1 pm."), "{reviewer}");
-    for part in ["New article", "data-method"] {
+    for part in [
+        "New article",
+        "data-method",
+        "Questions without a good answer",
+    ] {
         assert!(!reviewer.contains(part), "{part} in {reviewer}");
     }
 }
