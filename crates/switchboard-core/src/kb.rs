@@ -281,6 +281,7 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
     let mut found = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        check_braces(&rest[..start])?;
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
             return Err("has a {{ without its }}".into());
@@ -299,7 +300,22 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
         found.push(name);
         rest = &after[end + 2..];
     }
+    check_braces(rest)?;
     Ok(found)
+}
+
+/// Text between placeholders: a half-written one (`{contact.name}}`, `{agent.name}`) would
+/// reach the customer as it is.
+fn check_braces(text: &str) -> Result<(), String> {
+    if text.contains("}}") {
+        return Err("has a }} without its {{".into());
+    }
+    for p in PLACEHOLDERS {
+        if text.contains(&format!("{{{p}")) || text.contains(&format!("{p}}}")) {
+            return Err(format!("write {{{{{p}}}}} with two braces on each side"));
+        }
+    }
+    Ok(())
 }
 
 /// What the placeholders stand for in one case.
@@ -557,7 +573,13 @@ mod tests {
             render("Hello {{contact.name}}!", &Context::default()),
             "Hello there!"
         );
-        for bad in ["Hi {{customer}}", "Hi {{contact.name"] {
+        for bad in [
+            "Hi {{customer}}",
+            "Hi {{contact.name",
+            "Hi {contact.first_name}}",
+            "Hi {contact.name}, I am {{agent.name}}",
+            "Hi {{contact.name}}}}",
+        ] {
             let e = CannedDraft {
                 name: "x".into(),
                 text: bad.into(),
@@ -568,6 +590,10 @@ mod tests {
             assert_eq!(e.field, "text", "{bad}");
         }
         assert_eq!(placeholders("no placeholders").unwrap(), Vec::<&str>::new());
+        assert_eq!(
+            placeholders("Hi {{contact.first_name}}, {{agent.name}} here {braces} ok").unwrap(),
+            ["contact.first_name", "agent.name"]
+        );
         assert_eq!(render("a {{b", &Context::default()), "a {{b");
     }
 

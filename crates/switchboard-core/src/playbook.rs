@@ -473,6 +473,49 @@ fn position(source: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The TOML reader's "invalid type: string \"ten\", expected u32" in an admin's words, naming
+/// the key: `capacity: must be a whole number, not the text "ten"`. Other messages as they are.
+fn plain_type_error(source: &str, offset: usize, message: &str) -> String {
+    let Some((got, expected)) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|m| m.split_once(", expected "))
+    else {
+        return message.to_owned();
+    };
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" => "text in quotes",
+        "a sequence" => "a list in [ ]",
+        other => other,
+    };
+    let got = if let Some(text) = got.strip_prefix("string ") {
+        format!("the text {text}")
+    } else if let Some(n) = got.strip_prefix("integer ") {
+        format!("the number {}", n.trim_matches('`'))
+    } else if let Some(n) = got.strip_prefix("floating point ") {
+        format!("the number {}", n.trim_matches('`'))
+    } else if let Some(b) = got.strip_prefix("boolean ") {
+        b.trim_matches('`').to_owned()
+    } else {
+        got.to_owned()
+    };
+    let start = source[..offset.min(source.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let key = source[start..offset.min(source.len())]
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty());
+    match key {
+        Some(k) => format!("{k}: must be {expected}, not {got}"),
+        None => format!("must be {expected}, not {got}"),
+    }
+}
+
 struct Errors<'a> {
     source: &'a str,
     list: Vec<PlaybookError>,
@@ -508,7 +551,7 @@ pub fn parse_in(
         vec![PlaybookError {
             line,
             column,
-            message: e.message().trim().to_owned(),
+            message: plain_type_error(source, offset, e.message().trim()),
         }]
     })?;
     let mut errs = Errors {
@@ -1224,6 +1267,33 @@ impl Playbook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value of the wrong type is named by its key, in words an admin reads.
+    #[test]
+    fn a_wrong_type_names_its_key_in_plain_words() {
+        let cases = [
+            (
+                "[[team]]\nid = \"a\"\nname = \"A\"\ncapacity = \"ten\"\n",
+                4,
+                "capacity: must be a whole number of 0 or more, not the text \"ten\"",
+            ),
+            (
+                "[[rule]]\nname = 1\n",
+                2,
+                "name: must be text in quotes, not the number 1",
+            ),
+            (
+                "[[rule]]\nname = \"r\"\nwhen.public = \"yes\"\n",
+                3,
+                "when.public: must be true or false, not the text \"yes\"",
+            ),
+        ];
+        for (source, line, message) in cases {
+            let errs = parse(source, &[]).unwrap_err();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!((errs[0].line, errs[0].message.as_str()), (line, message));
+        }
+    }
 
     /// The example of issue 3, exactly as written.
     const EXAMPLE: &str = r#"[[team]]

@@ -185,11 +185,21 @@ impl Store {
                 if item.archived_at.is_some() {
                     return Err(StoreError::Invalid("the entry is archived".into()));
                 }
-                if expected.is_some_and(|v| v != item.version) {
+                if let Some(v) = expected.filter(|v| *v != item.version) {
+                    // Who saved in between, so the person knows whom to ask.
+                    let by = c
+                        .query_opt(
+                            "SELECT actor_name FROM kb_revisions WHERE item_id = $1 AND version = $2",
+                            params![id.as_str(), item.version],
+                        )?
+                        .map(|r| r.text(0))
+                        .transpose()?
+                        .unwrap_or_else(|| "someone".into());
                     return Err(StoreError::Conflict(format!(
-                        "the entry is at version {}, not {}: reload it and edit again",
+                        "{by} saved this entry after you opened it (it is at version {}, you \
+                         edited version {v}); nothing was saved: copy your text, reload to see \
+                         theirs, and edit again",
                         item.version,
-                        expected.unwrap_or_default()
                     )));
                 }
                 let version = item.version + 1;

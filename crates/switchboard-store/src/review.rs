@@ -235,9 +235,14 @@ pub(crate) fn transfer(
                 )?
                 .is_none()
             {
+                let name = c.query_one(
+                    "SELECT display_name FROM users WHERE id = $1",
+                    params![u.to_string()],
+                )?;
                 return Err(StoreError::Invalid(format!(
-                    "no active user with id {u} in the team {:?}: add them to the team first, \
-                     or transfer the case to a team they are in",
+                    "{} is not in the team {:?}: add them to the team first, or transfer the \
+                     case to a team they are in",
+                    name.text_ref(0)?,
                     team_name(c, t)?
                 )));
             }

@@ -316,6 +316,12 @@ impl Store {
                     )?
                     .ok_or(StoreError::NotFound)?
                     .text(0)?;
+                // A copy of the version in force would change nothing but the history.
+                if active_version(c)? == Some(version) {
+                    return Err(StoreError::Conflict(format!(
+                        "version {version} is the playbook in force already; nothing to restore"
+                    )));
+                }
                 install(c, &source, Some(version), &actor, now)
             })
             .await

@@ -131,9 +131,12 @@ fn evaluate(pb: &Playbook, index: &HashMap<String, usize>, cases: &[Replay]) -> 
                     .iter()
                     .filter_map(|f| index.get(f.rule.as_str()).copied())
                     .collect(),
+                // As routing decides it: no rule set a purpose, the understood one, else
+                // Tier 1.
                 purpose: d
                     .actions
                     .purpose
+                    .or_else(|| case.facts.purpose.as_ref().map(|(p, _)| p.clone()))
                     .map_or_else(|| "tier1".to_owned(), |p| p.as_str().to_owned()),
                 team: d.actions.team,
             }

@@ -109,7 +109,8 @@
     const lines = area.value.split("\n");
     let at = 0;
     for (let i = 0; i < Math.min(line - 1, lines.length); i++) at += lines[i].length + 1;
-    at += Math.max(0, Math.min((column || 1) - 1, (lines[line - 1] || "").length));
+    // The server counts columns in characters; the box's positions are UTF-16 units.
+    at += Array.from(lines[line - 1] || "").slice(0, Math.max(0, (column || 1) - 1)).join("").length;
     area.focus();
     area.setSelectionRange(at, at);
     const style = getComputedStyle(area);
@@ -124,7 +125,7 @@
     if (!out) return;
     const before = area.value.slice(0, area.selectionStart);
     const line = before.split("\n").length;
-    const column = before.length - before.lastIndexOf("\n");
+    const column = Array.from(before.slice(before.lastIndexOf("\n") + 1)).length + 1;
     out.textContent = `Line ${line} of ${area.value.split("\n").length}, column ${column}`;
   }
   for (const kind of ["keyup", "click", "input", "focus"]) {
@@ -132,6 +133,11 @@
       if (ev.target && ev.target.dataset && ev.target.dataset.caret) showCaret(ev.target);
     }, true);
   }
+  // A held arrow key moves the caret without a keyup: follow the selection itself.
+  document.addEventListener("selectionchange", () => {
+    const a = document.activeElement;
+    if (a && a.dataset && a.dataset.caret) showCaret(a);
+  });
 
   // The playbook's Check and Simulate, in words and tables.
   function el(tag, text, cls) {
@@ -149,7 +155,11 @@
     const body = el("tbody");
     for (const r of rows) {
       const tr = el("tr");
-      for (const c of r) tr.append(el("td", String(c)));
+      for (const c of r) {
+        const td = el("td");
+        if (c instanceof Node) td.append(c); else td.textContent = String(c);
+        tr.append(td);
+      }
       body.append(tr);
     }
     t.append(body);
@@ -171,16 +181,24 @@
     if (d.cases === 0) return;
     box.append(el("h3", "Rules"));
     box.append(table(["Rule", "Line", "Cases it fires on"], d.rules.map((r) => [r.rule, r.line, r.matched])));
+    let teams = {};
+    try { teams = JSON.parse(box.dataset.teams || "{}"); } catch (_) { teams = {}; }
     const name = (n) => (n === null ? "none" : n);
+    const team = (t) => (t === null ? "none" : teams[t] || t);
     box.append(el("h3", "Teams"));
-    box.append(table(["Team", "Would get", "Got"], d.teams.map((t) => [name(t.name), t.simulated, t.actual])));
+    box.append(table(["Team", "Would get", "Got"], d.teams.map((t) => [team(t.name), t.simulated, t.actual])));
     box.append(el("h3", "Purposes"));
     box.append(table(["Purpose", "Would get", "Got"], d.purposes.map((t) => [name(t.name), t.simulated, t.actual])));
     if (d.examples.length) {
       box.append(el("h3", `Cases routed differently (${d.examples.length} of ${d.routed_differently})`));
-      const route = (r) => `${r.purpose} · ${name(r.team)}`;
+      const route = (r) => `${r.purpose} · ${team(r.team)}`;
+      const link = (x) => {
+        const a = el("a", day(x.created_at));
+        a.href = `/cases/${encodeURIComponent(x.case_id)}`;
+        return a;
+      };
       box.append(table(["Case", "First message", "Now", "Would be", "Rules that fire"], d.examples.map((x) =>
-        [day(x.created_at), x.text, route(x.actual), route(x.simulated), x.fired.join(", ") || "none"])));
+        [link(x), x.text, route(x.actual), route(x.simulated), x.fired.join(", ") || "none"])));
     }
   }
 

@@ -231,6 +231,15 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
         Ok(v) => v,
         Err(e) => return crate::page::store_error(e, "playbook"),
     };
+    // The simulation names teams by id; the page shows their names.
+    let team_names: serde_json::Map<String, serde_json::Value> =
+        match state.store.list_teams().await {
+            Ok(t) => t
+                .into_iter()
+                .map(|t| (t.slug, serde_json::Value::String(t.name)))
+                .collect(),
+            Err(e) => return crate::page::store_error(e, "teams"),
+        };
     let now = state.clock.now();
     let source = active
         .as_ref()
@@ -242,14 +251,14 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
         form #playbook-form data-api="/api/v1/playbook/check" data-after="playbook" data-warn-unsaved {
             label for="source" { "Playbook source" }
             textarea #source name="source" rows="24" spellcheck="false" data-caret="source-caret" { (source) }
-            p.hint #source-caret aria-live="off" { "Line 1, column 1" }
+            p.hint #source-caret aria-live="off" { "Line 1 of " (source.lines().count().max(1)) ", column 1" }
             div.buttons {
                 button type="submit" { "Check" }
                 button type="submit" data-api="/api/v1/playbook/simulate" { "Simulate" }
                 button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-after="reload" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
             }
             div.form-error role="alert" {}
-            div.result #playbook-result aria-live="polite" {}
+            div.result #playbook-result aria-live="polite" data-teams=(serde_json::Value::Object(team_names).to_string()) {}
         }
         section {
             h2 { "Versions" }

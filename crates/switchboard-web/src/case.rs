@@ -502,7 +502,12 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                     label for="transfer-team" { "Team" }
                     select #transfer-team name="team" data-current=[c.team] {
                         option value="" { "Keep the team" }
-                        @for (id, name) in ctx.teams { option value=(id) { (name) } }
+                        @for (id, name) in ctx.teams {
+                            // A team of reviewers only (or of nobody) would hold the case with
+                            // no one to answer it: say so before it is chosen.
+                            @let staffed = ctx.users.iter().any(|p| p.works && p.teams.split(' ').any(|t| t == id.to_string()));
+                            option value=(id) { (name) @if !staffed { " (no one here answers cases)" } }
+                        }
                     }
                     label for="transfer-person" { "Person" }
                     select #transfer-person name="assignee" {

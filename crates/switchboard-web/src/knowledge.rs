@@ -46,8 +46,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             strong { (examples.first().copied().unwrap_or("")) }
                             " " span.hint { (g["count"]) " asked"
                                 @if let Some(t) = g["closest"]["title"].as_str() { "; closest article: " (t) } }
-                            @if examples.len() > 1 { div.text { @for e in &examples[1..] { "“" (e) "” " } } }
-                            button.link type="button" data-write-article=(examples.join("\n")) { "Write the answer" }
+                            @if examples.len() > 1 { div.text { "Also asked as: " @for e in &examples[1..] { "“" (e) "” " } } }
+                            div { button.link type="button" data-write-article=(examples.join("\n")) { "Write the answer" } }
                         }
                     }
                 }
@@ -184,7 +184,8 @@ fn canned_form(id: &str, item: Option<&KbItem>) -> Markup {
             (kept(item, &["team_id", "language"]))
             label for={(id) "-name"} { "Name (how agents find it)" }
             input id={(id) "-name"} name="name" required maxlength="100" value=(text(&d, "name"));
-            label for={(id) "-text"} { "Reply ({{contact.first_name}}, {{agent.name}}, {{team.name}} are filled in)" }
+            label for={(id) "-text"} { "Reply (filled in for each case: "
+                @for (i, p) in switchboard_core::kb::PLACEHOLDERS.iter().enumerate() { @if i > 0 { ", " } code { "{{" (p) "}}" } } ")" }
             textarea id={(id) "-text"} name="text" rows="4" required { (text(&d, "text")) }
             label for={(id) "-tags"} { "Tags (comma-separated)" }
             input id={(id) "-tags"} name="tags" data-type="list" value=(strings(&d, "tags").join(", "));

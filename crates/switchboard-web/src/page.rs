@@ -167,7 +167,7 @@ pub fn shell(v: &Viewer, current: Section, title: &str, body: Markup) -> Markup 
                         }
                     }
                 }
-                div #live role="status" aria-live="polite" {}
+                div #live.visually-hidden role="status" aria-live="polite" {}
                 main #main tabindex="-1" { (body) }
             }
         }

@@ -553,7 +553,9 @@ pub async fn transfer(
             switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
                 ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("team")
             }
-            switchboard_store::StoreError::Invalid(m) if m.starts_with("no active user") => {
+            switchboard_store::StoreError::Invalid(m)
+                if m.starts_with("no active user") || m.contains(" is not in the team ") =>
+            {
                 ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("assignee")
             }
             e => ApiError::from_store("case")(e),

@@ -631,14 +631,29 @@ pub async fn gap_report(
         .store
         .questions_since(purpose, since, GAP_WINDOW)
         .await?;
-    // Thanks and greetings ("thx!", "hi there") ask nothing: a message counts when it asks
-    // (a `?`) or carries two words or more that retrieval reads.
+    // Thanks and greetings ("thx!", "hi there") ask nothing, nor does a follow-up such as
+    // "still confused, this didn't help": a message counts when it asks (a `?`), or when it
+    // opens its case and carries two words or more that retrieval reads.
+    let mut seen = std::collections::HashSet::new();
+    let openers: std::collections::HashSet<_> = questions
+        .iter()
+        .rev() // oldest first
+        .filter(|q| seen.insert(q.case_id))
+        .map(|q| q.message_id)
+        .collect();
     questions.retain(|q| {
-        q.text.contains('?') || switchboard_understand::retrieve::terms(&q.text).len() >= 2
+        q.text.contains('?')
+            || (openers.contains(&q.message_id)
+                && switchboard_understand::retrieve::terms(&q.text).len() >= 2)
     });
     let articles: Vec<KbItem> = state.store.kb_items(KbKind::Article, false).await?;
     let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
+    // "@LakesideCollege which bus…" asks what "which bus…" asks: handles the post opens with
+    // are the address, not the question.
+    for q in &mut questions {
+        q.text = without_leading_handles(&q.text).to_owned();
+    }
     for question in &questions {
         let mut hits = index.search(&question.text, 3);
         if let Some((label, confidence)) = &question.intent {
@@ -679,6 +694,16 @@ pub async fn gap_report(
     Ok(json!({
         "questions": questions.len(), "days": days, "min_confidence": floor, "gaps": list,
     }))
+}
+
+/// The text after the `@handles` it starts with.
+fn without_leading_handles(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    while let Some(after) = rest.strip_prefix('@') {
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        rest = after[end..].trim_start();
+    }
+    if rest.is_empty() { text } else { rest }
 }
 
 #[derive(serde::Deserialize)]

@@ -393,7 +393,7 @@ async fn transfers_move_the_case_with_its_history_and_a_reason() {
         a.json["detail"]
             .as_str()
             .unwrap()
-            .contains("in the team \"Support\": add them to the team first"),
+            .ends_with("tom is not in the team \"Support\": add them to the team first, or transfer the case to a team they are in"),
         "{}",
         a.text
     );

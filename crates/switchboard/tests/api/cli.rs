@@ -598,7 +598,11 @@ fn playbook_commands_work_beside_a_running_server() {
 
     // check knows the workspace's teams once there is a database.
     let uses_pr = dir.path().join("uses-pr.toml");
-    std::fs::write(&uses_pr, "[[rule]]\nname = \"r\"\nthen.team = \"pr\"\n").unwrap();
+    std::fs::write(
+        &uses_pr,
+        "[[rule]]\nname = \"r\"\nthen.team = \"pr\"\nthen.purpose = \"support\"\n",
+    )
+    .unwrap();
     let out = run(&["playbook", "check", "--data-dir", d, path(&uses_pr)]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 
@@ -662,7 +666,7 @@ fn playbook_commands_work_beside_a_running_server() {
         report.contains("Routed differently: 1 of 1 cases (100.0%)"),
         "{report}"
     );
-    assert!(report.contains("crisis/pr -> tier1/pr"), "{report}");
+    assert!(report.contains("crisis/pr -> support/pr"), "{report}");
     let out = run(&[
         "playbook",
         "simulate",

@@ -106,9 +106,17 @@ async fn articles_have_versions_search_and_history() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["version"], 2);
-    app.put(&format!("/api/v1/kb/articles/{game_id}"), &app.agent, &v2)
-        .await
-        .assert_problem(409, "conflict");
+    let r = app
+        .put(&format!("/api/v1/kb/articles/{game_id}"), &app.agent, &v2)
+        .await;
+    r.assert_problem(409, "conflict");
+    // It says who saved in between, and that nothing was saved.
+    let detail = r.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(" saved this entry after you opened it (it is at version 2, you edited version 1); nothing was saved")
+            && !detail.starts_with("someone"),
+        "{detail}"
+    );
     let history = app
         .get(
             &format!("/api/v1/kb/articles/{game_id}/revisions"),
@@ -380,6 +388,20 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
     app.get("/api/v1/kb/gaps?days=0", &app.agent)
         .await
         .assert_problem(400, "invalid_field");
+    // A follow-up that asks nothing new is not one more question.
+    app.deliver(
+        &ch,
+        &message(
+            "p-2b",
+            "conv-p-2",
+            "p-2",
+            "Still confused, this didn't help",
+        ),
+    )
+    .await;
+    app.wait_for_message("p-2b").await;
+    let again = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    assert_eq!(gap_count(&again.json), 3, "{}", again.text);
 
     // The customer thanks ahead of the answer; the question is still what the article is.
     app.deliver(&ch, &message("p-1b", "conv-p-1", "p-1", "thx!"))

@@ -285,6 +285,18 @@ async fn versions_are_kept_and_an_old_one_can_be_restored() {
     )
     .await
     .assert_problem(403, "forbidden");
+    // The version in force again: nothing to restore, no copy made.
+    app.post(
+        "/api/v1/playbook/versions/3/restore",
+        &app.admin,
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    assert_eq!(
+        app.get("/api/v1/playbook", &app.admin).await.json["version"],
+        3
+    );
     let audit = app.get("/api/v1/audit", &app.admin).await;
     let actions: Vec<&str> = audit.json["items"]
         .as_array()
@@ -497,6 +509,48 @@ async fn team_settings_skills_and_availability_reject_bad_input() {
     )
     .await
     .assert_problem(403, "forbidden");
+}
+
+/// Where no rule sets a purpose, routing keeps the understood one: the simulation does the
+/// same, so the playbook in force replayed on its own cases routes none differently.
+#[tokio::test]
+async fn simulating_the_active_playbook_changes_nothing() {
+    let app = spawn_app().await;
+    let playbook = "[[team]]\nid = \"desk\"\nname = \"Desk\"\n\n\
+                    [[rule]]\nname = \"All to the desk\"\nthen.team = \"desk\"\n";
+    assert_eq!(apply(&app, playbook).await.status, StatusCode::CREATED);
+    let ch = app.create_channel(NOWHERE).await;
+    let texts = [
+        ("m-1", "How much does the pro plan cost? pricing please"),
+        (
+            "m-2",
+            "My parcel never arrived and the tracking number does not work",
+        ),
+        ("m-3", "hello"),
+    ];
+    for (id, text) in texts {
+        app.deliver(&ch, &post(id, id, text, false)).await;
+        app.wait_for_message(id).await;
+    }
+    let purposes: Vec<String> = app
+        .all_cases()
+        .await
+        .iter()
+        .map(|c| c["purpose"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        purposes.iter().any(|p| p != "tier1"),
+        "some case keeps an understood purpose: {purposes:?}"
+    );
+    let a = app
+        .post("/api/v1/playbook/simulate", &app.admin, &json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["cases"], 3, "{}", a.text);
+    assert_eq!(a.json["routed_differently"], 0, "{}", a.text);
+    for v in a.json["purposes"].as_array().unwrap() {
+        assert_eq!(v["simulated"], v["actual"], "{}", a.text);
+    }
 }
 
 #[tokio::test]

@@ -218,7 +218,10 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     // Three cases so far; the one whose purpose a person corrected would be routed anew.
     assert!(
         simulated.starts_with("SIMULATED Replayed 3 cases created from ")
-            && simulated.ends_with(": 1 would be routed differently, 0 match no rule. tables=4"),
+            && simulated.ends_with(
+                ": 1 would be routed differently, 0 match no rule. tables=4 \
+                 teams=Front desk,Marketing & PR linked=True"
+            ),
         "{simulated}"
     );
     assert_eq!(
@@ -229,7 +232,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     assert!(
         refused.starts_with(
             "CHECK_REFUSED the playbook has 1 problem(s); the active playbook is unchanged: \
-             Line 2, column 8: invalid type"
+             Line 2, column 8: name: must be text in quotes, not the number 1"
         ) && refused.ends_with("| Line 2 of 3, column 8"),
         "{refused}"
     );
@@ -721,12 +724,24 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
     let partner = FakePartner::start(&[], 200).await;
     let channel = app.create_channel(&partner.url).await;
     // A Tier 1 question no article answers: a knowledge gap, with a way to write the answer.
+    // Asked twice, once with the college's handle first: one question.
     app.deliver(
         &channel,
         &message("g-1", "t-1", "bo", "Is there parking near the stadium?"),
     )
     .await;
+    app.deliver(
+        &channel,
+        &message(
+            "g-2",
+            "t-2",
+            "cy",
+            "@LakesideCollege  Is there parking near the stadium?",
+        ),
+    )
+    .await;
     app.wait_for_message("g-1").await;
+    app.wait_for_message("g-2").await;
     let a = app
         .post(
             "/api/v1/kb/articles",
@@ -752,7 +767,7 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
         r#"value="gates, times""#,
         r#"data-method="DELETE""#,
         "Questions without a good answer",
-        r#"<strong>Is there parking near the stadium?</strong> <span class="hint">1 asked"#,
+        r#"<strong>Is there parking near the stadium?</strong> <span class="hint">2 asked"#,
         r#"data-write-article="Is there parking near the stadium?""#,
     ] {
         assert!(agent.contains(part), "{part} in {agent}");
