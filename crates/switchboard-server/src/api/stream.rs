@@ -2,7 +2,7 @@
 //! is the store's `seq`; a client that reconnects with `Last-Event-ID` (or `?last_event_id=`)
 //! first receives everything it missed from the store, then live events. Live events arrive
 //! from the bus; a gap in `seq` (a lagging subscriber) is filled from the store, so nothing is
-//! skipped or repeated.
+//! skipped or repeated. A `notification.created` event goes only to the person it is for.
 
 use crate::AppState;
 use crate::auth::{Allowed, need};
@@ -74,6 +74,11 @@ fn tokio_stream_of(
     })
 }
 
+/// A notification goes to the person it is for; every other event to everyone who may read.
+fn is_for(e: &Event, me: Option<&str>) -> bool {
+    e.kind != "notification.created" || e.data["notification"]["user_id"].as_str() == me
+}
+
 fn to_sse(e: &Event) -> SseEvent {
     let data = serde_json::json!({ "seq": e.seq, "kind": e.kind, "case_id": e.case_id, "data": e.data, "created_at": e.created_at });
     SseEvent::default()
@@ -135,7 +140,7 @@ impl Cursor {
 
 pub async fn stream(
     State(state): State<AppState>,
-    _: Allowed<need::Read>,
+    Allowed(caller, _): Allowed<need::Read>,
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -176,9 +181,17 @@ pub async fn stream(
     }
     let presence = tokio_stream_of(cursor.state.presence.subscribe());
     let cursor_state = cursor.state.clone();
-    let events = futures_util::stream::unfold(cursor, |mut c| async move {
-        let e = c.next().await?;
-        Some((Ok(to_sse(&e)), c))
+    let me = caller.actor.user_id().map(|u| u.to_string());
+    let events = futures_util::stream::unfold(cursor, move |mut c| {
+        let me = me.clone();
+        async move {
+            loop {
+                let e = c.next().await?;
+                if is_for(&e, me.as_deref()) {
+                    return Some((Ok(to_sse(&e)), c));
+                }
+            }
+        }
     });
     // The stream ends with the server, or when its credential stops being valid (a revoked
     // token; a session ended by logout, a new password or a deactivation), checked every

@@ -396,6 +396,65 @@ async fn notes_are_internal_and_do_not_change_the_case() {
     );
 }
 
+/// A notification reaches the live stream of the person it is for, and no one else's.
+#[tokio::test]
+async fn a_notification_streams_only_to_the_person_it_is_for() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    app.deliver(&ch, &message("s-1", "s", "s", "hello")).await;
+    let case = app.wait_for_message("s-1").await;
+    let id = case["id"].as_str().expect("id").to_owned();
+    let ann = app.person("ann", "agent").await;
+    let bob = app.person("bob", "agent").await;
+    let open = async |p: &Person| {
+        let s = app
+            .http
+            .get(app.url("/api/v1/stream"))
+            .header("Cookie", &p.cookie)
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(s.status(), StatusCode::OK);
+        s
+    };
+    let (mut to_ann, mut to_bob) = (open(&ann).await, open(&bob).await);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for text in ["@ann the customer is back", "end of test"] {
+        let a = app
+            .post(
+                &format!("/api/v1/cases/{id}/notes"),
+                &app.admin,
+                &json!({ "text": text }),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    }
+    let read = async |s: &mut reqwest::Response| {
+        let mut seen = String::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Ok(Some(chunk)) = s.chunk().await {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains("end of test") {
+                    break;
+                }
+            }
+        })
+        .await;
+        seen
+    };
+    let (ann_saw, bob_saw) = (read(&mut to_ann).await, read(&mut to_bob).await);
+    assert!(ann_saw.contains("end of test"), "{ann_saw}");
+    assert!(bob_saw.contains("end of test"), "{bob_saw}");
+    assert!(
+        ann_saw.contains("event: notification.created") && ann_saw.contains("the customer is back"),
+        "{ann_saw}"
+    );
+    assert!(
+        !bob_saw.contains("event: notification.created"),
+        "{bob_saw}"
+    );
+}
+
 /// A note's `@username` tells that person (once, and never the author); an e-mail address or
 /// an unknown name tells nobody.
 #[tokio::test]
