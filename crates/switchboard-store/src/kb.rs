@@ -86,6 +86,38 @@ fn get(c: &mut dyn Conn, id: &str) -> Result<KbItem, StoreError> {
     .ok_or(StoreError::NotFound)
 }
 
+/// Archives an entry (`archived`) or brings it back, audited; a no-op when it already is so.
+fn set_archived(
+    c: &mut dyn Conn,
+    id: &str,
+    kind: KbKind,
+    archived: bool,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<KbItem, StoreError> {
+    let item = get_kind(c, id, kind)?;
+    if item.archived_at.is_some() != archived {
+        c.execute(
+            "UPDATE kb_items SET archived_at = $1, updated_at = $2 WHERE id = $3",
+            params![
+                archived.then_some(now.as_unix_micros()),
+                now.as_unix_micros(),
+                id
+            ],
+        )?;
+        let action = if archived { "archived" } else { "restored" };
+        audit(
+            c,
+            actor,
+            &format!("kb.{}_{action}", kind.as_str()),
+            ("kb", id.to_owned()),
+            json!({"version": item.version}),
+            now,
+        )?;
+    }
+    get(c, id)
+}
+
 /// The entry with this id, if it is of `kind`.
 fn get_kind(c: &mut dyn Conn, id: &str, kind: KbKind) -> Result<KbItem, StoreError> {
     let item = get(c, id)?;
@@ -221,33 +253,18 @@ impl Store {
             .await
     }
 
-    /// Archives an entry: it stays (with its history) but is no longer suggested.
-    pub async fn archive_kb(
+    /// Archives an entry (`archived`: it stays, with its history, but is no longer listed or
+    /// suggested) or brings it back as it was; a no-op when it already is so.
+    pub async fn set_kb_archived(
         &self,
         id: String,
         kind: KbKind,
+        archived: bool,
         actor: Actor,
         now: Timestamp,
     ) -> Result<KbItem, StoreError> {
         self.pool
-            .write(move |c| {
-                let item = get_kind(c, &id, kind)?;
-                if item.archived_at.is_none() {
-                    c.execute(
-                        "UPDATE kb_items SET archived_at = $1, updated_at = $1 WHERE id = $2",
-                        params![now.as_unix_micros(), id.as_str()],
-                    )?;
-                    audit(
-                        c,
-                        &actor,
-                        &format!("kb.{}_archived", kind.as_str()),
-                        ("kb", id.clone()),
-                        json!({"version": item.version}),
-                        now,
-                    )?;
-                }
-                get(c, &id)
-            })
+            .write(move |c| set_archived(c, &id, kind, archived, &actor, now))
             .await
     }
 

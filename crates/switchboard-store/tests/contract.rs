@@ -2916,7 +2916,7 @@ async fn knowledge_base_versions_and_imports(store: Store) {
     );
 
     let archived = store
-        .archive_kb(a.id.clone(), KbKind::Article, Actor::System, t(5))
+        .set_kb_archived(a.id.clone(), KbKind::Article, true, Actor::System, t(5))
         .await
         .unwrap();
     assert_eq!(archived.archived_at, Some(t(5)));

@@ -1,5 +1,6 @@
-//! The knowledge base as agents see it: articles and canned responses, written, edited and
-//! archived here (through the same API the CLI's import uses), with their versions.
+//! The knowledge base as agents see it: articles and canned responses, written, edited,
+//! archived and restored here (through the same API the CLI's import uses), with their
+//! versions, and the questions no article answers yet.
 
 use crate::page::{Section, Viewer, ago, respond, shell};
 use axum::extract::State;
@@ -13,12 +14,16 @@ use switchboard_store::{KbItem, KbKind};
 
 pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     let (articles, canned) = match tokio::try_join!(
-        state.store.kb_items(KbKind::Article, false),
-        state.store.kb_items(KbKind::Canned, false)
+        state.store.kb_items(KbKind::Article, true),
+        state.store.kb_items(KbKind::Canned, true)
     ) {
         Ok(x) => x,
         Err(e) => return crate::page::store_error(e, "knowledge base"),
     };
+    let (archived_articles, articles): (Vec<KbItem>, Vec<KbItem>) =
+        articles.into_iter().partition(|i| i.archived_at.is_some());
+    let (archived_canned, canned): (Vec<KbItem>, Vec<KbItem>) =
+        canned.into_iter().partition(|i| i.archived_at.is_some());
     let now = state.clock.now();
     let edit = v.can(Permission::WorkCases);
     // Tier 1's questions of the last 30 days no article answers well, most asked first.
@@ -97,6 +102,29 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                                 (canned_form(&format!("edit-{}", c.id), Some(c)))
                             }
                             (archive_form("canned", c))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        (body)
+        @if edit && !(archived_articles.is_empty() && archived_canned.is_empty()) {
+            section {
+                details #archived {
+                    summary { "Archived " span.count { (archived_articles.len() + archived_canned.len()) } }
+                    p.hint { "Kept with their history; not listed above or suggested. Restore brings one back as it was." }
+                    ul.kb {
+                        @for (kind, i) in archived_articles.iter().map(|i| ("articles", i)).chain(archived_canned.iter().map(|i| ("canned", i))) {
+                            li {
+                                strong { (text(&i.data, "title")) (text(&i.data, "name")) }
+                                " " span.hint { @if kind == "canned" { "canned response, " } "v" (i.version) ", archived " (ago(now, i.archived_at.unwrap_or(i.updated_at))) }
+                                form.inline data-api={"/api/v1/kb/" (kind) "/" (i.id) "/restore"} data-after="reload" {
+                                    button.link type="submit" { "Restore" }
+                                    span.form-error role="alert" {}
+                                }
+                            }
                         }
                     }
                 }

@@ -1,5 +1,5 @@
 //! `switchboard kb`: the knowledge base from the command line, on the server's database:
-//! list, show, create, update and archive single entries; import and export JSON Lines or CSV
+//! list, show, create, update, archive and restore single entries; import and export JSON Lines or CSV
 //! (the same formats and checks as `POST /api/v1/kb/import`); search.
 
 use crate::{StoreArgs, usage};
@@ -80,6 +80,15 @@ pub enum KbCommand {
     },
     /// Archive an entry: kept with its history, no longer listed or suggested.
     Archive {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// articles or canned.
+        #[arg(long, default_value = "articles")]
+        kind: String,
+        id: String,
+    },
+    /// Bring an archived entry back, as it was.
+    Restore {
         #[command(flatten)]
         store: StoreArgs,
         /// articles or canned.
@@ -198,6 +207,22 @@ fn entry_error(e: switchboard_store::StoreError, id: &str) -> anyhow::Error {
     }
 }
 
+/// `kb archive` and `kb restore`.
+async fn archived(store: StoreArgs, kind: &str, id: &str, archived: bool) -> anyhow::Result<()> {
+    let kind = kind_arg(kind)?;
+    let store = store.open_existing().await?;
+    let item = store
+        .set_kb_archived(id.to_owned(), kind, archived, Actor::System, crate::now())
+        .await
+        .map_err(|e| entry_error(e, id))?;
+    if archived {
+        println!("archived {id}");
+    } else {
+        println!("restored {id} at version {}", item.version);
+    }
+    Ok(())
+}
+
 pub async fn run(command: KbCommand) -> anyhow::Result<()> {
     match command {
         KbCommand::Import {
@@ -313,16 +338,8 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
             println!("{} is at version {}", item.id, item.version);
             Ok(())
         }
-        KbCommand::Archive { store, kind, id } => {
-            let kind = kind_arg(&kind)?;
-            let store = store.open_existing().await?;
-            store
-                .archive_kb(id.clone(), kind, Actor::System, crate::now())
-                .await
-                .map_err(|e| entry_error(e, &id))?;
-            println!("archived {id}");
-            Ok(())
-        }
+        KbCommand::Archive { store, kind, id } => archived(store, &kind, &id, true).await,
+        KbCommand::Restore { store, kind, id } => archived(store, &kind, &id, false).await,
         KbCommand::Eval {
             kb,
             input,

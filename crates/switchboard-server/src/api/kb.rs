@@ -216,14 +216,38 @@ pub async fn replace(
 
 /// `DELETE /kb/{kind}/{id}`: archived (kept with its history, no longer suggested).
 pub async fn archive(
+    state: State<AppState>,
+    caller: Allowed<need::WorkCases>,
+    path: Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    set_archived(state, caller, path, true).await
+}
+
+/// `POST /kb/{kind}/{id}/restore`: an archived entry back, as it was.
+pub async fn restore(
+    state: State<AppState>,
+    caller: Allowed<need::WorkCases>,
+    path: Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    set_archived(state, caller, path, false).await
+}
+
+async fn set_archived(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::WorkCases>,
     Path((kind, id)): Path<(String, String)>,
-) -> Result<impl IntoResponse, ApiError> {
+    archived: bool,
+) -> Result<axum::Json<Value>, ApiError> {
     let kind = kind_of(&kind)?;
     let item = state
         .store
-        .archive_kb(item_id(&id)?, kind, caller.actor, state.clock.now())
+        .set_kb_archived(
+            item_id(&id)?,
+            kind,
+            archived,
+            caller.actor,
+            state.clock.now(),
+        )
         .await
         .map_err(ApiError::from_store("entry"))?;
     Ok(axum::Json(shown(&item)))

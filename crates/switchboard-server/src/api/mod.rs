@@ -145,6 +145,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
             get(kb::get_one).put(kb::replace).delete(kb::archive),
         )
         .route("/kb/{kind}/{id}/revisions", get(kb::revisions))
+        .route("/kb/{kind}/{id}/restore", post(kb::restore))
         .route("/cases/{id}/suggestions", get(kb::suggestions))
         .route(
             "/contacts/{id}",

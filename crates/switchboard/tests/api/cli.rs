@@ -869,6 +869,14 @@ fn kb_entries_one_at_a_time_and_as_csv() {
     assert!(!list.contains(&id) && list.contains("Parking"), "{list}");
     let list = text(&run(&["kb", "list", "--data-dir", data, "--archived"]).stdout);
     assert!(list.contains(&id), "{list}");
+    // Restored: listed again, as it was.
+    let restored = run(&["kb", "restore", "--data-dir", data, &id]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    assert!(text(&restored.stdout).starts_with(&format!("restored {id} at version ")));
+    let list = text(&run(&["kb", "list", "--data-dir", data]).stdout);
+    assert!(list.contains(&id), "{list}");
+    let missing = run(&["kb", "restore", "--data-dir", data, "nope"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
 }
 
 #[test]

@@ -162,6 +162,39 @@ async fn articles_have_versions_search_and_history() {
     )
     .await
     .assert_problem(422, "rule_violated");
+    // Restored: back as it was, listed and editable again; audited both ways.
+    let restore = format!("/api/v1/kb/articles/{game_id}/restore");
+    app.post(&restore, &app.reviewer, &json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    let r = app.post(&restore, &app.agent, &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json.get("archived_at").is_none(), "{}", r.text);
+    assert_eq!(r.json["version"], 2);
+    let listed = app.get("/api/v1/kb/articles", &app.agent).await;
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(2));
+    app.post(
+        "/api/v1/kb/articles/not-an-id/restore",
+        &app.agent,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let audit = app.get("/api/v1/audit", &app.admin).await;
+    let actions: Vec<&str> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["action"]
+                .as_str()
+                .filter(|a| a.starts_with("kb.article_"))
+        })
+        .collect();
+    assert!(
+        actions.contains(&"kb.article_archived") && actions.contains(&"kb.article_restored"),
+        "{actions:?}"
+    );
     app.get("/api/v1/kb/articles/not-an-id", &app.agent)
         .await
         .assert_problem(404, "not_found");

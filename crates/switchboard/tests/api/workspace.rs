@@ -756,7 +756,8 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
             .await
             .text
     };
-    let agent = page(&app.person("ann", "agent").await).await;
+    let ann = app.person("ann", "agent").await;
+    let agent = page(&ann).await;
     for part in [
         "New article",
         "New canned response",
@@ -781,4 +782,26 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
     ] {
         assert!(!reviewer.contains(part), "{part} in {reviewer}");
     }
+    // Archived entries are listed apart, each with a way back.
+    let gates = a.json["id"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/kb/articles/{gates}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let after = page(&ann).await;
+    let archived = &after[after
+        .find(r#"<details id="archived">"#)
+        .expect("archived section")..];
+    assert!(
+        archived.contains("<strong>Gates</strong>")
+            && archived.contains(&format!(
+                r#"data-api="/api/v1/kb/articles/{gates}/restore""#
+            )),
+        "{archived}"
+    );
 }
