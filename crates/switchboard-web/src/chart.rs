@@ -83,6 +83,12 @@ pub fn line(title: &str, scale: Scale, periods: &[String], series: &[Series]) ->
         periods.first().cloned().unwrap_or_default(),
         periods.last().cloned().unwrap_or_default(),
     );
+    // Labels between the ends, about six, none crowding the last one (24 hours: every 4th).
+    let every = (periods.len().saturating_sub(1)).div_ceil(6).max(1);
+    let between: Vec<usize> = (every..periods.len().saturating_sub(1))
+        .step_by(every)
+        .filter(|i| i + every / 2 < periods.len() - 1)
+        .collect();
     html! {
         figure.chart {
             figcaption { (title) }
@@ -92,6 +98,9 @@ pub fn line(title: &str, scale: Scale, periods: &[String], series: &[Series]) ->
                 text x=(2) y=(h - pad) class="tick" { (scale.show(lo)) }
                 text x=(left) y=(h - 4.0) class="tick" { (first) }
                 text x=(w - pad) y=(h - 4.0) class="tick end" { (last) }
+                @for i in &between {
+                    text x=(format!("{:.1}", x(*i))) y=(h - 4.0) class="tick mid" { (periods[*i]) }
+                }
                 @for s in series {
                     @for run in runs(&s.values) {
                         @if run.len() == 1 {
@@ -134,6 +143,8 @@ mod tests {
             values: vec![Some(60.0), Some(120.0), None, Some(30.0), None],
         };
         let svg = line("First response", Scale::Duration, &labels(5), &[s]).into_string();
+        // The ends are labelled, and periods between them.
+        assert!(svg.contains(r#"class="tick mid">2026-12-02<"#), "{svg}");
         assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
         assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
         // The table says the same numbers, and "—" for the gaps.

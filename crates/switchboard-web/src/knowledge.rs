@@ -72,7 +72,10 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                         summary { strong { (text(&a.data, "title")) } " "
                             @if a.data.get("public").and_then(Value::as_bool) == Some(false) { span.priv { "internal" } }
                             " " span.hint { "v" (a.version) ", " (ago(now, a.updated_at)) } }
-                        div.text { (text(&a.data, "body")) }
+                        // As a customer reads it (Markdown marks taken out); the edit form
+                        // holds the Markdown.
+                        div.text { (switchboard_core::kb::plain_text(&text(&a.data, "body"))) }
+                        (article_facts(&a.data))
                         @if edit {
                             details.edit {
                                 summary { "Edit" }
@@ -135,6 +138,27 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         StatusCode::OK,
         shell(&v, Section::Knowledge, "Knowledge", body),
     )
+}
+
+/// What the page does not show elsewhere: other phrasings, intents, tags, language, dates.
+fn article_facts(d: &Value) -> Markup {
+    let list = |k: &str| strings(d, k).join(", ");
+    let date = |k: &str| {
+        d.get(k)
+            .and_then(Value::as_str)
+            .map(|t| t.get(..10).unwrap_or(t).to_owned())
+    };
+    html! {
+        dl.facts {
+            @if !strings(d, "questions").is_empty() { dt { "Also asked as" } dd { (strings(d, "questions").join(" · ")) } }
+            @if !list("intents").is_empty() { dt { "Intents" } dd { (list("intents")) } }
+            @if !list("tags").is_empty() { dt { "Tags" } dd { (list("tags")) } }
+            @if !text(d, "language").is_empty() { dt { "Language" } dd { (text(d, "language")) } }
+            @if !text(d, "purpose").is_empty() { dt { "Purpose" } dd { (text(d, "purpose")) } }
+            @if let Some(f) = date("valid_from") { dt { "In force from" } dd { (f) } }
+            @if let Some(u) = date("valid_until") { dt { "In force until" } dd { (u) } }
+        }
+    }
 }
 
 fn text(d: &Value, k: &str) -> String {

@@ -746,7 +746,7 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
         .post(
             "/api/v1/kb/articles",
             &app.admin,
-            &json!({"title": "Gates", "body": "Gates open at 1 pm.", "intents": ["game_times"],
+            &json!({"title": "Gates", "body": "**Gates** open at 1 pm.", "intents": ["game_times"],
                     "questions": ["When do gates open?"], "tags": ["gates", "times"]}),
         )
         .await;
@@ -758,6 +758,13 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
     };
     let ann = app.person("ann", "agent").await;
     let agent = page(&ann).await;
+    // Read as customers read it, with what it answers beside it.
+    assert!(
+        agent.contains("<dt>Also asked as</dt><dd>When do gates open?</dd>")
+            && agent.contains("<dt>Intents</dt><dd>game_times</dd>")
+            && agent.contains("<dt>Tags</dt><dd>gates, times</dd>"),
+        "{agent}"
+    );
     for part in [
         "New article",
         "New canned response",
