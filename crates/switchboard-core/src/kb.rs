@@ -299,6 +299,9 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
         }
         found.push(name);
         rest = &after[end + 2..];
+        if rest.starts_with('}') {
+            return Err(format!("has a }} too many after {{{{{name}}}}}"));
+        }
     }
     check_braces(rest)?;
     Ok(found)
@@ -579,6 +582,8 @@ mod tests {
             "Hi {contact.first_name}}",
             "Hi {contact.name}, I am {{agent.name}}",
             "Hi {{contact.name}}}}",
+            "Hi {{contact.name}}}",
+            "Hi {{{contact.name}}",
         ] {
             let e = CannedDraft {
                 name: "x".into(),

@@ -479,7 +479,7 @@ fn plain_type_error(source: &str, offset: usize, message: &str) -> String {
     let Some((got, expected)) = message
         .strip_prefix("invalid type: ")
         .or_else(|| message.strip_prefix("invalid value: "))
-        .and_then(|m| m.split_once(", expected "))
+        .and_then(|m| m.rsplit_once(", expected "))
     else {
         return message.to_owned();
     };
@@ -506,9 +506,10 @@ fn plain_type_error(source: &str, offset: usize, message: &str) -> String {
     let start = source[..offset.min(source.len())]
         .rfind('\n')
         .map_or(0, |i| i + 1);
+    // The key just before the value: `capacity = "ten"`, or `public` in `when = { public = 1 }`.
     let key = source[start..offset.min(source.len())]
-        .split_once('=')
-        .map(|(k, _)| k.trim())
+        .rsplit_once('=')
+        .map(|(k, _)| k.rsplit(['{', ',']).next().unwrap_or(k).trim())
         .filter(|k| !k.is_empty());
     match key {
         Some(k) => format!("{k}: must be {expected}, not {got}"),
@@ -1286,6 +1287,11 @@ mod tests {
                 "[[rule]]\nname = \"r\"\nwhen.public = \"yes\"\n",
                 3,
                 "when.public: must be true or false, not the text \"yes\"",
+            ),
+            (
+                "[[rule]]\nname = \"r\"\nwhen = { channel_any = [\"sms\"], public = \"yes\" }\n",
+                3,
+                "public: must be true or false, not the text \"yes\"",
             ),
         ];
         for (source, line, message) in cases {

@@ -126,6 +126,9 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_violated", m)
             }
+            StoreError::InvalidField(field, m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_violated", m).on_field(field)
+            }
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",

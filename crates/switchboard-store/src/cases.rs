@@ -603,10 +603,9 @@ impl Store {
                     after.team = team;
                 }
                 if let Some(assignee) = patch.assignee {
-                    if let Some(u) = assignee
-                        && c.query_opt("SELECT 1 FROM users WHERE id = $1 AND active = $2", params![u.to_string(), true])?.is_none()
-                    {
-                        return Err(StoreError::Invalid(format!("no active user with id {u}")));
+                    // Someone new works the case: as a transfer would check them.
+                    if let Some(u) = assignee.filter(|u| Some(*u) != before.assignee) {
+                        crate::review::assignable(c, u, after.team)?;
                     }
                     after.assignee = assignee;
                 }

@@ -332,6 +332,8 @@ pub struct Question {
     /// The intent it was understood as, if the workspace has an intent model.
     pub intent: Option<(String, f32)>,
     pub language: Option<String>,
+    /// The first customer message of its case (not a follow-up).
+    pub opens_case: bool,
 }
 
 impl Store {
@@ -346,7 +348,10 @@ impl Store {
         self.pool
             .read(move |c| {
                 c.query(
-                    "SELECT m.id, m.case_id, m.text, m.understanding FROM messages m JOIN cases k ON k.id = m.case_id \
+                    "SELECT m.id, m.case_id, m.text, m.understanding, NOT EXISTS (SELECT 1 FROM messages e \
+                       WHERE e.case_id = m.case_id AND e.direction = 'inbound' \
+                       AND (e.created_at < m.created_at OR (e.created_at = m.created_at AND e.id < m.id))) \
+                     FROM messages m JOIN cases k ON k.id = m.case_id \
                      WHERE m.direction = 'inbound' AND m.created_at >= $1 AND ($2 OR k.purpose = $3) \
                      ORDER BY m.created_at DESC LIMIT $4",
                     params![since.as_unix_micros(), purpose.is_none(), purpose.clone().unwrap_or_default(), limit],
@@ -367,6 +372,7 @@ impl Store {
                             .and_then(|u| u.intent.as_ref())
                             .map(|i| (i.label.clone(), i.confidence)),
                         language: understood.and_then(|u| u.language),
+                        opens_case: r.bool(4)?,
                     })
                 })
                 .collect()

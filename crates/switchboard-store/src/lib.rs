@@ -90,6 +90,9 @@ pub enum StoreError {
     /// The request breaks a domain rule (an invalid status change, an unknown team).
     #[error("{0}")]
     Invalid(String),
+    /// As [`StoreError::Invalid`], about one field of the request (`assignee`).
+    #[error("{1}")]
+    InvalidField(&'static str, String),
     /// The caller may not do this (e.g. approve their own reply).
     #[error("{0}")]
     Forbidden(String),

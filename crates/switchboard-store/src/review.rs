@@ -177,6 +177,53 @@ impl Store {
     }
 }
 
+/// Whether a case in `team` may be handed to `u`: an active person who answers cases (not a
+/// reviewer) and, when the case has a team, one of its members. Refused on `assignee`.
+pub(crate) fn assignable(
+    c: &mut dyn Conn,
+    u: UserId,
+    team: Option<TeamId>,
+) -> Result<(), StoreError> {
+    let refuse = |m: String| StoreError::InvalidField("assignee", m);
+    // An update that changes nothing, for its row lock: on PostgreSQL a deactivation in
+    // flight is waited for and then seen (as in routing), so a case is never handed to
+    // someone who can no longer log in. A plain read would see them still active.
+    let active = c.execute(
+        "UPDATE users SET active = active WHERE id = $1 AND active = $2",
+        params![u.to_string(), true],
+    )? == 1;
+    if !active {
+        return Err(refuse(format!("no active user with id {u}")));
+    }
+    let row = c.query_one(
+        "SELECT role, display_name FROM users WHERE id = $1",
+        params![u.to_string()],
+    )?;
+    let name = row.text(1)?;
+    // A reviewer approves replies; a case handed to one would sit with no one to answer it.
+    if row.text_ref(0)? == "reviewer" {
+        return Err(refuse(format!(
+            "{name} is a reviewer: reviewers approve replies, they do not answer cases"
+        )));
+    }
+    // A person outside the case's team would work it apart from the team that owns it (its
+    // queue, hours and SLA): transfer to their team, or add them to it.
+    if let Some(t) = team
+        && c.query_opt(
+            "SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2",
+            params![t.to_string(), u.to_string()],
+        )?
+        .is_none()
+    {
+        return Err(refuse(format!(
+            "{name} is not in the team {:?}: add them to the team first, or transfer the case \
+             to a team they are in",
+            team_name(c, t)?
+        )));
+    }
+    Ok(())
+}
+
 /// Moves a case to another team and/or person, with a reason that joins the case as a note.
 /// Without a named person, the new team's strategy picks one (if the team is open).
 pub(crate) fn transfer(
@@ -204,48 +251,7 @@ pub(crate) fn transfer(
     }
     let to_assignee = match assignee {
         Some(u) => {
-            // An update that changes nothing, for its row lock: on PostgreSQL a deactivation
-            // in flight is waited for and then seen (as in routing), so a case is never handed
-            // to someone who can no longer log in. A plain read would see them still active.
-            let active = c.execute(
-                "UPDATE users SET active = active WHERE id = $1 AND active = $2",
-                params![u.to_string(), true],
-            )? == 1;
-            if !active {
-                return Err(StoreError::Invalid(format!("no active user with id {u}")));
-            }
-            // A reviewer approves replies; a case handed to one would sit with no one to
-            // answer it.
-            let role = c.query_one(
-                "SELECT role FROM users WHERE id = $1",
-                params![u.to_string()],
-            )?;
-            if role.text_ref(0)? == "reviewer" {
-                return Err(StoreError::Invalid(format!(
-                    "no active user with id {u} who works cases: reviewers approve replies, \
-                     they do not answer cases"
-                )));
-            }
-            // A person outside the case's team would work it apart from the team that owns
-            // it (its queue, hours and SLA): transfer to their team, or add them to it.
-            if let Some(t) = to_team
-                && c.query_opt(
-                    "SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2",
-                    params![t.to_string(), u.to_string()],
-                )?
-                .is_none()
-            {
-                let name = c.query_one(
-                    "SELECT display_name FROM users WHERE id = $1",
-                    params![u.to_string()],
-                )?;
-                return Err(StoreError::Invalid(format!(
-                    "{} is not in the team {:?}: add them to the team first, or transfer the \
-                     case to a team they are in",
-                    name.text_ref(0)?,
-                    team_name(c, t)?
-                )));
-            }
+            assignable(c, u, to_team)?;
             Some(u)
         }
         None => match (team, to_team) {

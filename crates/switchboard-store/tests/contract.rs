@@ -254,6 +254,7 @@ contract! {
     visible_messages_are_numbered_when_seen => sqlite_visible_messages_are_numbered_when_seen, postgres_visible_messages_are_numbered_when_seen;
     knowledge_base_versions_and_imports => sqlite_knowledge_base_versions_and_imports, postgres_knowledge_base_versions_and_imports;
     questions_since_reads_recent_customer_messages => sqlite_questions_since_reads_recent_customer_messages, postgres_questions_since_reads_recent_customer_messages;
+    a_case_goes_only_to_a_member_of_its_team => sqlite_a_case_goes_only_to_a_member_of_its_team, postgres_a_case_goes_only_to_a_member_of_its_team;
     messages_are_searchable_at_once => sqlite_messages_are_searchable_at_once, postgres_messages_are_searchable_at_once;
     events_after_resumes => sqlite_events_after_resumes, postgres_events_after_resumes;
     list_audit_pagination => sqlite_list_audit_pagination, postgres_list_audit_pagination;
@@ -514,7 +515,7 @@ fn kinds(events: &[Event]) -> Vec<&str> {
 
 fn assert_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
     match r {
-        Err(StoreError::Invalid(_)) => {}
+        Err(StoreError::Invalid(_) | StoreError::InvalidField(..)) => {}
         other => panic!("{what}: expected StoreError::Invalid, got {other:?}"),
     }
 }
@@ -1751,6 +1752,11 @@ async fn list_cases_filters(store: Store) {
     }
     let (c1, c2, c3, c4) = (ids[0], ids[1], ids[2], ids[3]);
     let sales = Purpose::parse("sales").unwrap();
+    // A case goes to a member of its team.
+    store
+        .add_team_member(support.id, ann.id, Actor::System, t(19))
+        .await
+        .unwrap();
     let patch = CasePatch {
         status: Some(CaseStatus::Open),
         assignee: Some(Some(ann.id)),
@@ -2171,6 +2177,10 @@ async fn update_case_fields_events_and_audit(store: Store) {
     let tags = ["vip", "billing", "vip", "angry"]
         .map(|s| Tag::parse(s).unwrap())
         .to_vec();
+    store
+        .add_team_member(support.id, bob.id, Actor::System, t(10))
+        .await
+        .unwrap();
     let patch = CasePatch {
         status: Some(CaseStatus::Open),
         purpose: Some(Purpose::parse("support").unwrap()),
@@ -2941,6 +2951,87 @@ async fn knowledge_base_versions_and_imports(store: Store) {
             .await,
         "archived",
     );
+    // Restored as it was (archived_at back to NULL), then a stale edit names who saved.
+    let back = store
+        .set_kb_archived(a.id.clone(), KbKind::Article, false, Actor::System, t(7))
+        .await
+        .unwrap();
+    assert_eq!((back.archived_at, back.version), (None, 2));
+    assert_eq!(
+        store.kb_items(KbKind::Article, false).await.unwrap().len(),
+        2
+    );
+    match store
+        .update_kb(
+            a.id.clone(),
+            KbKind::Article,
+            doc("five"),
+            Some(1),
+            Actor::System,
+            t(8),
+        )
+        .await
+    {
+        Err(StoreError::Conflict(m)) => assert!(
+            m.contains(
+                "saved this entry after you opened it (it is at version 2, you edited version 1)"
+            ) && !m.starts_with("someone"),
+            "{m}"
+        ),
+        other => panic!("a conflict, got {other:?}"),
+    }
+}
+
+/// A transfer or an assignment hands a case only to an active member of the team it will be
+/// in, who answers cases (not a reviewer); refused on `assignee`, nothing changed.
+async fn a_case_goes_only_to_a_member_of_its_team(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Hook", t(1)).await;
+    let case = case_of(&deliver(&store, &ch, 10, vec![msg("m-1", "thread-a", "cust-1")]).await);
+    let team = make_team(&store, "Billing", t(2)).await;
+    let bob = make_user(&store, "bob", Role::Agent, t(2)).await;
+    let rita = make_user(&store, "rita", Role::Reviewer, t(2)).await;
+    for u in [&rita] {
+        store
+            .add_team_member(team.id, u.id, Actor::System, t(3))
+            .await
+            .unwrap();
+    }
+    for (who, says) in [
+        (&bob, "User bob is not in the team \"Billing\""),
+        (&rita, "User rita is a reviewer"),
+    ] {
+        match store
+            .transfer_case(
+                case,
+                Some(team.id),
+                Some(who.id),
+                "why".into(),
+                Actor::System,
+                t(4),
+            )
+            .await
+        {
+            Err(StoreError::InvalidField("assignee", m)) => assert!(m.starts_with(says), "{m}"),
+            other => panic!("refused on assignee, got {other:?}"),
+        }
+    }
+    store
+        .add_team_member(team.id, bob.id, Actor::System, t(5))
+        .await
+        .unwrap();
+    let (moved, _) = store
+        .transfer_case(
+            case,
+            Some(team.id),
+            Some(bob.id),
+            "why".into(),
+            Actor::System,
+            t(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!((moved.team, moved.assignee), (Some(team.id), Some(bob.id)));
 }
 
 /// The questions a knowledge-gaps report reads: customer messages only, newest first, since a
@@ -2981,6 +3072,21 @@ async fn questions_since_reads_recent_customer_messages(store: Store) {
     );
     let m = store.message(all[0].message_id).await.unwrap();
     assert_eq!(m.text, "text of q-2");
+    // A follow-up on a case is not the message that opened it.
+    deliver(&store, &ch, 30, vec![msg("q-3", "thread-a", "cust-1")]).await;
+    let all = store.questions_since(None, t(0), 10).await.unwrap();
+    let opens: Vec<(&str, bool)> = all
+        .iter()
+        .map(|q| (q.text.as_str(), q.opens_case))
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            ("text of q-3", false),
+            ("text of q-2", true),
+            ("text of q-1", true)
+        ]
+    );
 }
 
 /// Every message is searchable as soon as it is stored (the index commits with it): words,
@@ -4739,6 +4845,10 @@ async fn split_moves_messages_to_a_new_case(store: Store) {
         .await
         .unwrap();
     let dm2 = message_of(&deliver(&store, &ch, 13, vec![msg("dm-2", "dm:cust-1", "cust-1")]).await);
+    store
+        .add_team_member(team.id, ann.id, Actor::System, t(13))
+        .await
+        .unwrap();
     let patch = CasePatch {
         purpose: Some(Purpose::parse("support").unwrap()),
         team: Some(Some(team.id)),

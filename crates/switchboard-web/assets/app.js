@@ -242,7 +242,9 @@
       } else if (after === "playbook") {
         const box = $(".result", form);
         if (box) { showPlaybook(box, r.data || {}); box.scrollIntoView({ block: "start" }); }
-        say(box ? box.textContent : "Done.");
+        // The summary sentence, not every table, is read out.
+        const summary = box && $("p", box);
+        say(summary ? summary.textContent : "Done.");
       } else if (after === "done") {
         const done = $(".form-done", form);
         if (done) done.textContent = form.dataset.done || "Done.";
@@ -639,7 +641,9 @@
     if (!b) return;
     const box = $("#new-article-box");
     if (!box) return;
-    const asked = b.dataset.writeArticle.split("\n");
+    let asked = [];
+    try { asked = JSON.parse(b.dataset.writeArticle); } catch (_) { return; }
+    if (!Array.isArray(asked) || !asked.length) return;
     box.open = true;
     $("#new-article-title").value = asked[0];
     $("#new-article-questions").value = asked.slice(1).join("\n");

@@ -250,15 +250,16 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
         p.hint { "Teams, business hours, SLA policies, approval policies and routing rules, in one TOML file. Check it, simulate it against the last 30 days, then publish." }
         form #playbook-form data-api="/api/v1/playbook/check" data-after="playbook" data-warn-unsaved {
             label for="source" { "Playbook source" }
-            textarea #source name="source" rows="24" spellcheck="false" data-caret="source-caret" { (source) }
-            p.hint #source-caret aria-live="off" { "Line 1 of " (source.lines().count().max(1)) ", column 1" }
+            // Not wrapped: a line of the file is a line on screen, as the problems count them.
+            textarea #source name="source" rows="24" spellcheck="false" wrap="off" data-caret="source-caret" { (source) }
+            p.hint #source-caret aria-live="off" { "Line 1 of " (source.split('\n').count()) ", column 1" }
             div.buttons {
                 button type="submit" { "Check" }
                 button type="submit" data-api="/api/v1/playbook/simulate" { "Simulate" }
                 button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-after="reload" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
             }
             div.form-error role="alert" {}
-            div.result #playbook-result aria-live="polite" data-teams=(serde_json::Value::Object(team_names).to_string()) {}
+            div.result #playbook-result data-teams=(serde_json::Value::Object(team_names).to_string()) {}
         }
         section {
             h2 { "Versions" }

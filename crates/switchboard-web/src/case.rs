@@ -183,6 +183,15 @@ impl Ctx<'_> {
         id.and_then(|id| self.users.iter().find(|u| u.id == id))
             .map_or("nobody", |u| u.name.as_str())
     }
+    /// Whether the viewer is in `team` (a case without a team is anyone's).
+    fn member_of(&self, team: Option<TeamId>) -> bool {
+        team.is_none_or(|t| {
+            let t = t.to_string();
+            self.users
+                .iter()
+                .any(|p| p.id == self.v.id && p.teams.split(' ').any(|x| x == t))
+        })
+    }
     fn can_work(&self) -> bool {
         self.v.can(Permission::WorkCases)
     }
@@ -489,9 +498,14 @@ fn actions(ctx: &Ctx, c: &Case) -> Markup {
                     }
                 }
                 @if c.assignee != Some(ctx.v.id) {
-                    form data-api=(api) data-method="PATCH" data-after="reload" {
-                        input type="hidden" name="assignee" value=(ctx.v.id);
-                        button type="submit" { "Take it" }
+                    // A case is worked in its team (the API refuses others).
+                    @if ctx.member_of(c.team) {
+                        form data-api=(api) data-method="PATCH" data-after="reload" {
+                            input type="hidden" name="assignee" value=(ctx.v.id);
+                            button type="submit" { "Take it" }
+                        }
+                    } @else {
+                        span.hint { "Not your team's case: transfer it to yourself with your team." }
                     }
                 }
             }

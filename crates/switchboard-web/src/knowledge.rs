@@ -52,7 +52,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             " " span.hint { (g["count"]) " asked"
                                 @if let Some(t) = g["closest"]["title"].as_str() { "; closest article: " (t) } }
                             @if examples.len() > 1 { div.text { "Also asked as: " @for e in &examples[1..] { "“" (e) "” " } } }
-                            div { button.link type="button" data-write-article=(examples.join("\n")) { "Write the answer" } }
+                            div { button.link type="button" data-write-article=(draft_of(&examples)) { "Write the answer" } }
                         }
                     }
                 }
@@ -159,6 +159,31 @@ fn article_facts(d: &Value) -> Markup {
             @if let Some(u) = date("valid_until") { dt { "In force until" } dd { (u) } }
         }
     }
+}
+
+/// A gap's examples as the new article's title and other phrasings (a JSON array): on one
+/// line each, cut to what an article takes.
+fn draft_of(examples: &[&str]) -> String {
+    let fit = |s: &str, max: usize| -> String {
+        let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        match one_line.char_indices().nth(max) {
+            Some((cut, _)) => one_line[..cut].to_owned(),
+            None => one_line,
+        }
+    };
+    let draft: Vec<String> = examples
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let max = if i == 0 {
+                switchboard_core::kb::MAX_TITLE
+            } else {
+                switchboard_core::kb::MAX_LIST_ITEM
+            };
+            fit(e, max)
+        })
+        .collect();
+    serde_json::to_string(&draft).unwrap_or_default()
 }
 
 fn text(d: &Value, k: &str) -> String {

@@ -211,9 +211,6 @@ pub async fn update(
                 switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
                     Some("team")
                 }
-                switchboard_store::StoreError::Invalid(m) if m.starts_with("no active user") => {
-                    Some("assignee")
-                }
                 switchboard_store::StoreError::Invalid(m) if m.contains("cannot move") => {
                     Some("status")
                 }
@@ -552,11 +549,6 @@ pub async fn transfer(
         .map_err(|e| match e {
             switchboard_store::StoreError::Invalid(m) if m.starts_with("no team") => {
                 ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("team")
-            }
-            switchboard_store::StoreError::Invalid(m)
-                if m.starts_with("no active user") || m.contains(" is not in the team ") =>
-            {
-                ApiError::from(switchboard_store::StoreError::Invalid(m)).on_field("assignee")
             }
             e => ApiError::from_store("case")(e),
         })?;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use switchboard_core::kb::{FieldError, ImportKind, checked_document, parse_import, render};
 use switchboard_core::{CaseId, Direction};
-use switchboard_store::{KbItem, KbKind};
+use switchboard_store::{KbItem, KbKind, Question};
 use switchboard_understand::retrieve::{Entry, Index, with_intent};
 
 /// The largest import accepted.
@@ -655,33 +655,38 @@ pub async fn gap_report(
         .store
         .questions_since(purpose, since, GAP_WINDOW)
         .await?;
-    // Thanks and greetings ("thx!", "hi there") ask nothing, nor does a follow-up such as
-    // "still confused, this didn't help": a message counts when it asks (a `?`), or when it
-    // opens its case and carries two words or more that retrieval reads.
-    let mut seen = std::collections::HashSet::new();
-    let openers: std::collections::HashSet<_> = questions
-        .iter()
-        .rev() // oldest first
-        .filter(|q| seen.insert(q.case_id))
-        .map(|q| q.message_id)
-        .collect();
-    questions.retain(|q| {
-        q.text.contains('?')
-            || (openers.contains(&q.message_id)
-                && switchboard_understand::retrieve::terms(&q.text).len() >= 2)
-    });
-    let articles: Vec<KbItem> = state.store.kb_items(KbKind::Article, false).await?;
-    let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
-    let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
     // "@LakesideCollege which bus…" asks what "which bus…" asks: handles the post opens with
     // are the address, not the question.
     for q in &mut questions {
         q.text = without_leading_handles(&q.text).to_owned();
     }
-    for question in &questions {
+    // Thanks and greetings ("thx!", "hi there") ask nothing, nor does a follow-up such as
+    // "still confused, this didn't help": a message counts when it asks (a `?`), or when it
+    // opens its case and carries two words or more that retrieval reads.
+    questions.retain(|q| {
+        q.text.contains('?')
+            || (q.opens_case && switchboard_understand::retrieve::terms(&q.text).len() >= 2)
+    });
+    let articles: Vec<KbItem> = state.store.kb_items(KbKind::Article, false).await?;
+    let asked = questions.len();
+    // Thousands of searches: CPU work, off the async threads.
+    let list = tokio::task::spawn_blocking(move || gaps_of(&questions, &articles, floor))
+        .await
+        .map_err(|e| ApiError::internal(format!("knowledge gaps: {e}")))?;
+    Ok(json!({
+        "questions": asked, "days": days, "min_confidence": floor, "gaps": list,
+    }))
+}
+
+/// The questions no article answers with at least `floor`, grouped by intent (or by their
+/// main words), most frequent first, with up to three examples and the closest article.
+fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value> {
+    let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
+    let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
+    for question in questions {
         let mut hits = index.search(&question.text, 3);
         if let Some((label, confidence)) = &question.intent {
-            let linked = linked_to(&articles, label);
+            let linked = linked_to(articles, label);
             hits = with_intent(hits, &linked, label, f64::from(*confidence), 3);
         }
         let best = hits.first().map(|h| (h.entry, h.confidence));
@@ -715,9 +720,7 @@ pub async fn gap_report(
         })
         .collect();
     list.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
-    Ok(json!({
-        "questions": questions.len(), "days": days, "min_confidence": floor, "gaps": list,
-    }))
+    list
 }
 
 /// The text after the `@handles` it starts with.

@@ -175,6 +175,29 @@ async fn a_case_changes_status_priority_tags_assignee_and_team() {
     let team = create_team(&app, "Tier 1").await;
     let path = format!("/api/v1/cases/{}", ids[0]);
 
+    // A case is worked in its team: Ann works it once she is in it.
+    let a = app
+        .patch(&path, &app.agent, &json!({"assignee": user, "team": team}))
+        .await;
+    assert_eq!(a.assert_problem(422, "rule_violated")["field"], "assignee");
+    assert!(
+        a.json["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("User ann is not in the team \"Tier 1\""),
+        "{}",
+        a.text
+    );
+    assert_eq!(app.case(&ids[0]).await["assignee"], Value::Null);
+    let m = app
+        .post(
+            &format!("/api/v1/teams/{team}/members"),
+            &app.admin,
+            &json!({"user_id": user}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+
     let a = app
         .patch(
             &path,
@@ -213,7 +236,7 @@ async fn a_case_changes_status_priority_tags_assignee_and_team() {
     let a = app
         .patch(&path, &app.agent, &json!({"assignee": nobody}))
         .await;
-    a.assert_problem(422, "rule_violated");
+    assert_eq!(a.assert_problem(422, "rule_violated")["field"], "assignee");
     let a = app.patch(&path, &app.agent, &json!({"team": nobody})).await;
     a.assert_problem(422, "rule_violated");
     let a = app

@@ -776,7 +776,7 @@ async fn the_knowledge_page_offers_editing_to_those_who_may_write() {
         r#"data-method="DELETE""#,
         "Questions without a good answer",
         r#"<strong>Is there parking near the stadium?</strong> <span class="hint">2 asked"#,
-        r#"data-write-article="Is there parking near the stadium?""#,
+        r#"data-write-article="[&quot;Is there parking near the stadium?&quot;]""#,
     ] {
         assert!(agent.contains(part), "{part} in {agent}");
     }
