@@ -603,11 +603,14 @@ impl Store {
                     after.team = team;
                 }
                 if let Some(assignee) = patch.assignee {
-                    // Someone new works the case: as a transfer would check them.
-                    if let Some(u) = assignee.filter(|u| Some(*u) != before.assignee) {
-                        crate::review::assignable(c, u, after.team)?;
-                    }
                     after.assignee = assignee;
+                }
+                // Someone new works the case, or the case moves to another team under its
+                // person: checked as a transfer would check them.
+                if let Some(u) = after.assignee
+                    && (after.assignee != before.assignee || after.team != before.team)
+                {
+                    crate::review::assignable(c, u, after.team)?;
                 }
                 if let Some(p) = patch.priority {
                     after.priority = p;

@@ -222,6 +222,12 @@ async fn a_case_changes_status_priority_tags_assignee_and_team() {
         assert_eq!(got["purpose"], "sales");
     }
 
+    // Another team under the same person: only with someone of that team (or no one).
+    let other = create_team(&app, "Tier 2").await;
+    let a = app.patch(&path, &app.agent, &json!({"team": other})).await;
+    assert_eq!(a.assert_problem(422, "rule_violated")["field"], "assignee");
+    assert_eq!(app.case(&ids[0]).await["team"], team.as_str());
+
     // null clears.
     let a = app
         .patch(&path, &app.agent, &json!({"assignee": null, "team": null}))
