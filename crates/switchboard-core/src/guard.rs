@@ -65,7 +65,7 @@
 //!   (`Order 123-456-7890`, `ticket no. 555 123 4567`), dates (`2026-11-23`, `01.12.2026`),
 //!   times (`10:30`, `0930-1730`) and prices (`$1,299.00`).
 //! - Other phone layouts: `089 / 123 456 78`, `(0)20 7946 0958`, en dashes
-//!   (`555–123–4567`), Spanish or Italian numbers without a trunk `0` (`612 345 678`).
+//!   (`555–123–4567`), and numbers without a trunk `0` other than the Spanish ones above.
 //! - Card numbers written with dots, mixed separators or double spaces.
 //!
 //! # Banned phrases
@@ -811,11 +811,19 @@ fn card_numbers(text: &str) -> Vec<(usize, usize)> {
     found
 }
 
+/// A `.` or `,` between digits glues them into one amount (`1,299.00`) when the digits on its
+/// other side are a group an amount has (1 to 3); a long run there is another number
+/// (`4111111111111111,5500000000000004`: two cards in a list).
 fn card_glued_before(text: &str, start: usize) -> bool {
     match prev_char(text, start) {
         Some(c) if c.is_alphanumeric() || c == '_' || c == '+' => true,
-        Some(c @ ('.' | ',')) => {
-            prev_char(text, start - c.len_utf8()).is_some_and(|d| d.is_ascii_digit())
+        Some('.' | ',') => {
+            let run = text[..start - 1]
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .count();
+            (1..=3).contains(&run)
         }
         _ => false,
     }
@@ -824,8 +832,12 @@ fn card_glued_before(text: &str, start: usize) -> bool {
 fn card_glued_after(text: &str, end: usize) -> bool {
     match next_char(text, end) {
         Some(c) if c.is_alphanumeric() || c == '_' => true,
-        Some(c @ ('.' | ',')) => {
-            next_char(text, end + c.len_utf8()).is_some_and(|d| d.is_ascii_digit())
+        Some('.' | ',') => {
+            let run = text[end + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .count();
+            (1..=3).contains(&run)
         }
         _ => false,
     }
@@ -1178,6 +1190,25 @@ mod tests {
         ] {
             assert_eq!(luhn(digits.as_bytes()), ok, "{digits}");
         }
+    }
+
+    /// Two cards in a list, joined by a comma or a dot, are two cards; an amount stays one.
+    #[test]
+    fn cards_in_a_list_are_each_found() {
+        for text in [
+            "4111111111111111,5500000000000004",
+            "4111111111111111.5500000000000004",
+        ] {
+            assert_eq!(
+                found(text),
+                [
+                    (FindingKind::CardNumber, "4111111111111111"),
+                    (FindingKind::CardNumber, "5500000000000004")
+                ],
+                "{text}"
+            );
+        }
+        assert!(found("total 4,111111111111111.00").is_empty());
     }
 
     #[test]

@@ -101,15 +101,9 @@ fn tags(items: &[String]) -> Result<Vec<String>, FieldError> {
 fn language(l: &Option<String>) -> Result<Option<String>, FieldError> {
     match l.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(code)
-            if (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic()) =>
-        {
-            Ok(Some(code.to_ascii_lowercase()))
-        }
-        Some(_) => Err(field(
-            "language",
-            "must be a language code such as en or de",
-        )),
+        Some(code) => crate::language::parse(code)
+            .map(|c| Some(c.to_owned()))
+            .map_err(|e| field("language", e.0)),
     }
 }
 
@@ -428,7 +422,7 @@ pub fn is_thanks(text: &str) -> bool {
     const NOT: &[&str] = &[
         "not", "no", "nope", "didn't", "didnt", "doesn't", "doesnt", "don't", "dont", "still",
         "but", "however", "won't", "can't", "cant", "wrong", "useless", "isn't", "wasn't", "nicht",
-        "nein", "pas",
+        "nein", "pas", "nothing",
     ];
     if text.contains('?') {
         return false;
@@ -487,6 +481,13 @@ mod tests {
             (
                 ArticleDraft {
                     language: Some("english".into()),
+                    ..draft()
+                },
+                "language",
+            ),
+            (
+                ArticleDraft {
+                    language: Some("zz".into()),
                     ..draft()
                 },
                 "language",

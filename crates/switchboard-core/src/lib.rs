@@ -14,6 +14,7 @@ pub mod ids;
 pub mod kb;
 pub mod kb_csv;
 pub mod kpi;
+pub mod language;
 pub mod message;
 pub mod name;
 pub mod playbook;

@@ -44,8 +44,8 @@
 //! Conditions (`when.*`): `channel_kind_any`, `channel_any` (channel ids or names), `public`, `text_any` (words or
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
-//! understood purpose), `sentiment_any` (`negative`, `neutral`, `positive`), `language_any`,
-//! `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
+//! understood purpose), `sentiment_any` (`negative`, `neutral`, `positive`), `language_any`
+//! (codes such as `en`, from [`crate::language::KNOWN`]), `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
 //! `business_hours`. Actions (`then.*`): `purpose`, `team`, `assignee` (a username), `priority`, `tags`,
 //! `skills` (the assignee must have them all),
 //! `require_approval` (a reviewer team), `auto_answer`, `notify` (a URL), `escalate`, `stop`.
@@ -517,6 +517,83 @@ fn plain_type_error(source: &str, offset: usize, message: &str) -> String {
     }
 }
 
+/// At most this many problems of the kind [`read_raw`] can read past.
+const MAX_READ_PROBLEMS: usize = 20;
+
+/// The file as TOML, into the playbook's shape. The TOML reader stops at its first problem;
+/// when that is a value of the wrong type or an unknown key, its line is set aside (blanked,
+/// so every other line and column stays where it is) and the file read again, so one check
+/// lists every such problem instead of one a time. A problem the setting aside could have
+/// caused (a key now missing, a broken list) ends the reading unreported; the checks after
+/// it run once the file reads whole.
+fn read_raw(source: &str) -> Result<RawPlaybook, Vec<PlaybookError>> {
+    let mut text = source.to_owned();
+    let mut problems = Vec::new();
+    let mut set_aside: Vec<String> = Vec::new();
+    loop {
+        let e = match toml::from_str::<RawPlaybook>(&text) {
+            Ok(raw) if problems.is_empty() => return Ok(raw),
+            Ok(_) => return Err(in_file_order(problems)),
+            Err(e) => e,
+        };
+        let message = e.message().trim();
+        let ours = !set_aside.is_empty()
+            && (text.parse::<toml::Table>().is_err()
+                || message
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.strip_suffix('`'))
+                    .is_some_and(|f| set_aside.iter().any(|k| k == f)));
+        if ours {
+            return Err(in_file_order(problems));
+        }
+        let span = e.span().unwrap_or(0..0);
+        let (line, column) = position(&text, span.start);
+        problems.push(PlaybookError {
+            line,
+            column,
+            message: plain_type_error(&text, span.start, message),
+        });
+        let readable_past = [
+            "invalid type:",
+            "invalid value:",
+            "invalid length",
+            "unknown field",
+            "unknown variant",
+        ]
+        .iter()
+        .any(|p| message.starts_with(p));
+        if !readable_past || problems.len() >= MAX_READ_PROBLEMS {
+            return Err(in_file_order(problems));
+        }
+        let start = text[..span.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let after = span.end.clamp(span.start, text.len());
+        let end = text[after..].find('\n').map_or(text.len(), |i| after + i);
+        let line_text = &text[start..end];
+        if line_text.trim().is_empty() || line_text.trim_start().starts_with('[') {
+            return Err(in_file_order(problems));
+        }
+        // Every part of the key: `when.public` set aside may leave `when` missing.
+        if let Some((key, _)) = line_text.split_once('=') {
+            set_aside.extend(
+                key.split(['.', '{', ','])
+                    .map(|k| k.trim().trim_matches('"').to_owned()),
+            );
+        }
+        let blank: String = line_text
+            .bytes()
+            .map(|b| if b == b'\r' { '\r' } else { ' ' })
+            .collect();
+        text.replace_range(start..end, &blank);
+    }
+}
+
+fn in_file_order(mut problems: Vec<PlaybookError>) -> Vec<PlaybookError> {
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems
+}
+
 struct Errors<'a> {
     source: &'a str,
     list: Vec<PlaybookError>,
@@ -546,15 +623,7 @@ pub fn parse_in(
     known_teams: &[String],
     known_purposes: &[Purpose],
 ) -> Result<Playbook, Vec<PlaybookError>> {
-    let raw: RawPlaybook = toml::from_str(source).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        let (line, column) = position(source, offset);
-        vec![PlaybookError {
-            line,
-            column,
-            message: plain_type_error(source, offset, e.message().trim()),
-        }]
-    })?;
+    let raw = read_raw(source)?;
     let mut errs = Errors {
         source,
         list: Vec::new(),
@@ -913,10 +982,17 @@ fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Condi
         !s.trim().is_empty()
     });
     each(&w.channel_any, "channel_any", &|s| !s.trim().is_empty());
-    each(&w.language_any, "language_any", &|s| !s.trim().is_empty());
+    each(&w.language_any, "language_any", &|_| true);
     each(&w.author_tags_any, "author_tags_any", &|s| {
         !s.trim().is_empty()
     });
+    if let Some(l) = &w.language_any {
+        for s in l.get_ref() {
+            if let Err(e) = crate::language::parse(s.get_ref()) {
+                errs.at(s.span().start, format!("language_any: {e}"));
+            }
+        }
+    }
     Conditions {
         channel_kind_any: strings(&w.channel_kind_any),
         channel_any: strings(&w.channel_any),
@@ -929,8 +1005,11 @@ fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Condi
         min_confidence: w.min_confidence.as_ref().map(|c| *c.get_ref()),
         sentiment_any: strings(&w.sentiment_any)
             .map(|v| v.iter().filter_map(|s| Sentiment::parse(s)).collect()),
-        language_any: strings(&w.language_any)
-            .map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
+        language_any: strings(&w.language_any).map(|v| {
+            v.iter()
+                .filter_map(|s| crate::language::parse(s).ok().map(str::to_owned))
+                .collect()
+        }),
         author_tags_any: strings(&w.author_tags_any)
             .map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
         min_followers: w.min_followers,
@@ -1163,8 +1242,9 @@ fn holds(c: &Conditions, f: &Facts, lower_text: &str) -> Option<Vec<String>> {
         why.push(format!("sentiment is {have:?}").to_lowercase());
     }
     if let Some(langs) = &c.language_any {
-        let lang = f.language.as_ref()?.to_lowercase();
-        langs.iter().find(|l| **l == lang)?;
+        // (Messages stored before codes were checked may say `nb` for `no`.)
+        let lang = crate::language::parse(f.language.as_ref()?).ok()?;
+        langs.iter().find(|l| *l == lang)?;
         why.push(format!("language is {lang}"));
     }
     if let Some(tags) = &c.author_tags_any {
@@ -1299,6 +1379,38 @@ mod tests {
             assert_eq!(errs.len(), 1, "{errs:?}");
             assert_eq!((errs[0].line, errs[0].message.as_str()), (line, message));
         }
+    }
+
+    /// Every value of the wrong type is listed in one check, with its line, not only the first;
+    /// what setting a line aside causes (a required key now missing) is not.
+    #[test]
+    fn every_wrong_type_is_listed_at_once() {
+        let source = "[[team]]\nid = \"a\"\nname = \"A\"\ncapacity = \"ten\"\n\n\
+                      [[team]]\nid = \"b\"\nname = 7\nstrategy = \"round_robin\"\n\n\
+                      [[rule]]\nname = \"r\"\nwhen = { public = \"yes\" }\nthen.team = \"a\"\n\
+                      then.priority = \"high\"\ncolour = \"red\"\n";
+        let errs = parse(source, &[]).unwrap_err();
+        let got: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(got.len(), 4, "{got:#?}");
+        assert_eq!(
+            got[0],
+            (
+                4,
+                "capacity: must be a whole number of 0 or more, not the text \"ten\""
+            )
+        );
+        assert_eq!(
+            got[1],
+            (8, "name: must be text in quotes, not the number 7")
+        );
+        assert_eq!(
+            got[2],
+            (13, "public: must be true or false, not the text \"yes\"")
+        );
+        assert!(got[3].0 == 16 && got[3].1.contains("colour"), "{got:#?}");
+        // A file that does not read as TOML at all still reports only where it breaks.
+        let errs = parse("[[team]\nid = 1\n", &[]).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
     }
 
     /// The example of issue 3, exactly as written.
@@ -1548,6 +1660,41 @@ then.purpose = "support"
             calm.actions.purpose.as_ref().map(Purpose::as_str),
             Some("support")
         );
+    }
+
+    /// Languages are checked against what detection can name: a name or an unknown code would
+    /// match nothing; another code for a known language is read as the stored one.
+    #[test]
+    fn language_codes_are_checked_and_read_as_stored() {
+        let errs = parse(
+            "[[rule]]\nname = \"a\"\nwhen.language_any = [\"en\", \"English\", \"zz\"]\nthen.tags = [\"x\"]\n",
+            &[],
+        )
+        .unwrap_err();
+        let got: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].contains("write its code, \"en\""), "{got:?}");
+        assert!(
+            got[1].contains("\"zz\" is not a language Switchboard detects"),
+            "{got:?}"
+        );
+        let pb = parse(
+            "[[rule]]\nname = \"nordic\"\nwhen.language_any = [\"nb\", \"SV\"]\nthen.tags = [\"nordic\"]\n",
+            &[],
+        )
+        .unwrap();
+        for (detected, fires) in [("no", true), ("nb", true), ("sv", true), ("da", false)] {
+            let f = Facts {
+                language: Some(detected.into()),
+                ..Facts::default()
+            };
+            assert_eq!(
+                pb.evaluate(&f).fired.len(),
+                usize::from(fires),
+                "{detected}"
+            );
+        }
+        assert!(pb.evaluate(&Facts::default()).fired.is_empty());
     }
 
     #[test]

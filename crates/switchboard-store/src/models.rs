@@ -66,7 +66,11 @@ impl Store {
     /// Installs `bytes` (already checked by the caller) as the next version of `kind` and
     /// makes it active, or, when a version of `kind` is this very file (the same SHA-256),
     /// makes that one active again instead of adding a copy. Audited. Returns the version and
-    /// whether it is new.
+    /// whether it is new. When the caller knows how the file was made (`trained_by` in
+    /// `summary`: trained here from examples it stored) and the version did not say, the
+    /// version takes that summary: the same bytes trained from those examples are what the
+    /// learning loop may retrain from them (a file installed first, then trained again here
+    /// from its own examples, otherwise left the loop off).
     pub async fn install_model(
         &self,
         kind: String,
@@ -84,6 +88,22 @@ impl Store {
                 )?;
                 if let Some(r) = same {
                     let version = r.int(0)?;
+                    if summary["trained_by"].is_string() {
+                        let known: serde_json::Value = serde_json::from_str(
+                            &c.query_one(
+                                "SELECT summary FROM models WHERE kind = $1 AND version = $2",
+                                params![kind.as_str(), version],
+                            )?
+                            .text(0)?,
+                        )
+                        .unwrap_or_default();
+                        if !known["trained_by"].is_string() {
+                            c.execute(
+                                "UPDATE models SET summary = $1 WHERE kind = $2 AND version = $3",
+                                params![summary.to_string(), kind.as_str(), version],
+                            )?;
+                        }
+                    }
                     make_active(c, &kind, version)?;
                     audit(
                         c,

@@ -5363,6 +5363,21 @@ async fn models_are_versioned_and_one_is_active(store: Store) {
     ));
     let (active, bytes) = store.active_model("intent".into()).await.unwrap().unwrap();
     assert_eq!((active.version, bytes), (1, vec![1, 2, 3]));
+    // The same file trained here from stored examples: the version learns how it was made
+    // (the learning loop reads it), once; a later plain install does not erase it.
+    let trained = json!({"labels": 4, "trained_by": "api", "base_digest": "d1"});
+    for summary in [
+        trained.clone(),
+        json!({"labels": 4}),
+        json!({"labels": 4, "trained_by": "api", "base_digest": "d2"}),
+    ] {
+        let (v, new) = store
+            .install_model("intent".into(), vec![4, 5], summary, as_user(&admin), t(6))
+            .await
+            .unwrap();
+        assert_eq!((v.version, new), (2, false));
+        assert_eq!(v.summary, trained);
+    }
 }
 
 async fn corrections_become_training_examples(store: Store) {

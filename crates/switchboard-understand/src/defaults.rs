@@ -157,8 +157,21 @@ mod tests {
             ("I love this so much 😍", "positive"),
             ("worst service ever, never again", "negative"),
             ("The store opens at 9am on Monday", "neutral"),
+            // A customer's thank-you after an answer: read as negative, it sent an
+            // automatically answered case back to a person.
+            ("thanks", "positive"),
+            ("Thanks!", "positive"),
+            ("Thanks a lot!", "positive"),
+            ("ok thanks", "positive"),
+            ("thanks for nothing", "negative"),
+            ("thanks a lot, now my flight is cancelled", "negative"),
         ] {
             assert_eq!(crate::sentiment_of(&sentiment, text).label, want, "{text}");
+        }
+        // A Spanish or Portuguese text is not a crisis for its "de": too little of what the
+        // model knows to say more than `unknown`.
+        for text in ["Certificado de notas", "Cambio de dirección postal", "de"] {
+            assert_ne!(purpose.predict(text).label, "crisis", "{text}");
         }
     }
 }

@@ -28,6 +28,8 @@ pub fn read(
     text_column: &str,
     label_column: &str,
 ) -> Result<Vec<Example>, String> {
+    // A byte-order mark (spreadsheets write one) is not part of the first line.
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     let examples = match format {
         Format::Csv => csv_examples(input, text_column, label_column)?,
         Format::Jsonl => jsonl_examples(input, text_column, label_column)?,
@@ -65,6 +67,24 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
                 )
             })
     };
+    for name in [text_col, label_col] {
+        let columns: Vec<usize> = (0..headers.len())
+            .filter(|&i| headers[i].trim() == name)
+            .map(|i| i + 1)
+            .collect();
+        if columns.len() > 1 {
+            return Err(format!(
+                "the header names {name:?} {} times (columns {}): rename the others, or the \
+                 wrong one may be read",
+                columns.len(),
+                columns
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     let (ti, li) = (find(text_col)?, find(label_col)?);
     let mut out = Vec::new();
     for record in reader.records() {
@@ -123,8 +143,13 @@ fn jsonl_examples(input: &str, text_key: &str, label_key: &str) -> Result<Vec<Ex
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            format!(
+                "line {n}: not JSON: {} (column {})",
+                json_problem(&e),
+                e.column()
+            )
+        })?;
         let obj = v
             .as_object()
             .ok_or_else(|| format!("line {n}: expected a JSON object"))?;
@@ -153,6 +178,16 @@ fn jsonl_examples(input: &str, text_key: &str, label_key: &str) -> Result<Vec<Ex
     Ok(out)
 }
 
+/// serde_json's message without its own "at line 1 column 7" (each JSON line is parsed
+/// alone, so its line is always 1; the file's line is named instead).
+fn json_problem(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    match m.rfind(" at line ") {
+        Some(i) => m[..i].to_owned(),
+        None => m,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +213,21 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].text, "Hi, my card, it broke");
         assert_eq!(got[1].label, "card_arrival");
+    }
+
+    /// A byte-order mark before the first line is not read as text, in either format.
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let jsonl = "\u{feff}{\"text\":\"hi\",\"label\":\"a\"}\n";
+        assert_eq!(
+            read(jsonl, Format::Jsonl, "text", "label").unwrap()[0].text,
+            "hi"
+        );
+        let csv = "\u{feff}text,label\nhi,a\n";
+        assert_eq!(
+            read(csv, Format::Csv, "text", "label").unwrap()[0].label,
+            "a"
+        );
     }
 
     #[test]
@@ -210,6 +260,16 @@ mod tests {
                 "line 1: no key \"category\"",
             ),
             ("[1]\n", Format::Jsonl, "expected a JSON object"),
+            (
+                "text,category,text\nhi,a,b\n",
+                Format::Csv,
+                "the header names \"text\" 2 times (columns 1, 3)",
+            ),
+            (
+                "{\"text\":\"hi\",\"category\":\"a\"}\n{\"text\": oops}\n",
+                Format::Jsonl,
+                "line 2: not JSON: expected value (column 10)",
+            ),
             (
                 "{\"text\":\"hi\",\"category\":[]}\n",
                 Format::Jsonl,

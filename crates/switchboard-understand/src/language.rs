@@ -131,48 +131,48 @@ fn only_language_of(script: Script) -> Option<&'static str> {
 
 /// The trigram detector, limited to widely written languages (fewer profiles: faster, and
 /// fewer look-alike rare languages chosen for short texts).
-static DETECTOR: LazyLock<Detector> = LazyLock::new(|| {
-    Detector::with_allowlist(vec![
-        Lang::Eng,
-        Lang::Spa,
-        Lang::Fra,
-        Lang::Deu,
-        Lang::Ita,
-        Lang::Por,
-        Lang::Nld,
-        Lang::Swe,
-        Lang::Dan,
-        Lang::Nob,
-        Lang::Fin,
-        Lang::Pol,
-        Lang::Ces,
-        Lang::Slk,
-        Lang::Ron,
-        Lang::Hun,
-        Lang::Tur,
-        Lang::Ind,
-        Lang::Vie,
-        Lang::Tgl,
-        Lang::Cat,
-        Lang::Hrv,
-        Lang::Srp,
-        Lang::Slv,
-        Lang::Rus,
-        Lang::Ukr,
-        Lang::Bul,
-        Lang::Ell,
-        Lang::Heb,
-        Lang::Ara,
-        Lang::Pes,
-        Lang::Urd,
-        Lang::Hin,
-        Lang::Ben,
-        Lang::Jpn,
-        Lang::Kor,
-        Lang::Cmn,
-        Lang::Tha,
-    ])
-});
+static DETECTOR: LazyLock<Detector> = LazyLock::new(|| Detector::with_allowlist(ALLOWED.to_vec()));
+
+const ALLOWED: &[Lang] = &[
+    Lang::Eng,
+    Lang::Spa,
+    Lang::Fra,
+    Lang::Deu,
+    Lang::Ita,
+    Lang::Por,
+    Lang::Nld,
+    Lang::Swe,
+    Lang::Dan,
+    Lang::Nob,
+    Lang::Fin,
+    Lang::Pol,
+    Lang::Ces,
+    Lang::Slk,
+    Lang::Ron,
+    Lang::Hun,
+    Lang::Tur,
+    Lang::Ind,
+    Lang::Vie,
+    Lang::Tgl,
+    Lang::Cat,
+    Lang::Hrv,
+    Lang::Srp,
+    Lang::Slv,
+    Lang::Rus,
+    Lang::Ukr,
+    Lang::Bul,
+    Lang::Ell,
+    Lang::Heb,
+    Lang::Ara,
+    Lang::Pes,
+    Lang::Urd,
+    Lang::Hin,
+    Lang::Ben,
+    Lang::Jpn,
+    Lang::Kor,
+    Lang::Cmn,
+    Lang::Tha,
+];
 
 /// Frequent function words that mostly belong to one language (written by the project).
 const FUNCTION_WORDS: &[(&str, &str)] = &[
@@ -210,14 +210,14 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "it",
         "il lo gli sono con per ma che come quando dove molto mio mia vostro grazie ciao \
             ho ha anche non della una sei è \
-            un di se abbiamo siamo questo questa nostro nostra posso",
+            un di se abbiamo siamo questo questa nostro nostra posso qual",
     ),
     (
         "pt",
         "os está estão com para mas não como quando onde muito meu minha você obrigado \
             olá tenho tem também nada porque uma \
             que se te eu seu sua nosso nossa estou temos posso podem isso isto este \
-            por pela pelo foi",
+            por pela pelo foi do da dos das é qual gostaria gostaríamos ao aos obrigada",
     ),
     (
         "nl",
@@ -320,88 +320,48 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Option<
     }
 }
 
-/// ISO 639-3 to 639-1 for the languages that have a two-letter code.
+/// The code Switchboard stores for the detector's ISO 639-3 code (the allowlist holds only
+/// languages [`switchboard_core::language::KNOWN`] lists; a test checks).
 fn iso639_1(code: &'static str) -> &'static str {
-    const TABLE: &[(&str, &str)] = &[
-        ("afr", "af"),
-        ("aka", "ak"),
-        ("amh", "am"),
-        ("ara", "ar"),
-        ("aze", "az"),
-        ("bel", "be"),
-        ("ben", "bn"),
-        ("bul", "bg"),
-        ("cat", "ca"),
-        ("ces", "cs"),
-        ("cmn", "zh"),
-        ("dan", "da"),
-        ("deu", "de"),
-        ("ell", "el"),
-        ("eng", "en"),
-        ("epo", "eo"),
-        ("est", "et"),
-        ("fin", "fi"),
-        ("fra", "fr"),
-        ("guj", "gu"),
-        ("heb", "he"),
-        ("hin", "hi"),
-        ("hrv", "hr"),
-        ("hun", "hu"),
-        ("hye", "hy"),
-        ("ind", "id"),
-        ("ita", "it"),
-        ("jav", "jv"),
-        ("jpn", "ja"),
-        ("kan", "kn"),
-        ("kat", "ka"),
-        ("khm", "km"),
-        ("kor", "ko"),
-        ("lat", "la"),
-        ("lav", "lv"),
-        ("lit", "lt"),
-        ("mal", "ml"),
-        ("mar", "mr"),
-        ("mkd", "mk"),
-        ("mya", "my"),
-        ("nep", "ne"),
-        ("nld", "nl"),
-        ("nob", "nb"),
-        ("ori", "or"),
-        ("pan", "pa"),
-        ("pes", "fa"),
-        ("pol", "pl"),
-        ("por", "pt"),
-        ("ron", "ro"),
-        ("rus", "ru"),
-        ("sin", "si"),
-        ("slk", "sk"),
-        ("slv", "sl"),
-        ("sna", "sn"),
-        ("spa", "es"),
-        ("srp", "sr"),
-        ("swe", "sv"),
-        ("tam", "ta"),
-        ("tel", "te"),
-        ("tgl", "tl"),
-        ("tha", "th"),
-        ("tuk", "tk"),
-        ("tur", "tr"),
-        ("ukr", "uk"),
-        ("urd", "ur"),
-        ("uzb", "uz"),
-        ("vie", "vi"),
-        ("yid", "yi"),
-        ("zul", "zu"),
-    ];
-    TABLE
-        .iter()
-        .find(|(three, _)| *three == code)
-        .map_or(code, |(_, two)| two)
+    switchboard_core::language::from_iso639_3(code).unwrap_or(code)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::language::by_code;
+
+    /// Every code detection can give is one the playbook and the knowledge base accept, so a
+    /// rule or an article can name it.
+    #[test]
+    fn every_code_detection_gives_is_a_known_language() {
+        for lang in ALLOWED {
+            let code = iso639_1(lang.code());
+            assert!(by_code(code).is_some(), "{lang:?} → {code}");
+        }
+        for (code, _) in FUNCTION_WORDS {
+            assert!(by_code(code).is_some(), "{code}");
+        }
+        for script in [
+            Script::Greek,
+            Script::Hebrew,
+            Script::Thai,
+            Script::Hangul,
+            Script::Hiragana,
+            Script::Georgian,
+            Script::Armenian,
+        ] {
+            let code = only_language_of(script).unwrap();
+            assert!(by_code(code).is_some(), "{script:?} → {code}");
+        }
+        assert_eq!(
+            detect(
+                "Hei, jeg har ikke fått pakken min ennå, og det er veldig dårlig service fra dere"
+            )
+            .map(|l| l.code),
+            Some("no")
+        );
+    }
 
     /// Every function word has its own key: none was dropped for sharing a hash.
     #[test]
@@ -442,6 +402,11 @@ mod tests {
                 "pt",
             ),
             ("Моя карта была списана дважды за один и тот же заказ", "ru"),
+            // Short Portuguese questions, once read as Turkish ("da") or none ("do" is English
+            // too).
+            ("Qual é o horário de funcionamento da secretaria?", "pt"),
+            ("Olá, gostaria de saber o preço do curso", "pt"),
+            ("Qual é o horário?", "pt"),
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");

@@ -49,7 +49,17 @@ impl Analyzer {
         }
     }
 
+    /// A text with no word to read (only a link, a handle, a number, `?`) is `unknown` with
+    /// confidence 0: a model would answer from its link or digit features alone, sure of
+    /// itself (a bare link read as PR at 0.99).
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
+        if !p.has_words() {
+            return Classification {
+                label: model::UNKNOWN.to_owned(),
+                confidence: 0.0,
+                because: Vec::new(),
+            };
+        }
         let (probs, because) = model.assess(p, self.evidence);
         let Prediction { label, confidence } = model.decide(&probs);
         let because = if label == model::UNKNOWN {
@@ -170,6 +180,31 @@ mod tests {
         }
     }
 
+    /// A text with nothing but a link, a handle, a number or marks has no purpose or intent to
+    /// read: `unknown` at 0, with no evidence; a word beside them is read as usual.
+    #[test]
+    fn a_text_without_words_is_unknown() {
+        let a = with_intents();
+        for text in [
+            "https://t.co/abc",
+            "@lakeside_help",
+            "?",
+            "12345",
+            "!!!",
+            "🙏🙏",
+            "@a https://x.y 42 ?!",
+            "",
+        ] {
+            let u = a.analyze(text);
+            for c in [u.purpose.unwrap(), u.intent.unwrap()] {
+                assert_eq!((c.label.as_str(), c.confidence), ("unknown", 0.0), "{text}");
+                assert!(c.because.is_empty(), "{text}");
+            }
+        }
+        let u = a.analyze("@lakeside_help refund?");
+        assert_ne!(u.purpose.unwrap().label, "unknown");
+    }
+
     /// One shared featurisation gives exactly what each model says on its own, also when the
     /// models read different character n-gram lengths.
     #[test]
@@ -189,6 +224,13 @@ mod tests {
             "!!!",
         ] {
             let u = a.analyze(text);
+            if !Prepared::new(text, a.purpose.feature_config()).has_words() {
+                assert_eq!(
+                    u.purpose.map(|c| (c.label, c.confidence)),
+                    Some(("unknown".into(), 0.0))
+                );
+                continue;
+            }
             if let Some(intent) = &a.intent {
                 let alone = intent.predict(text);
                 let got = u.intent.as_ref().map(|c| (c.label.clone(), c.confidence));

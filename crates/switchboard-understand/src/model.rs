@@ -231,7 +231,7 @@ pub struct Example {
 }
 
 /// Why training or loading failed, in words a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
     #[error("no examples to train on")]
     Empty,
@@ -275,7 +275,22 @@ pub enum ModelError {
          on examples it was not trained on, a held-back part of the labelled data"
     )]
     NothingToCalibrate(usize),
+    #[error(
+        "the model is right on {right:.1}% of these {examples} examples, against {holdout:.1}% \
+         on the examples held back when it was trained: these look like the examples it was \
+         trained on, and fitted on them it would be surer than it should be; calibrate on \
+         labelled messages it has not seen"
+    )]
+    LooksLikeTraining {
+        examples: usize,
+        right: f32,
+        holdout: f32,
+    },
 }
+
+/// Why a model has no `holdout_accuracy`.
+pub const HOLDOUT_NONE: &str = "none held back: that takes 100 examples or more and 3 of every \
+     label; the confidences use a fixed temperature, not one fitted on held-back examples";
 
 /// The fewest labelled examples [`TextModel::recalibrate`] fits a temperature on.
 pub const MIN_TO_CALIBRATE: usize = 20;
@@ -423,6 +438,14 @@ impl<'a> Prepared<'a> {
             grams,
             cfg,
         }
+    }
+
+    /// Whether the text has a word to read: not only links, `@handles`, numbers, punctuation
+    /// or emoji.
+    pub fn has_words(&self) -> bool {
+        self.tokens
+            .iter()
+            .any(|t| *t != "url" && *t != "@user" && t.chars().any(char::is_alphabetic))
     }
 
     /// The text's language, from the same tokens.
@@ -1168,6 +1191,25 @@ impl TextModel {
             calibration(&confidence, &correct, self.header.unknown_below, 10)
                 .expected_calibration_error
         };
+        // Examples the model was trained on are easier for it than any it will read: right
+        // far more often than on its held-back tenth (four standard errors, and 3 points).
+        if let Some(h) = self.header.holdout_accuracy {
+            let n = scores.len() as f32;
+            let right = scores
+                .iter()
+                .zip(&gold)
+                .filter(|(s, g)| argmax(s) == **g)
+                .count() as f32
+                / n;
+            let spread = (h * (1.0 - h) / n).sqrt().max(1e-3);
+            if right - h > 0.03 && (right - h) / spread > 4.0 {
+                return Err(ModelError::LooksLikeTraining {
+                    examples: scores.len(),
+                    right: right * 100.0,
+                    holdout: h * 100.0,
+                });
+            }
+        }
         let before = self.header.temperature;
         let after = fit_temperature(&scores, &gold);
         if after >= MAX_TEMPERATURE * 0.99 {
@@ -1309,6 +1351,9 @@ impl TextModel {
         if self.header.hidden > 0 {
             s["hidden"] = self.header.hidden.into();
         }
+        if self.header.holdout_accuracy.is_none() {
+            s["holdout"] = HOLDOUT_NONE.into();
+        }
         s
     }
 
@@ -1323,7 +1368,7 @@ impl TextModel {
         let model = TextModel::from_bytes(bytes).map_err(|e| e.to_string())?;
         if model.header.kind != kind {
             return Err(format!(
-                "the file is a {:?} model, not a {kind:?} one (train it with --kind {kind})",
+                "the file's model kind is {:?}, not {kind:?} (train it with --kind {kind})",
                 model.header.kind
             ));
         }
@@ -1756,7 +1801,7 @@ mod tests {
         assert!(
             TextModel::for_install(&feelings.to_bytes(), "sentiment")
                 .unwrap_err()
-                .contains("not a \"sentiment\" one")
+                .contains("not \"sentiment\"")
         );
         for e in &mut examples {
             if e.label == "meh" {
@@ -2306,20 +2351,8 @@ mod tests {
         let before = model.clone();
         // Real traffic the model gets right only half the time: every other example's label
         // swapped for another the model knows.
-        let labels = model.labels().to_vec();
-        let real: Vec<Example> = toy()
-            .iter()
-            .cycle()
-            .take(40)
-            .enumerate()
-            .map(|(i, e)| {
-                let mut e = e.clone();
-                if i % 2 == 1 {
-                    e.label = labels.iter().find(|l| **l != e.label).unwrap().clone();
-                }
-                e
-            })
-            .collect();
+        let seen: Vec<Example> = toy().into_iter().cycle().take(40).collect();
+        let real = half_mislabelled(&seen, model.labels());
         let r = model.recalibrate(&real).unwrap();
         assert_eq!(r.examples, 40);
         assert!(r.temperature_after < r.temperature_before, "{r:?}");
@@ -2336,6 +2369,47 @@ mod tests {
             ModelError::TooFewToCalibrate(0)
         );
         assert_eq!(again.header().temperature, before.header().temperature);
+    }
+
+    /// Calibrating on the examples a model was trained on is refused: it is right on far more
+    /// of them than on its held-back tenth, and would be fitted overconfident. Examples it
+    /// gets right about as often as the held-back ones are taken.
+    #[test]
+    fn recalibrating_on_the_training_examples_is_refused() {
+        let mut model = train("intent", &toy(), &TrainConfig::default()).unwrap();
+        // As if held back in training: right on 60% of unseen examples.
+        model.header.holdout_accuracy = Some(0.6);
+        let before = model.header().temperature;
+        let seen: Vec<Example> = toy().into_iter().cycle().take(40).collect();
+        match model.recalibrate(&seen) {
+            Err(e @ ModelError::LooksLikeTraining { examples: 40, .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains("right on 100.0% of these 40 examples, against 60.0%"),
+                    "{e}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(model.header().temperature, before);
+        // Half of them mislabelled: right about as often as held back, so calibrated.
+        let real = half_mislabelled(&seen, model.labels());
+        assert!(model.recalibrate(&real).is_ok());
+    }
+
+    /// `examples` with every other label swapped for another of `labels`.
+    fn half_mislabelled(examples: &[Example], labels: &[String]) -> Vec<Example> {
+        examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut e = e.clone();
+                if i % 2 == 1 {
+                    e.label = labels.iter().find(|l| **l != e.label).unwrap().clone();
+                }
+                e
+            })
+            .collect()
     }
 
     #[test]

@@ -245,10 +245,28 @@ fn article_form(id: &str, item: Option<&KbItem>) -> Markup {
                 option value="true" selected[public] { "Public: may be sent to customers" }
                 option value="false" selected[!public] { "Internal: agents only" }
             }
-            label for={(id) "-language"} { "Language (a code such as en; empty: any)" }
-            input id={(id) "-language"} name="language" maxlength="3" value=(text(&d, "language"));
+            label for={(id) "-language"} { "Language (suggested only for messages in it)" }
+            (language_select(&format!("{id}-language"), &text(&d, "language")))
             div.form-error role="alert" {}
             button.primary type="submit" { @if item.is_some() { "Save" } @else { "Add the article" } }
+        }
+    }
+}
+
+/// The languages detection names, by name; an article stored with a code outside them (before
+/// codes were checked) keeps it as an option, so saving it does not change it unseen.
+fn language_select(id: &str, current: &str) -> Markup {
+    let mut known = switchboard_core::language::KNOWN.to_vec();
+    known.sort_by_key(|k| k.name);
+    html! {
+        select id=(id) name="language" {
+            option value="" selected[current.is_empty()] { "Any language" }
+            @if !current.is_empty() && !known.iter().any(|k| k.code == current) {
+                option value=(current) selected { (current) }
+            }
+            @for k in known {
+                option value=(k.code) selected[k.code == current] { (k.name) " (" (k.code) ")" }
+            }
         }
     }
 }

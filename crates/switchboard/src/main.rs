@@ -233,11 +233,14 @@ enum Command {
         command: model_cmd::ModelCommand,
     },
     /// Understand texts: one per line on stdin, one JSON object per line on stdout (intent,
-    /// purpose, sentiment, language, personal data).
+    /// purpose, sentiment, language, personal data with byte positions). A line that is not
+    /// UTF-8 or is longer than 64 KiB gets `{"line": N, "error": …}` in its place, and the
+    /// command then exits with status 1 naming those lines. A text with no word to read (only
+    /// a link, a handle, a number, marks) has purpose and intent `unknown`.
     Analyze {
-        /// A model from `model train`: an intent model (any kind but these two) is added to
-        /// the shipped purpose and sentiment models; a `purpose` or `sentiment` one replaces
-        /// the shipped model of its kind.
+        /// A model from `model train`: an intent model is added to the shipped purpose and
+        /// sentiment models; a `purpose` or `sentiment` one replaces the shipped model of its
+        /// kind.
         #[arg(long)]
         model: Option<String>,
         /// A sentiment model (from `model train --kind sentiment`) to use instead of the
@@ -248,6 +251,14 @@ enum Command {
         /// fastest).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
         evidence: u32,
+        /// Understand with the workspace's models in force (at --data-dir, or --database), as
+        /// the server and `POST /api/v1/analyze` do: its intent model, and the purpose and
+        /// sentiment models the learning loop or an admin made active. --model and
+        /// --sentiment-model still take the place of their kind.
+        #[arg(long)]
+        workspace: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Connect and list channels (social networks, messaging, SMS, the generic webhook).
     Channel {
@@ -402,8 +413,8 @@ fn parse_cli() -> anyhow::Result<Cli> {
         | Command::Report { .. }
         | Command::Replay(_)
         | Command::Export(_)
-        | Command::Import(_)
-        | Command::Analyze { .. } => None,
+        | Command::Import(_) => None,
+        Command::Analyze { store, .. } => Some(store),
     };
     if let Some(store) = store {
         config::layer(m, "data_dir", &mut store.data_dir, file.data_dir);
@@ -615,9 +626,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             sentiment_model,
             evidence,
+            workspace,
+            store,
         } => {
+            let base = if workspace {
+                model_cmd::workspace_analyzer(&store.open_existing().await?).await?
+            } else {
+                switchboard_understand::Analyzer::builtin()
+            };
             tokio::task::spawn_blocking(move || {
-                model_cmd::analyze(model, sentiment_model, evidence as usize)
+                model_cmd::analyze(base, model, sentiment_model, evidence as usize)
             })
             .await?
         }

@@ -27,7 +27,7 @@ pub enum ModelCommand {
         /// Where to write the model.
         #[arg(long)]
         out: PathBuf,
-        /// What the model predicts (recorded in the file): intent, purpose, sentiment, ….
+        /// What the model predicts (recorded in the file): intent, sentiment or purpose.
         #[arg(long, default_value = "intent")]
         kind: String,
         /// Below this confidence a prediction is `unknown` (0 to 1).
@@ -66,7 +66,9 @@ pub enum ModelCommand {
     Activate {
         #[command(flatten)]
         store: StoreArgs,
+        /// The version to make active (`model versions` lists them).
         version: i64,
+        /// Which model: intent, purpose or sentiment.
         #[arg(long, default_value = "intent")]
         kind: String,
     },
@@ -75,6 +77,7 @@ pub enum ModelCommand {
     Deactivate {
         #[command(flatten)]
         store: StoreArgs,
+        /// Which model: intent, purpose or sentiment.
         #[arg(long, default_value = "intent")]
         kind: String,
     },
@@ -113,8 +116,10 @@ pub struct InputArgs {
     /// csv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, else csv).
     #[arg(long)]
     format: Option<String>,
+    /// The CSV column (or JSON key) holding each example's text.
     #[arg(long, default_value = "text")]
     text_column: String,
+    /// The CSV column (or JSON key) holding each example's label.
     #[arg(long, default_value = "label")]
     label_column: String,
 }
@@ -149,8 +154,21 @@ fn write_model(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
     let tmp = out.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))
+    // The error names the file asked for (the temporary one next to it is ours), and a
+    // missing folder as such.
+    let cannot = || {
+        let folder = out.parent().filter(|p| !p.as_os_str().is_empty());
+        match folder {
+            Some(f) if !f.is_dir() => format!(
+                "cannot write {}: the folder {} does not exist",
+                out.display(),
+                f.display()
+            ),
+            _ => format!("cannot write {}", out.display()),
+        }
+    };
+    std::fs::write(&tmp, bytes).with_context(cannot)?;
+    std::fs::rename(&tmp, out).with_context(cannot)
 }
 
 /// Reads a model file, or one of the shipped models.
@@ -174,6 +192,11 @@ pub fn load(spec: &str) -> anyhow::Result<TextModel> {
 fn load_kind(spec: &str, kind: &str) -> anyhow::Result<TextModel> {
     if spec == format!("builtin:{kind}") {
         return load(spec);
+    }
+    if let Some(other) = spec.strip_prefix("builtin:") {
+        return Err(usage(format!(
+            "{spec} is the shipped {other} model, not a {kind} one (builtin:{kind} is)"
+        )));
     }
     let bytes =
         std::fs::read(Path::new(spec)).with_context(|| format!("cannot read the model {spec}"))?;
@@ -311,13 +334,14 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "--hidden must be between 0 (a linear model) and {MAX_HIDDEN}"
                 )));
             }
-            if kind.trim().is_empty()
-                || !kind
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
-            {
-                return Err(usage("--kind must be a lower-case name such as intent"));
+            if !matches!(kind.as_str(), "intent" | "sentiment" | "purpose") {
+                return Err(usage(format!(
+                    "--kind must be intent, sentiment or purpose, not {kind:?} (a workspace \
+                     installs intent and sentiment models; a purpose model is for `analyze \
+                     --model` and `model eval`)"
+                )));
             }
+            refuse_overwriting_input(&out, &input.input)?;
             if no_shipped_examples && kind != "sentiment" {
                 return Err(usage(
                     "--no-shipped-examples is for --kind sentiment (only its shipped posts are added)",
@@ -358,6 +382,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "examples": h.examples,
                     "examples_from_file": from_file,
                     "holdout_accuracy": h.holdout_accuracy,
+                    "holdout": h.holdout_accuracy.is_none().then_some(switchboard_understand::model::HOLDOUT_NONE),
                     "hidden": h.hidden,
                     "bytes": bytes.len(),
                     "seconds": started.elapsed().as_secs_f64(),
@@ -366,6 +391,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ModelCommand::Calibrate { model, input, out } => {
+            refuse_overwriting_input(&out, &input.input)?;
             let mut model = load(&model)?;
             let examples = examples(&input)?;
             let done = model
@@ -408,6 +434,14 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 u.dedup();
                 u
             };
+            if unseen.len() == gold_labels(&gold) {
+                eprintln!(
+                    "warning: none of the file's labels is one the model predicts (it predicts {}), \
+                     so every prediction counts as wrong: is --label-column the right column, \
+                     or --model the right model?",
+                    model.labels().join(", ")
+                );
+            }
             let s = score(model.labels(), &gold, &predicted);
             println!(
                 "{}",
@@ -427,28 +461,78 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The models a workspace has in force (its active versions; the shipped purpose and
+/// sentiment models where none is active), as the server understands messages with them.
+pub async fn workspace_analyzer(store: &switchboard_store::Store) -> anyhow::Result<Analyzer> {
+    let mut analyzer = Analyzer::builtin();
+    for kind in ["intent", "purpose", "sentiment"] {
+        let Some((v, bytes)) = store.active_model(kind.to_owned()).await? else {
+            continue;
+        };
+        let model = TextModel::from_bytes(&bytes).map_err(|e| {
+            anyhow::anyhow!("the workspace's {kind} model, version {}: {e}", v.version)
+        })?;
+        let model = std::sync::Arc::new(model);
+        match kind {
+            "intent" => analyzer.intent = Some(model),
+            "purpose" => analyzer.purpose = model,
+            _ => analyzer.sentiment = model,
+        }
+    }
+    Ok(analyzer)
+}
+
+/// How many different labels `gold` has.
+fn gold_labels(gold: &[&str]) -> usize {
+    gold.iter().collect::<std::collections::HashSet<_>>().len()
+}
+
+/// `--out` naming the input file would replace the examples with the model.
+fn refuse_overwriting_input(out: &Path, input: &Path) -> anyhow::Result<()> {
+    let same = out == input
+        || matches!((out.canonicalize(), input.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same {
+        return Err(usage(format!(
+            "--out {} is the input file: the model would replace the examples; choose another \
+             name",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// `switchboard analyze`: one JSON object per line of stdin. A line that is not UTF-8 text, or
 /// longer than the API takes (64 KiB), gets `{"line": N, "error": …}` in its place (so output
 /// line N still answers input line N), the others are analysed, and the command then fails
 /// naming how many lines it could not read.
 pub fn analyze(
+    mut analyzer: Analyzer,
     model: Option<String>,
     sentiment_model: Option<String>,
     evidence: usize,
 ) -> anyhow::Result<()> {
-    let mut analyzer = Analyzer::builtin();
     analyzer.evidence = evidence;
+    let mut sentiment_given = false;
     if let Some(spec) = model {
         // A model takes the place its kind says: a purpose or sentiment model replaces the
         // shipped one, any other kind (an intent model) is added.
         let model = std::sync::Arc::new(load(&spec)?);
         match model.header().kind.as_str() {
             "purpose" => analyzer.purpose = model,
-            "sentiment" => analyzer.sentiment = load_kind(&spec, "sentiment").map(Into::into)?,
+            "sentiment" => {
+                analyzer.sentiment = load_kind(&spec, "sentiment").map(Into::into)?;
+                sentiment_given = true;
+            }
             _ => analyzer.intent = Some(model),
         }
     }
     if let Some(spec) = sentiment_model {
+        if sentiment_given {
+            return Err(usage(
+                "--model is a sentiment model already: give one sentiment model, with \
+                 --model or with --sentiment-model",
+            ));
+        }
         analyzer.sentiment = std::sync::Arc::new(load_kind(&spec, "sentiment")?);
     }
     let mut input = std::io::stdin().lock();
@@ -464,6 +548,11 @@ pub fn analyze(
         };
         number += 1;
         let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        // A byte-order mark before the first line is not text (positions count from after it).
+        let bytes = match number {
+            1 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
+            _ => bytes,
+        };
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         let whole = whole && bytes.len() <= MAX_LINE_BYTES;
         let line = match (whole, std::str::from_utf8(bytes)) {
@@ -505,11 +594,19 @@ pub fn analyze(
     out.flush().context("cannot write stdout")?;
     match unreadable.as_slice() {
         [] => Ok(()),
+        [one] if number == 1 => {
+            anyhow::bail!(
+                "line {one}, the only line, could not be read (not UTF-8 text, or too long)"
+            )
+        }
         [one] => {
             anyhow::bail!(
                 "line {one} of {number} could not be read (not UTF-8 text, or too long); the \
                  others were analysed"
             )
+        }
+        lines if lines.len() == number => {
+            anyhow::bail!("none of the {number} lines could be read (not UTF-8 text, or too long)")
         }
         lines => anyhow::bail!(
             "{} lines of {number} could not be read (not UTF-8 text, or too long; the first: \

