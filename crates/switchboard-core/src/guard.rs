@@ -1208,7 +1208,13 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(found("total 4,111111111111111.00").is_empty());
+        // Up to three digits after the mark are an amount's (a card with cents is no card);
+        // four or more, another number.
+        assert!(found("4111111111111111.123").is_empty());
+        assert_eq!(
+            found("4111111111111111.1234"),
+            [(FindingKind::CardNumber, "4111111111111111")]
+        );
     }
 
     #[test]

@@ -422,7 +422,7 @@ pub fn is_thanks(text: &str) -> bool {
     const NOT: &[&str] = &[
         "not", "no", "nope", "didn't", "didnt", "doesn't", "doesnt", "don't", "dont", "still",
         "but", "however", "won't", "can't", "cant", "wrong", "useless", "isn't", "wasn't", "nicht",
-        "nein", "pas", "nothing",
+        "nein", "pas",
     ];
     if text.contains('?') {
         return false;

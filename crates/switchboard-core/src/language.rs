@@ -94,12 +94,19 @@ pub fn from_iso639_3(code: &str) -> Option<&'static str> {
 }
 
 /// A language code as a person wrote it (any case, two or three letters, an alias such as
-/// `nb`, or a tag with its region, `pt-BR`) → the code Switchboard stores. An unknown code is refused with the nearest one, when
-/// the text is a language's name (`"english"`), or with the list.
+/// `nb`, or a tag with its region, `pt-BR`) → the code Switchboard stores. A language's name
+/// (`"english"`) is refused with its code; anything else unknown, with the list of codes.
 pub fn parse(text: &str) -> Result<&'static str, ParseError> {
     let lower = text.trim().to_ascii_lowercase();
-    // A region or script is not told apart: `pt-BR` and `pt_PT` are both `pt`.
-    let lower = lower.split(['-', '_']).next().unwrap_or_default();
+    // A region or script is not told apart: `pt-BR` and `pt_PT` are both `pt`. Each part of
+    // such a tag is 1 to 8 letters or digits (BCP 47), so `en-` or `en-!!` is no code.
+    let mut parts = lower.split(['-', '_']);
+    let lower = parts.next().unwrap_or_default();
+    let tag =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !tag {
+        return Err(unknown(text));
+    }
     if let Some(k) = KNOWN
         .iter()
         .find(|k| k.code == lower || k.iso639_3 == lower)
@@ -118,11 +125,24 @@ pub fn parse(text: &str) -> Result<&'static str, ParseError> {
             k.code, k.name
         )));
     }
+    Err(unknown(text))
+}
+
+/// Whether two stored codes name the same language (`nb`, stored before codes were checked,
+/// is `no`); a code outside the list equals only itself.
+pub fn same(a: &str, b: &str) -> bool {
+    match (parse(a), parse(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.trim().eq_ignore_ascii_case(b.trim()),
+    }
+}
+
+fn unknown(text: &str) -> ParseError {
     let codes: Vec<&str> = KNOWN.iter().map(|k| k.code).collect();
-    Err(ParseError(format!(
+    ParseError(format!(
         "{text:?} is not a language Switchboard detects; use one of {}",
         codes.join(", ")
-    )))
+    ))
 }
 
 #[cfg(test)]
@@ -148,6 +168,12 @@ mod tests {
     }
 
     #[test]
+    fn stored_codes_compare_by_language() {
+        assert!(same("nb", "no") && same("EN", "en") && same("zz", "ZZ"));
+        assert!(!same("en", "es") && !same("zz", "en"));
+    }
+
+    #[test]
     fn a_name_is_refused_with_its_code() {
         let e = parse("English").unwrap_err().0;
         assert!(e.contains("\"en\" (English)"), "{e}");
@@ -155,7 +181,18 @@ mod tests {
 
     #[test]
     fn an_unknown_code_is_refused_with_the_list() {
-        for bad in ["zz", "", "e", "klingon", "-en", "xx-US"] {
+        for bad in [
+            "zz",
+            "",
+            "e",
+            "klingon",
+            "-en",
+            "xx-US",
+            "en-",
+            "en-!!",
+            "es_🙂",
+            "en-toolongsubtag",
+        ] {
             let e = parse(bad).unwrap_err().0;
             assert!(e.contains("use one of ar, bg"), "{bad}: {e}");
         }

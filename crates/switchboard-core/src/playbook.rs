@@ -523,13 +523,14 @@ const MAX_READ_PROBLEMS: usize = 20;
 /// The file as TOML, into the playbook's shape. The TOML reader stops at its first problem;
 /// when that is a value of the wrong type or an unknown key, its line is set aside (blanked,
 /// so every other line and column stays where it is) and the file read again, so one check
-/// lists every such problem instead of one a time. A problem the setting aside could have
+/// lists every such problem instead of one at a time. A problem the setting aside could have
 /// caused (a key now missing, a broken list) ends the reading unreported; the checks after
 /// it run once the file reads whole.
 fn read_raw(source: &str) -> Result<RawPlaybook, Vec<PlaybookError>> {
     let mut text = source.to_owned();
     let mut problems = Vec::new();
     let mut set_aside: Vec<String> = Vec::new();
+    let mut replaced: Vec<usize> = Vec::new();
     loop {
         let e = match toml::from_str::<RawPlaybook>(&text) {
             Ok(raw) if problems.is_empty() => return Ok(raw),
@@ -543,10 +544,11 @@ fn read_raw(source: &str) -> Result<RawPlaybook, Vec<PlaybookError>> {
                     .strip_prefix("missing field `")
                     .and_then(|m| m.strip_suffix('`'))
                     .is_some_and(|f| set_aside.iter().any(|k| k == f)));
-        if ours {
+        let span = e.span().unwrap_or(0..0);
+        // A problem with a value put in place of another is ours too.
+        if ours || replaced.contains(&span.start) {
             return Err(in_file_order(problems));
         }
-        let span = e.span().unwrap_or(0..0);
         let (line, column) = position(&text, span.start);
         problems.push(PlaybookError {
             line,
@@ -562,15 +564,36 @@ fn read_raw(source: &str) -> Result<RawPlaybook, Vec<PlaybookError>> {
         ]
         .iter()
         .any(|p| message.starts_with(p));
-        if !readable_past || problems.len() >= MAX_READ_PROBLEMS {
+        if !readable_past {
             return Err(in_file_order(problems));
         }
-        let start = text[..span.start.min(text.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let after = span.end.clamp(span.start, text.len());
-        let end = text[after..].find('\n').map_or(text.len(), |i| after + i);
-        let line_text = &text[start..end];
+        if problems.len() >= MAX_READ_PROBLEMS {
+            let mut problems = in_file_order(problems);
+            let last = problems.last().map_or((1, 1), |p| (p.line, p.column));
+            problems.push(PlaybookError {
+                line: last.0,
+                column: last.1,
+                message: format!("… and perhaps more: the first {MAX_READ_PROBLEMS} are listed; fix them and check again"),
+            });
+            return Err(problems);
+        }
+        let start = span.start.min(text.len());
+        let end = span.end.clamp(start, text.len());
+        // A value of the wrong type: a value of the type asked for takes its place (a
+        // required key stays, so later tables are still read). An unknown key, or a type
+        // with no simple value: its whole line is set aside.
+        if let Some(value) = placeholder(message)
+            && end > start
+            && !text[start..end].contains('\n')
+        {
+            let padding = (end - start).saturating_sub(value.len());
+            text.replace_range(start..end, &format!("{value}{}", " ".repeat(padding)));
+            replaced.push(start);
+            continue;
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        let line_text = &text[line_start..line_end];
         if line_text.trim().is_empty() || line_text.trim_start().starts_with('[') {
             return Err(in_file_order(problems));
         }
@@ -581,12 +604,32 @@ fn read_raw(source: &str) -> Result<RawPlaybook, Vec<PlaybookError>> {
                     .map(|k| k.trim().trim_matches('"').to_owned()),
             );
         }
+        // Blank, line breaks kept: every later problem keeps its line.
         let blank: String = line_text
-            .bytes()
-            .map(|b| if b == b'\r' { '\r' } else { ' ' })
+            .chars()
+            .flat_map(|c| {
+                let keep = matches!(c, '\n' | '\r');
+                std::iter::repeat_n(
+                    if keep { c } else { ' ' },
+                    if keep { 1 } else { c.len_utf8() },
+                )
+            })
             .collect();
-        text.replace_range(start..end, &blank);
+        text.replace_range(line_start..line_end, &blank);
     }
+}
+
+/// A TOML value of the type a "…, expected T" message asks for, no longer than it must be.
+fn placeholder(message: &str) -> Option<&'static str> {
+    let (_, expected) = message.rsplit_once(", expected ")?;
+    Some(match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => "0",
+        "f32" | "f64" => "0e0",
+        "a boolean" => "false",
+        "a string" => "\"\"",
+        "a sequence" => "[]",
+        _ => return None,
+    })
 }
 
 fn in_file_order(mut problems: Vec<PlaybookError>) -> Vec<PlaybookError> {
@@ -622,6 +665,35 @@ pub fn parse_in(
     source: &str,
     known_teams: &[String],
     known_purposes: &[Purpose],
+) -> Result<Playbook, Vec<PlaybookError>> {
+    parse_with(source, known_teams, known_purposes, Checks::All)
+}
+
+/// [`parse_in`] for a playbook already in force, as stored: checks added since it was applied
+/// do not stop it from loading (routing and replies need it). A `language_any` code that
+/// detection never gives (`"english"`, accepted before codes were checked) is kept as written,
+/// matching nothing, as it did.
+pub fn parse_stored(
+    source: &str,
+    known_teams: &[String],
+    known_purposes: &[Purpose],
+) -> Result<Playbook, Vec<PlaybookError>> {
+    parse_with(source, known_teams, known_purposes, Checks::AsStored)
+}
+
+/// Which checks a parse makes.
+#[derive(Clone, Copy, PartialEq)]
+enum Checks {
+    All,
+    /// All but those added after a stored playbook may have been applied.
+    AsStored,
+}
+
+fn parse_with(
+    source: &str,
+    known_teams: &[String],
+    known_purposes: &[Purpose],
+    checks: Checks,
 ) -> Result<Playbook, Vec<PlaybookError>> {
     let raw = read_raw(source)?;
     let mut errs = Errors {
@@ -869,7 +941,7 @@ pub fn parse_in(
                 format!("two rules are named {name:?}; names say which rule fired"),
             );
         }
-        let when = check_when(&r.when, &purposes, &mut errs);
+        let when = check_when(&r.when, &purposes, checks, &mut errs);
         let then = check_then(&r.then, &purposes, &team_ids, &mut errs);
         if r.then.is_empty() {
             errs.at(
@@ -925,7 +997,12 @@ fn strings(list: &List) -> Option<Vec<String>> {
         .map(|l| l.get_ref().iter().map(|s| s.get_ref().clone()).collect())
 }
 
-fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Conditions {
+fn check_when(
+    w: &RawWhen,
+    purposes: &[Purpose],
+    checks: Checks,
+    errs: &mut Errors<'_>,
+) -> Conditions {
     let text_regex = w.text_regex.as_ref().and_then(|r| {
         match RegexBuilder::new(r.get_ref())
             .case_insensitive(true)
@@ -986,7 +1063,9 @@ fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Condi
     each(&w.author_tags_any, "author_tags_any", &|s| {
         !s.trim().is_empty()
     });
-    if let Some(l) = &w.language_any {
+    if let Some(l) = &w.language_any
+        && checks == Checks::All
+    {
         for s in l.get_ref() {
             if let Err(e) = crate::language::parse(s.get_ref()) {
                 errs.at(s.span().start, format!("language_any: {e}"));
@@ -1005,9 +1084,13 @@ fn check_when(w: &RawWhen, purposes: &[Purpose], errs: &mut Errors<'_>) -> Condi
         min_confidence: w.min_confidence.as_ref().map(|c| *c.get_ref()),
         sentiment_any: strings(&w.sentiment_any)
             .map(|v| v.iter().filter_map(|s| Sentiment::parse(s)).collect()),
+        // (A code detection never gives stays as written, lower-cased: it matches nothing.)
         language_any: strings(&w.language_any).map(|v| {
             v.iter()
-                .filter_map(|s| crate::language::parse(s).ok().map(str::to_owned))
+                .map(|s| {
+                    crate::language::parse(s)
+                        .map_or_else(|_| s.trim().to_lowercase(), str::to_owned)
+                })
                 .collect()
         }),
         author_tags_any: strings(&w.author_tags_any)
@@ -1408,6 +1491,24 @@ mod tests {
             (13, "public: must be true or false, not the text \"yes\"")
         );
         assert!(got[3].0 == 16 && got[3].1.contains("colour"), "{got:#?}");
+        // A required key of the wrong type in the tables read first (rules) does not hide the
+        // problems of those read after (teams), and a value over several lines set aside keeps
+        // every later line where it is.
+        let source = "[[rule]]\nname = 7\nwhen.text_any = \"\"\"\nrefund\n\"\"\"\nthen.team = \"a\"\n\n\
+                      [[team]]\nid = \"a\"\nname = \"A\"\ncapacity = \"ten\"\n";
+        let errs = parse(source, &[]).unwrap_err();
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 11], "{errs:#?}");
+        // Past twenty, the list says there may be more.
+        let many: String = (0..25)
+            .map(|i| format!("[[team]]\nid = \"t{i}\"\nname = \"T\"\ncapacity = \"ten\"\n"))
+            .collect();
+        let errs = parse(&many, &[]).unwrap_err();
+        assert_eq!(errs.len(), MAX_READ_PROBLEMS + 1);
+        assert!(
+            errs[MAX_READ_PROBLEMS].message.contains("and perhaps more"),
+            "{errs:?}"
+        );
         // A file that does not read as TOML at all still reports only where it breaks.
         let errs = parse("[[team]\nid = 1\n", &[]).unwrap_err();
         assert_eq!(errs.len(), 1, "{errs:?}");
@@ -1695,6 +1796,22 @@ then.purpose = "support"
             );
         }
         assert!(pb.evaluate(&Facts::default()).fired.is_empty());
+        // A playbook in force from before codes were checked still loads, and its unknown
+        // code still matches nothing.
+        let stored = "[[rule]]\nname = \"a\"\nwhen.language_any = [\"english\", \"ES\"]\nthen.tags = [\"x\"]\n";
+        assert!(parse(stored, &[]).is_err());
+        let pb = parse_stored(stored, &[], &[]).unwrap();
+        for (detected, fires) in [("es", true), ("en", false), ("english", false)] {
+            let f = Facts {
+                language: Some(detected.into()),
+                ..Facts::default()
+            };
+            assert_eq!(
+                pb.evaluate(&f).fired.len(),
+                usize::from(fires),
+                "{detected}"
+            );
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub async fn rank_articles(
             d.in_force(now)
                 && (audience == Audience::Agent || d.public)
                 && match (&d.language, &language) {
-                    (Some(l), Some(want)) => l == want,
+                    (Some(l), Some(want)) => switchboard_core::language::same(l, want),
                     _ => true,
                 }
         })

@@ -88,6 +88,7 @@ impl Store {
                 )?;
                 if let Some(r) = same {
                     let version = r.int(0)?;
+                    let mut adopted = false;
                     if summary["trained_by"].is_string() {
                         let known: serde_json::Value = serde_json::from_str(
                             &c.query_one(
@@ -102,7 +103,13 @@ impl Store {
                                 "UPDATE models SET summary = $1 WHERE kind = $2 AND version = $3",
                                 params![summary.to_string(), kind.as_str(), version],
                             )?;
+                            adopted = true;
                         }
+                    }
+                    let mut detail = json!({"kind": kind, "version": version, "digest": digest, "reinstalled": true});
+                    if adopted {
+                        // How it was made is known now: the learning loop may retrain it.
+                        detail["summary_adopted"] = summary.clone();
                     }
                     make_active(c, &kind, version)?;
                     audit(
@@ -110,7 +117,7 @@ impl Store {
                         &actor,
                         "model.activated",
                         ("model", format!("{kind}/{version}")),
-                        json!({"kind": kind, "version": version, "digest": digest, "reinstalled": true}),
+                        detail,
                         now,
                     )?;
                     return Ok((version_row(c, &kind, version)?, false));

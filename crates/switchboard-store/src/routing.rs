@@ -76,7 +76,8 @@ impl PlaybookCache {
             .text(0)?;
         let teams = team_slugs(c)?;
         let purposes = crate::purposes::registered(c)?;
-        let playbook = playbook::parse_in(&source, &teams, &purposes).map_err(|errs| {
+        // As stored: a check added since it was applied must not stop routing and replies.
+        let playbook = playbook::parse_stored(&source, &teams, &purposes).map_err(|errs| {
             StoreError::Backend(format!(
                 "stored playbook version {version} no longer checks: {}",
                 errs.first().map(ToString::to_string).unwrap_or_default()

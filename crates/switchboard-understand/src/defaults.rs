@@ -159,10 +159,11 @@ mod tests {
             ("The store opens at 9am on Monday", "neutral"),
             // A customer's thank-you after an answer: read as negative, it sent an
             // automatically answered case back to a person.
-            ("thanks", "positive"),
-            ("Thanks!", "positive"),
-            ("Thanks a lot!", "positive"),
-            ("ok thanks", "positive"),
+            // (Phrased unlike the shipped posts.)
+            ("Thanks for that!", "positive"),
+            ("thank you!!", "positive"),
+            ("ok, thanks a million", "positive"),
+            ("cheers, thx", "positive"),
             ("thanks for nothing", "negative"),
             ("thanks a lot, now my flight is cancelled", "negative"),
         ] {

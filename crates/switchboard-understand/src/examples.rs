@@ -20,6 +20,15 @@ impl Format {
     }
 }
 
+/// A training file's bytes as text, or where it stops being UTF-8: the line and the byte.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+        format!("line {line} is not UTF-8 text (byte {at}); save the file as UTF-8")
+    })
+}
+
 /// Reads examples: `text_column` and `label_column` name a CSV header's columns or a JSON
 /// object's keys. Refuses an empty input, an unknown column, a row without text or label.
 pub fn read(
@@ -227,6 +236,15 @@ mod tests {
         assert_eq!(
             read(csv, Format::Csv, "text", "label").unwrap()[0].label,
             "a"
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_by_line_and_byte() {
+        assert_eq!(utf8_text(b"a,b\nok\n".to_vec()).unwrap(), "a,b\nok\n");
+        assert_eq!(
+            utf8_text(b"text,label\ncaf\xe9,a\n".to_vec()).unwrap_err(),
+            "line 2 is not UTF-8 text (byte 14); save the file as UTF-8"
         );
     }
 

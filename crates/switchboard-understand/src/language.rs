@@ -1,5 +1,5 @@
-//! Which language a message is in. Codes are ISO 639-1 where one exists (`en`, `es`), else
-//! ISO 639-3.
+//! Which language a message is in, as one of the ISO 639-1 codes of
+//! [`switchboard_core::language::KNOWN`] (`en`, `es`).
 //!
 //! Only the text's words are read (its tokens, links, `@handles` and numbers aside). Fast path
 //! first, because every inbound message goes through here:
@@ -217,7 +217,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "os está estão com para mas não como quando onde muito meu minha você obrigado \
             olá tenho tem também nada porque uma \
             que se te eu seu sua nosso nossa estou temos posso podem isso isto este \
-            por pela pelo foi do da dos das é qual gostaria gostaríamos ao aos obrigada",
+            por pela pelo foi do da é qual gostaria gostaríamos ao aos obrigada",
     ),
     (
         "nl",
@@ -380,6 +380,8 @@ mod tests {
 
     #[test]
     fn common_languages() {
+        // A short Spanish text with a word Portuguese shares is not called Portuguese.
+        assert_ne!(detect("Me cobraron dos veces").map(|l| l.code), Some("pt"));
         let cases = [
             (
                 "My card was charged twice for the same order, please help",
@@ -407,6 +409,8 @@ mod tests {
             ("Qual é o horário de funcionamento da secretaria?", "pt"),
             ("Olá, gostaria de saber o preço do curso", "pt"),
             ("Qual é o horário?", "pt"),
+            // Words Portuguese shares ("dos", "das") are not its votes.
+            ("Das Paket kommt morgen?", "de"),
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");

@@ -279,7 +279,7 @@ pub enum ModelError {
         "the model is right on {right:.1}% of these {examples} examples, against {holdout:.1}% \
          on the examples held back when it was trained: these look like the examples it was \
          trained on, and fitted on them it would be surer than it should be; calibrate on \
-         labelled messages it has not seen"
+         labelled messages it has not seen (or, if these are, with --anyway)"
     )]
     LooksLikeTraining {
         examples: usize,
@@ -1167,7 +1167,15 @@ impl TextModel {
     /// trained on were easier or different. Examples whose label the model does not know are
     /// skipped. The best label of every text stays the same; the confidences, and so what a
     /// confidence floor lets through, change.
-    pub fn recalibrate(&mut self, examples: &[Example]) -> Result<Recalibrated, ModelError> {
+    ///
+    /// Examples it is right on far more often than on the tenth held back when it was trained
+    /// look like its training examples and are refused ([`ModelError::LooksLikeTraining`]),
+    /// unless `anyway` (real traffic that is easier than the training examples).
+    pub fn recalibrate(
+        &mut self,
+        examples: &[Example],
+        anyway: bool,
+    ) -> Result<Recalibrated, ModelError> {
         let (mut scores, mut gold) = (Vec::new(), Vec::new());
         for e in examples {
             if let Some(g) = self.header.labels.iter().position(|l| *l == e.label) {
@@ -1192,8 +1200,11 @@ impl TextModel {
                 .expected_calibration_error
         };
         // Examples the model was trained on are easier for it than any it will read: right
-        // far more often than on its held-back tenth (four standard errors, and 3 points).
-        if let Some(h) = self.header.holdout_accuracy {
+        // far more often than on its held-back tenth (by four standard errors of the
+        // difference, both samples' uncertainty counted, and 5 points), unless `anyway`.
+        if let Some(h) = self.header.holdout_accuracy
+            && !anyway
+        {
             let n = scores.len() as f32;
             let right = scores
                 .iter()
@@ -1201,8 +1212,12 @@ impl TextModel {
                 .filter(|(s, g)| argmax(s) == **g)
                 .count() as f32
                 / n;
-            let spread = (h * (1.0 - h) / n).sqrt().max(1e-3);
-            if right - h > 0.03 && (right - h) / spread > 4.0 {
+            // The held-back tenth: a tenth of each label, one at least.
+            let held = (self.header.examples as f32 / 10.0).max(self.header.labels.len() as f32);
+            let spread = (h * (1.0 - h) / held + right * (1.0 - right) / n)
+                .sqrt()
+                .max(1e-3);
+            if right - h > 0.05 && (right - h) / spread > 4.0 {
                 return Err(ModelError::LooksLikeTraining {
                     examples: scores.len(),
                     right: right * 100.0,
@@ -2353,7 +2368,7 @@ mod tests {
         // swapped for another the model knows.
         let seen: Vec<Example> = toy().into_iter().cycle().take(40).collect();
         let real = half_mislabelled(&seen, model.labels());
-        let r = model.recalibrate(&real).unwrap();
+        let r = model.recalibrate(&real, false).unwrap();
         assert_eq!(r.examples, 40);
         assert!(r.temperature_after < r.temperature_before, "{r:?}");
         assert!(r.ece_after < r.ece_before && r.changed, "{r:?}");
@@ -2365,7 +2380,7 @@ mod tests {
         let mut again = before.clone();
         let unknown: Vec<Example> = (0..30).map(|i| ex(&format!("text {i}"), "zzz")).collect();
         assert_eq!(
-            again.recalibrate(&unknown).unwrap_err(),
+            again.recalibrate(&unknown, false).unwrap_err(),
             ModelError::TooFewToCalibrate(0)
         );
         assert_eq!(again.header().temperature, before.header().temperature);
@@ -2377,24 +2392,39 @@ mod tests {
     #[test]
     fn recalibrating_on_the_training_examples_is_refused() {
         let mut model = train("intent", &toy(), &TrainConfig::default()).unwrap();
-        // As if held back in training: right on 60% of unseen examples.
+        // As if trained on 1,000 examples, right on 60% of the hundred held back.
         model.header.holdout_accuracy = Some(0.6);
+        model.header.examples = 1000;
         let before = model.header().temperature;
+        // All but one right (one label swapped), as the examples it learnt from would be.
         let seen: Vec<Example> = toy().into_iter().cycle().take(40).collect();
-        match model.recalibrate(&seen) {
+        let mut mostly = seen.clone();
+        mostly[0].label = model
+            .labels()
+            .iter()
+            .find(|l| **l != mostly[0].label)
+            .unwrap()
+            .clone();
+        match model.recalibrate(&mostly, false) {
             Err(e @ ModelError::LooksLikeTraining { examples: 40, .. }) => {
                 assert!(
                     e.to_string()
-                        .contains("right on 100.0% of these 40 examples, against 60.0%"),
+                        .contains("right on 97.5% of these 40 examples, against 60.0%"),
                     "{e}"
                 );
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(model.header().temperature, before);
+        // Asked to anyway: fitted.
+        assert!(model.clone().recalibrate(&mostly, true).is_ok());
+        // Held back from only 20 examples, 60% is too unsure to tell: fitted.
+        let mut few = model.clone();
+        few.header.examples = 20;
+        assert!(few.recalibrate(&mostly, false).is_ok());
         // Half of them mislabelled: right about as often as held back, so calibrated.
         let real = half_mislabelled(&seen, model.labels());
-        assert!(model.recalibrate(&real).is_ok());
+        assert!(model.recalibrate(&real, false).is_ok());
     }
 
     /// `examples` with every other label swapped for another of `labels`.

@@ -276,7 +276,7 @@ fn canned_form(id: &str, item: Option<&KbItem>) -> Markup {
     let d = item.map_or(Value::Null, |i| i.data.clone());
     html! {
         form.kb-form id=(id) data-api=(api) data-method=(method) data-after="reload" {
-            (kept(item, &["team_id", "language"]))
+            (kept(item, &["team_id"]))
             label for={(id) "-name"} { "Name (how agents find it)" }
             input id={(id) "-name"} name="name" required maxlength="100" value=(text(&d, "name"));
             label for={(id) "-text"} { "Reply (filled in for each case: "
@@ -284,6 +284,8 @@ fn canned_form(id: &str, item: Option<&KbItem>) -> Markup {
             textarea id={(id) "-text"} name="text" rows="4" required { (text(&d, "text")) }
             label for={(id) "-tags"} { "Tags (comma-separated)" }
             input id={(id) "-tags"} name="tags" data-type="list" value=(strings(&d, "tags").join(", "));
+            label for={(id) "-language"} { "Language (offered only on cases in it)" }
+            (language_select(&format!("{id}-language"), &text(&d, "language")))
             div.form-error role="alert" {}
             button.primary type="submit" { @if item.is_some() { "Save" } @else { "Add the response" } }
         }

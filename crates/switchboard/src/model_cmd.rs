@@ -105,6 +105,11 @@ pub enum ModelCommand {
         /// Where to write the calibrated model.
         #[arg(long)]
         out: PathBuf,
+        /// Fit even on examples the model is right on far more often than on the examples
+        /// held back when it was trained (which are refused as looking like its training
+        /// examples): for real traffic that is easier than those.
+        #[arg(long)]
+        anyway: bool,
     },
 }
 
@@ -134,14 +139,8 @@ pub(crate) fn examples(
     let format = Format::parse(a.format.as_deref().unwrap_or(by_name)).map_err(usage)?;
     let bytes =
         std::fs::read(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-        anyhow::anyhow!(
-            "{}: line {line} is not UTF-8 text (byte {at}); save the file as UTF-8",
-            a.input.display()
-        )
-    })?;
+    let text = switchboard_understand::examples::utf8_text(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
     read(&text, format, &a.text_column, &a.label_column)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))
 }
@@ -390,12 +389,17 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        ModelCommand::Calibrate { model, input, out } => {
+        ModelCommand::Calibrate {
+            model,
+            input,
+            out,
+            anyway,
+        } => {
             refuse_overwriting_input(&out, &input.input)?;
             let mut model = load(&model)?;
             let examples = examples(&input)?;
             let done = model
-                .recalibrate(&examples)
+                .recalibrate(&examples, anyway)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", input.input.display()))?;
             write_model(&out, &model.to_bytes())?;
             println!("{}", json!({ "model": out, "calibration": done }));

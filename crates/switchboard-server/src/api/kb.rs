@@ -402,7 +402,7 @@ pub async fn export(
 }
 
 /// `GET /cases/{id}/suggestions`: for the case's latest customer message, the best articles
-/// in force (in the case's language, when known) and canned responses, with scores and the
+/// in force and canned responses (both in the case's language, when known), with scores and the
 /// words that matched; canned responses filled in for this case. An article linked to the
 /// intent the message was understood as ranks with at least that intent's confidence.
 pub async fn suggestions(
@@ -445,7 +445,21 @@ pub async fn suggestions(
         })
         .collect();
 
-    let canned: Vec<KbItem> = state.store.kb_items(KbKind::Canned, false).await?;
+    // Canned responses in the question's language, or in none said, as articles are.
+    let language = question
+        .understanding
+        .as_ref()
+        .and_then(|u| u.language.clone());
+    let canned: Vec<KbItem> = state
+        .store
+        .kb_items(KbKind::Canned, false)
+        .await?
+        .into_iter()
+        .filter(|c| match (c.data["language"].as_str(), &language) {
+            (Some(l), Some(want)) => switchboard_core::language::same(l, want),
+            _ => true,
+        })
+        .collect();
     let ctx = context_for(&state, &detail.case, Some(caller.actor.name())).await;
     let cindex = Index::build(&canned.iter().map(entry_of).collect::<Vec<_>>());
     let canned_out: Vec<Value> = cindex

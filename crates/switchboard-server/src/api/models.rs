@@ -354,11 +354,11 @@ pub async fn train(
         .unwrap_or(if jsonl_body { "jsonl" } else { "csv" });
     let format = switchboard_understand::examples::Format::parse(format)
         .map_err(|e| ApiError::invalid_field("format", e))?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+    let text = switchboard_understand::examples::utf8_text(body.to_vec()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
-            "the body is not UTF-8 text",
+            format!("the body: {e}"),
         )
     })?;
     let (text_column, label_column) = (

@@ -127,7 +127,7 @@ async fn deflection_flow(app: &TestApp) {
     .await;
 
     // The customer thanks: it stays resolved, the deflection confirmed.
-    app.deliver(&ch, &message("q-1b", "conv-1", "ann", "thanks"))
+    app.deliver(&ch, &message("q-1b", "conv-1", "ann", "Thanks for that!"))
         .await;
     let id = case["id"].as_str().expect("id").to_owned();
     let after = settled(app, &id, "the confirmation", |c| {

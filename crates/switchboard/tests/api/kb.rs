@@ -327,6 +327,16 @@ async fn a_case_gets_articles_in_force_and_filled_in_canned_responses() {
         )
         .await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    // The same answer in Spanish: offered on Spanish cases only.
+    let es = app
+        .post(
+            "/api/v1/kb/canned",
+            &app.agent,
+            &json!({"name": "game-times-es", "text": "¡Hola! El partido empieza a las 7.", "tags": ["game", "start"], "language": "ES"}),
+        )
+        .await;
+    assert_eq!(es.status, StatusCode::CREATED, "{}", es.text);
+    assert_eq!(es.json["language"], "es", "{}", es.text);
     app.post(
         "/api/v1/kb/canned",
         &app.agent,
@@ -375,6 +385,15 @@ async fn a_case_gets_articles_in_force_and_filled_in_canned_responses() {
     assert_eq!(
         r.json["canned"][0]["text"], "Hi Customer! The game starts at 7 pm. – test agent",
         "{}",
+        r.text
+    );
+    assert!(
+        r.json["canned"]
+            .as_array()
+            .expect("canned")
+            .iter()
+            .all(|c| c["name"] != "game-times-es"),
+        "an English question: {}",
         r.text
     );
     app.get(

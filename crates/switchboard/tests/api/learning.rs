@@ -224,6 +224,19 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
             .unwrap()
             .contains("only one label")
     );
+    let latin1 = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/models/intent/train?label_column=category",
+            &app.admin,
+            "text/csv",
+            b"text,category\ncaf\xe9,a\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        latin1.assert_problem(400, "invalid_body")["detail"],
+        "the body: line 2 is not UTF-8 text (byte 17); save the file as UTF-8"
+    );
     app.send_raw(
         reqwest::Method::POST,
         "/api/v1/models/intent/train",

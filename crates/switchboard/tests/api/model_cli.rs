@@ -626,6 +626,61 @@ fn analyze_reads_past_a_byte_order_mark_and_refuses_mixed_up_models() {
     );
 }
 
+/// `model eval` with a file whose labels the model never predicts warns (every answer would
+/// count wrong); `model calibrate --out` naming its input is refused, the input intact.
+#[test]
+fn eval_warns_on_foreign_labels_and_calibrate_keeps_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model, out) = train_fixture(dir.path());
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&[
+        "model",
+        "eval",
+        "--model",
+        "builtin:purpose",
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: none of the file's labels is one the model predicts"),
+        "{stderr}"
+    );
+    let out = run(&[
+        "model",
+        "eval",
+        "--model",
+        p(&model),
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+    ]);
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let before = std::fs::read(&data).unwrap();
+    let out = run(&[
+        "model",
+        "calibrate",
+        "--model",
+        p(&model),
+        "--input",
+        p(&data),
+        "--label-column",
+        "category",
+        "--out",
+        p(&data),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is the input file"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+}
+
 /// `analyze --workspace` understands with the workspace's models in force, as the server
 /// does: its installed intent model answers; without the flag there is no intent model.
 #[test]
