@@ -1784,16 +1784,15 @@ then.purpose = "support"
             &[],
         )
         .unwrap();
-        for (detected, fires) in [("no", true), ("nb", true), ("sv", true), ("da", false)] {
+        let fires_on = |pb: &Playbook, detected: &str| {
             let f = Facts {
                 language: Some(detected.into()),
                 ..Facts::default()
             };
-            assert_eq!(
-                pb.evaluate(&f).fired.len(),
-                usize::from(fires),
-                "{detected}"
-            );
+            !pb.evaluate(&f).fired.is_empty()
+        };
+        for (detected, fires) in [("no", true), ("nb", true), ("sv", true), ("da", false)] {
+            assert_eq!(fires_on(&pb, detected), fires, "{detected}");
         }
         assert!(pb.evaluate(&Facts::default()).fired.is_empty());
         // A playbook in force from before codes were checked still loads, and its unknown
@@ -1802,15 +1801,7 @@ then.purpose = "support"
         assert!(parse(stored, &[]).is_err());
         let pb = parse_stored(stored, &[], &[]).unwrap();
         for (detected, fires) in [("es", true), ("en", false), ("english", false)] {
-            let f = Facts {
-                language: Some(detected.into()),
-                ..Facts::default()
-            };
-            assert_eq!(
-                pb.evaluate(&f).fired.len(),
-                usize::from(fires),
-                "{detected}"
-            );
+            assert_eq!(fires_on(&pb, detected), fires, "{detected}");
         }
     }
 
