@@ -244,6 +244,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         "{write}"
     );
     assert_eq!(expect("KB_ADDED").await, "KB_ADDED Parking INTERNAL v1");
+    assert_eq!(expect("KB_LANGUAGE").await, "KB_LANGUAGE es");
     expect("KB_ARCHIVED").await;
     // The edit kept what the page does not show, and read the questions a line each.
     let kb = app.get("/api/v1/kb/articles", &app.admin).await;

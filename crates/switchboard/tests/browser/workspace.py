@@ -307,10 +307,17 @@ try:
     driver.find_element(By.ID, "new-article-title").send_keys("Parking")
     driver.find_element(By.ID, "new-article-body").send_keys("Parking is free after 6 pm.")
     Select(driver.find_element(By.ID, "new-article-public")).select_by_value("false")
+    # The language is chosen by name from the languages detection tells apart.
+    Select(driver.find_element(By.ID, "new-article-language")).select_by_visible_text("Spanish (es)")
     driver.find_element(By.CSS_SELECTOR, "#new-article button[type=submit]").click()
     parking = wait.until(lambda d: d.find_elements(
         By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Parking']]") or None)[0]
     say(f"KB_ADDED {parking.find_element(By.TAG_NAME, 'summary').text.split(',')[0]}")
+    language = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch("/api/v1/kb/articles", {credentials: "same-origin"}).then((r) => r.json())
+          .then((j) => done((j.items.find((a) => a.title === "Parking") || {}).language || "none"));""")
+    say(f"KB_LANGUAGE {language}")
     shot("10-knowledge")
     parking.find_element(By.TAG_NAME, "summary").click()
     parking.find_element(By.CSS_SELECTOR, "form[data-method=DELETE] button").click()
