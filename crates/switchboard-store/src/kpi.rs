@@ -496,7 +496,14 @@ fn join(
                     .filter(|x| x.side == Side::Customer)
                     .all(|x| x.sent_at > fact.sent_at);
                 if earliest {
-                    case.group = m.language;
+                    // A language stored before codes were checked (`nb`) is reported under
+                    // today's code (`no`), not as a language of its own.
+                    case.group = match group_by {
+                        GroupBy::Language => m.language.map(|l| {
+                            switchboard_core::language::parse(&l).map_or(l, str::to_owned)
+                        }),
+                        _ => m.language,
+                    };
                 }
             }
             if !case.public {

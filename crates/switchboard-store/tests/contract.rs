@@ -299,6 +299,8 @@ contract! {
         postgres_escalation_notifies_the_teams_supervisors;
     models_are_versioned_and_one_is_active => sqlite_models_are_versioned_and_one_is_active,
         postgres_models_are_versioned_and_one_is_active;
+    languages_are_reported_under_todays_codes => sqlite_languages_are_reported_under_todays_codes,
+        postgres_languages_are_reported_under_todays_codes;
     corrections_become_training_examples => sqlite_corrections_become_training_examples,
         postgres_corrections_become_training_examples;
     a_learning_decision_is_taken_once => sqlite_a_learning_decision_is_taken_once,
@@ -5378,6 +5380,43 @@ async fn models_are_versioned_and_one_is_active(store: Store) {
         assert_eq!((v.version, new), (2, false));
         assert_eq!(v.summary, trained);
     }
+}
+
+/// A message stored with `nb` (what detection said for Norwegian before codes were one list)
+/// is reported with those stored as `no`: one language, not two.
+async fn languages_are_reported_under_todays_codes(store: Store) {
+    migrated(&store).await;
+    let ch = make_channel(&store, "webhook", "Shop", t(2)).await;
+    for (i, code) in ["nb", "no", "en"].iter().enumerate() {
+        let understood = Understood {
+            language: Some((*code).to_owned()),
+            ..Understood::default()
+        };
+        let id = format!("m-{i}");
+        deliver_understood(
+            &store,
+            &ch,
+            10 + i as i64,
+            vec![(msg(&id, &format!("th-{i}"), &format!("c-{i}")), understood)],
+        )
+        .await;
+    }
+    let rows = store
+        .kpi_report(switchboard_store::KpiQuery {
+            from: t(0),
+            until: t(1_000),
+            bucket: switchboard_core::kpi::Bucket::All,
+            tz: switchboard_core::kpi::TimeZone::UTC,
+            group_by: switchboard_store::GroupBy::Language,
+        })
+        .await
+        .unwrap();
+    let mut groups: Vec<(&str, usize)> = rows
+        .iter()
+        .map(|r| (r.group.as_str(), r.cases_opened))
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, [("en", 1), ("no", 2)], "{rows:?}");
 }
 
 async fn corrections_become_training_examples(store: Store) {
