@@ -45,6 +45,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0018_referral_index.sql"),
     ),
     (19, include_str!("../migrations/sqlite/0019_learning.sql")),
+    (
+        20,
+        include_str!("../migrations/sqlite/0020_corrections_by_case.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (
@@ -90,6 +94,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0018_referral_index.sql"),
     ),
     (19, include_str!("../migrations/postgres/0019_learning.sql")),
+    (
+        20,
+        include_str!("../migrations/postgres/0020_corrections_by_case.sql"),
+    ),
 ];
 
 /// The schema version this build migrates to: its last migration (the same on both engines).

@@ -2,9 +2,10 @@
 //! would have done, before it goes live.
 //!
 //! Each case created since the given time is replayed once, on its first customer message, with
-//! the facts known about it: channel, public or private, text, the contact's tags (as they are
-//! now), the author's followers and verification, and how many of the contact's cases were
-//! open when it was created (counting cases in the window). The report counts, per rule, the
+//! the facts known about it: channel, public or private, text, what was understood of it (the
+//! purpose, intent and sentiment as people corrected them, where they did), the contact's tags
+//! (as they are now), the author's followers and verification, and how many of the contact's
+//! cases were open when it was created (counting cases in the window). The report counts, per rule, the
 //! cases it would match; per team and purpose, the volume it would get against what it got;
 //! and the cases whose purpose or team would differ from what they have now (after any
 //! transfers people made), with examples. A team closed by its business hours at the time
@@ -100,6 +101,13 @@ struct Outcome {
 fn replay_from_row(r: &Row) -> Result<Replay, StoreError> {
     let understood: Option<switchboard_core::Understood> =
         r.opt_text(14)?.and_then(|s| serde_json::from_str(&s).ok());
+    let mut facts = crate::routing::understood_facts(understood.as_ref());
+    // What people corrected is replayed as they said it, the purpose as well as the sentiment
+    // and the intent (kept on the message): a case whose sentiment an agent set to negative
+    // and whose purpose to `sales` is not replayed as an angry Tier 1 case.
+    if let Some(p) = r.opt_text(15)?.and_then(|p| Purpose::parse(&p).ok()) {
+        facts.purpose = Some((p, 1.0));
+    }
     Ok(Replay {
         id: CaseId::parse(&r.text(0)?).map_err(bad)?,
         created_at: Timestamp::from_unix_micros(r.int(1)?),
@@ -115,7 +123,7 @@ fn replay_from_row(r: &Row) -> Result<Replay, StoreError> {
             author_tags: json_list(&r.text(9)?)?,
             followers: r.opt_int(11)?.map(|n| n.max(0) as u64),
             verified: r.opt_int(12)?.is_some_and(|v| v != 0),
-            ..crate::routing::understood_facts(understood.as_ref())
+            ..facts
         },
     })
 }
@@ -270,7 +278,8 @@ impl Store {
                         "SELECT c.id, c.created_at, c.purpose, t.slug, v.channel_id, v.public, ch.kind, ch.name, \
                          (SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.direction = 'inbound' ORDER BY m.created_at, m.id LIMIT 1), \
                          ct.tags, c.contact_id, i.followers, i.verified, c.resolved_at, \
-                         (SELECT m.understanding FROM messages m WHERE m.case_id = c.id AND m.direction = 'inbound' ORDER BY m.created_at, m.id LIMIT 1) \
+                         (SELECT m.understanding FROM messages m WHERE m.case_id = c.id AND m.direction = 'inbound' ORDER BY m.created_at, m.id LIMIT 1), \
+                         (SELECT te.label FROM training_examples te WHERE te.case_id = c.id AND te.kind = 'purpose' ORDER BY te.created_at DESC, te.id DESC LIMIT 1) \
                          FROM cases c JOIN conversations v ON v.id = c.conversation_id \
                          JOIN channels ch ON ch.id = v.channel_id \
                          JOIN contacts ct ON ct.id = c.contact_id \

@@ -4,8 +4,9 @@
 //! one edit away, two for long words, at a discount). Pure and in memory: a workspace's
 //! knowledge base is thousands of entries, not millions.
 //!
-//! Each hit has a `confidence` in 0..=1: how much of the query's weight the entry covers,
-//! lowered when the runner-up scores close to it. Automatic answers compare it with a
+//! Each hit has a `confidence` in 0..=1: how much of the query's weight the entry covers (a
+//! query word no entry uses counts as much as the rarest word they use), lowered when the
+//! runner-up scores close to it. Automatic answers compare it with a
 //! threshold measured on held-out questions (`docs/PERFORMANCE.md`).
 
 use std::collections::HashMap;
@@ -180,8 +181,12 @@ impl Index {
     }
 
     fn idf(&self, term: &str) -> f64 {
-        let n = self.lengths.len() as f64;
-        let df = self.postings.get(term).map_or(0, Vec::len) as f64;
+        self.idf_of(self.postings.get(term).map_or(0, Vec::len))
+    }
+
+    /// The weight of a term in `df` entries.
+    fn idf_of(&self, df: usize) -> f64 {
+        let (n, df) = (self.lengths.len() as f64, df as f64);
         ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
     }
 
@@ -246,6 +251,15 @@ impl Index {
                 }
             }
         }
+        // A word no entry uses (nor a near spelling of it) is part of the question too, as
+        // weighty as the rarest word the entries use: an entry matching one word of a question
+        // about something else ("Where is the nearest pizza place?") covers little of it.
+        let mut unmatched = std::collections::HashSet::new();
+        for (q, surface) in words(query) {
+            if !counted.contains(&surface) && unmatched.insert(q) {
+                ideal += self.idf_of(1);
+            }
+        }
         let mut hits: Vec<Hit> = scores
             .into_iter()
             .map(|(entry, (score, matched, terms))| Hit {
@@ -260,7 +274,7 @@ impl Index {
         let best = (K1 + 1.0) * ideal;
         let runner_up = hits.get(1).map_or(0.0, |h| h.score);
         for (i, h) in hits.iter_mut().enumerate() {
-            let coverage = (h.score / best).clamp(0.0, 1.0).sqrt();
+            let coverage = (h.score / best).clamp(0.0, 1.0);
             let margin = if i == 0 && h.score > 0.0 {
                 1.0 - 0.5 * runner_up / h.score
             } else {
@@ -353,6 +367,23 @@ mod tests {
         assert!(!within_edits("scholarship", "scolarsh", 2));
         assert!(within_edits("game", "game", 0));
         assert!(!within_edits("game", "lame", 0));
+    }
+
+    /// A question about something no entry covers, sharing one word with one, is covered
+    /// little: the words no entry uses count against it. (They did not: "Where is the nearest
+    /// pizza place?" shared "place" with an entry and was answered with it at 0.66.)
+    #[test]
+    fn one_shared_word_of_a_question_about_something_else_is_little_cover() {
+        let mut entries = kb();
+        entries[1]
+            .body
+            .push_str(" Late applications are read if places remain.");
+        let index = Index::build(&entries);
+        let hits = index.search("Where is the nearest pizza place?", 3);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(hits[0].confidence < 0.2, "{hits:?}");
+        let asked = index.search("When does the game start on Saturday?", 3);
+        assert!(asked[0].confidence > 2.0 * hits[0].confidence, "{asked:?}");
     }
 
     #[test]

@@ -58,8 +58,25 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
     // Canned responses go into the reply box with their placeholders filled for this case.
     let placeholders =
         switchboard_server::answers::context_for(&state, &detail.case, Some(v.name.clone())).await;
+    // Those in the customer's language (their latest message's), or in none said.
+    let language = detail
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.direction == switchboard_core::Direction::Inbound)
+        .and_then(|m| m.understanding.as_ref())
+        .and_then(|u| u.language.clone());
     let canned: Vec<(String, String)> = canned
         .iter()
+        .filter(|item| {
+            match (
+                item.data.get("language").and_then(|l| l.as_str()),
+                &language,
+            ) {
+                (Some(l), Some(want)) => switchboard_core::language::same(l, want),
+                _ => true,
+            }
+        })
         .map(|item| {
             let field = |k: &str| item.data.get(k).and_then(|t| t.as_str()).unwrap_or("");
             (
@@ -620,10 +637,21 @@ fn auto_answer(d: &CaseDetail) -> Markup {
     };
     let v = serde_json::to_value(a).unwrap_or_default();
     let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+    let percent = |x: f64| format!("{:.0}%", x * 100.0);
     html! {
         section.box {
             h2 { "Automatic answer" }
-            p { (badge("", &get("state"), "neutral")) " " (get("reason")) }
+            p { (badge("", &get("state"), "neutral")) " " (get("reason").replace('_', " ")) }
+            // Which article, how sure, against what the playbook asks: why it answered or not.
+            @if let Some(c) = a.confidence {
+                p.hint {
+                    @if let Some(id) = &a.article_id {
+                        a href={"/knowledge#kb-" (id)} { "The article" } " (its answer is in the timeline)"
+                    } @else { "The best article" }
+                    " covered " (percent(c)) " of the question; the playbook asks for "
+                    (percent(a.policy.min_confidence())) "."
+                }
+            }
         }
     }
 }

@@ -28,7 +28,14 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     let edit = v.can(Permission::WorkCases);
     // Tier 1's questions of the last 30 days no article answers well, most asked first.
     let gaps = if edit {
-        match switchboard_server::api::kb::gap_report(&state, 30, Some("tier1".into()), 0.5).await {
+        match switchboard_server::api::kb::gap_report(
+            &state,
+            30,
+            Some("tier1".into()),
+            switchboard_server::api::kb::GAP_FLOOR,
+        )
+        .await
+        {
             Ok(r) => r["gaps"].as_array().cloned().unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(error = %e.detail, "reading knowledge gaps");
@@ -68,9 +75,10 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
             }
             ul.kb {
                 @for a in &articles {
-                    li { details {
+                    li id={"kb-" (a.id)} { details {
                         summary { strong { (text(&a.data, "title")) } " "
                             @if a.data.get("public").and_then(Value::as_bool) == Some(false) { span.priv { "internal" } }
+                            @if let Some(l) = a.data.get("language").and_then(Value::as_str) { " " span.hint { (language_name(l)) } }
                             " " span.hint { "v" (a.version) ", " (ago(now, a.updated_at)) } }
                         // As a customer reads it (Markdown marks taken out); the edit form
                         // holds the Markdown.
@@ -251,6 +259,12 @@ fn article_form(id: &str, item: Option<&KbItem>) -> Markup {
             button.primary type="submit" { @if item.is_some() { "Save" } @else { "Add the article" } }
         }
     }
+}
+
+/// "Spanish (es)" for `es`; a code outside the list as it is.
+fn language_name(code: &str) -> String {
+    switchboard_core::language::by_code(code)
+        .map_or_else(|| code.to_owned(), |k| format!("{} ({})", k.name, k.code))
 }
 
 /// The languages detection names, by name; an article stored with a code outside them (before

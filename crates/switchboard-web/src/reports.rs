@@ -41,7 +41,30 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0))
 }
 
-fn table(rows: &[KpiRow]) -> Markup {
+/// A group as a person reads it: purposes and channel kinds without underscores, languages by
+/// name, names (channels, teams, people) as they are, and the cases with no value named for
+/// what they lack.
+pub fn group_label(group_by: &str, group: &str) -> String {
+    if group == "(none)" {
+        return match group_by {
+            "none" => "All cases",
+            "intent" => "No intent",
+            "language" => "Language not detected",
+            "agent" => "Unassigned",
+            "team" => "No team",
+            _ => "(none)",
+        }
+        .to_owned();
+    }
+    match group_by {
+        "purpose" | "channel_kind" => group.replace('_', " "),
+        "language" => switchboard_core::language::by_code(group)
+            .map_or_else(|| group.to_owned(), |k| format!("{} ({})", k.name, k.code)),
+        _ => group.to_owned(),
+    }
+}
+
+fn table(group_by: &str, rows: &[KpiRow]) -> Markup {
     html! {
         div.scroll {
             table.grid #kpis {
@@ -57,7 +80,7 @@ fn table(rows: &[KpiRow]) -> Markup {
                 tbody {
                     @for r in rows {
                         tr {
-                            th scope="row" { (r.group.replace('_', " ")) }
+                            th scope="row" { (group_label(group_by, &r.group)) }
                             td { (r.bucket) }
                             td { (r.inbound_messages) }
                             td { (r.cases_opened) }
@@ -132,7 +155,7 @@ const METRICS: &[Metric] = &[
 ];
 
 /// Line charts of the main KPIs over `periods`, a line per group.
-pub fn trends(rows: &[KpiRow], periods: &[String]) -> Markup {
+pub fn trends(group_by: &str, rows: &[KpiRow], periods: &[String]) -> Markup {
     let mut opened: HashMap<&str, usize> = HashMap::new();
     let mut at: HashMap<(&str, &str), &KpiRow> = HashMap::new();
     for r in rows {
@@ -148,7 +171,7 @@ pub fn trends(rows: &[KpiRow], periods: &[String]) -> Markup {
             @for (title, scale, value) in METRICS {
                 @let series: Vec<Series> = groups.iter().enumerate().map(|(i, (g, _))| Series {
                     class: format!("s{i}"),
-                    label: if *g == "(none)" { "All cases".to_owned() } else { g.replace('_', " ") },
+                    label: group_label(group_by, g),
                     values: periods.iter().map(|p| value(at.get(&(*g, p.as_str())).copied())).collect(),
                 }).collect();
                 (chart::line(title, *scale, periods, &series))
@@ -235,9 +258,9 @@ pub async fn page(
             p { a href={"/api/v1/reports/kpis?" (query)} download="kpis.csv" { "Download as CSV" }
                 " · every definition: docs/REPORTS.md" }
             @if rows.is_empty() { p.hint { "Nothing in this range." } } @else {
-                @if let Some(periods) = &periods { (trends(&rows, periods)) }
+                @if let Some(periods) = &periods { (trends(&group, &rows, periods)) }
                 @else if bucket != "all" { p.hint { "Too many periods to draw (more than " (MAX_PERIODS) "): choose a longer period or a shorter range for charts." } }
-                (table(&rows))
+                (table(&group, &rows))
             }
         }
     };
@@ -247,4 +270,29 @@ pub async fn page(
         StatusCode::OK
     };
     respond(status, shell(&v, Section::Reports, "Reports", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_label;
+
+    #[test]
+    fn groups_read_as_people_name_them() {
+        for (by, group, shown) in [
+            ("none", "(none)", "All cases"),
+            ("intent", "(none)", "No intent"),
+            ("language", "(none)", "Language not detected"),
+            ("language", "es", "Spanish (es)"),
+            ("language", "zz", "zz"),
+            ("purpose", "marketing_pr", "marketing pr"),
+            (
+                "channel",
+                "@lakeside_bot on Telegram",
+                "@lakeside_bot on Telegram",
+            ),
+            ("agent", "(none)", "Unassigned"),
+        ] {
+            assert_eq!(group_label(by, group), shown, "{by} {group}");
+        }
+    }
 }

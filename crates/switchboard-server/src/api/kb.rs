@@ -625,11 +625,16 @@ pub struct GapsQuery {
 /// and confidence).
 type Gap = (usize, Vec<String>, Option<(usize, f64)>);
 
+/// Below this an article does not answer a question well enough for the gaps report: the
+/// demo's automatic-answer threshold, where no answer was wrong (docs/PERFORMANCE.md).
+pub const GAP_FLOOR: f64 = 0.3;
+
 /// The most questions read for a gaps report.
 const GAP_WINDOW: i64 = 5_000;
 
 /// `GET /kb/gaps`: customer questions of the last `days` (default 30; on `purpose` cases,
-/// default `tier1`) that no article answers with at least `min_confidence` (default 0.5),
+/// default `tier1`) that no article answers with at least `min_confidence` (default 0.3, the
+/// demo's automatic-answer threshold),
 /// grouped by intent (or by their main words), most frequent first, with examples and the
 /// closest article.
 pub async fn gaps(
@@ -641,7 +646,7 @@ pub async fn gaps(
     if !(1..=365).contains(&days) {
         return Err(ApiError::invalid_field("days", "must be 1 to 365"));
     }
-    let floor = q.min_confidence.unwrap_or(0.5);
+    let floor = q.min_confidence.unwrap_or(GAP_FLOOR);
     if !(0.0..=1.0).contains(&floor) {
         return Err(ApiError::invalid_field("min_confidence", "must be 0 to 1"));
     }

@@ -962,7 +962,7 @@ fn bench_deflection_judges_the_demo_automatic_answers() {
         "--messages",
         "120",
         "--min-confidence",
-        "0.5",
+        "0.2",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let low: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -517,6 +517,9 @@ async fn team_settings_skills_and_availability_reject_bad_input() {
 async fn simulating_the_active_playbook_changes_nothing() {
     let app = spawn_app().await;
     let playbook = "[[team]]\nid = \"desk\"\nname = \"Desk\"\n\n\
+                    [[team]]\nid = \"care\"\nname = \"Care\"\n\n\
+                    [[rule]]\nname = \"Angry to care\"\nwhen.purpose_any = [\"tier1\", \"support\"]\n\
+                    when.sentiment_any = [\"negative\"]\nthen.team = \"care\"\nthen.stop = true\n\n\
                     [[rule]]\nname = \"All to the desk\"\nthen.team = \"desk\"\n";
     assert_eq!(apply(&app, playbook).await.status, StatusCode::CREATED);
     let ch = app.create_channel(NOWHERE).await;
@@ -542,6 +545,27 @@ async fn simulating_the_active_playbook_changes_nothing() {
         purposes.iter().any(|p| p != "tier1"),
         "some case keeps an understood purpose: {purposes:?}"
     );
+    // An agent says "hello" is a sales lead, and negative: as people said, it is not the
+    // angry Tier 1 case "Angry to care" would take (the sentiment alone, without the purpose,
+    // made it one).
+    let hello = app.wait_for_message("m-3").await;
+    let a = app
+        .patch(
+            &format!("/api/v1/cases/{}", hello["id"].as_str().unwrap()),
+            &app.agent,
+            &json!({"purpose": "sales"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let m = hello["messages"][0]["id"].as_str().unwrap().to_owned();
+    let a = app
+        .post(
+            &format!("/api/v1/messages/{m}/sentiment"),
+            &app.agent,
+            &json!({"label": "negative"}),
+        )
+        .await;
+    assert!(a.status.is_success(), "{}", a.text);
     let a = app
         .post("/api/v1/playbook/simulate", &app.admin, &json!({}))
         .await;

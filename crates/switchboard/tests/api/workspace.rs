@@ -243,7 +243,10 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         write.starts_with("WRITE_ANSWER open=True ") && write.contains("test message"),
         "{write}"
     );
-    assert_eq!(expect("KB_ADDED").await, "KB_ADDED Parking INTERNAL v1");
+    assert_eq!(
+        expect("KB_ADDED").await,
+        "KB_ADDED Parking INTERNAL Spanish (es) v1"
+    );
     assert_eq!(expect("KB_LANGUAGE").await, "KB_LANGUAGE es");
     expect("KB_ARCHIVED").await;
     // The edit kept what the page does not show, and read the questions a line each.
@@ -399,7 +402,20 @@ async fn pages_need_a_session_and_the_right_role() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // One in Spanish is not offered on a case in English.
+    let r = app
+        .post(
+            "/api/v1/kb/canned",
+            &app.admin,
+            &json!({"name": "Saludo", "text": "Hola {{contact.name}}, ¿en qué podemos ayudar?", "language": "es"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let case = app.wait_for_message("r-1").await;
+    assert_eq!(
+        case["messages"][0]["understanding"]["language"], "en",
+        "{case}"
+    );
     let path = format!("/cases/{}", case["id"].as_str().expect("id"));
     let (status, _, html) = page(&path, agent.cookie.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -408,6 +424,7 @@ async fn pages_need_a_session_and_the_right_role() {
         "{html}"
     );
     assert!(!html.contains("{{contact.name}}"), "{html}");
+    assert!(!html.contains("Hola Customer r"), "{html}");
     // What was understood, why, and the forms that correct it.
     assert!(html.contains("id=\"understanding\""), "{html}");
     assert!(html.contains("The model said "), "{html}");
@@ -444,7 +461,7 @@ async fn pages_need_a_session_and_the_right_role() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("id=\"kpis\""), "{html}");
     assert!(html.contains("format=csv"), "{html}");
-    assert!(html.contains("<th scope=\"row\">(none)</th>"), "{html}");
+    assert!(html.contains("<th scope=\"row\">All cases</th>"), "{html}");
     // Per day, the main KPIs are drawn too, a point for every day of the range, empty or not.
     let (status, _, html) = page(
         "/reports?group_by=none&bucket=day&from=2026-01-01&to=2026-01-10",
