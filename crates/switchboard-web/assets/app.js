@@ -647,6 +647,11 @@
     box.open = true;
     $("#new-article-title").value = asked[0];
     $("#new-article-questions").value = asked.slice(1).join("\n");
+    // In the language they were asked in, when it is one the form offers.
+    const language = $("#new-article-language");
+    if (language && b.dataset.language && language.querySelector(`option[value="${CSS.escape(b.dataset.language)}"]`)) {
+      language.value = b.dataset.language;
+    }
     $("#new-article-body").focus();
     box.scrollIntoView({ block: "start" });
   });

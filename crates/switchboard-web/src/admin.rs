@@ -85,6 +85,10 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             } }
                             td { @if !c.active { span.hint { "turned off" } } @else if v.can(Permission::ManageChannels) {
                                 form.test-message data-api={"/api/v1/channels/" (c.id) "/test"} data-after="test" {
+                                    // Any text, in any language: where would it go? Empty: a standard one.
+                                    input type="text" name="text" maxlength="2000"
+                                        aria-label={"Text of the test message on " (c.name)}
+                                        placeholder="Text (optional)";
                                     button type="submit" aria-label={"Send a test message on " (c.name)} { "Send a test message" }
                                     div.form-error role="alert" {}
                                     p.form-done aria-live="polite" {}

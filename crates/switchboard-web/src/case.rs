@@ -157,7 +157,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                     (actions(&ctx, c))
                     (understanding_box(&ctx, &detail, &purposes, &intents))
                     (sla_clocks(sla.as_ref(), now))
-                    (routing_why(c))
+                    (routing_why(c, first_understood(&detail)))
                     (auto_answer(&detail))
                     (experts_box(&ctx, c, &experts.0))
                     (merge_split(&ctx, c))
@@ -214,6 +214,23 @@ impl Ctx<'_> {
     }
 }
 
+/// One feature the model weighed, as an agent reads it: a word or phrase in quotes; what the
+/// model reads in place of a link, a mention or a number, and a mark, named.
+fn evidence(feature: &str) -> Markup {
+    let named = match feature {
+        "url" => Some("a link"),
+        "@user" => Some("a mention"),
+        "?" => Some("the question mark"),
+        "!" => Some("the exclamation mark"),
+        f if !f.is_empty() && f.chars().all(|c| c == '0') => Some("a number"),
+        _ => None,
+    };
+    match named {
+        Some(n) => html! { (n) },
+        None => html! { q { (feature) } },
+    }
+}
+
 /// Purpose, intent, sentiment, language and personal data of the case's first inbound
 /// message, as badges.
 fn understanding_badges(d: &CaseDetail) -> Markup {
@@ -234,7 +251,9 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
             @if let Some(s) = &u.sentiment {
                 (badge("sentiment", &if s.by_person { s.label.clone() } else { format!("{} {}", s.label, sentiment_score(s.score)) }, sentiment_tone(&s.label)))
             }
-            @if let Some(l) = &u.language { (badge("language", l, "neutral")) }
+            @if let Some(l) = &u.language {
+                (badge("language", &switchboard_core::language::by_code(l).map_or_else(|| l.clone(), |k| k.name.to_owned()), "neutral"))
+            }
             @if !u.personal_data.is_empty() {
                 @let kinds: Vec<String> = u.personal_data.iter().map(|p| p.kind.as_str().replace('_', " ")).collect();
                 (badge("personal data", &kinds.join(", "), "bad"))
@@ -289,7 +308,7 @@ fn understanding_box(
                 " " (percent(cl.confidence))
                 @if !cl.because.is_empty() {
                     " because of " @for (i, e) in cl.because.iter().enumerate() {
-                        @if i > 0 { ", " } q { (e.feature) }
+                        @if i > 0 { ", " } (evidence(&e.feature))
                     }
                 }
             }
@@ -595,8 +614,20 @@ fn sla_clocks(sla: Option<&SlaView>, now: Timestamp) -> Markup {
     }
 }
 
-/// The rules that fired and where the case landed, from the stored routing record.
-fn routing_why(c: &Case) -> Markup {
+/// What was understood of the case's first customer message.
+fn first_understood(d: &CaseDetail) -> Option<&switchboard_core::Understood> {
+    d.messages
+        .iter()
+        .find(|m| m.direction == switchboard_core::Direction::Inbound)
+        .and_then(|m| m.understanding.as_ref())
+}
+
+/// The rules that fired and where the case landed, from the stored routing record; when the
+/// purpose model could not tell (`unknown`), that the case started as Tier 1 by default.
+fn routing_why(c: &Case, understood: Option<&switchboard_core::Understood>) -> Markup {
+    let unsure = understood
+        .and_then(|u| u.purpose.as_ref())
+        .is_some_and(|p| p.label == "unknown");
     let Some(r) = &c.routing else {
         return html! { section.box { h2 { "Why here" } p { "No playbook was active when this case opened." } } };
     };
@@ -627,6 +658,10 @@ fn routing_why(c: &Case) -> Markup {
                 }
             }
             @for n in &notes { p.hint { (n.as_str().map_or_else(|| n.to_string(), str::to_owned)) } }
+            @if unsure {
+                p.hint { "The purpose model could not tell what this message is about (unknown), so no "
+                    "rule on purposes matched it and it started as Tier 1, the default." }
+            }
         }
     }
 }

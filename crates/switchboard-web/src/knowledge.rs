@@ -59,7 +59,8 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                             " " span.hint { (g["count"]) " asked"
                                 @if let Some(t) = g["closest"]["title"].as_str() { "; closest article: " (t) } }
                             @if examples.len() > 1 { div.text { "Also asked as: " @for e in &examples[1..] { "“" (e) "” " } } }
-                            div { button.link type="button" data-write-article=(draft_of(&examples)) { "Write the answer" } }
+                            div { button.link type="button" data-write-article=(draft_of(&examples))
+                                data-language=(g["language"].as_str().unwrap_or("")) { "Write the answer" } }
                         }
                     }
                 }

@@ -621,9 +621,9 @@ pub struct GapsQuery {
     min_confidence: Option<f64>,
 }
 
-/// One gap: how many questions, up to three of them, and the closest article (its position
-/// and confidence).
-type Gap = (usize, Vec<String>, Option<(usize, f64)>);
+/// One gap: how many questions, up to three of them, the closest article (its position and
+/// confidence), and the language of the first.
+type Gap = (usize, Vec<String>, Option<(usize, f64)>, Option<String>);
 
 /// Below this an article does not answer a question well enough for the gaps report: the
 /// demo's automatic-answer threshold, where no answer was wrong (docs/PERFORMANCE.md).
@@ -702,10 +702,24 @@ pub async fn gap_report(
 fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value> {
     let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
+    // An article in another language answers no one: a Portuguese question stays a gap until
+    // an article in Portuguese (or in none said) answers it, as suggestions would.
+    let fits = |i: usize, language: &Option<String>| match (
+        articles[i].data["language"].as_str(),
+        language,
+    ) {
+        (Some(l), Some(want)) => switchboard_core::language::same(l, want),
+        _ => true,
+    };
     for question in questions {
-        let mut hits = index.search(&question.text, 3);
+        let mut hits = index.search(&question.text, 10);
+        hits.retain(|h| fits(h.entry, &question.language));
+        hits.truncate(3);
         if let Some((label, confidence)) = &question.intent {
-            let linked = linked_to(articles, label);
+            let linked: Vec<usize> = linked_to(articles, label)
+                .into_iter()
+                .filter(|&i| fits(i, &question.language))
+                .collect();
             hits = with_intent(hits, &linked, label, f64::from(*confidence), 3);
         }
         let best = hits.first().map(|h| (h.entry, h.confidence));
@@ -720,7 +734,9 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
                 format!("words:{}", words.join(" "))
             }
         };
-        let g = groups.entry(key).or_insert((0, Vec::new(), None));
+        let g = groups
+            .entry(key)
+            .or_insert((0, Vec::new(), None, question.language.clone()));
         g.0 += 1;
         if g.1.len() < 3 && !g.1.contains(&question.text) {
             g.1.push(question.text.clone());
@@ -733,8 +749,8 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
     }
     let mut list: Vec<Value> = groups
         .into_iter()
-        .map(|(key, (count, examples, closest))| {
-            json!({"key": key, "count": count, "examples": examples,
+        .map(|(key, (count, examples, closest, language))| {
+            json!({"key": key, "count": count, "examples": examples, "language": language,
                    "closest": closest.map(|(i, c)| json!({"id": articles[i].id, "title": articles[i].data["title"], "confidence": c}))})
         })
         .collect();

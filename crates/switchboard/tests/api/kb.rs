@@ -536,6 +536,39 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
         .await;
     assert_eq!(titled.status, StatusCode::CREATED, "{}", titled.text);
     assert_eq!(titled.json["title"], "Visitor parking");
+
+    // An article in another language answers no one: a question in Portuguese stays a gap,
+    // in its language, though a Spanish article shares its words.
+    let es = app
+        .post(
+            "/api/v1/kb/articles",
+            &app.agent,
+            &json!({"title": "Horário da biblioteca", "body": "A biblioteca abre às 8.", "language": "es"}),
+        )
+        .await;
+    assert_eq!(es.status, StatusCode::CREATED, "{}", es.text);
+    app.deliver(
+        &ch,
+        &message(
+            "pt-1",
+            "conv-pt-1",
+            "pt-1",
+            "Qual é o horário da biblioteca?",
+        ),
+    )
+    .await;
+    let pt = app.wait_for_message("pt-1").await;
+    assert_eq!(pt["messages"][0]["understanding"]["language"], "pt", "{pt}");
+    let gaps = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    let gap = gaps.json["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .find(|g| g["examples"][0] == "Qual é o horário da biblioteca?")
+        .unwrap_or_else(|| panic!("{}", gaps.text))
+        .clone();
+    assert_eq!(gap["language"], "pt", "{gap}");
+    assert!(gap["closest"].is_null(), "{gap}");
 }
 
 #[tokio::test]

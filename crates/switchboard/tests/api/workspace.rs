@@ -212,7 +212,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         ),
         "the dashboard's counts are the store's"
     );
-    assert_eq!(expect("TEST_MESSAGE").await, "TEST_MESSAGE True True");
+    assert_eq!(expect("TEST_MESSAGE").await, "TEST_MESSAGE True True True");
     assert_eq!(expect("CONNECTED").await, "CONNECTED True");
     let simulated = expect("SIMULATED").await;
     // Three cases so far; the one whose purpose a person corrected would be routed anew.
@@ -240,7 +240,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     assert_eq!(expect("KB_EDITED").await, "KB_EDITED made=201 Umbrellas v2");
     let write = expect("WRITE_ANSWER").await;
     assert!(
-        write.starts_with("WRITE_ANSWER open=True ") && write.contains("test message"),
+        write.starts_with("WRITE_ANSWER open=True ") && write.contains("abre la biblioteca"),
         "{write}"
     );
     assert_eq!(

@@ -230,7 +230,10 @@ try:
 
     login("admin")
     driver.get(f"{base}/admin")
-    # A channel's test message is filed, and the page links to its case.
+    # A channel's test message, in the admin's words, is filed, and the page links to its case
+    # (where its language shows by name).
+    driver.find_element(By.CSS_SELECTOR, "form.test-message input[name=text]").send_keys(
+        "¿A qué hora abre la biblioteca los sábados?")
     driver.find_element(By.CSS_SELECTOR, "form.test-message button[type=submit]").click()
     link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "form.test-message .form-done a"))
     filed = driver.find_element(By.CSS_SELECTOR, "form.test-message .form-done").text
@@ -238,7 +241,8 @@ try:
     link.click()
     wait.until(lambda d: "/cases/" in d.current_url)
     test_case = driver.find_element(By.CSS_SELECTOR, ".timeline").text
-    say(f"TEST_MESSAGE {filed.startswith('Filed')} {'test message from the Switchboard admin page' in test_case}")
+    spanish = "Spanish" in driver.find_element(By.TAG_NAME, "main").text
+    say(f"TEST_MESSAGE {filed.startswith('Filed')} {'abre la biblioteca' in test_case} {spanish}")
     # Connecting a channel says what to give the provider, and shows the secret once.
     driver.get(f"{base}/admin")
     driver.find_element(By.CSS_SELECTOR, "#connect summary").click()
