@@ -415,7 +415,7 @@ fn message(ctx: &Ctx, case: &Case, m: &Message) -> Markup {
                 }
             }
             @if m.deleted_at.is_some() { p.deleted { "Deleted by the customer on the channel." } }
-            div.text { (m.text) }
+            div.text { (crate::personal::marked(&m.text)) }
             @if !m.attachments.is_empty() {
                 ul.files { @for a in &m.attachments { li { (a.name.clone().unwrap_or_else(|| a.kind.clone())) } } }
             }

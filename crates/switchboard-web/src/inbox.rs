@@ -352,7 +352,10 @@ fn list(
 
 fn row(r: &InboxRow, names: &Names, now: Timestamp) -> Markup {
     let c = &r.case;
-    let preview: String = r.last_text.chars().take(140).collect();
+    let preview: String = crate::personal::without_card_numbers(&r.last_text)
+        .chars()
+        .take(140)
+        .collect();
     html! {
         li.row data-case=(c.id) .risk[r.at_risk] .unread[r.last_inbound && c.status.is_active()] {
             a href={"/cases/" (c.id)} {

@@ -18,6 +18,7 @@ pub mod knowledge;
 pub mod login;
 mod notifications;
 pub mod page;
+mod personal;
 pub mod reports;
 pub mod supervisor;
 

@@ -425,6 +425,30 @@ async fn pages_need_a_session_and_the_right_role() {
     );
     assert!(!html.contains("{{contact.name}}"), "{html}");
     assert!(!html.contains("Hola Customer r"), "{html}");
+    // A card number in a customer's message shows only its last four digits, on the case and
+    // in the inbox; an e-mail address is marked for what it is.
+    app.deliver(
+        &ch,
+        &message(
+            "r-2",
+            "r2",
+            "r2",
+            "My card 4111 1111 1111 1111 was charged twice, mail ann@example.com",
+        ),
+    )
+    .await;
+    let carded = app.wait_for_message("r-2").await;
+    let (_, _, card_page) = page(
+        &format!("/cases/{}", carded["id"].as_str().expect("id")),
+        agent.cookie.clone(),
+    )
+    .await;
+    assert!(!card_page.contains("4111 1111 1111 1111"), "{card_page}");
+    assert!(card_page.contains("•••• 1111</mark>"), "{card_page}");
+    assert!(card_page.contains(">ann@example.com</mark>"), "{card_page}");
+    let (_, _, inbox) = page("/inbox?queue=active", agent.cookie.clone()).await;
+    assert!(inbox.contains("My card •••• 1111 was charged"), "{inbox}");
+    assert!(!inbox.contains("4111 1111"), "{inbox}");
     // What was understood, why, and the forms that correct it.
     assert!(html.contains("id=\"understanding\""), "{html}");
     assert!(html.contains("The model said "), "{html}");
