@@ -105,7 +105,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                                 td { (number(&m.summary["labels"])) }
                                 td { (number(&m.summary["examples"])) }
                                 td { (gate(&m.summary)) }
-                                td { (m.created_by) }
+                                td { (match m.created_by.as_str() { "switchboard" | "system" => "Switchboard (learning loop)".to_owned(), other => other.to_owned() }) }
                                 td { (ago(now, m.created_at)) }
                                 td {
                                     @if m.active {
@@ -113,7 +113,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                                             button.link type="submit" data-confirm=(match kind { "purpose" => "Go back to the shipped purpose model?", "sentiment" => "Go back to the shipped sentiment model?", _ => "Stop classifying intents?" }) { "Deactivate" } }
                                     } @else {
                                         form data-api={"/api/v1/models/" (kind) "/versions/" (m.version) "/activate"} data-after="reload" {
-                                            button.link type="submit" { "Make active" } }
+                                            button.link type="submit" data-confirm={"Make version " (m.version) " the one in force? Messages are understood with it from now on."} { "Make active" } }
                                     }
                                 }
                             }
@@ -154,12 +154,18 @@ fn gate(summary: &Value) -> String {
     let g = &summary["held_back_accuracy"];
     match (g["candidate"].as_f64(), g["current"].as_f64()) {
         (Some(c), Some(before)) => format!(
-            "{:.0}% (the model before: {:.0}%)",
+            "{:.0}% (the model before: {:.0}%) on the {} latest corrections, held back",
             c * 100.0,
-            before * 100.0
+            before * 100.0,
+            summary["held_back"].as_u64().unwrap_or(0)
         ),
         _ => summary["holdout_accuracy"].as_f64().map_or_else(
-            || "—".to_owned(),
+            || {
+                // Too few examples to hold a tenth back: say so, not a bare dash.
+                summary["holdout"]
+                    .as_str()
+                    .map_or_else(|| "—".to_owned(), |why| format!("— ({why})"))
+            },
             |a| format!("{:.1}% on its own held-out tenth", a * 100.0),
         ),
     }
