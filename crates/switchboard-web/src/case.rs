@@ -139,7 +139,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
             header.case-head {
                 h1 { (channel_mark(kind)) " " (contact_name)
                     @if c.public { " " span.pub { "public" } } @else { " " span.priv { "private" } } }
-                div.badges { (understanding_badges(&detail)) }
+                div.badges { (understanding_badges(&detail, &purposes)) }
                 div #presence aria-live="polite" {}
             }
             div.case-grid {
@@ -233,7 +233,7 @@ fn evidence(feature: &str) -> Markup {
 
 /// Purpose, intent, sentiment, language and personal data of the case's first inbound
 /// message, as badges.
-fn understanding_badges(d: &CaseDetail) -> Markup {
+fn understanding_badges(d: &CaseDetail, purposes: &[(String, String)]) -> Markup {
     let c = &d.case;
     let first = d
         .messages
@@ -241,7 +241,7 @@ fn understanding_badges(d: &CaseDetail) -> Markup {
         .find(|m| m.direction == Direction::Inbound)
         .and_then(|m| m.understanding.as_ref());
     html! {
-        (badge("purpose", &c.purpose.as_str().replace('_', " "), "neutral"))
+        (badge("purpose", &purposes.iter().find(|p| p.0 == c.purpose.as_str()).map_or_else(|| c.purpose.as_str().replace('_', " "), |p| p.1.clone()), "neutral"))
         (badge("status", &c.status.as_str().replace('_', " "), status_tone(c.status.as_str())))
         (badge("priority", c.priority.as_str(), if matches!(c.priority, Priority::High | Priority::Urgent) { "warn" } else { "neutral" }))
         @if let Some(u) = first {

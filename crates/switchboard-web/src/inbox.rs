@@ -67,7 +67,18 @@ struct Names {
     teams: HashMap<TeamId, String>,
     users: HashMap<UserId, String>,
     channels: Vec<(ChannelId, String, String)>,
-    purposes: Vec<String>,
+    /// Purpose ids and their names ("tier1", "Tier 1").
+    purposes: Vec<(String, String)>,
+}
+
+impl Names {
+    /// A purpose's name; an id the workspace does not list, readable.
+    fn purpose(&self, id: &str) -> String {
+        self.purposes
+            .iter()
+            .find(|(p, _)| p == id)
+            .map_or_else(|| id.replace('_', " "), |(_, name)| name.clone())
+    }
 }
 
 async fn names(state: &AppState) -> Result<Names, switchboard_store::StoreError> {
@@ -84,7 +95,7 @@ async fn names(state: &AppState) -> Result<Names, switchboard_store::StoreError>
             .collect(),
         purposes: purposes
             .into_iter()
-            .map(|p| p.id.as_str().to_owned())
+            .map(|p| (p.id.as_str().to_owned(), p.name))
             .collect(),
     })
 }
@@ -238,7 +249,7 @@ fn queues(c: &QueueCounts, names: &Names, current: &str, q: &InboxQuery) -> Mark
                     @for (team, purpose, n) in &c.teams {
                         @let key = format!("team:{team}:{purpose}");
                         li { a href=(queue_href(&key, q)) aria-current=[(current == key).then_some("page")] {
-                            span { (names.teams.get(team).map_or("team", String::as_str)) " · " (purpose.replace('_', " ")) }
+                            span { (names.teams.get(team).map_or("team", String::as_str)) " · " (names.purpose(purpose)) }
                             span.count { (n) } } }
                     }
                 }
@@ -270,8 +281,8 @@ fn filters(q: &InboxQuery, names: &Names, current: &str) -> Markup {
             label for="purpose" { "Purpose" }
             select #purpose name="purpose" {
                 option value="" { "Any" }
-                @for p in &names.purposes {
-                    option value=(p) selected[q.purpose == *p] { (p.replace('_', " ")) }
+                @for (p, name) in &names.purposes {
+                    option value=(p) selected[q.purpose == *p] { (name) }
                 }
             }
             label for="status" { "Status" }
@@ -363,7 +374,7 @@ fn row(r: &InboxRow, names: &Names, now: Timestamp) -> Markup {
                     @if c.public { " " span.pub title="Public conversation" { "public" } } }
                 span.preview { (preview) }
                 span.meta {
-                    (badge("", &c.purpose.as_str().replace('_', " "), "neutral"))
+                    (badge("", &names.purpose(c.purpose.as_str()), "neutral"))
                     (badge("", &c.status.as_str().replace('_', " "), status_tone(c.status.as_str())))
                     @if r.at_risk { (badge("SLA", "at risk", "bad")) }
                     @if c.escalated { (badge("", "escalated", "bad")) }
