@@ -254,7 +254,8 @@ enum Command {
         /// Understand with the workspace's models in force (at --data-dir, or --database), as
         /// the server and `POST /api/v1/analyze` do: its intent model, and the purpose and
         /// sentiment models the learning loop or an admin made active. --model and
-        /// --sentiment-model still take the place of their kind.
+        /// --sentiment-model still take the place of their kind. Implied by --data-dir or
+        /// --database on the command line.
         #[arg(long)]
         workspace: bool,
         #[command(flatten)]
@@ -414,7 +415,21 @@ fn parse_cli() -> anyhow::Result<Cli> {
         | Command::Replay(_)
         | Command::Export(_)
         | Command::Import(_) => None,
-        Command::Analyze { store, .. } => Some(store),
+        Command::Analyze {
+            store, workspace, ..
+        } => {
+            // Naming a workspace on the command line means its models: --workspace.
+            let named = |id: &str| {
+                matches!(
+                    m.try_contains_id(id).ok().and(m.value_source(id)),
+                    Some(clap::parser::ValueSource::CommandLine)
+                )
+            };
+            if named("data_dir") || named("database") {
+                *workspace = true;
+            }
+            Some(store)
+        }
     };
     if let Some(store) = store {
         config::layer(m, "data_dir", &mut store.data_dir, file.data_dir);

@@ -709,6 +709,8 @@ fn analyze_with_the_workspace_uses_its_installed_models() {
     assert!(intent_of(&["analyze"]).is_null());
     let intent = intent_of(&["analyze", "--workspace", "--data-dir", d]);
     assert!(intent["label"].is_string(), "{intent}");
+    // Naming the workspace is enough.
+    assert_eq!(intent_of(&["analyze", "--data-dir", d]), intent);
     let missing = dir.path().join("nowhere");
     let out = run(&["analyze", "--workspace", "--data-dir", p(&missing)]);
     assert_ne!(out.status.code(), Some(0));
