@@ -96,6 +96,10 @@ pub fn line(title: &str, scale: Scale, periods: &[String], series: &[Series]) ->
                 line x1=(left) y1=(y(lo.max(0.0).min(hi))) x2=(w - pad) y2=(y(lo.max(0.0).min(hi))) class="axis" {}
                 text x=(2) y=(pad) class="tick" { (scale.show(hi)) }
                 text x=(2) y=(h - pad) class="tick" { (scale.show(lo)) }
+                // Where the axis crosses zero between the ends (net sentiment): labelled too.
+                @if lo < 0.0 && hi > 0.0 {
+                    text x=(2) y=(format!("{:.1}", y(0.0) + 4.0)) class="tick" { "0" }
+                }
                 text x=(left) y=(h - 4.0) class="tick" { (first) }
                 text x=(w - pad) y=(h - 4.0) class="tick end" { (last) }
                 @for i in &between {

@@ -149,9 +149,11 @@ const METRICS: &[Metric] = &[
     ("Deflected by automatic answers", Scale::Share, |r| {
         r.and_then(|r| r.deflection_rate)
     }),
-    ("Net sentiment", Scale::Signed, |r| {
-        r.and_then(|r| r.net_sentiment)
-    }),
+    (
+        "Net sentiment (share of messages positive minus negative)",
+        Scale::Signed,
+        |r| r.and_then(|r| r.net_sentiment),
+    ),
 ];
 
 /// Line charts of the main KPIs over `periods`, a line per group.

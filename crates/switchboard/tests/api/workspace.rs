@@ -502,7 +502,9 @@ async fn pages_need_a_session_and_the_right_role() {
         "{html}"
     );
     assert!(
-        html.contains("<figcaption>Net sentiment</figcaption>"),
+        html.contains(
+            "<figcaption>Net sentiment (share of messages positive minus negative)</figcaption>"
+        ),
         "{html}"
     );
     let first_chart = html
