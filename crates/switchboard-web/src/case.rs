@@ -357,7 +357,7 @@ fn understanding_box(
                     }
                     div.form-error role="alert" {}
                     button type="submit" { "Save purpose" }
-                    p.hint { "The case takes the purpose (and its SLA) but keeps its team: transfer it to move it. Each correction teaches the next retraining." }
+                    p.hint { "The case takes the purpose (and its SLA) but keeps its team: transfer it to move it." }
                 }
                 @if let Some(m) = first {
                     form #intent-form data-api={"/api/v1/messages/" (m.id) "/intent"} data-after="reload" {

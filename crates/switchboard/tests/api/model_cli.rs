@@ -944,11 +944,28 @@ fn a_sentiment_model_is_trained_from_a_file_and_analyze_uses_it() {
     assert_eq!(summary["examples_from_file"], 18, "{summary}");
     assert!(summary["examples"].as_u64().unwrap() > 1000, "{summary}");
     assert_eq!(summary["hidden"], 0, "{summary}");
+    // Its held-back accuracy is partly on the shipped posts, and says so.
+    assert!(
+        summary["holdout"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the shipped posts together"),
+        "{summary}"
+    );
     let alone = dir.path().join("alone.model");
     let out = train(&["--no-shipped-examples"], &data, &alone);
     assert!(out.status.success());
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["examples"], 18, "{summary}");
+    // Too few to hold a tenth back: why there is no held-back accuracy.
+    assert!(summary["holdout_accuracy"].is_null(), "{summary}");
+    assert!(
+        summary["holdout"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("none held back"),
+        "{summary}"
+    );
 
     let texts = b"the snorkwhistle was zibbly\nthe snorkwhistle was gronky\n";
     let sentiments = |args: &[&str]| {
