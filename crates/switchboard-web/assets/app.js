@@ -183,7 +183,9 @@
     box.append(table(["Rule", "Line", "Cases it fires on"], d.rules.map((r) => [r.rule, r.line, r.matched])));
     let teams = {};
     try { teams = JSON.parse(box.dataset.teams || "{}"); } catch (_) { teams = {}; }
-    const name = (n) => (n === null ? "none" : n);
+    let purposes = {};
+    try { purposes = JSON.parse(box.dataset.purposes || "{}"); } catch (_) { purposes = {}; }
+    const name = (n) => (n === null ? "none" : purposes[n] || n);
     const team = (t) => (t === null ? "none" : teams[t] || t);
     box.append(el("h3", "Teams"));
     box.append(table(["Team", "Would get", "Got"], d.teams.map((t) => [team(t.name), t.simulated, t.actual])));
@@ -191,7 +193,7 @@
     box.append(table(["Purpose", "Would get", "Got"], d.purposes.map((t) => [name(t.name), t.simulated, t.actual])));
     if (d.examples.length) {
       box.append(el("h3", `Cases routed differently (${d.examples.length} of ${d.routed_differently})`));
-      const route = (r) => `${r.purpose} · ${team(r.team)}`;
+      const route = (r) => `${name(r.purpose)} · ${team(r.team)}`;
       const link = (x) => {
         const a = el("a", day(x.created_at));
         a.href = `/cases/${encodeURIComponent(x.case_id)}`;

@@ -244,6 +244,15 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
                 .collect(),
             Err(e) => return crate::page::store_error(e, "teams"),
         };
+    // And purposes by id, as the inbox names them.
+    let purpose_names: serde_json::Map<String, serde_json::Value> =
+        match state.store.purposes().await {
+            Ok(p) => p
+                .into_iter()
+                .map(|p| (p.id.as_str().to_owned(), serde_json::Value::String(p.name)))
+                .collect(),
+            Err(e) => return crate::page::store_error(e, "purposes"),
+        };
     let now = state.clock.now();
     let source = active
         .as_ref()
@@ -263,7 +272,8 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
                 button.primary type="submit" data-api="/api/v1/playbook" data-method="PUT" data-after="reload" data-confirm="Publish this playbook? New cases route by it at once." { "Publish" }
             }
             div.form-error role="alert" {}
-            div.result #playbook-result data-teams=(serde_json::Value::Object(team_names).to_string()) {}
+            div.result #playbook-result data-teams=(serde_json::Value::Object(team_names).to_string())
+                data-purposes=(serde_json::Value::Object(purpose_names).to_string()) {}
         }
         section {
             h2 { "Versions" }

@@ -220,7 +220,7 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         simulated.starts_with("SIMULATED Replayed 3 cases created from ")
             && simulated.ends_with(
                 ": 1 would be routed differently, 0 match no rule. tables=4 \
-                 teams=Front desk,Marketing & PR linked=True"
+                 teams=Front desk,Marketing & PR linked=True named=True"
             ),
         "{simulated}"
     );

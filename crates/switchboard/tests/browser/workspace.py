@@ -258,7 +258,10 @@ try:
     tables = driver.find_elements(By.CSS_SELECTOR, "#playbook-result table")
     teams = [td.text for td in tables[1].find_elements(By.CSS_SELECTOR, "tbody td:first-child")]
     linked = "/cases/" in tables[3].find_element(By.CSS_SELECTOR, "tbody a").get_attribute("href")
-    say(f"SIMULATED {sim.splitlines()[0]} tables={len(tables)} teams={','.join(teams)} linked={linked}")
+    # Purposes by name ("Tier 1"), not by id ("tier1").
+    purposes = [td.text for td in tables[2].find_elements(By.CSS_SELECTOR, "tbody td:first-child")]
+    named = bool(purposes) and all("_" not in p and p[:1].isupper() for p in purposes if p != "none")
+    say(f"SIMULATED {sim.splitlines()[0]} tables={len(tables)} teams={','.join(teams)} linked={linked} named={named}")
     shot("10-playbook-simulated")
     driver.find_element(By.CSS_SELECTOR, "#playbook-form button[type=submit]").click()
     valid = wait.until(lambda d: d.find_element(By.ID, "playbook-result").text.strip() or None)
