@@ -280,6 +280,30 @@ pub fn check(text: &str, policy: &GuardPolicy) -> Verdict {
     }
 }
 
+/// `text` with each payment card number hidden but for its last four digits ("•••• 1111"),
+/// for showing a message where its reader does not need the number: pages, notifications,
+/// an outside expert's view. Cut a text only after this (a number cut in half is no card).
+pub fn hide_card_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in personal_data(text) {
+        if f.kind == FindingKind::CardNumber && f.start >= at && f.end <= text.len() {
+            out.push_str(&text[at..f.start]);
+            out.push_str("•••• ");
+            out.extend(last_four(&text[f.start..f.end]));
+            at = f.end;
+        }
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The last four digits of a number as written.
+pub fn last_four(number: &str) -> Vec<char> {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(4)..].to_vec()
+}
+
 /// The personal data in `text` (e-mail addresses, card numbers, IBANs, national id numbers,
 /// phone numbers), by position, never overlapping: what the guards look for, for anyone who
 /// needs to know what a message carries.
@@ -1190,6 +1214,23 @@ mod tests {
         ] {
             assert_eq!(luhn(digits.as_bytes()), ok, "{digits}");
         }
+    }
+
+    /// A card number is hidden but its last four digits, wherever it stands; the rest stays.
+    #[test]
+    fn card_numbers_are_hidden_for_showing() {
+        assert_eq!(
+            hide_card_numbers("card 4111 1111 1111 1111, or 5500000000000004? ann@example.com"),
+            "card •••• 1111, or •••• 0004? ann@example.com"
+        );
+        assert_eq!(
+            hide_card_numbers("order 4111111111111112"),
+            "order 4111111111111112"
+        );
+        assert_eq!(
+            hide_card_numbers("café ☕ 4111111111111111"),
+            "café ☕ •••• 1111"
+        );
     }
 
     /// Two cards in a list, joined by a comma or a dot, are two cards; an amount stays one.

@@ -58,7 +58,11 @@ pub fn render(v: &ExpertView, error: Option<&str>) -> String {
             escape(from),
             who,
             escape(&readable(m["at"].as_str().unwrap_or_default())),
-            escape(m["text"].as_str().unwrap_or_default()).replace('\n', "<br>")
+            // An outside expert never needs a customer's card number.
+            escape(&switchboard_core::guard::hide_card_numbers(
+                m["text"].as_str().unwrap_or_default()
+            ))
+            .replace('\n', "<br>")
         ));
     }
     let hello = v

@@ -788,7 +788,10 @@ impl Store {
                     }
                 }
                 if !users.is_empty() {
-                    let excerpt: String = text.chars().take(200).collect();
+                    let excerpt: String = switchboard_core::guard::hide_card_numbers(&text)
+                        .chars()
+                        .take(200)
+                        .collect();
                     let body = format!("{} mentioned you in a note: {excerpt}", actor.name());
                     events.extend(crate::notify::notify(
                         c,

@@ -341,7 +341,10 @@ impl Store {
                         report.examples.push(Example {
                             case_id: case.id,
                             created_at: case.created_at,
-                            text: cut(&case.facts.text, 200),
+                            text: cut(
+                                &switchboard_core::guard::hide_card_numbers(&case.facts.text),
+                                200,
+                            ),
                             actual: Routing {
                                 purpose: case.purpose.clone(),
                                 team: case.team.clone(),

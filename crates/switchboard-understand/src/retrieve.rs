@@ -46,6 +46,11 @@ const STOP: &[&str] = &[
     "here", "so", "than", "then", "can", "could", "would", "should", "will", "just", "please",
     "hi", "hello", "thanks", "thank", "have", "has", "had", "what", "how", "why", "when", "where",
     "which", "who", "im", "i'm", "about", "any", "some", "get", "got", "into", "out", "up",
+    // Contractions, and the words of asking and chatting that say nothing of the subject.
+    "what's", "whats", "when's", "where's", "how's", "who's", "it's", "that's", "there's", "i'd",
+    "i'll", "i've", "you're", "we're", "they're", "don't", "dont", "doesn't", "didn't", "can't",
+    "cant", "won't", "isn't", "aren't", "wasn't", "pls", "plz", "thx", "ty", "hey", "hiya", "dear",
+    "ok", "okay", "need", "want", "know", "tell", "like", "let", "also", "still",
 ];
 
 /// Folds a word to its stem: plural and verb endings off (`cards` → `card`, `charged` →
@@ -85,10 +90,12 @@ fn stem(w: &str) -> String {
 
 /// The words of a text that carry meaning: (stem, the word as written, lower-cased).
 fn words(text: &str) -> Vec<(String, String)> {
+    // Phones type a curly apostrophe: "what’s" is "what's", not "what" and "s".
     text.to_lowercase()
+        .replace(['\u{2019}', '\u{2018}'], "'")
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\''))
-        .filter(|w| !w.is_empty() && !STOP.contains(w))
+        .filter(|w| w.chars().count() > 1 && !STOP.contains(w))
         .map(|w| (stem(&w.replace('\'', "")), w.to_owned()))
         .collect()
 }
@@ -254,9 +261,16 @@ impl Index {
         // A word no entry uses (nor a near spelling of it) is part of the question too, as
         // weighty as the rarest word the entries use: an entry matching one word of a question
         // about something else ("Where is the nearest pizza place?") covers little of it.
+        // (By stem: "parking" after "park" is the word matched already. A number is no word
+        // an article would hold.)
+        let matched: std::collections::HashSet<String> =
+            counted.iter().map(|w| stem(&w.replace('\'', ""))).collect();
         let mut unmatched = std::collections::HashSet::new();
-        for (q, surface) in words(query) {
-            if !counted.contains(&surface) && unmatched.insert(q) {
+        for (q, _) in words(query) {
+            if !matched.contains(&q)
+                && !q.chars().all(|c| c.is_ascii_digit())
+                && unmatched.insert(q)
+            {
                 ideal += self.idf_of(1);
             }
         }
@@ -384,6 +398,23 @@ mod tests {
         assert!(hits[0].confidence < 0.2, "{hits:?}");
         let asked = index.search("When does the game start on Saturday?", 3);
         assert!(asked[0].confidence > 2.0 * hits[0].confidence, "{asked:?}");
+    }
+
+    /// Another form of a word matched already, a number, a contraction (with a phone's curly
+    /// apostrophe) or a chat word is no unanswered part of the question.
+    #[test]
+    fn repeated_forms_numbers_and_chat_words_cost_nothing() {
+        let index = Index::build(&kb());
+        let of = |q: &str| index.search(q, 1)[0].confidence;
+        let park = of("where do visitors park");
+        for q in [
+            "where do visitors park? visitors parking?",
+            "where do visitors park 1700",
+            "What\u{2019}s where do visitors park pls",
+            "hey I need to know where do visitors park",
+        ] {
+            assert!((of(q) - park).abs() < 0.05, "{q}: {} against {park}", of(q));
+        }
     }
 
     #[test]

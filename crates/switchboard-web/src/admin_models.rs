@@ -105,7 +105,7 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
                                 td { (number(&m.summary["labels"])) }
                                 td { (number(&m.summary["examples"])) }
                                 td { (gate(&m.summary)) }
-                                td { (match m.created_by.as_str() { "switchboard" | "system" => "Switchboard (learning loop)".to_owned(), other => other.to_owned() }) }
+                                td { (if m.summary["trained_by"] == "learning loop" { "the learning loop".to_owned() } else { m.created_by.clone() }) }
                                 td { (ago(now, m.created_at)) }
                                 td {
                                     @if m.active {

@@ -75,7 +75,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
                         }
                     }
                     @if let Some((Some((who, text)), _, _)) = context.get(&m.id) {
-                        blockquote.asked { span.who { (who) " wrote:" } " " (text) }
+                        blockquote.asked { span.who { (who) " wrote:" } " " (crate::personal::marked(text)) }
                     }
                     form data-api={"/api/v1/messages/" (m.id) "/approve"} data-after="reload" {
                         label for={"text-" (m.id)} { "The reply (edit it before approving if needed)" }

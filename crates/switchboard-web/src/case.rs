@@ -673,7 +673,8 @@ fn auto_answer(d: &CaseDetail) -> Markup {
     };
     let v = serde_json::to_value(a).unwrap_or_default();
     let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
-    let percent = |x: f64| format!("{:.0}%", x * 100.0);
+    // Rounded down: 0.297 against 0.3 reads 29%, not 30% and "not enough".
+    let percent = |x: f64| format!("{:.0}%", (x * 100.0).floor());
     html! {
         section.box {
             h2 { "Automatic answer" }
@@ -684,7 +685,7 @@ fn auto_answer(d: &CaseDetail) -> Markup {
                     @if let Some(id) = &a.article_id {
                         a href={"/knowledge#kb-" (id)} { "The article" } " (its answer is in the timeline)"
                     } @else { "The best article" }
-                    " covered " (percent(c)) " of the question; the playbook asks for "
+                    " scored " (percent(c)) " (how much of the question it covers, or the intent model's confidence); the playbook asks for "
                     (percent(a.policy.min_confidence())) "."
                 }
             }

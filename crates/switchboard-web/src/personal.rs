@@ -34,23 +34,11 @@ pub fn marked(text: &str) -> Markup {
 
 /// `text` with its card numbers hidden but for their last four digits (for one-line previews).
 pub fn without_card_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for f in guard::personal_data(text) {
-        if f.kind == FindingKind::CardNumber && f.start >= at && f.end <= text.len() {
-            out.push_str(&text[at..f.start]);
-            out.push_str("•••• ");
-            out.push_str(&last_four(&text[f.start..f.end]));
-            at = f.end;
-        }
-    }
-    out.push_str(&text[at..]);
-    out
+    guard::hide_card_numbers(text)
 }
 
 fn last_four(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    digits[digits.len().saturating_sub(4)..].iter().collect()
+    guard::last_four(number).into_iter().collect()
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub fn with_threshold(playbook: &str, t: f64) -> anyhow::Result<String> {
     if !(0.0..=1.0).contains(&t) {
         bail!("--min-confidence must be between 0 and 1");
     }
-    let from = "then.auto_answer = { min_confidence = 0.3 }";
+    let from = "then.auto_answer = { min_confidence = 0.35 }";
     if !playbook.contains(from) {
         bail!("the demo playbook has no auto_answer threshold to change");
     }
@@ -315,7 +315,7 @@ mod tests {
     fn the_threshold_is_replaced_or_refused() {
         let p = with_threshold(data::PLAYBOOK, 0.8).expect("a threshold");
         assert!(p.contains("min_confidence = 0.8 }"));
-        assert!(!p.contains("min_confidence = 0.3 }"));
+        assert!(!p.contains("min_confidence = 0.35 }"));
         assert!(with_threshold(data::PLAYBOOK, 1.5).is_err());
         assert!(with_threshold("[[team]]", 0.8).is_err());
     }

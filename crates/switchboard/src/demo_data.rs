@@ -118,7 +118,7 @@ then.team = "pr"
 name = "General questions: the front desk, answered automatically when sure"
 when.purpose_any = ["tier1"]
 then.team = "front-desk"
-then.auto_answer = { min_confidence = 0.3 }
+then.auto_answer = { min_confidence = 0.35 }
 
 [[rule]]
 name = "Everything else starts at the front desk"

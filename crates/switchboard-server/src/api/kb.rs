@@ -627,13 +627,17 @@ type Gap = (usize, Vec<String>, Option<(usize, f64)>, Option<String>);
 
 /// Below this an article does not answer a question well enough for the gaps report: the
 /// demo's automatic-answer threshold, where no answer was wrong (docs/PERFORMANCE.md).
-pub const GAP_FLOOR: f64 = 0.3;
+pub const GAP_FLOOR: f64 = 0.35;
+
+/// The intent probability from which an intent's linked articles count as answering a
+/// question in the gaps report.
+const INTENT_FLOOR: f32 = 0.5;
 
 /// The most questions read for a gaps report.
 const GAP_WINDOW: i64 = 5_000;
 
 /// `GET /kb/gaps`: customer questions of the last `days` (default 30; on `purpose` cases,
-/// default `tier1`) that no article answers with at least `min_confidence` (default 0.3, the
+/// default `tier1`) that no article answers with at least `min_confidence` (default 0.35, the
 /// demo's automatic-answer threshold),
 /// grouped by intent (or by their main words), most frequent first, with examples and the
 /// closest article.
@@ -715,7 +719,11 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         let mut hits = index.search(&question.text, 10);
         hits.retain(|h| fits(h.entry, &question.language));
         hits.truncate(3);
-        if let Some((label, confidence)) = &question.intent {
+        // An intent model's guess links its articles only when it is fairly sure: its
+        // probabilities are on another scale than the words' share covered.
+        if let Some((label, confidence)) =
+            question.intent.as_ref().filter(|(_, c)| *c >= INTENT_FLOOR)
+        {
             let linked: Vec<usize> = linked_to(articles, label)
                 .into_iter()
                 .filter(|&i| fits(i, &question.language))
@@ -738,8 +746,10 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
             .entry(key)
             .or_insert((0, Vec::new(), None, question.language.clone()));
         g.0 += 1;
-        if g.1.len() < 3 && !g.1.contains(&question.text) {
-            g.1.push(question.text.clone());
+        // Shown to writers and copied into articles that may be public: no card numbers.
+        let shown = switchboard_core::guard::hide_card_numbers(&question.text);
+        if g.1.len() < 3 && !g.1.contains(&shown) {
+            g.1.push(shown);
         }
         if let Some((entry, c)) = best
             && g.2.is_none_or(|(_, old)| c > old)
