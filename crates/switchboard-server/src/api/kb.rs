@@ -704,10 +704,11 @@ pub async fn gap_report(
 /// The questions no article answers with at least `floor`, grouped by intent (or by their
 /// main words), most frequent first, with up to three examples and the closest article.
 fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value> {
-    let index = Index::build(&articles.iter().map(entry_of).collect::<Vec<_>>());
     let mut groups: std::collections::BTreeMap<String, Gap> = std::collections::BTreeMap::new();
     // An article in another language answers no one: a Portuguese question stays a gap until
-    // an article in Portuguese (or in none said) answers it, as suggestions would.
+    // an article in Portuguese (or in none said) answers it. Each language's questions are
+    // matched against an index of the articles that fit it, as automatic answers are (so the
+    // words' rarity and the runner-up are the same as there).
     let fits = |i: usize, language: &Option<String>| match (
         articles[i].data["language"].as_str(),
         language,
@@ -715,10 +716,17 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         (Some(l), Some(want)) => switchboard_core::language::same(l, want),
         _ => true,
     };
+    let mut indexes: std::collections::HashMap<Option<String>, (Index, Vec<usize>)> =
+        std::collections::HashMap::new();
     for question in questions {
-        let mut hits = index.search(&question.text, 10);
-        hits.retain(|h| fits(h.entry, &question.language));
-        hits.truncate(3);
+        let (index, positions) = indexes.entry(question.language.clone()).or_insert_with(|| {
+            let positions: Vec<usize> = (0..articles.len())
+                .filter(|&i| fits(i, &question.language))
+                .collect();
+            let entries: Vec<_> = positions.iter().map(|&i| entry_of(&articles[i])).collect();
+            (Index::build(&entries), positions)
+        });
+        let mut hits = index.search(&question.text, 3);
         // An intent model's guess links its articles only when it is fairly sure: its
         // probabilities are on another scale than the words' share covered.
         if let Some((label, confidence)) =
@@ -726,9 +734,13 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         {
             let linked: Vec<usize> = linked_to(articles, label)
                 .into_iter()
-                .filter(|&i| fits(i, &question.language))
+                .filter_map(|i| positions.iter().position(|&p| p == i))
                 .collect();
             hits = with_intent(hits, &linked, label, f64::from(*confidence), 3);
+        }
+        // Back from the language's index to the article list.
+        for h in &mut hits {
+            h.entry = positions[h.entry];
         }
         let best = hits.first().map(|h| (h.entry, h.confidence));
         if best.is_some_and(|(_, c)| c >= floor) {
