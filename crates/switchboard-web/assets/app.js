@@ -100,6 +100,15 @@
       box.append(list);
       goToLine(area, placed[0].line, placed[0].column);
       box.scrollIntoView({ block: "nearest" });
+    } else if (box && !area && problem && Array.isArray(problem.errors) && problem.errors.length) {
+      // Problems in a file sent (an import): one line each, the first twenty.
+      const list = document.createElement("ul");
+      for (const e of problem.errors.slice(0, 20)) {
+        const where = Number.isInteger(e.line) ? `Line ${e.line}${e.field ? ` (${e.field})` : ""}: ` : "";
+        list.append(el("li", `${where}${e.message || e.detail || JSON.stringify(e)}`));
+      }
+      if (problem.errors.length > 20) list.append(el("li", `and ${problem.errors.length - 20} more`));
+      box.append(list);
     }
     say(text);
   }
@@ -310,6 +319,83 @@
         window.location.reload();
       }
     } catch (e) {
+      showError(form, { detail: `The server could not be reached (${e.message}).` });
+    } finally {
+      if (submitter) submitter.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+
+  // ---- a file sent as it is ----------------------------------------------------------
+  // A form with data-upload posts its chosen file, unchanged, as the body to that URL; its
+  // other fields become the query string (empty ones left out; an unticked box sends its
+  // data-unchecked value). The content type follows a "format" field, else the file's name
+  // (.csv, .jsonl), else the server decides. data-after says what the answer becomes.
+  const FILE_TYPES = { csv: "text/csv", jsonl: "application/x-ndjson", ndjson: "application/x-ndjson" };
+  function uploaded(after, d) {
+    if (after === "model") {
+      const acc = typeof d.summary?.holdout_accuracy === "number"
+        ? `; ${(d.summary.holdout_accuracy * 100).toFixed(1)}% right on its own held-out tenth` : "";
+      const labels = d.summary?.labels;
+      return `Trained version ${d.version}${labels ? ` with ${labels} labels` : ""} from `
+        + `${d.summary?.examples ?? "the"} examples${acc}. It is in force now.`;
+    }
+    if (after === "kb") {
+      const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+      return `Imported ${n(d.articles, "article", "articles")} and ${n(d.canned, "canned response", "canned responses")}.`;
+    }
+    return "Done.";
+  }
+  document.addEventListener("submit", async (ev) => {
+    const form = ev.target;
+    if (!form.dataset || !form.dataset.upload) return;
+    ev.preventDefault();
+    const input = $("input[type=file]", form);
+    const file = input && input.files && input.files[0];
+    if (!file) { showError(form, { field: input ? input.name : undefined, detail: "Choose a file first." }); return; }
+    const params = new URLSearchParams();
+    for (const field of form.elements) {
+      if (!field.name || field.type === "file") continue;
+      if (field.type === "checkbox") {
+        if (field.checked) params.set(field.name, field.value);
+        else if (field.dataset.unchecked) params.set(field.name, field.dataset.unchecked);
+      } else if (field.value !== "") params.set(field.name, field.value);
+    }
+    const ext = (file.name.includes(".") ? file.name.split(".").pop() : "").toLowerCase();
+    const type = FILE_TYPES[params.get("format")] || FILE_TYPES[ext];
+    const headers = { "X-CSRF-Token": csrf() };
+    if (type) headers["Content-Type"] = type;
+    const query = params.toString();
+    const submitter = ev.submitter || $("button[type=submit]", form);
+    const done = $(".form-done", form);
+    if (submitter) submitter.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    const box = $(".form-error", form);
+    if (box) box.textContent = "";
+    if (done) done.textContent = form.dataset.busy || "Sending…";
+    say(form.dataset.busy || "Sending…");
+    try {
+      const r = await fetch(form.dataset.upload + (query ? `?${query}` : ""),
+        { method: "POST", headers, body: file, credentials: "same-origin" });
+      const text = await r.text();
+      let data;
+      try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
+      if (done) done.textContent = "";
+      if (!r.ok) { showError(form, data); return; }
+      const message = uploaded(form.dataset.after, data || {});
+      if (done) {
+        done.append(`${message} `);
+        const again = el("a", form.dataset.again || "Show it on the page");
+        again.href = window.location.pathname + (form.dataset.anchor ? `#${form.dataset.anchor}` : "");
+        again.addEventListener("click", (e) => { e.preventDefault(); window.location.assign(again.href); window.location.reload(); });
+        done.append(again);
+      }
+      say(message);
+      form.reset();
+      // Sent: leaving the page loses nothing now.
+      delete form.dataset.dirty;
+    } catch (e) {
+      if (done) done.textContent = "";
       showError(form, { detail: `The server could not be reached (${e.message}).` });
     } finally {
       if (submitter) submitter.disabled = false;

@@ -42,20 +42,51 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
         section #train-intents {
             h2 { "Train an intent model" }
-            p { "From a CSV file with a header row (or JSON Lines) of labelled examples: "
-                code { "POST /api/v1/models/intent/train?label_column=category" } " with the file as the body, or "
-                code { "switchboard model train --kind intent --input FILE --out MODEL" } " and "
-                code { "switchboard model install MODEL" } ". Examples trained on the server are kept, so agents' intent corrections retrain it." }
+            p.hint { "From examples of your customers' messages, each labelled with its intent: a CSV file with a header row, or JSON Lines (one object a line). Every label needs at least two examples; 10,000 examples train in well under a minute. The new model is in force as soon as it is trained (the one before stays listed, to go back to), and agents' intent corrections retrain it." }
+            (train_form("intent"))
+            p.hint { "From a script: " code { "POST /api/v1/models/intent/train?label_column=category" } " with the file as the body; or "
+                code { "switchboard model train --kind intent --input FILE --out MODEL" } " and " code { "switchboard model install MODEL" } "." }
         }
         section #train-sentiment {
             h2 { "Train a sentiment model" }
-            p { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row and " code { "text" } " and " code { "label" } " columns (or JSON Lines; " code { "?label_column=…" } " names another column); they are added to the shipped model's posts (English; " code { "?shipped_examples=false" } " or " code { "--no-shipped-examples" } " leaves them out): "
-                code { "POST /api/v1/models/sentiment/train" } " with the file as the body, or "
-                code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and "
-                code { "switchboard model install --kind sentiment MODEL" } "." }
+            p.hint { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row or JSON Lines. They are added to the posts the shipped model learned from (in English), unless you untick that below. The new model is in force as soon as it is trained." }
+            (train_form("sentiment"))
+            p.hint { "From a script: " code { "POST /api/v1/models/sentiment/train" } " with the file as the body (" code { "?shipped_examples=false" } " leaves the shipped posts out); or "
+                code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and " code { "switchboard model install --kind sentiment MODEL" } "." }
         }
     };
     respond(StatusCode::OK, shell(&v, Section::Admin, "Models", body))
+}
+
+/// A form that sends a file of labelled examples to train a model of `kind` on the server.
+fn train_form(kind: &str) -> Markup {
+    let id = |field: &str| format!("train-{kind}-{field}");
+    html! {
+        form.upload id={"train-" (kind)} data-upload={"/api/v1/models/" (kind) "/train"} data-after="model"
+            data-anchor={"models-" (kind)} data-again="Show it in the list"
+            data-busy="Training… this takes a few seconds for a small file, up to a minute for 10,000 examples." {
+            p { label for=(id("file")) { "File of labelled examples (.csv or .jsonl)" } br;
+                input id=(id("file")) type="file" name="file" required accept=".csv,.jsonl,.ndjson,.txt,text/csv,application/x-ndjson"; }
+            p.fields {
+                label for=(id("text")) { "Text column " input id=(id("text")) name="text_column" value="text" required size="12"; }
+                " "
+                label for=(id("label")) { "Label column " input id=(id("label")) name="label_column" value="label" required size="12"; }
+                " "
+                label for=(id("format")) { "Format "
+                    select id=(id("format")) name="format" {
+                        option value="" { "by the file's name (CSV unless .jsonl)" }
+                        option value="csv" { "CSV" }
+                        option value="jsonl" { "JSON Lines" }
+                    } }
+            }
+            @if kind == "sentiment" {
+                p { label { input type="checkbox" name="shipped_examples" value="true" checked data-unchecked="false"; " Add the posts the shipped model learned from" } }
+            }
+            button.primary type="submit" { "Train" }
+            div.form-error role="alert" {}
+            p.form-done role="status" {}
+        }
+    }
 }
 
 fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Timestamp) -> Markup {

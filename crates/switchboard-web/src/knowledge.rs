@@ -122,6 +122,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     };
     let body = html! {
         (body)
+        @if edit { (import_export()) }
         @if edit && !(archived_articles.is_empty() && archived_canned.is_empty()) {
             section {
                 details #archived {
@@ -149,6 +150,34 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
     )
 }
 
+/// Bring entries in from a file (as new entries, all or none), and take every entry out.
+fn import_export() -> Markup {
+    html! {
+        section #kb-import {
+            h2 { "Import and export" }
+            form.upload #kb-import-form data-upload="/api/v1/kb/import" data-after="kb" data-again="Show them"
+                data-busy="Importing…" {
+                p.hint { "A file of articles and canned responses: CSV with a header row (a " code { "type" } " column says " code { "article" } " or " code { "canned" } "; "
+                    code { "title" } ", " code { "body" } ", " code { "name" } ", " code { "text" } ", " code { "language" } ", " code { "public" } ", and " code { "tags" } ", " code { "questions" } ", " code { "intents" } " with items separated by " code { "|" } "), or JSON Lines as the export writes it. Every entry is added as a new one; if any line is wrong, nothing is imported and each wrong line is named." }
+                p { label for="kb-import-file" { "File (.csv or .jsonl)" } br;
+                    input #kb-import-file type="file" name="file" required accept=".csv,.jsonl,.ndjson,.txt,text/csv,application/x-ndjson"; }
+                p { label for="kb-import-format" { "Format " }
+                    select #kb-import-format name="format" {
+                        option value="" { "by the file's name (JSON Lines unless .csv)" }
+                        option value="csv" { "CSV" }
+                        option value="jsonl" { "JSON Lines" }
+                    } }
+                button.primary type="submit" { "Import" }
+                div.form-error role="alert" {}
+                p.form-done role="status" {}
+            }
+            p { "Export every entry that is not archived: "
+                a href="/api/v1/kb/export?format=csv" download="knowledge.csv" { "CSV" } " · "
+                a href="/api/v1/kb/export" download="knowledge.jsonl" { "JSON Lines" } }
+        }
+    }
+}
+
 /// What the page does not show elsewhere: other phrasings, intents, tags, language, dates.
 fn article_facts(d: &Value) -> Markup {
     let list = |k: &str| strings(d, k).join(", ");
@@ -162,7 +191,7 @@ fn article_facts(d: &Value) -> Markup {
             @if !strings(d, "questions").is_empty() { dt { "Also asked as" } dd { (strings(d, "questions").join(" · ")) } }
             @if !list("intents").is_empty() { dt { "Intents" } dd { (list("intents")) } }
             @if !list("tags").is_empty() { dt { "Tags" } dd { (list("tags")) } }
-            @if !text(d, "language").is_empty() { dt { "Language" } dd { (text(d, "language")) } }
+            @if !text(d, "language").is_empty() { dt { "Language" } dd { (language_name(&text(d, "language"))) } }
             @if !text(d, "purpose").is_empty() { dt { "Purpose" } dd { (text(d, "purpose")) } }
             @if let Some(f) = date("valid_from") { dt { "In force from" } dd { (f) } }
             @if let Some(u) = date("valid_until") { dt { "In force until" } dd { (u) } }

@@ -281,6 +281,45 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     );
     // At phone width no page scrolls sideways (wide tables scroll inside their own box).
     assert_eq!(expect("PHONE").await, "PHONE wider=[]");
+    // Files sent from the pages: a knowledge import with a wrong row names it and adds
+    // nothing; the right one adds both entries.
+    let refused = expect("KB_IMPORT_REFUSED").await;
+    assert!(
+        refused.contains("nothing was imported") && refused.contains("Line 3 (title)"),
+        "{refused}"
+    );
+    assert_eq!(
+        expect("KB_IMPORTED").await,
+        "KB_IMPORTED Imported 1 article and 1 canned response. Show them listed=2"
+    );
+    let canned = app.get("/api/v1/kb/canned", &app.admin).await;
+    assert!(
+        canned.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Lockers" && c["text"] == "Our lockers are by the main gate."),
+        "{}",
+        canned.text
+    );
+    let refused = expect("TRAIN_REFUSED").await;
+    assert!(refused.contains("seats"), "{refused}");
+    let trained = expect("TRAINED").await;
+    assert!(
+        trained.starts_with("TRAINED Trained version ")
+            && trained.contains("with 3 labels from 12 examples")
+            && trained.ends_with("-> version 1"),
+        "{trained}"
+    );
+    // The model trained on the page is the one in force: it reads a question it never saw.
+    let r = app
+        .post(
+            "/api/v1/analyze",
+            &app.admin,
+            &json!({"text": "is there parking near the gates"}),
+        )
+        .await;
+    assert_eq!(r.json["intent"]["label"], "parking", "{}", r.text);
     expect("DONE").await;
     let status = child.wait().expect("wait");
     assert!(

@@ -5,7 +5,9 @@ Prints one line per step; the Rust side answers some steps by posting webhooks (
 INBOX before the first message and for EXPERT_BACK before the public one).
 """
 import json
+import os
 import sys
+import tempfile
 import time
 import traceback
 
@@ -357,6 +359,74 @@ try:
     login("admin")
     too_wide += wider(["/admin", "/admin/playbook"])
     say(f"PHONE wider={too_wide}")
+
+    # Files sent from the page (as admin, at the usual width). The knowledge base: a CSV with
+    # a wrong row is refused with the row named, and adds nothing; the corrected file adds an
+    # article and a canned response.
+    driver.set_window_size(1000, 800)
+    folder = tempfile.mkdtemp()
+
+    def write(name, text):
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def send_file(form_id, path):
+        form = driver.find_element(By.ID, form_id)
+        form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(path)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        return wait.until(lambda d: (
+            d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-error").text
+            or d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-done").text.startswith(("Imported", "Trained"))
+            and d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-done").text) or None)
+
+    driver.get(f"{base}/knowledge")
+    bad = send_file("kb-import-form", write("bad.csv", "type,title,body\narticle,Lockers,Lockers cost 2 euros.\narticle,,No title\n"))
+    driver.execute_script("document.getElementById('kb-import').scrollIntoView()")
+    shot("13-knowledge-import-refused")
+    say(f"KB_IMPORT_REFUSED {' '.join(bad.split())}")
+    good = write("kb.csv", "type,title,body,questions,name,text\n"
+                 "article,Lockers,Lockers by the main gate cost 2 euros.,Where can I leave my bag?,,\n"
+                 "canned,,,,Lockers,Our lockers are by the main gate.\n")
+    said = send_file("kb-import-form", good)
+    driver.find_element(By.LINK_TEXT, "Show them").click()
+    listed = wait.until(lambda d: d.find_elements(
+        By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Lockers']]") or None)
+    shot("13-knowledge-imported")
+    say(f"KB_IMPORTED {said} listed={len(listed)}")
+
+    # A model trained from a file on the Models page: a label with one example is refused;
+    # with two or more each, the new version is in force.
+    driver.get(f"{base}/admin/models")
+    before = driver.find_element(By.CSS_SELECTOR, "#models-intent .in-force").text
+    rows = [("where do I park", "parking"), ("is there parking near the stadium", "parking"),
+            ("how much is parking", "parking"), ("can I park my car there", "parking"),
+            ("when do the gates open", "game_times"), ("what time does the game start", "game_times"),
+            ("when does the match begin", "game_times"), ("what time is kick off", "game_times"),
+            ("I lost my wallet", "lost_items"), ("did anyone find a scarf", "lost_items"),
+            ("I left my jacket at my seat", "lost_items"), ("lost and found please", "lost_items")]
+    csv_text = "message,intent\n" + "".join(f"{t},{label}\n" for t, label in rows)
+    form = driver.find_element(By.ID, "train-intent")
+    for name, value in (("text_column", "message"), ("label_column", "intent")):
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    lonely = send_file("train-intent", write("one.csv", csv_text + "where is my seat,seats\n"))
+    driver.execute_script("document.getElementById('train-intent').scrollIntoView()")
+    shot("14-models-train-refused")
+    say(f"TRAIN_REFUSED {' '.join(lonely.split())}")
+    for name, value in (("text_column", "message"), ("label_column", "intent")):
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    trained = send_file("train-intent", write("intents.csv", csv_text))
+    driver.execute_script("document.getElementById('train-intent').scrollIntoView()")
+    shot("14-models-train-done")
+    driver.find_element(By.LINK_TEXT, "Show it in the list").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#models-intent .in-force").text != before)
+    shot("14-models-trained")
+    say(f"TRAINED {trained} | {before} -> {driver.find_element(By.CSS_SELECTOR, '#models-intent .in-force').text}")
     say("DONE")
 except Exception:
     # The failure, where the Rust side shows it, and what the page looked like.
