@@ -41,10 +41,26 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0))
 }
 
-/// A group as a person reads it: purposes and channel kinds without underscores, languages by
-/// name, names (channels, teams, people) as they are, and the cases with no value named for
-/// what they lack.
-pub fn group_label(group_by: &str, group: &str) -> String {
+/// Purposes by id, as the workspace names them ("Marketing & PR").
+pub type PurposeNames = HashMap<String, String>;
+
+/// The workspace's purposes by id; a report shows them by name.
+pub async fn purpose_names(
+    state: &AppState,
+) -> Result<PurposeNames, switchboard_store::StoreError> {
+    Ok(state
+        .store
+        .purposes()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.as_str().to_owned(), p.name))
+        .collect())
+}
+
+/// A group as a person reads it: purposes by the workspace's names for them (one it no longer
+/// lists, and channel kinds, without underscores), languages by name, names (channels, teams,
+/// people) as they are, and the cases with no value named for what they lack.
+pub fn group_label(group_by: &str, group: &str, purposes: &PurposeNames) -> String {
     if group == "(none)" {
         return match group_by {
             "none" => "All cases",
@@ -57,14 +73,18 @@ pub fn group_label(group_by: &str, group: &str) -> String {
         .to_owned();
     }
     match group_by {
-        "purpose" | "channel_kind" => group.replace('_', " "),
+        "purpose" => purposes
+            .get(group)
+            .cloned()
+            .unwrap_or_else(|| group.replace('_', " ")),
+        "channel_kind" => group.replace('_', " "),
         "language" => switchboard_core::language::by_code(group)
             .map_or_else(|| group.to_owned(), |k| format!("{} ({})", k.name, k.code)),
         _ => group.to_owned(),
     }
 }
 
-fn table(group_by: &str, rows: &[KpiRow]) -> Markup {
+fn table(group_by: &str, rows: &[KpiRow], purposes: &PurposeNames) -> Markup {
     html! {
         div.scroll {
             table.grid #kpis {
@@ -80,7 +100,7 @@ fn table(group_by: &str, rows: &[KpiRow]) -> Markup {
                 tbody {
                     @for r in rows {
                         tr {
-                            th scope="row" { (group_label(group_by, &r.group)) }
+                            th scope="row" { (group_label(group_by, &r.group, purposes)) }
                             td { (r.bucket) }
                             td { (r.inbound_messages) }
                             td { (r.cases_opened) }
@@ -157,7 +177,12 @@ const METRICS: &[Metric] = &[
 ];
 
 /// Line charts of the main KPIs over `periods`, a line per group.
-pub fn trends(group_by: &str, rows: &[KpiRow], periods: &[String]) -> Markup {
+pub fn trends(
+    group_by: &str,
+    rows: &[KpiRow],
+    periods: &[String],
+    purposes: &PurposeNames,
+) -> Markup {
     let mut opened: HashMap<&str, usize> = HashMap::new();
     let mut at: HashMap<(&str, &str), &KpiRow> = HashMap::new();
     for r in rows {
@@ -173,7 +198,7 @@ pub fn trends(group_by: &str, rows: &[KpiRow], periods: &[String]) -> Markup {
             @for (title, scale, value) in METRICS {
                 @let series: Vec<Series> = groups.iter().enumerate().map(|(i, (g, _))| Series {
                     class: format!("s{i}"),
-                    label: group_label(group_by, g),
+                    label: group_label(group_by, g, purposes),
                     values: periods.iter().map(|p| value(at.get(&(*g, p.as_str())).copied())).collect(),
                 }).collect();
                 (chart::line(title, *scale, periods, &series))
@@ -226,6 +251,10 @@ pub async fn page(
             Some((e.field.unwrap_or_default(), e.detail)),
         ),
     };
+    let purposes = match purpose_names(&state).await {
+        Ok(p) => p,
+        Err(e) => return crate::page::store_error(e, "purposes"),
+    };
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let (from, to) = (value(&params.from), value(&params.to));
     let group = params.group_by.clone().unwrap_or_else(|| "purpose".into());
@@ -260,9 +289,9 @@ pub async fn page(
             p { a href={"/api/v1/reports/kpis?" (query)} download="kpis.csv" { "Download as CSV" }
                 " · every definition: docs/REPORTS.md" }
             @if rows.is_empty() { p.hint { "Nothing in this range." } } @else {
-                @if let Some(periods) = &periods { (trends(&group, &rows, periods)) }
+                @if let Some(periods) = &periods { (trends(&group, &rows, periods, &purposes)) }
                 @else if bucket != "all" { p.hint { "Too many periods to draw (more than " (MAX_PERIODS) "): choose a longer period or a shorter range for charts." } }
-                (table(&group, &rows))
+                (table(&group, &rows, &purposes))
             }
         }
     };
@@ -276,7 +305,7 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::group_label;
+    use super::{PurposeNames, group_label};
 
     #[test]
     fn groups_read_as_people_name_them() {
@@ -286,7 +315,8 @@ mod tests {
             ("language", "(none)", "Language not detected"),
             ("language", "es", "Spanish (es)"),
             ("language", "zz", "zz"),
-            ("purpose", "marketing_pr", "marketing pr"),
+            ("purpose", "marketing_pr", "Marketing & PR"),
+            ("purpose", "gone_now", "gone now"),
             (
                 "channel",
                 "@lakeside_bot on Telegram",
@@ -294,7 +324,8 @@ mod tests {
             ),
             ("agent", "(none)", "Unassigned"),
         ] {
-            assert_eq!(group_label(by, group), shown, "{by} {group}");
+            let names = PurposeNames::from([("marketing_pr".into(), "Marketing & PR".into())]);
+            assert_eq!(group_label(by, group, &names), shown, "{by} {group}");
         }
     }
 }

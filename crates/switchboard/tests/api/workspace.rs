@@ -546,6 +546,11 @@ async fn pages_need_a_session_and_the_right_role() {
         ),
         "{html}"
     );
+    // Purposes by the workspace's names, in the table and the charts' legends.
+    assert!(
+        html.contains("<th scope=\"row\">Tier 1</th>") && !html.contains(">tier1<"),
+        "{html}"
+    );
     let first_chart = html
         .split("<figure class=\"chart\">")
         .nth(1)
