@@ -718,6 +718,16 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
     };
     let mut indexes: std::collections::HashMap<Option<String>, (Index, Vec<usize>)> =
         std::collections::HashMap::new();
+    // One question asked both with an intent and without one (before an intent model was
+    // in force) is one gap: the askings without take the intent of the same words.
+    let words_of = |text: &str| switchboard_understand::retrieve::terms(text).join(" ");
+    let intent_of_words: std::collections::HashMap<String, &str> = questions
+        .iter()
+        .filter_map(|q| match &q.intent {
+            Some((label, _)) if label != "unknown" => Some((words_of(&q.text), label.as_str())),
+            _ => None,
+        })
+        .collect();
     for question in questions {
         let (index, positions) = indexes.entry(question.language.clone()).or_insert_with(|| {
             let positions: Vec<usize> = (0..articles.len())
@@ -748,11 +758,14 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         }
         let key = match &question.intent {
             Some((label, _)) if label != "unknown" => format!("intent:{label}"),
-            _ => {
-                let mut words = switchboard_understand::retrieve::terms(&question.text);
-                words.truncate(4);
-                format!("words:{}", words.join(" "))
-            }
+            _ => match intent_of_words.get(&words_of(&question.text)) {
+                Some(label) => format!("intent:{label}"),
+                None => {
+                    let mut words = switchboard_understand::retrieve::terms(&question.text);
+                    words.truncate(4);
+                    format!("words:{}", words.join(" "))
+                }
+            },
         };
         let g = groups
             .entry(key)

@@ -572,6 +572,42 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
 }
 
 #[tokio::test]
+async fn a_question_asked_before_and_after_an_intent_model_is_one_gap() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    let asked = "When will my new card arrive?";
+    app.deliver(&ch, &message("g-1", "conv-g-1", "g-1", asked))
+        .await;
+    let before = app.wait_for_message("g-1").await;
+    assert!(
+        before["messages"][0]["understanding"]["intent"].is_null(),
+        "{before}"
+    );
+    let trained = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/models/intent/train?label_column=category",
+            &app.admin,
+            "text/csv",
+            crate::model_cli::intents_csv(),
+        )
+        .await;
+    assert_eq!(trained.status, StatusCode::CREATED, "{}", trained.text);
+    app.deliver(&ch, &message("g-2", "conv-g-2", "g-2", asked))
+        .await;
+    let after = app.wait_for_message("g-2").await;
+    assert_eq!(
+        after["messages"][0]["understanding"]["intent"]["label"], "card_arrival",
+        "{after}"
+    );
+    let gaps = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    let list = gaps.json["gaps"].as_array().expect("gaps");
+    assert_eq!(list.len(), 1, "{}", gaps.text);
+    assert_eq!(list[0]["key"], "intent:card_arrival", "{}", gaps.text);
+    assert_eq!(list[0]["count"], 2, "{}", gaps.text);
+}
+
+#[tokio::test]
 async fn past_conversations_are_searchable_and_odd_queries_are_not_errors() {
     let app = spawn_app().await;
     let ch = app.create_channel("http://127.0.0.1:9/").await;
