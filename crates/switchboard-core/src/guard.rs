@@ -19,10 +19,11 @@
 //!
 //! # What is detected
 //! - **Card numbers**: 13 to 19 digits passing the Luhn check, not starting with 0, written
-//!   as one run (`4111111111111111`) or in groups joined by single spaces or single dashes,
+//!   as one run (`4111111111111111`) or in groups joined by single spaces, dashes or dots,
 //!   the same separator throughout: a first group of 4, middle groups of 4 or 6 and a last
 //!   group of 3 to 6 digits (`4111 1111 1111 1111`, `3782-822463-10005`,
-//!   `6304 0000 0000 0000 000`). Never a part of a longer digit run, of a longer number
+//!   `6304 0000 0000 0000 000`, `4111.1111.1111.1111`; dotted, the whole dotted number must
+//!   be the card, as dots also write versions and addresses). Never a part of a longer digit run, of a longer number
 //!   grouped the same way (a tracking number `9400 1000 0000 …`), of a word (`ID4111…`) or
 //!   of a decimal number, and never a number after `+` (that is a phone number). A Luhn-valid
 //!   number is reported as a card even after `Order`: a card wrongly held back costs less
@@ -66,7 +67,7 @@
 //!   times (`10:30`, `0930-1730`) and prices (`$1,299.00`).
 //! - Other phone layouts: `089 / 123 456 78`, `(0)20 7946 0958`, en dashes
 //!   (`555–123–4567`), and numbers without a trunk `0` other than the Spanish ones above.
-//! - Card numbers written with dots, mixed separators or double spaces.
+//! - Card numbers written with mixed separators, double spaces or full-width digits.
 //!
 //! # Banned phrases
 //! Matched case-insensitively (full Unicode lower-casing) as whole words: a phrase matches
@@ -806,33 +807,80 @@ pub fn valid_iban(s: &str) -> bool {
 /// Digit runs joined by single spaces or dashes.
 static DIGIT_CHAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"[0-9]+(?:[ -][0-9]+)*"));
 
+/// Digit runs joined by dots (`4111.1111.1111.1111`): a card only when its groups are as cards
+/// print them, never a long run with cents (`4111111111111111.50` is an amount).
+static DOTTED_CHAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"[0-9]+(?:\.[0-9]+)+"));
+
 fn card_numbers(text: &str) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     for chain in DIGIT_CHAIN.find_iter(text) {
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        let mut at = chain.start();
-        for g in chain.as_str().split([' ', '-']) {
-            groups.push((at, at + g.len()));
-            at += g.len() + 1;
-        }
-        let chain = Chain {
+        cards_in_chain(
             text,
-            groups,
-            open_start: !card_glued_before(text, chain.start()),
-            open_end: !card_glued_after(text, chain.end()),
-        };
-        let mut i = 0;
-        while i < chain.groups.len() {
-            match chain.longest_card_from(i) {
-                Some(j) => {
-                    found.push((chain.groups[i].0, chain.groups[j].1));
-                    i = j + 1;
-                }
-                None => i += 1,
-            }
-        }
+            chain.start(),
+            chain.as_str(),
+            &[' ', '-'],
+            true,
+            &mut found,
+        );
+    }
+    let plain = found.len();
+    for chain in DOTTED_CHAIN.find_iter(text) {
+        cards_in_chain(
+            text,
+            chain.start(),
+            chain.as_str(),
+            &['.'],
+            false,
+            &mut found,
+        );
+    }
+    if found.len() > plain {
+        found.sort_unstable();
     }
     found
+}
+
+/// The card numbers in one chain of digit groups starting at byte `start`, split at `seps`.
+/// `spaced`: the groups are spaced or dashed, and a card may be one run of digits or part of
+/// the chain; else (dots, which also write versions, addresses and amounts) only the whole
+/// chain, in groups, is a card.
+fn cards_in_chain(
+    text: &str,
+    start: usize,
+    chain: &str,
+    seps: &[char],
+    spaced: bool,
+    found: &mut Vec<(usize, usize)>,
+) {
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut at = start;
+    for g in chain.split(seps) {
+        groups.push((at, at + g.len()));
+        at += g.len() + 1;
+    }
+    let chain = Chain {
+        text,
+        groups,
+        open_start: !card_glued_before(text, start),
+        open_end: !card_glued_after(text, start + chain.len()),
+    };
+    let last = chain.groups.len() - 1;
+    if !spaced {
+        if last > 0 && chain.longest_card_from(0) == Some(last) {
+            found.push((chain.groups[0].0, chain.groups[last].1));
+        }
+        return;
+    }
+    let mut i = 0;
+    while i < chain.groups.len() {
+        match chain.longest_card_from(i) {
+            Some(j) => {
+                found.push((chain.groups[i].0, chain.groups[j].1));
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// A `.` or `,` between digits glues them into one amount (`1,299.00`) when the digits on its
@@ -1269,6 +1317,13 @@ mod tests {
                 ),
                 ("4111111111111111", Some("4111111111111111")),
                 ("4111-1111-1111-1111.", Some("4111-1111-1111-1111")),
+                // Dotted as some people write them; a long run with cents is an amount.
+                ("my card 4111.1111.1111.1111.", Some("4111.1111.1111.1111")),
+                ("amex 3782.822463.10005", Some("3782.822463.10005")),
+                ("4111.1111.1111.1112", None),
+                ("v1.4111.1111.1111.1111", None),
+                ("4111.1111.1111.1111.1111", None),
+                ("ip 10.4111.1111.1111", None),
                 (
                     "Mastercard 5555 5555 5555 4444",
                     Some("5555 5555 5555 4444"),
@@ -1303,10 +1358,9 @@ mod tests {
                 ("+4111111111111111", None),
                 ("1.4111111111111111", None),
                 ("4111111111111111,5", None),
-                // Mixed separators, double spaces, dots, odd grouping, leading zero.
+                // Mixed separators, double spaces, odd grouping, leading zero.
                 ("4111 1111-1111 1111", None),
                 ("4111  1111  1111  1111", None),
-                ("4111.1111.1111.1111", None),
                 ("41 1111 1111 1111 11", None),
                 ("04111111111111111", None),
                 ("ISBN 978-3-16-148410-0", None),
@@ -1924,17 +1978,17 @@ mod tests {
         ((10 - sum % 10) % 10) as u8
     }
 
-    fn card_text(digits: &[u8], grouped: bool) -> String {
+    /// The digits as one run, or (16 of them, `sep` given) in groups of four.
+    fn card_text(digits: &[u8], sep: Option<&str>) -> String {
         let plain: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
-        if grouped && digits.len() == 16 {
-            plain
+        match sep {
+            Some(sep) if digits.len() == 16 => plain
                 .as_bytes()
                 .chunks(4)
                 .map(|c| std::str::from_utf8(c).unwrap_or_default())
                 .collect::<Vec<_>>()
-                .join(" ")
-        } else {
-            plain
+                .join(sep),
+            _ => plain,
         }
     }
 
@@ -1945,6 +1999,7 @@ mod tests {
     fn property_skipped_detectors_would_have_found_nothing() {
         const PIECES: &[&str] = &[
             "4111 1111 1111 1111",
+            "4111.1111.1111.1111",
             "4111111111111111",
             "+44 20 7946 0958",
             "(030) 1234 5678",
@@ -2007,7 +2062,7 @@ mod tests {
             let mut body: Vec<u8> = (0..len - 1).map(|_| rng.next(10) as u8).collect();
             body[0] = 1 + rng.next(9) as u8; // cards never start with 0
             let check = check_digit(&body);
-            let grouped = round % 2 == 0;
+            let grouped = [None, Some(" "), Some("-"), Some(".")][round % 4];
             let mut valid = body.clone();
             valid.push(check);
             let card = card_text(&valid, grouped);
