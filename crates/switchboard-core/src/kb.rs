@@ -232,20 +232,24 @@ pub fn checked_document(
     kind: ImportKind,
     v: serde_json::Value,
 ) -> Result<serde_json::Value, FieldError> {
-    // serde names the field it missed or did not know: "missing field `title`".
+    // serde names the field it missed or did not know: "missing field `title`", said as the
+    // API says it ("title: is required").
     let bad = |e: serde_json::Error| {
         let message = e.to_string();
+        let missing = message.starts_with("missing field");
         let name = message
             .split('`')
             .nth(1)
-            .filter(|_| {
-                message.starts_with("missing field") || message.starts_with("unknown field")
-            })
+            .filter(|_| missing || message.starts_with("unknown field"))
             .unwrap_or("body")
             .to_owned();
         FieldError {
             field: name,
-            message,
+            message: if missing {
+                "is required".to_owned()
+            } else {
+                message
+            },
         }
     };
     match kind {

@@ -183,6 +183,28 @@ impl Store {
             .await
     }
 
+    /// The entries of `items` not already stored word for word (the same kind and document)
+    /// among those not archived, and how many were: an export imported again adds nothing.
+    pub async fn without_stored_kb(
+        &self,
+        items: Vec<(KbKind, Value)>,
+    ) -> Result<(Vec<(KbKind, Value)>, usize), StoreError> {
+        let key = |kind: KbKind, data: &Value| format!("{}\t{data}", kind.as_str());
+        let mut stored = std::collections::HashSet::new();
+        for kind in [KbKind::Article, KbKind::Canned] {
+            for item in self.kb_items(kind, false).await? {
+                stored.insert(key(kind, &item.data));
+            }
+        }
+        let before = items.len();
+        let items: Vec<(KbKind, Value)> = items
+            .into_iter()
+            .filter(|(kind, data)| !stored.contains(&key(*kind, data)))
+            .collect();
+        let skipped = before - items.len();
+        Ok((items, skipped))
+    }
+
     /// Stores many entries at once: all of them, or (on any error) none.
     pub async fn import_kb(
         &self,

@@ -2922,6 +2922,25 @@ async fn knowledge_base_versions_and_imports(store: Store) {
         store.kb_items(KbKind::Article, false).await.unwrap().len(),
         2
     );
+    // What is stored word for word is left out of the next import; another kind, or another
+    // word, is not.
+    let (fresh, skipped) = store
+        .without_stored_kb(vec![
+            (KbKind::Article, doc("i1")),
+            (KbKind::Canned, doc("i1")),
+            (KbKind::Canned, json!({"name": "n", "text": "t"})),
+            (KbKind::Canned, json!({"name": "n", "text": "t2"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(skipped, 2);
+    assert_eq!(
+        fresh,
+        vec![
+            (KbKind::Canned, doc("i1")),
+            (KbKind::Canned, json!({"name": "n", "text": "t2"}))
+        ]
+    );
     assert_eq!(
         store.kb_items(KbKind::Canned, false).await.unwrap().len(),
         1

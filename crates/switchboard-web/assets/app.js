@@ -329,22 +329,32 @@
   // ---- a file sent as it is ----------------------------------------------------------
   // A form with data-upload posts its chosen file, unchanged, as the body to that URL; its
   // other fields become the query string (empty ones left out; an unticked box sends its
-  // data-unchecked value). The content type follows a "format" field, else the file's name
-  // (.csv, .jsonl), else the server decides. data-after says what the answer becomes.
-  const FILE_TYPES = { csv: "text/csv", jsonl: "application/x-ndjson", ndjson: "application/x-ndjson" };
+  // data-unchecked value). With no "format" chosen, the file's first line says: JSON Lines
+  // when it opens with "{", else CSV (whatever the file is named). data-max-bytes refuses a
+  // larger file before sending it; data-after says what the answer becomes.
+  const FILE_TYPES = { csv: "text/csv", jsonl: "application/x-ndjson" };
+  const megabytes = (n) => `${(n / 1048576).toFixed(n < 10485760 ? 1 : 0)} MB`;
   function uploaded(after, d) {
     if (after === "model") {
-      const acc = typeof d.summary?.holdout_accuracy === "number"
-        ? `; ${(d.summary.holdout_accuracy * 100).toFixed(1)}% right on its own held-out tenth` : "";
-      const labels = d.summary?.labels;
-      return `Trained version ${d.version}${labels ? ` with ${labels} labels` : ""} from `
-        + `${d.summary?.examples ?? "the"} examples${acc}. It is in force now.`;
+      const s = d.summary || {};
+      const acc = typeof s.holdout_accuracy === "number"
+        ? `; ${(s.holdout_accuracy * 100).toFixed(1)}% right on its own held-out tenth` : "";
+      const fromFile = typeof s.examples_from_file === "number" && s.examples_from_file !== s.examples
+        ? ` (${s.examples_from_file} from your file, the rest the shipped posts)` : "";
+      return `Trained version ${d.version}${s.labels ? ` with ${s.labels} labels` : ""} from `
+        + `${s.examples ?? "the"} examples${fromFile}${acc}. It is in force now.`;
     }
     if (after === "kb") {
       const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
-      return `Imported ${n(d.articles, "article", "articles")} and ${n(d.canned, "canned response", "canned responses")}.`;
+      let text = `Imported ${n(d.articles, "article", "articles")} and ${n(d.canned, "canned response", "canned responses")}.`;
+      if (d.skipped) text += ` ${n(d.skipped, "entry was", "entries were")} already there, word for word, and not added again.`;
+      return text;
     }
     return "Done.";
+  }
+  async function formatOf(file) {
+    const head = await file.slice(0, 4096).text();
+    return head.replace(/^\uFEFF/, "").trimStart().startsWith("{") ? "jsonl" : "csv";
   }
   document.addEventListener("submit", async (ev) => {
     const form = ev.target;
@@ -353,6 +363,11 @@
     const input = $("input[type=file]", form);
     const file = input && input.files && input.files[0];
     if (!file) { showError(form, { field: input ? input.name : undefined, detail: "Choose a file first." }); return; }
+    const max = Number(form.dataset.maxBytes || 0);
+    if (max && file.size > max) {
+      showError(form, { field: input.name, detail: `The file is ${megabytes(file.size)}; at most ${megabytes(max)} can be sent.` });
+      return;
+    }
     const params = new URLSearchParams();
     for (const field of form.elements) {
       if (!field.name || field.type === "file") continue;
@@ -361,36 +376,40 @@
         else if (field.dataset.unchecked) params.set(field.name, field.dataset.unchecked);
       } else if (field.value !== "") params.set(field.name, field.value);
     }
-    const ext = (file.name.includes(".") ? file.name.split(".").pop() : "").toLowerCase();
-    const type = FILE_TYPES[params.get("format")] || FILE_TYPES[ext];
-    const headers = { "X-CSRF-Token": csrf() };
-    if (type) headers["Content-Type"] = type;
-    const query = params.toString();
     const submitter = ev.submitter || $("button[type=submit]", form);
     const done = $(".form-done", form);
+    const box = $(".form-error", form);
     if (submitter) submitter.disabled = true;
     form.setAttribute("aria-busy", "true");
-    const box = $(".form-error", form);
     if (box) box.textContent = "";
+    $$("[aria-invalid]", form).forEach((e) => e.removeAttribute("aria-invalid"));
     if (done) done.textContent = form.dataset.busy || "Sending…";
-    say(form.dataset.busy || "Sending…");
     try {
-      const r = await fetch(form.dataset.upload + (query ? `?${query}` : ""),
+      if (!params.get("format")) params.set("format", await formatOf(file));
+      const headers = { "X-CSRF-Token": csrf(), "Content-Type": FILE_TYPES[params.get("format")] || "application/octet-stream" };
+      const r = await fetch(`${form.dataset.upload}?${params}`,
         { method: "POST", headers, body: file, credentials: "same-origin" });
       const text = await r.text();
       let data;
       try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
       if (done) done.textContent = "";
       if (!r.ok) { showError(form, data); return; }
-      const message = uploaded(form.dataset.after, data || {});
+      const d = data || {};
+      const message = uploaded(form.dataset.after, d);
       if (done) {
         done.append(`${message} `);
+        // To what was made: the model's section, or the first entry imported.
+        const anchor = form.dataset.after === "kb" && Array.isArray(d.ids) && d.ids.length
+          ? `kb-${d.ids[0]}` : form.dataset.anchor;
         const again = el("a", form.dataset.again || "Show it on the page");
-        again.href = window.location.pathname + (form.dataset.anchor ? `#${form.dataset.anchor}` : "");
-        again.addEventListener("click", (e) => { e.preventDefault(); window.location.assign(again.href); window.location.reload(); });
+        again.href = window.location.pathname + (anchor ? `#${anchor}` : "");
+        again.addEventListener("click", (e) => {
+          e.preventDefault();
+          window.location.assign(again.href);
+          window.location.reload();
+        });
         done.append(again);
       }
-      say(message);
       form.reset();
       // Sent: leaving the page loses nothing now.
       delete form.dataset.dirty;
@@ -400,6 +419,8 @@
     } finally {
       if (submitter) submitter.disabled = false;
       form.removeAttribute("aria-busy");
+      // The disabled button let the focus fall to the page: give it back.
+      if (submitter && (document.activeElement === document.body || !document.activeElement)) submitter.focus();
     }
   });
 

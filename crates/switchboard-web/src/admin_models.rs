@@ -42,7 +42,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
         section #train-intents {
             h2 { "Train an intent model" }
-            p.hint { "From examples of your customers' messages, each labelled with its intent: a CSV file with a header row, or JSON Lines (one object a line). Every label needs at least two examples; 10,000 examples train in well under a minute. The new model is in force as soon as it is trained (the one before stays listed, to go back to), and agents' intent corrections retrain it." }
+            p.hint { "From examples of your customers' messages, each labelled with its intent: a CSV file with a header row, or JSON Lines (one object a line). Every label needs at least two examples; 10,000 examples take from a few seconds to a minute or two, as the machine allows. The new model is in force as soon as it is trained (the one before stays listed, to go back to), and agents' intent corrections retrain it." }
             (train_form("intent"))
             p.hint { "From a script: " code { "POST /api/v1/models/intent/train?label_column=category" } " with the file as the body; or "
                 code { "switchboard model train --kind intent --input FILE --out MODEL" } " and " code { "switchboard model install MODEL" } "." }
@@ -62,10 +62,11 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
 fn train_form(kind: &str) -> Markup {
     let id = |field: &str| format!("train-{kind}-{field}");
     html! {
-        form.upload id={"train-" (kind)} data-upload={"/api/v1/models/" (kind) "/train"} data-after="model"
+        form.upload id={"train-" (kind) "-form"} data-upload={"/api/v1/models/" (kind) "/train"} data-after="model"
             data-anchor={"models-" (kind)} data-again="Show it in the list"
-            data-busy="Training… this takes a few seconds for a small file, up to a minute for 10,000 examples." {
-            p { label for=(id("file")) { "File of labelled examples (.csv or .jsonl)" } br;
+            data-max-bytes=(switchboard_server::api::models::MAX_MODEL_BYTES)
+            data-busy="Training… a small file takes a moment, 10,000 examples up to a minute or two. Keep this page open to see the result (the training finishes on the server either way)." {
+            p { label for=(id("file")) { "File of labelled examples (.csv or .jsonl; at most " (switchboard_server::api::models::MAX_MODEL_BYTES >> 20) " MB)" } br;
                 input id=(id("file")) type="file" name="file" required accept=".csv,.jsonl,.ndjson,.txt,text/csv,application/x-ndjson"; }
             p.fields {
                 label for=(id("text")) { "Text column " input id=(id("text")) name="text_column" value="text" required size="12"; }
@@ -74,7 +75,7 @@ fn train_form(kind: &str) -> Markup {
                 " "
                 label for=(id("format")) { "Format "
                     select id=(id("format")) name="format" {
-                        option value="" { "by the file's name (CSV unless .jsonl)" }
+                        option value="" { "as the file's first line shows" }
                         option value="csv" { "CSV" }
                         option value="jsonl" { "JSON Lines" }
                     } }
@@ -82,7 +83,7 @@ fn train_form(kind: &str) -> Markup {
             @if kind == "sentiment" {
                 p { label { input type="checkbox" name="shipped_examples" value="true" checked data-unchecked="false"; " Add the posts the shipped model learned from" } }
             }
-            button.primary type="submit" { "Train" }
+            button.primary type="submit" { "Train the " (kind) " model" }
             div.form-error role="alert" {}
             p.form-done role="status" {}
         }

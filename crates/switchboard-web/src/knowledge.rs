@@ -106,7 +106,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
             }
             ul.kb {
                 @for c in &canned {
-                    li {
+                    li id={"kb-" (c.id)} {
                         strong { (text(&c.data, "name")) } div.text { (text(&c.data, "text")) }
                         @if edit {
                             details.edit {
@@ -156,18 +156,18 @@ fn import_export() -> Markup {
         section #kb-import {
             h2 { "Import and export" }
             form.upload #kb-import-form data-upload="/api/v1/kb/import" data-after="kb" data-again="Show them"
-                data-busy="Importing…" {
+                data-max-bytes=(switchboard_server::api::kb::MAX_IMPORT) data-busy="Importing…" {
                 p.hint { "A file of articles and canned responses: CSV with a header row (a " code { "type" } " column says " code { "article" } " or " code { "canned" } "; "
-                    code { "title" } ", " code { "body" } ", " code { "name" } ", " code { "text" } ", " code { "language" } ", " code { "public" } ", and " code { "tags" } ", " code { "questions" } ", " code { "intents" } " with items separated by " code { "|" } "), or JSON Lines as the export writes it. Every entry is added as a new one; if any line is wrong, nothing is imported and each wrong line is named." }
-                p { label for="kb-import-file" { "File (.csv or .jsonl)" } br;
+                    code { "title" } ", " code { "body" } ", " code { "name" } ", " code { "text" } ", " code { "language" } ", " code { "purpose" } ", " code { "team_id" } ", " code { "public" } ", " code { "valid_from" } ", " code { "valid_until" } ", and " code { "tags" } ", " code { "questions" } ", " code { "intents" } " with items separated by " code { "|" } "), or JSON Lines as the export writes it. Every entry is added as a new one, except one already here word for word (so an export imported again adds nothing); if any line is wrong, nothing is imported and the wrong lines are named." }
+                p { label for="kb-import-file" { "File (.csv or .jsonl; at most " (switchboard_server::api::kb::MAX_IMPORT >> 20) " MB)" } br;
                     input #kb-import-file type="file" name="file" required accept=".csv,.jsonl,.ndjson,.txt,text/csv,application/x-ndjson"; }
                 p { label for="kb-import-format" { "Format " }
                     select #kb-import-format name="format" {
-                        option value="" { "by the file's name (JSON Lines unless .csv)" }
+                        option value="" { "as the file's first line shows" }
                         option value="csv" { "CSV" }
                         option value="jsonl" { "JSON Lines" }
                     } }
-                button.primary type="submit" { "Import" }
+                button.primary type="submit" { "Import the file" }
                 div.form-error role="alert" {}
                 p.form-done role="status" {}
             }

@@ -12,7 +12,8 @@ use switchboard_understand::retrieve::{Entry, Index};
 #[derive(Subcommand)]
 pub enum KbCommand {
     /// Import articles and canned responses from a JSON Lines or CSV file, all or nothing: a
-    /// bad line is reported with its number and nothing is stored.
+    /// bad line is reported with its number and nothing is stored. An entry already there
+    /// word for word (an export imported again) is not added twice.
     Import {
         #[command(flatten)]
         store: StoreArgs,
@@ -20,7 +21,8 @@ pub enum KbCommand {
         /// (see docs/KNOWLEDGE.md).
         #[arg(long)]
         file: std::path::PathBuf,
-        /// jsonl or csv; default: csv for a `.csv` file, else jsonl.
+        /// jsonl or csv; default: by the file's name (`.csv`, `.jsonl`), else JSON Lines when
+        /// its first line opens with `{`, else CSV.
         #[arg(long)]
         format: Option<String>,
     },
@@ -235,9 +237,17 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
                 Some("csv") => true,
                 Some("jsonl") => false,
                 Some(other) => return Err(usage(format!("--format {other:?}: jsonl or csv"))),
-                None => file
+                // By the file's name; else its first line (JSON Lines opens with `{`).
+                None => match file
                     .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("csv")),
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("csv") => true,
+                    Some("jsonl" | "ndjson") => false,
+                    _ => !switchboard_server::api::models::opens_like_json(text.as_bytes()),
+                },
             };
             let parsed = if csv {
                 switchboard_core::kb_csv::parse_csv(&text)
@@ -258,11 +268,18 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
                     ImportKind::Canned => (KbKind::Canned, v),
                 })
                 .collect();
+            let store = store.open_existing().await?;
+            // An entry already there word for word (an export imported again) is not added twice.
+            let (items, skipped) = store.without_stored_kb(items).await?;
             let articles = items.iter().filter(|(k, _)| *k == KbKind::Article).count();
             let canned = items.len() - articles;
-            let store = store.open_existing().await?;
-            store.import_kb(items, Actor::System, crate::now()).await?;
+            if !items.is_empty() {
+                store.import_kb(items, Actor::System, crate::now()).await?;
+            }
             println!("imported {articles} article(s) and {canned} canned response(s)");
+            if skipped > 0 {
+                println!("{skipped} already there word for word, not added again");
+            }
             Ok(())
         }
         KbCommand::Export { store, format } => {

@@ -15,8 +15,8 @@ use switchboard_core::{CaseId, Direction};
 use switchboard_store::{KbItem, KbKind, Question};
 use switchboard_understand::retrieve::{Entry, Index, with_intent};
 
-/// The largest import accepted.
-const MAX_IMPORT: usize = 20 << 20;
+/// The largest import accepted (the route's body limit too).
+pub const MAX_IMPORT: usize = 20 << 20;
 
 fn kind_of(segment: &str) -> Result<KbKind, ApiError> {
     match segment {
@@ -276,23 +276,34 @@ pub struct FormatQuery {
     format: Option<String>,
 }
 
-/// `jsonl` (the default) or `csv`, from `?format=` or else the request's content type.
-fn format_of(q: &FormatQuery, headers: &axum::http::HeaderMap) -> Result<&'static str, ApiError> {
+/// `jsonl` or `csv`, from `?format=`, else the request's content type (`text/csv`, or a JSON
+/// Lines one), else the file's first line (JSON Lines when it opens with `{`, else CSV).
+fn format_of(
+    q: &FormatQuery,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<&'static str, ApiError> {
     match q.format.as_deref() {
         Some("csv") => Ok("csv"),
         Some("jsonl") => Ok("jsonl"),
         Some(_) => Err(ApiError::invalid_field("format", "must be jsonl or csv")),
-        None => Ok(
-            if headers
+        None => {
+            let kind = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("text/csv"))
-            {
+                .unwrap_or("");
+            Ok(if kind.starts_with("text/csv") {
                 "csv"
-            } else {
+            } else if kind.contains("ndjson")
+                || kind.contains("jsonl")
+                || kind.contains("json-lines")
+                || super::models::opens_like_json(body)
+            {
                 "jsonl"
-            },
-        ),
+            } else {
+                "csv"
+            })
+        }
     }
 }
 
@@ -301,26 +312,35 @@ pub async fn import(
     Allowed(caller, _): Allowed<need::WorkCases>,
     Query(q): Query<FormatQuery>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<impl IntoResponse, ApiError> {
-    let format = format_of(&q, &headers)?;
-    if body.len() > MAX_IMPORT {
-        return Err(ApiError::new(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let too_large = || {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("an import is at most {MAX_IMPORT} bytes"),
-        ));
-    }
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return Err(ApiError::bad_request(
-            "invalid_import",
-            "the import is not UTF-8 text",
-        ));
+            format!(
+                "an import is at most {} MB ({MAX_IMPORT} bytes)",
+                MAX_IMPORT >> 20
+            ),
+        )
     };
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::new(e.status(), "invalid_body", e.body_text())
+        }
+    })?;
+    if body.len() > MAX_IMPORT {
+        return Err(too_large());
+    }
+    let format = format_of(&q, &headers, &body)?;
+    let text = switchboard_understand::examples::utf8_text(body.to_vec())
+        .map_err(|e| ApiError::bad_request("invalid_import", format!("the import: {e}")))?;
     let parsed = if format == "csv" {
-        switchboard_core::kb_csv::parse_csv(text)
+        switchboard_core::kb_csv::parse_csv(&text)
     } else {
-        parse_import(text)
+        parse_import(&text)
     };
     let items: Vec<(KbKind, Value)> = match parsed {
         Ok(items) => items
@@ -351,16 +371,26 @@ pub async fn import(
             "the import has no entries",
         ));
     }
+    // An entry already there word for word (an export imported again) is not added twice.
+    let (items, skipped) = state.store.without_stored_kb(items).await?;
     let count = |k: KbKind| items.iter().filter(|(kind, _)| *kind == k).count();
     let (articles, canned) = (count(KbKind::Article), count(KbKind::Canned));
+    if items.is_empty() {
+        return Ok((
+            StatusCode::OK,
+            axum::Json(json!({"articles": 0, "canned": 0, "skipped": skipped, "ids": []})),
+        )
+            .into_response());
+    }
     let ids = state
         .store
         .import_kb(items, caller.actor, state.clock.now())
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"articles": articles, "canned": canned, "ids": ids})),
-    ))
+        axum::Json(json!({"articles": articles, "canned": canned, "skipped": skipped, "ids": ids})),
+    )
+        .into_response())
 }
 
 /// `GET /kb/export`: every entry that is not archived, as JSON Lines `import` reads back.
@@ -382,7 +412,7 @@ pub async fn export(
         )
             .into_response());
     }
-    format_of(&q, &axum::http::HeaderMap::new())?;
+    format_of(&q, &axum::http::HeaderMap::new(), b"")?;
     let mut out = String::new();
     for kind in [KbKind::Article, KbKind::Canned] {
         for item in state.store.kb_items(kind, false).await? {

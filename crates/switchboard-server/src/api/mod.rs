@@ -133,7 +133,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/chat-files/{id}", get(crate::chat_upload::download))
         .route(
             "/kb/import",
-            post(kb::import).layer(axum::extract::DefaultBodyLimit::max(21 << 20)),
+            post(kb::import).layer(axum::extract::DefaultBodyLimit::max(kb::MAX_IMPORT)),
         )
         .route("/kb/export", get(kb::export))
         .route("/kb/gaps", get(kb::gaps))

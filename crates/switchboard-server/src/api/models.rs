@@ -24,12 +24,21 @@ fn file_body(body: Result<Bytes, BytesRejection>, what: &str) -> Result<Bytes, A
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("{what} may be at most {MAX_MODEL_BYTES} bytes"),
+                format!(
+                    "{what} may be at most {} MB ({MAX_MODEL_BYTES} bytes)",
+                    MAX_MODEL_BYTES >> 20
+                ),
             )
         } else {
             ApiError::new(e.status(), "invalid_body", e.body_text())
         }
     })
+}
+
+/// Whether a file's first character (after a byte-order mark and blanks) opens a JSON object.
+pub fn opens_like_json(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// Kinds an admin installs files of (or trains from one).
@@ -337,7 +346,8 @@ pub async fn train(
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
     let body = file_body(body, "a training file")?;
-    // `?format=` says; else a JSON Lines content type does; else CSV.
+    // `?format=` says; else a JSON Lines content type does; else the first line does (JSON
+    // Lines when it opens with `{`); else CSV.
     let jsonl_body = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -351,14 +361,18 @@ pub async fn train(
     let format = q
         .format
         .as_deref()
-        .unwrap_or(if jsonl_body { "jsonl" } else { "csv" });
+        .unwrap_or(if jsonl_body || opens_like_json(&body) {
+            "jsonl"
+        } else {
+            "csv"
+        });
     let format = switchboard_understand::examples::Format::parse(format)
         .map_err(|e| ApiError::invalid_field("format", e))?;
     let text = switchboard_understand::examples::utf8_text(body.to_vec()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
-            format!("the body: {e}"),
+            format!("the file: {e}"),
         )
     })?;
     let (text_column, label_column) = (
@@ -380,6 +394,11 @@ pub async fn train(
         ));
     }
     let train_kind = kind.clone();
+    // A column the file lacks is the field that named it.
+    let missing = [
+        (format!("no column {text_column:?}"), "text_column"),
+        (format!("no column {label_column:?}"), "label_column"),
+    ];
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
@@ -389,7 +408,15 @@ pub async fn train(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e))?;
+    .map_err(|e| {
+        let field = missing.iter().find(|(m, _)| e.starts_with(m.as_str()));
+        let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e);
+        match field {
+            Some((_, name)) => error.on_field(name),
+            None => error,
+        }
+    })?;
+    let from_file = examples.len();
     let now = state.clock.now();
     let digest =
         crate::learning::base_digest(examples.iter().map(|e| (e.text.as_str(), e.label.as_str())));
@@ -400,6 +427,7 @@ pub async fn train(
         .await?;
     let mut summary = model.summary();
     summary["trained_by"] = json!("api");
+    summary["examples_from_file"] = json!(from_file);
     // Corrections retrain it from these examples only while they are the stored ones.
     summary["base_digest"] = json!(digest);
     if kind == SENTIMENT {

@@ -299,10 +299,72 @@ async fn imports_are_all_or_nothing_and_exports_read_back() {
     );
     let text = export.text().await.expect("text");
     assert_eq!(text.lines().count(), 3);
-    let again = send(text).await;
-    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    // Imported again, it adds nothing: every entry is there word for word.
+    let again = send(text.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(
+        (
+            again.json["articles"].as_u64(),
+            again.json["skipped"].as_u64()
+        ),
+        (Some(0), Some(3)),
+        "{}",
+        again.text
+    );
     let listed = app.get("/api/v1/kb/articles", &app.agent).await;
-    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(4));
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(2));
+    // One entry changed since: that one is added, the others are not.
+    let changed = text.replacen("Gates open", "Gates now open", 1);
+    assert_ne!(changed, text, "the export holds the game article");
+    let r = send(changed).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.json["articles"].as_u64(), r.json["skipped"].as_u64()),
+        (Some(1), Some(2)),
+        "{}",
+        r.text
+    );
+
+    // Without a format or content type, the first line says: a CSV file is read as CSV.
+    let r = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/kb/import",
+            &app.agent,
+            "application/octet-stream",
+            "type,title,body\narticle,Lockers,Lockers cost 2 euros.\n",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Not UTF-8: the line, and what to do.
+    let latin1 = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/kb/import",
+            &app.agent,
+            "text/csv",
+            b"type,title,body\narticle,Caf\xe9,x\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        latin1.assert_problem(400, "invalid_import")["detail"],
+        "the import: line 2 is not UTF-8 text (byte 27); save the file as UTF-8"
+    );
+    let big = "x".repeat((20 << 20) + 1);
+    let r = app
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/kb/import",
+            &app.agent,
+            "text/csv",
+            big,
+        )
+        .await;
+    let p = r.assert_problem(413, "payload_too_large");
+    assert_eq!(
+        p["detail"], "an import is at most 20 MB (20971520 bytes)",
+        "{p}"
+    );
 }
 
 #[tokio::test]

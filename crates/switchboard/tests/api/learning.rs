@@ -210,6 +210,8 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
         .assert_problem(400, "invalid_field");
     let p = train("?label_column=label", &crate::model_cli::intents_csv()).await;
     let p = p.assert_problem(422, "invalid_examples");
+    // The field that named the missing column, for the page to mark.
+    assert_eq!(p["field"], "label_column", "{p}");
     assert!(
         p["detail"]
             .as_str()
@@ -235,7 +237,7 @@ async fn an_intent_model_trained_through_the_api_learns_from_intent_corrections(
         .await;
     assert_eq!(
         latin1.assert_problem(400, "invalid_body")["detail"],
-        "the body: line 2 is not UTF-8 text (byte 17); save the file as UTF-8"
+        "the file: line 2 is not UTF-8 text (byte 17); save the file as UTF-8"
     );
     app.send_raw(
         reqwest::Method::POST,

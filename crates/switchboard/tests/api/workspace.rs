@@ -304,6 +304,10 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
     );
     let refused = expect("TRAIN_REFUSED").await;
     assert!(refused.contains("seats"), "{refused}");
+    assert_eq!(
+        expect("TRAIN_COLUMN").await,
+        "TRAIN_COLUMN marked=true focused=label_column"
+    );
     let trained = expect("TRAINED").await;
     assert!(
         trained.starts_with("TRAINED Trained version ")

@@ -407,21 +407,31 @@ try:
             ("I lost my wallet", "lost_items"), ("did anyone find a scarf", "lost_items"),
             ("I left my jacket at my seat", "lost_items"), ("lost and found please", "lost_items")]
     csv_text = "message,intent\n" + "".join(f"{t},{label}\n" for t, label in rows)
-    form = driver.find_element(By.ID, "train-intent")
+    form = driver.find_element(By.ID, "train-intent-form")
     for name, value in (("text_column", "message"), ("label_column", "intent")):
         field = form.find_element(By.NAME, name)
         field.clear()
         field.send_keys(value)
-    lonely = send_file("train-intent", write("one.csv", csv_text + "where is my seat,seats\n"))
-    driver.execute_script("document.getElementById('train-intent').scrollIntoView()")
+    lonely = send_file("train-intent-form", write("one.csv", csv_text + "where is my seat,seats\n"))
+    driver.execute_script("document.getElementById('train-intent-form').scrollIntoView()")
     shot("14-models-train-refused")
     say(f"TRAIN_REFUSED {' '.join(lonely.split())}")
     for name, value in (("text_column", "message"), ("label_column", "intent")):
         field = form.find_element(By.NAME, name)
         field.clear()
         field.send_keys(value)
-    trained = send_file("train-intent", write("intents.csv", csv_text))
-    driver.execute_script("document.getElementById('train-intent').scrollIntoView()")
+    # A label column the file lacks marks that field.
+    form.find_element(By.NAME, "label_column").clear()
+    form.find_element(By.NAME, "label_column").send_keys("category")
+    send_file("train-intent-form", write("intents.csv", csv_text))
+    marked = form.find_element(By.NAME, "label_column").get_attribute("aria-invalid")
+    say(f"TRAIN_COLUMN marked={marked} focused={driver.switch_to.active_element.get_attribute('name')}")
+    form.find_element(By.NAME, "label_column").clear()
+    form.find_element(By.NAME, "label_column").send_keys("intent")
+    # JSON Lines in a file named .txt: its first line says what it is.
+    jsonl = "".join(json.dumps({"message": t, "intent": label}) + "\n" for t, label in rows)
+    trained = send_file("train-intent-form", write("intents.txt", jsonl))
+    driver.execute_script("document.getElementById('train-intent-form').scrollIntoView()")
     shot("14-models-train-done")
     driver.find_element(By.LINK_TEXT, "Show it in the list").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#models-intent .in-force").text != before)
