@@ -18,6 +18,8 @@
 //! number, and a number inside an e-mail address is part of the address).
 //!
 //! # What is detected
+//! Full-width forms (`４１１１`, `＠`, `－`, the ideographic space), as Japanese and Chinese
+//! keyboards type them, count as their ASCII characters; positions are the original text's.
 //! - **Card numbers**: 13 to 19 digits passing the Luhn check, not starting with 0, written
 //!   as one run (`4111111111111111`) or in groups joined by single spaces, dashes or dots,
 //!   the same separator throughout: a first group of 4, middle groups of 4 or 6 and a last
@@ -67,7 +69,7 @@
 //!   times (`10:30`, `0930-1730`) and prices (`$1,299.00`).
 //! - Other phone layouts: `089 / 123 456 78`, `(0)20 7946 0958`, en dashes
 //!   (`555–123–4567`), and numbers without a trunk `0` other than the Spanish ones above.
-//! - Card numbers written with mixed separators, double spaces or full-width digits.
+//! - Card numbers written with mixed separators or double spaces.
 //!
 //! # Banned phrases
 //! Matched case-insensitively (full Unicode lower-casing) as whole words: a phrase matches
@@ -299,16 +301,73 @@ pub fn hide_card_numbers(text: &str) -> String {
     out
 }
 
-/// The last four digits of a number as written.
+/// The last four digits of a number as written (full-width digits as ASCII ones).
 pub fn last_four(number: &str) -> Vec<char> {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    let digits: Vec<char> = number
+        .chars()
+        .map(narrow)
+        .filter(char::is_ascii_digit)
+        .collect();
     digits[digits.len().saturating_sub(4)..].to_vec()
+}
+
+/// A full-width form (`４`, `＠`, `－`, the ideographic space) as its ASCII character; any
+/// other character as it is.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// A text with its full-width forms as ASCII (so `４１１１ １１１１ …`, typed on a Japanese or
+/// Chinese keyboard, is the card it is), and where each of its bytes came from.
+struct Narrowed {
+    text: String,
+    /// The original byte offset of each byte of `text`, and the original length after them.
+    from: Vec<usize>,
+}
+
+impl Narrowed {
+    /// `None` when the text has no full-width form: nothing to do (a `memchr` for most texts;
+    /// every such form is written with the lead byte 0xEF or, the space, 0xE3).
+    fn of(text: &str) -> Option<Narrowed> {
+        let bytes = text.as_bytes();
+        if !bytes.iter().any(|&b| b == 0xef || b == 0xe3) || !text.chars().any(|c| narrow(c) != c) {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut from = Vec::with_capacity(text.len() + 1);
+        for (i, c) in text.char_indices() {
+            let before = out.len();
+            out.push(narrow(c));
+            from.extend(std::iter::repeat_n(i, out.len() - before));
+        }
+        from.push(text.len());
+        Some(Narrowed { text: out, from })
+    }
+
+    /// Findings in the narrowed text, at their places in the original.
+    fn back(&self, found: Vec<Finding>) -> Vec<Finding> {
+        found
+            .into_iter()
+            .map(|f| Finding {
+                start: self.from[f.start],
+                end: self.from[f.end],
+                ..f
+            })
+            .collect()
+    }
 }
 
 /// The personal data in `text` (e-mail addresses, card numbers, IBANs, national id numbers,
 /// phone numbers), by position, never overlapping: what the guards look for, for anyone who
-/// needs to know what a message carries.
+/// needs to know what a message carries. Full-width digits and marks count as ASCII ones.
 pub fn personal_data(text: &str) -> Vec<Finding> {
+    if let Some(n) = Narrowed::of(text) {
+        return n.back(personal_data(&n.text));
+    }
     // Every detector needs a digit or an `@`: most messages have neither.
     if !text.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
         return Vec::new();
@@ -327,9 +386,16 @@ pub fn without_personal_data(text: &str) -> String {
     redact(text, &personal_data(text))
 }
 
-/// Candidates per kind, in priority order (see the module's documentation).
+/// Candidates per kind, in priority order (see the module's documentation); full-width forms
+/// as ASCII ones.
 fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
-    candidates_of(text, Detectors::needed_by(text))
+    match Narrowed::of(text) {
+        Some(n) => candidates_of(&n.text, Detectors::needed_by(&n.text))
+            .into_iter()
+            .map(|kind| n.back(kind))
+            .collect(),
+        None => candidates_of(text, Detectors::needed_by(text)),
+    }
 }
 
 /// Which detectors can find anything in a text. An address needs an `@` right after a word
@@ -1279,6 +1345,44 @@ mod tests {
             hide_card_numbers("café ☕ 4111111111111111"),
             "café ☕ •••• 1111"
         );
+    }
+
+    /// Full-width digits and marks are read as ASCII ones; positions stay the original's.
+    #[test]
+    fn full_width_forms_are_read_as_ascii() {
+        let text =
+            "カード ４１１１ １１１１ １１１１ １１１１ です、ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ";
+        let found = personal_data(text);
+        let kinds: Vec<(&FindingKind, &str)> = found
+            .iter()
+            .map(|f| (&f.kind, &text[f.start..f.end]))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    &FindingKind::CardNumber,
+                    "４１１１ １１１１ １１１１ １１１１"
+                ),
+                (&FindingKind::Email, "ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+            ]
+        );
+        assert_eq!(
+            hide_card_numbers(text),
+            "カード •••• 1111 です、ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"
+        );
+        // The ideographic space between groups, and a Luhn failure still no card.
+        assert_eq!(
+            personal_data("４１１１\u{3000}１１１１\u{3000}１１１１\u{3000}１１１１").len(),
+            1
+        );
+        assert!(personal_data("注文 ４１１１１１１１１１１１１１１２").is_empty());
+        // The outbound guard sees it too.
+        let policy = GuardPolicy::new(OnPersonalData::Block, &[]).unwrap();
+        assert!(matches!(
+            check("カード ４１１１１１１１１１１１１１１１", &policy),
+            Verdict::Blocked { .. }
+        ));
     }
 
     /// Two cards in a list, joined by a comma or a dot, are two cards; an amount stays one.
