@@ -330,11 +330,9 @@ struct Narrowed {
 }
 
 impl Narrowed {
-    /// `None` when the text has no full-width form: nothing to do (a `memchr` for most texts;
-    /// every such form is written with the lead byte 0xEF or, the space, 0xE3).
+    /// `None` when the text has no full-width form: nothing to do.
     fn of(text: &str) -> Option<Narrowed> {
-        let bytes = text.as_bytes();
-        if !bytes.iter().any(|&b| b == 0xef || b == 0xe3) || !text.chars().any(|c| narrow(c) != c) {
+        if !text.chars().any(|c| narrow(c) != c) {
             return None;
         }
         let mut out = String::with_capacity(text.len());
@@ -365,11 +363,16 @@ impl Narrowed {
 /// phone numbers), by position, never overlapping: what the guards look for, for anyone who
 /// needs to know what a message carries. Full-width digits and marks count as ASCII ones.
 pub fn personal_data(text: &str) -> Vec<Finding> {
-    if let Some(n) = Narrowed::of(text) {
+    // A full-width form is written with the lead byte 0xEF (the ideographic space, 0xE3):
+    // `memchr` finds neither in most texts.
+    let bytes = text.as_bytes();
+    if (bytes.contains(&0xef) || bytes.contains(&0xe3))
+        && let Some(n) = Narrowed::of(text)
+    {
         return n.back(personal_data(&n.text));
     }
     // Every detector needs a digit or an `@`: most messages have neither.
-    if !text.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
+    if !bytes.iter().any(|b| b.is_ascii_digit() || *b == b'@') {
         return Vec::new();
     }
     // Most that do hold only a handle or a short number: no detector can find anything.
@@ -888,6 +891,9 @@ fn card_numbers(text: &str) -> Vec<(usize, usize)> {
             true,
             &mut found,
         );
+    }
+    if !text.contains('.') {
+        return found;
     }
     let plain = found.len();
     for chain in DOTTED_CHAIN.find_iter(text) {
