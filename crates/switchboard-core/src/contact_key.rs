@@ -169,6 +169,8 @@ impl ContactKey {
             let Some(slice) = text.get(s.start..s.end) else {
                 continue;
             };
+            // Typed full-width (`ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ`), it is the same address.
+            let slice = &*crate::guard::narrowed(slice);
             let key = match s.kind.as_str() {
                 "email" => Self::email(slice),
                 "phone" => Self::phone(slice),
@@ -297,6 +299,29 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// Typed full-width, an address or a number is the same key.
+    #[test]
+    fn full_width_details_are_the_same_keys() {
+        let text =
+            "メールはａｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ、電話は＋４４ ２０ ７９４６ ０９５８です";
+        let spans = crate::guard::personal_data(text)
+            .into_iter()
+            .map(|f| PersonalDataSpan {
+                kind: match f.kind {
+                    crate::guard::FindingKind::Email => "email".into(),
+                    _ => "phone".into(),
+                },
+                start: f.start,
+                end: f.end,
+            })
+            .collect::<Vec<_>>();
+        let values: Vec<String> = ContactKey::in_text(text, &spans)
+            .into_iter()
+            .map(|k| k.value)
+            .collect();
+        assert_eq!(values, ["ana@example.com", "+442079460958"]);
     }
 
     #[test]

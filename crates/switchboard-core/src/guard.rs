@@ -311,6 +311,15 @@ pub fn last_four(number: &str) -> Vec<char> {
     digits[digits.len().saturating_sub(4)..].to_vec()
 }
 
+/// `text` with its full-width forms as ASCII characters (`ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ` →
+/// `ann@example.com`): what a finding's span reads as.
+pub fn narrowed(text: &str) -> std::borrow::Cow<'_, str> {
+    match Narrowed::of(text) {
+        Some(n) => std::borrow::Cow::Owned(n.text),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// A full-width form (`４`, `＠`, `－`, the ideographic space) as its ASCII character; any
 /// other character as it is.
 fn narrow(c: char) -> char {
@@ -330,9 +339,14 @@ struct Narrowed {
 }
 
 impl Narrowed {
-    /// `None` when the text has no full-width form: nothing to do.
+    /// `None` when the text has no full-width form: nothing to do. Every such form is written
+    /// with the lead byte 0xEF (the ideographic space, 0xE3): `memchr` finds neither in most
+    /// texts, and only a text with one is read character by character.
     fn of(text: &str) -> Option<Narrowed> {
-        if !text.chars().any(|c| narrow(c) != c) {
+        let bytes = text.as_bytes();
+        if !(bytes.contains(&0xef) || bytes.contains(&0xe3))
+            || !text.chars().any(|c| narrow(c) != c)
+        {
             return None;
         }
         let mut out = String::with_capacity(text.len());
@@ -363,14 +377,10 @@ impl Narrowed {
 /// phone numbers), by position, never overlapping: what the guards look for, for anyone who
 /// needs to know what a message carries. Full-width digits and marks count as ASCII ones.
 pub fn personal_data(text: &str) -> Vec<Finding> {
-    // A full-width form is written with the lead byte 0xEF (the ideographic space, 0xE3):
-    // `memchr` finds neither in most texts.
-    let bytes = text.as_bytes();
-    if (bytes.contains(&0xef) || bytes.contains(&0xe3))
-        && let Some(n) = Narrowed::of(text)
-    {
+    if let Some(n) = Narrowed::of(text) {
         return n.back(personal_data(&n.text));
     }
+    let bytes = text.as_bytes();
     // Every detector needs a digit or an `@`: most messages have neither.
     if !bytes.iter().any(|b| b.is_ascii_digit() || *b == b'@') {
         return Vec::new();
@@ -624,8 +634,7 @@ fn banned_phrases(text: &str, policy: &GuardPolicy) -> Vec<Finding> {
 }
 
 fn on_word_boundaries(text: &str, start: usize, end: usize) -> bool {
-    !prev_char(text, start).is_some_and(char::is_alphanumeric)
-        && !next_char(text, end).is_some_and(char::is_alphanumeric)
+    !prev_char(text, start).is_some_and(glues) && !next_char(text, end).is_some_and(glues)
 }
 
 // ----- shared helpers ------------------------------------------------------------------------
@@ -633,6 +642,42 @@ fn on_word_boundaries(text: &str, start: usize, end: usize) -> bool {
 /// A regex known to be valid (every one is exercised by the tests).
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+/// Whether `c` joins the characters beside it into one word: a letter or digit, except those
+/// of scripts written without spaces between words (Chinese, Japanese, Korean, Thai), where a
+/// number or an address stands right beside the words of its sentence
+/// (`カード番号は4111111111111111です`).
+fn glues(c: char) -> bool {
+    c.is_alphanumeric() && !unspaced_script(c)
+}
+
+/// The scripts written without spaces between words: Thai, Hangul, Hiragana, Katakana and
+/// the CJK ideographs.
+const UNSPACED: &[(char, char)] = &[
+    ('\u{0e00}', '\u{0e7f}'),
+    ('\u{1100}', '\u{11ff}'),
+    ('\u{3040}', '\u{30ff}'),
+    ('\u{3130}', '\u{318f}'),
+    ('\u{31f0}', '\u{31ff}'),
+    ('\u{3400}', '\u{4dbf}'),
+    ('\u{4e00}', '\u{9fff}'),
+    ('\u{ac00}', '\u{d7af}'),
+    ('\u{f900}', '\u{faff}'),
+    ('\u{ff66}', '\u{ff9f}'),
+    ('\u{20000}', '\u{2fa1f}'),
+];
+
+fn unspaced_script(c: char) -> bool {
+    UNSPACED.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// [`UNSPACED`] as the ranges of a regex class.
+fn unspaced_ranges() -> String {
+    UNSPACED
+        .iter()
+        .map(|&(lo, hi)| format!("\\x{{{:x}}}-\\x{{{:x}}}", lo as u32, hi as u32))
+        .collect()
 }
 
 fn prev_char(text: &str, i: usize) -> Option<char> {
@@ -696,8 +741,8 @@ fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     let after2 = after.and_then(|c| next_char(text, end + c.len_utf8()));
     let glued_before = match before {
         None => false,
-        Some(c) if c.is_alphanumeric() || "_+#$€£¥@/\\=&".contains(c) => true,
-        Some('-' | '.') => before2.is_some_and(char::is_alphanumeric),
+        Some(c) if glues(c) || "_+#$€£¥@/\\=&".contains(c) => true,
+        Some('-' | '.') => before2.is_some_and(glues),
         Some(',' | ':') => before2.is_some_and(|c| c.is_ascii_digit()),
         Some(' ') => {
             first_sep == Some(' ')
@@ -708,8 +753,8 @@ fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     };
     let glued_after = match after {
         None => false,
-        Some(c) if c.is_alphanumeric() || "_+#%@/\\=&".contains(c) => true,
-        Some('-' | '.') => after2.is_some_and(char::is_alphanumeric),
+        Some(c) if glues(c) || "_+#%@/\\=&".contains(c) => true,
+        Some('-' | '.') => after2.is_some_and(glues),
         Some(',' | ':') => after2.is_some_and(|c| c.is_ascii_digit()),
         Some(' ') => last_sep == Some(' ') && after2.is_some_and(|c| c.is_ascii_digit()),
         Some(_) => false,
@@ -727,7 +772,14 @@ fn looks_like_date(s: &str) -> bool {
 
 // ----- e-mail addresses ----------------------------------------------------------------------
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| regex(r"\w[\w.%+-]*@(?:[\w-]+\.)+([^\W\d_]{2,})"));
+/// `\w` without the scripts written without spaces ([`unspaced_script`]): an address ends
+/// where the sentence's words begin (`…はann@example.comです`).
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    let w = format!(r"[\w&&[^{}]]", unspaced_ranges());
+    regex(&format!(
+        r"{w}[{w}.%+-]*@(?:[{w}-]+\.)+([{w}&&[^\d_]]{{2,}})"
+    ))
+});
 
 /// File extensions that follow `@2x` in image names.
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "svg", "webp"];
@@ -960,7 +1012,7 @@ fn cards_in_chain(
 /// (`4111111111111111,5500000000000004`: two cards in a list).
 fn card_glued_before(text: &str, start: usize) -> bool {
     match prev_char(text, start) {
-        Some(c) if c.is_alphanumeric() || c == '_' || c == '+' => true,
+        Some(c) if glues(c) || c == '_' || c == '+' => true,
         Some('.' | ',') => {
             let run = text[..start - 1]
                 .chars()
@@ -975,7 +1027,7 @@ fn card_glued_before(text: &str, start: usize) -> bool {
 
 fn card_glued_after(text: &str, end: usize) -> bool {
     match next_char(text, end) {
-        Some(c) if c.is_alphanumeric() || c == '_' => true,
+        Some(c) if glues(c) || c == '_' => true,
         Some('.' | ',') => {
             let run = text[end + 1..]
                 .chars()
@@ -1383,6 +1435,29 @@ mod tests {
             1
         );
         assert!(personal_data("注文 ４１１１１１１１１１１１１１１２").is_empty());
+        // Written without spaces, as these languages are: the number and the address end
+        // where the words begin.
+        let text = "カード番号は４１１１１１１１１１１１１１１１です。メールはａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍです";
+        let kinds: Vec<(FindingKind, &str)> = personal_data(text)
+            .into_iter()
+            .map(|f| (f.kind, &text[f.start..f.end]))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (FindingKind::CardNumber, "４１１１１１１１１１１１１１１１"),
+                (FindingKind::Email, "ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+            ]
+        );
+        let text = "카드번호는4111111111111111입니다 電話は030 1234567まで";
+        let kinds: Vec<FindingKind> = personal_data(text).into_iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [FindingKind::CardNumber, FindingKind::Phone],
+            "{text}"
+        );
+        // A Latin letter still glues: an identifier, not a card.
+        assert!(personal_data("ID4111111111111111です").is_empty());
         // The outbound guard sees it too.
         let policy = GuardPolicy::new(OnPersonalData::Block, &[]).unwrap();
         assert!(matches!(

@@ -184,7 +184,8 @@ impl Store {
     }
 
     /// The entries of `items` not already stored word for word (the same kind and document)
-    /// among those not archived, and how many were: an export imported again adds nothing.
+    /// among those not archived, nor earlier in `items`, and how many were left out: an export
+    /// imported again adds nothing.
     pub async fn without_stored_kb(
         &self,
         items: Vec<(KbKind, Value)>,
@@ -199,7 +200,7 @@ impl Store {
         let before = items.len();
         let items: Vec<(KbKind, Value)> = items
             .into_iter()
-            .filter(|(kind, data)| !stored.contains(&key(*kind, data)))
+            .filter(|(kind, data)| stored.insert(key(*kind, data)))
             .collect();
         let skipped = before - items.len();
         Ok((items, skipped))

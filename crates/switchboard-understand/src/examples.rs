@@ -20,6 +20,27 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The format a file's first character says, when nothing else does (after a byte-order
+    /// mark and blanks): JSON Lines when it opens a JSON object, else CSV.
+    pub fn of_content(body: &[u8]) -> Format {
+        if opens_with(body, b'{') {
+            Format::Jsonl
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+/// Whether `body`'s first character, after a byte-order mark and blanks, is `first`.
+pub fn opens_with(body: &[u8], first: u8) -> bool {
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&first)
+}
+
+/// What to say of a file that is one JSON array: neither format, and easily taken for one.
+pub const JSON_ARRAY: &str = "the file is a JSON array; write one JSON object a line (JSON Lines) or a CSV file with a header row";
+
 /// A training file's bytes as text, or where it stops being UTF-8: the line and the byte.
 pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
@@ -39,6 +60,9 @@ pub fn read(
 ) -> Result<Vec<Example>, String> {
     // A byte-order mark (spreadsheets write one) is not part of the first line.
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
+    if opens_with(input.as_bytes(), b'[') {
+        return Err(JSON_ARRAY.into());
+    }
     let examples = match format {
         Format::Csv => csv_examples(input, text_column, label_column)?,
         Format::Jsonl => jsonl_examples(input, text_column, label_column)?,
@@ -277,7 +301,8 @@ mod tests {
                 Format::Jsonl,
                 "line 1: no key \"category\"",
             ),
-            ("[1]\n", Format::Jsonl, "expected a JSON object"),
+            ("[1]\n", Format::Jsonl, "the file is a JSON array"),
+            ("1\n", Format::Jsonl, "expected a JSON object"),
             (
                 "text,category,text\nhi,a,b\n",
                 Format::Csv,

@@ -346,8 +346,11 @@
     }
     if (after === "kb") {
       const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+      if (!d.articles && !d.canned) {
+        return `Nothing new: ${d.skipped === 1 ? "its entry is" : `all ${d.skipped} entries are`} here already, word for word.`;
+      }
       let text = `Imported ${n(d.articles, "article", "articles")} and ${n(d.canned, "canned response", "canned responses")}.`;
-      if (d.skipped) text += ` ${n(d.skipped, "entry was", "entries were")} already there, word for word, and not added again.`;
+      if (d.skipped) text += ` ${n(d.skipped, "entry was", "entries were")} here already, word for word, and not added again.`;
       return text;
     }
     return "Done.";
@@ -385,7 +388,13 @@
     $$("[aria-invalid]", form).forEach((e) => e.removeAttribute("aria-invalid"));
     if (done) done.textContent = form.dataset.busy || "Sending…";
     try {
-      if (!params.get("format")) params.set("format", await formatOf(file));
+      if (!params.get("format")) {
+        try { params.set("format", await formatOf(file)); } catch (e) {
+          if (done) done.textContent = "";
+          showError(form, { field: input.name, detail: `The file cannot be read (${e.message}); choose it again.` });
+          return;
+        }
+      }
       const headers = { "X-CSRF-Token": csrf(), "Content-Type": FILE_TYPES[params.get("format")] || "application/octet-stream" };
       const r = await fetch(`${form.dataset.upload}?${params}`,
         { method: "POST", headers, body: file, credentials: "same-origin" });
@@ -396,7 +405,10 @@
       if (!r.ok) { showError(form, data); return; }
       const d = data || {};
       const message = uploaded(form.dataset.after, d);
-      if (done) {
+      // Nothing added: nothing to show.
+      const added = form.dataset.after !== "kb" || Boolean(d.ids && d.ids.length);
+      if (done && !added) done.textContent = message;
+      else if (done) {
         done.append(`${message} `);
         // To what was made: the model's section, or the first entry imported.
         const anchor = form.dataset.after === "kb" && Array.isArray(d.ids) && d.ids.length

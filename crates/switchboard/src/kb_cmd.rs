@@ -246,7 +246,10 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
                 {
                     Some("csv") => true,
                     Some("jsonl" | "ndjson") => false,
-                    _ => !switchboard_server::api::models::opens_like_json(text.as_bytes()),
+                    _ => {
+                        switchboard_understand::examples::Format::of_content(text.as_bytes())
+                            == switchboard_understand::examples::Format::Csv
+                    }
                 },
             };
             let parsed = if csv {

@@ -118,7 +118,8 @@ pub struct InputArgs {
     /// The labelled examples.
     #[arg(long)]
     input: PathBuf,
-    /// csv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, else csv).
+    /// csv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, csv for a .csv file,
+    /// else jsonl when the first line opens with `{`, else csv).
     #[arg(long)]
     format: Option<String>,
     /// The CSV column (or JSON key) holding each example's text.
@@ -132,13 +133,18 @@ pub struct InputArgs {
 pub(crate) fn examples(
     a: &InputArgs,
 ) -> anyhow::Result<Vec<switchboard_understand::model::Example>> {
-    let by_name = match a.input.extension().and_then(|e| e.to_str()) {
-        Some("jsonl" | "ndjson" | "json") => "jsonl",
-        _ => "csv",
-    };
-    let format = Format::parse(a.format.as_deref().unwrap_or(by_name)).map_err(usage)?;
     let bytes =
         std::fs::read(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
+    // `--format`; else the file's name; else its first line (JSON Lines opens with `{`).
+    let format = match (
+        a.format.as_deref(),
+        a.input.extension().and_then(|e| e.to_str()),
+    ) {
+        (Some(f), _) => Format::parse(f).map_err(usage)?,
+        (None, Some("jsonl" | "ndjson" | "json")) => Format::Jsonl,
+        (None, Some("csv")) => Format::Csv,
+        (None, _) => Format::of_content(&bytes),
+    };
     let text = switchboard_understand::examples::utf8_text(bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
     read(&text, format, &a.text_column, &a.label_column)

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::kb::{FieldError, ImportKind, checked_document, parse_import, render};
 use switchboard_core::{CaseId, Direction};
 use switchboard_store::{KbItem, KbKind, Question};
+use switchboard_understand::examples::{Format, JSON_ARRAY, opens_with};
 use switchboard_understand::retrieve::{Entry, Index, with_intent};
 
 /// The largest import accepted (the route's body limit too).
@@ -291,13 +292,14 @@ fn format_of(
             let kind = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+                .unwrap_or("")
+                .to_ascii_lowercase();
             Ok(if kind.starts_with("text/csv") {
                 "csv"
             } else if kind.contains("ndjson")
                 || kind.contains("jsonl")
                 || kind.contains("json-lines")
-                || super::models::opens_like_json(body)
+                || Format::of_content(body) == Format::Jsonl
             {
                 "jsonl"
             } else {
@@ -331,11 +333,11 @@ pub async fn import(
             ApiError::new(e.status(), "invalid_body", e.body_text())
         }
     })?;
-    if body.len() > MAX_IMPORT {
-        return Err(too_large());
-    }
     let format = format_of(&q, &headers, &body)?;
-    let text = switchboard_understand::examples::utf8_text(body.to_vec())
+    if opens_with(&body, b'[') {
+        return Err(ApiError::bad_request("invalid_import", JSON_ARRAY));
+    }
+    let text = switchboard_understand::examples::utf8_text(Vec::from(body))
         .map_err(|e| ApiError::bad_request("invalid_import", format!("the import: {e}")))?;
     let parsed = if format == "csv" {
         switchboard_core::kb_csv::parse_csv(&text)
@@ -750,15 +752,28 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         std::collections::HashMap::new();
     // One question asked both with an intent and without one (before an intent model was
     // in force) is one gap: the askings without take the intent of the same words.
+    // (Its words must say something: a question of stop words alone borrows nothing.)
     let words_of = |text: &str| switchboard_understand::retrieve::terms(text).join(" ");
-    let intent_of_words: std::collections::HashMap<String, &str> = questions
-        .iter()
-        .filter_map(|q| match &q.intent {
-            Some((label, _)) if label != "unknown" => Some((words_of(&q.text), label.as_str())),
-            _ => None,
-        })
-        .collect();
+    let mut intent_of_words: std::collections::HashMap<String, (&str, f32)> =
+        std::collections::HashMap::new();
+    for q in questions {
+        if let Some((label, c)) = q.intent.as_ref().filter(|(l, _)| l != "unknown") {
+            let words = words_of(&q.text);
+            if words.is_empty() {
+                continue;
+            }
+            let kept = intent_of_words.entry(words).or_insert((label, *c));
+            if *c > kept.1 {
+                *kept = (label, *c);
+            }
+        }
+    }
     for question in questions {
+        // Its own intent, or the one the same words were understood as.
+        let intent: Option<(&str, f32)> = match &question.intent {
+            Some((label, c)) if label != "unknown" => Some((label.as_str(), *c)),
+            _ => intent_of_words.get(&words_of(&question.text)).copied(),
+        };
         let (index, positions) = indexes.entry(question.language.clone()).or_insert_with(|| {
             let positions: Vec<usize> = (0..articles.len())
                 .filter(|&i| fits(i, &question.language))
@@ -769,14 +784,12 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         let mut hits = index.search(&question.text, 3);
         // An intent model's guess links its articles only when it is fairly sure: its
         // probabilities are on another scale than the words' share covered.
-        if let Some((label, confidence)) =
-            question.intent.as_ref().filter(|(_, c)| *c >= INTENT_FLOOR)
-        {
+        if let Some((label, confidence)) = intent.filter(|(_, c)| *c >= INTENT_FLOOR) {
             let linked: Vec<usize> = linked_to(articles, label)
                 .into_iter()
                 .filter_map(|i| positions.iter().position(|&p| p == i))
                 .collect();
-            hits = with_intent(hits, &linked, label, f64::from(*confidence), 3);
+            hits = with_intent(hits, &linked, label, f64::from(confidence), 3);
         }
         // Back from the language's index to the article list.
         for h in &mut hits {
@@ -786,16 +799,13 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
         if best.is_some_and(|(_, c)| c >= floor) {
             continue;
         }
-        let key = match &question.intent {
-            Some((label, _)) if label != "unknown" => format!("intent:{label}"),
-            _ => match intent_of_words.get(&words_of(&question.text)) {
-                Some(label) => format!("intent:{label}"),
-                None => {
-                    let mut words = switchboard_understand::retrieve::terms(&question.text);
-                    words.truncate(4);
-                    format!("words:{}", words.join(" "))
-                }
-            },
+        let key = match intent {
+            Some((label, _)) => format!("intent:{label}"),
+            None => {
+                let mut words = switchboard_understand::retrieve::terms(&question.text);
+                words.truncate(4);
+                format!("words:{}", words.join(" "))
+            }
         };
         let g = groups
             .entry(key)

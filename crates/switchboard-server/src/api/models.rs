@@ -35,12 +35,6 @@ fn file_body(body: Result<Bytes, BytesRejection>, what: &str) -> Result<Bytes, A
     })
 }
 
-/// Whether a file's first character (after a byte-order mark and blanks) opens a JSON object.
-pub fn opens_like_json(body: &[u8]) -> bool {
-    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-}
-
 /// Kinds an admin installs files of (or trains from one).
 fn installable(kind: &str) -> Result<(), ApiError> {
     match kind {
@@ -358,17 +352,13 @@ pub async fn train(
                 "application/x-ndjson" | "application/jsonl" | "application/json-lines"
             )
         });
-    let format = q
-        .format
-        .as_deref()
-        .unwrap_or(if jsonl_body || opens_like_json(&body) {
-            "jsonl"
-        } else {
-            "csv"
-        });
-    let format = switchboard_understand::examples::Format::parse(format)
-        .map_err(|e| ApiError::invalid_field("format", e))?;
-    let text = switchboard_understand::examples::utf8_text(body.to_vec()).map_err(|e| {
+    use switchboard_understand::examples::Format;
+    let format = match q.format.as_deref() {
+        Some(f) => Format::parse(f).map_err(|e| ApiError::invalid_field("format", e))?,
+        None if jsonl_body => Format::Jsonl,
+        None => Format::of_content(&body),
+    };
+    let text = switchboard_understand::examples::utf8_text(Vec::from(body)).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
@@ -393,11 +383,59 @@ pub async fn train(
             format!("hidden must be between 0 (a linear model) and {MAX_HIDDEN}, not {hidden}"),
         ));
     }
+    // The work goes on in a task of its own: a person who closes the page, or a proxy that
+    // stops waiting, does not undo a training that runs to its end (a dropped handler would
+    // have trained and then stored nothing).
+    let job = TrainJob {
+        kind,
+        actor: caller.actor,
+        text,
+        format,
+        text_column,
+        label_column,
+        hidden,
+        shipped_examples,
+    };
+    let (status, installed) = tokio::spawn(train_and_install(state, job))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((status, axum::Json(installed)))
+}
+
+/// One training the API was sent: the checked request.
+struct TrainJob {
+    kind: String,
+    actor: switchboard_store::Actor,
+    text: String,
+    format: switchboard_understand::examples::Format,
+    text_column: String,
+    label_column: String,
+    hidden: Option<usize>,
+    shipped_examples: bool,
+}
+
+/// Reads the examples, trains, keeps the examples and installs the model (in force).
+async fn train_and_install(
+    state: AppState,
+    job: TrainJob,
+) -> Result<(StatusCode, switchboard_store::ModelVersion), ApiError> {
+    let TrainJob {
+        kind,
+        actor,
+        text,
+        format,
+        text_column,
+        label_column,
+        hidden,
+        shipped_examples,
+    } = job;
     let train_kind = kind.clone();
-    // A column the file lacks is the field that named it.
+    // A column (a JSON Lines key) the file lacks is the field that named it.
     let missing = [
         (format!("no column {text_column:?}"), "text_column"),
         (format!("no column {label_column:?}"), "label_column"),
+        (format!("no key {text_column:?}"), "text_column"),
+        (format!("no key {label_column:?}"), "label_column"),
     ];
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
@@ -409,7 +447,7 @@ pub async fn train(
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| {
-        let field = missing.iter().find(|(m, _)| e.starts_with(m.as_str()));
+        let field = missing.iter().find(|(m, _)| e.contains(m.as_str()));
         let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e);
         match field {
             Some((_, name)) => error.on_field(name),
@@ -423,7 +461,7 @@ pub async fn train(
     let pairs = examples.into_iter().map(|e| (e.text, e.label)).collect();
     state
         .store
-        .replace_base_examples(kind.clone(), pairs, caller.actor.name(), now)
+        .replace_base_examples(kind.clone(), pairs, actor.name(), now)
         .await?;
     let mut summary = model.summary();
     summary["trained_by"] = json!("api");
@@ -436,7 +474,7 @@ pub async fn train(
     }
     let (installed, new) = state
         .store
-        .install_model(kind, model.to_bytes(), summary, caller.actor, now)
+        .install_model(kind, model.to_bytes(), summary, actor, now)
         .await?;
     reload(&state).await.map_err(ApiError::internal)?;
     let status = if new {
@@ -444,7 +482,7 @@ pub async fn train(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(installed)))
+    Ok((status, installed))
 }
 
 /// How the API's `train` makes a model of `kind` from a workspace's file, as `model train`

@@ -667,6 +667,19 @@ async fn a_question_asked_before_and_after_an_intent_model_is_one_gap() {
     assert_eq!(list.len(), 1, "{}", gaps.text);
     assert_eq!(list[0]["key"], "intent:card_arrival", "{}", gaps.text);
     assert_eq!(list[0]["count"], 2, "{}", gaps.text);
+    // An article for that intent answers both askings, the one before the model too.
+    let a = app
+        .post(
+            "/api/v1/kb/articles",
+            &app.agent,
+            // No word in common with the question: only the intent links them.
+            &json!({"title": "Post and shipping", "body": "Allow seven working days.",
+                    "intents": ["card_arrival"]}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let gaps = app.get("/api/v1/kb/gaps?purpose=any", &app.agent).await;
+    assert_eq!(gaps.json["gaps"], json!([]), "{}", gaps.text);
 }
 
 #[tokio::test]

@@ -229,3 +229,90 @@ async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back()
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }
+
+/// A person who closes the page while a model trains (or a proxy that stops waiting) does not
+/// undo the training: the model is kept and put in force once trained.
+#[tokio::test]
+async fn a_training_goes_on_when_the_client_stops_waiting() {
+    let app = spawn_app().await;
+    // 1,200 examples: a network, seconds to train.
+    let mut csv = String::from("text,label\n");
+    for i in 0..1200 {
+        let label = ["parking", "tickets", "lost"][i % 3];
+        csv.push_str(&format!(
+            "question {i} about {label} at the stadium,{label}\n"
+        ));
+    }
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(100))
+        .build()
+        .expect("client");
+    let sent = impatient
+        .post(app.url("/api/v1/models/intent/train"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "text/csv")
+        .header("x-csrf-token", "unused with a token")
+        .body(csv)
+        .send()
+        .await;
+    assert!(
+        sent.as_ref().is_err_and(reqwest::Error::is_timeout),
+        "the client gave up before the training ended: {sent:?}"
+    );
+    for _ in 0..1200 {
+        let m = app.get("/api/v1/models", &app.admin).await;
+        if let Some(v) = m.json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|v| v["kind"] == "intent")
+        {
+            assert_eq!(v["active"], true, "{v}");
+            assert_eq!(v["summary"]["examples_from_file"], 1200, "{v}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the model trained for a client that left was never installed");
+}
+
+/// Without `?format=` or a JSON Lines content type, a body whose first line opens with `{` is
+/// JSON Lines (a byte-order mark before it too); a JSON array is neither and says so.
+#[tokio::test]
+async fn a_training_file_says_its_format_by_its_first_line() {
+    let app = spawn_app().await;
+    let mut jsonl = String::from("\u{feff}");
+    for (text, label) in [
+        ("where do I park", "parking"),
+        ("is there parking", "parking"),
+        ("when do gates open", "times"),
+        ("what time is kick off", "times"),
+    ] {
+        jsonl.push_str(&format!("{}\n", json!({"text": text, "label": label})));
+    }
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/models/intent/train",
+            &app.admin,
+            "text/plain",
+            jsonl,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["summary"]["labels"], 2, "{}", r.text);
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/models/intent/train",
+            &app.admin,
+            "application/json",
+            r#"[{"text": "where do I park", "label": "parking"}]"#,
+        )
+        .await;
+    let p = r.assert_problem(422, "invalid_examples");
+    assert!(
+        p["detail"].as_str().unwrap_or("").contains("JSON array"),
+        "{p}"
+    );
+}

@@ -292,6 +292,10 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         expect("KB_IMPORTED").await,
         "KB_IMPORTED Imported 1 article and 1 canned response. Show them listed=2"
     );
+    assert_eq!(
+        expect("KB_IMPORTED_AGAIN").await,
+        "KB_IMPORTED_AGAIN Nothing new: all 2 entries are here already, word for word."
+    );
     let canned = app.get("/api/v1/kb/canned", &app.admin).await;
     assert!(
         canned.json["items"]

@@ -378,7 +378,7 @@ try:
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         return wait.until(lambda d: (
             d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-error").text
-            or d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-done").text.startswith(("Imported", "Trained"))
+            or d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-done").text.startswith(("Imported", "Trained", "Nothing new"))
             and d.find_element(By.CSS_SELECTOR, f"#{form_id} .form-done").text) or None)
 
     driver.get(f"{base}/knowledge")
@@ -395,6 +395,9 @@ try:
         By.XPATH, "//ul[contains(@class,'kb')]/li[.//strong[text()='Lockers']]") or None)
     shot("13-knowledge-imported")
     say(f"KB_IMPORTED {said} listed={len(listed)}")
+    # The same file again adds nothing, and says so.
+    again = send_file("kb-import-form", good)
+    say(f"KB_IMPORTED_AGAIN {again}")
 
     # A model trained from a file on the Models page: a label with one example is refused;
     # with two or more each, the new version is in force.
