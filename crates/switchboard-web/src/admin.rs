@@ -247,9 +247,10 @@ pub async fn playbook(State(state): State<AppState>, v: Viewer) -> Response {
     // And purposes by id, as the inbox names them.
     let purpose_names: serde_json::Map<String, serde_json::Value> =
         match state.store.purposes().await {
-            Ok(p) => p
-                .into_iter()
-                .map(|p| (p.id.as_str().to_owned(), serde_json::Value::String(p.name)))
+            Ok(p) => crate::page::Purposes::new(p)
+                .list()
+                .iter()
+                .map(|(id, name)| (id.clone(), serde_json::Value::String(name.clone())))
                 .collect(),
             Err(e) => return crate::page::store_error(e, "purposes"),
         };

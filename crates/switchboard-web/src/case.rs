@@ -118,10 +118,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
         // As the inbox names them: by their id on the channel when it is all there is.
         .or_else(|| contact.identities.first().map(|i| i.external_id.clone()))
         .unwrap_or_else(|| "Unknown".to_owned());
-    let purposes: Vec<(String, String)> = purposes
-        .into_iter()
-        .map(|p| (p.id.as_str().to_owned(), p.name))
-        .collect();
+    let purposes = crate::page::Purposes::new(purposes);
     let ctx = Ctx {
         v: &v,
         now,
@@ -155,7 +152,7 @@ pub async fn page(State(state): State<AppState>, v: Viewer, Path(id): Path<Strin
                 aside.side aria-label="Case details" {
                     (details(&ctx, c))
                     (actions(&ctx, c))
-                    (understanding_box(&ctx, &detail, &purposes, &intents))
+                    (understanding_box(&ctx, &detail, purposes.list(), &intents))
                     (sla_clocks(sla.as_ref(), now))
                     (routing_why(c, first_understood(&detail)))
                     (auto_answer(&detail))
@@ -233,7 +230,7 @@ fn evidence(feature: &str) -> Markup {
 
 /// Purpose, intent, sentiment, language and personal data of the case's first inbound
 /// message, as badges.
-fn understanding_badges(d: &CaseDetail, purposes: &[(String, String)]) -> Markup {
+fn understanding_badges(d: &CaseDetail, purposes: &crate::page::Purposes) -> Markup {
     let c = &d.case;
     let first = d
         .messages
@@ -241,7 +238,7 @@ fn understanding_badges(d: &CaseDetail, purposes: &[(String, String)]) -> Markup
         .find(|m| m.direction == Direction::Inbound)
         .and_then(|m| m.understanding.as_ref());
     html! {
-        (badge("purpose", &purposes.iter().find(|p| p.0 == c.purpose.as_str()).map_or_else(|| c.purpose.as_str().replace('_', " "), |p| p.1.clone()), "neutral"))
+        (badge("purpose", &purposes.name(c.purpose.as_str()), "neutral"))
         (badge("status", &c.status.as_str().replace('_', " "), status_tone(c.status.as_str())))
         (badge("priority", c.priority.as_str(), if matches!(c.priority, Priority::High | Priority::Urgent) { "warn" } else { "neutral" }))
         @if let Some(u) = first {

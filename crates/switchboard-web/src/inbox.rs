@@ -4,7 +4,9 @@
 //! swaps them in when the live stream says something changed, so the list stays current
 //! without a reload.
 
-use crate::page::{Section, Viewer, ago, badge, channel_mark, respond, shell, status_tone};
+use crate::page::{
+    Purposes, Section, Viewer, ago, badge, channel_mark, respond, shell, status_tone,
+};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -67,17 +69,12 @@ struct Names {
     teams: HashMap<TeamId, String>,
     users: HashMap<UserId, String>,
     channels: Vec<(ChannelId, String, String)>,
-    /// Purpose ids and their names ("tier1", "Tier 1").
-    purposes: Vec<(String, String)>,
+    purposes: Purposes,
 }
 
 impl Names {
-    /// A purpose's name; an id the workspace does not list, readable.
     fn purpose(&self, id: &str) -> String {
-        self.purposes
-            .iter()
-            .find(|(p, _)| p == id)
-            .map_or_else(|| id.replace('_', " "), |(_, name)| name.clone())
+        self.purposes.name(id)
     }
 }
 
@@ -93,10 +90,7 @@ async fn names(state: &AppState) -> Result<Names, switchboard_store::StoreError>
             .into_iter()
             .map(|c| (c.id, c.kind, c.name))
             .collect(),
-        purposes: purposes
-            .into_iter()
-            .map(|p| (p.id.as_str().to_owned(), p.name))
-            .collect(),
+        purposes: Purposes::new(purposes),
     })
 }
 
@@ -281,7 +275,7 @@ fn filters(q: &InboxQuery, names: &Names, current: &str) -> Markup {
             label for="purpose" { "Purpose" }
             select #purpose name="purpose" {
                 option value="" { "Any" }
-                @for (p, name) in &names.purposes {
+                @for (p, name) in names.purposes.list() {
                     option value=(p) selected[q.purpose == *p] { (name) }
                 }
             }

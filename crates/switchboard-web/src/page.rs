@@ -333,3 +333,38 @@ mod tests {
         assert_eq!(sentiment_score(-1.0), "-1.00");
     }
 }
+
+/// The workspace's purposes in its order, by id and name ("tier1", "Tier 1"): pages show a
+/// purpose by its name.
+#[derive(Debug, Clone, Default)]
+pub struct Purposes(Vec<(String, String)>);
+
+impl Purposes {
+    pub fn new(list: Vec<switchboard_store::PurposeInfo>) -> Purposes {
+        Purposes(
+            list.into_iter()
+                .map(|p| (p.id.as_str().to_owned(), p.name))
+                .collect(),
+        )
+    }
+
+    /// A purpose's name; an id the workspace does not list (any more), readable
+    /// ("marketing pr").
+    pub fn name(&self, id: &str) -> String {
+        self.0
+            .iter()
+            .find(|(p, _)| p == id)
+            .map_or_else(|| id.replace('_', " "), |(_, name)| name.clone())
+    }
+
+    /// Every purpose: id and name.
+    pub fn list(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+impl From<Vec<(String, String)>> for Purposes {
+    fn from(pairs: Vec<(String, String)>) -> Purposes {
+        Purposes(pairs)
+    }
+}

@@ -3,7 +3,7 @@
 //! CSV. Every number is core's (`switchboard_core::kpi`); docs/REPORTS.md defines them.
 
 use crate::chart::{self, Scale, Series};
-use crate::page::{Section, Viewer, respond, shell};
+use crate::page::{Purposes, Section, Viewer, respond, shell};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -41,26 +41,10 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0))
 }
 
-/// Purposes by id, as the workspace names them ("Marketing & PR").
-pub type PurposeNames = HashMap<String, String>;
-
-/// The workspace's purposes by id; a report shows them by name.
-pub async fn purpose_names(
-    state: &AppState,
-) -> Result<PurposeNames, switchboard_store::StoreError> {
-    Ok(state
-        .store
-        .purposes()
-        .await?
-        .into_iter()
-        .map(|p| (p.id.as_str().to_owned(), p.name))
-        .collect())
-}
-
 /// A group as a person reads it: purposes by the workspace's names for them (one it no longer
 /// lists, and channel kinds, without underscores), languages by name, names (channels, teams,
 /// people) as they are, and the cases with no value named for what they lack.
-pub fn group_label(group_by: &str, group: &str, purposes: &PurposeNames) -> String {
+pub fn group_label(group_by: &str, group: &str, purposes: &Purposes) -> String {
     if group == "(none)" {
         return match group_by {
             "none" => "All cases",
@@ -73,10 +57,7 @@ pub fn group_label(group_by: &str, group: &str, purposes: &PurposeNames) -> Stri
         .to_owned();
     }
     match group_by {
-        "purpose" => purposes
-            .get(group)
-            .cloned()
-            .unwrap_or_else(|| group.replace('_', " ")),
+        "purpose" => purposes.name(group),
         "channel_kind" => group.replace('_', " "),
         "language" => switchboard_core::language::by_code(group)
             .map_or_else(|| group.to_owned(), |k| format!("{} ({})", k.name, k.code)),
@@ -84,7 +65,7 @@ pub fn group_label(group_by: &str, group: &str, purposes: &PurposeNames) -> Stri
     }
 }
 
-fn table(group_by: &str, rows: &[KpiRow], purposes: &PurposeNames) -> Markup {
+fn table(group_by: &str, rows: &[KpiRow], purposes: &Purposes) -> Markup {
     html! {
         div.scroll {
             table.grid #kpis {
@@ -177,12 +158,7 @@ const METRICS: &[Metric] = &[
 ];
 
 /// Line charts of the main KPIs over `periods`, a line per group.
-pub fn trends(
-    group_by: &str,
-    rows: &[KpiRow],
-    periods: &[String],
-    purposes: &PurposeNames,
-) -> Markup {
+pub fn trends(group_by: &str, rows: &[KpiRow], periods: &[String], purposes: &Purposes) -> Markup {
     let mut opened: HashMap<&str, usize> = HashMap::new();
     let mut at: HashMap<(&str, &str), &KpiRow> = HashMap::new();
     for r in rows {
@@ -251,8 +227,8 @@ pub async fn page(
             Some((e.field.unwrap_or_default(), e.detail)),
         ),
     };
-    let purposes = match purpose_names(&state).await {
-        Ok(p) => p,
+    let purposes = match state.store.purposes().await {
+        Ok(p) => Purposes::new(p),
         Err(e) => return crate::page::store_error(e, "purposes"),
     };
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -305,7 +281,8 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::{PurposeNames, group_label};
+    use super::group_label;
+    use crate::page::Purposes;
 
     #[test]
     fn groups_read_as_people_name_them() {
@@ -324,7 +301,7 @@ mod tests {
             ),
             ("agent", "(none)", "Unassigned"),
         ] {
-            let names = PurposeNames::from([("marketing_pr".into(), "Marketing & PR".into())]);
+            let names = Purposes::from(vec![("marketing_pr".into(), "Marketing & PR".into())]);
             assert_eq!(group_label(by, group, &names), shown, "{by} {group}");
         }
     }

@@ -173,7 +173,9 @@ async fn days(state: &AppState) -> Result<Markup, StoreError> {
         .labels(q.from, q.until, &q.tz, reports::MAX_PERIODS);
     let rows = state.store.kpi_report(q).await?;
     Ok(match periods {
-        Some(periods) => reports::trends("none", &rows, &periods, &reports::PurposeNames::new()),
+        Some(periods) => {
+            reports::trends("none", &rows, &periods, &crate::page::Purposes::default())
+        }
         None => html! {},
     })
 }
