@@ -131,29 +131,49 @@ pub const MAX_PERIODS: usize = 400;
 /// The most groups a chart draws, those with the most cases opened.
 const MAX_LINES: usize = 6;
 
-type Metric = (&'static str, Scale, fn(Option<&KpiRow>) -> Option<f64>);
+/// A chart: its title, its scale, a period's value, and (for a figure that rests on some of
+/// the messages) how many it rests on, said in the legend: ("messages", count of a row).
+type Metric = (
+    &'static str,
+    Scale,
+    fn(Option<&KpiRow>) -> Option<f64>,
+    Option<(&'static str, fn(&KpiRow) -> usize)>,
+);
 
 /// The KPIs drawn over time. A period with no row opened no case: a count of 0, and no
 /// median, share or sentiment (a gap in the line, not a zero).
 const METRICS: &[Metric] = &[
-    ("Cases opened", Scale::Count, |r| {
-        Some(r.map_or(0.0, |r| r.cases_opened as f64))
-    }),
+    (
+        "Cases opened",
+        Scale::Count,
+        |r| Some(r.map_or(0.0, |r| r.cases_opened as f64)),
+        None,
+    ),
     (
         "First response by a person (median)",
         Scale::Duration,
         |r| r.and_then(|r| r.first_response.median_s),
+        None,
     ),
-    ("SLA targets met", Scale::Share, |r| {
-        r.and_then(|r| r.sla_attainment)
-    }),
-    ("Deflected by automatic answers", Scale::Share, |r| {
-        r.and_then(|r| r.deflection_rate)
-    }),
+    (
+        "SLA targets met",
+        Scale::Share,
+        |r| r.and_then(|r| r.sla_attainment),
+        None,
+    ),
+    (
+        "Deflected by automatic answers",
+        Scale::Share,
+        |r| r.and_then(|r| r.deflection_rate),
+        None,
+    ),
     (
         "Net sentiment (share of messages positive minus negative)",
         Scale::Signed,
         |r| r.and_then(|r| r.net_sentiment),
+        Some(("messages", |r| {
+            r.sentiment_negative + r.sentiment_neutral + r.sentiment_positive
+        })),
     ),
 ];
 
@@ -171,10 +191,18 @@ pub fn trends(group_by: &str, rows: &[KpiRow], periods: &[String], purposes: &Pu
     groups.truncate(MAX_LINES);
     html! {
         div.charts {
-            @for (title, scale, value) in METRICS {
+            @for (title, scale, value, basis) in METRICS {
                 @let series: Vec<Series> = groups.iter().enumerate().map(|(i, (g, _))| Series {
                     class: format!("s{i}"),
-                    label: group_label(group_by, g, purposes),
+                    label: match basis {
+                        // What the line rests on, over the whole range.
+                        Some((unit, count)) => format!(
+                            "{} ({} {unit})",
+                            group_label(group_by, g, purposes),
+                            rows.iter().filter(|r| r.group == *g).map(count).sum::<usize>()
+                        ),
+                        None => group_label(group_by, g, purposes),
+                    },
                     values: periods.iter().map(|p| value(at.get(&(*g, p.as_str())).copied())).collect(),
                 }).collect();
                 (chart::line(title, *scale, periods, &series))

@@ -554,6 +554,16 @@ async fn pages_need_a_session_and_the_right_role() {
         ),
         "{html}"
     );
+    // The net sentiment's legend says how many messages each line rests on.
+    let sentiment_chart = html
+        .split("<figure class=\"chart\">")
+        .find(|f| f.contains("<figcaption>Net sentiment"))
+        .and_then(|f| f.split("</figure>").next())
+        .expect("the sentiment chart");
+    assert!(
+        sentiment_chart.contains("Tier 1 (") && sentiment_chart.contains(" messages)"),
+        "{sentiment_chart}"
+    );
     // Purposes by the workspace's names, in the table and the charts' legends.
     assert!(
         html.contains("<th scope=\"row\">Tier 1</th>") && !html.contains(">tier1<"),
