@@ -14,6 +14,14 @@
     if (live) live.textContent = text;
   }
 
+  // An answer that is not JSON (a proxy's HTML error page): its status in words, not its markup.
+  function notJson(status, text) {
+    if (!text.trimStart().startsWith("<")) return { detail: text };
+    return { detail: status === 413
+      ? "The file is larger than a server in front of Switchboard accepts (413)."
+      : `The server answered ${status} without saying why.` };
+  }
+
   async function api(method, url, body) {
     const opts = { method, headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" };
     if (body !== undefined) {
@@ -23,7 +31,7 @@
     const r = await fetch(url, opts);
     let data = null;
     const text = await r.text();
-    try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = notJson(r.status, text); }
     return { ok: r.ok, status: r.status, data };
   }
 
@@ -400,7 +408,7 @@
         { method: "POST", headers, body: file, credentials: "same-origin" });
       const text = await r.text();
       let data;
-      try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { detail: text }; }
+      try { data = text ? JSON.parse(text) : {}; } catch (_) { data = notJson(r.status, text); }
       if (done) done.textContent = "";
       if (!r.ok) { showError(form, data); return; }
       const d = data || {};
