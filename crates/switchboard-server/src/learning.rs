@@ -392,6 +392,17 @@ pub async fn retrain_once(
     result.map(Some)
 }
 
+/// The version of `kind` active in the store (`None`: the shipped model, or no intent model).
+async fn active_version(state: &AppState, kind: &str) -> anyhow::Result<Option<i64>> {
+    Ok(state
+        .store
+        .list_models()
+        .await?
+        .into_iter()
+        .find(|m| m.kind == kind && m.active)
+        .map(|m| m.version))
+}
+
 /// Leaves out the examples of labels with fewer than two (training needs two of each):
 /// returns the labels left out.
 fn drop_lone_labels(examples: &mut Vec<Example>) -> Vec<String> {
@@ -419,6 +430,7 @@ async fn decide(
     mut examples: Vec<Example>,
     corrections: Vec<TrainingExample>,
 ) -> anyhow::Result<Decision> {
+    let started_from = active_version(state, kind).await?;
     let analyzer = state.analyzer();
     let current = match kind {
         PURPOSE => Some(analyzer.purpose.clone()),
@@ -506,6 +518,16 @@ async fn decide(
     summary["base"] = json!(learns_from.name());
     if let Some(digest) = base_digest_of {
         summary["base_digest"] = json!(digest);
+    }
+    // Only over the version this round started from: a model someone installed, trained or
+    // made active meanwhile stays in force, and the next round starts from it.
+    let _installing = state.installing.lock().await;
+    if active_version(state, kind).await? != started_from {
+        return Ok(Decision::Skipped(
+            "another version was put in force while this round trained; the next round \
+             starts from it"
+                .to_owned(),
+        ));
     }
     // (A candidate identical to an older version makes that one active again.)
     let (v, _) = state

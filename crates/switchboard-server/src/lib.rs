@@ -114,6 +114,9 @@ pub struct AppState {
     pub understanding: Arc<std::sync::RwLock<understanding::InForce>>,
     /// Held while the models are reloaded (see [`understanding::reload`]).
     pub reloading: Arc<tokio::sync::Mutex<()>>,
+    /// Held while a model version is installed, made active or deactivated: the learning loop
+    /// installs its candidate only over the version its round started from.
+    pub installing: Arc<tokio::sync::Mutex<()>>,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -187,6 +190,7 @@ pub async fn start(
             tokio::task::spawn_blocking(switchboard_understand::Analyzer::builtin).await?,
         ))),
         reloading: Arc::default(),
+        installing: Arc::default(),
     };
     // Raw events acknowledged before a crash are processed first.
     let recovered = ingest::recover(&state).await?;

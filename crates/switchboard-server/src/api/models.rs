@@ -104,6 +104,7 @@ pub async fn install(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_model", e))?;
     let summary = model.summary();
+    let _installing = state.installing.lock().await;
     let (installed, new) = state
         .store
         .install_model(kind, bytes, summary, caller.actor, state.clock.now())
@@ -127,6 +128,7 @@ pub async fn activate(
     let version: i64 = version
         .parse()
         .map_err(|_| ApiError::not_found("model version"))?;
+    let _installing = state.installing.lock().await;
     let active = state
         .store
         .activate_model(kind, version, caller.actor, state.clock.now())
@@ -455,6 +457,9 @@ async fn train_and_install(
         }
     })?;
     let from_file = examples.len();
+    // The examples and the model they made go in together (a learning round or another
+    // training does not come between).
+    let _installing = state.installing.lock().await;
     let now = state.clock.now();
     let digest =
         crate::learning::base_digest(examples.iter().map(|e| (e.text.as_str(), e.label.as_str())));
@@ -516,6 +521,7 @@ pub async fn deactivate(
     Path(kind): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     versioned(&kind)?;
+    let _installing = state.installing.lock().await;
     let was_active = state
         .store
         .deactivate_model(kind.clone(), caller.actor, state.clock.now())

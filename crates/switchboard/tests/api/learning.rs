@@ -1042,3 +1042,96 @@ async fn corrections_that_cannot_teach_yet_ship_nothing() {
         list.text
     );
 }
+
+/// A learning round installs its candidate only over the version it started from: a version
+/// someone makes active while the round trains stays in force, and the round says why it
+/// shipped nothing.
+#[tokio::test]
+async fn a_round_does_not_replace_a_version_made_active_while_it_trained() {
+    let app = spawn_app_with(|c| {
+        c.retrain_tick_ms = 50;
+        c.retrain_min_new = 3;
+    })
+    .await;
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    let correct = |from: usize| {
+        let (app, ch) = (&app, &ch);
+        async move {
+            for i in from..from + 3 {
+                let id = format!("r-{i}");
+                let text = format!("the zorblax quibbet number {i} is flumping again");
+                app.deliver(
+                    ch,
+                    &message(&id, &format!("conv-r{i}"), &format!("c{i}"), &text),
+                )
+                .await;
+                let case = app.wait_for_message(&id).await;
+                let a = app
+                    .patch(
+                        &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+                        &app.agent,
+                        &json!({"purpose": "crisis"}),
+                    )
+                    .await;
+                assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+            }
+        }
+    };
+    let purpose_versions = || async {
+        let list = app.get("/api/v1/models", &app.admin).await;
+        (
+            list.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["kind"] == "purpose")
+                .cloned()
+                .collect::<Vec<Value>>(),
+            list.json["learning"]["purpose"]["last_decision"].clone(),
+        )
+    };
+    // A first round ships version 1; then the shipped model is put back in force.
+    correct(0).await;
+    wait_for("version 1", || async {
+        let (versions, _) = purpose_versions().await;
+        (!versions.is_empty()).then_some(())
+    })
+    .await;
+    let r = app
+        .post("/api/v1/models/purpose/deactivate", &app.admin, &json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A second round starts from the shipped model; while it trains, version 1 is made
+    // active again.
+    correct(3).await;
+    wait_for("the second round to train", || async {
+        let (_, last) = purpose_versions().await;
+        (last["outcome"] == "training").then_some(())
+    })
+    .await;
+    let r = app
+        .post(
+            "/api/v1/models/purpose/versions/1/activate",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let last = wait_for("the second round's decision", || async {
+        let (_, last) = purpose_versions().await;
+        (last["outcome"] != "training").then_some(last)
+    })
+    .await;
+    assert_eq!(last["outcome"], "skipped", "{last}");
+    assert!(
+        last["detail"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("another version was put in force"),
+        "{last}"
+    );
+    let (versions, _) = purpose_versions().await;
+    let active: Vec<&Value> = versions.iter().filter(|m| m["active"] == true).collect();
+    assert_eq!(active.len(), 1, "{versions:?}");
+    assert_eq!(active[0]["version"], 1, "{versions:?}");
+}
