@@ -1466,6 +1466,72 @@ mod tests {
         ));
     }
 
+    /// Texts pieced together from full-width and ASCII digits, CJK words, separators and
+    /// addresses: never a panic, every finding on character boundaries, and the same kinds
+    /// found as in the text typed in ASCII.
+    #[test]
+    fn property_full_width_text_is_found_as_its_ascii_form() {
+        const PIECES: &[&str] = &[
+            "４",
+            "１",
+            "0",
+            "4",
+            "1",
+            "９",
+            "５",
+            "５",
+            " ",
+            "\u{3000}",
+            "－",
+            "-",
+            ".",
+            "．",
+            "＠",
+            "@",
+            "ａｎｎ",
+            "ann",
+            "ｅｘａｍｐｌｅ．ｃｏｍ",
+            "example.com",
+            "カード",
+            "です",
+            "番号",
+            "는",
+            "é",
+            "😀",
+            "4111 1111 1111 1111",
+            "４１１１ １１１１ １１１１ １１１１",
+            "+44 20 7946 0958",
+            "＋４４ ２０ ７９４６ ０９５８",
+        ];
+        let mut rng = Digits(0x51f1_5eed_c0ff_ee11);
+        let mut wide_found = 0;
+        for _ in 0..20_000 {
+            let n = 1 + rng.next(10) as usize;
+            let text: String = (0..n)
+                .map(|_| PIECES[rng.next(PIECES.len() as u64) as usize])
+                .collect();
+            let found = personal_data(&text);
+            for f in &found {
+                assert!(
+                    f.start < f.end
+                        && text.is_char_boundary(f.start)
+                        && text.is_char_boundary(f.end),
+                    "{text:?}: {f:?}"
+                );
+            }
+            if text.chars().any(|c| narrow(c) != c) {
+                wide_found += found.len();
+            }
+            let ascii: String = text.chars().map(narrow).collect();
+            let kinds = |v: &[Finding]| v.iter().map(|f| f.kind.clone()).collect::<Vec<_>>();
+            assert_eq!(kinds(&found), kinds(&personal_data(&ascii)), "{text:?}");
+            // Hiding keeps the text around the cards as it was.
+            let hidden = hide_card_numbers(&text);
+            assert!(found.iter().any(|f| f.kind == FindingKind::CardNumber) || hidden == text);
+        }
+        assert!(wide_found > 1000, "the pieces make findings ({wide_found})");
+    }
+
     /// Two cards in a list, joined by a comma or a dot, are two cards; an amount stays one.
     #[test]
     fn cards_in_a_list_are_each_found() {
