@@ -117,6 +117,11 @@ pub struct AppState {
     /// Held while a model version is installed, made active or deactivated: the learning loop
     /// installs its candidate only over the version its round started from.
     pub installing: Arc<tokio::sync::Mutex<()>>,
+    /// The trainings from a file running on this node, by kind: who started each, and when
+    /// (the Models page says so; they finish even when their client has left).
+    pub trainings: Arc<
+        std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
+    >,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -191,6 +196,7 @@ pub async fn start(
         ))),
         reloading: Arc::default(),
         installing: Arc::default(),
+        trainings: Arc::default(),
     };
     // Raw events acknowledged before a crash are processed first.
     let recovered = ingest::recover(&state).await?;

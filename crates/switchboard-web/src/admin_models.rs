@@ -34,11 +34,12 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
     }
     let now = state.clock.now();
+    let running = switchboard_server::api::models::trainings_running(&state);
     let body = html! {
         h1 { "Models" }
         p.hint { "Every customer message is understood before it is routed: its purpose (a model shipped with Switchboard, retrained from agents' corrections), its intent (a model your workspace trains), its sentiment (a model shipped with Switchboard, or one your workspace trains; both retrained from agents' corrections), language and personal data." }
         @for (kind, status) in &learning {
-            (kind_section(kind, status, &versions, now))
+            (kind_section(kind, status, &versions, &running[*kind], now))
         }
         section #train-intents {
             h2 { "Train an intent model" }
@@ -90,7 +91,13 @@ fn train_form(kind: &str) -> Markup {
     }
 }
 
-fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Timestamp) -> Markup {
+fn kind_section(
+    kind: &str,
+    status: &Value,
+    versions: &[ModelVersion],
+    training: &Value,
+    now: Timestamp,
+) -> Markup {
     let mine: Vec<&ModelVersion> = versions.iter().filter(|m| m.kind == kind).collect();
     let active = mine.iter().find(|m| m.active);
     let in_force = match (active, kind) {
@@ -108,6 +115,13 @@ fn kind_section(kind: &str, status: &Value, versions: &[ModelVersion], now: Time
         section id={"models-" (kind)} {
             h2 { (title) }
             p { "In force: " strong.in-force { (in_force) } }
+            @if let Some(by) = training["by"].as_str() {
+                p.training role="status" {
+                    "A training from a file is running (started by " (by) " "
+                    @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
+                    "); the new version is in force when it ends. Reload this page to see it."
+                }
+            }
             p.learning {
                 @if status["learning"] == true && status["corrections_waiting"].as_u64() >= status["retrain_after"].as_u64() {
                     (status["corrections_waiting"]) " new corrections: the next check retrains (" (status["corrections"]) " in all; checked every "

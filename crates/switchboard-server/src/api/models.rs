@@ -85,7 +85,8 @@ pub async fn list(
         );
     }
     Ok(axum::Json(
-        json!({ "items": items, "in_force": in_force, "learning": learning }),
+        json!({ "items": items, "in_force": in_force, "learning": learning,
+                "training": trainings_running(&state) }),
     ))
 }
 
@@ -398,10 +399,57 @@ pub async fn train(
         hidden,
         shipped_examples,
     };
-    let (status, installed) = tokio::spawn(train_and_install(state, job))
-        .await
-        .map_err(ApiError::internal)??;
+    let running = Running::start(&state, &job.kind, job.actor.name());
+    let (status, installed) = tokio::spawn(async move {
+        let _running = running;
+        train_and_install(state, job).await
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok((status, axum::Json(installed)))
+}
+
+/// A training listed in [`AppState::trainings`] while it runs (taken off when it ends, however).
+struct Running {
+    trainings: std::sync::Arc<
+        std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
+    >,
+    kind: String,
+}
+
+impl Running {
+    fn start(state: &AppState, kind: &str, by: String) -> Running {
+        if let Ok(mut t) = state.trainings.lock() {
+            t.insert(kind.to_owned(), (by, state.clock.now()));
+        }
+        Running {
+            trainings: state.trainings.clone(),
+            kind: kind.to_owned(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.trainings.lock() {
+            t.remove(&self.kind);
+        }
+    }
+}
+
+/// The trainings from a file running on this node: kind → who started it and when.
+pub fn trainings_running(state: &AppState) -> serde_json::Value {
+    let running = state
+        .trainings
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
+    serde_json::Value::Object(
+        running
+            .into_iter()
+            .map(|(kind, (by, since))| (kind, json!({"by": by, "since": since})))
+            .collect(),
+    )
 }
 
 /// One training the API was sent: the checked request.

@@ -235,6 +235,7 @@ async fn an_installed_intent_model_understands_messages_and_can_be_rolled_back()
 #[tokio::test]
 async fn a_training_goes_on_when_the_client_stops_waiting() {
     let app = spawn_app().await;
+    let boss = app.person("boss", "admin").await;
     // 1,200 examples: a network, seconds to train.
     let mut csv = String::from("text,label\n");
     for i in 0..1200 {
@@ -259,6 +260,19 @@ async fn a_training_goes_on_when_the_client_stops_waiting() {
         sent.as_ref().is_err_and(reqwest::Error::is_timeout),
         "the client gave up before the training ended: {sent:?}"
     );
+    // Meanwhile the models say who started it, and since when.
+    let m = app.get("/api/v1/models", &app.admin).await;
+    assert!(m.json["training"]["intent"]["by"].is_string(), "{}", m.text);
+    assert!(
+        m.json["training"]["intent"]["since"].is_string(),
+        "{}",
+        m.text
+    );
+    let page = models_page(&app, &boss).await;
+    assert!(
+        page.contains("A training from a file is running (started by "),
+        "{page}"
+    );
     for _ in 0..1200 {
         let m = app.get("/api/v1/models", &app.admin).await;
         if let Some(v) = m.json["items"]
@@ -269,6 +283,12 @@ async fn a_training_goes_on_when_the_client_stops_waiting() {
         {
             assert_eq!(v["active"], true, "{v}");
             assert_eq!(v["summary"]["examples_from_file"], 1200, "{v}");
+            // Once installed, it is no longer running.
+            let after = wait_for("the training to be listed no longer", || async {
+                let m = app.get("/api/v1/models", &app.admin).await;
+                (m.json["training"] == json!({})).then_some(())
+            });
+            after.await;
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
