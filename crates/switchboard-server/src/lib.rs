@@ -89,6 +89,11 @@ impl Default for ServerConfig {
     }
 }
 
+/// The trainings from a file running on this node: kind → who started it, and when.
+pub type Trainings = Arc<
+    std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
+>;
+
 /// What every handler and worker shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -119,9 +124,7 @@ pub struct AppState {
     pub installing: Arc<tokio::sync::Mutex<()>>,
     /// The trainings from a file running on this node, by kind: who started each, and when
     /// (the Models page says so; they finish even when their client has left).
-    pub trainings: Arc<
-        std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
-    >,
+    pub trainings: Trainings,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,

@@ -411,9 +411,7 @@ pub async fn train(
 
 /// A training listed in [`AppState::trainings`] while it runs (taken off when it ends, however).
 struct Running {
-    trainings: std::sync::Arc<
-        std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
-    >,
+    trainings: crate::Trainings,
     kind: String,
 }
 

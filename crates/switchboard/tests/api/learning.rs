@@ -7,6 +7,25 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// A customer's message `id` (its own conversation and customer), whose case an agent then
+/// says is a crisis: one purpose correction.
+async fn crisis_case(app: &TestApp, ch: &Channel, id: &str, text: &str) {
+    app.deliver(
+        ch,
+        &message(id, &format!("conv-{id}"), &format!("c-{id}"), text),
+    )
+    .await;
+    let case = app.wait_for_message(id).await;
+    let a = app
+        .patch(
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+            &app.agent,
+            &json!({"purpose": "crisis"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
 #[tokio::test]
 async fn corrections_retrain_the_purpose_model_behind_a_gate() {
     let app = spawn_app_with(|c| {
@@ -22,21 +41,7 @@ async fn corrections_retrain_the_purpose_model_behind_a_gate() {
 
     let ch = app.create_channel("http://127.0.0.1:9/unused").await;
     for i in 0..5 {
-        let id = format!("z-{i}");
-        app.deliver(
-            &ch,
-            &message(&id, &format!("conv-z{i}"), &format!("c{i}"), &text(i)),
-        )
-        .await;
-        let case = app.wait_for_message(&id).await;
-        let a = app
-            .patch(
-                &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
-                &app.agent,
-                &json!({"purpose": "crisis"}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        crisis_case(&app, &ch, &format!("z-{i}"), &text(i)).await;
     }
     let examples = app
         .get("/api/v1/training-examples?kind=purpose", &app.admin)
@@ -1058,22 +1063,8 @@ async fn a_round_does_not_replace_a_version_made_active_while_it_trained() {
         let (app, ch) = (&app, &ch);
         async move {
             for i in from..from + 3 {
-                let id = format!("r-{i}");
                 let text = format!("the zorblax quibbet number {i} is flumping again");
-                app.deliver(
-                    ch,
-                    &message(&id, &format!("conv-r{i}"), &format!("c{i}"), &text),
-                )
-                .await;
-                let case = app.wait_for_message(&id).await;
-                let a = app
-                    .patch(
-                        &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
-                        &app.agent,
-                        &json!({"purpose": "crisis"}),
-                    )
-                    .await;
-                assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+                crisis_case(app, ch, &format!("r-{i}"), &text).await;
             }
         }
     };
