@@ -89,9 +89,13 @@ impl Default for ServerConfig {
     }
 }
 
-/// The trainings from a file running on this node: kind → who started it, and when.
+/// The trainings from a file running on this node: (kind, a number of its own) → who started
+/// it, and when. Two trainings of one kind are two entries, so the first to end does not
+/// take the other off the list.
 pub type Trainings = Arc<
-    std::sync::Mutex<std::collections::BTreeMap<String, (String, switchboard_core::Timestamp)>>,
+    std::sync::Mutex<
+        std::collections::BTreeMap<(String, u64), (String, switchboard_core::Timestamp)>,
+    >,
 >;
 
 /// What every handler and worker shares.
@@ -122,8 +126,8 @@ pub struct AppState {
     /// Held while a model version is installed, made active or deactivated: the learning loop
     /// installs its candidate only over the version its round started from.
     pub installing: Arc<tokio::sync::Mutex<()>>,
-    /// The trainings from a file running on this node, by kind: who started each, and when
-    /// (the Models page says so; they finish even when their client has left).
+    /// The trainings from a file running on this node: who started each, and when (the
+    /// Models page says so; they finish even when their client has left).
     pub trainings: Trainings,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.

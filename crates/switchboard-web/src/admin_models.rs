@@ -117,7 +117,10 @@ fn kind_section(
             p { "In force: " strong.in-force { (in_force) } }
             @if let Some(by) = training["by"].as_str() {
                 p.training role="status" {
-                    "A training from a file is running (started by " (by) " "
+                    @match training["count"].as_u64() {
+                        Some(n) if n > 1 => { (n) " trainings from a file are running (the first started by " (by) " " }
+                        _ => { "A training from a file is running (started by " (by) " " }
+                    }
                     @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
                     "); the new version is in force when it ends. Reload this page to see it."
                 }

@@ -399,7 +399,12 @@ pub async fn train(
         hidden,
         shipped_examples,
     };
-    let running = Running::start(&state, &job.kind, job.actor.name());
+    let running = Running::start(
+        &state.trainings,
+        &job.kind,
+        job.actor.name(),
+        state.clock.now(),
+    );
     let (status, installed) = tokio::spawn(async move {
         let _running = running;
         train_and_install(state, job).await
@@ -412,17 +417,27 @@ pub async fn train(
 /// A training listed in [`AppState::trainings`] while it runs (taken off when it ends, however).
 struct Running {
     trainings: crate::Trainings,
-    kind: String,
+    key: (String, u64),
 }
 
 impl Running {
-    fn start(state: &AppState, kind: &str, by: String) -> Running {
-        if let Ok(mut t) = state.trainings.lock() {
-            t.insert(kind.to_owned(), (by, state.clock.now()));
+    fn start(
+        trainings: &crate::Trainings,
+        kind: &str,
+        by: String,
+        now: switchboard_core::Timestamp,
+    ) -> Running {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let key = (
+            kind.to_owned(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        );
+        if let Ok(mut t) = trainings.lock() {
+            t.insert(key.clone(), (by, now));
         }
         Running {
-            trainings: state.trainings.clone(),
-            kind: kind.to_owned(),
+            trainings: trainings.clone(),
+            key,
         }
     }
 }
@@ -430,24 +445,28 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         if let Ok(mut t) = self.trainings.lock() {
-            t.remove(&self.kind);
+            t.remove(&self.key);
         }
     }
 }
 
-/// The trainings from a file running on this node: kind → who started it and when.
+/// The trainings from a file running on this node, by kind: who started the first still
+/// running and when, and how many of that kind run (`count`).
 pub fn trainings_running(state: &AppState) -> serde_json::Value {
-    let running = state
-        .trainings
-        .lock()
-        .map(|t| t.clone())
-        .unwrap_or_default();
-    serde_json::Value::Object(
-        running
-            .into_iter()
-            .map(|(kind, (by, since))| (kind, json!({"by": by, "since": since})))
-            .collect(),
-    )
+    running_of(&state.trainings)
+}
+
+fn running_of(trainings: &crate::Trainings) -> serde_json::Value {
+    let running = trainings.lock().map(|t| t.clone()).unwrap_or_default();
+    let mut by_kind = serde_json::Map::new();
+    // Keys sort by kind, then by the order the trainings started.
+    for ((kind, _), (by, since)) in running {
+        let entry = by_kind
+            .entry(kind)
+            .or_insert_with(|| json!({"by": by, "since": since, "count": 0}));
+        entry["count"] = json!(entry["count"].as_u64().unwrap_or(0) + 1);
+    }
+    serde_json::Value::Object(by_kind)
 }
 
 /// One training the API was sent: the checked request.
@@ -576,4 +595,46 @@ pub async fn deactivate(
     Ok(axum::Json(
         json!({ "kind": kind, "was_active": was_active }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two trainings of one kind at once are both listed, and the first to end leaves the
+    /// other on the list (it once took the kind's only entry with it).
+    #[test]
+    fn a_training_that_ends_leaves_another_of_its_kind_listed() {
+        let trainings = crate::Trainings::default();
+        let at = |s| switchboard_core::Timestamp::parse_rfc3339(s).unwrap();
+        let first = Running::start(
+            &trainings,
+            "intent",
+            "ann".into(),
+            at("2026-12-07T10:00:00Z"),
+        );
+        let second = Running::start(
+            &trainings,
+            "intent",
+            "bob".into(),
+            at("2026-12-07T10:01:00Z"),
+        );
+        let sentiment = Running::start(
+            &trainings,
+            "sentiment",
+            "cy".into(),
+            at("2026-12-07T10:02:00Z"),
+        );
+        let listed = running_of(&trainings);
+        assert_eq!(listed["intent"]["by"], "ann");
+        assert_eq!(listed["intent"]["count"], 2);
+        assert_eq!(listed["sentiment"]["count"], 1);
+        drop(first);
+        let listed = running_of(&trainings);
+        assert_eq!(listed["intent"]["by"], "bob");
+        assert_eq!(listed["intent"]["count"], 1);
+        drop(second);
+        drop(sentiment);
+        assert_eq!(running_of(&trainings), json!({}));
+    }
 }

@@ -268,6 +268,7 @@ async fn a_training_goes_on_when_the_client_stops_waiting() {
         "{}",
         m.text
     );
+    assert_eq!(m.json["training"]["intent"]["count"], 1, "{}", m.text);
     let page = models_page(&app, &boss).await;
     assert!(
         page.contains("A training from a file is running (started by "),
