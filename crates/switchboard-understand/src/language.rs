@@ -7,8 +7,8 @@
 //!    Armenian) names the language.
 //! 2. In Latin, Cyrillic and Arabic script, the function words the project lists below for
 //!    27 languages are counted (a word several languages write shares its vote), with half a
-//!    vote for a word written with a letter only one of them uses (`ы`, `ї`, `ř`, `ے`); a
-//!    clear winner (at least one whole word's weight, and more than any other) is the answer.
+//!    vote for a word written with a letter only one of them uses (`ы`, `ї`, `ř`, `ے`) or, in
+//!    Cyrillic, an ending only one or two of them write (`-ает`, `-ият`); a clear winner (at least one whole word's weight, and more than any other) is the answer.
 //!    When a few languages lead together on a short text, the trigram profiles below choose
 //!    among those few only, if they are fairly sure.
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
@@ -471,6 +471,51 @@ fn letter_language(c: char) -> Option<&'static str> {
     })
 }
 
+/// Word endings that tell the Cyrillic languages apart where their letters do not: Russian
+/// adjectives (`-ая -ый -ые -ое`) and verbs (`-ает -ется -ться`), which Bulgarian and Serbian,
+/// without those cases and forms, and Ukrainian (`-а -ий -і -є`, `-ає -ться` aside), do not
+/// write; Russian and Ukrainian share `-ого -ому`; Bulgarian alone writes its definite `-ият`,
+/// `-ията`; Serbian its instrumental and dative plurals `-ама -има`. Russian words that end
+/// `-ите` (a plural command) and Bulgarian ones (a definite plural) are why those are not
+/// here. The languages share the half vote, as they share a function word's.
+const ENDINGS: &[(&str, &str)] = &[
+    ("ая", "ru"),
+    ("ый", "ru"),
+    ("ые", "ru"),
+    ("ое", "ru"),
+    ("ает", "ru"),
+    ("ется", "ru"),
+    ("ться", "ru"),
+    ("ого", "ru uk"),
+    ("ому", "ru uk"),
+    ("ият", "bg"),
+    ("ията", "bg"),
+    ("ама", "sr"),
+    ("има", "sr"),
+];
+
+/// The languages (bits of [`FUNCTION_WORDS`]) whose form `word` has: its ending (see
+/// [`ENDINGS`]), for a word of 4 letters or more; otherwise a soft sign `ь` that is not before
+/// `о`, which only Russian and Ukrainian write (Bulgarian writes it only in `ьо`, Serbian not at
+/// all).
+fn form_vote(word: &str) -> u32 {
+    let bits = |langs: &str| {
+        langs
+            .split(' ')
+            .filter_map(|code| FUNCTION_WORDS.iter().position(|(c, _)| *c == code))
+            .fold(0, |m, i| m | 1 << i)
+    };
+    let ending = ENDINGS
+        .iter()
+        .filter(|(end, _)| word.ends_with(end))
+        .max_by_key(|(end, _)| end.len());
+    match ending {
+        Some((_, langs)) if word.chars().nth(3).is_some() => bits(langs),
+        _ if word.split('ь').skip(1).any(|after| !after.starts_with('о')) => bits("ru uk"),
+        _ => 0,
+    }
+}
+
 /// The bit of the language that alone writes `c` (see [`letter_language`]).
 fn letter_vote(c: char) -> Option<u32> {
     let code = letter_language(c)?;
@@ -489,13 +534,7 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
     let mut total = 0f32;
     for (token, &key) in tokens.iter().zip(keys) {
         if let Some(&langs) = WORDS.get(key, token) {
-            let share = 1.0 / langs.count_ones() as f32;
-            total += 1.0;
-            let mut rest = langs;
-            while rest != 0 {
-                hits[rest.trailing_zeros() as usize] += share;
-                rest &= rest - 1;
-            }
+            total += share_vote(&mut hits, langs, 1.0);
         }
         if !token.is_ascii() {
             let mut voted = 0u32;
@@ -509,6 +548,10 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
                     hits[bit.trailing_zeros() as usize] += 0.5;
                     total += 0.5;
                 }
+            }
+            // A word whose letters voted is not counted again for its form.
+            if voted == 0 {
+                total += share_vote(&mut hits, form_vote(token), 0.5);
             }
         }
     }
@@ -535,6 +578,21 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
     } else {
         Vote::None
     }
+}
+
+/// Shares `vote` among the languages `langs` (bits of [`FUNCTION_WORDS`]); gives what was
+/// shared (nothing without a language).
+fn share_vote(hits: &mut [f32; 32], langs: u32, vote: f32) -> f32 {
+    if langs == 0 {
+        return 0.0;
+    }
+    let share = vote / langs.count_ones() as f32;
+    let mut rest = langs;
+    while rest != 0 {
+        hits[rest.trailing_zeros() as usize] += share;
+        rest &= rest - 1;
+    }
+    vote
 }
 
 /// What the function words say.
@@ -605,6 +663,32 @@ mod tests {
             assert!(letter_vote(c).is_some(), "{c}");
         }
         assert_eq!(letter_vote('a'), None);
+    }
+
+    /// Word forms vote for the languages that write them, and every one for some language.
+    #[test]
+    fn word_forms_vote_for_their_languages() {
+        let code = |bits: u32| {
+            (0..FUNCTION_WORDS.len())
+                .filter(|i| bits & (1 << i) != 0)
+                .map(|i| FUNCTION_WORDS[i].0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(code(form_vote("работает")), ["ru"]);
+        assert_eq!(code(form_vote("нового")), ["ru", "uk"]);
+        assert_eq!(code(form_vote("файлът")), Vec::<&str>::new());
+        assert_eq!(code(form_vote("профилият")), ["bg"]);
+        // A soft sign, except Bulgarian's `ьо`; a short word has no telling ending.
+        assert_eq!(code(form_vote("день")), ["ru", "uk"]);
+        assert_eq!(code(form_vote("шофьор")), Vec::<&str>::new());
+        assert_eq!(code(form_vote("моя")), Vec::<&str>::new());
+        for (end, langs) in ENDINGS {
+            assert_eq!(
+                form_vote(&format!("слов{end}")).count_ones() as usize,
+                langs.split(' ').count(),
+                "{end}"
+            );
+        }
     }
 
     /// Every function word has its own key: none was dropped for sharing a hash.
@@ -687,6 +771,10 @@ mod tests {
             ("Здравствуйте, у меня не проходит оплата картой", "ru"),
             ("Почему списали деньги дважды?", "ru"),
             ("Где мой заказ?", "ru"),
+            // Once Bulgarian: nothing but the forms of `работает` and `личный` tells.
+            ("Моя карта не работает", "ru"),
+            ("Не могу войти в личный кабинет", "ru"),
+            ("Доставка задерживается уже неделю", "ru"),
             ("Де моє замовлення?", "uk"),
             ("Моя картка не працює", "uk"),
             ("Здравейте, картата ми не работи", "bg"),
