@@ -371,7 +371,7 @@ fn is_fullwidth_ascii(c: char) -> bool {
 
 /// Whether `s` is an emoticon, kept as a token when it stands alone (its punctuation would
 /// be dropped). A `match` on the literals, not a scan of a list: every token asks.
-fn is_emoticon(s: &str) -> bool {
+pub(crate) fn is_emoticon(s: &str) -> bool {
     // None is longer than 3 bytes: most words are rejected by their length.
     s.len() <= 3
         && matches!(

@@ -49,7 +49,8 @@ impl Analyzer {
         }
     }
 
-    /// A text with no word to read (only a link, a handle, a number, `?`) is `unknown` with
+    /// A text with no word to read (only a link, a handle, a number, `?`, an emoticon such as
+    /// `xD`) is `unknown` with
     /// confidence 0: a model would answer from its link or digit features alone, sure of
     /// itself (a bare link read as PR at 0.99).
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
@@ -194,6 +195,9 @@ mod tests {
             "🙏🙏",
             "@a https://x.y 42 ?!",
             "",
+            // Emoticons written with letters are marks too.
+            "xD",
+            ":D :p",
         ] {
             let u = a.analyze(text);
             for c in [u.purpose.unwrap(), u.intent.unwrap()] {

@@ -440,12 +440,15 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// Whether the text has a word to read: not only links, `@handles`, numbers, punctuation
-    /// or emoji.
+    /// Whether the text has a word to read: not only links, `@handles`, numbers, punctuation,
+    /// emoticons (`xD`, `:p`) or emoji.
     pub fn has_words(&self) -> bool {
-        self.tokens
-            .iter()
-            .any(|t| *t != "url" && *t != "@user" && t.chars().any(char::is_alphabetic))
+        self.tokens.iter().any(|t| {
+            *t != "url"
+                && *t != "@user"
+                && !features::is_emoticon(t)
+                && t.chars().any(char::is_alphabetic)
+        })
     }
 
     /// The text's language, from the same tokens.

@@ -262,3 +262,30 @@ fn explain(outcome: &str, detail: &Value) -> String {
         other => other.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The section says whether trainings from a file run, and how many, while they run.
+    #[test]
+    fn a_kind_says_how_many_trainings_from_a_file_run() {
+        let now = Timestamp::parse_rfc3339("2026-12-07T12:00:00Z").unwrap();
+        let status = json!({"learning": true, "corrections_waiting": 0, "retrain_after": 20});
+        let render = |training: Value| kind_section("intent", &status, &[], &training, now).0;
+        let idle = render(Value::Null);
+        assert!(!idle.contains("training from a file"), "{idle}");
+        let one = render(json!({"by": "ann", "since": "2026-12-07T11:58:00Z", "count": 1}));
+        assert!(
+            one.contains("A training from a file is running (started by ann ")
+                && one.contains("2 min ago</time>); the new version is in force when it ends"),
+            "{one}"
+        );
+        let two = render(json!({"by": "ann", "since": "2026-12-07T11:58:00Z", "count": 2}));
+        assert!(
+            two.contains("2 trainings from a file are running (the first started by ann"),
+            "{two}"
+        );
+    }
+}
