@@ -90,11 +90,18 @@ impl Default for ServerConfig {
 }
 
 /// The trainings from a file running on this node: (kind, a number of its own) → who started
-/// it, and when. Two trainings of one kind are two entries, so the first to end does not
-/// take the other off the list.
+/// it, when, and the flag that stops it. Two trainings of one kind are two entries, so the
+/// first to end does not take the other off the list.
 pub type Trainings = Arc<
     std::sync::Mutex<
-        std::collections::BTreeMap<(String, u64), (String, switchboard_core::Timestamp)>,
+        std::collections::BTreeMap<
+            (String, u64),
+            (
+                String,
+                switchboard_core::Timestamp,
+                Arc<std::sync::atomic::AtomicBool>,
+            ),
+        >,
     >,
 >;
 

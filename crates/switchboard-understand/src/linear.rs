@@ -6,6 +6,8 @@
 //! Deterministic: examples are visited in an order drawn from a seeded generator, and the
 //! result does not depend on the number of threads.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// A sparse example: `(feature index, value)` pairs; the bias is added by the solver.
 pub type Sparse = Vec<(u32, f32)>;
 
@@ -57,13 +59,15 @@ impl Rng {
 }
 
 /// Trains one binary problem: `positive[i]` says whether example `i` is in the class.
-/// Returns the weights (`n_features` of them) and the bias.
+/// Returns the weights (`n_features` of them) and the bias; when `stop` is set, after the
+/// epoch it is in (half trained: the caller, who set it, throws them away).
 pub fn train_binary(
     xs: &[Sparse],
     positive: &[bool],
     n_features: usize,
     cfg: &SvmConfig,
     seed: u64,
+    stop: &AtomicBool,
 ) -> (Vec<f32>, f32) {
     let n = xs.len();
     let mut w = vec![0f32; n_features];
@@ -77,6 +81,9 @@ pub fn train_binary(
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = Rng::new(seed);
     for _ in 0..cfg.max_epochs {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         rng.shuffle(&mut order);
         let (mut max_pg, mut min_pg) = (f32::NEG_INFINITY, f32::INFINITY);
         for &i in &order {
@@ -115,6 +122,7 @@ pub fn train_one_vs_rest(
     n_features: usize,
     cfg: &SvmConfig,
     threads: usize,
+    stop: &AtomicBool,
 ) -> Vec<(Vec<f32>, f32)> {
     let threads = threads.clamp(1, n_classes.max(1));
     let mut out: Vec<Option<(Vec<f32>, f32)>> = vec![None; n_classes];
@@ -127,7 +135,7 @@ pub fn train_one_vs_rest(
                         .map(|c| {
                             let positive: Vec<bool> = labels.iter().map(|&l| l == c).collect();
                             let seed = cfg.seed.wrapping_add(c as u64);
-                            (c, train_binary(xs, &positive, n_features, cfg, seed))
+                            (c, train_binary(xs, &positive, n_features, cfg, seed, stop))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -167,7 +175,15 @@ mod tests {
     #[test]
     fn separates_separable_classes() {
         let (xs, ys) = toy();
-        let models = train_one_vs_rest(&xs, &ys, 2, 3, &SvmConfig::default(), 2);
+        let models = train_one_vs_rest(
+            &xs,
+            &ys,
+            2,
+            3,
+            &SvmConfig::default(),
+            2,
+            &AtomicBool::new(false),
+        );
         for (x, &y) in xs.iter().zip(&ys) {
             let scores: Vec<f32> = models
                 .iter()
@@ -178,11 +194,41 @@ mod tests {
         }
     }
 
+    /// A training told to stop before it starts learns nothing: all weights stay zero.
+    #[test]
+    fn a_stopped_training_ends_before_its_next_epoch() {
+        let (xs, ys) = toy();
+        let stopped = AtomicBool::new(true);
+        let models = train_one_vs_rest(&xs, &ys, 2, 3, &SvmConfig::default(), 2, &stopped);
+        assert!(
+            models
+                .iter()
+                .all(|(w, b)| *b == 0.0 && w.iter().all(|&v| v == 0.0)),
+            "{models:?}"
+        );
+    }
+
     #[test]
     fn deterministic_whatever_the_threads() {
         let (xs, ys) = toy();
-        let one = train_one_vs_rest(&xs, &ys, 2, 3, &SvmConfig::default(), 1);
-        let two = train_one_vs_rest(&xs, &ys, 2, 3, &SvmConfig::default(), 2);
+        let one = train_one_vs_rest(
+            &xs,
+            &ys,
+            2,
+            3,
+            &SvmConfig::default(),
+            1,
+            &AtomicBool::new(false),
+        );
+        let two = train_one_vs_rest(
+            &xs,
+            &ys,
+            2,
+            3,
+            &SvmConfig::default(),
+            2,
+            &AtomicBool::new(false),
+        );
         assert_eq!(one, two);
     }
 

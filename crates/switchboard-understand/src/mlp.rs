@@ -8,6 +8,7 @@
 //! generator, and the sums run in a fixed order.
 
 use crate::linear::{Rng, Sparse};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Training settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -228,13 +229,15 @@ fn adam(w: &mut [f32], g: &[f32], mo: &mut Moments, at: usize, step: (f32, f32, 
 }
 
 /// Trains a network on `xs` (feature ids below `n_features`) labelled `gold` (below
-/// `n_labels`).
+/// `n_labels`). When `stop` is set, it ends after the batch it is in (what it gives then is
+/// half trained: the caller, who set it, throws it away).
 pub fn train(
     xs: &[Sparse],
     gold: &[usize],
     n_labels: usize,
     n_features: usize,
     cfg: &MlpConfig,
+    stop: &AtomicBool,
 ) -> Net {
     let (d, hn, l) = (n_features, cfg.hidden.max(1), n_labels);
     let mut rng = Rng::new(cfg.seed);
@@ -278,9 +281,12 @@ pub fn train(
         vec![0f32; hn],
     );
     let mut t = 0usize;
-    for _ in 0..epochs {
+    'epochs: for _ in 0..epochs {
         rng.shuffle(&mut order);
         for chunk in order.chunks(batch) {
+            if stop.load(Ordering::Relaxed) {
+                break 'epochs;
+            }
             let inv = 1.0 / chunk.len() as f32;
             for &i in chunk {
                 let x = &xs[i];
@@ -405,6 +411,20 @@ mod tests {
         (0..s.len()).fold(0, |b, i| if s[i] > s[b] { i } else { b })
     }
 
+    /// A network told to stop makes no step: its biases, which start at zero, stay there.
+    #[test]
+    fn a_stopped_training_makes_no_step() {
+        let (xs, ys) = toy();
+        let cfg = MlpConfig {
+            hidden: 16,
+            ..Default::default()
+        };
+        let net = train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(true));
+        assert!(net.b1.iter().chain(&net.b2).all(|&b| b == 0.0));
+        let trained = train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(false));
+        assert!(trained.b2.iter().any(|&b| b != 0.0));
+    }
+
     #[test]
     fn learns_classes_a_linear_boundary_per_feature_would_not() {
         let (xs, ys) = toy();
@@ -415,7 +435,7 @@ mod tests {
             learning_rate: 1e-2,
             ..Default::default()
         };
-        let net = train(&xs, &ys, 3, 10, &cfg);
+        let net = train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(false));
         for (x, &y) in xs.iter().zip(&ys) {
             assert_eq!(argmax(&net.scores(x)), y, "{x:?}");
         }
@@ -429,9 +449,15 @@ mod tests {
             epochs: 3,
             ..Default::default()
         };
-        assert_eq!(train(&xs, &ys, 3, 10, &cfg), train(&xs, &ys, 3, 10, &cfg));
+        assert_eq!(
+            train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(false)),
+            train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(false))
+        );
         let other = MlpConfig { seed: 8, ..cfg };
-        assert_ne!(train(&xs, &ys, 3, 10, &cfg), train(&xs, &ys, 3, 10, &other));
+        assert_ne!(
+            train(&xs, &ys, 3, 10, &cfg, &AtomicBool::new(false)),
+            train(&xs, &ys, 3, 10, &other, &AtomicBool::new(false))
+        );
     }
 
     /// The hidden layer computed for prediction is the training forward pass without
@@ -449,6 +475,7 @@ mod tests {
                 epochs: 1,
                 ..Default::default()
             },
+            &AtomicBool::new(false),
         );
         assert_eq!(
             net.scores(&vec![(0, 0.8)]),

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The file format's version of a linear model; a model of another format is refused.
 pub const FORMAT: u32 = 1;
@@ -235,6 +236,8 @@ pub struct Example {
 pub enum ModelError {
     #[error("no examples to train on")]
     Empty,
+    #[error("the training was stopped before it ended")]
+    Stopped,
     #[error("only one label ({0:?}): a classifier needs at least two")]
     OneLabel(String),
     #[error("label {label:?} has only {count} example(s); every label needs at least 2")]
@@ -826,6 +829,24 @@ fn normalised<'a>(kind: &str, examples: &'a [Example]) -> std::borrow::Cow<'a, [
 
 /// Trains a model of `kind` on `examples`.
 pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<TextModel, ModelError> {
+    train_stoppable(kind, examples, cfg, &AtomicBool::new(false))
+}
+
+/// [`train`], which someone else can stop: once `stop` is set, the training ends within one
+/// pass over the examples (one batch of a network) and gives [`ModelError::Stopped`].
+pub fn train_stoppable(
+    kind: &str,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    stop: &AtomicBool,
+) -> Result<TextModel, ModelError> {
+    let stopped = || {
+        if stop.load(Ordering::Relaxed) {
+            Err(ModelError::Stopped)
+        } else {
+            Ok(())
+        }
+    };
     if !(cfg.temperature_scale.is_finite() && cfg.temperature_scale > 0.0) {
         // Zero or NaN would write a file `load` refuses; a negative one would flip every label.
         return Err(ModelError::Setting(format!(
@@ -840,6 +861,7 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
         .iter()
         .map(|e| raw_features(&cfg.features, cfg.extras, &e.text))
         .collect();
+    stopped()?;
 
     // Vocabulary: keys in at least min_df examples, in key order (deterministic).
     let mut df: HashMap<u64, u32> = HashMap::new();
@@ -898,7 +920,9 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
     // nine tenths, for calibration): with two threads they run side by side.
     let final_net = || {
         cfg.mlp.map(|m| {
-            crate::mlp::Quantized::of(&crate::mlp::train(&xs, &gold, n_labels, n_features, &m))
+            crate::mlp::Quantized::of(&crate::mlp::train(
+                &xs, &gold, n_labels, n_features, &m, stop,
+            ))
         })
     };
     let net = std::thread::scope(|s| {
@@ -929,13 +953,20 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
             }
             let scores: Vec<Vec<f32>> = match &cfg.mlp {
                 Some(m) => {
-                    let net = crate::mlp::train(&tx, &ty, n_labels, n_features, m);
+                    let net = crate::mlp::train(&tx, &ty, n_labels, n_features, m, stop);
                     let net = crate::mlp::Quantized::of(&net);
                     hx.iter().map(|x| net.scores(x)).collect()
                 }
                 None => {
-                    let trial =
-                        train_one_vs_rest(&tx, &ty, n_labels, n_features, &cfg.svm, cfg.threads);
+                    let trial = train_one_vs_rest(
+                        &tx,
+                        &ty,
+                        n_labels,
+                        n_features,
+                        &cfg.svm,
+                        cfg.threads,
+                        stop,
+                    );
                     hx.iter()
                         .map(|x| {
                             trial
@@ -966,8 +997,18 @@ pub fn train(kind: &str, examples: &[Example], cfg: &TrainConfig) -> Result<Text
     let trained = if net.is_some() {
         Vec::new()
     } else {
-        train_one_vs_rest(&xs, &gold, n_labels, n_features, &cfg.svm, cfg.threads)
+        train_one_vs_rest(
+            &xs,
+            &gold,
+            n_labels,
+            n_features,
+            &cfg.svm,
+            cfg.threads,
+            stop,
+        )
     };
+    // Whatever was made after the stop is half trained.
+    stopped()?;
     let mut scales = Vec::with_capacity(n_labels);
     let mut bias = Vec::with_capacity(n_labels);
     let mut weights = if net.is_some() {
@@ -1793,6 +1834,33 @@ mod tests {
             ));
         }
         out
+    }
+
+    /// A training stopped from another thread gives `Stopped`, linear or network, however
+    /// far it got; one not stopped gives its model.
+    #[test]
+    fn a_stopped_training_gives_no_model() {
+        let examples = toy();
+        for mlp in [None, Some(small_net())] {
+            let cfg = TrainConfig {
+                mlp,
+                ..TrainConfig::default()
+            };
+            let stop = AtomicBool::new(true);
+            assert!(matches!(
+                train_stoppable("intent", &examples, &cfg, &stop),
+                Err(ModelError::Stopped)
+            ));
+            // Stopped while it runs: either it ended first or it says it was stopped.
+            let stop = AtomicBool::new(false);
+            let got = std::thread::scope(|s| {
+                let t = s.spawn(|| train_stoppable("intent", &examples, &cfg, &stop));
+                stop.store(true, Ordering::Relaxed);
+                t.join().unwrap()
+            });
+            assert!(matches!(got, Ok(_) | Err(ModelError::Stopped)));
+            assert!(train_stoppable("intent", &examples, &cfg, &AtomicBool::new(false)).is_ok());
+        }
     }
 
     /// A sentiment model knows only negative, neutral and positive, and reads the lexicon's

@@ -116,13 +116,19 @@ fn kind_section(
             h2 { (title) }
             p { "In force: " strong.in-force { (in_force) } }
             @if let Some(by) = training["by"].as_str() {
-                p.training role="status" {
-                    @match training["count"].as_u64() {
-                        Some(n) if n > 1 => { (n) " trainings from a file are running (the first started by " (by) " " }
-                        _ => { "A training from a file is running (started by " (by) " " }
+                div.training {
+                    p role="status" {
+                        @match training["count"].as_u64() {
+                            Some(n) if n > 1 => { (n) " trainings from a file are running (the first started by " (by) " " }
+                            _ => { "A training from a file is running (started by " (by) " " }
+                        }
+                        @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
+                        "); the new version is in force when it ends. Reload this page to see it."
                     }
-                    @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
-                    "); the new version is in force when it ends. Reload this page to see it."
+                    form data-api={"/api/v1/models/" (kind) "/train"} data-method="DELETE" data-after="reload" {
+                        button.link type="submit" data-confirm="Stop the training? Nothing it learned is kept, and the model in force stays." { "Stop the training" }
+                    }
+                    div.form-error role="alert" {}
                 }
             }
             p.learning {
@@ -287,5 +293,9 @@ mod tests {
             two.contains("2 trainings from a file are running (the first started by ann"),
             "{two}"
         );
+        // Both can be stopped from there; nothing to stop when none runs.
+        let stop = r#"data-api="/api/v1/models/intent/train" data-method="DELETE""#;
+        assert!(two.contains(stop) && one.contains(stop), "{two}");
+        assert!(!idle.contains(stop), "{idle}");
     }
 }

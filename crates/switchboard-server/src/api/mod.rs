@@ -120,9 +120,11 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/models/{kind}/deactivate", post(models::deactivate))
         .route(
             "/models/{kind}/train",
-            post(models::train).layer(axum::extract::DefaultBodyLimit::max(
-                models::MAX_MODEL_BYTES,
-            )),
+            post(models::train)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    models::MAX_MODEL_BYTES,
+                ))
+                .delete(models::stop_training),
         )
         .route("/notify/deliveries", get(notify::list))
         .route("/notify/deliveries/{id}", get(notify::get_one))

@@ -12,6 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use switchboard_understand::model::TextModel;
 
 /// The largest model file accepted.
@@ -389,7 +391,14 @@ pub async fn train(
     // The work goes on in a task of its own: a person who closes the page, or a proxy that
     // stops waiting, does not undo a training that runs to its end (a dropped handler would
     // have trained and then stored nothing).
+    let running = Running::start(
+        &state.trainings,
+        &kind,
+        caller.actor.name(),
+        state.clock.now(),
+    );
     let job = TrainJob {
+        stop: running.stop.clone(),
         kind,
         actor: caller.actor,
         text,
@@ -399,12 +408,6 @@ pub async fn train(
         hidden,
         shipped_examples,
     };
-    let running = Running::start(
-        &state.trainings,
-        &job.kind,
-        job.actor.name(),
-        state.clock.now(),
-    );
     let (status, installed) = tokio::spawn(async move {
         let _running = running;
         train_and_install(state, job).await
@@ -414,10 +417,12 @@ pub async fn train(
     Ok((status, axum::Json(installed)))
 }
 
-/// A training listed in [`AppState::trainings`] while it runs (taken off when it ends, however).
+/// A training listed in [`AppState::trainings`] while it runs (taken off when it ends, however),
+/// with the flag that stops it.
 struct Running {
     trainings: crate::Trainings,
     key: (String, u64),
+    stop: Arc<AtomicBool>,
 }
 
 impl Running {
@@ -432,12 +437,14 @@ impl Running {
             kind.to_owned(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         );
+        let stop = Arc::new(AtomicBool::new(false));
         if let Ok(mut t) = trainings.lock() {
-            t.insert(key.clone(), (by, now));
+            t.insert(key.clone(), (by, now, stop.clone()));
         }
         Running {
             trainings: trainings.clone(),
             key,
+            stop,
         }
     }
 }
@@ -460,7 +467,7 @@ fn running_of(trainings: &crate::Trainings) -> serde_json::Value {
     let running = trainings.lock().map(|t| t.clone()).unwrap_or_default();
     let mut by_kind = serde_json::Map::new();
     // Keys sort by kind, then by the order the trainings started.
-    for ((kind, _), (by, since)) in running {
+    for ((kind, _), (by, since, _)) in running {
         let entry = by_kind
             .entry(kind)
             .or_insert_with(|| json!({"by": by, "since": since, "count": 0}));
@@ -469,8 +476,9 @@ fn running_of(trainings: &crate::Trainings) -> serde_json::Value {
     serde_json::Value::Object(by_kind)
 }
 
-/// One training the API was sent: the checked request.
+/// One training the API was sent: the checked request, and the flag that stops it.
 struct TrainJob {
+    stop: Arc<AtomicBool>,
     kind: String,
     actor: switchboard_store::Actor,
     text: String,
@@ -487,6 +495,7 @@ async fn train_and_install(
     job: TrainJob,
 ) -> Result<(StatusCode, switchboard_store::ModelVersion), ApiError> {
     let TrainJob {
+        stop,
         kind,
         actor,
         text,
@@ -507,13 +516,27 @@ async fn train_and_install(
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
-        let model = train_from_file(&train_kind, &examples, hidden, shipped_examples)
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((model, examples))
+        let model = train_from_file(&train_kind, &examples, hidden, shipped_examples, &stop)
+            .map_err(|e| match e {
+                switchboard_understand::model::ModelError::Stopped => None,
+                e => Some(e.to_string()),
+            })?;
+        Ok::<_, Option<String>>((model, examples))
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| {
+        let Some(e) = e else {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "training_stopped",
+                format!(
+                    "the {kind} training was stopped before it ended \
+                     (DELETE /api/v1/models/{kind}/train); nothing was installed, and the model in \
+                     force stays"
+                ),
+            );
+        };
         let field = missing.iter().find(|(m, _)| e.contains(m.as_str()));
         let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e);
         match field {
@@ -564,8 +587,9 @@ fn train_from_file(
     examples: &[switchboard_understand::model::Example],
     hidden: Option<usize>,
     shipped_examples: bool,
+    stop: &AtomicBool,
 ) -> Result<TextModel, switchboard_understand::model::ModelError> {
-    use switchboard_understand::model::{default_hidden, train};
+    use switchboard_understand::model::{default_hidden, train_stoppable};
     let mut all = examples.to_vec();
     let hidden = if kind == SENTIMENT {
         if shipped_examples {
@@ -575,7 +599,47 @@ fn train_from_file(
     } else {
         hidden.unwrap_or_else(|| default_hidden(examples.len()))
     };
-    train(kind, &all, &train_config(kind, hidden))
+    train_stoppable(kind, &all, &train_config(kind, hidden), stop)
+}
+
+/// Stops the trainings from a file of this kind running on this node: each ends within a
+/// pass over its examples, installs nothing, and its request answers 409
+/// `training_stopped`. The model in force stays. Asking again while they end stops nothing
+/// more and says so again.
+pub async fn stop_training(
+    State(state): State<AppState>,
+    Allowed(caller, _): Allowed<need::ManageRouting>,
+    Path(kind): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    installable(&kind)?;
+    let stopped = state
+        .trainings
+        .lock()
+        .map(|t| {
+            t.iter()
+                .filter(|((k, _), _)| *k == kind)
+                .inspect(|(_, (_, _, stop))| stop.store(true, Ordering::Relaxed))
+                .count()
+        })
+        .unwrap_or(0);
+    if stopped == 0 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no {kind} training from a file is running on this node"),
+        ));
+    }
+    state
+        .store
+        .audit_event(
+            caller.actor,
+            "model.training_stopped",
+            ("model", kind.clone()),
+            json!({ "trainings": stopped }),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(axum::Json(json!({ "kind": kind, "stopped": stopped })))
 }
 
 /// Leaves no version active: the shipped purpose or sentiment model, or no intent model,

@@ -297,6 +297,102 @@ async fn a_training_goes_on_when_the_client_stops_waiting() {
     panic!("the model trained for a client that left was never installed");
 }
 
+/// A training from a file can be stopped (a wrong file sent, or one too large to wait for):
+/// its request answers 409, nothing is installed or kept, the list of running trainings
+/// empties, and the stop is audited. With none running there is nothing to stop.
+#[tokio::test]
+async fn a_training_from_a_file_can_be_stopped() {
+    let app = spawn_app().await;
+    let stop = |token: String| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::DELETE,
+                "/api/v1/models/intent/train",
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    stop(app.admin.clone())
+        .await
+        .assert_problem(404, "not_found");
+    stop(app.agent.clone())
+        .await
+        .assert_problem(403, "forbidden");
+    app.call(
+        Method::DELETE,
+        "/api/v1/models/purpose/train",
+        Some(&app.admin),
+        None,
+    )
+    .await
+    .assert_problem(422, "not_installable");
+    // 6,000 examples: a network, long enough to stop in a debug build.
+    let mut csv = String::from("text,label\n");
+    for i in 0..6000 {
+        let label = ["parking", "tickets", "lost", "food"][i % 4];
+        csv.push_str(&format!(
+            "question {i} about {label} at gate {} of the stadium,{label}\n",
+            i % 37
+        ));
+    }
+    let (url, token) = (app.url("/api/v1/models/intent/train"), app.admin.clone());
+    let training = tokio::spawn(async move {
+        let r = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("send");
+        Answer::read(r).await
+    });
+    wait_for("the training to be listed", || async {
+        let m = app.get("/api/v1/models", &app.admin).await;
+        m.json["training"]["intent"]["by"].is_string().then_some(())
+    })
+    .await;
+    let stopped = stop(app.admin.clone()).await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text);
+    assert_eq!(stopped.json, json!({"kind": "intent", "stopped": 1}));
+    let answer = training.await.expect("the training request");
+    let problem = answer.assert_problem(409, "training_stopped");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("nothing was installed")),
+        "{problem}"
+    );
+    let m = app.get("/api/v1/models", &app.admin).await;
+    assert_eq!(m.json["training"], json!({}), "{}", m.text);
+    assert!(
+        !m.json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|v| v["kind"] == "intent"),
+        "{}",
+        m.text
+    );
+    // The examples of a stopped training are not kept either.
+    let kept = app
+        .get("/api/v1/training-examples?kind=intent", &app.admin)
+        .await;
+    assert_eq!(kept.json["items"], json!([]), "{}", kept.text);
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "model.training_stopped")
+    );
+    stop(app.admin.clone())
+        .await
+        .assert_problem(404, "not_found");
+}
+
 /// Without `?format=` or a JSON Lines content type, a body whose first line opens with `{` is
 /// JSON Lines (a byte-order mark before it too); a JSON array is neither and says so.
 #[tokio::test]
