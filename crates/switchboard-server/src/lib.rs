@@ -133,8 +133,9 @@ pub struct AppState {
     /// Held while a model version is installed, made active or deactivated: the learning loop
     /// installs its candidate only over the version its round started from.
     pub installing: Arc<tokio::sync::Mutex<()>>,
-    /// The trainings from a file running on this node: who started each, and when (the
-    /// Models page says so; they finish even when their client has left).
+    /// The trainings from a file running on this node: who started each, when, and the flag
+    /// that stops it (the Models page says so; they finish even when their client has left,
+    /// unless someone stops them).
     pub trainings: Trainings,
     /// Flips to true when the server starts shutting down; long-lived responses (the live
     /// stream) end on it, so a graceful shutdown never waits for them.

@@ -8,9 +8,10 @@
 //! 2. In Latin, Cyrillic and Arabic script, the function words the project lists below for
 //!    27 languages are counted (a word several languages write shares its vote), with half a
 //!    vote for a word written with a letter only one of them uses (`ы`, `ї`, `ř`, `ے`) or, in
-//!    Cyrillic, an ending only one or two of them write (`-ает`, `-ият`); a clear winner (at least one whole word's weight, and more than any other) is the answer.
-//!    When a few languages lead together on a short text, the trigram profiles below choose
-//!    among those few only, if they are fairly sure.
+//!    Cyrillic, an ending only one or two of them write (`-ает`, `-ият`); a clear winner (at
+//!    least one whole word's weight, and more than any other) is the answer. When a few
+//!    languages lead together on a short text, the trigram profiles below choose among those
+//!    few only, if they are fairly sure.
 //! 3. Otherwise character trigram profiles decide (the `whatlang` crate, which embeds its
 //!    profiles: nothing is downloaded), among the languages customers most often write in;
 //!    a short text (under 40 letters) gets their answer only when they are sure of it, and a
@@ -450,7 +451,8 @@ static WORDS: LazyLock<WordTable<u32>> = LazyLock::new(|| {
 /// Letters only one of the listed languages writes, each worth half a word's vote for it
 /// (once per word): Russian `ы э ё` and Ukrainian `і ї є ґ`, which tell apart the short
 /// Cyrillic texts trigram profiles confuse; Bulgarian `ъ` (Russian writes it only after a
-/// few prefixes: half a vote never decides alone); Serbian `ђ ћ ј љ њ џ`; Czech `ř ů`, Slovak
+/// few prefixes: half a vote never wins alone, though on a short text it narrows the trigram
+/// profiles' choice to the languages it names); Serbian `ђ ћ ј љ њ џ`; Czech `ř ů`, Slovak
 /// `ľ ĺ ŕ`, and so on. Arabic writes `ي ك ة ى` where Persian and Urdu write `ی ک`, and Urdu
 /// alone `ٹ ڈ ڑ ں ے ھ`.
 fn letter_language(c: char) -> Option<&'static str> {
@@ -472,26 +474,24 @@ fn letter_language(c: char) -> Option<&'static str> {
 }
 
 /// Word endings that tell the Cyrillic languages apart where their letters do not: Russian
-/// adjectives (`-ая -ый -ые -ое`) and verbs (`-ает -ется -ться`), which Bulgarian and Serbian,
-/// without those cases and forms, and Ukrainian (`-а -ий -і -є`, `-ає -ться` aside), do not
-/// write; Russian and Ukrainian share `-ого -ому`; Bulgarian alone writes its definite `-ият`,
-/// `-ията`; Serbian its instrumental and dative plurals `-ама -има`. Russian words that end
-/// `-ите` (a plural command) and Bulgarian ones (a definite plural) are why those are not
-/// here. The languages share the half vote, as they share a function word's.
+/// adjectives (`-ое`) and verbs (`-ает -ется`), which Bulgarian and Serbian, without those
+/// cases and forms, and Ukrainian (`-е`, `-ає -ється`) do not write; Russian and Ukrainian
+/// share `-ого -ому -ться`, Russian and Bulgarian `-ая` (a Russian adjective, a Bulgarian
+/// verb: `зная`); Bulgarian alone writes its definite `-ият -ията`. Left out: `-ый -ые` (their
+/// `ы` votes already), `-ама -има` (Serbian case endings, but also nouns and short adjectives
+/// everywhere: `програма`, `необходима`), Russian `-ите` (a plural command) against Bulgarian
+/// `-ите` (a definite plural). The languages share the half vote, as they share a function
+/// word's.
 const ENDINGS: &[(&str, &str)] = &[
-    ("ая", "ru"),
-    ("ый", "ru"),
-    ("ые", "ru"),
     ("ое", "ru"),
     ("ает", "ru"),
     ("ется", "ru"),
-    ("ться", "ru"),
+    ("ая", "ru bg"),
     ("ого", "ru uk"),
     ("ому", "ru uk"),
+    ("ться", "ru uk"),
     ("ият", "bg"),
     ("ията", "bg"),
-    ("ама", "sr"),
-    ("има", "sr"),
 ];
 
 /// The languages (bits of [`FUNCTION_WORDS`]) whose form `word` has: its ending (see
@@ -526,14 +526,16 @@ fn letter_vote(c: char) -> Option<u32> {
 }
 
 /// Counts function words per language, each word weighing 1 / the number of languages that
-/// list it ("my" is English and Polish: half each), and half a vote for each word written
-/// with a letter only one language uses (see [`letter_language`]). A language wins with at least
-/// one whole word's weight, more than any other.
+/// list it ("my" is English and Polish: half each), half a vote for each word written with a
+/// letter only one language uses (see [`letter_language`]), and otherwise half a vote for a
+/// word's form, shared among the languages that write it (see [`form_vote`]). A language
+/// wins with at least one whole word's weight, more than any other.
 fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
     let mut hits = [0f32; 32];
     let mut total = 0f32;
     for (token, &key) in tokens.iter().zip(keys) {
-        if let Some(&langs) = WORDS.get(key, token) {
+        let function_word = WORDS.get(key, token);
+        if let Some(&langs) = function_word {
             total += share_vote(&mut hits, langs, 1.0);
         }
         if !token.is_ascii() {
@@ -549,8 +551,9 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
                     total += 0.5;
                 }
             }
-            // A word whose letters voted is not counted again for its form.
-            if voted == 0 {
+            // A word that voted as a function word or by its letters is not counted again for
+            // its form (`много` is Bulgarian's function word, and Serbian's too).
+            if voted == 0 && function_word.is_none() {
                 total += share_vote(&mut hits, form_vote(token), 0.5);
             }
         }
@@ -771,7 +774,7 @@ mod tests {
             ("Здравствуйте, у меня не проходит оплата картой", "ru"),
             ("Почему списали деньги дважды?", "ru"),
             ("Где мой заказ?", "ru"),
-            // Once Bulgarian: nothing but the forms of `работает` and `личный` tells.
+            // Once Bulgarian: nothing but the form of `работает` tells.
             ("Моя карта не работает", "ru"),
             ("Не могу войти в личный кабинет", "ru"),
             ("Доставка задерживается уже неделю", "ru"),

@@ -1836,8 +1836,8 @@ mod tests {
         out
     }
 
-    /// A training stopped from another thread gives `Stopped`, linear or network, however
-    /// far it got; one not stopped gives its model.
+    /// A training told to stop gives `Stopped`, linear or network; one not stopped gives its
+    /// model. (That the trainers stop within an epoch or a batch is tested beside them.)
     #[test]
     fn a_stopped_training_gives_no_model() {
         let examples = toy();
@@ -1851,14 +1851,6 @@ mod tests {
                 train_stoppable("intent", &examples, &cfg, &stop),
                 Err(ModelError::Stopped)
             ));
-            // Stopped while it runs: either it ended first or it says it was stopped.
-            let stop = AtomicBool::new(false);
-            let got = std::thread::scope(|s| {
-                let t = s.spawn(|| train_stoppable("intent", &examples, &cfg, &stop));
-                stop.store(true, Ordering::Relaxed);
-                t.join().unwrap()
-            });
-            assert!(matches!(got, Ok(_) | Err(ModelError::Stopped)));
             assert!(train_stoppable("intent", &examples, &cfg, &AtomicBool::new(false)).is_ok());
         }
     }

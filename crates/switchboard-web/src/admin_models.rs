@@ -125,10 +125,18 @@ fn kind_section(
                         @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
                         "); the new version is in force when it ends. Reload this page to see it."
                     }
-                    form data-api={"/api/v1/models/" (kind) "/train"} data-method="DELETE" data-after="reload" {
-                        button.link type="submit" data-confirm="Stop the training? Nothing it learned is kept, and the model in force stays." { "Stop the training" }
+                    @if training["stopping"] == true {
+                        p.stopping { "Stopping: it ends within one pass over its examples, installs nothing, and the model in force stays." }
+                    } @else {
+                        @let (text, confirm) = match training["count"].as_u64() {
+                            Some(n) if n > 1 => ("Stop these trainings", format!("Stop all {n} {kind} trainings? Nothing they learned is kept, and the model in force stays.")),
+                            _ => ("Stop the training", format!("Stop the {kind} training? Nothing it learned is kept, and the model in force stays.")),
+                        };
+                        form data-api={"/api/v1/models/" (kind) "/train"} data-method="DELETE" data-after="reload" {
+                            button.link type="submit" aria-label={(text) " (" (kind) ")"} data-confirm=(confirm) { (text) }
+                        }
+                        div.form-error role="alert" {}
                     }
-                    div.form-error role="alert" {}
                 }
             }
             p.learning {
@@ -293,9 +301,25 @@ mod tests {
             two.contains("2 trainings from a file are running (the first started by ann"),
             "{two}"
         );
-        // Both can be stopped from there; nothing to stop when none runs.
+        // They can be stopped from there; nothing to stop when none runs.
         let stop = r#"data-api="/api/v1/models/intent/train" data-method="DELETE""#;
-        assert!(two.contains(stop) && one.contains(stop), "{two}");
+        assert!(
+            one.contains(stop) && one.contains(">Stop the training</button>"),
+            "{one}"
+        );
+        assert!(
+            two.contains(stop) && two.contains(">Stop these trainings</button>"),
+            "{two}"
+        );
         assert!(!idle.contains(stop), "{idle}");
+        // Once told to stop, it says so, and there is nothing more to press.
+        let stopping = render(
+            json!({"by": "ann", "since": "2026-12-07T11:58:00Z", "count": 1, "stopping": true}),
+        );
+        assert!(
+            stopping.contains("Stopping: it ends within one pass"),
+            "{stopping}"
+        );
+        assert!(!stopping.contains(stop), "{stopping}");
     }
 }

@@ -399,6 +399,7 @@ pub async fn train(
     );
     let job = TrainJob {
         stop: running.stop.clone(),
+        key: running.key.clone(),
         kind,
         actor: caller.actor,
         text,
@@ -458,7 +459,8 @@ impl Drop for Running {
 }
 
 /// The trainings from a file running on this node, by kind: who started the first still
-/// running and when, and how many of that kind run (`count`).
+/// running and when, how many of that kind run (`count`), and whether all of them were told
+/// to stop (`stopping`).
 pub fn trainings_running(state: &AppState) -> serde_json::Value {
     running_of(&state.trainings)
 }
@@ -467,18 +469,24 @@ fn running_of(trainings: &crate::Trainings) -> serde_json::Value {
     let running = trainings.lock().map(|t| t.clone()).unwrap_or_default();
     let mut by_kind = serde_json::Map::new();
     // Keys sort by kind, then by the order the trainings started.
-    for ((kind, _), (by, since, _)) in running {
+    for ((kind, _), (by, since, stop)) in running {
         let entry = by_kind
             .entry(kind)
-            .or_insert_with(|| json!({"by": by, "since": since, "count": 0}));
+            .or_insert_with(|| json!({"by": by, "since": since, "count": 0, "stopping": true}));
         entry["count"] = json!(entry["count"].as_u64().unwrap_or(0) + 1);
+        // Stopping once every one of the kind is told to stop.
+        if !stop.load(Ordering::Relaxed) {
+            entry["stopping"] = json!(false);
+        }
     }
     serde_json::Value::Object(by_kind)
 }
 
-/// One training the API was sent: the checked request, and the flag that stops it.
+/// One training the API was sent: the checked request, the flag that stops it, and its entry
+/// in [`AppState::trainings`].
 struct TrainJob {
     stop: Arc<AtomicBool>,
+    key: (String, u64),
     kind: String,
     actor: switchboard_store::Actor,
     text: String,
@@ -496,6 +504,7 @@ async fn train_and_install(
 ) -> Result<(StatusCode, switchboard_store::ModelVersion), ApiError> {
     let TrainJob {
         stop,
+        key,
         kind,
         actor,
         text,
@@ -527,15 +536,7 @@ async fn train_and_install(
     .map_err(ApiError::internal)?
     .map_err(|e| {
         let Some(e) = e else {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "training_stopped",
-                format!(
-                    "the {kind} training was stopped before it ended \
-                     (DELETE /api/v1/models/{kind}/train); nothing was installed, and the model in \
-                     force stays"
-                ),
-            );
+            return stopped_error(&kind);
         };
         let field = missing.iter().find(|(m, _)| e.contains(m.as_str()));
         let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_examples", e);
@@ -548,6 +549,20 @@ async fn train_and_install(
     // The examples and the model they made go in together (a learning round or another
     // training does not come between).
     let _installing = state.installing.lock().await;
+    // The one point after which a training can no longer be stopped: under the lock that
+    // `stop_training` sets the flags under, it is stopped already or it leaves the list.
+    let stopped = state.trainings.lock().map(|mut t| {
+        let stopped = t
+            .get(&key)
+            .is_some_and(|(_, _, stop)| stop.load(Ordering::Relaxed));
+        if !stopped {
+            t.remove(&key);
+        }
+        stopped
+    });
+    if stopped.unwrap_or(false) {
+        return Err(stopped_error(&kind));
+    }
     let now = state.clock.now();
     let digest =
         crate::learning::base_digest(examples.iter().map(|e| (e.text.as_str(), e.label.as_str())));
@@ -578,6 +593,19 @@ async fn train_and_install(
     Ok((status, installed))
 }
 
+/// What a training's request answers once the training was stopped.
+fn stopped_error(kind: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "training_stopped",
+        format!(
+            "the {kind} training was stopped before it ended \
+             (DELETE /api/v1/models/{kind}/train); nothing was installed, and the model in force \
+             stays"
+        ),
+    )
+}
+
 /// How the API's `train` makes a model of `kind` from a workspace's file, as `model train`
 /// does: an intent model a network from 1,000 examples unless `hidden` says; a sentiment
 /// model linear, on the file's examples and (with `shipped_examples`) the shipped posts; the
@@ -602,43 +630,56 @@ fn train_from_file(
     train_stoppable(kind, &all, &train_config(kind, hidden), stop)
 }
 
-/// Stops the trainings from a file of this kind running on this node: each ends within a
-/// pass over its examples, installs nothing, and its request answers 409
-/// `training_stopped`. The model in force stays. Asking again while they end stops nothing
-/// more and says so again.
+/// Stops the trainings from a file of this kind running on this node (all of them: the page
+/// and the API name trainings by kind): each ends within a pass over its examples, installs
+/// nothing, and its request answers 409 `training_stopped`. The model in force stays. A
+/// training already being installed is off the list and goes on. Asking again while they end
+/// answers the same and audits nothing more. The learning loop's retraining is not a training
+/// from a file and cannot be stopped (it is short, and ships only a model at least as good).
 pub async fn stop_training(
     State(state): State<AppState>,
     Allowed(caller, _): Allowed<need::ManageRouting>,
     Path(kind): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
-    let stopped = state
+    // (running, newly stopped)
+    let (stopped, newly) = state
         .trainings
         .lock()
         .map(|t| {
-            t.iter()
-                .filter(|((k, _), _)| *k == kind)
-                .inspect(|(_, (_, _, stop))| stop.store(true, Ordering::Relaxed))
-                .count()
+            t.iter().filter(|((k, _), _)| *k == kind).fold(
+                (0, 0),
+                |(all, new), (_, (_, _, stop))| {
+                    (
+                        all + 1,
+                        new + usize::from(!stop.swap(true, Ordering::Relaxed)),
+                    )
+                },
+            )
         })
-        .unwrap_or(0);
+        .unwrap_or((0, 0));
     if stopped == 0 {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no {kind} training from a file is running on this node"),
+            format!(
+                "no {kind} training from a file is running on this node (one being installed \
+                 can no longer be stopped)"
+            ),
         ));
     }
-    state
-        .store
-        .audit_event(
-            caller.actor,
-            "model.training_stopped",
-            ("model", kind.clone()),
-            json!({ "trainings": stopped }),
-            state.clock.now(),
-        )
-        .await?;
+    if newly > 0 {
+        state
+            .store
+            .audit_event(
+                caller.actor,
+                "model.training_stopped",
+                ("model", kind.clone()),
+                json!({ "trainings": newly }),
+                state.clock.now(),
+            )
+            .await?;
+    }
     Ok(axum::Json(json!({ "kind": kind, "stopped": stopped })))
 }
 
@@ -693,6 +734,13 @@ mod tests {
         assert_eq!(listed["intent"]["by"], "ann");
         assert_eq!(listed["intent"]["count"], 2);
         assert_eq!(listed["sentiment"]["count"], 1);
+        // Stopping once all of a kind are told to stop.
+        assert_eq!(listed["intent"]["stopping"], false);
+        first.stop.store(true, Ordering::Relaxed);
+        assert_eq!(running_of(&trainings)["intent"]["stopping"], false);
+        second.stop.store(true, Ordering::Relaxed);
+        assert_eq!(running_of(&trainings)["intent"]["stopping"], true);
+        assert_eq!(running_of(&trainings)["sentiment"]["stopping"], false);
         drop(first);
         let listed = running_of(&trainings);
         assert_eq!(listed["intent"]["by"], "bob");

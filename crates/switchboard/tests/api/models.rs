@@ -358,6 +358,14 @@ async fn a_training_from_a_file_can_be_stopped() {
     let stopped = stop(app.admin.clone()).await;
     assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text);
     assert_eq!(stopped.json, json!({"kind": "intent", "stopped": 1}));
+    // Until it has ended it is listed as stopping (or it has ended already).
+    let m = app.get("/api/v1/models", &app.admin).await;
+    let listed = &m.json["training"];
+    assert!(
+        *listed == json!({}) || listed["intent"]["stopping"] == true,
+        "{}",
+        m.text
+    );
     let answer = training.await.expect("the training request");
     let problem = answer.assert_problem(409, "training_stopped");
     assert!(
