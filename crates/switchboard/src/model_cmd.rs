@@ -83,8 +83,9 @@ pub enum ModelCommand {
     },
     /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
     /// precision/recall/F1, calibration (how far its confidence can be trusted, and how many
-    /// predictions clear its `unknown` floor), the confusion (gold label → predicted label →
-    /// count), and predictions per second.
+    /// predictions clear its `unknown` floor), examples in and out of the model's scope (a
+    /// label the model does not have, such as `oos`: how many it leaves `unknown`), the
+    /// confusion (gold label → predicted label → count), and predictions per second.
     Eval {
         /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
         #[arg(long)]
@@ -458,6 +459,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 );
             }
             let s = score(model.labels(), &gold, &predicted);
+            let scope = scope_report(&gold, &best, &right, &unseen, model.header().unknown_below);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -466,6 +468,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                     "macro_f1": s.macro_f1,
                     "per_label": s.per_label,
                     "labels_not_in_model": unseen,
+                    "in_scope": scope.0,
+                    "out_of_scope": scope.1,
                     "calibration": calibration,
                     "confusion": switchboard_understand::model::confusion(&gold, &predicted),
                     "predictions_per_second": s.examples as f64 / seconds.max(1e-9),
@@ -495,6 +499,46 @@ pub async fn workspace_analyzer(store: &switchboard_store::Store) -> anyhow::Res
         }
     }
     Ok(analyzer)
+}
+
+/// How the `unknown` floor serves the examples, split by whether the model has their label:
+/// of those it has (`in_scope`), the share it answers (confidence at or above the floor) and
+/// how many of those are right; of those it has not (`out_of_scope`: such as CLINC150's
+/// `oos`, questions about something else), how many it leaves `unknown`, which is the right
+/// answer for them.
+fn scope_report(
+    gold: &[&str],
+    best: &[(usize, f32)],
+    right: &[bool],
+    unseen: &[&str],
+    floor: f32,
+) -> (serde_json::Value, serde_json::Value) {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let (mut inside, mut answered, mut answered_right) = (0, 0, 0);
+    let (mut outside, mut unknown) = (0, 0);
+    for ((g, &(_, confidence)), &ok) in gold.iter().zip(best).zip(right) {
+        let answers = confidence >= floor;
+        if unseen.contains(g) {
+            outside += 1;
+            unknown += usize::from(!answers);
+        } else {
+            inside += 1;
+            answered += usize::from(answers);
+            answered_right += usize::from(answers && ok);
+        }
+    }
+    (
+        json!({
+            "examples": inside,
+            "answered": ratio(answered, inside),
+            "answered_accuracy": ratio(answered_right, answered),
+        }),
+        json!({
+            "examples": outside,
+            "unknown": unknown,
+            "unknown_share": ratio(unknown, outside),
+        }),
+    )
 }
 
 /// How many different labels `gold` has.

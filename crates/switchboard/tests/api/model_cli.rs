@@ -2,7 +2,7 @@
 //! a model trained from a CSV scores its examples, `analyze` writes one JSON line per input
 //! line, and bad files get a clear error naming the problem, exit 1, and no model written.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -679,6 +679,55 @@ fn eval_warns_on_foreign_labels_and_calibrate_keeps_its_input() {
         "{out:?}"
     );
     assert_eq!(std::fs::read(&data).unwrap(), before);
+}
+
+/// Examples labelled with an intent the model does not have (`oos`, questions about
+/// something else) are out of its scope: `model eval` counts how many it leaves `unknown`,
+/// as `analyze` answers them, and reports the in-scope ones apart.
+#[test]
+fn eval_reports_how_many_out_of_scope_questions_stay_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model, out) = train_fixture(dir.path());
+    assert!(out.status.success(), "{out:?}");
+    let outside = [
+        "what is the weather in paris tomorrow",
+        "tell me a joke about cats",
+        "who won the football game last night",
+        "how do I boil an egg",
+    ];
+    let inside = ["my card still has not arrived", "I want a refund please"];
+    let mut csv = String::from("text,category\n");
+    for t in outside {
+        csv.push_str(&format!("{t},oos\n"));
+    }
+    csv.push_str(&format!(
+        "{},card_arrival\n{},refund\n",
+        inside[0], inside[1]
+    ));
+    let data = dir.path().join("with_oos.csv");
+    std::fs::write(&data, csv).unwrap();
+    let report = eval_intents(&model, &data);
+    assert_eq!(report["labels_not_in_model"], json!(["oos"]), "{report}");
+    assert_eq!(report["in_scope"]["examples"], 2, "{report}");
+    assert_eq!(report["out_of_scope"]["examples"], 4, "{report}");
+    // The same count `analyze` gives with the same model.
+    let lines = outside.join("\n");
+    let analyzed = run_with_input(&["analyze", "--model", p(&model)], lines.as_bytes());
+    assert!(analyzed.status.success(), "{analyzed:?}");
+    let unknown = String::from_utf8(analyzed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["intent"]["label"] == "unknown")
+        .count();
+    assert_eq!(report["out_of_scope"]["unknown"], unknown, "{report}");
+    let share = report["out_of_scope"]["unknown_share"].as_f64().unwrap();
+    assert!((share - unknown as f64 / 4.0).abs() < 1e-9, "{report}");
+    // Out-of-scope examples still count as wrong in the accuracy over all examples.
+    assert!(
+        report["accuracy"].as_f64().unwrap() <= 2.0 / 6.0 + 1e-9,
+        "{report}"
+    );
 }
 
 /// `analyze --workspace` understands with the workspace's models in force, as the server
