@@ -50,18 +50,22 @@ impl Analyzer {
     }
 
     /// A text with no word to read (only a link, a handle, a number, `?`, an emoticon such as
-    /// `xD`) is `unknown` with
-    /// confidence 0: a model would answer from its link or digit features alone, sure of
-    /// itself (a bare link read as PR at 0.99).
+    /// `xD`), or none the model knows (a language it was not trained on), is `unknown` with
+    /// confidence 0: a model would answer from its link, digit or `!` features alone, sure of
+    /// itself (a bare link read as PR at 0.99, `Моя карта не работает!` as PR at 0.88).
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
+        let unknown = || Classification {
+            label: model::UNKNOWN.to_owned(),
+            confidence: 0.0,
+            because: Vec::new(),
+        };
         if !p.has_words() {
-            return Classification {
-                label: model::UNKNOWN.to_owned(),
-                confidence: 0.0,
-                because: Vec::new(),
-            };
+            return unknown();
         }
-        let (probs, because) = model.assess(p, self.evidence);
+        let (probs, because, reads_a_word) = model.assess(p, self.evidence);
+        if !reads_a_word {
+            return unknown();
+        }
         let Prediction { label, confidence } = model.decide(&probs);
         let because = if label == model::UNKNOWN {
             Vec::new()
@@ -86,7 +90,7 @@ impl Analyzer {
     /// of the lengths it was trained with.
     pub fn analyze(&self, text: &str) -> Understood {
         let p = Prepared::new(text, self.purpose.feature_config());
-        let (probs, _) = self.sentiment.assess(&p, 0);
+        let (probs, _, _) = self.sentiment.assess(&p, 0);
         let s = sentiment_from(&self.sentiment, &probs);
         Understood {
             intent: self.intent.as_ref().map(|m| self.classify(m, &p)),
@@ -198,6 +202,9 @@ mod tests {
             // Emoticons written with letters are marks too.
             "xD",
             ":D :p",
+            // Words in a language the models do not know: once PR at 0.88, from the `!`.
+            "Моя карта не работает!",
+            "Картата ми не работи!",
         ] {
             let u = a.analyze(text);
             for c in [u.purpose.unwrap(), u.intent.unwrap()] {

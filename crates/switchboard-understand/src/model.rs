@@ -446,12 +446,7 @@ impl<'a> Prepared<'a> {
     /// Whether the text has a word to read: not only links, `@handles`, numbers, punctuation,
     /// emoticons (`xD`, `:p`) or emoji.
     pub fn has_words(&self) -> bool {
-        self.tokens.iter().any(|t| {
-            *t != "url"
-                && *t != "@user"
-                && !features::is_emoticon(t)
-                && t.chars().any(char::is_alphabetic)
-        })
+        self.tokens.iter().any(is_word)
     }
 
     /// The text's language, from the same tokens.
@@ -477,6 +472,11 @@ impl<'a> Prepared<'a> {
             .filter(|&(_, _, first, last, _)| self.tokens[first..=last].iter().all(|t| t != "!"))
             .collect()
     }
+}
+
+/// Whether a token is a word to read: not a link, a handle, an emoticon, a number or a mark.
+fn is_word(t: &Token) -> bool {
+    *t != "url" && *t != "@user" && !features::is_emoticon(t) && t.chars().any(char::is_alphabetic)
 }
 
 impl Drop for Prepared<'_> {
@@ -1075,27 +1075,37 @@ impl TextModel {
 
     fn vector(&self, text: &str) -> Sparse {
         let p = Prepared::new(text, &self.header.features);
-        let (grams, ids, x) = self.vector_of(&p, None);
+        let (grams, ids, x, _) = self.vector_of(&p, None);
         scratch::give(&MODEL_GRAMS, grams);
         scratch::give(&IDS, ids);
         x
     }
 
-    /// The n-grams this model sees in `p`, their feature ids, and the weighted vector; with
-    /// `shares`, each n-gram occurrence's share of its feature's value (for explanations).
+    /// The n-grams this model sees in `p`, their feature ids, the weighted vector, and
+    /// whether the model knows any of the text's words (itself or by its character n-grams);
+    /// with `shares`, each n-gram occurrence's share of its feature's value (for
+    /// explanations).
     fn vector_of(
         &self,
         p: &Prepared,
         shares: Option<&mut Vec<f32>>,
-    ) -> (Grams, Vec<Option<Feature>>, Sparse) {
+    ) -> (Grams, Vec<Option<Feature>>, Sparse, bool) {
         let cfg = &self.header.features;
         let mut grams = scratch::take(&MODEL_GRAMS);
         grams.extend_from_slice(&p.grams_for(cfg));
         let mut ids = lookup(&self.index, &grams);
+        let mut reads_a_word = grams
+            .iter()
+            .zip(&ids)
+            .any(|(&(_, block, first, _, n), id)| {
+                block == Block::Word && n == 1 && id.is_some() && is_word(&p.tokens[first])
+            });
         if cfg.char_max > 0 {
             WordCache::with(self, |cache| {
                 for (i, (t, &key)) in p.tokens.iter().zip(&p.keys).enumerate() {
-                    for &(f, len) in cache.features(self, t, key) {
+                    let known = cache.features(self, t, key);
+                    reads_a_word |= !known.is_empty() && is_word(t);
+                    for &(f, len) in known {
                         // Its feature is known already: the key is not read again.
                         grams.push((0, Block::Char, i, i, usize::from(len)));
                         ids.push(Some(f));
@@ -1112,7 +1122,7 @@ impl TextModel {
             &dense,
             shares,
         );
-        (grams, ids, x)
+        (grams, ids, x, reads_a_word)
     }
 
     /// The n-gram settings this model was trained with.
@@ -1120,10 +1130,11 @@ impl TextModel {
         &self.header.features
     }
 
-    /// Every label's probability for a prepared text, and the `top` words that pushed most
-    /// toward the most likely label (one featurisation for both). Falls back to preparing
-    /// the text again when `p` was made with other n-gram settings.
-    pub fn assess(&self, p: &Prepared, top: usize) -> (Vec<f32>, Vec<Evidence>) {
+    /// Every label's probability for a prepared text, the `top` words that pushed most toward
+    /// the most likely label (one featurisation for both), and whether the model knows any of
+    /// the text's words (without one, it answers from marks such as `!` alone). Falls back to
+    /// preparing the text again when `p` was made with other n-gram settings.
+    pub fn assess(&self, p: &Prepared, top: usize) -> (Vec<f32>, Vec<Evidence>, bool) {
         let own;
         let p = if p.serves(&self.header.features) {
             p
@@ -1132,7 +1143,7 @@ impl TextModel {
             &own
         };
         let mut shares = scratch::take(&SHARES);
-        let (grams, ids, x) = self.vector_of(p, (top > 0).then_some(&mut shares));
+        let (grams, ids, x, reads_a_word) = self.vector_of(p, (top > 0).then_some(&mut shares));
         let probs = self.probabilities_of(&x);
         let evidence = if top > 0 {
             let push = self.weight_toward(&x, argmax(&probs));
@@ -1144,7 +1155,7 @@ impl TextModel {
         scratch::give(&MODEL_GRAMS, grams);
         scratch::give(&IDS, ids);
         scratch::give(&VECTOR, x);
-        (probs, evidence)
+        (probs, evidence, reads_a_word)
     }
 
     /// The label a probability vector stands for: the best, or `unknown` below the floor.
@@ -1309,7 +1320,7 @@ impl TextModel {
         };
         let p = Prepared::new(text, &self.header.features);
         let mut shares = Vec::new();
-        let (grams, ids, x) = self.vector_of(&p, Some(&mut shares));
+        let (grams, ids, x, _) = self.vector_of(&p, Some(&mut shares));
         let evidence = self.credit(
             &p.tokens,
             &grams,

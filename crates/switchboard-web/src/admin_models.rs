@@ -123,7 +123,7 @@ fn kind_section(
                             _ => { "A training from a file is running (started by " (by) " " }
                         }
                         @if let Some(at) = training["since"].as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()) { (ago(now, at)) }
-                        "); the new version is in force when it ends. Reload this page to see it."
+                        @if training["stopping"] == true { ")." } @else { "); the new version is in force when it ends. Reload this page to see it." }
                     }
                     @if training["stopping"] == true {
                         p.stopping { "Stopping: it ends within one pass over its examples, installs nothing, and the model in force stays." }
@@ -321,5 +321,6 @@ mod tests {
             "{stopping}"
         );
         assert!(!stopping.contains(stop), "{stopping}");
+        assert!(!stopping.contains("in force when it ends"), "{stopping}");
     }
 }

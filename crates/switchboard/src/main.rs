@@ -236,7 +236,8 @@ enum Command {
     /// purpose, sentiment, language, personal data with byte positions). A line that is not
     /// UTF-8 or is longer than 64 KiB gets `{"line": N, "error": …}` in its place, and the
     /// command then exits with status 1 naming those lines. A text with no word to read (only
-    /// a link, a handle, a number, marks) has purpose and intent `unknown`.
+    /// a link, a handle, a number, marks), or none the model knows (a language it was not
+    /// trained on), has purpose and intent `unknown`.
     Analyze {
         /// A model from `model train`: an intent model is added to the shipped purpose and
         /// sentiment models; a `purpose` or `sentiment` one replaces the shipped model of its

@@ -453,8 +453,9 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             if unseen.len() == gold_labels(&gold) {
                 eprintln!(
                     "warning: none of the file's labels is one the model predicts (it predicts {}), \
-                     so every prediction counts as wrong: is --label-column the right column, \
-                     or --model the right model?",
+                     so every prediction counts as wrong in accuracy: is --label-column the right \
+                     column, or --model the right model? (If these are questions outside the \
+                     model's labels, out_of_scope says how many it leaves unknown.)",
                     model.labels().join(", ")
                 );
             }
@@ -513,7 +514,8 @@ fn scope_report(
     unseen: &[&str],
     floor: f32,
 ) -> (serde_json::Value, serde_json::Value) {
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    // Nothing to measure is null, not 0.
+    let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
     let (mut inside, mut answered, mut answered_right) = (0, 0, 0);
     let (mut outside, mut unknown) = (0, 0);
     for ((g, &(_, confidence)), &ok) in gold.iter().zip(best).zip(right) {

@@ -728,6 +728,13 @@ fn eval_reports_how_many_out_of_scope_questions_stay_unknown() {
         report["accuracy"].as_f64().unwrap() <= 2.0 / 6.0 + 1e-9,
         "{report}"
     );
+    // With none in scope, nothing was measured there: null, not 0.
+    let only = dir.path().join("only_oos.csv");
+    std::fs::write(&only, format!("text,category\n{},oos\n", outside[0])).unwrap();
+    let report = eval_intents(&model, &only);
+    assert_eq!(report["in_scope"]["examples"], 0, "{report}");
+    assert!(report["in_scope"]["answered"].is_null(), "{report}");
+    assert_eq!(report["out_of_scope"]["examples"], 1, "{report}");
 }
 
 /// `analyze --workspace` understands with the workspace's models in force, as the server
