@@ -619,8 +619,9 @@ pub fn analyze(
         let line = match (whole, std::str::from_utf8(bytes)) {
             (true, Ok(line)) => Ok(line),
             (true, Err(e)) => Err(format!(
-                "line {number} is not UTF-8 text (invalid byte at {})",
-                e.valid_up_to()
+                "line {number} is not UTF-8 text (its byte {} is not valid; bytes count from 1, \
+                 as lines do)",
+                e.valid_up_to() + 1
             )),
             (false, _) => Err(format!(
                 "line {number} is longer than {MAX_LINE_BYTES} bytes (a text the API takes is \

@@ -582,7 +582,7 @@ fn analyze_answers_every_line_and_names_the_one_it_cannot_read() {
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(
         lines[1]["error"],
-        "line 2 is not UTF-8 text (invalid byte at 4)"
+        "line 2 is not UTF-8 text (its byte 5 is not valid; bytes count from 1, as lines do)"
     );
     assert!(
         lines[2]["language"].is_null(),
