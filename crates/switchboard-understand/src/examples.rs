@@ -1,5 +1,5 @@
-//! Labelled examples from CSV (with a header row) or JSON Lines, with errors that name the
-//! line and the problem.
+//! Labelled examples from CSV or TSV (with a header row) or JSON Lines, with errors that name
+//! the line and the problem.
 
 use crate::model::Example;
 
@@ -7,6 +7,9 @@ use crate::model::Example;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
+    /// Tab-separated values with a header row (quotes as in CSV), as many published data sets
+    /// and spreadsheets' "tab-delimited" export write them.
+    Tsv,
     Jsonl,
 }
 
@@ -14,18 +17,32 @@ impl Format {
     pub fn parse(s: &str) -> Result<Format, String> {
         match s {
             "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
             "jsonl" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format {other:?}; expected csv or jsonl")),
+            other => Err(format!(
+                "unknown format {other:?}; expected csv, tsv or jsonl"
+            )),
         }
     }
 }
 
 impl Format {
-    /// The format a file's first character says, when nothing else does (after a byte-order
-    /// mark and blanks): JSON Lines when it opens a JSON object, else CSV.
+    /// The format a file's first line says, when nothing else does (after a byte-order mark
+    /// and blanks): JSON Lines when it opens a JSON object; TSV when the header row holds more
+    /// tabs than commas; else CSV.
     pub fn of_content(body: &[u8]) -> Format {
         if opens_with(body, b'{') {
-            Format::Jsonl
+            return Format::Jsonl;
+        }
+        let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+        let start = body.iter().position(|&b| b != b'\n' && b != b'\r');
+        let header = start.map_or(&[][..], |s| {
+            let rest = &body[s..];
+            &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())]
+        });
+        let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+        if count(b'\t') > count(b',') {
+            Format::Tsv
         } else {
             Format::Csv
         }
@@ -64,7 +81,8 @@ pub fn read(
         return Err(JSON_ARRAY.into());
     }
     let examples = match format {
-        Format::Csv => csv_examples(input, text_column, label_column)?,
+        Format::Csv => csv_examples(input, b',', text_column, label_column)?,
+        Format::Tsv => csv_examples(input, b'\t', text_column, label_column)?,
         Format::Jsonl => jsonl_examples(input, text_column, label_column)?,
     };
     if examples.is_empty() {
@@ -73,8 +91,16 @@ pub fn read(
     Ok(examples)
 }
 
-fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Example>, String> {
+/// Rows of a CSV (`delimiter` `,`) or TSV (`\t`) file with a header row.
+fn csv_examples(
+    input: &str,
+    delimiter: u8,
+    text_col: &str,
+    label_col: &str,
+) -> Result<Vec<Example>, String> {
+    let tsv = delimiter == b'\t';
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .has_headers(true)
         .flexible(false)
         .from_reader(input.as_bytes());
@@ -83,15 +109,29 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
         .map_err(|e| format!("the header row: {e}"))?
         .clone();
     if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
-        return Err("the file is empty (a CSV file needs a header row)".into());
+        return Err(format!(
+            "the file is empty (a {} file needs a header row)",
+            if tsv { "TSV" } else { "CSV" }
+        ));
     }
     let find = |name: &str| {
         headers
             .iter()
             .position(|h| h.trim() == name)
             .ok_or_else(|| {
+                // A header of one column holding the other delimiter: the file's format
+                // was taken for the other one.
+                let other = match (tsv, headers.len()) {
+                    (false, 1) if headers[0].contains('\t') => {
+                        " (the header is separated by tabs: a TSV file, `--format tsv` or `?format=tsv`)"
+                    }
+                    (true, 1) if headers[0].contains(',') => {
+                        " (the header is separated by commas: a CSV file, `--format csv` or `?format=csv`)"
+                    }
+                    _ => "",
+                };
                 format!(
-                    "no column {name:?}; the columns are {}",
+                    "no column {name:?}; the columns are {}{other}",
                     headers
                         .iter()
                         .map(|h| format!("{h:?}"))
@@ -121,7 +161,7 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
     let (ti, li) = (find(text_col)?, find(label_col)?);
     let mut out = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(input, &e))?;
+        let record = record.map_err(|e| csv_error(input, tsv, &e))?;
         let line = record.position().map_or(0, |p| p.line());
         let text = record.get(ti).unwrap_or_default().trim();
         let label = record.get(li).unwrap_or_default().trim();
@@ -139,10 +179,10 @@ fn csv_examples(input: &str, text_col: &str, label_col: &str) -> Result<Vec<Exam
     Ok(out)
 }
 
-/// A CSV reading error in words, naming its line: a row with the wrong number of fields says
-/// how many it has and needs, and whether a quote opened on that line is never closed (which
-/// makes the rest of the file one field).
-fn csv_error(input: &str, e: &csv::Error) -> String {
+/// A CSV or TSV reading error in words, naming its line: a row with the wrong number of
+/// fields says how many it has and needs, and whether a quote opened on that line is never
+/// closed (which makes the rest of the file one field).
+fn csv_error(input: &str, tsv: bool, e: &csv::Error) -> String {
     let Some(line) = e.position().map(|p| p.line()) else {
         return e.to_string();
     };
@@ -160,6 +200,8 @@ fn csv_error(input: &str, e: &csv::Error) -> String {
                 if *len == 1 { "" } else { "s" },
                 if open_quote {
                     " (a quote opened on this line is never closed)"
+                } else if tsv {
+                    " (a text with a tab needs quotes)"
                 } else {
                     " (a text with a comma needs quotes: \"like, this\")"
                 }
@@ -246,6 +288,56 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].text, "Hi, my card, it broke");
         assert_eq!(got[1].label, "card_arrival");
+    }
+
+    #[test]
+    fn tsv_is_read_and_known_by_its_header() {
+        let input = "text\tcategory\nHi, my card broke\tcard_broken\n\"a \ttab\"\tcard_arrival\n";
+        assert_eq!(Format::of_content(input.as_bytes()), Format::Tsv);
+        assert_eq!(Format::parse("tsv"), Ok(Format::Tsv));
+        let got = read(input, Format::Tsv, "text", "category").unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].text, "Hi, my card broke", "a comma is text in TSV");
+        assert_eq!(got[1].text, "a \ttab");
+        assert_eq!(got[1].label, "card_arrival");
+        // A comma-separated header, even with a tab in a later row, is CSV; so is one line
+        // with as many commas as tabs.
+        for csv in [
+            "text,label\na\tb,c\n",
+            "\u{feff}\n\ntext,label\n",
+            "a\tb,c\n",
+            "",
+        ] {
+            assert_eq!(Format::of_content(csv.as_bytes()), Format::Csv, "{csv:?}");
+        }
+        assert_eq!(
+            Format::of_content(b"\xef\xbb\xbf\r\ntext\tlabel\r\nhi\ta\r\n"),
+            Format::Tsv
+        );
+    }
+
+    #[test]
+    fn a_file_read_in_the_other_delimiter_says_which_it_is() {
+        let err = read("text\tlabel\nhi\ta\n", Format::Csv, "text", "label").unwrap_err();
+        assert_eq!(
+            err,
+            "no column \"text\"; the columns are \"text\\tlabel\" (the header is separated by tabs: a TSV file, `--format tsv` or `?format=tsv`)"
+        );
+        let err = read("text,label\nhi,a\n", Format::Tsv, "text", "label").unwrap_err();
+        assert!(
+            err.ends_with(
+                "(the header is separated by commas: a CSV file, `--format csv` or `?format=csv`)"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            read("text\tlabel\nhi\ta\tb\n", Format::Tsv, "text", "label").unwrap_err(),
+            "line 2: 3 fields where the header has 2 (a text with a tab needs quotes)"
+        );
+        assert_eq!(
+            read("", Format::Tsv, "text", "label").unwrap_err(),
+            "the file is empty (a TSV file needs a header row)"
+        );
     }
 
     /// A byte-order mark before the first line is not read as text, in either format.

@@ -43,14 +43,14 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         }
         section #train-intents {
             h2 { "Train an intent model" }
-            p.hint { "From examples of your customers' messages, each labelled with its intent: a CSV file with a header row, or JSON Lines (one object a line). Every label needs at least two examples; 10,000 examples take from a few seconds to a minute or two, as the machine allows. The new model is in force as soon as it is trained (the one before stays listed, to go back to), and agents' intent corrections retrain it." }
+            p.hint { "From examples of your customers' messages, each labelled with its intent: a CSV or TSV file with a header row, or JSON Lines (one object a line). Every label needs at least two examples; 10,000 examples take from a few seconds to a minute or two, as the machine allows. The new model is in force as soon as it is trained (the one before stays listed, to go back to), and agents' intent corrections retrain it." }
             (train_form("intent"))
             p.hint { "From a script: " code { "POST /api/v1/models/intent/train?label_column=category" } " with the file as the body; or "
                 code { "switchboard model train --kind intent --input FILE --out MODEL" } " and " code { "switchboard model install MODEL" } "." }
         }
         section #train-sentiment {
             h2 { "Train a sentiment model" }
-            p.hint { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV file with a header row or JSON Lines. They are added to the posts the shipped model learned from (in English), unless you untick that below. The new model is in force as soon as it is trained." }
+            p.hint { "From your own messages labelled " code { "negative" } ", " code { "neutral" } " or " code { "positive" } ", in a CSV or TSV file with a header row or JSON Lines. They are added to the posts the shipped model learned from (in English), unless you untick that below. The new model is in force as soon as it is trained." }
             (train_form("sentiment"))
             p.hint { "From a script: " code { "POST /api/v1/models/sentiment/train" } " with the file as the body (" code { "?shipped_examples=false" } " leaves the shipped posts out); or "
                 code { "switchboard model train --kind sentiment --input FILE --out MODEL" } " and " code { "switchboard model install --kind sentiment MODEL" } "." }
@@ -67,8 +67,8 @@ fn train_form(kind: &str) -> Markup {
             data-anchor={"models-" (kind)} data-again="Show it in the list"
             data-max-bytes=(switchboard_server::api::models::MAX_MODEL_BYTES)
             data-busy="Training… a small file takes a moment, 10,000 examples up to a minute or two. Keep this page open to see the result (the training finishes on the server either way)." {
-            p { label for=(id("file")) { "File of labelled examples (.csv or .jsonl; at most " (switchboard_server::api::models::MAX_MODEL_BYTES >> 20) " MB)" } br;
-                input id=(id("file")) type="file" name="file" required accept=".csv,.jsonl,.ndjson,.txt,text/csv,application/x-ndjson"; }
+            p { label for=(id("file")) { "File of labelled examples (.csv, .tsv or .jsonl; at most " (switchboard_server::api::models::MAX_MODEL_BYTES >> 20) " MB)" } br;
+                input id=(id("file")) type="file" name="file" required accept=".csv,.tsv,.jsonl,.ndjson,.txt,text/csv,text/tab-separated-values,application/x-ndjson"; }
             p.fields {
                 label for=(id("text")) { "Text column " input id=(id("text")) name="text_column" value="text" required size="12"; }
                 " "
@@ -78,6 +78,7 @@ fn train_form(kind: &str) -> Markup {
                     select id=(id("format")) name="format" {
                         option value="" { "as the file's first line shows" }
                         option value="csv" { "CSV" }
+                        option value="tsv" { "TSV (tab-separated)" }
                         option value="jsonl" { "JSON Lines" }
                     } }
             }

@@ -248,7 +248,7 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
                     Some("jsonl" | "ndjson") => false,
                     _ => {
                         switchboard_understand::examples::Format::of_content(text.as_bytes())
-                            == switchboard_understand::examples::Format::Csv
+                            != switchboard_understand::examples::Format::Jsonl
                     }
                 },
             };

@@ -119,14 +119,15 @@ pub struct InputArgs {
     /// The labelled examples.
     #[arg(long)]
     input: PathBuf,
-    /// csv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, csv for a .csv file,
-    /// else jsonl when the first line opens with `{`, else csv).
+    /// csv, tsv or jsonl (default: jsonl for a .jsonl, .ndjson or .json file, csv for a .csv
+    /// file, tsv for a .tsv or .tab file; else jsonl when the first line opens with `{`, tsv
+    /// when it holds more tabs than commas, else csv).
     #[arg(long)]
     format: Option<String>,
-    /// The CSV column (or JSON key) holding each example's text.
+    /// The column (or JSON key) holding each example's text.
     #[arg(long, default_value = "text")]
     text_column: String,
-    /// The CSV column (or JSON key) holding each example's label.
+    /// The column (or JSON key) holding each example's label.
     #[arg(long, default_value = "label")]
     label_column: String,
 }
@@ -144,6 +145,7 @@ pub(crate) fn examples(
         (Some(f), _) => Format::parse(f).map_err(usage)?,
         (None, Some("jsonl" | "ndjson" | "json")) => Format::Jsonl,
         (None, Some("csv")) => Format::Csv,
+        (None, Some("tsv" | "tab")) => Format::Tsv,
         (None, _) => Format::of_content(&bytes),
     };
     let text = switchboard_understand::examples::utf8_text(bytes)

@@ -345,23 +345,23 @@ pub async fn train(
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
     let body = file_body(body, "a training file")?;
-    // `?format=` says; else a JSON Lines content type does; else the first line does (JSON
-    // Lines when it opens with `{`); else CSV.
-    let jsonl_body = headers
+    // `?format=` says; else a JSON Lines or TSV content type does; else the first line does
+    // (JSON Lines when it opens with `{`, TSV when it holds more tabs than commas); else CSV.
+    use switchboard_understand::examples::Format;
+    let by_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "application/x-ndjson" | "application/jsonl" | "application/json-lines"
-            )
+        .and_then(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "application/x-ndjson" | "application/jsonl" | "application/json-lines" => {
+                Some(Format::Jsonl)
+            }
+            "text/tab-separated-values" => Some(Format::Tsv),
+            _ => None,
         });
-    use switchboard_understand::examples::Format;
     let format = match q.format.as_deref() {
         Some(f) => Format::parse(f).map_err(|e| ApiError::invalid_field("format", e))?,
-        None if jsonl_body => Format::Jsonl,
-        None => Format::of_content(&body),
+        None => by_type.unwrap_or_else(|| Format::of_content(&body)),
     };
     let text = switchboard_understand::examples::utf8_text(Vec::from(body)).map_err(|e| {
         ApiError::new(

@@ -351,6 +351,79 @@ fn bad_training_files_are_refused_by_name_and_write_nothing() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
 }
 
+/// The intent set as TSV: each row's last comma (before the label) becomes a tab; the quoted
+/// texts stay quoted, as spreadsheets write them.
+fn intents_tsv() -> String {
+    intents_csv()
+        .lines()
+        .map(|l| {
+            let (text, label) = l.rsplit_once(',').unwrap();
+            format!("{text}\t{label}\n")
+        })
+        .collect()
+}
+
+#[test]
+fn a_tsv_file_trains_the_same_model_as_its_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, from_csv, out) = train_fixture(dir.path());
+    assert!(out.status.success());
+    let want = eval_intents(&from_csv, &data);
+    // By its name (.tsv), by its header (a .txt file), and by --format.
+    let tsv = dir.path().join("intents.tsv");
+    let txt = dir.path().join("intents.txt");
+    std::fs::write(&tsv, intents_tsv()).unwrap();
+    std::fs::write(&txt, intents_tsv()).unwrap();
+    let probe = "where is my card\nrefund me now\nthe rate for dollars\n";
+    let read = |model: &Path| run_with_input(&["analyze", "--model", p(model)], probe.as_bytes());
+    let csv_says = read(&from_csv);
+    for (input, format) in [(&tsv, None), (&txt, None), (&txt, Some("tsv"))] {
+        let model = dir.path().join("from-tsv.model");
+        let mut args = vec![
+            "model",
+            "train",
+            "--input",
+            p(input),
+            "--label-column",
+            "category",
+            "--out",
+            p(&model),
+        ];
+        args.extend(format.iter().flat_map(|f| ["--format", *f]));
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["examples"], 24, "{input:?}");
+        assert_eq!(got["labels"], 3);
+        assert_eq!(eval_intents(&model, &tsv)["accuracy"], want["accuracy"]);
+        assert_eq!(read(&model).stdout, csv_says.stdout, "the same predictions");
+    }
+    // A TSV file read as CSV says what it is.
+    let out = run(&[
+        "model",
+        "train",
+        "--input",
+        p(&tsv),
+        "--format",
+        "csv",
+        "--label-column",
+        "category",
+        "--out",
+        p(&dir.path().join("never.model")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the header is separated by tabs: a TSV file"),
+        "{err}"
+    );
+    assert!(!dir.path().join("never.model").exists());
+}
+
 #[test]
 fn a_damaged_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();

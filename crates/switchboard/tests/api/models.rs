@@ -441,3 +441,77 @@ async fn a_training_file_says_its_format_by_its_first_line() {
         "{p}"
     );
 }
+
+/// A TSV file trains by its content type or its header; one sent as CSV by `?format=` says
+/// that its header is tab-separated, and nothing is installed.
+#[tokio::test]
+async fn a_tsv_training_file_is_read_by_its_content_type_or_header() {
+    let app = spawn_app().await;
+    let tsv = "text\tlabel\nwhere do I park, please\tparking\nis there parking\tparking\n\
+               when do gates open\ttimes\twhat\nwhat time is kick off\ttimes\n";
+    // A third field on line 4: refused, naming the line.
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/models/intent/train",
+            &app.admin,
+            "text/tab-separated-values",
+            tsv,
+        )
+        .await;
+    let p = r.assert_problem(422, "invalid_examples");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("line 4: 3 fields where the header has 2 (a text with a tab needs quotes)"),
+        "{p}"
+    );
+    let tsv = tsv.replace("\twhat\n", "\n");
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/models/intent/train?format=csv",
+            &app.admin,
+            "text/plain",
+            tsv.clone(),
+        )
+        .await;
+    let p = r.assert_problem(422, "invalid_examples");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("separated by tabs"),
+        "{p}"
+    );
+    let listed = app.get("/api/v1/models", &app.admin).await;
+    assert!(
+        !listed.json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|v| v["kind"] == "intent"),
+        "nothing installed: {}",
+        listed.text
+    );
+    // By its content type, then (one more row, so a new version) by its header alone.
+    let more = format!("{tsv}is there a car park\tparking\n");
+    for (content_type, body, examples) in [
+        ("text/tab-separated-values", tsv.clone(), 4),
+        ("text/plain", more, 5),
+    ] {
+        let r = app
+            .send_raw(
+                Method::POST,
+                "/api/v1/models/intent/train",
+                &app.admin,
+                content_type,
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{content_type}: {}", r.text);
+        assert_eq!(r.json["summary"]["labels"], 2, "{}", r.text);
+        assert_eq!(r.json["summary"]["examples"], examples, "{}", r.text);
+    }
+}
