@@ -3,7 +3,7 @@
 (`/usr/share/locale/<locale>/LC_MESSAGES/*.mo`) that Debian's packages install, in which
 volunteer translators wrote each program's messages in their language.
 
-Usage: scripts/eval_language.py [BINARY] [--per N] [--errors LANG]
+Usage: scripts/eval_language.py [BINARY] [--per N] [--errors LANG] [--langs CODE,CODE]
 
 For each language Switchboard can name, up to N translated messages (default 300) are taken,
 cleaned of what is not language (format specifiers such as `%s` or `{name}`, markup, keyboard
@@ -34,6 +34,11 @@ LOCALES = {
     "no": ["nb", "no"], "pl": ["pl"], "pt": ["pt", "pt_BR"], "ro": ["ro"], "ru": ["ru"],
     "sk": ["sk"], "sl": ["sl"], "sr": ["sr"], "sv": ["sv"], "th": ["th"], "tl": ["fil", "tl"],
     "tr": ["tr"], "uk": ["uk"], "ur": ["ur"], "vi": ["vi"], "zh": ["zh_CN", "zh_TW"],
+    # Added in the fourteenth session.
+    "af": ["af"], "am": ["am"], "be": ["be"], "et": ["et"], "gu": ["gu"], "km": ["km"],
+    "kn": ["kn"], "lt": ["lt"], "lv": ["lv"], "mk": ["mk"], "ml": ["ml"], "mr": ["mr"],
+    "my": ["my"], "ne": ["ne"], "or": ["or"], "pa": ["pa"], "si": ["si"], "ta": ["ta"],
+    "te": ["te"],
 }
 SHORT = 40
 
@@ -92,6 +97,13 @@ def main():
         i = args.index("--errors")
         errors_of = args[i + 1]
         del args[i : i + 2]
+    if "--langs" in args:
+        i = args.index("--langs")
+        keep = args[i + 1].split(",")
+        del args[i : i + 2]
+        for code in list(LOCALES):
+            if code not in keep:
+                del LOCALES[code]
     binary = args[0] if args else "target/release/switchboard"
     if not glob.glob("/usr/share/locale/*/LC_MESSAGES/*.mo"):
         print("skipped: no gettext catalogs under /usr/share/locale", file=sys.stderr)

@@ -27,7 +27,10 @@ const fn known(code: &'static str, iso639_3: &'static str, name: &'static str) -
 
 /// Every language detection can answer with, in the order of the code.
 pub const KNOWN: &[Known] = &[
+    known("af", "afr", "Afrikaans"),
+    known("am", "amh", "Amharic"),
     known("ar", "ara", "Arabic"),
+    known("be", "bel", "Belarusian"),
     known("bg", "bul", "Bulgarian"),
     known("bn", "ben", "Bengali"),
     known("ca", "cat", "Catalan"),
@@ -37,9 +40,11 @@ pub const KNOWN: &[Known] = &[
     known("el", "ell", "Greek"),
     known("en", "eng", "English"),
     known("es", "spa", "Spanish"),
+    known("et", "est", "Estonian"),
     known("fa", "pes", "Persian"),
     known("fi", "fin", "Finnish"),
     known("fr", "fra", "French"),
+    known("gu", "guj", "Gujarati"),
     known("he", "heb", "Hebrew"),
     known("hi", "hin", "Hindi"),
     known("hr", "hrv", "Croatian"),
@@ -49,17 +54,31 @@ pub const KNOWN: &[Known] = &[
     known("it", "ita", "Italian"),
     known("ja", "jpn", "Japanese"),
     known("ka", "kat", "Georgian"),
+    known("km", "khm", "Khmer"),
+    known("kn", "kan", "Kannada"),
     known("ko", "kor", "Korean"),
+    known("lt", "lit", "Lithuanian"),
+    known("lv", "lav", "Latvian"),
+    known("mk", "mkd", "Macedonian"),
+    known("ml", "mal", "Malayalam"),
+    known("mr", "mar", "Marathi"),
+    known("my", "mya", "Burmese"),
+    known("ne", "nep", "Nepali"),
     known("nl", "nld", "Dutch"),
     known("no", "nob", "Norwegian"),
+    known("or", "ori", "Odia"),
+    known("pa", "pan", "Punjabi"),
     known("pl", "pol", "Polish"),
     known("pt", "por", "Portuguese"),
     known("ro", "ron", "Romanian"),
     known("ru", "rus", "Russian"),
+    known("si", "sin", "Sinhala"),
     known("sk", "slk", "Slovak"),
     known("sl", "slv", "Slovenian"),
     known("sr", "srp", "Serbian"),
     known("sv", "swe", "Swedish"),
+    known("ta", "tam", "Tamil"),
+    known("te", "tel", "Telugu"),
     known("th", "tha", "Thai"),
     known("tl", "tgl", "Tagalog"),
     known("tr", "tur", "Turkish"),
@@ -194,7 +213,7 @@ mod tests {
             "en-toolongsubtag",
         ] {
             let e = parse(bad).unwrap_err().0;
-            assert!(e.contains("use one of ar, bg"), "{bad}: {e}");
+            assert!(e.contains("use one of af, am, ar, be, bg"), "{bad}: {e}");
         }
     }
 
