@@ -56,7 +56,7 @@ pub fn opens_with(body: &[u8], first: u8) -> bool {
 }
 
 /// What to say of a file that is one JSON array: neither format, and easily taken for one.
-pub const JSON_ARRAY: &str = "the file is a JSON array; write one JSON object a line (JSON Lines) or a CSV file with a header row";
+pub const JSON_ARRAY: &str = "the file is a JSON array; write one JSON object a line (JSON Lines) or a CSV or TSV file with a header row";
 
 /// A training file's bytes as text, or where it stops being UTF-8: the line and the byte.
 pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
@@ -123,10 +123,10 @@ fn csv_examples(
                 // was taken for the other one.
                 let other = match (tsv, headers.len()) {
                     (false, 1) if headers[0].contains('\t') => {
-                        " (the header is separated by tabs: a TSV file, `--format tsv` or `?format=tsv`)"
+                        " (the header is separated by tabs: read the file as TSV)"
                     }
                     (true, 1) if headers[0].contains(',') => {
-                        " (the header is separated by commas: a CSV file, `--format csv` or `?format=csv`)"
+                        " (the header is separated by commas: read the file as CSV)"
                     }
                     _ => "",
                 };
@@ -321,13 +321,11 @@ mod tests {
         let err = read("text\tlabel\nhi\ta\n", Format::Csv, "text", "label").unwrap_err();
         assert_eq!(
             err,
-            "no column \"text\"; the columns are \"text\\tlabel\" (the header is separated by tabs: a TSV file, `--format tsv` or `?format=tsv`)"
+            "no column \"text\"; the columns are \"text\\tlabel\" (the header is separated by tabs: read the file as TSV)"
         );
         let err = read("text,label\nhi,a\n", Format::Tsv, "text", "label").unwrap_err();
         assert!(
-            err.ends_with(
-                "(the header is separated by commas: a CSV file, `--format csv` or `?format=csv`)"
-            ),
+            err.ends_with("(the header is separated by commas: read the file as CSV)"),
             "{err}"
         );
         assert_eq!(

@@ -297,7 +297,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             que se te eu seu sua nosso nossa estou temos posso podem isso isto este \
             por pela pelo foi do da é qual gostaria gostaríamos ao aos obrigada o e \
             na nos nas um em ou mais sem sobre entre ser são já ainda pode \
-            você vocês ele ela eles todo todos esta essa esse aqui",
+            você vocês ele ela eles todo todos esta essa esse aqui vai",
     ),
     (
         "nl",
@@ -318,14 +318,16 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "og er med for men ikke hvordan hvornår hvor meget min mit tak hej har også ingen \
             jeg vi det en et som på af til om kan skal den de eller så fra alle \
             hvad vil skal må findes efter sin sit sine havde bliver blev \
-            mig dig sig hvis kun være nu jer ud ved",
+            mig dig sig hvis kun være nu jer ud ved blevet nogle noget nogen mere sådan gøre \
+            gør hjælp venligst fejl mellem vores jeres",
     ),
     (
         "no",
         "og er med for men ikke hvordan når hvor veldig min mitt takk hei har også ingen \
             jeg vi det en et som på av til om kan skal den de eller så fra alle \
             hva vil må finnes etter sin sitt sine hadde blir ble \
-            meg deg seg hvis kun være nå dere ut ved",
+            meg deg seg hvis kun være nå dere ut ved blitt noen noe mer mye sånn gjøre gjør \
+            hjelp vennligst feil mellom vår vårt våre",
     ),
     (
         "fi",
@@ -384,13 +386,14 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "hr",
         "je su se na za da ne od iz s sa što ali kako kada gdje vrlo moj moja \
             vaš hvala molim dobar dan imam ima također ništa ja mi ili kao samo već \
-            koji koja koje može biti bio bila sam ste zašto ovaj ova ovo njegov njihov",
+            koji koja koje može biti bio bila sam ste zašto ovaj ova ovo njegov njihov nije \
+            jer ako sve još će neće kad",
     ),
     (
         "sl",
         "je so se na v za da ne od iz s z kaj ali kako kdaj kje zelo moj moja \
             vaš hvala prosim dober dan imam ima tudi nič jaz mi ali kot samo že \
-            ki lahko biti bil bila sem ste zakaj ta njegov njihov",
+            ki lahko biti bil bila sem ste zakaj ta njegov njihov ni niso ker če vse še bo",
     ),
     (
         "hu",
@@ -422,21 +425,21 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "і й в у не на я що він вона з як це по але ми ви мій моя моє мої мене мені \
             будь ласка дякую чому коли де ні все був була було є для від до вже або якщо \
             тільки бути може цей ця ці так же б вам вас нас його її їх який яка які із за \
-            при про ще дуже можна потрібно та",
+            при про ще дуже можна потрібно та треба",
     ),
     (
         "bg",
         "и в не на аз че той тя с като това по но ние вие моят моята мой моя мен ми \
             да се моля благодаря здравейте защо кога къде няма всичко беше бяха е са съм сме \
             сте за от до вече или ако само може този тази тези така ще ви нас го я ги \
-            който която които към при много трябва има",
+            който която които към при много трябва има си",
     ),
     (
         "sr",
         "и је су се на у за да не од до из с са то што шта али како када где врло мој \
             моја ваш хвала молим добар дан имам има такође ништа ја ми или као само \
             већ који која које може бити био била сам сте зашто овај ова ово његов њихов \
-            ако нема није",
+            ако нема није треба си кад",
     ),
     (
         "ar",
@@ -470,14 +473,14 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     (
         "mr",
         "आहे आहेत आणि नाही हे ते या मध्ये ला चा ची चे माझा माझी माझे मी तुम्ही आम्ही काय कसे \
-            कधी कुठे होते होता झाले केले पण आता अजून करा केला साठी करण्यासाठी नये शकत आपण \
-            आपल्या त्या ह्या किंवा असे व वा का की तो या कृपया धन्यवाद",
+            कधी कुठे झाले केले पण अजून करा केला साठी करण्यासाठी शकत आपण आपल्या त्या ह्या \
+            किंवा असे व वा तर एक का की तो कृपया धन्यवाद",
     ),
     (
         "ne",
         "छ छन् र मा लाई पनि यो त्यो मेरो हामी तपाईं म किन कहिले कसरी छैन भएको गर्न \
-            गर्नुहोस् थियो हुन्छ तर अझै गर्दा भन्दा हुन सक्छ सकिएन गरिएको नै अनि यस वा को हो \
-            कि के कहाँ कृपया धन्यवाद",
+            गर्नुहोस् थियो हुन्छ तर अझै गर्दा भन्दा हुन सक्छ सकिएन गरिएको नै अनि यस वा एक को \
+            हो कि के कहाँ कृपया धन्यवाद",
     ),
     (
         "be",
@@ -493,7 +496,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ),
     (
         "et",
-        "et ma mis kui ta oma ka ning aga või mu minu teie kas palun tere aitäh miks kus \
+        "et ma mis kui ta ka ning aga või mu minu teie kas palun tere aitäh miks kus \
             millal mida seda pole veel juba ainult väga",
     ),
     (
@@ -533,15 +536,17 @@ static WORDS: LazyLock<WordTable<Langs>> = LazyLock::new(|| {
     map
 });
 
-/// Letters only one or two of the listed languages write, each worth half a word's vote,
-/// shared between the two (once per word): Russian and Belarusian `ы э ё`, Ukrainian
-/// `ї є ґ` and (with Belarusian) `і`, Belarusian `ў`, which tell apart the short Cyrillic
-/// texts trigram profiles confuse; Bulgarian `ъ` (Russian writes it only after a few
-/// prefixes: half a vote never wins alone, though on a short text it narrows the trigram
-/// profiles' choice to the languages it names); Serbian `ђ ћ`, and with Macedonian
-/// `ј љ њ џ`; Macedonian `ѓ ќ ѕ`; Czech `ř ů`, Slovak `ľ ĺ ŕ`, Lithuanian `ė į ų`, Latvian
-/// `ā ē ī ķ ļ ņ ģ`, and so on. Arabic writes `ي ك ة ى` where Persian and Urdu write `ی ک`,
-/// and Urdu alone `ٹ ڈ ڑ ں ے ھ`.
+/// Letters only one or two of the listed languages write. A word's telling letters give half a
+/// vote once, shared among the languages that write them all (see `by_function_words`):
+/// Russian and Belarusian `ы э ё`, Ukrainian `ї є ґ` and (with Belarusian) `і`, Belarusian
+/// `ў`, which tell apart the short Cyrillic texts trigram profiles confuse; Bulgarian `ъ`
+/// (Russian writes it only after a few prefixes: half a vote never wins alone, though on a
+/// short text it narrows the trigram profiles' choice to the languages it names); Serbian
+/// `ђ ћ`, and with Macedonian `ј љ њ џ`; Macedonian `ѓ ќ ѕ`; Czech `ř ů`, Slovak `ľ ĺ ŕ`,
+/// Polish `ł ą ę ś ź ż ń` (Lithuanian writes `ą ę` too, but sharing them cost Polish more than
+/// it gained Lithuanian) and with Croatian `ć`; Croatian and Vietnamese
+/// `đ`; Lithuanian `ė į ų`, Latvian `ā ē ī ķ ļ ņ ģ`, both `ū`; and so on. Arabic writes
+/// `ي ك ة ى` where Persian and Urdu write `ی ک`, and Urdu alone `ٹ ڈ ڑ ں ے ھ`.
 fn letter_language(c: char) -> Option<&'static str> {
     Some(match c {
         'ы' | 'э' | 'ё' => "ru be",
@@ -557,6 +562,8 @@ fn letter_language(c: char) -> Option<&'static str> {
         'ő' | 'ű' => "hu",
         'ș' | 'ț' => "ro",
         'ł' | 'ą' | 'ę' | 'ś' | 'ź' | 'ż' | 'ń' => "pl",
+        'ć' => "pl hr",
+        'đ' => "hr vi",
         'ı' | 'ğ' => "tr",
         'ė' | 'į' | 'ų' => "lt",
         'ā' | 'ē' | 'ī' | 'ķ' | 'ļ' | 'ņ' | 'ģ' => "lv",
@@ -580,7 +587,7 @@ const ENDINGS: &[(&str, &str)] = &[
     ("ое", "ru"),
     ("ает", "ru"),
     ("ется", "ru"),
-    ("ая", "ru bg"),
+    ("ая", "ru bg be"),
     ("ого", "ru uk"),
     ("ому", "ru uk"),
     ("ться", "ru uk"),
@@ -588,10 +595,14 @@ const ENDINGS: &[(&str, &str)] = &[
     ("ията", "bg"),
 ];
 
+/// Letter pairs inside a word that tell apart languages that share their letters: Danish
+/// writes `øj` where Norwegian writes `øy` (`højre`, `høyre`; `nøjagtig`, `nøyaktig`).
+const INFIXES: &[(&str, &str)] = &[("øj", "da"), ("øy", "no")];
+
 /// The languages (bits of [`FUNCTION_WORDS`]) whose form `word` has: its ending (see
 /// [`ENDINGS`]), for a word of 4 letters or more; otherwise a soft sign `ь` that is not before
-/// `о`, which only Russian and Ukrainian write (Bulgarian writes it only in `ьо`, Serbian not at
-/// all).
+/// `о`, which only Russian, Ukrainian and Belarusian write (Bulgarian writes it only in `ьо`,
+/// Serbian and Macedonian not at all); otherwise a letter pair of [`INFIXES`].
 fn form_vote(word: &str) -> Langs {
     let bits = bits_of;
     let ending = ENDINGS
@@ -600,8 +611,11 @@ fn form_vote(word: &str) -> Langs {
         .max_by_key(|(end, _)| end.len());
     match ending {
         Some((_, langs)) if word.chars().nth(3).is_some() => bits(langs),
-        _ if word.split('ь').skip(1).any(|after| !after.starts_with('о')) => bits("ru uk"),
-        _ => 0,
+        _ if word.split('ь').skip(1).any(|after| !after.starts_with('о')) => bits("ru uk be"),
+        _ => INFIXES
+            .iter()
+            .find(|(infix, _)| word.contains(infix))
+            .map_or(0, |(_, langs)| bits(langs)),
     }
 }
 
@@ -620,8 +634,9 @@ fn bits_of(codes: &str) -> Langs {
 
 /// Counts function words per language, each word weighing 1 / the number of languages that
 /// list it ("my" is English and Polish: half each), half a vote for each word written with a
-/// letter only one language uses (see [`letter_language`]), and otherwise half a vote for a
-/// word's form, shared among the languages that write it (see [`form_vote`]). A language
+/// letter only one or two languages use, shared among those that write all its telling
+/// letters (see [`letter_language`]), and otherwise half a vote for a word's form, shared
+/// among the languages that write it (see [`form_vote`]). A language
 /// wins with at least one whole word's weight, more than any other.
 fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
     let mut hits = [0f32; MAX_LANGS];
@@ -632,20 +647,22 @@ fn by_function_words(tokens: &[crate::features::Token], keys: &[u64]) -> Vote {
             total += share_vote(&mut hits, langs, 1.0);
         }
         if !token.is_ascii() {
+            // The languages that write every telling letter of the word (`і` and `ў`:
+            // Belarusian alone; `ū` and `ī`: Latvian), or, when its letters have no language in
+            // common (a borrowed name), any of them: half a vote, shared among them.
             let mut voted: Langs = 0;
-            for bit in token
+            for bits in token
                 .chars()
                 .filter(|c| !c.is_ascii())
                 .filter_map(letter_vote)
             {
-                // Each language once per word (`і` then `ў`: Ukrainian and Belarusian share
-                // the first half vote, Belarusian alone gets the second).
-                let new = bit & !voted;
-                if new != 0 {
-                    voted |= new;
-                    total += share_vote(&mut hits, new, 0.5);
-                }
+                voted = if voted & bits != 0 {
+                    voted & bits
+                } else {
+                    voted | bits
+                };
             }
+            total += share_vote(&mut hits, voted, 0.5);
             // A word that voted as a function word or by its letters is not counted again for
             // its form (`много` is Bulgarian's function word, and Serbian's too).
             if voted == 0 && function_word.is_none() {
@@ -765,7 +782,7 @@ mod tests {
     /// Every letter that votes votes for a language with function words.
     #[test]
     fn every_voting_letter_has_a_language() {
-        for c in "ыэёўіїєґъђћјљњџѓќѕřůľĺŕőűșțłąęśźżńığėįųāēīķļņģūيكةىٹڈڑںےھ".chars()
+        for c in "ыэёўіїєґъђћјљњџѓќѕřůľĺŕőűșțłąęśźżńćđığėįųāēīķļņģūيكةىٹڈڑںےھ".chars()
         {
             let codes = letter_language(c).unwrap_or_else(|| panic!("{c}"));
             assert_eq!(
@@ -791,7 +808,9 @@ mod tests {
         assert_eq!(code(form_vote("файлът")), Vec::<&str>::new());
         assert_eq!(code(form_vote("профилият")), ["bg"]);
         // A soft sign, except Bulgarian's `ьо`; a short word has no telling ending.
-        assert_eq!(code(form_vote("день")), ["ru", "uk"]);
+        assert_eq!(code(form_vote("день")), ["ru", "uk", "be"]);
+        assert_eq!(code(form_vote("højre")), ["da"]);
+        assert_eq!(code(form_vote("høyre")), ["no"]);
         assert_eq!(code(form_vote("шофьор")), Vec::<&str>::new());
         assert_eq!(code(form_vote("моя")), Vec::<&str>::new());
         for (end, langs) in ENDINGS {
@@ -932,6 +951,24 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");
+        }
+    }
+
+    /// Words and letters the added languages share with their neighbours vote for both, so
+    /// a neighbour's short text keeps its language (a review found each of these taken).
+    #[test]
+    fn the_added_languages_leave_their_neighbours_texts_alone() {
+        let cases = [
+            ("Quando vai chegar?", Some("pt")),
+            ("Треба ми помоћ", Some("sr")),
+            ("Искам си парите обратно", Some("bg")),
+            ("Negavau užsakymo, kodėl?", Some("lt")),
+            ("तर रिफंड मिळेल का?", Some("mr")),
+            ("Mans pasūtījums nav atnācis", Some("lv")),
+            ("Гэта ўсё", Some("be")),
+        ];
+        for (text, want) in cases {
+            assert_eq!(detect(text).map(|l| l.code), want, "{text}");
         }
     }
 

@@ -338,9 +338,10 @@
   // A form with data-upload posts its chosen file, unchanged, as the body to that URL; its
   // other fields become the query string (empty ones left out; an unticked box sends its
   // data-unchecked value). With no "format" chosen, the file's first line says: JSON Lines
-  // when it opens with "{", else CSV (whatever the file is named). data-max-bytes refuses a
-  // larger file before sending it; data-after says what the answer becomes.
-  const FILE_TYPES = { csv: "text/csv", jsonl: "application/x-ndjson" };
+  // when it opens with "{"; TSV where the form offers it, when the file is named .tsv or .tab
+  // or its first line holds more tabs than commas; else CSV. data-max-bytes refuses a larger
+  // file before sending it; data-after says what the answer becomes.
+  const FILE_TYPES = { csv: "text/csv", tsv: "text/tab-separated-values", jsonl: "application/x-ndjson" };
   const megabytes = (n) => `${(n / 1048576).toFixed(n < 10485760 ? 1 : 0)} MB`;
   function uploaded(after, d) {
     if (after === "model") {
@@ -363,9 +364,14 @@
     }
     return "Done.";
   }
-  async function formatOf(file) {
-    const head = await file.slice(0, 4096).text();
-    return head.replace(/^\uFEFF/, "").trimStart().startsWith("{") ? "jsonl" : "csv";
+  async function formatOf(file, form) {
+    const head = (await file.slice(0, 4096).text()).replace(/^\uFEFF/, "").replace(/^[\r\n ]+/, "");
+    if (head.startsWith("{")) return "jsonl";
+    const line = head.split("\n", 1)[0];
+    const count = (c) => line.split(c).length - 1;
+    const tsv = $("select[name=format] option[value=tsv]", form)
+      && (/\.(tsv|tab)$/i.test(file.name) || count("\t") > count(","));
+    return tsv ? "tsv" : "csv";
   }
   document.addEventListener("submit", async (ev) => {
     const form = ev.target;
@@ -397,7 +403,7 @@
     if (done) done.textContent = form.dataset.busy || "Sending…";
     try {
       if (!params.get("format")) {
-        try { params.set("format", await formatOf(file)); } catch (e) {
+        try { params.set("format", await formatOf(file, form)); } catch (e) {
           if (done) done.textContent = "";
           showError(form, { field: input.name, detail: `The file cannot be read (${e.message}); choose it again.` });
           return;

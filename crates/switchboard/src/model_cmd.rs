@@ -138,10 +138,12 @@ pub(crate) fn examples(
     let bytes =
         std::fs::read(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
     // `--format`; else the file's name; else its first line (JSON Lines opens with `{`).
-    let format = match (
-        a.format.as_deref(),
-        a.input.extension().and_then(|e| e.to_str()),
-    ) {
+    let extension = a
+        .input
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let format = match (a.format.as_deref(), extension.as_deref()) {
         (Some(f), _) => Format::parse(f).map_err(usage)?,
         (None, Some("jsonl" | "ndjson" | "json")) => Format::Jsonl,
         (None, Some("csv")) => Format::Csv,

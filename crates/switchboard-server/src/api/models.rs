@@ -330,8 +330,8 @@ pub struct TrainQuery {
 /// The widest hidden layer a trained model may have.
 const MAX_HIDDEN: usize = 2048;
 
-/// Trains an intent or sentiment model from labelled examples in the body (CSV with a header
-/// row, or JSON Lines), keeps the examples (so agents' corrections can retrain it later), and
+/// Trains an intent or sentiment model from labelled examples in the body (CSV or TSV with a
+/// header row, or JSON Lines), keeps the examples (so agents' corrections can retrain it later), and
 /// installs the model as the next, active version. A sentiment model also learns from the
 /// shipped sentiment model's posts, and reads the shipped lexicon's features, as
 /// `model train --kind sentiment` does.
@@ -345,8 +345,9 @@ pub async fn train(
 ) -> Result<impl IntoResponse, ApiError> {
     installable(&kind)?;
     let body = file_body(body, "a training file")?;
-    // `?format=` says; else a JSON Lines or TSV content type does; else the first line does
-    // (JSON Lines when it opens with `{`, TSV when it holds more tabs than commas); else CSV.
+    // `?format=` says; else a JSON Lines, TSV or CSV content type does; else the first line
+    // does (JSON Lines when it opens with `{`, TSV when it holds more tabs than commas); else
+    // CSV.
     use switchboard_understand::examples::Format;
     let by_type = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -357,6 +358,7 @@ pub async fn train(
                 Some(Format::Jsonl)
             }
             "text/tab-separated-values" => Some(Format::Tsv),
+            "text/csv" => Some(Format::Csv),
             _ => None,
         });
     let format = match q.format.as_deref() {

@@ -418,7 +418,7 @@ fn a_tsv_file_trains_the_same_model_as_its_csv() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("the header is separated by tabs: a TSV file"),
+        err.contains("the header is separated by tabs: read the file as TSV"),
         "{err}"
     );
     assert!(!dir.path().join("never.model").exists());

@@ -468,23 +468,26 @@ async fn a_tsv_training_file_is_read_by_its_content_type_or_header() {
         "{p}"
     );
     let tsv = tsv.replace("\twhat\n", "\n");
-    let r = app
-        .send_raw(
-            Method::POST,
-            "/api/v1/models/intent/train?format=csv",
-            &app.admin,
-            "text/plain",
-            tsv.clone(),
-        )
-        .await;
-    let p = r.assert_problem(422, "invalid_examples");
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap_or("")
-            .contains("separated by tabs"),
-        "{p}"
-    );
+    // Said to be CSV, by `?format=` or by its content type.
+    for (query, content_type) in [("?format=csv", "text/plain"), ("", "text/csv")] {
+        let r = app
+            .send_raw(
+                Method::POST,
+                &format!("/api/v1/models/intent/train{query}"),
+                &app.admin,
+                content_type,
+                tsv.clone(),
+            )
+            .await;
+        let p = r.assert_problem(422, "invalid_examples");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("separated by tabs: read the file as TSV"),
+            "{content_type}: {p}"
+        );
+    }
     let listed = app.get("/api/v1/models", &app.admin).await;
     assert!(
         !listed.json["items"]

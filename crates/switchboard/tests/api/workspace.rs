@@ -328,6 +328,11 @@ async fn an_agent_a_reviewer_and_a_supervisor_work_in_chromium() {
         )
         .await;
     assert_eq!(r.json["intent"]["label"], "parking", "{}", r.text);
+    let tsv = expect("TRAINED_TSV").await;
+    assert!(
+        tsv.starts_with("TRAINED_TSV Trained version 2 with 3 labels from 13 examples"),
+        "{tsv}"
+    );
     expect("DONE").await;
     let status = child.wait().expect("wait");
     assert!(

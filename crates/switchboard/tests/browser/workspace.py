@@ -440,6 +440,15 @@ try:
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#models-intent .in-force").text != before)
     shot("14-models-trained")
     say(f"TRAINED {trained} | {before} -> {driver.find_element(By.CSS_SELECTOR, '#models-intent .in-force').text}")
+    # Tab-separated, in a file named .txt, the format left to the page: its first line says.
+    form = driver.find_element(By.ID, "train-intent-form")
+    for name, value in (("text_column", "message"), ("label_column", "intent")):
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    tsv = "message\tintent\n" + "".join(
+        f"{t}\t{label}\n" for t, label in rows + [("parking, for a van", "parking")])
+    say(f"TRAINED_TSV {send_file('train-intent-form', write('intents-tab.txt', tsv))}")
     say("DONE")
 except Exception:
     # The failure, where the Rust side shows it, and what the page looked like.
