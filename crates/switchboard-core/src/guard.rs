@@ -36,7 +36,12 @@
 //!   form), suffix A–D, without the prefixes HMRC never issues (first letter D, F, I, Q, U or
 //!   V; second letter D, F, I, O, Q, U or V; BG, GB, KN, NK, NT, TN, ZZ); Spanish DNIs
 //!   (`12345678Z`) and NIEs (`X1234567L`), whose last letter must be their number's check
-//!   letter.
+//!   letter; Brazilian CPFs written `123.456.789-09` or `123456789-09` (both mod-11 check
+//!   digits right, not eleven equal digits); Indian Aadhaar numbers in three groups of four
+//!   (`2345 6789 0124`, first digit 2–9, Verhoeff check digit right) and PANs (`ABCPE1234F`:
+//!   upper case, the fourth letter a holder type); Italian codici fiscali (`RSSMRA85T10A562S`,
+//!   upper case, a month letter, the check letter right); Chinese resident identity numbers
+//!   (17 digits and a check digit or `X`, ISO 7064 mod 11-2, with a birth date of 1900–2099).
 //! - **IBANs**: a country code, two check digits and the account, compact
 //!   (`DE89370400440532013000`) or in groups of four (`GB82 WEST 1234 5698 7654 32`), of the
 //!   country's registered length and passing the ISO 7064 mod-97 check.
@@ -426,6 +431,11 @@ struct Detectors {
     ssn: bool,
     nino: bool,
     dni: bool,
+    cpf: bool,
+    aadhaar: bool,
+    pan: bool,
+    codice_fiscale: bool,
+    china_id: bool,
     phone: bool,
 }
 
@@ -437,6 +447,11 @@ impl Detectors {
         ssn: false,
         nino: false,
         dni: false,
+        cpf: false,
+        aadhaar: false,
+        pan: false,
+        codice_fiscale: false,
+        china_id: false,
         phone: false,
     };
 
@@ -448,6 +463,11 @@ impl Detectors {
         ssn: true,
         nino: true,
         dni: true,
+        cpf: true,
+        aadhaar: true,
+        pan: true,
+        codice_fiscale: true,
+        china_id: true,
         phone: true,
     };
 
@@ -475,6 +495,11 @@ impl Detectors {
             ssn: digits >= 9,
             nino: digits >= 6,
             dni: digits >= 7,
+            cpf: digits >= 11,
+            aadhaar: digits >= 12,
+            pan: digits >= 4,
+            codice_fiscale: digits >= 7,
+            china_id: digits >= 17,
             phone: digits >= 8,
         }
     }
@@ -487,6 +512,11 @@ fn candidates_of(text: &str, run: Detectors) -> Vec<Vec<Finding>> {
     let mut ids = found(run.ssn, ssns);
     ids.extend(found(run.nino, ninos));
     ids.extend(found(run.dni, dnis));
+    ids.extend(found(run.cpf, cpfs));
+    ids.extend(found(run.aadhaar, aadhaars));
+    ids.extend(found(run.pan, pans));
+    ids.extend(found(run.codice_fiscale, codici_fiscali));
+    ids.extend(found(run.china_id, china_ids));
     vec![
         ranges(FindingKind::Email, found(run.email, emails)),
         ranges(FindingKind::Iban, found(run.iban, ibans)),
@@ -1190,6 +1220,151 @@ fn valid_dni(s: &str) -> bool {
     LETTERS[(number % 23) as usize] == letter.to_ascii_uppercase()
 }
 
+/// The digits of `s` as numbers 0–9.
+fn digit_values(s: &str) -> Vec<u32> {
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| u32::from(b - b'0'))
+        .collect()
+}
+
+/// A Brazilian CPF, `123.456.789-09` or `123456789-09`.
+static CPF: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9]{9}-[0-9]{2}"));
+
+fn cpfs(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&CPF, text, |s, start, end| {
+        valid_cpf(s) && stands_alone(text, start, end)
+    })
+}
+
+/// `s` is a CPF whose two check digits are right: each is 11 minus the remainder by 11 of
+/// the digits before it weighted 10, 9, … (11, 10, … for the second), or 0 where that is
+/// 10 or 11. Eleven equal digits pass the check and are never issued.
+fn valid_cpf(s: &str) -> bool {
+    let d = digit_values(s);
+    let check = |n: usize| {
+        let sum: u32 = (0..n).map(|i| d[i] * (n as u32 + 1 - i as u32)).sum();
+        (sum * 10) % 11 % 10
+    };
+    d.len() == 11 && d.iter().any(|&x| x != d[0]) && check(9) == d[9] && check(10) == d[10]
+}
+
+/// An Indian Aadhaar number in three groups of four, the same separator between them.
+static AADHAAR: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"[2-9][0-9]{3} [0-9]{4} [0-9]{4}|[2-9][0-9]{3}-[0-9]{4}-[0-9]{4}"));
+
+fn aadhaars(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&AADHAAR, text, |s, start, end| {
+        verhoeff(&digit_values(s)) && stands_alone(text, start, end)
+    })
+}
+
+/// The Verhoeff check (dihedral group D5) of digits whose last is the check digit: it
+/// catches every single-digit error and every swap of neighbours.
+fn verhoeff(digits: &[u32]) -> bool {
+    const D: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const P: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let c = digits.iter().rev().enumerate().fold(0u8, |c, (i, &d)| {
+        D[usize::from(c)][usize::from(P[i % 8][d as usize])]
+    });
+    !digits.is_empty() && c == 0
+}
+
+/// An Indian PAN: five letters, four digits, a letter; the fourth letter says who holds it
+/// (P a person, C a company, H a family, F a firm, A an association, T a trust, B a body of
+/// individuals, L a local authority, J a juridical person, G the government).
+static PAN: LazyLock<Regex> = LazyLock::new(|| regex(r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]"));
+
+fn pans(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&PAN, text, |_, start, end| stands_alone(text, start, end))
+}
+
+/// An Italian codice fiscale: six letters of the names, the year, a month letter, the day
+/// (plus 40 for women), the place's letter and three digits, and a check letter.
+static CODICE_FISCALE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"[A-Z]{6}[0-9]{2}[ABCDEHLMPRST][0-7][0-9][A-Z][0-9]{3}[A-Z]"));
+
+fn codici_fiscali(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&CODICE_FISCALE, text, |s, start, end| {
+        valid_codice_fiscale(s) && stands_alone(text, start, end)
+    })
+}
+
+/// `s` (16 upper-case letters and digits) ends with its check letter: the sum of its first
+/// fifteen characters' values, by the table for odd positions and by their value (0–9 for a
+/// digit, 0–25 for a letter) for even ones, modulo 26.
+fn valid_codice_fiscale(s: &str) -> bool {
+    const ODD: [u32; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    let b = s.as_bytes();
+    let value = |c: u8| {
+        u32::from(if c.is_ascii_digit() {
+            c - b'0'
+        } else {
+            c - b'A'
+        })
+    };
+    let sum: u32 = b[..15]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if i % 2 == 0 {
+                ODD[value(c) as usize]
+            } else {
+                value(c)
+            }
+        })
+        .sum();
+    b.len() == 16 && u32::from(b[15] - b'A') == sum % 26
+}
+
+/// A Chinese resident identity number: a region, a birth date `YYYYMMDD`, a sequence and a
+/// check character.
+static CHINA_ID: LazyLock<Regex> = LazyLock::new(|| regex(r"[1-9][0-9]{16}[0-9Xx]"));
+
+fn china_ids(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&CHINA_ID, text, |s, start, end| {
+        valid_china_id(s) && stands_alone(text, start, end)
+    })
+}
+
+/// `s` has a birth date of 1900–2099 and its ISO 7064 mod 11-2 check character.
+fn valid_china_id(s: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let d = digit_values(&s[..17]);
+    let number = |from: usize, to: usize| d[from..to].iter().fold(0, |n, x| n * 10 + x);
+    let (year, month, day) = (number(6, 10), number(10, 12), number(12, 14));
+    let sum: u32 = d.iter().zip(WEIGHTS).map(|(x, w)| x * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize];
+    (1900..=2099).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && s.as_bytes()[17].to_ascii_uppercase() == check
+}
+
 // ----- phone numbers -------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1667,6 +1842,30 @@ mod tests {
                 ("A12345678Z", None),
                 ("123456789Z", None),
                 ("12345678ZZ", None),
+                // Brazil, India, Italy, China.
+                ("meu CPF é 529.982.247-25.", Some("529.982.247-25")),
+                ("CPF 529982247-25", Some("529982247-25")),
+                ("CPF 529.982.247-26", None),
+                ("CPF 529.982247-25", None),
+                ("CPF 111.111.111-11", None),
+                ("1529.982.247-25", None),
+                ("Aadhaar 2345 6789 0124 please", Some("2345 6789 0124")),
+                ("aadhaar: 2345-6789-0124", Some("2345-6789-0124")),
+                ("2345 6789 0125", None),
+                ("2345 6789-0124", None),
+                ("1345 6789 0124", None),
+                ("4111 2345 6789 0124", None),
+                ("PAN ABCPE1234F.", Some("ABCPE1234F")),
+                ("PAN ABCXE1234F", None),
+                ("pan abcpe1234f", None),
+                ("XABCPE1234F", None),
+                ("CF RSSMRA85T10A562S", Some("RSSMRA85T10A562S")),
+                ("CF RSSMRA85T10A562T", None),
+                ("CF RSSMRA85Z10A562S", None),
+                ("身份证号11010519491231002X。", Some("11010519491231002X")),
+                ("ID 11010519491231002x", Some("11010519491231002x")),
+                ("ID 110105194912310021", None),
+                ("ID 11010518491231002X", None),
             ],
         );
     }
@@ -2137,6 +2336,11 @@ mod tests {
         LazyLock::force(&SSN);
         LazyLock::force(&NINO);
         LazyLock::force(&DNI);
+        LazyLock::force(&CPF);
+        LazyLock::force(&AADHAAR);
+        LazyLock::force(&PAN);
+        LazyLock::force(&CODICE_FISCALE);
+        LazyLock::force(&CHINA_ID);
         assert_eq!(PHONE_FORMS.len(), 11);
     }
 
@@ -2303,6 +2507,109 @@ mod tests {
             assert_eq!(personal_data(&text), all, "{text:?}");
         }
         assert!(found > 1000, "the pieces make findings ({found})");
+    }
+
+    /// National ids with a check digit: every valid one is found where it stands, and the same
+    /// number with one digit changed is not (a single-digit error is what every one of these
+    /// checks catches).
+    #[test]
+    fn property_every_valid_national_id_is_found_and_a_changed_digit_is_not() {
+        let mut rng = Digits(0x51_7cc1_b727_220a);
+        let digits = |rng: &mut Digits, n: usize| -> Vec<u32> {
+            (0..n).map(|_| rng.next(10) as u32).collect()
+        };
+        let text_of = |d: &[u32]| {
+            d.iter()
+                .map(|x| char::from(b'0' + *x as u8))
+                .collect::<String>()
+        };
+        for round in 0..3000 {
+            let id = match round % 3 {
+                0 => {
+                    // A CPF: nine digits and the two check digits.
+                    let mut d = digits(&mut rng, 9);
+                    for n in [9u32, 10] {
+                        let sum: u32 = (0..n as usize).map(|i| d[i] * (n + 1 - i as u32)).sum();
+                        d.push((sum * 10) % 11 % 10);
+                    }
+                    let t = text_of(&d);
+                    format!("{}.{}.{}-{}", &t[0..3], &t[3..6], &t[6..9], &t[9..11])
+                }
+                1 => {
+                    // An Aadhaar number: the check digit that makes the Verhoeff check pass.
+                    let mut d = digits(&mut rng, 11);
+                    d[0] = 2 + rng.next(8) as u32;
+                    d.push(0);
+                    while !verhoeff(&d) {
+                        d[11] += 1;
+                    }
+                    let t = text_of(&d);
+                    format!("{} {} {}", &t[0..4], &t[4..8], &t[8..12])
+                }
+                _ => {
+                    // A Chinese resident id born 1950–2009.
+                    let mut d = digits(&mut rng, 6);
+                    d[0] = 1 + rng.next(9) as u32;
+                    let date = format!(
+                        "{}{:02}{:02}",
+                        1950 + rng.next(60),
+                        1 + rng.next(12),
+                        1 + rng.next(28)
+                    );
+                    d.extend(digit_values(&date));
+                    d.extend(digits(&mut rng, 3));
+                    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+                    let sum: u32 = d.iter().zip(W).map(|(x, w)| x * w).sum();
+                    let check = char::from(b"10X98765432"[(sum % 11) as usize]);
+                    format!("{}{check}", text_of(&d))
+                }
+            };
+            if d_all_equal(&id) {
+                continue;
+            }
+            let text = format!("my id is {id}, thanks");
+            let kinds: Vec<(FindingKind, &str)> = personal_data(&text)
+                .iter()
+                .map(|f| (f.kind.clone(), &text[f.start..f.end]))
+                .collect();
+            // A Chinese id can also pass Luhn's check: it is then held back as a card.
+            assert!(
+                kinds == [(FindingKind::NationalId, id.as_str())]
+                    || kinds == [(FindingKind::CardNumber, id.as_str())],
+                "{text}: {kinds:?}"
+            );
+            // One digit changed (not the check character of a Chinese id, an `X`).
+            let positions: Vec<usize> = id
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
+            let at = positions[rng.next(positions.len() as u64) as usize];
+            let mut changed = id.clone().into_bytes();
+            changed[at] = b'0' + ((changed[at] - b'0' + 1 + rng.next(9) as u8) % 10);
+            let changed = String::from_utf8(changed).unwrap();
+            let text = format!("order {changed} is late");
+            assert!(
+                personal_data(&text)
+                    .iter()
+                    .all(|f| f.kind != FindingKind::NationalId),
+                "{text}"
+            );
+        }
+    }
+
+    /// Whether every digit of `id` is the same (a CPF never issued).
+    fn d_all_equal(id: &str) -> bool {
+        let d = digit_values(id);
+        d.iter().all(|&x| x == d[0])
+    }
+
+    #[test]
+    fn verhoeff_checks_the_published_example() {
+        assert!(verhoeff(&[2, 3, 6, 3]));
+        assert!(!verhoeff(&[2, 3, 6, 4]));
+        assert!(!verhoeff(&[3, 2, 6, 3]), "a swap of neighbours");
     }
 
     #[test]
