@@ -63,8 +63,13 @@
 //!   - Spanish, nine digits from 6 to 9 grouped by spaces: `612 345 678`, `912 34 56 78`.
 //!
 //! # What is deliberately not detected
-//! - SSNs without dashes (`123456789`) and other countries' id numbers (without a check
-//!   letter to prove them): a bare run of nine digits is far more often an order number.
+//! - SSNs without dashes (`123456789`), CPFs without their dash, Aadhaar numbers not in
+//!   groups of four, and other countries' id numbers: a bare run of nine to twelve digits is
+//!   far more often an order number. (A Chinese id is found as a bare run of 18: its birth
+//!   date and mod 11-2 check leave about 7 random runs in 100,000.)
+//! - Known to be taken for ids: one 12-digit number in ten written in groups of four and
+//!   starting 2–9 passes Aadhaar's check (a FedEx number so written, a voucher PIN), and a
+//!   code shaped like a PAN (`BLACK2025F`) is one by its form.
 //! - National phone numbers written as one run of digits (`5551234567`, `07700900123`) and
 //!   short local numbers (`555-1234`): they look like order numbers and ranges.
 //! - As phone numbers: numbers glued to letters or symbols (`ORD-555-123-4567`,
@@ -421,7 +426,9 @@ fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
 /// (its patterns say `[0-9]`, and its checks count them): an IBAN its 2 check digits right
 /// after two ASCII letters (half of all tweets have 2 digits, 4% that shape), a
 /// National Insurance number 6, a phone number 8 (`valid_phone`), a Social Security number 9,
-/// a card 13 (`Chain::longest_card_from`). A post that names an `@handle` and a time runs one
+/// a card 13 (`Chain::longest_card_from`), a DNI 7, a CPF 11, an Aadhaar number 12, a Chinese
+/// id 17; a PAN its 4 digits after five upper-case ASCII letters, a codice fiscale 7 digits
+/// and its first six letters upper case (so a year or a time alone does not run them). A post that names an `@handle` and a time runs one
 /// detector, not five; the phone forms alone are nine patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Detectors {
@@ -497,8 +504,8 @@ impl Detectors {
             dni: digits >= 7,
             cpf: digits >= 11,
             aadhaar: digits >= 12,
-            pan: digits >= 4,
-            codice_fiscale: digits >= 7,
+            pan: digits >= 4 && upper_run(text, 5),
+            codice_fiscale: digits >= 7 && upper_run(text, 6),
             china_id: digits >= 17,
             phone: digits >= 8,
         }
@@ -1228,6 +1235,13 @@ fn digit_values(s: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Whether `text` has `n` upper-case ASCII letters in a row.
+fn upper_run(text: &str, n: usize) -> bool {
+    text.as_bytes()
+        .split(|b| !b.is_ascii_uppercase())
+        .any(|run| run.len() >= n)
+}
+
 /// A Brazilian CPF, `123.456.789-09` or `123456789-09`.
 static CPF: LazyLock<Regex> =
     LazyLock::new(|| regex(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9]{9}-[0-9]{2}"));
@@ -1240,7 +1254,8 @@ fn cpfs(text: &str) -> Vec<(usize, usize)> {
 
 /// `s` is a CPF whose two check digits are right: each is 11 minus the remainder by 11 of
 /// the digits before it weighted 10, 9, … (11, 10, … for the second), or 0 where that is
-/// 10 or 11. Eleven equal digits pass the check and are never issued.
+/// 10 or 11. Eleven equal digits pass the check and are never issued. (Both remainders 0 and
+/// 1 give the digit 0, so about one single-digit error in 550 still passes.)
 fn valid_cpf(s: &str) -> bool {
     let d = digit_values(s);
     let check = |n: usize| {
@@ -1293,7 +1308,9 @@ fn verhoeff(digits: &[u32]) -> bool {
 
 /// An Indian PAN: five letters, four digits, a letter; the fourth letter says who holds it
 /// (P a person, C a company, H a family, F a firm, A an association, T a trust, B a body of
-/// individuals, L a local authority, J a juridical person, G the government).
+/// individuals, L a local authority, J a juridical person, G the government). Its last letter
+/// is a check character whose rule is not published, so the form alone decides: a code of
+/// that exact shape (`BLACK2025F`) is taken for one.
 static PAN: LazyLock<Regex> = LazyLock::new(|| regex(r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]"));
 
 fn pans(text: &str) -> Vec<(usize, usize)> {
@@ -1351,7 +1368,7 @@ fn china_ids(text: &str) -> Vec<(usize, usize)> {
     })
 }
 
-/// `s` has a birth date of 1900–2099 and its ISO 7064 mod 11-2 check character.
+/// `s` has a birth date of 1900–2099 and its ISO 7064 mod 11-2 check character (`X` or `x`).
 fn valid_china_id(s: &str) -> bool {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let d = digit_values(&s[..17]);
@@ -2510,8 +2527,9 @@ mod tests {
     }
 
     /// National ids with a check digit: every valid one is found where it stands, and the same
-    /// number with one digit changed is not (a single-digit error is what every one of these
-    /// checks catches).
+    /// number with one digit changed is not (every single-digit error fails Verhoeff's and the
+    /// mod 11-2 check; a CPF's check maps two remainders to 0, so there only a changed check
+    /// digit always fails).
     #[test]
     fn property_every_valid_national_id_is_found_and_a_changed_digit_is_not() {
         let mut rng = Digits(0x51_7cc1_b727_220a);
@@ -2579,11 +2597,13 @@ mod tests {
                 "{text}: {kinds:?}"
             );
             // One digit changed (not the check character of a Chinese id, an `X`).
+            let cpf = round % 3 == 0;
             let positions: Vec<usize> = id
                 .bytes()
                 .enumerate()
                 .filter(|(_, b)| b.is_ascii_digit())
                 .map(|(i, _)| i)
+                .filter(|&i| !cpf || i >= id.len() - 2)
                 .collect();
             let at = positions[rng.next(positions.len() as u64) as usize];
             let mut changed = id.clone().into_bytes();
