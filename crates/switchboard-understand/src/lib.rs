@@ -62,11 +62,11 @@ impl Analyzer {
         if !p.has_words() {
             return unknown();
         }
-        let (probs, because, reads_a_word) = model.assess(p, self.evidence);
-        if !reads_a_word {
+        let (probs, because, reading) = model.assess(p, self.evidence);
+        if !reading.reads_a_word {
             return unknown();
         }
-        let Prediction { label, confidence } = model.decide(&probs);
+        let Prediction { label, confidence } = model.decide_reading(&probs, reading);
         let because = if label == model::UNKNOWN {
             Vec::new()
         } else {

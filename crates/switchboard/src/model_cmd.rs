@@ -33,6 +33,11 @@ pub enum ModelCommand {
         /// Below this confidence a prediction is `unknown` (0 to 1).
         #[arg(long, default_value_t = 0.3)]
         unknown_below: f32,
+        /// A text more than this share of whose words the model never learned is `unknown`,
+        /// unless the model is sure (0.95) of its answer: questions about something else
+        /// mostly are (0 to 1; 1 turns it off). Default 0.2; intent models only.
+        #[arg(long, default_value_t = switchboard_understand::model::NEW_WORDS_ABOVE)]
+        new_words_above: f32,
         /// N: a network with one hidden layer of N units, more accurate where there are
         /// thousands of examples and many labels read alike (bank intents), at a few times the
         /// training time, prediction time and file size of a linear model. 0: one linear model
@@ -333,11 +338,15 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             out,
             kind,
             unknown_below,
+            new_words_above,
             hidden,
             no_shipped_examples,
         } => {
             if !(0.0..=1.0).contains(&unknown_below) {
                 return Err(usage("--unknown-below must be between 0 and 1"));
+            }
+            if !(0.0..=1.0).contains(&new_words_above) {
+                return Err(usage("--new-words-above must be between 0 and 1"));
             }
             if hidden.is_some_and(|h| h > MAX_HIDDEN) {
                 return Err(usage(format!(
@@ -373,6 +382,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             });
             let cfg = TrainConfig {
                 unknown_below,
+                new_words_above: (new_words_above < 1.0 && kind == "intent")
+                    .then_some(new_words_above),
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 ..TrainConfig::for_kind(&kind)
             }
@@ -425,11 +436,14 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             let model = load(&model)?;
             let examples = examples(&input)?;
             let started = Instant::now();
-            // The best label, even below the floor, and its probability.
-            let best: Vec<(usize, f32)> = examples
+            // The best label, even below the floor, its probability, and whether the model
+            // answers with it (as `analyze` does) or says `unknown`.
+            let judged: Vec<(usize, f32, bool)> = examples
                 .iter()
-                .map(|e| model.best_with_confidence(&e.text))
+                .map(|e| model.best_and_answers(&e.text))
                 .collect();
+            let best: Vec<(usize, f32)> = judged.iter().map(|&(b, c, _)| (b, c)).collect();
+            let answers: Vec<bool> = judged.iter().map(|&(_, _, a)| a).collect();
             let seconds = started.elapsed().as_secs_f64();
             let predicted: Vec<&str> = best
                 .iter()
@@ -464,7 +478,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 );
             }
             let s = score(model.labels(), &gold, &predicted);
-            let scope = scope_report(&gold, &best, &right, &unseen, model.header().unknown_below);
+            let scope = scope_report(&gold, &answers, &right, &unseen);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -506,24 +520,22 @@ pub async fn workspace_analyzer(store: &switchboard_store::Store) -> anyhow::Res
     Ok(analyzer)
 }
 
-/// How the `unknown` floor serves the examples, split by whether the model has their label:
-/// of those it has (`in_scope`), the share it answers (confidence at or above the floor) and
+/// How `unknown` serves the examples (the floor, and words new to the model), split by
+/// whether the model has their label: of those it has (`in_scope`), the share it answers and
 /// how many of those are right; of those it has not (`out_of_scope`: such as CLINC150's
 /// `oos`, questions about something else), how many it leaves `unknown`, which is the right
 /// answer for them.
 fn scope_report(
     gold: &[&str],
-    best: &[(usize, f32)],
+    answers: &[bool],
     right: &[bool],
     unseen: &[&str],
-    floor: f32,
 ) -> (serde_json::Value, serde_json::Value) {
     // Nothing to measure is null, not 0.
     let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
     let (mut inside, mut answered, mut answered_right) = (0, 0, 0);
     let (mut outside, mut unknown) = (0, 0);
-    for ((g, &(_, confidence)), &ok) in gold.iter().zip(best).zip(right) {
-        let answers = confidence >= floor;
+    for ((g, &answers), &ok) in gold.iter().zip(answers).zip(right) {
         if unseen.contains(g) {
             outside += 1;
             unknown += usize::from(!answers);

@@ -1213,3 +1213,60 @@ fn a_sentiment_model_is_trained_from_a_file_and_analyze_uses_it() {
         "sentiment: no version is active now"
     );
 }
+
+/// `--new-words-above`: out of range is a usage error; by default a question most of whose
+/// words the model never learned is `unknown` (in `analyze` and in `eval`'s out-of-scope
+/// count alike), and `1` turns that off.
+#[test]
+fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("intents.csv");
+    std::fs::write(&data, intents_csv()).unwrap();
+    let train = |name: &str, share: &str| {
+        let model = dir.path().join(name);
+        let out = run(&[
+            "model",
+            "train",
+            "--input",
+            p(&data),
+            "--label-column",
+            "category",
+            "--unknown-below",
+            "0",
+            "--new-words-above",
+            share,
+            "--out",
+            p(&model),
+        ]);
+        (model, out)
+    };
+    let (never, out) = train("never.model", "1.5");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--new-words-above must be between 0 and 1")
+    );
+    assert!(!never.exists());
+    let (strict, out) = train("strict.model", "0.2");
+    assert!(out.status.success(), "{out:?}");
+    let (off, out) = train("off.model", "1");
+    assert!(out.status.success(), "{out:?}");
+    let question = "what parrot eats in the hotel";
+    let intent_of = |model: &Path| -> Value {
+        let out = run_with_input(
+            &["analyze", "--model", p(model)],
+            format!("{question}\n").as_bytes(),
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["intent"].clone()
+    };
+    let (strict_says, off_says) = (intent_of(&strict), intent_of(&off));
+    assert_eq!(strict_says["label"], "unknown", "{strict_says}");
+    assert_ne!(off_says["label"], "unknown", "{off_says}");
+    assert_eq!(strict_says["confidence"], off_says["confidence"]);
+    let oos = dir.path().join("oos.csv");
+    std::fs::write(&oos, format!("text,category\n{question},oos\n")).unwrap();
+    for (model, unknown) in [(&strict, 1), (&off, 0)] {
+        let report = eval_intents(model, &oos);
+        assert_eq!(report["out_of_scope"]["unknown"], unknown, "{report}");
+    }
+}
