@@ -480,6 +480,11 @@ impl Detectors {
 
     fn needed_by(text: &str) -> Detectors {
         let digits = digit_count(text);
+        let capitals = if digits >= 4 {
+            capitals_in_a_row(text)
+        } else {
+            0
+        };
         let email = text.match_indices('@').any(|(at, _)| {
             text[..at].chars().next_back().is_some_and(|c| {
                 !c.is_whitespace()
@@ -504,8 +509,8 @@ impl Detectors {
             dni: digits >= 7,
             cpf: digits >= 11,
             aadhaar: digits >= 12,
-            pan: digits >= 4 && upper_run(text, 5),
-            codice_fiscale: digits >= 7 && upper_run(text, 6),
+            pan: digits >= 4 && capitals >= 5,
+            codice_fiscale: digits >= 7 && capitals >= 6,
             china_id: digits >= 17,
             phone: digits >= 8,
         }
@@ -1235,11 +1240,13 @@ fn digit_values(s: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Whether `text` has `n` upper-case ASCII letters in a row.
-fn upper_run(text: &str, n: usize) -> bool {
+/// The most upper-case ASCII letters `text` has in a row.
+fn capitals_in_a_row(text: &str) -> usize {
     text.as_bytes()
         .split(|b| !b.is_ascii_uppercase())
-        .any(|run| run.len() >= n)
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0)
 }
 
 /// A Brazilian CPF, `123.456.789-09` or `123456789-09`.

@@ -105,9 +105,10 @@ pub const SURE_DESPITE_NEW_WORDS: f32 = 0.95;
 pub struct Reading {
     /// Whether the model knows any of its words, as a word or by a character n-gram of one.
     pub reads_a_word: bool,
-    /// Its words (not links, handles, numbers or emoticons).
+    /// Its words (not links, handles, numbers or emoticons), counted only for a model with
+    /// [`Header::new_words_above`] (0 for the others).
     pub words: u32,
-    /// Those the model does not know as words.
+    /// Those the model does not know as words (likewise).
     pub new_words: u32,
 }
 
@@ -1131,14 +1132,17 @@ impl TextModel {
         let mut grams = scratch::take(&MODEL_GRAMS);
         grams.extend_from_slice(&p.grams_for(cfg));
         let mut ids = lookup(&self.index, &grams);
-        let known_words = grams
-            .iter()
-            .zip(&ids)
-            .filter(|&(&(_, block, first, _, n), id)| {
-                block == Block::Word && n == 1 && id.is_some() && is_word(&p.tokens[first])
-            })
-            .count() as u32;
-        let words = p.tokens.iter().filter(|t| is_word(t)).count() as u32;
+        let known_word = |&(&(_, block, first, _, n), id): &(&Gram, &Option<Feature>)| {
+            block == Block::Word && n == 1 && id.is_some() && is_word(&p.tokens[first])
+        };
+        // Counting the words is for a model that weighs new ones; the others only ask
+        // whether one is known, which the first known word answers.
+        let (words, known_words) = if self.header.new_words_above.is_some() {
+            let known = grams.iter().zip(&ids).filter(known_word).count() as u32;
+            (p.tokens.iter().filter(|t| is_word(t)).count() as u32, known)
+        } else {
+            (0, u32::from(grams.iter().zip(&ids).any(|g| known_word(&g))))
+        };
         let mut reads_a_word = known_words > 0;
         if cfg.char_max > 0 {
             WordCache::with(self, |cache| {
