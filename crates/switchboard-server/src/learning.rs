@@ -437,7 +437,13 @@ async fn decide(
         SENTIMENT => Some(analyzer.sentiment.clone()),
         _ => analyzer.intent.clone(),
     };
-    let config = train_config(kind, current.as_ref().map_or(0, |m| m.hidden()));
+    let mut config = train_config(kind, current.as_ref().map_or(0, |m| m.hidden()));
+    // A retrained model decides `unknown` as the one in force does (its floor, and whether new
+    // words count: a model made before that rule keeps deciding by its floor alone).
+    if let Some(m) = &current {
+        config.unknown_below = m.header().unknown_below;
+        config.new_words_above = m.header().new_words_above;
+    }
     let held = (corrections.len() / 5).max(1);
     let (older, recent) = corrections.split_at(corrections.len() - held);
     examples.extend(older.iter().map(|e| Example {

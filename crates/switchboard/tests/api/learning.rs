@@ -541,6 +541,14 @@ async fn an_intent_network_is_retrained_as_a_network() {
     teach_refunds(&app, &ch, "n", 2, false).await;
     let shipped = active_version(&app, "intent", 2).await;
     assert_eq!(shipped["summary"]["hidden"], 16, "{shipped}");
+    // It says `unknown` as the version before did (its floor, and words new to it).
+    for key in ["unknown_below", "new_words_above"] {
+        assert_eq!(
+            shipped["summary"][key], a.json["summary"][key],
+            "{key}: {shipped}"
+        );
+    }
+    assert_eq!(shipped["summary"]["new_words_above"], 0.2, "{shipped}");
     assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
     refund_in_force(&app).await;
 }
