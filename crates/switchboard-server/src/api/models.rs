@@ -325,6 +325,19 @@ pub struct TrainQuery {
     /// Sentiment only: `false` trains on the file's examples alone, without the shipped
     /// model's posts (`model train --no-shipped-examples`).
     shipped_examples: Option<bool>,
+    /// Intent only: below this confidence a prediction is `unknown` (`model train
+    /// --unknown-below`, 0.3 by default).
+    unknown_below: Option<f32>,
+    /// Intent only: the share of a text's words new to the model above which it is `unknown`
+    /// unless sure (`model train --new-words-above`, 0.2 by default; 1 turns it off).
+    new_words_above: Option<f32>,
+}
+
+/// How a model trained from a file says `unknown`, when the request says (intent models).
+#[derive(Clone, Copy, Default)]
+struct UnknownWhen {
+    below: Option<f32>,
+    new_words_above: Option<f32>,
 }
 
 /// The widest hidden layer a trained model may have.
@@ -384,6 +397,30 @@ pub async fn train(
         ));
     }
     let shipped_examples = kind == SENTIMENT && q.shipped_examples.unwrap_or(true);
+    for (field, value) in [
+        ("unknown_below", q.unknown_below),
+        ("new_words_above", q.new_words_above),
+    ] {
+        match value {
+            Some(_) if kind != INTENT => {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "is for intent models (sentiment has no unknown)",
+                ));
+            }
+            Some(v) if !(0.0..=1.0).contains(&v) => {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!("must be between 0 and 1, not {v}"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let unknown_when = UnknownWhen {
+        below: q.unknown_below,
+        new_words_above: q.new_words_above,
+    };
     if let Some(hidden) = hidden.filter(|&h| h > MAX_HIDDEN) {
         return Err(ApiError::invalid_field(
             "hidden",
@@ -410,6 +447,7 @@ pub async fn train(
         label_column,
         hidden,
         shipped_examples,
+        unknown_when,
     };
     let (status, installed) = tokio::spawn(async move {
         let _running = running;
@@ -497,6 +535,7 @@ struct TrainJob {
     label_column: String,
     hidden: Option<usize>,
     shipped_examples: bool,
+    unknown_when: UnknownWhen,
 }
 
 /// Reads the examples, trains, keeps the examples and installs the model (in force).
@@ -515,6 +554,7 @@ async fn train_and_install(
         label_column,
         hidden,
         shipped_examples,
+        unknown_when,
     } = job;
     let train_kind = kind.clone();
     // A column (a JSON Lines key) the file lacks is the field that named it.
@@ -527,11 +567,16 @@ async fn train_and_install(
     let (model, examples) = tokio::task::spawn_blocking(move || {
         let examples =
             switchboard_understand::examples::read(&text, format, &text_column, &label_column)?;
-        let model = train_from_file(&train_kind, &examples, hidden, shipped_examples, &stop)
-            .map_err(|e| match e {
-                switchboard_understand::model::ModelError::Stopped => None,
-                e => Some(e.to_string()),
-            })?;
+        let model = train_from_file(
+            &train_kind,
+            &examples,
+            (hidden, shipped_examples, unknown_when),
+            &stop,
+        )
+        .map_err(|e| match e {
+            switchboard_understand::model::ModelError::Stopped => None,
+            e => Some(e.to_string()),
+        })?;
         Ok::<_, Option<String>>((model, examples))
     })
     .await
@@ -611,12 +656,12 @@ fn stopped_error(kind: &str) -> ApiError {
 /// How the API's `train` makes a model of `kind` from a workspace's file, as `model train`
 /// does: an intent model a network from 1,000 examples unless `hidden` says; a sentiment
 /// model linear, on the file's examples and (with `shipped_examples`) the shipped posts; the
-/// settings are [`train_config`]'s, which the learning loop retrains with too.
+/// settings are [`train_config`]'s (which the learning loop retrains with too), with the
+/// request's `unknown` floor and new-words share when it gives them.
 fn train_from_file(
     kind: &str,
     examples: &[switchboard_understand::model::Example],
-    hidden: Option<usize>,
-    shipped_examples: bool,
+    (hidden, shipped_examples, unknown_when): (Option<usize>, bool, UnknownWhen),
     stop: &AtomicBool,
 ) -> Result<TextModel, switchboard_understand::model::ModelError> {
     use switchboard_understand::model::{default_hidden, train_stoppable};
@@ -629,7 +674,14 @@ fn train_from_file(
     } else {
         hidden.unwrap_or_else(|| default_hidden(examples.len()))
     };
-    train_stoppable(kind, &all, &train_config(kind, hidden), stop)
+    let mut config = train_config(kind, hidden);
+    if let Some(below) = unknown_when.below {
+        config.unknown_below = below;
+    }
+    if let Some(share) = unknown_when.new_words_above {
+        config.new_words_above = (share < 1.0).then_some(share);
+    }
+    train_stoppable(kind, &all, &config, stop)
 }
 
 /// Stops the trainings from a file of this kind running on this node (all of them: the page

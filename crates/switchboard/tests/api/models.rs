@@ -518,3 +518,64 @@ async fn a_tsv_training_file_is_read_by_its_content_type_or_header() {
         assert_eq!(r.json["summary"]["examples"], examples, "{}", r.text);
     }
 }
+
+/// How an intent model trained through the API says `unknown` can be set as `model train`
+/// sets it; out of range, or for a sentiment model, is refused; the version's summary says.
+#[tokio::test]
+async fn a_training_sets_how_an_intent_model_says_unknown() {
+    let app = spawn_app().await;
+    let mut csv = String::from("text,label\n");
+    for (text, label) in [
+        ("where do I park", "parking"),
+        ("is there parking", "parking"),
+        ("when do gates open", "times"),
+        ("what time is kick off", "times"),
+    ] {
+        csv.push_str(&format!("{text},{label}\n"));
+    }
+    let train = |query: &'static str, body: String| {
+        let app = &app;
+        async move {
+            app.send_raw(
+                Method::POST,
+                &format!("/api/v1/models/{query}"),
+                &app.admin,
+                "text/csv",
+                body,
+            )
+            .await
+        }
+    };
+    for (query, field) in [
+        ("intent/train?new_words_above=2", "new_words_above"),
+        ("intent/train?unknown_below=-0.1", "unknown_below"),
+        ("sentiment/train?unknown_below=0.5", "unknown_below"),
+    ] {
+        let r = train(query, csv.clone()).await;
+        let p = r.assert_problem(400, "invalid_field");
+        assert!(p.to_string().contains(field), "{query}: {p}");
+    }
+    let r = train("intent/train", csv.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["summary"]["new_words_above"], 0.2, "{}", r.text);
+    assert_eq!(r.json["summary"]["unknown_below"], 0.3, "{}", r.text);
+    let r = train(
+        "intent/train?unknown_below=0.5&new_words_above=0.4",
+        format!("{csv}where can I leave my car,parking\n"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["summary"]["new_words_above"], 0.4, "{}", r.text);
+    assert_eq!(r.json["summary"]["unknown_below"], 0.5, "{}", r.text);
+    let r = train(
+        "intent/train?new_words_above=1",
+        format!("{csv}any parking nearby,parking\n"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(
+        r.json["summary"].get("new_words_above").is_none(),
+        "{}",
+        r.text
+    );
+}
