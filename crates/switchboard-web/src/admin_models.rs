@@ -85,6 +85,16 @@ fn train_form(kind: &str) -> Markup {
             @if kind == "sentiment" {
                 p { label { input type="checkbox" name="shipped_examples" value="true" checked data-unchecked="false"; " Add the posts the shipped model learned from" } }
             }
+            @if kind == "intent" {
+                p.fields {
+                    label for=(id("below")) { "Unknown below confidence "
+                        input id=(id("below")) name="unknown_below" type="number" min="0" max="1" step="0.05" placeholder="0.3" size="5"; }
+                    " "
+                    label for=(id("new")) { "or when more new words than "
+                        input id=(id("new")) name="new_words_above" type="number" min="0" max="1" step="0.05" placeholder="0.2" size="5"; }
+                }
+                p.hint { "An intent is " code { "unknown" } " (a playbook can send it to Tier 1) below the confidence, and when more than that share of a message's words are new to the model and it is not 0.95 sure: questions about something else mostly are. 1 turns the second off. Empty: the defaults shown." }
+            }
             button.primary type="submit" { "Train the " (kind) " model" }
             div.form-error role="alert" {}
             p.form-done role="status" {}
@@ -282,6 +292,19 @@ fn explain(outcome: &str, detail: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The intent form offers how the model says `unknown`, by the API's parameter names; the
+    /// sentiment form does not.
+    #[test]
+    fn the_intent_form_sets_how_the_model_says_unknown() {
+        let intent = train_form("intent").0;
+        for name in [r#"name="unknown_below""#, r#"name="new_words_above""#] {
+            assert!(intent.contains(name), "{intent}");
+        }
+        assert!(intent.contains(r#"placeholder="0.2""#), "{intent}");
+        let sentiment = train_form("sentiment").0;
+        assert!(!sentiment.contains("unknown_below"), "{sentiment}");
+    }
 
     /// The section says whether trainings from a file run, and how many, while they run.
     #[test]
