@@ -90,7 +90,7 @@ fn train_form(kind: &str) -> Markup {
                     label for=(id("below")) { "Unknown below confidence "
                         input id=(id("below")) name="unknown_below" type="number" min="0" max="1" step="0.05" placeholder="0.3" size="5"; }
                     " "
-                    label for=(id("new")) { "or when more new words than "
+                    label for=(id("new")) { "or when new words make up more than "
                         input id=(id("new")) name="new_words_above" type="number" min="0" max="1" step="0.05" placeholder="0.2" size="5"; }
                 }
                 p.hint { "An intent is " code { "unknown" } " (a playbook can send it to Tier 1) below the confidence, and when more than that share of a message's words are new to the model and it is not 0.95 sure: questions about something else mostly are. 1 turns the second off. Empty: the defaults shown." }
