@@ -41,7 +41,10 @@
 //!   (`2345 6789 0124`, first digit 2–9, Verhoeff check digit right) and PANs (`ABCPE1234F`:
 //!   upper case, the fourth letter a holder type); Italian codici fiscali (`RSSMRA85T10A562S`,
 //!   upper case, a month letter, the check letter right); Chinese resident identity numbers
-//!   (17 digits and a check digit or `X`, ISO 7064 mod 11-2, with a birth date of 1900–2099).
+//!   (17 digits and a check digit or `X`, ISO 7064 mod 11-2, with a birth date of 1900–2099);
+//!   French social security numbers (NIR, `1 85 05 78 006 084 91` or its 15 digits together:
+//!   sex 1 or 2, a month 01–12, the département (`2A`, `2B` for Corsica), and the key, 97
+//!   minus the first 13 digits modulo 97).
 //! - **IBANs**: a country code, two check digits and the account, compact
 //!   (`DE89370400440532013000`) or in groups of four (`GB82 WEST 1234 5698 7654 32`), of the
 //!   country's registered length and passing the ISO 7064 mod-97 check.
@@ -426,8 +429,8 @@ fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
 /// (its patterns say `[0-9]`, and its checks count them): an IBAN its 2 check digits right
 /// after two ASCII letters (half of all tweets have 2 digits, 4% that shape), a
 /// National Insurance number 6, a phone number 8 (`valid_phone`), a Social Security number 9,
-/// a card 13 (`Chain::longest_card_from`), a DNI 7, a CPF 11, an Aadhaar number 12, a Chinese
-/// id 17; a PAN its 4 digits after five upper-case ASCII letters, a codice fiscale 7 digits
+/// a card 13 (`Chain::longest_card_from`), a DNI 7, a CPF 11, an Aadhaar number 12, a NIR 13,
+/// a Chinese id 17; a PAN its 4 digits after five upper-case ASCII letters, a codice fiscale 7 digits
 /// and its first six letters upper case (so a year or a time alone does not run them). A post that names an `@handle` and a time runs one
 /// detector, not five; the phone forms alone are nine patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -443,6 +446,7 @@ struct Detectors {
     pan: bool,
     codice_fiscale: bool,
     china_id: bool,
+    nir: bool,
     phone: bool,
 }
 
@@ -459,6 +463,7 @@ impl Detectors {
         pan: false,
         codice_fiscale: false,
         china_id: false,
+        nir: false,
         phone: false,
     };
 
@@ -475,6 +480,7 @@ impl Detectors {
         pan: true,
         codice_fiscale: true,
         china_id: true,
+        nir: true,
         phone: true,
     };
 
@@ -512,6 +518,7 @@ impl Detectors {
             pan: digits >= 4 && capitals >= 5,
             codice_fiscale: digits >= 7 && capitals >= 6,
             china_id: digits >= 17,
+            nir: digits >= 13,
             phone: digits >= 8,
         }
     }
@@ -529,6 +536,7 @@ fn candidates_of(text: &str, run: Detectors) -> Vec<Vec<Finding>> {
     ids.extend(found(run.pan, pans));
     ids.extend(found(run.codice_fiscale, codici_fiscali));
     ids.extend(found(run.china_id, china_ids));
+    ids.extend(found(run.nir, nirs));
     vec![
         ranges(FindingKind::Email, found(run.email, emails)),
         ranges(FindingKind::Iban, found(run.iban, ibans)),
@@ -1389,6 +1397,44 @@ fn valid_china_id(s: &str) -> bool {
         && s.as_bytes()[17].to_ascii_uppercase() == check
 }
 
+/// A French NIR: sex, year, month, département, commune, order and key, in groups separated
+/// by single spaces or written together.
+static NIR: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"[12] ?[0-9]{2} ?(?:0[1-9]|1[0-2]) ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}")
+});
+
+fn nirs(text: &str) -> Vec<(usize, usize)> {
+    matches_where(&NIR, text, |s, start, end| {
+        valid_nir(s) && stands_alone(text, start, end)
+    })
+}
+
+/// `s` is written in its seven groups or all together, and its key is 97 minus its first 13
+/// digits modulo 97 (Corsica's `2A` and `2B` counting as 19 and 18).
+fn valid_nir(s: &str) -> bool {
+    let spaces = s.bytes().filter(|&b| b == b' ').count();
+    if spaces != 0 && spaces != 6 {
+        return false;
+    }
+    let compact: Vec<u8> = s.bytes().filter(|&b| b != b' ').collect();
+    let dept = match &compact[5..7] {
+        b"2A" | b"2a" => Some(19),
+        b"2B" | b"2b" => Some(18),
+        _ => None,
+    };
+    let number = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .fold(0u64, |n, &b| n * 10 + u64::from(b.wrapping_sub(b'0')))
+    };
+    let head = match dept {
+        // The département's two characters stand for its two digits.
+        Some(d) => number(&compact[..5]) * 100_000_000 + d * 1_000_000 + number(&compact[7..13]),
+        None => number(&compact[..13]),
+    };
+    number(&compact[13..15]) == 97 - head % 97
+}
+
 // ----- phone numbers -------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1890,6 +1936,16 @@ mod tests {
                 ("ID 11010519491231002x", Some("11010519491231002x")),
                 ("ID 110105194912310021", None),
                 ("ID 11010518491231002X", None),
+                (
+                    "n° sécu 1 85 05 78 006 084 91",
+                    Some("1 85 05 78 006 084 91"),
+                ),
+                ("NIR 185057800608491.", Some("185057800608491")),
+                ("NIR 2 69 05 2A 123 456 88", Some("2 69 05 2A 123 456 88")),
+                ("1 85 05 78 006 084 92", None),
+                ("1 85 05 78006 084 91", None),
+                ("3 85 05 78 006 084 91", None),
+                ("1 85 13 78 006 084 91", None),
             ],
         );
     }
@@ -2365,6 +2421,7 @@ mod tests {
         LazyLock::force(&PAN);
         LazyLock::force(&CODICE_FISCALE);
         LazyLock::force(&CHINA_ID);
+        LazyLock::force(&NIR);
         assert_eq!(PHONE_FORMS.len(), 11);
     }
 
@@ -2534,9 +2591,9 @@ mod tests {
     }
 
     /// National ids with a check digit: every valid one is found where it stands, and the same
-    /// number with one digit changed is not (every single-digit error fails Verhoeff's and the
-    /// mod 11-2 check; a CPF's check maps two remainders to 0, so there only a changed check
-    /// digit always fails).
+    /// number with one digit changed is not (every single-digit error fails Verhoeff's, the
+    /// mod 11-2 and the NIR's mod 97 check; a CPF's check maps two remainders to 0, so there
+    /// only a changed check digit always fails).
     #[test]
     fn property_every_valid_national_id_is_found_and_a_changed_digit_is_not() {
         let mut rng = Digits(0x51_7cc1_b727_220a);
@@ -2548,8 +2605,8 @@ mod tests {
                 .map(|x| char::from(b'0' + *x as u8))
                 .collect::<String>()
         };
-        for round in 0..3000 {
-            let id = match round % 3 {
+        for round in 0..4000 {
+            let id = match round % 4 {
                 0 => {
                     // A CPF: nine digits and the two check digits.
                     let mut d = digits(&mut rng, 9);
@@ -2570,6 +2627,30 @@ mod tests {
                     }
                     let t = text_of(&d);
                     format!("{} {} {}", &t[0..4], &t[4..8], &t[8..12])
+                }
+                3 => {
+                    // A French NIR: sex, year, month, département, commune, order, key.
+                    let head = format!(
+                        "{}{:02}{:02}{:02}{:03}{:03}",
+                        1 + rng.next(2),
+                        rng.next(100),
+                        1 + rng.next(12),
+                        1 + rng.next(95),
+                        1 + rng.next(999),
+                        1 + rng.next(999)
+                    );
+                    let key = 97 - head.parse::<u64>().unwrap() % 97;
+                    let t = format!("{head}{key:02}");
+                    [
+                        &t[0..1],
+                        &t[1..3],
+                        &t[3..5],
+                        &t[5..7],
+                        &t[7..10],
+                        &t[10..13],
+                        &t[13..15],
+                    ]
+                    .join(" ")
                 }
                 _ => {
                     // A Chinese resident id born 1950–2009.
@@ -2604,7 +2685,7 @@ mod tests {
                 "{text}: {kinds:?}"
             );
             // One digit changed (not the check character of a Chinese id, an `X`).
-            let cpf = round % 3 == 0;
+            let cpf = round % 4 == 0;
             let positions: Vec<usize> = id
                 .bytes()
                 .enumerate()
