@@ -98,6 +98,15 @@ pub struct TrainConfig {
 /// of them wrong.
 pub const NEW_WORDS_ABOVE: f32 = 0.2;
 
+/// Whether an intent model trained on `examples` examples says `unknown` for new words by
+/// default ([`NEW_WORDS_ABOVE`]): from as many as make a network ([`NETWORK_FROM`]). A few
+/// dozen examples a label leave most of a real customer's words new to the model (`it's been
+/// ten days and my shoes never came`, asked of 75 shop examples), so a small model decides by
+/// its floor alone unless told otherwise.
+pub fn default_new_words_above(examples: usize) -> Option<f32> {
+    (examples >= NETWORK_FROM).then_some(NEW_WORDS_ABOVE)
+}
+
 /// A confidence at which new words do not make a prediction `unknown` (`I prefer Mastecard`:
 /// a misspelling the character n-grams read).
 pub const SURE_DESPITE_NEW_WORDS: f32 = 0.95;
@@ -2268,6 +2277,8 @@ mod tests {
         let json = serde_json::to_string(without.header()).unwrap();
         assert!(!json.contains("new_words_above"), "{json}");
         assert_eq!(TrainConfig::for_kind("purpose").new_words_above, None);
+        assert_eq!(default_new_words_above(NETWORK_FROM - 1), None);
+        assert_eq!(default_new_words_above(NETWORK_FROM), Some(NEW_WORDS_ABOVE));
         assert_eq!(TrainConfig::for_kind("sentiment").new_words_above, None);
     }
 

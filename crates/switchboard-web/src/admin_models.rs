@@ -91,9 +91,9 @@ fn train_form(kind: &str) -> Markup {
                         input id=(id("below")) name="unknown_below" type="number" min="0" max="1" step="0.05" placeholder="0.3" size="5"; }
                     " "
                     label for=(id("new")) { "or when new words make up more than "
-                        input id=(id("new")) name="new_words_above" type="number" min="0" max="1" step="0.05" placeholder="0.2" size="5"; }
+                        input id=(id("new")) name="new_words_above" type="number" min="0" max="1" step="0.05" placeholder="0.2" size="5"; } " of its words"
                 }
-                p.hint { "An intent is " code { "unknown" } " (a playbook can send it to Tier 1) below the confidence, and when more than that share of a message's words are new to the model and it is not 0.95 sure: questions about something else mostly are. 1 turns the second off. Empty: the defaults shown." }
+                p.hint { "An intent is " code { "unknown" } " (a playbook can send it to Tier 1) below the confidence, and when more than that share of a message's words are new to the model and it is not 0.95 sure: questions about something else mostly are. 1 turns the second off. Empty: 0.3, and 0.2 from 1,000 examples (a smaller model knows too few of a customer's words, so it decides by confidence alone)." }
             }
             button.primary type="submit" { "Train the " (kind) " model" }
             div.form-error role="alert" {}

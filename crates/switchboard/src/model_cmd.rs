@@ -19,7 +19,7 @@ use switchboard_understand::{Analyzer, defaults};
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
-    /// Train a classifier from labelled examples (CSV with a header row, or JSON Lines) and
+    /// Train a classifier from labelled examples (CSV or TSV with a header row, or JSON Lines) and
     /// write it to --out.
     Train {
         #[command(flatten)]
@@ -35,9 +35,10 @@ pub enum ModelCommand {
         unknown_below: f32,
         /// A text more than this share of whose words the model never learned is `unknown`,
         /// unless the model is sure (0.95) of its answer: questions about something else
-        /// mostly are (0 to 1; 1 turns it off). Default 0.2; intent models only.
-        #[arg(long, default_value_t = switchboard_understand::model::NEW_WORDS_ABOVE)]
-        new_words_above: f32,
+        /// mostly are (0 to 1; 1 turns it off). Default: 0.2 from 1,000 examples, off below
+        /// (a small model knows too few of a customer's words); intent models only.
+        #[arg(long)]
+        new_words_above: Option<f32>,
         /// N: a network with one hidden layer of N units, more accurate where there are
         /// thousands of examples and many labels read alike (bank intents), at a few times the
         /// training time, prediction time and file size of a linear model. 0: one linear model
@@ -345,7 +346,7 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             if !(0.0..=1.0).contains(&unknown_below) {
                 return Err(usage("--unknown-below must be between 0 and 1"));
             }
-            if !(0.0..=1.0).contains(&new_words_above) {
+            if new_words_above.is_some_and(|n| !(0.0..=1.0).contains(&n)) {
                 return Err(usage("--new-words-above must be between 0 and 1"));
             }
             if hidden.is_some_and(|h| h > MAX_HIDDEN) {
@@ -382,8 +383,11 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             });
             let cfg = TrainConfig {
                 unknown_below,
-                new_words_above: (new_words_above < 1.0 && kind == "intent")
-                    .then_some(new_words_above),
+                new_words_above: match new_words_above {
+                    _ if kind != "intent" => None,
+                    Some(share) => (share < 1.0).then_some(share),
+                    None => switchboard_understand::model::default_new_words_above(examples.len()),
+                },
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 ..TrainConfig::for_kind(&kind)
             }
@@ -410,6 +414,11 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                         (Some(_), false) => None,
                     },
                     "hidden": h.hidden,
+                    // As written (0.2), not as an f32 widens (0.20000000298…).
+                    "unknown_below": h.unknown_below.to_string().parse::<f64>().ok(),
+                    "new_words_above": h
+                        .new_words_above
+                        .and_then(|x| x.to_string().parse::<f64>().ok()),
                     "bytes": bytes.len(),
                     "seconds": started.elapsed().as_secs_f64(),
                 })

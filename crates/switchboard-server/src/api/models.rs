@@ -678,8 +678,11 @@ fn train_from_file(
     if let Some(below) = unknown_when.below {
         config.unknown_below = below;
     }
-    if let Some(share) = unknown_when.new_words_above {
-        config.new_words_above = (share < 1.0).then_some(share);
+    if kind == INTENT {
+        config.new_words_above = match unknown_when.new_words_above {
+            Some(share) => (share < 1.0).then_some(share),
+            None => switchboard_understand::model::default_new_words_above(examples.len()),
+        };
     }
     train_stoppable(kind, &all, &config, stop)
 }

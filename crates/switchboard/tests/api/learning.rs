@@ -528,9 +528,11 @@ async fn an_intent_network_is_retrained_as_a_network() {
         let p = r.assert_problem(400, "invalid_field");
         assert!(p["detail"].as_str().unwrap().contains("hidden"), "{p}");
     }
-    let a = train("&hidden=16").await;
+    // A share other than any default, to see it carried into the retrained version.
+    let a = train("&hidden=16&new_words_above=0.9").await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.json["summary"]["hidden"], 16, "{}", a.text);
+    assert_eq!(a.json["summary"]["new_words_above"], 0.9, "{}", a.text);
     assert_eq!(a.json["summary"]["format"], 2, "{}", a.text);
 
     // Two corrections with the same new words: the older one teaches (every n-gram of a
@@ -548,7 +550,7 @@ async fn an_intent_network_is_retrained_as_a_network() {
             "{key}: {shipped}"
         );
     }
-    assert_eq!(shipped["summary"]["new_words_above"], 0.2, "{shipped}");
+    assert_eq!(shipped["summary"]["new_words_above"], 0.9, "{shipped}");
     assert_eq!(shipped["summary"]["corrections"], 1, "{shipped}");
     refund_in_force(&app).await;
 }

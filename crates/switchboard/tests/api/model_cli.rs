@@ -1248,6 +1248,17 @@ fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
     assert!(!never.exists());
     let (strict, out) = train("strict.model", "0.2");
     assert!(out.status.success(), "{out:?}");
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["new_words_above"], 0.2, "{said}");
+    assert_eq!(said["unknown_below"], 0.0, "{said}");
+    // Without the option, 24 examples are too few for the rule (from 1,000 it is 0.2).
+    let plain = dir.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let (_, plain_model, out) = train_fixture(&plain);
+    assert!(out.status.success(), "{out:?}");
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["new_words_above"], Value::Null, "{said}");
+    assert!(plain_model.exists());
     let (off, out) = train("off.model", "1");
     assert!(out.status.success(), "{out:?}");
     let question = "what parrot eats in the hotel";

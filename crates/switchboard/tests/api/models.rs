@@ -555,10 +555,14 @@ async fn a_training_sets_how_an_intent_model_says_unknown() {
         let p = r.assert_problem(400, "invalid_field");
         assert!(p.to_string().contains(field), "{query}: {p}");
     }
+    // Four examples: too few for the new-words rule by default (from 1,000 it is 0.2).
     let r = train("intent/train", csv.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(r.json["summary"]["new_words_above"], 0.2, "{}", r.text);
-    assert_eq!(r.json["summary"]["unknown_below"], 0.3, "{}", r.text);
+    assert!(
+        r.json["summary"].get("new_words_above").is_none(),
+        "{}",
+        r.text
+    );
     let r = train(
         "intent/train?unknown_below=0.5&new_words_above=0.4",
         format!("{csv}where can I leave my car,parking\n"),
