@@ -793,12 +793,31 @@ impl TestApp {
     }
 }
 
-/// A loopback port nothing listens on right now.
+/// A loopback port nothing listens on right now, for a server started after this returns.
+///
+/// Taken below the kernel's ephemeral range (32768–60999 on Linux), from a sequence that
+/// starts at a random place: a port the kernel handed out for `bind(…:0)` could be handed
+/// again to another test's listener or outgoing connection before the server binds it (a
+/// chat test once failed with "Address already in use" that way); the kernel never hands out
+/// these, and this process hands out each once.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        1 + rand::random::<u16>() % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
 }
 
 // ----- a real SMTP server ------------------------------------------------------------------
