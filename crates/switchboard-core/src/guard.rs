@@ -1175,16 +1175,20 @@ static SSN: LazyLock<Regex> = LazyLock::new(|| regex(r"([0-9]{3})-([0-9]{2})-([0
 static NINO: LazyLock<Regex> =
     LazyLock::new(|| regex(r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]"));
 
-fn ssns(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&SSN, text, |s, start, end| {
-        valid_ssn(s) && stands_alone(text, start, end)
+/// The matches of an id's pattern that pass its check and stand alone (not part of a longer
+/// number or word).
+fn standing_alone(re: &Regex, text: &str, valid: fn(&str) -> bool) -> Vec<(usize, usize)> {
+    matches_where(re, text, |s, start, end| {
+        valid(s) && stands_alone(text, start, end)
     })
 }
 
+fn ssns(text: &str) -> Vec<(usize, usize)> {
+    standing_alone(&SSN, text, valid_ssn)
+}
+
 fn ninos(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&NINO, text, |s, start, end| {
-        valid_nino(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&NINO, text, valid_nino)
 }
 
 /// `s` is `ddd-dd-dddd`.
@@ -1209,9 +1213,7 @@ fn valid_nino(s: &str) -> bool {
 static DNI: LazyLock<Regex> = LazyLock::new(|| regex(r"[XYZxyz]?[0-9]{7,8}-?[A-Za-z]"));
 
 fn dnis(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&DNI, text, |s, start, end| {
-        valid_dni(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&DNI, text, valid_dni)
 }
 
 /// `s` is a DNI (eight digits) or NIE (X, Y or Z and seven digits) whose letter is the
@@ -1262,9 +1264,7 @@ static CPF: LazyLock<Regex> =
     LazyLock::new(|| regex(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9]{9}-[0-9]{2}"));
 
 fn cpfs(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&CPF, text, |s, start, end| {
-        valid_cpf(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&CPF, text, valid_cpf)
 }
 
 /// `s` is a CPF whose two check digits are right: each is 11 minus the remainder by 11 of
@@ -1285,9 +1285,7 @@ static AADHAAR: LazyLock<Regex> =
     LazyLock::new(|| regex(r"[2-9][0-9]{3} [0-9]{4} [0-9]{4}|[2-9][0-9]{3}-[0-9]{4}-[0-9]{4}"));
 
 fn aadhaars(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&AADHAAR, text, |s, start, end| {
-        verhoeff(&digit_values(s)) && stands_alone(text, start, end)
-    })
+    standing_alone(&AADHAAR, text, |s| verhoeff(&digit_values(s)))
 }
 
 /// The Verhoeff check (dihedral group D5) of digits whose last is the check digit: it
@@ -1329,7 +1327,7 @@ fn verhoeff(digits: &[u32]) -> bool {
 static PAN: LazyLock<Regex> = LazyLock::new(|| regex(r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]"));
 
 fn pans(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&PAN, text, |_, start, end| stands_alone(text, start, end))
+    standing_alone(&PAN, text, |_| true)
 }
 
 /// An Italian codice fiscale: six letters of the names, the year, a month letter, the day
@@ -1338,9 +1336,7 @@ static CODICE_FISCALE: LazyLock<Regex> =
     LazyLock::new(|| regex(r"[A-Z]{6}[0-9]{2}[ABCDEHLMPRST][0-7][0-9][A-Z][0-9]{3}[A-Z]"));
 
 fn codici_fiscali(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&CODICE_FISCALE, text, |s, start, end| {
-        valid_codice_fiscale(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&CODICE_FISCALE, text, valid_codice_fiscale)
 }
 
 /// `s` (16 upper-case letters and digits) ends with its check letter: the sum of its first
@@ -1378,9 +1374,7 @@ fn valid_codice_fiscale(s: &str) -> bool {
 static CHINA_ID: LazyLock<Regex> = LazyLock::new(|| regex(r"[1-9][0-9]{16}[0-9Xx]"));
 
 fn china_ids(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&CHINA_ID, text, |s, start, end| {
-        valid_china_id(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&CHINA_ID, text, valid_china_id)
 }
 
 /// `s` has a birth date of 1900–2099 and its ISO 7064 mod 11-2 check character (`X` or `x`).
@@ -1404,9 +1398,7 @@ static NIR: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn nirs(text: &str) -> Vec<(usize, usize)> {
-    matches_where(&NIR, text, |s, start, end| {
-        valid_nir(s) && stands_alone(text, start, end)
-    })
+    standing_alone(&NIR, text, valid_nir)
 }
 
 /// `s` is written in its seven groups or all together, and its key is 97 minus its first 13
