@@ -33,8 +33,8 @@ pub use contact_key::{ContactKey, KeyKind, KeySource};
 pub use ids::*;
 pub use message::{
     Attachment, Author, ChannelEvent, Classification, DeliveryState, Direction, EchoMessage,
-    Evidence, InboundMessage, PersonalDataSpan, Reaction, Receipt, SentimentScore, Template,
-    Understood,
+    Evidence, InboundMessage, Leaning, PersonalDataSpan, Reaction, Receipt, SentimentScore,
+    Template, Understood, UnknownReason, WhyUnknown,
 };
 pub use name::{Name, Tag, Username};
 pub use purpose::Purpose;

@@ -287,6 +287,53 @@ pub struct Classification {
     pub confidence: f32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub because: Vec<Evidence>,
+    /// Why the model said `unknown`, and what it leaned to (absent for a label, and on
+    /// messages understood before 2026-12-07).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<WhyUnknown>,
+}
+
+/// Which rule made a model say `unknown`, so an agent can see whether the message was about
+/// something else (`new_words`), in between two labels (`below_floor`), or had nothing to
+/// read (`no_words`, `no_known_words`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhyUnknown {
+    pub reason: UnknownReason,
+    /// The label the model would have given, and its probability (`below_floor` and
+    /// `new_words`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaned_to: Option<Leaning>,
+    /// `below_floor`: the probability a label needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<f32>,
+    /// `new_words`: the text's words, and how many of them the model has never seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_words: Option<u32>,
+}
+
+/// A label a model leaned to without giving it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leaning {
+    pub label: String,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownReason {
+    /// Only links, handles, numbers, marks or emoticons.
+    NoWords,
+    /// Words, none of which the model knows (another language, say).
+    NoKnownWords,
+    /// The best label's probability is under the model's floor.
+    BelowFloor,
+    /// Too many of the text's words are new to the model (an intent model's rule).
+    NewWords,
+    /// A reason a newer version wrote.
+    #[serde(other)]
+    Other,
 }
 
 /// A word (or word pair) and how much it pushed toward a label.

@@ -201,6 +201,7 @@ impl Store {
                 label: label.to_owned(),
                 confidence: 1.0,
                 because: vec![],
+                unknown: None,
             });
             before
         })

@@ -25,7 +25,8 @@ mod vocab;
 use model::{Prediction, Prepared, TextModel};
 use std::sync::Arc;
 use switchboard_core::{
-    Classification, Evidence, PersonalDataSpan, SentimentScore, Understood, guard,
+    Classification, Evidence, Leaning, PersonalDataSpan, SentimentScore, Understood, UnknownReason,
+    WhyUnknown, guard,
 };
 
 /// The models one workspace understands messages with.
@@ -53,35 +54,69 @@ impl Analyzer {
     /// `xD`), or none the model knows (a language it was not trained on), is `unknown` with
     /// confidence 0: a model would answer from its link, digit or `!` features alone, sure of
     /// itself (a bare link read as PR at 0.99, `Моя карта не работает!` as PR at 0.88).
+    /// Every `unknown` says which rule gave it and, where the model read the text, the label
+    /// it leaned to.
     fn classify(&self, model: &TextModel, p: &Prepared<'_>) -> Classification {
-        let unknown = || Classification {
+        let unknown = |confidence: f32, why: WhyUnknown| Classification {
             label: model::UNKNOWN.to_owned(),
-            confidence: 0.0,
+            confidence,
             because: Vec::new(),
+            unknown: Some(why),
+        };
+        let nothing_read = |reason| WhyUnknown {
+            reason,
+            leaned_to: None,
+            floor: None,
+            words: None,
+            new_words: None,
         };
         if !p.has_words() {
-            return unknown();
+            return unknown(0.0, nothing_read(UnknownReason::NoWords));
         }
         let (probs, because, reading) = model.assess(p, self.evidence);
         if !reading.reads_a_word {
-            return unknown();
+            return unknown(0.0, nothing_read(UnknownReason::NoKnownWords));
         }
         let Prediction { label, confidence } = model.decide_reading(&probs, reading);
-        let because = if label == model::UNKNOWN {
-            Vec::new()
-        } else {
-            because
+        if label == model::UNKNOWN {
+            let best = model::argmax(&probs);
+            let leaned_to = Some(Leaning {
+                label: model.labels()[best].clone(),
+                confidence: probs[best],
+            });
+            let below = probs[best] < model.header().unknown_below;
+            return unknown(
+                confidence,
+                if below {
+                    WhyUnknown {
+                        reason: UnknownReason::BelowFloor,
+                        leaned_to,
+                        floor: Some(model.header().unknown_below),
+                        words: None,
+                        new_words: None,
+                    }
+                } else {
+                    WhyUnknown {
+                        reason: UnknownReason::NewWords,
+                        leaned_to,
+                        floor: None,
+                        words: Some(reading.words),
+                        new_words: Some(reading.new_words),
+                    }
+                },
+            );
+        }
+        Classification {
+            label,
+            confidence,
+            because: because
                 .into_iter()
                 .map(|e| Evidence {
                     feature: e.feature,
                     weight: e.weight,
                 })
-                .collect()
-        };
-        Classification {
-            label,
-            confidence,
-            because,
+                .collect(),
+            unknown: None,
         }
     }
 
@@ -160,7 +195,24 @@ mod tests {
     /// An intent model trained with `model train`'s n-grams (characters 3 to 5, where the
     /// shipped purpose model reads 4 only).
     fn with_intents() -> Analyzer {
-        let examples: Vec<model::Example> = [
+        let a = intents_with(model::TrainConfig::default());
+        assert_ne!(
+            a.intent.as_ref().unwrap().feature_config(),
+            Analyzer::builtin().purpose.feature_config()
+        );
+        a
+    }
+
+    fn intents_with(cfg: model::TrainConfig) -> Analyzer {
+        let intent = model::train("intent", &intent_examples(), &cfg).unwrap();
+        Analyzer {
+            intent: Some(Arc::new(intent)),
+            ..Analyzer::builtin()
+        }
+    }
+
+    fn intent_examples() -> Vec<model::Example> {
+        [
             ("my card was declined at the shop", "card_declined"),
             ("card payment declined again", "card_declined"),
             ("why was my card refused", "card_declined"),
@@ -173,16 +225,7 @@ mod tests {
             text: text.to_owned(),
             label: label.to_owned(),
         })
-        .collect();
-        let intent = model::train("intent", &examples, &model::TrainConfig::default()).unwrap();
-        assert_ne!(
-            intent.feature_config(),
-            Analyzer::builtin().purpose.feature_config()
-        );
-        Analyzer {
-            intent: Some(Arc::new(intent)),
-            ..Analyzer::builtin()
-        }
+        .collect()
     }
 
     /// A text with nothing but a link, a handle, a number or marks has no purpose or intent to
@@ -214,6 +257,65 @@ mod tests {
         }
         let u = a.analyze("@lakeside_help refund?");
         assert_ne!(u.purpose.unwrap().label, "unknown");
+    }
+
+    /// Each `unknown` names its rule; where the model read the text, it names the label the
+    /// model leaned to, the floor it missed or the words that were new.
+    #[test]
+    fn an_unknown_says_why() {
+        let why = |a: &Analyzer, text: &str| {
+            let c = a.analyze(text).intent.unwrap();
+            assert_eq!(c.label, "unknown", "{text}");
+            assert!(c.because.is_empty(), "{text}");
+            c.unknown.unwrap()
+        };
+        let a = with_intents();
+        assert_eq!(why(&a, "!!!").reason, UnknownReason::NoWords);
+        let cyrillic = why(&a, "Моя карта не работает!");
+        assert_eq!(cyrillic.reason, UnknownReason::NoKnownWords);
+        assert_eq!(cyrillic.leaned_to, None);
+        // A label is given with no reason.
+        let known = a.analyze("my card was declined").intent.unwrap();
+        assert_eq!(
+            (known.label.as_str(), known.unknown),
+            ("card_declined", None)
+        );
+
+        // The same examples with a floor no answer reaches: the model leans to the label it
+        // would have given, and the confidence is still the model's.
+        let strict = intents_with(model::TrainConfig {
+            unknown_below: 1.0,
+            ..model::TrainConfig::default()
+        });
+        let c = strict
+            .analyze("was my card refund declined")
+            .intent
+            .unwrap();
+        let w = c.unknown.clone().unwrap();
+        assert_eq!(w.reason, UnknownReason::BelowFloor);
+        assert_eq!(w.floor, Some(1.0));
+        let leaned = w.leaned_to.unwrap();
+        assert!(["card_declined", "refund"].contains(&leaned.label.as_str()));
+        assert_eq!(leaned.confidence, c.confidence);
+        assert!(leaned.confidence < 1.0);
+
+        // With the new-words rule, a question about something else: new words, counted.
+        let wary = intents_with(model::TrainConfig {
+            unknown_below: 0.0,
+            new_words_above: Some(0.2),
+            ..model::TrainConfig::default()
+        });
+        let c = wary
+            .analyze("what a lovely sunny afternoon for my card")
+            .intent
+            .unwrap();
+        assert_eq!((c.label.as_str(), c.confidence), ("unknown", 0.0));
+        let w = c.unknown.unwrap();
+        assert_eq!(w.reason, UnknownReason::NewWords);
+        // `a`, `for`, `my` and `card` are in the examples.
+        assert_eq!((w.words, w.new_words), (Some(8), Some(4)));
+        assert!(w.leaned_to.is_some());
+        assert_eq!(w.floor, None);
     }
 
     /// One shared featurisation gives exactly what each model says on its own, also when the

@@ -243,7 +243,7 @@ fn understanding_badges(d: &CaseDetail, purposes: &crate::page::Purposes) -> Mar
         (badge("priority", c.priority.as_str(), if matches!(c.priority, Priority::High | Priority::Urgent) { "warn" } else { "neutral" }))
         @if let Some(u) = first {
             @if let Some(i) = &u.intent {
-                (badge("intent", &if i.confidence >= 1.0 && i.because.is_empty() { i.label.clone() } else { format!("{} {}", i.label, percent(i.confidence)) }, "neutral"))
+                (badge("intent", &if (i.confidence >= 1.0 && i.because.is_empty()) || i.unknown.is_some() { i.label.clone() } else { format!("{} {}", i.label, percent(i.confidence)) }, "neutral"))
             }
             @if let Some(s) = &u.sentiment {
                 (badge("sentiment", &if s.by_person { s.label.clone() } else { format!("{} {}", s.label, sentiment_score(s.score)) }, sentiment_tone(&s.label)))
@@ -259,6 +259,37 @@ fn understanding_badges(d: &CaseDetail, purposes: &crate::page::Purposes) -> Mar
         @if c.escalated { (badge("", "escalated", "bad")) }
         @if let Some(r) = &c.resolution { (badge("resolution", r, "good")) }
         @for t in &c.tags { span.tag { "#" (t) } }
+    }
+}
+
+/// Which rule made the model say `unknown`, and the label it leaned to.
+fn why_unknown(w: &switchboard_core::WhyUnknown, name_of: &dyn Fn(&str) -> String) -> Markup {
+    use switchboard_core::UnknownReason as R;
+    let leaned = w.leaned_to.as_ref().map(|l| {
+        html! { "; it leaned to " strong { (name_of(&l.label)) } " (" (percent(l.confidence)) ")" }
+    });
+    html! {
+        span.why-unknown {
+            @match w.reason {
+                R::NoWords => { ": nothing to read (only links, handles, numbers or marks)" }
+                R::NoKnownWords => { ": none of its words is one the model knows" }
+                R::BelowFloor => {
+                    ": no label reached the model's floor"
+                    @if let Some(f) = w.floor { " of " (percent(f)) }
+                    (leaned.clone().unwrap_or_default())
+                }
+                R::NewWords => {
+                    ": "
+                    @if let (Some(n), Some(of)) = (w.new_words, w.words) {
+                        (n) " of its " (of) " words are new to the model"
+                    } @else {
+                        "too many of its words are new to the model"
+                    }
+                    (leaned.clone().unwrap_or_default())
+                }
+                R::Other => { "" }
+            }
+        }
     }
 }
 
@@ -301,6 +332,8 @@ fn understanding_box(
         html! {
             @if set_by_person(cl) {
                 " (set by a person)"
+            } @else if let Some(w) = &cl.unknown {
+                (why_unknown(w, &name_of))
             } @else {
                 " " (percent(cl.confidence))
                 @if !cl.because.is_empty() {

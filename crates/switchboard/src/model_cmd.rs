@@ -466,7 +466,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 &right,
                 model.header().unknown_below,
                 10,
-            );
+            )
+            .answered_as(&model, &answers, &right);
             let unseen: Vec<&str> = {
                 let mut u: Vec<&str> = gold
                     .iter()
@@ -665,9 +666,14 @@ pub fn analyze(
         };
         let u = analyzer.analyze(line);
         let label = |c: &Option<switchboard_core::Classification>| {
-            c.as_ref().map(
-                |c| json!({"label": c.label, "confidence": c.confidence, "because": c.because}),
-            )
+            c.as_ref().map(|c| {
+                let mut v =
+                    json!({"label": c.label, "confidence": c.confidence, "because": c.because});
+                if let Some(why) = &c.unknown {
+                    v["unknown"] = json!(why);
+                }
+                v
+            })
         };
         let record = json!({
             "intent": label(&u.intent),

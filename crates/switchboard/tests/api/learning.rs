@@ -691,11 +691,14 @@ async fn a_decision_is_kept_across_restarts_and_a_rollback_stands() {
     assert_eq!(before["corrections_waiting"], 0, "{before}");
     assert_eq!(before["retrain_after"], 5, "{before}");
     assert!(before["last_decision"].is_null(), "{before}");
-    for i in 0..4 {
+    // An agent changing their mind leaves one example per message, the latest. (On the
+    // first message: on the fifth, the first label would start a round at once, and the
+    // second would wait for the next one.)
+    correct(&app, &ch, "r-0", &text(0), &["sales", "crisis"]).await;
+    for i in 1..4 {
         correct(&app, &ch, &format!("r-{i}"), &text(i), &["crisis"]).await;
     }
-    // An agent changing their mind leaves one example per message, the latest.
-    let case = correct(&app, &ch, "r-4", &text(4), &["sales", "crisis"]).await;
+    let case = correct(&app, &ch, "r-4", &text(4), &["crisis"]).await;
     let examples = app
         .get(
             "/api/v1/training-examples?kind=purpose&source=corrections",

@@ -1274,10 +1274,25 @@ fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
     assert_eq!(strict_says["label"], "unknown", "{strict_says}");
     assert_ne!(off_says["label"], "unknown", "{off_says}");
     assert_eq!(strict_says["confidence"], 0.0, "{strict_says}");
+    // It says which rule, and what it leaned to.
+    let why = &strict_says["unknown"];
+    assert_eq!(why["reason"], "new_words", "{strict_says}");
+    assert_eq!(why["words"], 6, "{strict_says}");
+    assert_eq!(
+        why["leaned_to"]["label"], off_says["label"],
+        "{strict_says}"
+    );
+    assert_eq!(off_says.get("unknown"), None, "{off_says}");
     let oos = dir.path().join("oos.csv");
     std::fs::write(&oos, format!("text,category\n{question},oos\n")).unwrap();
     for (model, unknown) in [(&strict, 1), (&off, 0)] {
         let report = eval_intents(model, &oos);
         assert_eq!(report["out_of_scope"]["unknown"], unknown, "{report}");
+        // Calibration's `answered` decides as the model does (it had the floor alone).
+        let cal = &report["calibration"];
+        assert_eq!(cal["answered"], f64::from(1 - unknown), "{report}");
+        assert_eq!(cal["unknown_below"], 0.0, "{report}");
     }
+    let cal = &eval_intents(&strict, &oos)["calibration"];
+    assert_eq!(cal["new_words_above"], 0.2, "{cal}");
 }

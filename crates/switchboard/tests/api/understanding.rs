@@ -80,6 +80,62 @@ async fn analyze_understands_a_text_and_refuses_bad_input() {
     .assert_problem(401, "unauthorized");
 }
 
+/// An `unknown` says which rule gave it, in the API and on the case page.
+#[tokio::test]
+async fn an_unknown_says_why_in_the_api_and_on_the_case_page() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/v1/analyze",
+            &app.agent,
+            &json!({ "text": "https://t.co/abc 👍" }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["purpose"]["label"], "unknown", "{}", a.text);
+    assert_eq!(
+        a.json["purpose"]["unknown"]["reason"], "no_words",
+        "{}",
+        a.text
+    );
+    let a = app
+        .post(
+            "/api/v1/analyze",
+            &app.agent,
+            &json!({ "text": "Terrible!! My order never arrived" }),
+        )
+        .await;
+    assert_ne!(a.json["purpose"]["label"], "unknown", "{}", a.text);
+    assert_eq!(a.json["purpose"].get("unknown"), None, "{}", a.text);
+
+    let ch = app.create_channel("http://127.0.0.1:9/unused").await;
+    app.deliver(
+        &ch,
+        &message("w-1", "conv-w1", "ann", "https://t.co/abc 👍"),
+    )
+    .await;
+    let case = app.wait_for_message("w-1").await;
+    let detail = app.case(case["id"].as_str().unwrap()).await;
+    let stored = &detail["messages"][0]["understanding"]["purpose"];
+    assert_eq!(stored["unknown"]["reason"], "no_words", "{detail}");
+    let ada = app.person("ada", "agent").await;
+    let page = app
+        .http
+        .get(app.url(&format!("/cases/{}", case["id"].as_str().unwrap())))
+        .header("Cookie", ada.cookie.clone())
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let box_ = &page[page.find("id=\"understanding\"").expect("the box")..];
+    assert!(
+        box_.contains("nothing to read (only links, handles, numbers or marks)"),
+        "{box_}"
+    );
+}
+
 async fn routed_by_understanding(app: TestApp) {
     let a = app
         .put(
