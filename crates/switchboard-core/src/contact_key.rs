@@ -272,6 +272,7 @@ mod tests {
                 kind: kind.into(),
                 start,
                 end: start + needle.len(),
+                scheme: None,
             }
         };
         let spans = vec![
@@ -283,6 +284,7 @@ mod tests {
                 kind: "email".into(),
                 start: 500,
                 end: 510,
+                scheme: None,
             },
         ];
         let keys = ContactKey::in_text(text, &spans);
@@ -315,6 +317,7 @@ mod tests {
                 },
                 start: f.start,
                 end: f.end,
+                scheme: None,
             })
             .collect::<Vec<_>>();
         let values: Vec<String> = ContactKey::in_text(text, &spans)

@@ -406,6 +406,90 @@ pub fn personal_data(text: &str) -> Vec<Finding> {
     resolve(candidates_of(text, run))
 }
 
+/// A detector: the byte ranges of what it finds in a text.
+type Detector = fn(&str) -> Vec<(usize, usize)>;
+
+/// Which national id a [`FindingKind::NationalId`] finding is: each finding's text is read
+/// again by the detectors, the first whose number it is in full names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdScheme {
+    UsSsn,
+    UkNino,
+    EsDni,
+    BrCpf,
+    InAadhaar,
+    InPan,
+    ItCodiceFiscale,
+    CnResidentId,
+    FrNir,
+}
+
+impl IdScheme {
+    const ALL: [(IdScheme, Detector); 9] = [
+        (IdScheme::UsSsn, ssns),
+        (IdScheme::UkNino, ninos),
+        (IdScheme::EsDni, dnis),
+        (IdScheme::BrCpf, cpfs),
+        (IdScheme::InAadhaar, aadhaars),
+        (IdScheme::InPan, pans),
+        (IdScheme::ItCodiceFiscale, codici_fiscali),
+        (IdScheme::CnResidentId, china_ids),
+        (IdScheme::FrNir, nirs),
+    ];
+
+    /// The scheme of `id`, the text of a national id finding (full-width forms read as
+    /// ASCII); `None` for any other text.
+    pub fn of(id: &str) -> Option<IdScheme> {
+        if let Some(n) = Narrowed::of(id) {
+            return IdScheme::of(&n.text);
+        }
+        let id = id.trim();
+        IdScheme::ALL
+            .iter()
+            .find(|(_, find)| find(id) == [(0, id.len())])
+            .map(|&(scheme, _)| scheme)
+    }
+
+    /// As the API writes it: `us_ssn`, `br_cpf`.
+    pub fn code(self) -> &'static str {
+        match self {
+            IdScheme::UsSsn => "us_ssn",
+            IdScheme::UkNino => "uk_nino",
+            IdScheme::EsDni => "es_dni",
+            IdScheme::BrCpf => "br_cpf",
+            IdScheme::InAadhaar => "in_aadhaar",
+            IdScheme::InPan => "in_pan",
+            IdScheme::ItCodiceFiscale => "it_codice_fiscale",
+            IdScheme::CnResidentId => "cn_resident_id",
+            IdScheme::FrNir => "fr_nir",
+        }
+    }
+
+    /// For people: `US social security number`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdScheme::UsSsn => "US social security number",
+            IdScheme::UkNino => "UK National Insurance number",
+            IdScheme::EsDni => "Spanish DNI or NIE",
+            IdScheme::BrCpf => "Brazilian CPF",
+            IdScheme::InAadhaar => "Indian Aadhaar number",
+            IdScheme::InPan => "Indian PAN",
+            IdScheme::ItCodiceFiscale => "Italian codice fiscale",
+            IdScheme::CnResidentId => "Chinese resident identity number",
+            IdScheme::FrNir => "French social security number (NIR)",
+        }
+    }
+
+    /// The scheme with this [`IdScheme::code`].
+    pub fn by_code(code: &str) -> Option<IdScheme> {
+        IdScheme::ALL
+            .iter()
+            .map(|&(scheme, _)| scheme)
+            .find(|s| s.code() == code)
+    }
+}
+
 /// `text` with its personal data replaced by labels (`[card number removed]`): for text kept
 /// longer than it must be, such as training examples.
 pub fn without_personal_data(text: &str) -> String {
@@ -1942,6 +2026,35 @@ mod tests {
         );
     }
 
+    /// Each national id found is named by its scheme; other text is none.
+    #[test]
+    fn a_national_id_names_its_scheme() {
+        for (text, scheme) in [
+            ("SSN 123-45-6789 on file", IdScheme::UsSsn),
+            ("NI number AB 12 34 56 C.", IdScheme::UkNino),
+            ("NIE X1234567L", IdScheme::EsDni),
+            ("DNI 12345678-Z", IdScheme::EsDni),
+            ("meu CPF é 529.982.247-25.", IdScheme::BrCpf),
+            ("aadhaar: 2345-6789-0124", IdScheme::InAadhaar),
+            ("PAN ABCPE1234F.", IdScheme::InPan),
+            ("CF RSSMRA85T10A562S", IdScheme::ItCodiceFiscale),
+            ("身份证号11010519491231002X。", IdScheme::CnResidentId),
+            ("NIR 2 69 05 2A 123 456 88", IdScheme::FrNir),
+            // Full-width digits are read as ASCII ones.
+            ("SSN １２３-４５-６７８９", IdScheme::UsSsn),
+        ] {
+            let found = personal_data(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].kind, NationalId, "{text}");
+            let id = &text[found[0].start..found[0].end];
+            assert_eq!(IdScheme::of(id), Some(scheme), "{text}");
+            assert_eq!(IdScheme::by_code(scheme.code()), Some(scheme));
+        }
+        for other in ["4111 1111 1111 1111", "ann@example.com", "123-45-67890", ""] {
+            assert_eq!(IdScheme::of(other), None, "{other}");
+        }
+    }
+
     #[test]
     fn emails_table() {
         run_table(
@@ -2676,6 +2789,13 @@ mod tests {
                     || kinds == [(FindingKind::CardNumber, id.as_str())],
                 "{text}: {kinds:?}"
             );
+            let scheme = [
+                IdScheme::BrCpf,
+                IdScheme::InAadhaar,
+                IdScheme::CnResidentId,
+                IdScheme::FrNir,
+            ][(round % 4) as usize];
+            assert_eq!(IdScheme::of(&id), Some(scheme), "{id}");
             // One digit changed (not the check character of a Chinese id, an `X`).
             let cpf = round % 4 == 0;
             let positions: Vec<usize> = id

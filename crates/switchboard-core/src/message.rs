@@ -421,6 +421,10 @@ pub struct PersonalDataSpan {
     pub kind: String,
     pub start: usize,
     pub end: usize,
+    /// A national id's scheme (`us_ssn`, `br_cpf`: [`crate::guard::IdScheme`]); absent for
+    /// other kinds, and on messages understood before 2026-12-07.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
 }
 
 #[cfg(test)]

@@ -5649,6 +5649,7 @@ fn saying(
                 kind: kind.into(),
                 start: f.start,
                 end: f.end,
+                scheme: None,
             })
         })
         .collect();

@@ -182,6 +182,10 @@ pub fn personal_data(text: &str) -> Vec<PersonalDataSpan> {
                 guard::FindingKind::BannedPhrase(_) => "banned_phrase",
             }
             .to_owned(),
+            scheme: (f.kind == guard::FindingKind::NationalId)
+                .then(|| guard::IdScheme::of(&text[f.start..f.end]))
+                .flatten()
+                .map(|s| s.code().to_owned()),
             start: f.start,
             end: f.end,
         })

@@ -252,7 +252,10 @@ fn understanding_badges(d: &CaseDetail, purposes: &crate::page::Purposes) -> Mar
                 (badge("language", &switchboard_core::language::by_code(l).map_or_else(|| l.clone(), |k| k.name.to_owned()), "neutral"))
             }
             @if !u.personal_data.is_empty() {
-                @let kinds: Vec<String> = u.personal_data.iter().map(|p| p.kind.as_str().replace('_', " ")).collect();
+                @let kinds: Vec<String> = u.personal_data.iter().map(|p| match p.scheme.as_deref().and_then(switchboard_core::guard::IdScheme::by_code) {
+                    Some(scheme) => scheme.name().to_owned(),
+                    None => p.kind.as_str().replace('_', " "),
+                }).collect();
                 (badge("personal data", &kinds.join(", "), "bad"))
             }
         }

@@ -26,6 +26,7 @@ pub fn marked(text: &str) -> Markup {
                 Some(FindingKind::CardNumber) => mark.pii title="card number: hidden but its last four digits" {
                     "•••• " (last_four(part))
                 },
+                Some(FindingKind::NationalId) => mark.pii title=(guard::IdScheme::of(part).map_or("a national id number", |s| s.name())) { (part) },
                 Some(k) => mark.pii title=(k.describe()) { (part) },
             }
         }
@@ -56,6 +57,11 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("&lt;b&gt;"), "escaped: {html}");
+        let html = marked("meu CPF é 529.982.247-25").into_string();
+        assert!(
+            html.contains("title=\"Brazilian CPF\">529.982.247-25</mark>"),
+            "{html}"
+        );
         assert_eq!(marked("nothing here").into_string(), "nothing here");
         assert_eq!(
             without_card_numbers("my card 4111111111111111 was charged"),

@@ -55,6 +55,19 @@ async fn analyze_understands_a_text_and_refuses_bad_input() {
         pd[0]["end"].as_u64().unwrap() as usize,
     );
     assert_eq!(&text[s..e], "4111 1111 1111 1111");
+    assert_eq!(pd[0].get("scheme"), None, "{u}");
+    // A national id says which.
+    for (text, scheme) in [
+        ("meu CPF é 529.982.247-25, obrigado", "br_cpf"),
+        ("my SSN is 123-45-6789", "us_ssn"),
+    ] {
+        let a = app
+            .post("/api/v1/analyze", &app.agent, &json!({ "text": text }))
+            .await;
+        let pd = &a.json["personal_data"];
+        assert_eq!(pd[0]["kind"], "national_id", "{}", a.text);
+        assert_eq!(pd[0]["scheme"], scheme, "{}", a.text);
+    }
     assert_eq!(u["intent"], Value::Null, "no intent model installed");
 
     app.post("/api/v1/analyze", &app.agent, &json!({ "text": "  " }))
