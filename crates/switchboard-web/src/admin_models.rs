@@ -88,7 +88,7 @@ fn train_form(kind: &str) -> Markup {
             @if kind == "intent" {
                 p.fields {
                     label for=(id("below")) { "Unknown below confidence "
-                        input id=(id("below")) name="unknown_below" type="number" min="0" max="1" step="0.05" placeholder="0.3" size="5"; }
+                        input id=(id("below")) name="unknown_below" type="number" min="0" max="0.95" step="0.05" placeholder="0.3" size="5"; }
                     " "
                     label for=(id("new")) { "or when new words make up more than "
                         input id=(id("new")) name="new_words_above" type="number" min="0" max="1" step="0.05" placeholder="0.2" size="5"; } " of its words"

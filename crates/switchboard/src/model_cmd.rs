@@ -30,14 +30,14 @@ pub enum ModelCommand {
         /// What the model predicts (recorded in the file): intent, sentiment or purpose.
         #[arg(long, default_value = "intent")]
         kind: String,
-        /// Below this confidence a prediction is `unknown` (0 to 1).
-        #[arg(long, default_value_t = 0.3)]
+        /// Below this confidence a prediction is `unknown` (at least 0, below 1).
+        #[arg(long, default_value_t = 0.3, allow_negative_numbers = true)]
         unknown_below: f32,
         /// A text more than this share of whose words the model never learned is `unknown`,
         /// unless the model is sure (0.95) of its answer: questions about something else
         /// mostly are (0 to 1; 1 turns it off). Default: 0.2 from 1,000 examples, off below
         /// (a small model knows too few of a customer's words); intent models only.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         new_words_above: Option<f32>,
         /// N: a network with one hidden layer of N units, more accurate where there are
         /// thousands of examples and many labels read alike (bank intents), at a few times the
@@ -343,11 +343,17 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
             hidden,
             no_shipped_examples,
         } => {
-            if !(0.0..=1.0).contains(&unknown_below) {
-                return Err(usage("--unknown-below must be between 0 and 1"));
+            if !(0.0..1.0).contains(&unknown_below) {
+                return Err(usage(format!(
+                    "--unknown-below must be at least 0 and below 1 (at 1 every prediction \
+                     would be unknown), not {unknown_below}"
+                )));
             }
             if new_words_above.is_some_and(|n| !(0.0..=1.0).contains(&n)) {
-                return Err(usage("--new-words-above must be between 0 and 1"));
+                return Err(usage(format!(
+                    "--new-words-above must be between 0 and 1 (1 turns the rule off), not {}",
+                    new_words_above.unwrap_or_default()
+                )));
             }
             if hidden.is_some_and(|h| h > MAX_HIDDEN) {
                 return Err(usage(format!(

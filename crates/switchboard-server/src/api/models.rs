@@ -408,10 +408,19 @@ pub async fn train(
                     "is for intent models (sentiment has no unknown)",
                 ));
             }
+            Some(v) if field == "unknown_below" && !(0.0..1.0).contains(&v) => {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!(
+                        "must be at least 0 and below 1 (at 1 every prediction would be \
+                         unknown), not {v}"
+                    ),
+                ));
+            }
             Some(v) if !(0.0..=1.0).contains(&v) => {
                 return Err(ApiError::invalid_field(
                     field,
-                    format!("must be between 0 and 1, not {v}"),
+                    format!("must be between 0 and 1 (1 turns the rule off), not {v}"),
                 ));
             }
             _ => {}

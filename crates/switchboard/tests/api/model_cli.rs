@@ -1246,6 +1246,42 @@ fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
         String::from_utf8_lossy(&out.stderr).contains("--new-words-above must be between 0 and 1")
     );
     assert!(!never.exists());
+    // A negative number, or a floor of 1, gets the range's message (not clap's "unexpected
+    // argument '-1'").
+    for (option, value, said) in [
+        (
+            "--new-words-above",
+            "-1",
+            "--new-words-above must be between 0 and 1",
+        ),
+        (
+            "--unknown-below",
+            "-0.5",
+            "--unknown-below must be at least 0 and below 1",
+        ),
+        (
+            "--unknown-below",
+            "1",
+            "--unknown-below must be at least 0 and below 1",
+        ),
+    ] {
+        let out = run(&[
+            "model",
+            "train",
+            "--input",
+            p(&data),
+            "--label-column",
+            "category",
+            option,
+            value,
+            "--out",
+            p(&never),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(said), "{option} {value}: {stderr}");
+        assert!(!never.exists());
+    }
     let (strict, out) = train("strict.model", "0.2");
     assert!(out.status.success(), "{out:?}");
     let said: Value = serde_json::from_slice(&out.stdout).unwrap();
