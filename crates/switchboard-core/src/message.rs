@@ -303,9 +303,10 @@ pub struct WhyUnknown {
     /// `new_words`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaned_to: Option<Leaning>,
-    /// `below_floor`: the probability a label needs.
+    /// `below_floor`: the probability a label needs (as the model's file writes it: 0.3,
+    /// not 0.30000001192092896).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floor: Option<f32>,
+    pub floor: Option<f64>,
     /// `new_words`: the text's words, and how many of them the model has never seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<u32>,
@@ -331,7 +332,7 @@ pub enum UnknownReason {
     BelowFloor,
     /// Too many of the text's words are new to the model (an intent model's rule).
     NewWords,
-    /// A reason a newer version wrote.
+    /// A reason a newer version wrote (written back as `other`).
     #[serde(other)]
     Other,
 }

@@ -91,7 +91,7 @@ impl Analyzer {
                     WhyUnknown {
                         reason: UnknownReason::BelowFloor,
                         leaned_to,
-                        floor: Some(model.header().unknown_below),
+                        floor: Some(model::shortest(model.header().unknown_below)),
                         words: None,
                         new_words: None,
                     }

@@ -278,7 +278,7 @@ fn why_unknown(w: &switchboard_core::WhyUnknown, name_of: &dyn Fn(&str) -> Strin
                 R::NoKnownWords => { ": none of its words is one the model knows" }
                 R::BelowFloor => {
                     ": no label reached the model's floor"
-                    @if let Some(f) = w.floor { " of " (percent(f)) }
+                    @if let Some(f) = w.floor { " of " (percent(f as f32)) }
                     (leaned.clone().unwrap_or_default())
                 }
                 R::NewWords => {
@@ -290,6 +290,7 @@ fn why_unknown(w: &switchboard_core::WhyUnknown, name_of: &dyn Fn(&str) -> Strin
                     }
                     (leaned.clone().unwrap_or_default())
                 }
+                // Filtered out by the caller, which shows the confidence instead.
                 R::Other => { "" }
             }
         }
@@ -331,12 +332,13 @@ fn understanding_box(
     // A person's label has no confidence to show; a model's is never quite 100%.
     let set_by_person =
         |cl: &switchboard_core::Classification| cl.confidence >= 1.0 && cl.because.is_empty();
-    let why = |cl: &switchboard_core::Classification| {
+    // A label as its row names it: a purpose by its display name, an intent as written.
+    let why = |cl: &switchboard_core::Classification, named: &dyn Fn(&str) -> String| {
         html! {
             @if set_by_person(cl) {
                 " (set by a person)"
-            } @else if let Some(w) = &cl.unknown {
-                (why_unknown(w, &name_of))
+            } @else if let Some(w) = cl.unknown.as_ref().filter(|w| w.reason != switchboard_core::UnknownReason::Other) {
+                (why_unknown(w, named))
             } @else {
                 " " (percent(cl.confidence))
                 @if !cl.because.is_empty() {
@@ -355,13 +357,13 @@ fn understanding_box(
                 dd {
                     strong { (name_of(c.purpose.as_str())) }
                     @if let Some(p) = understood.and_then(|u| u.purpose.as_ref()) {
-                        br; span.hint { "The model said " (name_of(&p.label)) (why(p)) }
+                        br; span.hint { "The model said " (name_of(&p.label)) (why(p, &name_of)) }
                     }
                 }
                 dt { "Intent" }
                 dd {
                     @match understood.and_then(|u| u.intent.as_ref()) {
-                        Some(i) => { strong { (i.label) } (why(i)) }
+                        Some(i) => { strong { (i.label) } (why(i, &|l: &str| l.to_owned())) }
                         None => { "—" }
                     }
                 }
@@ -770,5 +772,60 @@ fn merge_split(ctx: &Ctx, c: &Case) -> Markup {
                 button type="submit" { "Split" }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::{Leaning, UnknownReason, WhyUnknown};
+
+    fn said(w: WhyUnknown) -> String {
+        why_unknown(&w, &|l: &str| l.replace('_', " ")).into_string()
+    }
+
+    /// An `unknown` names its rule and the label the model leaned to, by the row's names.
+    #[test]
+    fn an_unknown_says_which_rule_and_what_it_leaned_to() {
+        let leaned_to = Some(Leaning {
+            label: "card_declined".into(),
+            confidence: 0.28,
+        });
+        let below = said(WhyUnknown {
+            reason: UnknownReason::BelowFloor,
+            leaned_to: leaned_to.clone(),
+            floor: Some(0.3),
+            words: None,
+            new_words: None,
+        });
+        assert!(
+            below.contains("no label reached the model's floor of 30%; it leaned to <strong>card declined</strong> (28%)"),
+            "{below}"
+        );
+        let new = said(WhyUnknown {
+            reason: UnknownReason::NewWords,
+            leaned_to,
+            floor: None,
+            words: Some(8),
+            new_words: Some(5),
+        });
+        assert!(
+            new.contains(
+                "5 of its 8 words are new to the model; it leaned to <strong>card declined</strong>"
+            ),
+            "{new}"
+        );
+        let nothing = said(WhyUnknown {
+            reason: UnknownReason::NoKnownWords,
+            leaned_to: None,
+            floor: None,
+            words: None,
+            new_words: None,
+        });
+        assert!(
+            nothing.contains("none of its words is one the model knows"),
+            "{nothing}"
+        );
+        assert!(!nothing.contains("leaned"), "{nothing}");
     }
 }

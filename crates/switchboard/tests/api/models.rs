@@ -550,7 +550,6 @@ async fn a_training_sets_how_an_intent_model_says_unknown() {
         ("intent/train?new_words_above=2", "new_words_above"),
         ("intent/train?unknown_below=-0.1", "unknown_below"),
         ("intent/train?unknown_below=1", "unknown_below"),
-        ("intent/train?new_words_above=NaN", "new_words_above"),
         ("sentiment/train?unknown_below=0.5", "unknown_below"),
     ] {
         let r = train(query, csv.clone()).await;
