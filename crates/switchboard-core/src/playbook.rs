@@ -45,7 +45,9 @@
 //! phrases, case-insensitive, on word boundaries), `text_regex`, `intent_any`,
 //! `purpose_any` (the understood purpose), `min_confidence` (of the intent, or else of the
 //! understood purpose), `sentiment_any` (`negative`, `neutral`, `positive`), `language_any`
-//! (codes such as `en`, from [`crate::language::KNOWN`]), `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
+//! (codes such as `en`, from [`crate::language::KNOWN`]), `personal_data_any` (what the
+//! message carries: `card_number`, `iban`, `national_id`, `email`, `phone`, or a national id's
+//! scheme such as `br_cpf`), `author_tags_any` (e.g. `vip`), `min_followers`, `verified`, `min_open_cases`,
 //! `business_hours`. Actions (`then.*`): `purpose`, `team`, `assignee` (a username), `priority`, `tags`,
 //! `skills` (the assignee must have them all),
 //! `require_approval` (a reviewer team), `auto_answer`, `notify` (a URL), `escalate`, `stop`.
@@ -66,6 +68,10 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use toml::Spanned;
+
+/// The kinds of personal data `when.personal_data_any` names (as the understanding step
+/// writes them).
+pub const PERSONAL_DATA_KINDS: [&str; 5] = ["card_number", "iban", "national_id", "email", "phone"];
 
 /// A problem in a playbook file, at a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -195,6 +201,7 @@ pub struct Conditions {
     pub min_confidence: Option<f64>,
     pub sentiment_any: Option<Vec<Sentiment>>,
     pub language_any: Option<Vec<String>>,
+    pub personal_data_any: Option<Vec<String>>,
     pub author_tags_any: Option<Vec<String>>,
     pub min_followers: Option<u64>,
     pub verified: Option<bool>,
@@ -304,6 +311,9 @@ pub struct Facts {
     pub purpose: Option<(Purpose, f64)>,
     pub sentiment: Option<Sentiment>,
     pub language: Option<String>,
+    /// The personal data the message carries, each by its kind (`card_number`) and, for a
+    /// national id with one, its scheme (`br_cpf`).
+    pub personal_data: Vec<String>,
     pub author_tags: Vec<String>,
     pub followers: Option<u64>,
     pub verified: bool,
@@ -425,6 +435,7 @@ struct RawWhen {
     min_confidence: Option<Spanned<f64>>,
     sentiment_any: List,
     language_any: List,
+    personal_data_any: List,
     author_tags_any: List,
     min_followers: Option<u64>,
     verified: Option<bool>,
@@ -1060,6 +1071,12 @@ fn check_when(
     });
     each(&w.channel_any, "channel_any", &|s| !s.trim().is_empty());
     each(&w.language_any, "language_any", &|_| true);
+    each(
+        &w.personal_data_any,
+        "personal_data_any (card_number, iban, national_id, email, phone, or a national id's \
+         scheme such as br_cpf)",
+        &|s| PERSONAL_DATA_KINDS.contains(&s) || crate::guard::IdScheme::by_code(s).is_some(),
+    );
     each(&w.author_tags_any, "author_tags_any", &|s| {
         !s.trim().is_empty()
     });
@@ -1093,6 +1110,7 @@ fn check_when(
                 })
                 .collect()
         }),
+        personal_data_any: strings(&w.personal_data_any),
         author_tags_any: strings(&w.author_tags_any)
             .map(|v| v.into_iter().map(|s| s.to_lowercase()).collect()),
         min_followers: w.min_followers,
@@ -1329,6 +1347,10 @@ fn holds(c: &Conditions, f: &Facts, lower_text: &str) -> Option<Vec<String>> {
         let lang = crate::language::parse(f.language.as_ref()?).ok()?;
         langs.iter().find(|l| *l == lang)?;
         why.push(format!("language is {lang}"));
+    }
+    if let Some(kinds) = &c.personal_data_any {
+        let hit = kinds.iter().find(|k| f.personal_data.contains(k))?;
+        why.push(format!("carries personal data: {hit}"));
     }
     if let Some(tags) = &c.author_tags_any {
         let hit = tags
@@ -1803,6 +1825,48 @@ then.purpose = "support"
         for (detected, fires) in [("es", true), ("en", false), ("english", false)] {
             assert_eq!(fires_on(&pb, detected), fires, "{detected}");
         }
+    }
+
+    /// `personal_data_any` names kinds or national id schemes; anything else is refused by
+    /// line, and a rule fires on a message that carries one of those it names.
+    #[test]
+    fn rules_route_by_the_personal_data_a_message_carries() {
+        let errs = parse(
+            "[[rule]]\nname = \"a\"\nwhen.personal_data_any = [\"card\", \"email\"]\nthen.tags = [\"x\"]\n\n[[rule]]\nname = \"b\"\nwhen.personal_data_any = []\nthen.tags = [\"x\"]\n",
+            &[],
+        )
+        .unwrap_err();
+        let got: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}: {}", e.line, e.message))
+            .collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].starts_with("3: personal_data_any (card_number, iban"),
+            "{got:?}"
+        );
+        assert!(got[0].contains("\"card\" is not valid"), "{got:?}");
+        assert!(got[1].contains("personal_data_any"), "{got:?}");
+        assert!(got[1].contains("must not be empty"), "{got:?}");
+        let pb = parse(
+            "[[rule]]\nname = \"cards\"\nwhen.personal_data_any = [\"card_number\", \"br_cpf\"]\nthen.tags = [\"pci\"]\n",
+            &[],
+        )
+        .unwrap();
+        let fires = |carried: &[&str]| {
+            let f = Facts {
+                personal_data: carried.iter().map(|s| s.to_string()).collect(),
+                ..Facts::default()
+            };
+            pb.evaluate(&f).fired.first().map(|f| f.reasons.clone())
+        };
+        assert_eq!(
+            fires(&["email", "card_number"]),
+            Some(vec!["carries personal data: card_number".to_owned()])
+        );
+        assert!(fires(&["national_id", "br_cpf"]).is_some());
+        assert_eq!(fires(&["national_id", "us_ssn"]), None);
+        assert_eq!(fires(&[]), None);
     }
 
     #[test]

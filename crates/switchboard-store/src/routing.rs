@@ -629,6 +629,14 @@ pub(crate) fn understood_facts(understood: Option<&Understood>) -> Facts {
             .and_then(|u| u.sentiment.as_ref())
             .and_then(|s| playbook::Sentiment::parse(&s.label)),
         language: understood.and_then(|u| u.language.clone()),
+        personal_data: understood
+            .map(|u| {
+                u.personal_data
+                    .iter()
+                    .flat_map(|p| std::iter::once(p.kind.clone()).chain(p.scheme.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         ..Facts::default()
     }
 }

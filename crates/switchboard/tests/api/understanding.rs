@@ -12,6 +12,17 @@ id = "care"
 name = "Customer care"
 
 [[team]]
+id = "payments"
+name = "Payments"
+
+[[rule]]
+name = "Card numbers go to payments"
+when.personal_data_any = ["card_number", "iban"]
+then.team = "payments"
+then.tags = ["pci"]
+then.stop = true
+
+[[team]]
 id = "sales"
 name = "Sales"
 
@@ -209,6 +220,26 @@ async fn routed_by_understanding(app: TestApp) {
     assert_eq!(case["purpose"], "sales");
     let reasons = case["routing"]["fired"][0]["reasons"].to_string();
     assert!(reasons.contains("sales"), "{reasons}");
+
+    // Personal data routes too: an unhappy customer who wrote a card number goes to payments.
+    app.deliver(
+        &ch,
+        &message(
+            "u-3",
+            "conv-u3",
+            "cy",
+            "Terrible!! You charged my card 4111 1111 1111 1111 twice. So angry",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("u-3").await;
+    assert_eq!(case["team"], team_id("payments"), "{case}");
+    assert_eq!(case["tags"], json!(["pci"]), "{case}");
+    assert_eq!(
+        case["routing"]["fired"][0]["reasons"],
+        json!(["carries personal data: card_number"]),
+        "{case}"
+    );
 }
 
 #[tokio::test]
