@@ -481,6 +481,11 @@ impl IdScheme {
         }
     }
 
+    /// Every scheme's [`IdScheme::code`].
+    pub fn codes() -> Vec<&'static str> {
+        IdScheme::ALL.iter().map(|&(s, _)| s.code()).collect()
+    }
+
     /// The scheme with this [`IdScheme::code`].
     pub fn by_code(code: &str) -> Option<IdScheme> {
         IdScheme::ALL

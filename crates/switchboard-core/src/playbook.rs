@@ -1073,8 +1073,11 @@ fn check_when(
     each(&w.language_any, "language_any", &|_| true);
     each(
         &w.personal_data_any,
-        "personal_data_any (card_number, iban, national_id, email, phone, or a national id's \
-         scheme such as br_cpf)",
+        &format!(
+            "personal_data_any ({}, or a national id's scheme: {})",
+            PERSONAL_DATA_KINDS.join(", "),
+            crate::guard::IdScheme::codes().join(", ")
+        ),
         &|s| PERSONAL_DATA_KINDS.contains(&s) || crate::guard::IdScheme::by_code(s).is_some(),
     );
     each(&w.author_tags_any, "author_tags_any", &|s| {
@@ -1350,7 +1353,10 @@ fn holds(c: &Conditions, f: &Facts, lower_text: &str) -> Option<Vec<String>> {
     }
     if let Some(kinds) = &c.personal_data_any {
         let hit = kinds.iter().find(|k| f.personal_data.contains(k))?;
-        why.push(format!("carries personal data: {hit}"));
+        why.push(match crate::guard::IdScheme::by_code(hit) {
+            Some(scheme) => format!("carries personal data: {hit} ({})", scheme.name()),
+            None => format!("carries personal data: {hit}"),
+        });
     }
     if let Some(tags) = &c.author_tags_any {
         let hit = tags
@@ -1846,6 +1852,10 @@ then.purpose = "support"
             "{got:?}"
         );
         assert!(got[0].contains("\"card\" is not valid"), "{got:?}");
+        assert!(
+            got[0].contains("us_ssn, uk_nino, es_dni, br_cpf"),
+            "{got:?}"
+        );
         assert!(got[1].contains("personal_data_any"), "{got:?}");
         assert!(got[1].contains("must not be empty"), "{got:?}");
         let pb = parse(
@@ -1864,7 +1874,12 @@ then.purpose = "support"
             fires(&["email", "card_number"]),
             Some(vec!["carries personal data: card_number".to_owned()])
         );
-        assert!(fires(&["national_id", "br_cpf"]).is_some());
+        assert_eq!(
+            fires(&["national_id", "br_cpf"]),
+            Some(vec![
+                "carries personal data: br_cpf (Brazilian CPF)".to_owned()
+            ])
+        );
         assert_eq!(fires(&["national_id", "us_ssn"]), None);
         assert_eq!(fires(&[]), None);
     }

@@ -320,7 +320,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             hvad vil skal må findes efter sin sit sine havde bliver blev \
             mig dig sig hvis kun være nu jer ud ved blevet nogle noget nogen mere sådan gøre \
             gør hjælp venligst fejl mellem vores jeres \
-            tilbage penge fået købt",
+            tilbage penge fået købt uger",
     ),
     (
         "no",
@@ -329,7 +329,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             hva vil må finnes etter sin sitt sine hadde blir ble \
             meg deg seg hvis kun være nå dere ut ved blitt noen noe mer mye sånn gjøre gjør \
             hjelp vennligst feil mellom vår vårt våre \
-            gjerne tilbake igjen penger fått kjøpt",
+            gjerne tilbake igjen penger fått kjøpt uker aldri",
     ),
     (
         "fi",
@@ -445,7 +445,11 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             моја ваш хвала молим добар дан имам има такође ништа ја ми или као само \
             већ који која које може бити био била сам сте зашто овај ова ово његов њихов \
             ако нема није треба си кад \
-            šta gde ovde uvek posle hteo deo dete lepo",
+            šta gde ovde uvek posle hteo deo dete lepo \
+            dve nedelje nedelja nazad porudžbina porudžbinu proverite proveriti sledeći mesec \
+            je su se na za da ne od iz sa što ali kako kada moj moja vaš hvala molim ja mi ili \
+            kao samo već koji koja koje može biti bio bila sam ste zašto ovaj ova ovo nije ako \
+            sve još će neće kad",
     ),
     (
         "ar",
@@ -950,6 +954,17 @@ mod tests {
             ("Noriu grąžinti prekę ir atgauti pinigus", "lt"),
             ("Soovin toote tagastada ja raha tagasi saada", "et"),
             ("Gde je moj paket? Šta se desilo?", "sr"),
+            // A second walk's (fifteenth session).
+            (
+                "Naručio sam patike pre dve nedelje i još nisu stigle.",
+                "sr",
+            ),
+            ("Paket još nije stigao, molim vas proverite.", "sr"),
+            (
+                "Hvor er pakken min? Jeg bestilte den for to uker siden.",
+                "no",
+            ),
+            ("Hvor er pakken? Jeg bestilte den for to uger siden.", "da"),
             (
                 "Ek het nog nie my bestelling ontvang nie, asseblief help",
                 "af",

@@ -18,6 +18,7 @@ pub mod linear;
 pub mod mlp;
 pub mod model;
 pub mod retrieve;
+pub mod sarcasm;
 mod scratch;
 pub mod sentiment;
 mod vocab;
@@ -126,7 +127,7 @@ impl Analyzer {
     pub fn analyze(&self, text: &str) -> Understood {
         let p = Prepared::new(text, self.purpose.feature_config());
         let (probs, _, _) = self.sentiment.assess(&p, 0);
-        let s = sentiment_from(&self.sentiment, &probs);
+        let s = unless_sarcastic(sentiment_from(&self.sentiment, &probs), text);
         Understood {
             intent: self.intent.as_ref().map(|m| self.classify(m, &p)),
             purpose: Some(self.classify(&self.purpose, &p)),
@@ -141,9 +142,22 @@ impl Analyzer {
     }
 }
 
-/// A sentiment model's verdict: the most likely label, and `P(positive) − P(negative)`.
+/// A sentiment model's verdict: the most likely label, and `P(positive) − P(negative)`;
+/// praise the text marks as sarcasm is negative ([`sarcasm::marked`]).
 pub fn sentiment_of(model: &TextModel, text: &str) -> sentiment::Sentiment {
-    sentiment_from(model, &model.probabilities(text))
+    unless_sarcastic(sentiment_from(model, &model.probabilities(text)), text)
+}
+
+/// A positive verdict on a text marked as sarcasm, turned round: negative, its score negated.
+fn unless_sarcastic(s: sentiment::Sentiment, text: &str) -> sentiment::Sentiment {
+    if s.label == "positive" && sarcasm::marked(text) {
+        sentiment::Sentiment {
+            label: "negative",
+            score: -s.score,
+        }
+    } else {
+        s
+    }
 }
 
 fn sentiment_from(model: &TextModel, p: &[f32]) -> sentiment::Sentiment {
@@ -320,6 +334,27 @@ mod tests {
         assert_eq!((w.words, w.new_words), (Some(8), Some(4)));
         assert!(w.leaned_to.is_some());
         assert_eq!(w.floor, None);
+    }
+
+    /// Praise the writer marks as sarcasm is negative; unmarked praise stays positive.
+    #[test]
+    fn marked_sarcasm_is_negative() {
+        let a = Analyzer::builtin();
+        for (text, want) in [
+            ("So helpful. Not.", "negative"),
+            ("yeah right, like that will ever happen /s", "negative"),
+            ("So helpful, thank you!", "positive"),
+        ] {
+            let u = a.analyze(text).sentiment.unwrap();
+            assert_eq!(u.label, want, "{text}");
+            assert_eq!(sentiment_of(&a.sentiment, text).label, want, "{text}");
+        }
+        let plain = sentiment_of(&a.sentiment, "So helpful.");
+        let marked = sentiment_of(&a.sentiment, "So helpful. Not.");
+        assert!(
+            plain.score > 0.0 && marked.score < 0.0,
+            "{plain:?} {marked:?}"
+        );
     }
 
     /// One shared featurisation gives exactly what each model says on its own, also when the
