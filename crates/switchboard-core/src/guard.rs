@@ -614,7 +614,7 @@ impl Detectors {
 }
 
 fn candidates_of(text: &str, run: Detectors) -> Vec<Vec<Finding>> {
-    let found = |yes: bool, find: fn(&str) -> Vec<(usize, usize)>| {
+    let found = |yes: bool, find: Detector| {
         if yes { find(text) } else { Vec::new() }
     };
     let mut ids = found(run.ssn, ssns);

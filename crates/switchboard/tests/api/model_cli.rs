@@ -1222,23 +1222,23 @@ fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("intents.csv");
     std::fs::write(&data, intents_csv()).unwrap();
-    let train = |name: &str, share: &str| {
+    let train_with = |name: &str, options: &[&str]| {
         let model = dir.path().join(name);
-        let out = run(&[
+        let mut args = vec![
             "model",
             "train",
             "--input",
             p(&data),
             "--label-column",
             "category",
-            "--unknown-below",
-            "0",
-            "--new-words-above",
-            share,
-            "--out",
-            p(&model),
-        ]);
+        ];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--out", p(&model)]);
+        let out = run(&args);
         (model, out)
+    };
+    let train = |name: &str, share: &str| {
+        train_with(name, &["--unknown-below", "0", "--new-words-above", share])
     };
     let (never, out) = train("never.model", "1.5");
     assert_eq!(out.status.code(), Some(2), "a usage error");
@@ -1265,18 +1265,7 @@ fn questions_of_mostly_new_words_are_unknown_unless_turned_off() {
             "--unknown-below must be at least 0 and below 1",
         ),
     ] {
-        let out = run(&[
-            "model",
-            "train",
-            "--input",
-            p(&data),
-            "--label-column",
-            "category",
-            option,
-            value,
-            "--out",
-            p(&never),
-        ]);
+        let (_, out) = train_with("never.model", &[option, value]);
         assert_eq!(out.status.code(), Some(2), "{option} {value}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(said), "{option} {value}: {stderr}");
