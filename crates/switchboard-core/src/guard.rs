@@ -40,7 +40,7 @@
 //!   digits right, not eleven equal digits); Indian Aadhaar numbers in three groups of four
 //!   (`2345 6789 0124`, first digit 2–9, Verhoeff check digit right) and PANs (`ABCPE1234F`:
 //!   upper case, the fourth letter a holder type); Italian codici fiscali (`RSSMRA85T10A562S`,
-//!   upper case, a month letter, the check letter right); Chinese resident identity numbers
+//!   all upper or all lower case, a month letter, the check letter right); Chinese resident identity numbers
 //!   (17 digits and a check digit or `X`, ISO 7064 mod 11-2, with a birth date of 1900–2099);
 //!   French social security numbers (NIR, `1 85 05 78 006 084 91` or its 15 digits together:
 //!   sex 1 or 2, a month 01–12, the département (`2A`, `2B` for Corsica), and the key, 97
@@ -208,6 +208,15 @@ impl FindingKind {
         }
     }
 
+    /// Whether a page shows only the finding's last four digits or letters
+    /// ([`hide_card_and_id_numbers`]): a card number (an agent never needs it whole, and a
+    /// screen shows it to anyone passing) and a national id number (one that is seen can be
+    /// used to pass as its holder). An IBAN, an address or a phone number is what an agent
+    /// answers or pays to, and stays.
+    pub fn is_hidden_when_shown(&self) -> bool {
+        matches!(self, FindingKind::CardNumber | FindingKind::NationalId)
+    }
+
     /// What replaces the finding in a redacted text: `[card number removed]`.
     pub fn redaction_label(&self) -> String {
         format!("[{} removed]", self.noun())
@@ -296,17 +305,18 @@ pub fn check(text: &str, policy: &GuardPolicy) -> Verdict {
     }
 }
 
-/// `text` with each payment card number hidden but for its last four digits ("•••• 1111"),
-/// for showing a message where its reader does not need the number: pages, notifications,
-/// an outside expert's view. Cut a text only after this (a number cut in half is no card).
-pub fn hide_card_numbers(text: &str) -> String {
+/// `text` with each payment card number and national id number hidden but for its last four
+/// digits or letters ("•••• 1111", "•••• 6789"), for showing a message where its reader does
+/// not need the number: pages, notifications, an outside expert's view. Cut a text only after
+/// this (a number cut in half is no card).
+pub fn hide_card_and_id_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for f in personal_data(text) {
-        if f.kind == FindingKind::CardNumber && f.start >= at && f.end <= text.len() {
+        if f.kind.is_hidden_when_shown() && f.start >= at && f.end <= text.len() {
             out.push_str(&text[at..f.start]);
             out.push_str("•••• ");
-            out.extend(last_four(&text[f.start..f.end]));
+            out.push_str(&last_four(&text[f.start..f.end]));
             at = f.end;
         }
     }
@@ -314,14 +324,16 @@ pub fn hide_card_numbers(text: &str) -> String {
     out
 }
 
-/// The last four digits of a number as written (full-width digits as ASCII ones).
-pub fn last_four(number: &str) -> Vec<char> {
-    let digits: Vec<char> = number
+/// The last four digits or letters of a number as written, separators left out, full-width
+/// forms as ASCII ones and letters in upper case (`AB 12 34 56 c` → `456C`).
+pub fn last_four(number: &str) -> String {
+    let kept: Vec<char> = number
         .chars()
         .map(narrow)
-        .filter(char::is_ascii_digit)
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
         .collect();
-    digits[digits.len().saturating_sub(4)..].to_vec()
+    kept[kept.len().saturating_sub(4)..].iter().collect()
 }
 
 /// `text` with its full-width forms as ASCII characters (`ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ` →
@@ -520,7 +532,7 @@ fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
 /// National Insurance number 6, a phone number 8 (`valid_phone`), a Social Security number 9,
 /// a card 13 (`Chain::longest_card_from`), a DNI 7, a CPF 11, an Aadhaar number 12, a NIR 13,
 /// a Chinese id 17; a PAN its 4 digits after five upper-case ASCII letters, a codice fiscale 7 digits
-/// and its first six letters upper case (so a year or a time alone does not run them). A post that names an `@handle` and a time runs one
+/// and its first six letters in one case (so a year or a time alone does not run them). A post that names an `@handle` and a time runs one
 /// detector, not five; the phone forms alone are nine patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Detectors {
@@ -605,7 +617,7 @@ impl Detectors {
             cpf: digits >= 11,
             aadhaar: digits >= 12,
             pan: digits >= 4 && capitals >= 5,
-            codice_fiscale: digits >= 7 && capitals >= 6,
+            codice_fiscale: digits >= 7 && (capitals >= 6 || lower_case_in_a_row(text) >= 6),
             china_id: digits >= 17,
             nir: digits >= 13,
             phone: digits >= 8,
@@ -1341,8 +1353,16 @@ fn digit_values(s: &str) -> Vec<u32> {
 
 /// The most upper-case ASCII letters `text` has in a row.
 fn capitals_in_a_row(text: &str) -> usize {
+    longest_run(text, u8::is_ascii_uppercase)
+}
+
+fn lower_case_in_a_row(text: &str) -> usize {
+    longest_run(text, u8::is_ascii_lowercase)
+}
+
+fn longest_run(text: &str, of: fn(&u8) -> bool) -> usize {
     text.as_bytes()
-        .split(|b| !b.is_ascii_uppercase())
+        .split(|b| !of(b))
         .map(<[u8]>::len)
         .max()
         .unwrap_or(0)
@@ -1420,15 +1440,19 @@ fn pans(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// An Italian codice fiscale: six letters of the names, the year, a month letter, the day
-/// (plus 40 for women), the place's letter and three digits, and a check letter.
-static CODICE_FISCALE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"[A-Z]{6}[0-9]{2}[ABCDEHLMPRST][0-7][0-9][A-Z][0-9]{3}[A-Z]"));
+/// (plus 40 for women), the place's letter and three digits, and a check letter; in upper or
+/// in lower case (typed into a phone), not in both.
+static CODICE_FISCALE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"[A-Z]{6}[0-9]{2}[ABCDEHLMPRST][0-7][0-9][A-Z][0-9]{3}[A-Z]|[a-z]{6}[0-9]{2}[abcdehlmprst][0-7][0-9][a-z][0-9]{3}[a-z]",
+    )
+});
 
 fn codici_fiscali(text: &str) -> Vec<(usize, usize)> {
     standing_alone(&CODICE_FISCALE, text, valid_codice_fiscale)
 }
 
-/// `s` (16 upper-case letters and digits) ends with its check letter: the sum of its first
+/// `s` (16 letters and digits, its letters in one case) ends with its check letter: the sum of its first
 /// fifteen characters' values, by the table for odd positions and by their value (0–9 for a
 /// digit, 0–25 for a letter) for even ones, modulo 26.
 fn valid_codice_fiscale(s: &str) -> bool {
@@ -1441,7 +1465,7 @@ fn valid_codice_fiscale(s: &str) -> bool {
         u32::from(if c.is_ascii_digit() {
             c - b'0'
         } else {
-            c - b'A'
+            c.to_ascii_uppercase() - b'A'
         })
     };
     let sum: u32 = b[..15]
@@ -1455,7 +1479,7 @@ fn valid_codice_fiscale(s: &str) -> bool {
             }
         })
         .sum();
-    b.len() == 16 && u32::from(b[15] - b'A') == sum % 26
+    b.len() == 16 && value(b[15]) == sum % 26
 }
 
 /// A Chinese resident identity number: a region, a birth date `YYYYMMDD`, a sequence and a
@@ -1714,19 +1738,34 @@ mod tests {
         }
     }
 
-    /// A card number is hidden but its last four digits, wherever it stands; the rest stays.
+    /// A card or national id number is hidden but its last four digits or letters, wherever
+    /// it stands; the rest (an IBAN, an address, a phone number) stays.
     #[test]
-    fn card_numbers_are_hidden_for_showing() {
+    fn card_and_id_numbers_are_hidden_for_showing() {
         assert_eq!(
-            hide_card_numbers("card 4111 1111 1111 1111, or 5500000000000004? ann@example.com"),
+            hide_card_and_id_numbers(
+                "SSN 123-45-6789, NI AB 12 34 56 C? CF rssmra85t10a562s; 身份证号11010519491231002X。"
+            ),
+            "SSN •••• 6789, NI •••• 456C? CF •••• 562S; 身份证号•••• 002X。"
+        );
+        assert_eq!(
+            hide_card_and_id_numbers("IBAN GB82 WEST 1234 5698 7654 32, +44 20 7946 0958"),
+            "IBAN GB82 WEST 1234 5698 7654 32, +44 20 7946 0958"
+        );
+        assert_eq!(last_four("１２３-４５-６７８９"), "6789");
+        assert_eq!(last_four("12"), "12");
+        assert_eq!(
+            hide_card_and_id_numbers(
+                "card 4111 1111 1111 1111, or 5500000000000004? ann@example.com"
+            ),
             "card •••• 1111, or •••• 0004? ann@example.com"
         );
         assert_eq!(
-            hide_card_numbers("order 4111111111111112"),
+            hide_card_and_id_numbers("order 4111111111111112"),
             "order 4111111111111112"
         );
         assert_eq!(
-            hide_card_numbers("café ☕ 4111111111111111"),
+            hide_card_and_id_numbers("café ☕ 4111111111111111"),
             "café ☕ •••• 1111"
         );
     }
@@ -1752,7 +1791,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            hide_card_numbers(text),
+            hide_card_and_id_numbers(text),
             "カード •••• 1111 です、ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"
         );
         // The ideographic space between groups, and a Luhn failure still no card.
@@ -1851,9 +1890,9 @@ mod tests {
             let ascii: String = text.chars().map(narrow).collect();
             let kinds = |v: &[Finding]| v.iter().map(|f| f.kind.clone()).collect::<Vec<_>>();
             assert_eq!(kinds(&found), kinds(&personal_data(&ascii)), "{text:?}");
-            // Hiding keeps the text around the cards as it was.
-            let hidden = hide_card_numbers(&text);
-            assert!(found.iter().any(|f| f.kind == FindingKind::CardNumber) || hidden == text);
+            // Hiding keeps the text around the cards and ids as it was.
+            let hidden = hide_card_and_id_numbers(&text);
+            assert!(found.iter().any(|f| f.kind.is_hidden_when_shown()) || hidden == text);
         }
         assert!(wide_found > 1000, "the pieces make findings ({wide_found})");
     }
@@ -2012,6 +2051,10 @@ mod tests {
                 ("XABCPE1234F", None),
                 ("CF RSSMRA85T10A562S", Some("RSSMRA85T10A562S")),
                 ("CF RSSMRA85T10A562T", None),
+                ("cf rssmra85t10a562s", Some("rssmra85t10a562s")),
+                ("cf rssmra85t10a562t", None),
+                ("CF RssMRA85T10A562S", None),
+                ("CF RSSMRA85T10A562s", None),
                 ("CF RSSMRA85Z10A562S", None),
                 ("身份证号11010519491231002X。", Some("11010519491231002X")),
                 ("ID 11010519491231002x", Some("11010519491231002x")),

@@ -788,7 +788,7 @@ impl Store {
                     }
                 }
                 if !users.is_empty() {
-                    let excerpt: String = switchboard_core::guard::hide_card_numbers(&text)
+                    let excerpt: String = switchboard_core::guard::hide_card_and_id_numbers(&text)
                         .chars()
                         .take(200)
                         .collect();

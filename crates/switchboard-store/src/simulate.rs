@@ -342,7 +342,9 @@ impl Store {
                             case_id: case.id,
                             created_at: case.created_at,
                             text: cut(
-                                &switchboard_core::guard::hide_card_numbers(&case.facts.text),
+                                &switchboard_core::guard::hide_card_and_id_numbers(
+                                    &case.facts.text,
+                                ),
                                 200,
                             ),
                             actual: Routing {

@@ -357,7 +357,7 @@ fn list(
 
 fn row(r: &InboxRow, names: &Names, now: Timestamp) -> Markup {
     let c = &r.case;
-    let preview: String = crate::personal::without_card_numbers(&r.last_text)
+    let preview: String = crate::personal::without_card_and_id_numbers(&r.last_text)
         .chars()
         .take(140)
         .collect();

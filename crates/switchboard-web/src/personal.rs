@@ -1,11 +1,12 @@
-//! Personal data in a message as the pages show it: a payment card number hidden but for its
-//! last four digits (an agent never needs the whole number to help, and a screen shows it to
-//! anyone passing), the rest marked with what it is. Found by the guards' own detectors.
+//! Personal data in a message as the pages show it: a payment card number or a national id
+//! number hidden but for its last four digits or letters (an agent never needs the whole
+//! number to help, and a screen shows it to anyone passing), the rest marked with what it is.
+//! Found by the guards' own detectors.
 
 use maud::{Markup, html};
 use switchboard_core::guard::{self, FindingKind};
 
-/// `text` with its personal data marked, card numbers hidden.
+/// `text` with its personal data marked, card and national id numbers hidden.
 pub fn marked(text: &str) -> Markup {
     let found = guard::personal_data(text);
     let mut at = 0;
@@ -24,22 +25,27 @@ pub fn marked(text: &str) -> Markup {
             @match kind {
                 None => (part),
                 Some(FindingKind::CardNumber) => mark.pii title="card number: hidden but its last four digits" {
-                    "•••• " (last_four(part))
+                    "•••• " (guard::last_four(part))
                 },
-                Some(FindingKind::NationalId) => mark.pii title=(guard::IdScheme::of(part).map_or("a national id number", |s| s.name())) { (part) },
+                Some(FindingKind::NationalId) => mark.pii title=(id_title(part)) {
+                    "•••• " (guard::last_four(part))
+                },
                 Some(k) => mark.pii title=(k.describe()) { (part) },
             }
         }
     }
 }
 
-/// `text` with its card numbers hidden but for their last four digits (for one-line previews).
-pub fn without_card_numbers(text: &str) -> String {
-    guard::hide_card_numbers(text)
+/// `text` with its card and national id numbers hidden but for their last four digits or
+/// letters (for one-line previews).
+pub fn without_card_and_id_numbers(text: &str) -> String {
+    guard::hide_card_and_id_numbers(text)
 }
 
-fn last_four(number: &str) -> String {
-    guard::last_four(number).into_iter().collect()
+/// A hidden national id's title: its scheme, and that it is hidden.
+fn id_title(id: &str) -> String {
+    let scheme = guard::IdScheme::of(id).map_or("national id number", |s| s.name());
+    format!("{scheme}: hidden but its last four characters")
 }
 
 #[cfg(test)]
@@ -47,7 +53,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn card_numbers_are_hidden_and_the_rest_marked() {
+    fn card_and_id_numbers_are_hidden_and_the_rest_marked() {
         let html = marked("card 4111 1111 1111 1111, mail ann@example.com <b>").into_string();
         assert!(!html.contains("4111 1111"), "{html}");
         assert!(html.contains("•••• 1111</mark>"), "{html}");
@@ -59,14 +65,25 @@ mod tests {
         assert!(html.contains("&lt;b&gt;"), "escaped: {html}");
         let html = marked("meu CPF é 529.982.247-25").into_string();
         assert!(
-            html.contains("title=\"Brazilian CPF\">529.982.247-25</mark>"),
+            html.contains(
+                "title=\"Brazilian CPF: hidden but its last four characters\">•••• 4725</mark>"
+            ),
             "{html}"
         );
+        assert!(!html.contains("529.982"), "{html}");
+        let html = marked("NI number AB 12 34 56 C, SSN 123-45-6789").into_string();
+        assert!(html.contains(">•••• 456C</mark>"), "{html}");
+        assert!(html.contains(">•••• 6789</mark>"), "{html}");
+        assert!(!html.contains("123-45"), "{html}");
         assert_eq!(marked("nothing here").into_string(), "nothing here");
         assert_eq!(
-            without_card_numbers("my card 4111111111111111 was charged"),
+            without_card_and_id_numbers("my card 4111111111111111 was charged"),
             "my card •••• 1111 was charged"
         );
-        assert_eq!(without_card_numbers("order 1234"), "order 1234");
+        assert_eq!(
+            without_card_and_id_numbers("CPF 529.982.247-25, IBAN GB82 WEST 1234 5698 7654 32"),
+            "CPF •••• 4725, IBAN GB82 WEST 1234 5698 7654 32"
+        );
+        assert_eq!(without_card_and_id_numbers("order 1234"), "order 1234");
     }
 }

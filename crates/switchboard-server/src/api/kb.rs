@@ -811,8 +811,8 @@ fn gaps_of(questions: &[Question], articles: &[KbItem], floor: f64) -> Vec<Value
             .entry(key)
             .or_insert((0, Vec::new(), None, question.language.clone()));
         g.0 += 1;
-        // Shown to writers and copied into articles that may be public: no card numbers.
-        let shown = switchboard_core::guard::hide_card_numbers(&question.text);
+        // Shown to writers and copied into articles that may be public: no card or id numbers.
+        let shown = switchboard_core::guard::hide_card_and_id_numbers(&question.text);
         if g.1.len() < 3 && !g.1.contains(&shown) {
             g.1.push(shown);
         }

@@ -43,7 +43,12 @@ async fn an_expert_answers_through_a_mailed_signed_link_and_the_owner_is_told() 
     })
     .await;
     let ana = app.person("ana", "agent").await;
-    let case = open_case(&app, "x-1", "Is my <b>warranty</b> valid abroad?").await;
+    let case = open_case(
+        &app,
+        "x-1",
+        "Is my <b>warranty</b> valid abroad? Card 4111 1111 1111 1111, SSN 123-45-6789",
+    )
+    .await;
     let experts = format!("/api/v1/cases/{case}/experts");
 
     // Bad input first: nothing is created.
@@ -123,6 +128,12 @@ async fn an_expert_answers_through_a_mailed_signed_link_and_the_owner_is_told() 
         "{html}"
     );
     assert!(!html.contains("<b>warranty"), "customer text is escaped");
+    // An outside expert sees neither the card nor the id number whole.
+    assert!(html.contains("Card •••• 1111, SSN •••• 6789"), "{html}");
+    assert!(
+        !html.contains("4111 1111") && !html.contains("123-45"),
+        "{html}"
+    );
     assert!(
         !html.contains("Asked Dr Lee"),
         "internal notes stay internal"

@@ -477,15 +477,15 @@ async fn pages_need_a_session_and_the_right_role() {
     );
     assert!(!html.contains("{{contact.name}}"), "{html}");
     assert!(!html.contains("Hola Customer r"), "{html}");
-    // A card number in a customer's message shows only its last four digits, on the case and
-    // in the inbox; an e-mail address is marked for what it is.
+    // A card or national id number in a customer's message shows only its last four digits,
+    // on the case and in the inbox; an e-mail address is marked for what it is.
     app.deliver(
         &ch,
         &message(
             "r-2",
             "r2",
             "r2",
-            "My card 4111 1111 1111 1111 was charged twice, mail ann@example.com",
+            "My card 4111 1111 1111 1111 was charged twice, mail ann@example.com, SSN 123-45-6789",
         ),
     )
     .await;
@@ -498,9 +498,17 @@ async fn pages_need_a_session_and_the_right_role() {
     assert!(!card_page.contains("4111 1111 1111 1111"), "{card_page}");
     assert!(card_page.contains("•••• 1111</mark>"), "{card_page}");
     assert!(card_page.contains(">ann@example.com</mark>"), "{card_page}");
+    assert!(!card_page.contains("123-45-6789"), "{card_page}");
+    assert!(
+        card_page.contains(
+            "title=\"US social security number: hidden but its last four characters\">•••• 6789</mark>"
+        ),
+        "{card_page}"
+    );
     let (_, _, inbox) = page("/inbox?queue=active", agent.cookie.clone()).await;
     assert!(inbox.contains("My card •••• 1111 was charged"), "{inbox}");
     assert!(!inbox.contains("4111 1111"), "{inbox}");
+    assert!(!inbox.contains("123-45-6789"), "{inbox}");
     // What was understood, why, and the forms that correct it.
     assert!(html.contains("id=\"understanding\""), "{html}");
     assert!(html.contains("The model said "), "{html}");
