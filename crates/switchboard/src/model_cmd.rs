@@ -87,11 +87,13 @@ pub enum ModelCommand {
         #[arg(long, default_value = "intent")]
         kind: String,
     },
-    /// Score a model on labelled examples; prints JSON: accuracy, macro_f1, per-label
-    /// precision/recall/F1, calibration (how far its confidence can be trusted, and how many
-    /// predictions clear its `unknown` floor), examples in and out of the model's scope (a
-    /// label the model does not have, such as `oos`: how many it leaves `unknown`), the
-    /// confusion (gold label → predicted label → count), and predictions per second.
+    /// Score a model on labelled examples; prints JSON: accuracy (over every line; a line
+    /// whose label the model does not have is never right), macro_f1 (over the model's
+    /// labels), per-label precision/recall/F1, calibration (how far its confidence can be
+    /// trusted, and how many predictions clear its `unknown` floor), examples in and out of
+    /// the model's scope (in: their own accuracy; out, a label the model does not have such
+    /// as `oos`: how many it leaves `unknown`), the confusion (gold label → predicted label →
+    /// count), and predictions per second.
     Eval {
         /// The model file (`builtin:purpose` or `builtin:sentiment` for the shipped ones).
         #[arg(long)]
@@ -537,8 +539,9 @@ pub async fn workspace_analyzer(store: &switchboard_store::Store) -> anyhow::Res
 }
 
 /// How `unknown` serves the examples (the floor, and words new to the model), split by
-/// whether the model has their label: of those it has (`in_scope`), the share it answers and
-/// how many of those are right; of those it has not (`out_of_scope`: such as CLINC150's
+/// whether the model has their label: of those it has (`in_scope`), the share whose best
+/// label is right (`accuracy` over them alone, as `macro_f1` counts them), the share it
+/// answers and how many of those are right; of those it has not (`out_of_scope`: such as CLINC150's
 /// `oos`, questions about something else), how many it leaves `unknown`, which is the right
 /// answer for them.
 fn scope_report(
@@ -549,7 +552,7 @@ fn scope_report(
 ) -> (serde_json::Value, serde_json::Value) {
     // Nothing to measure is null, not 0.
     let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
-    let (mut inside, mut answered, mut answered_right) = (0, 0, 0);
+    let (mut inside, mut inside_right, mut answered, mut answered_right) = (0, 0, 0, 0);
     let (mut outside, mut unknown) = (0, 0);
     for ((g, &answers), &ok) in gold.iter().zip(answers).zip(right) {
         if unseen.contains(g) {
@@ -557,6 +560,7 @@ fn scope_report(
             unknown += usize::from(!answers);
         } else {
             inside += 1;
+            inside_right += usize::from(ok);
             answered += usize::from(answers);
             answered_right += usize::from(answers && ok);
         }
@@ -564,6 +568,7 @@ fn scope_report(
     (
         json!({
             "examples": inside,
+            "accuracy": ratio(inside_right, inside),
             "answered": ratio(answered, inside),
             "answered_accuracy": ratio(answered_right, answered),
         }),
