@@ -531,8 +531,9 @@ fn personal_data_candidates(text: &str) -> Vec<Vec<Finding>> {
 /// after two ASCII letters (half of all tweets have 2 digits, 4% that shape), a
 /// National Insurance number 6, a phone number 8 (`valid_phone`), a Social Security number 9,
 /// a card 13 (`Chain::longest_card_from`), a DNI 7, a CPF 11, an Aadhaar number 12, a NIR 13,
-/// a Chinese id 17; a PAN its 4 digits after five upper-case ASCII letters, a codice fiscale 7 digits
-/// and its first six letters in one case (so a year or a time alone does not run them). A post that names an `@handle` and a time runs one
+/// a Chinese id 17; a PAN its 4 digits right after five upper-case ASCII letters, a codice
+/// fiscale 7 digits and its first six letters, in one case, right before a digit (so a year or
+/// a time alone does not run them). A post that names an `@handle` and a time runs one
 /// detector, not five; the phone forms alone are nine patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Detectors {
@@ -588,7 +589,7 @@ impl Detectors {
     fn needed_by(text: &str) -> Detectors {
         let digits = digit_count(text);
         let capitals = if digits >= 4 {
-            capitals_in_a_row(text)
+            letters_before_a_digit(text, u8::is_ascii_uppercase)
         } else {
             0
         };
@@ -617,12 +618,30 @@ impl Detectors {
             cpf: digits >= 11,
             aadhaar: digits >= 12,
             pan: digits >= 4 && capitals >= 5,
-            codice_fiscale: digits >= 7 && (capitals >= 6 || lower_case_in_a_row(text) >= 6),
+            codice_fiscale: digits >= 7
+                && (capitals >= 6 || letters_before_a_digit(text, u8::is_ascii_lowercase) >= 6),
             china_id: digits >= 17,
             nir: digits >= 13,
             phone: digits >= 8,
         }
     }
+}
+
+/// The most `letter` bytes `text` has in a row right before a digit (a PAN's five capitals,
+/// a codice fiscale's six letters).
+fn letters_before_a_digit(text: &str, letter: fn(&u8) -> bool) -> usize {
+    let (mut run, mut most) = (0, 0);
+    for c in text.bytes() {
+        if letter(&c) {
+            run += 1;
+        } else {
+            if c.is_ascii_digit() {
+                most = usize::max(most, run);
+            }
+            run = 0;
+        }
+    }
+    most
 }
 
 fn candidates_of(text: &str, run: Detectors) -> Vec<Vec<Finding>> {
@@ -1349,23 +1368,6 @@ fn digit_values(s: &str) -> Vec<u32> {
         .filter(u8::is_ascii_digit)
         .map(|b| u32::from(b - b'0'))
         .collect()
-}
-
-/// The most upper-case ASCII letters `text` has in a row.
-fn capitals_in_a_row(text: &str) -> usize {
-    longest_run(text, u8::is_ascii_uppercase)
-}
-
-fn lower_case_in_a_row(text: &str) -> usize {
-    longest_run(text, u8::is_ascii_lowercase)
-}
-
-fn longest_run(text: &str, of: fn(&u8) -> bool) -> usize {
-    text.as_bytes()
-        .split(|b| !of(b))
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0)
 }
 
 /// A Brazilian CPF, `123.456.789-09` or `123456789-09`.
@@ -2696,6 +2698,9 @@ mod tests {
             "123-45-6789",
             "AB 12 34 56 C",
             "QQ123456C",
+            "RSSMRA85T10A562S",
+            "rssmra85t10a562s",
+            "ABCPE1234F",
             "GB82 WEST 1234 5698 7654 32",
             "DE89370400440532013000",
             "de89 3704 0044 0532 0130 00",
