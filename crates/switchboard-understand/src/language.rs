@@ -473,12 +473,21 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     // sharing it cost the neighbour more than it gained (Finnish `ja ei olen oli`; Dutch
     // `die het van dit wat met`), and Belarusian and Macedonian are not among the trigram
     // profiles' answers (as one, they took Serbian and Russian texts with no function word).
+    // Hindi in Latin letters too, as customers write it on their phones ("mera order abhi tak
+    // nahi aaya", once Danish); Urdu written in Latin letters is the same words and reads as
+    // Hindi. Left out: words another language writes (Italian `hai`, Finnish `raha`, Tagalog
+    // `wala`, English `mere`, `main`, `to`, `me`).
     (
         "hi",
         "है हैं के में से और नहीं यह वह मेरा मेरी मेरे क्या पर भी था थी ने आप हम मैं रहा रही \
             गया लिए लिये कोई क्यों कब कहाँ कैसे अभी तक जब एक हेतु करें करने किया किए होना \
             चाहिए दौरान जाता जाती सकता सकते वाले द्वारा अपने अपना इस उस इसे उसे ये वे का की \
-            तो या को हो कि कृपया धन्यवाद",
+            तो या को हो कि कृपया धन्यवाद \
+            nahi nahin kya kyu kyun kyon kaise kaisa kab kahan kidhar mera meri mujhe mujhko \
+            humein hamara hamari aap aapka aapki aapke apna apni apne tum tumhara woh bhi aur \
+            abhi kabhi liye wale gaya gayi gaye rahi rahe hoga hogi hua hui hue karo karna \
+            karein kijiye kiya diya dijiye chahiye paise wapas jaldi kripya dhanyavad shukriya \
+            bahut bohot lekin phir kuch hain",
     ),
     (
         "mr",
@@ -1001,6 +1010,31 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), want, "{text}");
+        }
+    }
+
+    /// Hindi as customers type it in Latin letters (once Danish, Italian, English or
+    /// unknown), and the neighbours' texts that share a word with it keep their language.
+    #[test]
+    fn hindi_in_latin_letters() {
+        for text in [
+            "mera order abhi tak nahi aaya",
+            "bhai mere paise wapas kab milenge?",
+            "aapka app kaam nahi kar raha hai",
+            "kya aap meri madad kar sakte hain",
+            "order cancel ho gaya lekin paise nahi aaye",
+            "mera account block kyun hua?",
+        ] {
+            assert_eq!(detect(text).map(|l| l.code), Some("hi"), "{text}");
+        }
+        for (text, want) in [
+            ("Hindi pa dumating ang order ko", "tl"),
+            ("Wala pa rin ang refund ko", "tl"),
+            ("Ciao, hai ricevuto il mio messaggio?", "it"),
+            ("It took a mere five minutes, thanks", "en"),
+            ("Saya mau refund, kapan uangnya kembali?", "id"),
+        ] {
+            assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");
         }
     }
 
