@@ -208,13 +208,18 @@ impl FindingKind {
         }
     }
 
-    /// Whether a page shows only the finding's last four digits or letters
+    /// Whether a page shows only the finding (`span`, its text)'s last four digits or letters
     /// ([`hide_card_and_id_numbers`]): a card number (an agent never needs it whole, and a
     /// screen shows it to anyone passing) and a national id number (one that is seen can be
-    /// used to pass as its holder). An IBAN, an address or a phone number is what an agent
-    /// answers or pays to, and stays.
-    pub fn is_hidden_when_shown(&self) -> bool {
-        matches!(self, FindingKind::CardNumber | FindingKind::NationalId)
+    /// used to pass as its holder), except a PAN, known by its form alone: a promotion code
+    /// such as `BLACK2025F` has that form, and an agent must read it. An IBAN, an address or
+    /// a phone number is what an agent answers or pays to, and stays.
+    pub fn is_hidden_when_shown(&self, span: &str) -> bool {
+        match self {
+            FindingKind::CardNumber => true,
+            FindingKind::NationalId => IdScheme::of(span) != Some(IdScheme::InPan),
+            _ => false,
+        }
     }
 
     /// What replaces the finding in a redacted text: `[card number removed]`.
@@ -313,7 +318,10 @@ pub fn hide_card_and_id_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for f in personal_data(text) {
-        if f.kind.is_hidden_when_shown() && f.start >= at && f.end <= text.len() {
+        if f.start >= at
+            && f.end <= text.len()
+            && f.kind.is_hidden_when_shown(&text[f.start..f.end])
+        {
             out.push_str(&text[at..f.start]);
             out.push_str("•••• ");
             out.push_str(&last_four(&text[f.start..f.end]));
@@ -1463,6 +1471,9 @@ fn valid_codice_fiscale(s: &str) -> bool {
         23,
     ];
     let b = s.as_bytes();
+    if b.len() != 16 {
+        return false;
+    }
     let value = |c: u8| {
         u32::from(if c.is_ascii_digit() {
             c - b'0'
@@ -1481,7 +1492,7 @@ fn valid_codice_fiscale(s: &str) -> bool {
             }
         })
         .sum();
-    b.len() == 16 && value(b[15]) == sum % 26
+    value(b[15]) == sum % 26
 }
 
 /// A Chinese resident identity number: a region, a birth date `YYYYMMDD`, a sequence and a
@@ -1751,6 +1762,17 @@ mod tests {
             "SSN •••• 6789, NI •••• 456C? CF •••• 562S; 身份证号•••• 002X。"
         );
         assert_eq!(
+            hide_card_and_id_numbers(
+                "NIR 2 69 05 2A 123 456 88, DNI 12345678-Z, NIE X1234567L, aadhaar 2345 6789 0124"
+            ),
+            "NIR •••• 5688, DNI •••• 678Z, NIE •••• 567L, aadhaar •••• 0124"
+        );
+        // A PAN is known by its form alone, which a promotion code can have: it stays.
+        assert_eq!(
+            hide_card_and_id_numbers("PAN ABCPE1234F, code BLACK2025F"),
+            "PAN ABCPE1234F, code BLACK2025F"
+        );
+        assert_eq!(
             hide_card_and_id_numbers("IBAN GB82 WEST 1234 5698 7654 32, +44 20 7946 0958"),
             "IBAN GB82 WEST 1234 5698 7654 32, +44 20 7946 0958"
         );
@@ -1894,7 +1916,24 @@ mod tests {
             assert_eq!(kinds(&found), kinds(&personal_data(&ascii)), "{text:?}");
             // Hiding keeps the text around the cards and ids as it was.
             let hidden = hide_card_and_id_numbers(&text);
-            assert!(found.iter().any(|f| f.kind.is_hidden_when_shown()) || hidden == text);
+            let hides: Vec<&Finding> = found
+                .iter()
+                .filter(|f| f.kind.is_hidden_when_shown(&text[f.start..f.end]))
+                .collect();
+            assert!(!hides.is_empty() || hidden == text, "{text:?}");
+            // What is hidden does not survive whole: each hidden number is written once less
+            // (the same digits may stand elsewhere unfound, glued to a word).
+            for f in &hides {
+                let whole = &text[f.start..f.end];
+                let times = hides
+                    .iter()
+                    .filter(|h| &text[h.start..h.end] == whole)
+                    .count();
+                assert!(
+                    hidden.matches(whole).count() + times <= text.matches(whole).count(),
+                    "{whole:?} in {hidden:?} (from {text:?})"
+                );
+            }
         }
         assert!(wide_found > 1000, "the pieces make findings ({wide_found})");
     }

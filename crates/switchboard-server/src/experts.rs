@@ -97,7 +97,8 @@ fn invitation_text(link: &ExpertLink, url: &str, reminder: bool) -> String {
     format!(
         "{hello}\n\n{intro}\n\nTheir question:\n{}\n\nOpen the case and answer here (no account needed):\n{url}\n\n\
          The link works for this one case until {} and only once. Please do not forward it.\n",
-        link.question,
+        // The agent's words may quote a customer's card or id number.
+        switchboard_core::guard::hide_card_and_id_numbers(&link.question),
         link.expires_at.to_rfc3339()
     )
 }

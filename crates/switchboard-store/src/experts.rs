@@ -323,11 +323,14 @@ impl Store {
                     .map(|m: Message| {
                         json!({
                             "from": if m.direction == Direction::Inbound { "customer" } else { "agent" },
-                            "text": m.text,
+                            // An outside expert never needs a customer's card or id number.
+                            "text": switchboard_core::guard::hide_card_and_id_numbers(&m.text),
                             "at": m.created_at,
                         })
                     })
                     .collect();
+                // The question is the agent's words, which may quote the customer's.
+                let link = ExpertLink { question: switchboard_core::guard::hide_card_and_id_numbers(&link.question), ..link };
                 Ok(Ok(ExpertView { link, purpose: case.purpose, channel_kind: kind, public: case.public, messages }))
             })
             .await

@@ -24,13 +24,11 @@ pub fn marked(text: &str) -> Markup {
         @for (part, kind) in parts {
             @match kind {
                 None => (part),
-                Some(FindingKind::CardNumber) => mark.pii title="card number: hidden but its last four digits" {
+                // The same findings `hide_card_and_id_numbers` hides in previews.
+                Some(k) if k.is_hidden_when_shown(part) => mark.pii title=(hidden_title(k, part)) {
                     "•••• " (guard::last_four(part))
                 },
-                Some(FindingKind::NationalId) => mark.pii title=(id_title(part)) {
-                    "•••• " (guard::last_four(part))
-                },
-                Some(k) => mark.pii title=(k.describe()) { (part) },
+                Some(k) => mark.pii title=(title(k, part)) { (part) },
             }
         }
     }
@@ -42,10 +40,20 @@ pub fn without_card_and_id_numbers(text: &str) -> String {
     guard::hide_card_and_id_numbers(text)
 }
 
-/// A hidden national id's title: its scheme, and that it is hidden.
-fn id_title(id: &str) -> String {
-    let scheme = guard::IdScheme::of(id).map_or("national id number", |s| s.name());
-    format!("{scheme}: hidden but its last four characters")
+/// What a finding is: a national id by its scheme ("Brazilian CPF").
+fn title(kind: &FindingKind, part: &str) -> String {
+    let scheme = (*kind == FindingKind::NationalId)
+        .then(|| guard::IdScheme::of(part))
+        .flatten();
+    scheme.map_or_else(|| kind.describe(), |s| s.name().to_owned())
+}
+
+/// A hidden finding's title: what it is, and that it is hidden.
+fn hidden_title(kind: &FindingKind, part: &str) -> String {
+    match kind {
+        FindingKind::CardNumber => "card number: hidden but its last four digits".to_owned(),
+        _ => format!("{}: hidden but its last four characters", title(kind, part)),
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +83,12 @@ mod tests {
         assert!(html.contains(">•••• 456C</mark>"), "{html}");
         assert!(html.contains(">•••• 6789</mark>"), "{html}");
         assert!(!html.contains("123-45"), "{html}");
+        // A PAN, known by its form alone, is shown and named.
+        let html = marked("code BLACK2025F").into_string();
+        assert!(
+            html.contains("title=\"Indian PAN\">BLACK2025F</mark>"),
+            "{html}"
+        );
         assert_eq!(marked("nothing here").into_string(), "nothing here");
         assert_eq!(
             without_card_and_id_numbers("my card 4111111111111111 was charged"),

@@ -540,7 +540,7 @@ pub async fn workspace_analyzer(store: &switchboard_store::Store) -> anyhow::Res
 
 /// How `unknown` serves the examples (the floor, and words new to the model), split by
 /// whether the model has their label: of those it has (`in_scope`), the share whose best
-/// label is right (`accuracy` over them alone, as `macro_f1` counts them), the share it
+/// label is right (`accuracy` over the lines whose gold label the model has), the share it
 /// answers and how many of those are right; of those it has not (`out_of_scope`: such as CLINC150's
 /// `oos`, questions about something else), how many it leaves `unknown`, which is the right
 /// answer for them.

@@ -605,7 +605,10 @@ pub async fn promote(
     let question = question_answered(&detail.messages, &answer);
     let (kind, doc) = match p.as_kind.as_str() {
         "article" => {
-            let question_text = question.map(|q| q.text.clone()).unwrap_or_default();
+            // Articles may be public: the customer's card and id numbers stay out.
+            let question_text = question
+                .map(|q| switchboard_core::guard::hide_card_and_id_numbers(&q.text))
+                .unwrap_or_default();
             let title = p
                 .title
                 .clone()

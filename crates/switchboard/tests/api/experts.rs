@@ -147,6 +147,12 @@ async fn an_expert_answers_through_a_mailed_signed_link_and_the_owner_is_told() 
         "Does the warranty cover repairs in Spain?"
     );
     assert_eq!(a.json["messages"][0]["from"], "customer");
+    let shown = a.json["messages"][0]["text"].as_str().unwrap_or_default();
+    assert!(
+        shown.ends_with("Card •••• 1111, SSN •••• 6789"),
+        "{}",
+        a.text
+    );
     assert!(a.json.get("email").is_none() && a.json["messages"][0].get("author").is_none());
 
     // Tampered links are refused before anything is read.

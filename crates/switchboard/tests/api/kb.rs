@@ -24,6 +24,29 @@ fn aid() -> Value {
     })
 }
 
+/// The agent replies to the case and promotes the reply to an article: the reply's id and
+/// the article.
+async fn answer_as_article(app: &TestApp, case_id: &str, text: &str) -> (String, Answer) {
+    let reply = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/replies"),
+            &app.agent,
+            &json!({ "text": text }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let reply_id = reply.json["id"].as_str().expect("reply id").to_owned();
+    let a = app
+        .post(
+            &format!("/api/v1/messages/{reply_id}/promote"),
+            &app.agent,
+            &json!({"as": "article"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    (reply_id, a)
+}
+
 #[tokio::test]
 async fn articles_have_versions_search_and_history() {
     let app = spawn_app().await;
@@ -524,23 +547,13 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
 
     // The agent's answer becomes an article in one step.
     let case_id = case["id"].as_str().expect("case");
-    let reply = app
-        .post(
-            &format!("/api/v1/cases/{case_id}/replies"),
-            &app.agent,
-            &json!({"text": "Visitors park free in lot C, next to the stadium, after 5 pm."}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let reply_id = reply.json["id"].as_str().expect("reply id");
-    let a = app
-        .post(
-            &format!("/api/v1/messages/{reply_id}/promote"),
-            &app.agent,
-            &json!({"as": "article"}),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let (reply_id, a) = answer_as_article(
+        &app,
+        case_id,
+        "Visitors park free in lot C, next to the stadium, after 5 pm.",
+    )
+    .await;
+    let reply_id = reply_id.as_str();
     assert_eq!(a.json["title"], "Do you have parking for visitors?");
     assert_eq!(
         a.json["body"],
@@ -631,6 +644,41 @@ async fn answers_become_entries_and_unanswered_questions_are_listed() {
         .clone();
     assert_eq!(gap["language"], "pt", "{gap}");
     assert!(gap["closest"].is_null(), "{gap}");
+}
+
+/// An article made from an answer may be public: the customer's card and id numbers in the
+/// question it keeps are hidden but their last four digits, as on the case page.
+#[tokio::test]
+async fn a_promoted_question_keeps_no_card_or_id_number() {
+    let app = spawn_app().await;
+    let ch = app.create_channel("http://127.0.0.1:9/").await;
+    app.deliver(
+        &ch,
+        &message(
+            "id-1",
+            "conv-id-1",
+            "id-1",
+            "Why was my SSN 123-45-6789 refused at sign-up?",
+        ),
+    )
+    .await;
+    let case = app.wait_for_message("id-1").await;
+    let case_id = case["id"].as_str().expect("case");
+    let (_, a) = answer_as_article(
+        &app,
+        case_id,
+        "Sign-up takes the number with its dashes; try it again that way.",
+    )
+    .await;
+    assert_eq!(
+        a.json["title"],
+        "Why was my SSN •••• 6789 refused at sign-up?"
+    );
+    assert_eq!(
+        a.json["questions"],
+        json!(["Why was my SSN •••• 6789 refused at sign-up?"])
+    );
+    assert!(!a.text.contains("123-45"), "{}", a.text);
 }
 
 #[tokio::test]

@@ -802,6 +802,13 @@ fn eval_reports_how_many_out_of_scope_questions_stay_unknown() {
     let in_scope = report["in_scope"]["accuracy"].as_f64().unwrap();
     assert!(all <= 2.0 / 6.0 + 1e-9, "{report}");
     assert!((in_scope - all * 6.0 / 2.0).abs() < 1e-9, "{report}");
+    // The confusion's diagonal over the two in scope says the same.
+    let confusion = &report["confusion"];
+    let right = ["card_arrival", "refund"]
+        .iter()
+        .map(|l| confusion[l][l].as_f64().unwrap_or(0.0))
+        .sum::<f64>();
+    assert!((in_scope - right / 2.0).abs() < 1e-9, "{report}");
     // With none in scope, nothing was measured there: null, not 0.
     let only = dir.path().join("only_oos.csv");
     std::fs::write(&only, format!("text,category\n{},oos\n", outside[0])).unwrap();

@@ -509,6 +509,7 @@ async fn pages_need_a_session_and_the_right_role() {
     assert!(inbox.contains("My card •••• 1111 was charged"), "{inbox}");
     assert!(!inbox.contains("4111 1111"), "{inbox}");
     assert!(!inbox.contains("123-45-6789"), "{inbox}");
+    assert!(inbox.contains("SSN •••• 6789"), "{inbox}");
     // What was understood, why, and the forms that correct it.
     assert!(html.contains("id=\"understanding\""), "{html}");
     assert!(html.contains("The model said "), "{html}");
