@@ -62,7 +62,7 @@ pub use notify::Notification;
 pub use pool::PoolStats;
 pub use purposes::PurposeInfo;
 pub use referral::Referral;
-pub use review::Review;
+pub use review::{ApprovalContext, Review};
 pub use routing::{PlaybookVersion, SlaView};
 pub use search::{Found, SearchFilter};
 pub use simulate::SimulationReport;

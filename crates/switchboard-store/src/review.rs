@@ -13,6 +13,43 @@ use serde_json::json;
 use switchboard_core::assign::assign;
 use switchboard_core::*;
 
+/// What a held reply answers and where it goes ([`Store::approval_context`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalContext {
+    pub reply: MessageId,
+    /// The customer's message it answers, if the case has one before it.
+    pub asked: Option<Message>,
+    pub channel_id: ChannelId,
+    pub public: bool,
+}
+
+fn approval_context_of(c: &mut dyn Conn, m: &Message) -> Result<ApprovalContext, StoreError> {
+    let asked = match m.in_reply_to {
+        Some(id) => c.query_opt(
+            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1 AND direction = 'inbound'"),
+            params![id.to_string()],
+        )?,
+        None => c.query_opt(
+            &format!(
+                "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 AND direction = 'inbound' \
+                 AND created_at <= $2 ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            params![m.case_id.to_string(), m.created_at.as_unix_micros()],
+        )?,
+    };
+    let asked = asked.as_ref().map(message_from_row).transpose()?;
+    let place = c.query_one(
+        "SELECT channel_id, public FROM conversations WHERE id = $1",
+        params![m.conversation_id.to_string()],
+    )?;
+    Ok(ApprovalContext {
+        reply: m.id,
+        asked,
+        channel_id: ChannelId::parse(&place.text(0)?).map_err(crate::journal::bad)?,
+        public: place.bool(1)?,
+    })
+}
+
 /// What a reviewer decides about a held reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Review {
@@ -156,6 +193,19 @@ impl Store {
                 };
                 rows.iter().map(message_from_row).collect()
             })
+            .await
+    }
+
+    /// What each held reply answers, for the reviewers' queue, in one read: the customer's
+    /// message it replies to (else the last one before it), the channel it goes out on and
+    /// whether it goes out in public (its conversation's, as the guards and approval policies
+    /// read it).
+    pub async fn approval_context(
+        &self,
+        replies: Vec<Message>,
+    ) -> Result<Vec<ApprovalContext>, StoreError> {
+        self.pool
+            .read(move |c| replies.iter().map(|m| approval_context_of(c, m)).collect())
             .await
     }
 

@@ -22,7 +22,7 @@ use switchboard_store::sql::Backend;
 use switchboard_store::{
     Actor, Appended, AuditEntry, Case, CaseDetail, CaseFilter, CasePatch, Channel, Contact,
     ContactUpdate, Delivery, Event, Identity, IngestItem, IngestReport, LearningDecision, Location,
-    NewUser, OutboundJob, RawEvent, Store, StoreError, Team, TeamMember, User,
+    Message, NewUser, OutboundJob, RawEvent, Store, StoreError, Team, TeamMember, User,
 };
 
 const PG_ENV: &str = "SWITCHBOARD_TEST_DATABASE_URL";
@@ -2339,6 +2339,28 @@ async fn add_reply_queues_outbound(store: Store) {
     assert_eq!(kinds(&events), ["case.updated", "message.created"]);
     assert_eq!(events[0].data["case"]["status"], "open");
     assert_eq!(events[1].data["message"]["id"], reply.id.to_string());
+
+    // What a reply answers, as the reviewers' queue reads it: the message it replies to, or
+    // (without one) the customer's last message before it; and where it goes.
+    let unlinked = Message {
+        in_reply_to: None,
+        created_at: t(10),
+        ..reply.clone()
+    };
+    let context = store
+        .approval_context(vec![reply.clone(), unlinked])
+        .await
+        .unwrap();
+    let asked: Vec<Option<MessageId>> = context
+        .iter()
+        .map(|x| x.asked.as_ref().map(|m| m.id))
+        .collect();
+    let first_inbound = message_of(&r1);
+    assert_eq!(asked, [Some(last_inbound), Some(first_inbound)]);
+    assert_eq!(
+        (context[0].reply, context[0].channel_id, context[0].public),
+        (reply.id, ch.id, before.public)
+    );
 
     let c = case(&store, id).await;
     assert_eq!(

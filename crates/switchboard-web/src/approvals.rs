@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use switchboard_core::{Direction, Permission, Role};
+use switchboard_core::{Permission, Role};
 
 /// How many replies, from the top of the queue, are shown with what they answer.
 const CONTEXT: usize = 50;
@@ -27,38 +27,25 @@ pub async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Err(e) => return crate::page::store_error(e, "channels"),
     };
     // What each reply answers, where, and whether in public (the first ones: a long queue
-    // is worked from the top).
+    // is worked from the top), in one read.
+    let first: Vec<_> = items.iter().take(CONTEXT).cloned().collect();
+    let found = match state.store.approval_context(first).await {
+        Ok(f) => f,
+        Err(e) => return crate::page::store_error(e, "approvals"),
+    };
     let mut context = std::collections::HashMap::new();
-    for m in items.iter().take(CONTEXT) {
-        let detail = match state.store.case(m.case_id).await {
-            Ok(d) => d,
-            Err(e) => return crate::page::store_error(e, "case"),
-        };
-        let asked = detail
-            .messages
-            .iter()
-            .filter(|q| q.direction == Direction::Inbound)
-            .rfind(|q| match m.in_reply_to {
-                Some(id) => q.id == id,
-                None => q.created_at <= m.created_at,
-            })
-            .map(|q| {
-                (
-                    q.author
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| "The customer".into()),
-                    q.text.clone(),
-                )
-            });
+    for (m, x) in items.iter().zip(found) {
+        let asked = x.asked.map(|q| {
+            (
+                q.author.name.unwrap_or_else(|| "The customer".into()),
+                q.text,
+            )
+        });
         let channel = channels
             .iter()
-            .find(|c| c.id == detail.case.channel_id)
+            .find(|c| c.id == x.channel_id)
             .map(|c| format!("{} ({})", c.name, c.kind));
-        context.insert(
-            m.id,
-            (asked, channel, detail.case.public && !m.private_reply),
-        );
+        context.insert(m.id, (asked, channel, x.public && !m.private_reply));
     }
     let body = html! {
         h1 { "Waiting for approval" span.count { (items.len()) } }
