@@ -284,7 +284,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     (
         "it",
         "il lo gli sono con per ma che come quando dove molto mio mia vostro grazie ciao \
-            ho ha anche non della una sei è \
+            ho hai ha anche non della una sei è \
             un di se abbiamo siamo questo questa nostro nostra posso qual la le e del al \
             nel nella alla dalla delle dei degli da su si o mi ti ci vi sul più perché \
             cosa chi ancora già sempre tutto tutti essere stato fatto fare può vorrei \
@@ -475,9 +475,10 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     // profiles' answers (as one, they took Serbian and Russian texts with no function word).
     // Hindi in Latin letters too, as customers write it on their phones ("mera order abhi tak
     // nahi aaya", once Danish); Urdu written in Latin letters is the same words and reads as
-    // Hindi. Left out: words another language writes (Italian `hai`, Finnish `raha` and
+    // Hindi. Italian's `ho` and `hai` are both languages' words and share their vote. Left out:
+    // words another language writes (Finnish `raha` and
     // `meri`, Tagalog `wala`, Spanish and Portuguese `mera`, Turkish `tum`, Indonesian and
-    // Malay `karna` and `gaya`, Swahili `wale`, Polish `karo`, English `mere`, `hue`, `main`,
+    // Malay `karna`, `gaya` and `galat`, Swahili `wale`, Polish `karo`, English `mere`, `hue`, `main`,
     // `to`, `me`).
     (
         "hi",
@@ -488,7 +489,10 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             nahi nahin kya kyu kyun kyon kaise kaisa kab kahan kidhar mujhe mujhko humein \
             hamara hamari aap aapka aapki aapke apna apni apne tumhara woh bhi aur abhi kabhi \
             liye gayi gaye rahi rahe hoga hogi hua hui karein kijiye kiya diya dijiye chahiye \
-            paise wapas jaldi kripya dhanyavad shukriya bahut bohot lekin phir kuch hain",
+            paise wapas jaldi kripya dhanyavad shukriya bahut bohot lekin phir kuch hain \
+            karun karne karti bolte boliye batao bataye kitni kitna kitne koi bhejo bheja bhai \
+            bhaiya yaar madad paisa sahi theek thik samajh milega milenge aaya aayi aaye \
+            hota hoti hote sakte sakta sakti ho hai",
     ),
     (
         "mr",
@@ -1025,6 +1029,12 @@ mod tests {
             "kya aap meri madad kar sakte hain",
             "order cancel ho gaya lekin paise nahi aaye",
             "mera account block kyun hua?",
+            // A walk's misses: once Turkish, Indonesian, unknown, Italian, Italian, English.
+            "yaar kitni baar complain karun, koi sun hi nahi raha",
+            "please meri madad kijiye, mera parcel kho gaya hai",
+            "customer care wale bas wait karne ko bolte hain",
+            "aap log jhooth bolte ho",
+            "bhaiya jaldi bhejo please",
         ] {
             assert_eq!(detect(text).map(|l| l.code), Some("hi"), "{text}");
         }
@@ -1035,6 +1045,8 @@ mod tests {
             ("It took a mere five minutes, thanks", "en"),
             ("Saya mau refund, kapan uangnya kembali?", "id"),
             ("Lo pregunto por mera curiosidad", "es"),
+            ("Hai tempo domani?", "it"),
+            ("Ho ricevuto il pacco rotto", "it"),
         ] {
             assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");
         }
@@ -1046,6 +1058,7 @@ mod tests {
             "Meri on tänään tyyni",
             "wale wanaosubiri",
             "karo jest za to",
+            "Terjadi galat saat pembayaran",
         ] {
             assert_ne!(detect(text).map(|l| l.code), Some("hi"), "{text}");
         }
