@@ -332,14 +332,13 @@ pub fn hide_card_and_id_numbers(text: &str) -> String {
     out
 }
 
-/// The last four digits or letters of a number as written, separators left out, full-width
-/// forms as ASCII ones and letters in upper case (`AB 12 34 56 c` → `456C`).
+/// The last four digits or letters of a number as written, separators left out and
+/// full-width forms as ASCII ones (`529.982.247-25` → `4725`, `rssmra85t10a562s` → `562s`).
 pub fn last_four(number: &str) -> String {
     let kept: Vec<char> = number
         .chars()
         .map(narrow)
         .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
         .collect();
     kept[kept.len().saturating_sub(4)..].iter().collect()
 }
@@ -1759,7 +1758,7 @@ mod tests {
             hide_card_and_id_numbers(
                 "SSN 123-45-6789, NI AB 12 34 56 C? CF rssmra85t10a562s; 身份证号11010519491231002X。"
             ),
-            "SSN •••• 6789, NI •••• 456C? CF •••• 562S; 身份证号•••• 002X。"
+            "SSN •••• 6789, NI •••• 456C? CF •••• 562s; 身份证号•••• 002X。"
         );
         assert_eq!(
             hide_card_and_id_numbers(
@@ -1777,6 +1776,7 @@ mod tests {
             "IBAN GB82 WEST 1234 5698 7654 32, +44 20 7946 0958"
         );
         assert_eq!(last_four("１２３-４５-６７８９"), "6789");
+        assert_eq!(last_four("rssmra85t10a562s"), "562s");
         assert_eq!(last_four("12"), "12");
         assert_eq!(
             hide_card_and_id_numbers(

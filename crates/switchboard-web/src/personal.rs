@@ -52,7 +52,10 @@ fn title(kind: &FindingKind, part: &str) -> String {
 fn hidden_title(kind: &FindingKind, part: &str) -> String {
     match kind {
         FindingKind::CardNumber => "card number: hidden but its last four digits".to_owned(),
-        _ => format!("{}: hidden but its last four characters", title(kind, part)),
+        _ => format!(
+            "{}: hidden but its last four digits or letters",
+            title(kind, part)
+        ),
     }
 }
 
@@ -74,7 +77,7 @@ mod tests {
         let html = marked("meu CPF é 529.982.247-25").into_string();
         assert!(
             html.contains(
-                "title=\"Brazilian CPF: hidden but its last four characters\">•••• 4725</mark>"
+                "title=\"Brazilian CPF: hidden but its last four digits or letters\">•••• 4725</mark>"
             ),
             "{html}"
         );

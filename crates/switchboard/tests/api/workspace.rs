@@ -501,7 +501,7 @@ async fn pages_need_a_session_and_the_right_role() {
     assert!(!card_page.contains("123-45-6789"), "{card_page}");
     assert!(
         card_page.contains(
-            "title=\"US social security number: hidden but its last four characters\">•••• 6789</mark>"
+            "title=\"US social security number: hidden but its last four digits or letters\">•••• 6789</mark>"
         ),
         "{card_page}"
     );
