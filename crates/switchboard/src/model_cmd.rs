@@ -89,7 +89,7 @@ pub enum ModelCommand {
     },
     /// Score a model on labelled examples; prints JSON: accuracy (over every line; a line
     /// whose label the model does not have is never right), macro_f1 (over the model's
-    /// labels), per-label precision/recall/F1, calibration (how far its confidence can be
+    /// labels; null when no line has one), per-label precision/recall/F1, calibration (how far its confidence can be
     /// trusted, and how many predictions clear its `unknown` floor), examples in and out of
     /// the model's scope (in: their own accuracy; out, a label the model does not have such
     /// as `oos`: how many it leaves `unknown`), the confusion (gold label → predicted label →
@@ -486,7 +486,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 u.dedup();
                 u
             };
-            if unseen.len() == gold_labels(&gold) {
+            let none_in_scope = unseen.len() == gold_labels(&gold);
+            if none_in_scope {
                 eprintln!(
                     "warning: none of the file's labels is one the model predicts (it predicts {}), \
                      so every prediction counts as wrong in accuracy: is --label-column the right \
@@ -502,7 +503,8 @@ fn run_offline(command: ModelCommand) -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&json!({
                     "examples": s.examples,
                     "accuracy": s.accuracy,
-                    "macro_f1": s.macro_f1,
+                    // No line with one of the model's labels: nothing measured, null, not 0.
+                    "macro_f1": (!none_in_scope).then_some(s.macro_f1),
                     "per_label": s.per_label,
                     "labels_not_in_model": unseen,
                     "in_scope": scope.0,

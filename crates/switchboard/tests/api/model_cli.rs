@@ -816,6 +816,7 @@ fn eval_reports_how_many_out_of_scope_questions_stay_unknown() {
     assert_eq!(report["in_scope"]["examples"], 0, "{report}");
     assert!(report["in_scope"]["answered"].is_null(), "{report}");
     assert!(report["in_scope"]["accuracy"].is_null(), "{report}");
+    assert!(report["macro_f1"].is_null(), "{report}");
     assert_eq!(report["out_of_scope"]["examples"], 1, "{report}");
 }
 
