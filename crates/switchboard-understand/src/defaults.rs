@@ -170,6 +170,14 @@ mod tests {
             ("cheers, thx", "positive"),
             ("thanks for nothing", "negative"),
             ("thanks a lot, now my flight is cancelled", "negative"),
+            // German and Hindi in Latin letters, by the lexicon's words for them (once all
+            // neutral); a negation before the word still turns it.
+            ("Der Service ist schrecklich", "negative"),
+            ("Ich bin nicht zufrieden", "negative"),
+            ("Alles bestens, danke", "positive"),
+            ("ghatiya service, dhoka diya", "negative"),
+            ("mera order abhi tak nahi aaya, bakwas", "negative"),
+            ("shukriya bhai, zabardast service", "positive"),
         ] {
             assert_eq!(crate::sentiment_of(&sentiment, text).label, want, "{text}");
         }
