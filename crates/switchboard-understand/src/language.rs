@@ -261,7 +261,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             pueden eso esto me les había ahora este al como más sin sobre entre cuando \
             donde han ser fue son le su todo todos esta estos estas ese esa puede si o \
             ni otro otra cada mismo hasta durante según él ella ellos nosotros aquí ningún \
-            ninguna algún alguna cuál quién favor necesito quiero hacer tienen he",
+            ninguna algún alguna cuál quién favor necesito quiero hacer tienen he \
+            pedido llegado reembolso servicio pésimo paquete todavía entregado",
     ),
     (
         "fr",
@@ -270,7 +271,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             et un que avons sommes cette notre nos peux suis la il elle ils elles ne au \
             aux dans par sur ce cet ces qui ou si sa ses leur leurs tout tous toute été \
             être avoir fait sans sous entre comme même encore déjà ici lui te se \
-            qu'il s'il n'ai n'a voudrais veuillez",
+            qu'il s'il n'ai n'a voudrais veuillez \
+            remboursement remboursé svp commande colis livré arrivée",
     ),
     (
         "de",
@@ -279,7 +281,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             sie wir uns zu auf bei von dich dir bitte des im nach aus oder wenn dass \
             es war werden wird wurde noch nur schon kann können muss hier man mich mir sich \
             um über vor durch ohne gegen bis sein seine unser unsere keine nichts etwas \
-            immer wieder warum wer welche diese dieser dieses einen einem einer",
+            immer wieder warum wer welche diese dieser dieses einen einem einer \
+            bestellung rückerstattung geliefert angekommen",
     ),
     (
         "it",
@@ -288,7 +291,8 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             un di se abbiamo siamo questo questa nostro nostra posso qual la le e del al \
             nel nella alla dalla delle dei degli da su si o mi ti ci vi sul più perché \
             cosa chi ancora già sempre tutto tutti essere stato fatto fare può vorrei \
-            buongiorno salve qui",
+            buongiorno salve qui \
+            voglio rimborso subito favore servizio pessimo ordine pacco consegnato arrivato",
     ),
     (
         "pt",
@@ -297,14 +301,16 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
             que se te eu seu sua nosso nossa estou temos posso podem isso isto este \
             por pela pelo foi do da é qual gostaria gostaríamos ao aos obrigada o e \
             na nos nas um em ou mais sem sobre entre ser são já ainda pode \
-            você vocês ele ela eles todo todos esta essa esse aqui vai",
+            você vocês ele ela eles todo todos esta essa esse aqui vai \
+            quero pedido reembolso chegou entregue cadê pacote",
     ),
     (
         "nl",
         "het een zijn met voor maar niet hoe wanneer waar zeer mijn jullie bedankt hallo \
             heb heeft ook geen ik wij dat de van te die op aan er als dan naar om \
             bij uit kan kunnen wordt worden werd nog wel al door deze dit \
-            wie ze zich hun haar hem mij je uw",
+            wie ze zich hun haar hem mij je uw \
+            terugbetaling graag bestelling pakket bezorgd aangekomen",
     ),
     (
         "sv",
@@ -342,13 +348,16 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "i jest są z dla ale nie jak kiedy gdzie bardzo mój moja wasz dziękuję cześć mam \
             ma też nic ja my to na się że od po jako tylko już czy przez który \
             która które może można być był była jestem jesteś proszę dlaczego lub oraz \
-            ten ta tego tej jego ich",
+            ten ta tego tej jego ich \
+            zamówienie dotarło paczka zwrot pieniędzy",
     ),
     (
         "tr",
         "ve bir bu için ama değil nasıl ne zaman nerede çok benim sizin teşekkürler \
             merhaba var da yok ben biz de ile gibi daha en mi mı mu mü olan olarak şu \
-            o sen siz onu bunu şey neden lütfen teşekkür ederim",
+            o sen siz onu bunu şey neden lütfen teşekkür ederim \
+            siparişim siparişimi sipariş hâlâ hala gelmedi iade iptal istiyorum kargom \
+            bekliyorum ürün etmek edilmedi",
     ),
     (
         "id",
@@ -537,7 +546,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ),
     (
         "af",
-        "nie ek jy vir sal baie asseblief dankie hoekom julle hulle",
+        "nie ek jy vir sal baie asseblief dankie hoekom julle hulle bestelling pakket",
     ),
 ];
 
@@ -1015,6 +1024,27 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(detect(text).map(|l| l.code), want, "{text}");
+        }
+    }
+
+    /// Short customer messages in the commonest languages, by the words of orders, parcels
+    /// and refunds (once unknown, or Italian for Spanish and Czech for Polish).
+    #[test]
+    fn short_customer_messages() {
+        for (text, want) in [
+            ("Voglio un rimborso subito", "it"),
+            ("Servizio pessimo", "it"),
+            ("Siparişim hâlâ gelmedi", "tr"),
+            ("Siparişimi iptal etmek istiyorum", "tr"),
+            ("Hala bekliyorum", "tr"),
+            ("Mi pedido no ha llegado", "es"),
+            ("Servicio pésimo", "es"),
+            ("Quero meu reembolso", "pt"),
+            ("Remboursement svp", "fr"),
+            ("Terugbetaling graag", "nl"),
+            ("Moje zamówienie nie dotarło", "pl"),
+        ] {
+            assert_eq!(detect(text).map(|l| l.code), Some(want), "{text}");
         }
     }
 
