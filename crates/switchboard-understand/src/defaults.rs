@@ -178,6 +178,8 @@ mod tests {
             ("ghatiya service, dhoka diya", "negative"),
             ("mera order abhi tak nahi aaya, bakwas", "negative"),
             ("shukriya bhai, zabardast service", "positive"),
+            ("aapki service bilkul achhi nahi hai", "negative"),
+            ("bahut achha laga, khush hoon", "positive"),
         ] {
             assert_eq!(crate::sentiment_of(&sentiment, text).label, want, "{text}");
         }

@@ -19,10 +19,13 @@ use std::cell::Cell;
 /// How many features [`lexicon_features`] returns.
 pub const LEXICON_FEATURES: usize = 8;
 
-/// How a term changes the sentiment words after it.
+/// How a term changes the sentiment words after it (before it: [`Modifier::NegationAfter`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Modifier {
     Negation,
+    /// Turns the sentiment word one or two words before it, as Hindi's `nahi` does
+    /// ("achha nahi hai": not good).
+    NegationAfter,
     /// Adds to the strength of the next sentiment word (negative values weaken it).
     Scale(f32),
     Contrast,
@@ -103,6 +106,7 @@ impl Lexicon {
                 .unwrap_or(0.0);
             let m = match kind.trim() {
                 "negation" => Modifier::Negation,
+                "negation_after" => Modifier::NegationAfter,
                 "booster" | "dampener" => Modifier::Scale(value),
                 "contrast" => Modifier::Contrast,
                 other => return Err(format!("modifiers line {}: unknown kind {other:?}", n + 1)),
@@ -303,6 +307,12 @@ pub(crate) fn score_tokens(
                     _ => {}
                 }
             }
+            // A negation that follows the word (Hindi), within the clause.
+            flip |= read
+                .iter()
+                .skip(i + 1)
+                .take(2)
+                .any(|r| r.modifier == Some(Modifier::NegationAfter));
             if r.elongated {
                 v *= 1.2;
             }
@@ -549,6 +559,24 @@ mod tests {
             compound("so sad :(") < 0.0,
             "emoticons are tokens? {}",
             compound("so sad :(")
+        );
+        // Hindi's negation follows the word it turns, within two words and the clause.
+        let hindi =
+            Lexicon::parse("achhi\t1.8\nproblem\t-1.5\n", "nahi\tnegation_after\t0\n").unwrap();
+        let in_hindi = |text: &str| score_text(&hindi, text).compound;
+        assert!(
+            in_hindi("service achhi nahi hai") < 0.0,
+            "a negation after flips"
+        );
+        assert!(in_hindi("service achhi hai") > 0.0);
+        assert!(in_hindi("koi problem nahi") > 0.0, "no problem");
+        assert!(
+            in_hindi("achhi service, paise nahi mile") > 0.0,
+            "another clause"
+        );
+        assert!(
+            in_hindi("achhi hai service paise nahi") > 0.0,
+            "three words on"
         );
     }
 
